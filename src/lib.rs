@@ -7,7 +7,7 @@ pub mod account;
 pub mod id;
 pub mod zone;
 
-pub use account::{ClockFormat, DisplayName, EmailAddress, Password, Username, WeekStart};
+pub use account::{ClockFormat, DisplayName, EmailAddress, Password, TokenName, Username, WeekStart};
 pub use zone::TimeZoneName;
 
 /// One rejected field of user input: which field, and a message a person can act on.

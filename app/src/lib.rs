@@ -1,1 +1,140 @@
+//! Calento's pages, components, shared models and server functions. Rendered on the
+//! server (`ssr`) and hydrated in the browser (`hydrate`) from the same code.
 
+pub mod components;
+pub mod error;
+pub mod models;
+pub mod routes;
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+pub use error::AppError;
+
+use leptos::prelude::*;
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::components::{ErrorList, Header, RequireUser};
+use crate::models::{Theme, UserProfile};
+use crate::routes::{
+    BookingLinksPage, CalendarPage, FocusPage, HomePage, LoginPage, NotFound, RegisterPage, SettingsPage, TasksPage,
+    TokensPage,
+};
+use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
+
+/// The HTML document around the app, rendered only on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let theme = page_theme();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" data-theme=theme.as_str()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options=options.clone() />
+                <HashedStylesheet options id="leptos" />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The theme the page was rendered with: from the request's cookie on the server, from
+/// the `<html data-theme>` attribute in the browser.
+pub fn page_theme() -> Theme {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).map(Theme::from_cookie_header))
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .document_element()
+            .and_then(|html| html.get_attribute("data-theme"))
+            .map(|value| Theme::parse(&value))
+            .unwrap_or_default()
+    }
+}
+
+/// Who is signed in, and the actions that change it; provided to every page.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: Resource<Result<Option<UserProfile>, AppError>>,
+    pub login: ServerAction<Login>,
+    pub register: ServerAction<Register>,
+    pub logout: ServerAction<Logout>,
+    pub update_profile: ServerAction<UpdateProfile>,
+    pub set_theme: ServerAction<SetTheme>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let login = ServerAction::<Login>::new();
+    let register = ServerAction::<Register>::new();
+    let logout = ServerAction::<Logout>::new();
+    let update_profile = ServerAction::<UpdateProfile>::new();
+    let set_theme = ServerAction::<SetTheme>::new();
+    let user = Resource::new(
+        move || (login.version().get(), register.version().get(), logout.version().get(), update_profile.version().get()),
+        |_| current_user(),
+    );
+    provide_context(Auth { user, login, register, logout, update_profile, set_theme });
+
+    view! {
+        <Title formatter=|title: String| if title.is_empty() { "Calento".to_owned() } else { format!("{title} · Calento") } />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header />
+            <main id="main" tabindex="-1">
+                <ErrorBoundary fallback=|errors| view! { <ErrorList errors /> }>
+                    <Routes fallback=NotFound>
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/calendar")
+                            view=|| view! { <RequireUser><CalendarPage /></RequireUser> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/tasks")
+                            view=|| view! { <RequireUser><TasksPage /></RequireUser> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/focus")
+                            view=|| view! { <RequireUser><FocusPage /></RequireUser> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/booking-links")
+                            view=|| view! { <RequireUser><BookingLinksPage /></RequireUser> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/settings")
+                            view=|| view! { <RequireUser><SettingsPage /></RequireUser> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/settings/tokens")
+                            view=|| view! { <RequireUser><TokensPage /></RequireUser> }
+                            ssr=SsrMode::Async
+                        />
+                    </Routes>
+                </ErrorBoundary>
+            </main>
+        </Router>
+    }
+}

@@ -1,1 +1,71 @@
-fn main() {}
+//! `calento-server`: serves Calento, or runs an admin command.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use server::admin::{self, Command};
+use server::config::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match admin::parse_args(&args) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("calento-server: {message}\n\n{}", admin::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    if command == Command::Help {
+        println!("{}", admin::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("calento-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    server::init_tracing(&config);
+    let state = match server::open_state(&config).await {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("calento-server: {error} (DATABASE_URL={})", app::ssr::db::redact(&config.database_url));
+            return ExitCode::FAILURE;
+        }
+    };
+    if command != Command::Serve {
+        let result = admin::run(&state.db, command, &mut std::io::stdin().lock()).await;
+        state.db.close().await;
+        return match result {
+            Ok(output) => {
+                println!("{output}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("calento-server: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let listener = match tokio::net::TcpListener::bind(config.addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("calento-server: cannot listen on {} (CALENTO_ADDR): {error}", config.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.addr.to_string());
+    server::spawn_upkeep(state.clone());
+    let app = server::router(state.clone(), &config);
+    tracing::info!(database = %app::ssr::db::redact(&config.database_url), "Calento is running at http://{address}");
+    println!("Calento is running at http://{address}");
+    match server::serve(listener, app, state, Duration::from_secs(config.shutdown_grace_secs)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("calento-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Pieces every page uses: the header, the sign-in guard, form fields and errors.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect};
+use leptos_router::hooks::{use_location, use_query_map};
+use leptos_router::params::ParamsMap;
+
+use crate::models::UserProfile;
+use crate::{AppError, Auth, page_theme};
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    view! {
+        <header class="app-header">
+            <A href="/" attr:class="brand">
+                "Calento"
+            </A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match auth.user.await {
+                        Ok(Some(user)) => view! { <SignedInNav user /> }.into_any(),
+                        _ => {
+                            view! {
+                                <nav class="nav" aria-label="Account">
+                                    <A href="/login">"Log in"</A>
+                                    <A href="/register">"Create account"</A>
+                                </nav>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <ThemeToggle />
+        </header>
+    }
+}
+
+#[component]
+fn SignedInNav(user: UserProfile) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    view! {
+        <nav class="nav" aria-label="Main">
+            <A href="/calendar">"Calendar"</A>
+            <A href="/tasks">"Tasks"</A>
+            <A href="/focus">"Focus"</A>
+            <A href="/booking-links">"Booking links"</A>
+            <A href="/settings">"Settings"</A>
+        </nav>
+        <div class="account">
+            <span class="account-name" data-testid="account-name">
+                {user.name}
+            </span>
+            <ActionForm action=auth.logout attr:class="inline-form">
+                <button type="submit" class="link-button">
+                    "Log out"
+                </button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// Cycles system → light → dark. Without WASM it is a form that sets a cookie and
+/// reloads; with WASM the page changes in place.
+#[component]
+fn ThemeToggle() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let theme = RwSignal::new(page_theme());
+    Effect::new(move |_| {
+        if let Some(Ok(chosen)) = auth.set_theme.value().get() {
+            theme.set(chosen);
+            if let Some(html) = document().document_element() {
+                let _ = html.set_attribute("data-theme", chosen.as_str());
+            }
+        }
+    });
+    view! {
+        <ActionForm action=auth.set_theme attr:class="inline-form theme-form">
+            <input type="hidden" name="theme" value=move || theme.get().next().as_str() />
+            <button
+                type="submit"
+                class="theme-toggle"
+                data-testid="theme-toggle"
+                title="Switch between system, light and dark themes"
+            >
+                {move || theme.get().label()}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// Shows its children only to a signed-in user (provided to them as context); others go
+/// to the login page and come back afterwards.
+#[component]
+pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let location = use_location();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) => {
+                        provide_context(user);
+                        children.with_value(|children| children()).into_any()
+                    }
+                    Ok(None) => {
+                        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+                        let target = if here.is_empty() || here == "/" { String::new() } else { format!("?next={}", percent_encode(&here)) };
+                        view! { <Redirect path=format!("/login{target}") /> }.into_any()
+                    }
+                    Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Percent-encodes a path for a query parameter, keeping it readable.
+pub fn percent_encode(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for byte in input.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// The error a form should show: the last submission's, or, after a submission without
+/// JavaScript, the one the server put in the `err` query parameter.
+pub fn form_error<T>(value: impl Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static) -> Signal<Option<AppError>> {
+    let query = use_query_map();
+    Signal::derive(move || match value() {
+        Some(Err(error)) => Some(error),
+        Some(Ok(_)) => None,
+        None => error_from_query(&query.read()),
+    })
+}
+
+fn error_from_query(query: &ParamsMap) -> Option<AppError> {
+    query.get("err").and_then(|json| serde_json::from_str(&json).ok())
+}
+
+/// A labelled input with its own error message, announced to screen readers.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    error: Signal<Option<AppError>>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] list: &'static str,
+    #[prop(optional)] node_ref: NodeRef<leptos::html::Input>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let message_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let message = move || error.get().and_then(|e| e.field_message(name));
+    view! {
+        <div class="field" class:invalid=move || message().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                type=kind
+                name=name
+                autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
+                list=(!list.is_empty()).then_some(list)
+                value=value
+                required=required
+                aria-invalid=move || if message().is_some() { "true" } else { "false" }
+                aria-describedby=format!("{message_id} {hint_id}")
+                node_ref=node_ref
+            />
+            <p class="hint" id=hint_id>
+                {hint}
+            </p>
+            <p class="field-error" id=message_id role="alert">
+                {message}
+            </p>
+        </div>
+    }
+}
+
+/// The message of an error that is not about one field (rate limits, server trouble).
+#[component]
+pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    let message = move || match error.get() {
+        Some(AppError::Invalid { fields, .. }) if !fields.is_empty() => None,
+        Some(other) => Some(other.to_string()),
+        None => None,
+    };
+    view! {
+        <p class="form-error" role="alert" data-testid="form-error">
+            {message}
+        </p>
+    }
+}
+
+#[component]
+pub fn SubmitButton(label: &'static str, busy_label: &'static str, pending: Signal<bool>) -> impl IntoView {
+    view! {
+        <button type="submit" class="primary" aria-busy=move || pending.get().to_string() disabled=move || pending.get()>
+            {move || if pending.get() { busy_label } else { label }}
+        </button>
+    }
+}
+
+/// The fallback of the app's error boundary.
+#[component]
+pub fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    view! {
+        <section class="card" role="alert">
+            <h1>"Something went wrong"</h1>
+            <ul>
+                {move || errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()}
+            </ul>
+            <p>
+                <a href="/">"Back to the start"</a>
+            </p>
+        </section>
+    }
+}
+
+/// The list of zones for `<input list="time-zones">`.
+#[component]
+pub fn TimeZoneOptions() -> impl IntoView {
+    view! {
+        <datalist id="time-zones">
+            {calento::TimeZoneName::all().map(|zone| view! { <option value=zone></option> }).collect_view()}
+        </datalist>
+    }
+}
+
+/// The user the page is for (inside `RequireUser`).
+pub fn use_user() -> UserProfile {
+    use_context::<UserProfile>().unwrap_or_else(|| UserProfile {
+        id: String::new(),
+        email: String::new(),
+        username: String::new(),
+        name: String::new(),
+        time_zone: "UTC".to_owned(),
+        week_start: Default::default(),
+        clock: Default::default(),
+    })
+}

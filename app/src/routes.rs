@@ -1,0 +1,382 @@
+//! The pages, one component each.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Redirect};
+use leptos_router::hooks::use_query_map;
+
+use calento::{ClockFormat, WeekStart};
+
+use crate::Auth;
+use crate::components::{Field, FormError, SubmitButton, TimeZoneOptions, form_error, use_user};
+use crate::server::tokens::{CreateToken, RevokeToken, list_tokens, take_new_token};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    view! {
+        <Title text="" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(_)) => view! { <Redirect path="/calendar" /> }.into_any(),
+                    _ => {
+                        view! {
+                            <section class="hero">
+                                <h1>"Your calendar, your booking links, your focus."</h1>
+                                <p>
+                                    "Calento is a self-hosted calendar with public booking pages and a gentle task and focus space that finds time for what matters."
+                                </p>
+                                <p class="actions">
+                                    <A href="/register" attr:class="button primary">
+                                        "Create an account"
+                                    </A>
+                                    <A href="/login" attr:class="button">
+                                        "Log in"
+                                    </A>
+                                </p>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let query = use_query_map();
+    let error = form_error(move || auth.login.value().get());
+    let next = move || query.read().get("next").unwrap_or_default();
+    view! {
+        <Title text="Log in" />
+        <section class="card auth-card">
+            <h1>"Log in"</h1>
+            <ActionForm action=auth.login attr:class="form" attr:novalidate=true>
+                <FormError error />
+                <Field label="Email" name="email" kind="email" autocomplete="email" required=true error />
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="current-password"
+                    required=true
+                    error
+                />
+                <input type="hidden" name="next" value=next />
+                <SubmitButton label="Log in" busy_label="Logging in…" pending=auth.login.pending().into() />
+            </ActionForm>
+            <p>"New here? " <A href="/register">"Create an account"</A></p>
+        </section>
+    }
+}
+
+/// The browser's IANA time zone, e.g. `Europe/Paris`.
+fn browser_time_zone() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        let options = format.resolved_options();
+        js_sys::Reflect::get(&options, &"timeZone".into()).ok().and_then(|v| v.as_string())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let error = form_error(move || auth.register.value().get());
+    let zone_input = NodeRef::<leptos::html::Input>::new();
+    // Runs only in the browser: pre-fill the zone the person is in.
+    Effect::new(move |_| {
+        if let (Some(input), Some(zone)) = (zone_input.get(), browser_time_zone()) {
+            input.set_value(&zone);
+        }
+    });
+    view! {
+        <Title text="Create an account" />
+        <section class="card auth-card">
+            <h1>"Create your account"</h1>
+            <ActionForm action=auth.register attr:class="form" attr:novalidate=true>
+                <FormError error />
+                <Field label="Name" name="name" autocomplete="name" required=true error />
+                <Field label="Email" name="email" kind="email" autocomplete="email" required=true error />
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="new-password"
+                    hint="At least 10 characters."
+                    required=true
+                    error
+                />
+                <Field
+                    label="Username"
+                    name="username"
+                    autocomplete="username"
+                    hint="Your booking links live at /username/…; leave empty to derive it from your email."
+                    error
+                />
+                <Field
+                    label="Time zone"
+                    name="time_zone"
+                    list="time-zones"
+                    value="UTC"
+                    hint="Detected from your browser; change it if it is wrong."
+                    node_ref=zone_input
+                    error
+                />
+                <TimeZoneOptions />
+                <SubmitButton
+                    label="Create account"
+                    busy_label="Creating your account…"
+                    pending=auth.register.pending().into()
+                />
+            </ActionForm>
+            <p>"Already have an account? " <A href="/login">"Log in"</A></p>
+        </section>
+    }
+}
+
+/// Today's date as the user sees it, in their zone.
+fn today_line(time_zone: &str) -> String {
+    match calento::TimeZoneName::parse(time_zone) {
+        Ok(zone) => chrono::Utc::now().with_timezone(&zone.tz()).format("%A %-d %B %Y").to_string(),
+        Err(_) => chrono::Utc::now().format("%A %-d %B %Y").to_string(),
+    }
+}
+
+#[component]
+pub fn CalendarPage() -> impl IntoView {
+    let user = use_user();
+    let today = today_line(&user.time_zone);
+    view! {
+        <Title text="Calendar" />
+        <section class="card">
+            <h1>"Calendar"</h1>
+            <p data-testid="today">"Today is " {today} " in " {user.time_zone.clone()} "."</p>
+            <p class="empty">"No events yet. Your weeks start on " {user.week_start.label()} "."</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn TasksPage() -> impl IntoView {
+    view! {
+        <Title text="Tasks" />
+        <section class="card">
+            <h1>"Tasks"</h1>
+            <p class="empty">"Nothing captured yet. Tasks you add will appear here, with the next small step first."</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn FocusPage() -> impl IntoView {
+    view! {
+        <Title text="Focus" />
+        <section class="card">
+            <h1>"Focus"</h1>
+            <p class="empty">"No focus sessions yet."</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn BookingLinksPage() -> impl IntoView {
+    let user = use_user();
+    view! {
+        <Title text="Booking links" />
+        <section class="card">
+            <h1>"Booking links"</h1>
+            <p class="empty">"No booking links yet. Yours will live under /" {user.username} "/…"</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let user = use_user();
+    let error = form_error(move || auth.update_profile.value().get());
+    let saved = move || matches!(auth.update_profile.value().get(), Some(Ok(_)));
+    let week_start = user.week_start;
+    let clock = user.clock;
+    view! {
+        <Title text="Settings" />
+        <section class="card">
+            <h1>"Settings"</h1>
+            <nav class="subnav" aria-label="Settings">
+                <A href="/settings">"Profile"</A>
+                <A href="/settings/tokens">"API tokens"</A>
+            </nav>
+            <p>"Signed in as " <strong>{user.email.clone()}</strong></p>
+            <ActionForm action=auth.update_profile attr:class="form" attr:novalidate=true>
+                <FormError error />
+                <Field label="Name" name="name" autocomplete="name" value=user.name.clone() required=true error />
+                <Field
+                    label="Username"
+                    name="username"
+                    value=user.username.clone()
+                    hint="Used in your public booking links."
+                    required=true
+                    error
+                />
+                <Field label="Time zone" name="time_zone" list="time-zones" value=user.time_zone.clone() error />
+                <TimeZoneOptions />
+                <div class="field">
+                    <label for="field-week_start">"Week starts on"</label>
+                    <select id="field-week_start" name="week_start">
+                        {WeekStart::ALL
+                            .into_iter()
+                            .map(|w| view! { <option value=w.as_str() selected=w == week_start>{w.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="field-clock">"Clock"</label>
+                    <select id="field-clock" name="clock">
+                        {ClockFormat::ALL
+                            .into_iter()
+                            .map(|c| view! { <option value=c.as_str() selected=c == clock>{c.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <SubmitButton label="Save" busy_label="Saving…" pending=auth.update_profile.pending().into() />
+                <p class="saved" role="status" data-testid="saved">
+                    {move || saved().then_some("Saved.")}
+                </p>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let from_plain_form = Resource::new(|| (), |_| take_new_token());
+    let error = form_error(move || create.value().get());
+    let revoke_error = Signal::derive(move || match revoke.value().get() {
+        Some(Err(error)) => Some(error),
+        _ => None,
+    });
+    view! {
+        <Title text="API tokens" />
+        <section class="card">
+            <h1>"API tokens"</h1>
+            <nav class="subnav" aria-label="Settings">
+                <A href="/settings">"Profile"</A>
+                <A href="/settings/tokens">"API tokens"</A>
+            </nav>
+            <p>
+                "Personal access tokens let scripts and apps use the API as you: send "
+                <code>"Authorization: Bearer <token>"</code> " to " <code>"/api/v1/…"</code> "."
+            </p>
+            <ActionForm action=create attr:class="form inline" attr:novalidate=true>
+                <FormError error />
+                <Field label="Token name" name="name" hint="Something to recognise it by, e.g. “CLI on my laptop”." error />
+                <SubmitButton label="Create token" busy_label="Creating…" pending=create.pending().into() />
+            </ActionForm>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let from_form = from_plain_form.await.ok().flatten();
+                    let created = create.value().get().and_then(Result::ok).or(from_form);
+                    created
+                        .map(|created| {
+                            view! {
+                                <div class="notice" role="status">
+                                    <p>
+                                        "Your new token “" {created.info.name} "”. Copy it now: it will not be shown again."
+                                    </p>
+                                    <code class="token" data-testid="new-token">
+                                        {created.token}
+                                    </code>
+                                </div>
+                            }
+                        })
+                })}
+            </Suspense>
+            <FormError error=revoke_error />
+            <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+                {move || Suspend::new(async move {
+                    tokens
+                        .await
+                        .map(|list| {
+                            if list.is_empty() {
+                                return view! { <p class="empty" data-testid="no-tokens">"No tokens yet."</p> }.into_any();
+                            }
+                            view! {
+                                <table class="tokens" data-testid="tokens">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Name"</th>
+                                            <th scope="col">"Created"</th>
+                                            <th scope="col">"Last used"</th>
+                                            <th scope="col">
+                                                <span class="visually-hidden">"Actions"</span>
+                                            </th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list
+                                            .into_iter()
+                                            .map(|token| {
+                                                let label = format!("Revoke {}", token.name);
+                                                view! {
+                                                    <tr>
+                                                        <td>{token.name}</td>
+                                                        <td>{token.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                        <td>
+                                                            {token
+                                                                .last_used_at
+                                                                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                                                                .unwrap_or_else(|| "Never".to_owned())}
+                                                        </td>
+                                                        <td>
+                                                            <ActionForm action=revoke attr:class="inline-form">
+                                                                <input type="hidden" name="id" value=token.id />
+                                                                <button type="submit" class="danger" aria-label=label>
+                                                                    "Revoke"
+                                                                </button>
+                                                            </ActionForm>
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
+                        })
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found" />
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
+            <p>
+                <a href="/">"Go to the start page"</a>
+            </p>
+        </section>
+    }
+}

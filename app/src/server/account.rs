@@ -1,0 +1,80 @@
+//! Registration, sign-in and out, the current user, profile settings and the theme.
+
+use leptos::prelude::*;
+
+use crate::AppError;
+use crate::models::{Theme, UserProfile};
+#[cfg(feature = "ssr")]
+use {super::request, crate::ssr::accounts};
+
+#[server(prefix = "/fn", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<UserProfile>, AppError> {
+    Ok(request::current_user().await?.map(|user| user.profile()))
+}
+
+#[server(prefix = "/fn", endpoint = "register")]
+pub async fn register(
+    email: String,
+    password: String,
+    name: String,
+    #[server(default)] username: String,
+    #[server(default)] time_zone: String,
+) -> Result<(), AppError> {
+    let state = request::state()?;
+    let form = accounts::Registration { email, password, name, username, time_zone };
+    let user = accounts::register(&state.db, &form).await?;
+    request::sign_in(&request::session().await?, &user).await?;
+    leptos_axum::redirect("/calendar");
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "login")]
+pub async fn login(email: String, password: String, #[server(default)] next: Option<String>) -> Result<(), AppError> {
+    let state = request::state()?;
+    let ip = request::client_ip().await;
+    let user = accounts::authenticate(&state.db, &state.login_limits, &email, &password, &ip).await?;
+    request::sign_in(&request::session().await?, &user).await?;
+    leptos_axum::redirect(&request::local_path(next, "/calendar"));
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let session = request::session().await?;
+    session.flush().await.map_err(|e| crate::ssr::unexpected("ending the session", e))?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "update_profile")]
+pub async fn update_profile(
+    name: String,
+    username: String,
+    time_zone: String,
+    week_start: String,
+    clock: String,
+) -> Result<UserProfile, AppError> {
+    let state = request::state()?;
+    let user = request::require_user().await?;
+    let update = accounts::ProfileUpdate { name, username, time_zone, week_start, clock };
+    Ok(accounts::update_profile(&state.db, &user.id, &update).await?.profile())
+}
+
+/// Remembers the theme in a cookie, so the server renders the page in it from the start.
+#[server(prefix = "/fn", endpoint = "set_theme")]
+pub async fn set_theme(theme: String) -> Result<Theme, AppError> {
+    let theme = Theme::parse(&theme);
+    let secure = request::state()?.secure_cookies;
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{}",
+        Theme::COOKIE,
+        theme.as_str(),
+        if secure { "; Secure" } else { "" }
+    );
+    if let (Some(response), Ok(value)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&cookie))
+    {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
+    Ok(theme)
+}

@@ -1,0 +1,80 @@
+//! Server functions: the thin layer pages call. Each checks who is asking, then hands
+//! over to the services in `ssr`.
+
+pub mod account;
+pub mod tokens;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod request {
+    //! What a server function needs from the request it is answering.
+
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use leptos::prelude::use_context;
+    use tower_sessions::Session;
+
+    use crate::AppError;
+    use crate::ssr::accounts::{self, UserRow};
+    use crate::ssr::session_store::USER_ID_KEY;
+    use crate::ssr::{AppState, unexpected};
+
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| unexpected("server function context", "AppState missing"))
+    }
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| unexpected("session layer", format!("{e:?}")))
+    }
+
+    /// The signed-in user, if any; a session whose user is gone counts as signed out.
+    pub async fn current_user() -> Result<Option<UserRow>, AppError> {
+        let state = state()?;
+        let session = session().await?;
+        let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|e| unexpected("reading the session", e))?;
+        match user_id {
+            Some(id) => accounts::find_by_id(&state.db, &id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn require_user() -> Result<UserRow, AppError> {
+        current_user().await?.ok_or(AppError::Unauthorized)
+    }
+
+    /// Starts a signed-in session under a fresh id, so an id planted before sign-in is useless.
+    pub async fn sign_in(session: &Session, user: &UserRow) -> Result<(), AppError> {
+        session.cycle_id().await.map_err(|e| unexpected("rotating the session", e))?;
+        session.insert(USER_ID_KEY, &user.id).await.map_err(|e| unexpected("writing the session", e))
+    }
+
+    /// The client's address: the socket peer, or the first `X-Forwarded-For` hop when
+    /// the server is configured to trust its proxy.
+    pub async fn client_ip() -> String {
+        let trust_proxy = use_context::<AppState>().is_some_and(|s| s.trust_proxy);
+        let parts = use_context::<http::request::Parts>();
+        let forwarded = parts.as_ref().and_then(|p| crate::ssr::forwarded_for(&p.headers));
+        match (trust_proxy, forwarded) {
+            (true, Some(ip)) => ip,
+            _ => leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+                .await
+                .map(|ConnectInfo(addr)| addr.ip().to_string())
+                .unwrap_or_else(|_| "unknown".to_owned()),
+        }
+    }
+
+    /// True when a browser posted a form without JavaScript (it will follow a redirect).
+    pub fn is_plain_form_post() -> bool {
+        use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+        })
+    }
+
+    /// A local path to go to after a form, never another site.
+    pub fn local_path(next: Option<String>, default: &str) -> String {
+        match next {
+            Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+            _ => default.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Personal access tokens for the REST API: list, create (shown once), revoke.
+
+use leptos::prelude::*;
+
+use crate::AppError;
+use crate::models::{CreatedToken, TokenInfo};
+#[cfg(feature = "ssr")]
+use {super::request, crate::ssr::tokens};
+
+#[server(prefix = "/fn", endpoint = "list_tokens")]
+pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
+    let user = request::require_user().await?;
+    tokens::list(&request::state()?.db, &user.id).await
+}
+
+#[server(prefix = "/fn", endpoint = "create_token")]
+pub async fn create_token(name: String) -> Result<CreatedToken, AppError> {
+    let user = request::require_user().await?;
+    let created = tokens::create(&request::state()?.db, &user.id, &name).await?;
+    if request::is_plain_form_post() {
+        // Without JavaScript the browser is redirected back to the page, which then shows
+        // the new token once from the session.
+        let session = request::session().await?;
+        session.insert(NEW_TOKEN_KEY, &created).await.map_err(|e| crate::ssr::unexpected("writing the session", e))?;
+    }
+    Ok(created)
+}
+
+#[cfg(feature = "ssr")]
+const NEW_TOKEN_KEY: &str = "new_token";
+
+/// The token created by a form posted without JavaScript, shown once.
+#[server(prefix = "/fn", endpoint = "take_new_token")]
+pub async fn take_new_token() -> Result<Option<CreatedToken>, AppError> {
+    request::require_user().await?;
+    let session = request::session().await?;
+    session.remove(NEW_TOKEN_KEY).await.map_err(|e| crate::ssr::unexpected("reading the session", e))
+}
+
+#[server(prefix = "/fn", endpoint = "revoke_token")]
+pub async fn revoke_token(id: String) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    tokens::revoke(&request::state()?.db, &user.id, &id).await
+}

@@ -1,0 +1,223 @@
+//! Accounts in storage: registration, sign-in checks, profiles and sessions' users.
+
+use calento::{ClockFormat, DisplayName, EmailAddress, FieldError, Password, TimeZoneName, Username, WeekStart};
+use sqlx::Row;
+
+use super::{Db, LoginLimits, login_limits, new_id, now_ms, passwords, unexpected};
+use crate::AppError;
+use crate::models::UserProfile;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub time_zone: String,
+    pub week_start: String,
+    pub clock: String,
+    pub is_admin: i64,
+    pub created_at: i64,
+}
+
+const USER_COLUMNS: &str = "id, email, username, name, time_zone, week_start, clock, is_admin, created_at";
+
+impl UserRow {
+    pub fn profile(&self) -> UserProfile {
+        UserProfile {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            username: self.username.clone(),
+            name: self.name.clone(),
+            time_zone: self.time_zone.clone(),
+            week_start: WeekStart::parse(&self.week_start).unwrap_or_default(),
+            clock: ClockFormat::parse(&self.clock).unwrap_or_default(),
+        }
+    }
+}
+
+/// What a registration form or the admin command submits, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    /// Empty means "derive one from the email".
+    pub username: String,
+    pub time_zone: String,
+}
+
+/// Validates every field at once, so a form shows all its problems together.
+fn validate(form: &Registration) -> Result<(EmailAddress, Password, DisplayName, Option<Username>, TimeZoneName), AppError> {
+    let email = EmailAddress::parse(&form.email);
+    let password = Password::parse(&form.password);
+    let name = DisplayName::parse(&form.name);
+    let username = if form.username.trim().is_empty() { Ok(None) } else { Username::parse(&form.username).map(Some) };
+    let time_zone = if form.time_zone.trim().is_empty() { Ok(TimeZoneName::default()) } else { TimeZoneName::parse(&form.time_zone) };
+    match (email, password, name, username, time_zone) {
+        (Ok(e), Ok(p), Ok(n), Ok(u), Ok(z)) => Ok((e, p, n, u, z)),
+        (e, p, n, u, z) => Err(AppError::fields(
+            [e.err(), p.err(), n.err(), u.err(), z.err()].into_iter().flatten().collect(),
+        )),
+    }
+}
+
+fn email_taken() -> AppError {
+    AppError::field(FieldError::new("email", "An account with this email already exists. Log in instead."))
+}
+
+fn username_taken(name: &str) -> AppError {
+    AppError::field(FieldError::new("username", format!("The username \u{201c}{name}\u{201d} is taken; choose another.")))
+}
+
+async fn exists(db: &Db, sql: &'static str, value: &str) -> Result<bool, AppError> {
+    let row = sqlx::query(sql).bind(value).fetch_one(db.read()).await.map_err(|e| unexpected("checking uniqueness", e))?;
+    Ok(row.try_get::<i64, _>(0).unwrap_or(0) == 1)
+}
+
+const EMAIL_EXISTS: &str = "SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $1) THEN 1 ELSE 0 END";
+const USERNAME_EXISTS: &str = "SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE username = $1) THEN 1 ELSE 0 END";
+
+/// Creates an account. The first account on an instance becomes its administrator.
+pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError> {
+    let (email, password, name, chosen, time_zone) = validate(form)?;
+    if exists(db, EMAIL_EXISTS, email.as_str()).await? {
+        return Err(email_taken());
+    }
+    let password_hash = passwords::hash(&password).await?;
+    let suggested = Username::suggest_from_email(&email);
+    // A chosen username must be free; a derived one gets a number until it is.
+    for attempt in 1..=50u32 {
+        let username = match (&chosen, attempt) {
+            (Some(chosen), _) => chosen.clone(),
+            (None, 1) => suggested.clone(),
+            (None, n) => suggested.with_suffix(n),
+        };
+        if exists(db, USERNAME_EXISTS, username.as_str()).await? {
+            if chosen.is_some() {
+                return Err(username_taken(username.as_str()));
+            }
+            continue;
+        }
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, email, username, name, password_hash, time_zone, week_start, clock, is_admin, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END, $9, $9)",
+        )
+        .bind(new_id())
+        .bind(email.as_str())
+        .bind(username.as_str())
+        .bind(name.as_str())
+        .bind(&password_hash)
+        .bind(time_zone.as_str())
+        .bind(WeekStart::default().as_str())
+        .bind(ClockFormat::default().as_str())
+        .bind(now)
+        .execute(db.write())
+        .await;
+        match inserted {
+            Ok(_) => return find_by_email(db, &email).await?.ok_or(AppError::Unexpected),
+            Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                // Lost a race with another registration: find out which field collided.
+                if exists(db, EMAIL_EXISTS, email.as_str()).await? {
+                    return Err(email_taken());
+                }
+                if chosen.is_some() {
+                    return Err(username_taken(username.as_str()));
+                }
+            }
+            Err(e) => return Err(unexpected("inserting a user", e)),
+        }
+    }
+    Err(AppError::field(FieldError::new("username", "Choose a username for your account.")))
+}
+
+pub async fn find_by_email(db: &Db, email: &EmailAddress) -> Result<Option<UserRow>, AppError> {
+    sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
+        .bind(email.as_str())
+        .fetch_optional(db.read())
+        .await
+        .map_err(|e| unexpected("loading a user by email", e))
+}
+
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRow>, AppError> {
+    sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db.read())
+        .await
+        .map_err(|e| unexpected("loading a user", e))
+}
+
+/// Checks an email and password, with limits on failed attempts per account and per
+/// client address. The message never says which of the two was wrong.
+pub async fn authenticate(db: &Db, limits: &LoginLimits, email: &str, password: &str, client_ip: &str) -> Result<UserRow, AppError> {
+    let wrong = || AppError::field(FieldError::new("password", "Email or password is incorrect."));
+    let account_key = email.trim().to_lowercase();
+    let now = now_ms();
+    if let Some(retry_after_secs) = login_limits::blocked_for(db, limits, &account_key, client_ip, now).await? {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let user = match EmailAddress::parse(email) {
+        Ok(email) => find_by_email(db, &email).await?,
+        Err(_) => None,
+    };
+    let stored = match &user {
+        Some(user) => sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(&user.id)
+            .fetch_optional(db.read())
+            .await
+            .map_err(|e| unexpected("loading a password hash", e))?
+            .and_then(|row| row.try_get::<String, _>(0).ok()),
+        None => None,
+    };
+    if passwords::verify(password, stored).await {
+        if let Some(user) = user {
+            login_limits::forget_account(db, &account_key).await?;
+            return Ok(user);
+        }
+    }
+    login_limits::record_failure(db, &account_key, client_ip, now).await?;
+    Err(wrong())
+}
+
+/// What the settings form submits.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub name: String,
+    pub username: String,
+    pub time_zone: String,
+    pub week_start: String,
+    pub clock: String,
+}
+
+pub async fn update_profile(db: &Db, user_id: &str, update: &ProfileUpdate) -> Result<UserRow, AppError> {
+    let name = DisplayName::parse(&update.name);
+    let username = Username::parse(&update.username);
+    let time_zone = TimeZoneName::parse(&update.time_zone);
+    let week_start = WeekStart::parse(&update.week_start);
+    let clock = ClockFormat::parse(&update.clock);
+    let (name, username, time_zone, week_start, clock) = match (name, username, time_zone, week_start, clock) {
+        (Ok(n), Ok(u), Ok(z), Ok(w), Ok(c)) => (n, u, z, w, c),
+        (n, u, z, w, c) => {
+            return Err(AppError::fields([n.err(), u.err(), z.err(), w.err(), c.err()].into_iter().flatten().collect()));
+        }
+    };
+    let result = sqlx::query(
+        "UPDATE users SET name = $2, username = $3, time_zone = $4, week_start = $5, clock = $6, updated_at = $7 WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(name.as_str())
+    .bind(username.as_str())
+    .bind(time_zone.as_str())
+    .bind(week_start.as_str())
+    .bind(clock.as_str())
+    .bind(now_ms())
+    .execute(db.write())
+    .await;
+    match result {
+        Ok(done) if done.rows_affected() == 1 => find_by_id(db, user_id).await?.ok_or(AppError::NotFound),
+        Ok(_) => Err(AppError::NotFound),
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => Err(username_taken(username.as_str())),
+        Err(e) => Err(unexpected("updating a profile", e)),
+    }
+}

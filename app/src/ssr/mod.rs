@@ -1,0 +1,83 @@
+//! Server-only code: storage, password hashing, sessions and the services behind the
+//! server functions and the REST API.
+
+pub mod accounts;
+pub mod db;
+pub mod login_limits;
+pub mod passwords;
+pub mod session_store;
+pub mod tokens;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+pub use db::{Backend, Db};
+pub use login_limits::LoginLimits;
+
+/// What every handler and server function can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub login_limits: LoginLimits,
+    /// Whether clients reach us over https (cookies are then `Secure`).
+    pub secure_cookies: bool,
+    /// Whether to take the client address from `X-Forwarded-For` (behind a reverse proxy).
+    pub trust_proxy: bool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Now, as integer UTC milliseconds: the only form instants take in storage.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A new time-ordered id (see `calento::id`).
+pub fn new_id() -> String {
+    calento::id::new_id(now_ms(), rand::random())
+}
+
+/// Logs an unexpected storage failure with its cause and turns it into the error the
+/// client sees, which carries no detail.
+pub fn unexpected(context: &str, error: impl std::fmt::Display) -> crate::AppError {
+    tracing::error!(%error, "{context}");
+    crate::AppError::Unexpected
+}
+
+/// The first address in `X-Forwarded-For`, if it parses as an IP address.
+pub fn forwarded_for(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
+    let first = value.split(',').next()?.trim();
+    first.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+}
+
+pub fn millis_to_utc(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+impl axum::response::IntoResponse for crate::AppError {
+    /// The REST API's error body: `{code, message, fields?, retry_after_secs?}`.
+    fn into_response(self) -> axum::response::Response {
+        let status = http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut body = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        let mut retry_after = None;
+        match &self {
+            crate::AppError::Invalid { fields, .. } => body["fields"] = serde_json::json!(fields),
+            crate::AppError::RateLimited { retry_after_secs } => {
+                body["retry_after_secs"] = serde_json::json!(retry_after_secs);
+                retry_after = Some(retry_after_secs.to_string());
+            }
+            _ => {}
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(value) = retry_after.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}

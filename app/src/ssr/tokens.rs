@@ -1,0 +1,129 @@
+//! Personal access tokens: created once and shown once, stored only as a SHA-256 hash.
+
+use calento::TokenName;
+use sha2::{Digest, Sha256};
+
+use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
+use crate::AppError;
+use crate::models::{CreatedToken, TokenInfo};
+
+/// Every token starts with this, so leaked tokens are easy to recognise and scan for.
+pub const TOKEN_PREFIX: &str = "cal_";
+
+/// How stale `last_used_at` may get before a use writes it again.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    name: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+impl TokenRow {
+    fn info(self) -> TokenInfo {
+        TokenInfo {
+            id: self.id,
+            name: self.name,
+            created_at: millis_to_utc(self.created_at),
+            last_used_at: self.last_used_at.map(millis_to_utc),
+        }
+    }
+}
+
+pub fn hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn generate() -> String {
+    let secret: [u8; 32] = rand::random();
+    let mut token = String::from(TOKEN_PREFIX);
+    token.extend(secret.iter().map(|b| format!("{b:02x}")));
+    token
+}
+
+pub async fn create(db: &Db, user_id: &str, name: &str) -> Result<CreatedToken, AppError> {
+    let name = TokenName::parse(name)?;
+    let token = generate();
+    let row = TokenRow { id: new_id(), name: name.as_str().to_owned(), created_at: now_ms(), last_used_at: None };
+    sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&row.id)
+        .bind(user_id)
+        .bind(&row.name)
+        .bind(hash(&token))
+        .bind(row.created_at)
+        .execute(db.write())
+        .await
+        .map_err(|e| unexpected("creating a token", e))?;
+    Ok(CreatedToken { info: row.info(), token })
+}
+
+/// The user's tokens that still work, newest first.
+pub async fn list(db: &Db, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
+    sqlx::query_as::<_, TokenRow>(
+        "SELECT id, name, created_at, last_used_at FROM api_tokens
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+    )
+    .bind(user_id)
+    .fetch_all(db.read())
+    .await
+    .map(|rows| rows.into_iter().map(TokenRow::info).collect())
+    .map_err(|e| unexpected("listing tokens", e))
+}
+
+/// Revokes one of the user's tokens; another user's token is "not found".
+pub async fn revoke(db: &Db, user_id: &str, token_id: &str) -> Result<(), AppError> {
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+        .bind(token_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(db.write())
+        .await
+        .map_err(|e| unexpected("revoking a token", e))?;
+    if done.rows_affected() == 1 { Ok(()) } else { Err(AppError::NotFound) }
+}
+
+/// The user a presented token belongs to, if it is one of ours and not revoked.
+pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<String>, AppError> {
+    if !presented.starts_with(TOKEN_PREFIX) || presented.len() != TOKEN_PREFIX.len() + 64 {
+        return Ok(None);
+    }
+    let token_hash = hash(presented);
+    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(&token_hash)
+    .fetch_optional(db.read())
+    .await
+    .map_err(|e| unexpected("checking a token", e))?;
+    let Some((id, user_id, last_used_at)) = row else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    if last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(&id)
+            .bind(now)
+            .execute(db.write())
+            .await
+            .map_err(|e| unexpected("recording token use", e))?;
+    }
+    Ok(Some(user_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_prefixed_long_and_distinct() {
+        let a = generate();
+        let b = generate();
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
+        assert_ne!(a, b);
+        assert_eq!(hash(&a).len(), 64);
+        assert_ne!(hash(&a), hash(&b));
+    }
+}

@@ -1,0 +1,123 @@
+//! Admin commands for scripts and invite-only instances:
+//! `user create --email E --name N` (password on stdin) and `token create --email E --name N`.
+
+use std::io::BufRead;
+
+use app::ssr::accounts::{self, Registration};
+use app::ssr::{Db, tokens};
+
+pub const USAGE: &str = "\
+Usage:
+  calento-server                      serve Calento (see README for settings)
+  calento-server user create --email E --name N [--username U] [--time-zone Z]
+                                      create an account; the password is read from stdin
+  calento-server token create --email E --name N
+                                      create a personal access token and print it
+  calento-server --help               show this help";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    Help,
+    CreateUser { email: String, name: String, username: String, time_zone: String },
+    CreateToken { email: String, name: String },
+}
+
+pub fn parse_args(args: &[String]) -> Result<Command, String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let flags = |rest: &[&str], allowed: &[&str]| -> Result<Vec<(String, String)>, String> {
+        let mut out = Vec::new();
+        let mut iter = rest.iter();
+        while let Some(flag) = iter.next() {
+            if !allowed.contains(flag) {
+                return Err(format!("unknown option {flag}"));
+            }
+            let value = iter.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            out.push(((*flag).to_owned(), (*value).to_owned()));
+        }
+        Ok(out)
+    };
+    let get = |pairs: &[(String, String)], flag: &str| pairs.iter().find(|(f, _)| f == flag).map(|(_, v)| v.clone());
+    match words.as_slice() {
+        [] | ["serve"] => Ok(Command::Serve),
+        ["--help" | "-h" | "help"] => Ok(Command::Help),
+        ["user", "create", rest @ ..] => {
+            let pairs = flags(rest, &["--email", "--name", "--username", "--time-zone"])?;
+            Ok(Command::CreateUser {
+                email: get(&pairs, "--email").ok_or("--email is required")?,
+                name: get(&pairs, "--name").ok_or("--name is required")?,
+                username: get(&pairs, "--username").unwrap_or_default(),
+                time_zone: get(&pairs, "--time-zone").unwrap_or_default(),
+            })
+        }
+        ["token", "create", rest @ ..] => {
+            let pairs = flags(rest, &["--email", "--name"])?;
+            Ok(Command::CreateToken {
+                email: get(&pairs, "--email").ok_or("--email is required")?,
+                name: get(&pairs, "--name").ok_or("--name is required")?,
+            })
+        }
+        _ => Err(format!("unknown command: {}", words.join(" "))),
+    }
+}
+
+/// Runs an admin command; returns what to print on success.
+pub async fn run(db: &Db, command: Command, stdin: &mut dyn BufRead) -> Result<String, String> {
+    match command {
+        Command::CreateUser { email, name, username, time_zone } => {
+            let mut password = String::new();
+            stdin.read_line(&mut password).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let form = Registration { email, password, name, username, time_zone };
+            let user = accounts::register(db, &form).await.map_err(describe)?;
+            Ok(format!("created user {} ({}), username {}", user.email, user.id, user.username))
+        }
+        Command::CreateToken { email, name } => {
+            let email = calento::EmailAddress::parse(&email).map_err(|e| e.to_string())?;
+            let user = accounts::find_by_email(db, &email).await.map_err(describe)?.ok_or_else(|| format!("no user with email {email}"))?;
+            let created = tokens::create(db, &user.id, &name).await.map_err(describe)?;
+            Ok(created.token)
+        }
+        Command::Serve | Command::Help => Ok(USAGE.to_owned()),
+    }
+}
+
+fn describe(error: app::AppError) -> String {
+    match error {
+        app::AppError::Invalid { fields, .. } if !fields.is_empty() => {
+            fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn commands_parse_with_their_options() {
+        assert_eq!(parse_args(&[]), Ok(Command::Serve));
+        assert_eq!(
+            parse_args(&args("user create --email a@b.org --name Ada")),
+            Ok(Command::CreateUser { email: "a@b.org".into(), name: "Ada".into(), username: String::new(), time_zone: String::new() })
+        );
+        assert_eq!(
+            parse_args(&args("token create --email a@b.org --name ci")),
+            Ok(Command::CreateToken { email: "a@b.org".into(), name: "ci".into() })
+        );
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        assert_eq!(parse_args(&args("user create --name Ada")), Err("--email is required".into()));
+        assert_eq!(parse_args(&args("user create --email")), Err("--email needs a value".into()));
+        assert!(parse_args(&args("user delete")).expect_err("unknown").contains("unknown command"));
+        assert!(parse_args(&args("token create --email a@b.org --name x --admin y")).is_err());
+    }
+}

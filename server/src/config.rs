@@ -1,0 +1,211 @@
+//! Settings from environment variables (and an optional file of `KEY=VALUE` lines named by
+//! `CALENTO_CONFIG`), validated at start-up with a one-line error naming the bad setting.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use app::ssr::LoginLimits;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub public_url: Option<String>,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub max_body_bytes: usize,
+    pub session_days: u32,
+    pub login_limits: LoginLimits,
+    pub trust_proxy: bool,
+    pub site_root: String,
+    pub shutdown_grace_secs: u64,
+}
+
+/// One setting: its variable, default and meaning. The README's table is this list.
+pub struct Setting {
+    pub var: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+pub const SETTINGS: &[Setting] = &[
+    Setting { var: "CALENTO_ADDR", default: "127.0.0.1:3000", meaning: "Address and port to listen on." },
+    Setting { var: "DATABASE_URL", default: "sqlite://data/calento.db", meaning: "sqlite:… file (created on first run) or postgres://… URL." },
+    Setting { var: "CALENTO_DB_MAX_CONNECTIONS", default: "10", meaning: "Largest database pool." },
+    Setting { var: "CALENTO_PUBLIC_URL", default: "(unset)", meaning: "The URL people use, e.g. https://cal.example.org; https makes cookies Secure and __Host- prefixed." },
+    Setting { var: "CALENTO_LOG", default: "info", meaning: "Log filter (tracing EnvFilter syntax, e.g. info,sqlx=warn)." },
+    Setting { var: "CALENTO_LOG_FORMAT", default: "pretty", meaning: "pretty (for people) or json (for log collectors)." },
+    Setting { var: "CALENTO_MAX_BODY_BYTES", default: "1048576", meaning: "Largest request body; larger requests get 413." },
+    Setting { var: "CALENTO_SESSION_DAYS", default: "30", meaning: "Days of inactivity after which a browser session ends." },
+    Setting { var: "CALENTO_LOGIN_MAX_FAILURES_PER_ACCOUNT", default: "5", meaning: "Failed logins on one account within the window before it pauses (429)." },
+    Setting { var: "CALENTO_LOGIN_MAX_FAILURES_PER_IP", default: "20", meaning: "Failed logins from one address within the window before it pauses (429)." },
+    Setting { var: "CALENTO_LOGIN_WINDOW_SECS", default: "900", meaning: "The window for the two limits above." },
+    Setting { var: "CALENTO_TRUST_PROXY", default: "false", meaning: "Take the client address from X-Forwarded-For (only behind your own reverse proxy)." },
+    Setting { var: "CALENTO_SITE_ROOT", default: "target/site", meaning: "Folder with the built pkg/ (JS, WASM, CSS) and public files." },
+    Setting { var: "CALENTO_SHUTDOWN_GRACE_SECS", default: "10", meaning: "Seconds to finish requests in flight after SIGTERM." },
+    Setting { var: "CALENTO_CONFIG", default: "(unset)", meaning: "Optional file of KEY=VALUE lines read first; environment variables override it." },
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid {setting}: {message}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub message: String,
+}
+
+fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError { setting: setting.to_owned(), message: message.into() }
+}
+
+impl Config {
+    /// Reads the process environment, after the file named by `CALENTO_CONFIG` if any.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut values = HashMap::new();
+        if let Ok(path) = std::env::var("CALENTO_CONFIG") {
+            let text = std::fs::read_to_string(&path).map_err(|e| bad("CALENTO_CONFIG", format!("cannot read {path}: {e}")))?;
+            values.extend(parse_file(&text).map_err(|m| bad("CALENTO_CONFIG", format!("{path}: {m}")))?);
+        }
+        values.extend(std::env::vars().filter(|(k, _)| SETTINGS.iter().any(|s| s.var == k)));
+        Self::from_values(&values)
+    }
+
+    /// Builds the configuration from a map of settings; unset ones take their defaults.
+    pub fn from_values(values: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |var: &str| values.get(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let number = |var: &str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(text) => match text.parse::<u64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(bad(var, format!("expected a whole number from {min} to {max}, got {text:?}"))),
+                },
+            }
+        };
+        let flag = |var: &str| -> Result<bool, ConfigError> {
+            match get(var).as_deref() {
+                None | Some("false" | "0" | "no") => Ok(false),
+                Some("true" | "1" | "yes") => Ok(true),
+                Some(other) => Err(bad(var, format!("expected true or false, got {other:?}"))),
+            }
+        };
+        let addr_text = get("CALENTO_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let addr = addr_text
+            .parse::<SocketAddr>()
+            .map_err(|_| bad("CALENTO_ADDR", format!("expected host:port such as 127.0.0.1:3000, got {addr_text:?}")))?;
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/calento.db".to_owned());
+        if app::ssr::Backend::of_url(&database_url).is_none() {
+            return Err(bad("DATABASE_URL", "expected a sqlite: or postgres:// URL"));
+        }
+        let public_url = get("CALENTO_PUBLIC_URL");
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(bad("CALENTO_PUBLIC_URL", format!("expected an http:// or https:// URL, got {url:?}")));
+            }
+        }
+        let log_format = match get("CALENTO_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(bad("CALENTO_LOG_FORMAT", format!("expected pretty or json, got {other:?}"))),
+        };
+        let log_filter = get("CALENTO_LOG").unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(bad("CALENTO_LOG", format!("not a log filter: {log_filter:?}")));
+        }
+        let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Self {
+            addr,
+            database_url,
+            db_max_connections: small(number("CALENTO_DB_MAX_CONNECTIONS", 10, 1, 1000)?),
+            public_url,
+            log_filter,
+            log_format,
+            max_body_bytes: usize::try_from(number("CALENTO_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30)?).unwrap_or(1 << 20),
+            session_days: small(number("CALENTO_SESSION_DAYS", 30, 1, 3650)?),
+            login_limits: LoginLimits {
+                per_account: small(number("CALENTO_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, 1, 1_000_000)?),
+                per_ip: small(number("CALENTO_LOGIN_MAX_FAILURES_PER_IP", 20, 1, 1_000_000)?),
+                window_secs: small(number("CALENTO_LOGIN_WINDOW_SECS", 900, 1, 86_400 * 30)?),
+            },
+            trust_proxy: flag("CALENTO_TRUST_PROXY")?,
+            site_root: get("CALENTO_SITE_ROOT").or_else(|| get("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".to_owned()),
+            shutdown_grace_secs: number("CALENTO_SHUTDOWN_GRACE_SECS", 10, 0, 3600)?,
+        })
+    }
+
+    /// Cookies are `Secure` (and `__Host-` prefixed) when people reach us over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+/// Parses `KEY=VALUE` lines; `#` starts a comment; values may be quoted.
+fn parse_file(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line.split_once('=').ok_or_else(|| format!("line {}: expected KEY=VALUE", number + 1))?;
+        let key = key.trim().trim_start_matches("export ").trim();
+        if !SETTINGS.iter().any(|s| s.var == key) {
+            return Err(format!("line {}: unknown setting {key}", number + 1));
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(value);
+        out.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_values(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+
+    #[test]
+    fn defaults_run_on_an_embedded_sqlite_file() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, "sqlite://data/calento.db");
+        assert!(!config.secure_cookies());
+    }
+
+    #[test]
+    fn a_bad_setting_is_named_in_a_one_line_error() {
+        let err = config(&[("CALENTO_ADDR", "localhost")]).expect_err("bad addr");
+        assert_eq!(err.setting, "CALENTO_ADDR");
+        assert!(!err.to_string().contains('\n'));
+        assert_eq!(config(&[("DATABASE_URL", "mysql://x")]).expect_err("bad url").setting, "DATABASE_URL");
+        assert_eq!(config(&[("CALENTO_SESSION_DAYS", "0")]).expect_err("zero").setting, "CALENTO_SESSION_DAYS");
+        assert_eq!(config(&[("CALENTO_TRUST_PROXY", "maybe")]).expect_err("flag").setting, "CALENTO_TRUST_PROXY");
+        assert_eq!(config(&[("CALENTO_LOG_FORMAT", "xml")]).expect_err("format").setting, "CALENTO_LOG_FORMAT");
+    }
+
+    #[test]
+    fn https_public_urls_make_cookies_secure() {
+        assert!(config(&[("CALENTO_PUBLIC_URL", "https://cal.example.org")]).expect("valid").secure_cookies());
+    }
+
+    #[test]
+    fn config_files_hold_known_settings_only() {
+        let parsed = parse_file("# comment\nCALENTO_ADDR=0.0.0.0:8080\nexport CALENTO_LOG=\"debug\"\n").expect("valid");
+        assert_eq!(parsed, vec![("CALENTO_ADDR".into(), "0.0.0.0:8080".into()), ("CALENTO_LOG".into(), "debug".into())]);
+        assert!(parse_file("CALENTO_ADRR=1").expect_err("typo").contains("unknown setting CALENTO_ADRR"));
+        assert!(parse_file("just words").is_err());
+    }
+}

@@ -1,0 +1,174 @@
+//! Calento's server: configuration, the router (pages, server functions, REST API,
+//! health, metrics, static files), background upkeep and graceful shutdown.
+
+pub mod admin;
+pub mod api;
+pub mod config;
+pub mod ops;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use app::ssr::session_store::DbSessionStore;
+use app::ssr::{AppState, Db, login_limits};
+use app::{App, shell};
+
+pub use config::{Config, ConfigError, LogFormat};
+
+/// Opens the database (applying migrations) and assembles the shared state.
+pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::ConnectError> {
+    let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+    Ok(AppState {
+        leptos_options: leptos_options(config),
+        db,
+        login_limits: config.login_limits,
+        secure_cookies: config.secure_cookies(),
+        trust_proxy: config.trust_proxy,
+    })
+}
+
+/// Leptos' options: from cargo-leptos' environment when it runs us (`cargo leptos watch`),
+/// else from our own configuration.
+fn leptos_options(config: &Config) -> LeptosOptions {
+    let from_env = leptos::config::get_config_from_env().map(|c| c.leptos_options).ok();
+    let mut options = from_env.unwrap_or_else(|| LeptosOptions::builder().output_name("calento").build());
+    options.site_addr = config.addr;
+    if std::env::var_os("LEPTOS_SITE_ROOT").is_none() {
+        options.site_root = config.site_root.clone().into();
+    }
+    // Hashed asset names are in effect when the build left a hash file beside the binary.
+    let hash_file = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
+    options.hash_files = hash_file.is_some_and(|path| path.exists());
+    options
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let dev_reload_port = (options.env == leptos::config::Env::DEV && std::env::var_os("LEPTOS_WATCH").is_some())
+        .then_some(options.reload_port);
+    let hashed_assets = options.hash_files;
+    let metrics = ops::Metrics::default();
+
+    let sessions = {
+        let secure = config.secure_cookies();
+        SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+            .with_name(if secure { "__Host-calento_session" } else { "calento_session" })
+            .with_secure(secure)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(time::Duration::days(i64::from(config.session_days))))
+    };
+
+    // Each page gets a fresh CSP nonce (leptos makes one per render) in its header.
+    let page_context = move || {
+        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>()) {
+            if let Ok(value) = http::HeaderValue::from_str(&ops::page_csp(&nonce.to_string(), dev_reload_port)) {
+                response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+            }
+        }
+    };
+
+    Router::new()
+        .route("/health/live", get(ops::live))
+        .route("/health/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .nest("/api/v1", api::router(state.clone()))
+        .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+        .layer(axum::middleware::from_fn(ops::server_fn_errors))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(move |req, next| ops::harden(hashed_assets, req, next)))
+        .layer(CompressionLayer::new())
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(axum::middleware::from_fn(ops::observe))
+        .layer(axum::Extension(metrics))
+}
+
+/// Deletes expired sessions and stale failed-login records every few minutes.
+pub fn spawn_upkeep(state: AppState) {
+    tokio::spawn(async move {
+        let store = DbSessionStore::new(state.db.clone());
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(error) = store.delete_expired().await {
+                tracing::warn!(%error, "deleting expired sessions");
+            }
+            if let Err(error) = login_limits::prune(&state.db, &state.login_limits, app::ssr::now_ms()).await {
+                tracing::warn!(%error, "pruning failed logins");
+            }
+        }
+    });
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish (up to the grace
+/// period) and closes the database.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router, state: AppState, grace: Duration) -> std::io::Result<()> {
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = closing_tx.send(true);
+    });
+    let mut closing = closing_rx.clone();
+    let result = tokio::select! {
+        result = server => result,
+        () = async move {
+            let _ = closing.wait_for(|closing| *closing).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("grace period over: closing remaining connections");
+            Ok(())
+        }
+    };
+    state.db.close().await;
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Logging: readable lines for people, JSON for collectors.
+pub fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match config.log_format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+    };
+}

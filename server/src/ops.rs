@@ -1,0 +1,245 @@
+//! Operations: health checks, Prometheus metrics, request ids and logging, security
+//! headers, and the HTTP status of server-function errors.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tracing::Instrument;
+
+use app::AppError;
+use app::ssr::AppState;
+
+/// Upper bounds (seconds) of the latency histogram's buckets.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum_secs: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request counts by route and status, and latencies by route.
+#[derive(Clone, Default)]
+pub struct Metrics {
+    requests: Arc<Mutex<BTreeMap<(String, String, u16), u64>>>,
+    latency: Arc<Mutex<BTreeMap<String, Series>>>,
+}
+
+impl Metrics {
+    fn record(&self, method: &str, route: &str, status: u16, secs: f64) {
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        }
+        if let Ok(mut latency) = self.latency.lock() {
+            let series = latency.entry(route.to_owned()).or_default();
+            series.count += 1;
+            series.sum_secs += secs;
+            for (bucket, bound) in series.buckets.iter_mut().zip(BUCKETS) {
+                if secs <= bound {
+                    *bucket += 1;
+                }
+            }
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, pool_in_use: u32, pool_idle: u32) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP calento_http_requests_total HTTP requests by method, route and status.");
+        let _ = writeln!(out, "# TYPE calento_http_requests_total counter");
+        if let Ok(requests) = self.requests.lock() {
+            for ((method, route, status), count) in requests.iter() {
+                let _ = writeln!(
+                    out,
+                    "calento_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
+                    escape(route)
+                );
+            }
+        }
+        let _ = writeln!(out, "# HELP calento_http_request_duration_seconds Time to the response head, by route.");
+        let _ = writeln!(out, "# TYPE calento_http_request_duration_seconds histogram");
+        if let Ok(latency) = self.latency.lock() {
+            for (route, series) in latency.iter() {
+                let route = escape(route);
+                for (bound, count) in BUCKETS.iter().zip(series.buckets) {
+                    let _ = writeln!(out, "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}");
+                }
+                let _ = writeln!(out, "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", series.count);
+                let _ = writeln!(out, "calento_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", series.sum_secs);
+                let _ = writeln!(out, "calento_http_request_duration_seconds_count{{route=\"{route}\"}} {}", series.count);
+            }
+        }
+        let _ = writeln!(out, "# HELP calento_db_connections Database pool connections by state.");
+        let _ = writeln!(out, "# TYPE calento_db_connections gauge");
+        let _ = writeln!(out, "calento_db_connections{{state=\"in_use\"}} {pool_in_use}");
+        let _ = writeln!(out, "calento_db_connections{{state=\"idle\"}} {pool_idle}");
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+pub async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+pub async fn ready(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })))
+                .into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>, axum::Extension(metrics): axum::Extension<Metrics>) -> Response {
+    let (in_use, idle) = state.db.pool_usage();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.render(in_use, idle)).into_response()
+}
+
+/// A request id (the caller's `X-Request-Id` if it is sane, else a new one) on the log
+/// span and the response; one log line per request; the request counted in the metrics.
+pub async fn observe(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map(str::to_owned)
+        .unwrap_or_else(app::ssr::new_id);
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| route_label(request.uri().path()));
+    let metrics = request.extensions().get::<Metrics>().cloned();
+    let span = tracing::info_span!("request", id = %request_id, %method, path = %request.uri().path());
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let secs = started.elapsed().as_secs_f64();
+    span.in_scope(|| tracing::info!(status, ms = secs * 1000.0, "served"));
+    if let Some(metrics) = metrics {
+        metrics.record(&method, &route, status, secs);
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// Routes without a matched pattern (static files, fallbacks) are grouped so that
+/// arbitrary paths cannot grow the metrics without bound.
+fn route_label(path: &str) -> String {
+    if path.starts_with("/pkg/") {
+        "/pkg/*".to_owned()
+    } else if path.starts_with("/fn/") {
+        path.to_owned().chars().take(64).collect()
+    } else {
+        "other".to_owned()
+    }
+}
+
+/// The policy for pages: scripts only from us, the page's own nonce and WASM compilation.
+pub fn page_csp(nonce: &str, dev_reload_port: Option<u32>) -> String {
+    let connect = match dev_reload_port {
+        Some(port) => format!("'self' ws://127.0.0.1:{port} ws://localhost:{port}"),
+        None => "'self'".to_owned(),
+    };
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+         font-src 'self'; connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Security headers on every response; static assets get cache headers by whether their
+/// names carry a content hash.
+pub async fn harden(hashed_assets: bool, request: Request, next: Next) -> Response {
+    let is_pkg = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        let cache = match (is_pkg, hashed_assets) {
+            (true, true) => "public, max-age=31536000, immutable",
+            (true, false) => "no-cache",
+            (false, _) => "no-store",
+        };
+        if response.status().is_success() || is_pkg {
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        }
+    }
+    response
+}
+
+/// Server functions answer errors with the status their `AppError` carries (leptos would
+/// send 500), and a form posted without JavaScript is sent back to its page with the
+/// error in the `err` query parameter, so the page can show it.
+pub async fn server_fn_errors(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/fn/") {
+        return next.run(request).await;
+    }
+    let plain_form = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let referer_path = request
+        .headers()
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<axum::http::Uri>().ok())
+        .map(|uri| uri.path().to_owned());
+    let response = next.run(request).await;
+    if !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let error: AppError = serde_json::from_slice(&bytes).unwrap_or(AppError::Unexpected);
+    if plain_form {
+        let path = referer_path.unwrap_or_else(|| "/".to_owned());
+        let json = serde_json::to_string(&error).unwrap_or_default();
+        let location = format!("{path}?err={}", app::components::percent_encode(&json));
+        let mut redirect = Response::new(Body::empty());
+        *redirect.status_mut() = StatusCode::SEE_OTHER;
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            redirect.headers_mut().insert(header::LOCATION, value);
+        }
+        // Keep cookies the server function set (a rotated session, for example).
+        for cookie in parts.headers.get_all(header::SET_COOKIE) {
+            redirect.headers_mut().append(header::SET_COOKIE, cookie.clone());
+        }
+        return redirect;
+    }
+    parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let AppError::RateLimited { retry_after_secs } = &error {
+        if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            parts.headers.insert(header::RETRY_AFTER, value);
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
