@@ -41,11 +41,7 @@ impl EmailAddress {
                     && !label.ends_with('-')
                     && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
-        if local_ok && domain_ok {
-            Ok(Self(email))
-        } else {
-            Err(invalid())
-        }
+        if local_ok && domain_ok { Ok(Self(email)) } else { Err(invalid()) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -75,16 +71,10 @@ impl Password {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let chars = input.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(FieldError::new(
-                "password",
-                format!("Use at least {} characters.", Self::MIN_CHARS),
-            ));
+            return Err(FieldError::new("password", format!("Use at least {} characters.", Self::MIN_CHARS)));
         }
         if chars > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                "password",
-                format!("Use at most {} characters.", Self::MAX_CHARS),
-            ));
+            return Err(FieldError::new("password", format!("Use at most {} characters.", Self::MAX_CHARS)));
         }
         if input.trim().is_empty() {
             return Err(FieldError::new("password", "A password cannot be only spaces."));
@@ -136,10 +126,39 @@ pub struct Username(String);
 
 /// First path segments the app itself uses, which no username may take.
 const RESERVED_USERNAMES: &[&str] = &[
-    "about", "account", "admin", "api", "app", "assets", "auth", "booking", "booking-links",
-    "bookings", "calendar", "calento", "dashboard", "favicon.ico", "feeds", "focus", "health",
-    "help", "login", "logout", "metrics", "pkg", "public", "register", "root", "settings",
-    "signup", "static", "support", "system", "tasks", "tokens", "www",
+    "about",
+    "account",
+    "admin",
+    "api",
+    "app",
+    "assets",
+    "auth",
+    "booking",
+    "booking-links",
+    "bookings",
+    "calendar",
+    "calento",
+    "dashboard",
+    "favicon.ico",
+    "feeds",
+    "focus",
+    "health",
+    "help",
+    "login",
+    "logout",
+    "metrics",
+    "pkg",
+    "public",
+    "register",
+    "root",
+    "settings",
+    "signup",
+    "static",
+    "support",
+    "system",
+    "tasks",
+    "tokens",
+    "www",
 ];
 
 impl Username {
@@ -322,9 +341,20 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_rejected() {
-        for bad in ["", "jane", "jane@", "@example.org", "jane@example", "jane doe@example.org",
-            "jane@@example.org", "jane@exa mple.org", "jane@-example.org", "jane..doe@example.org",
-            ".jane@example.org", "jane@example..org"] {
+        for bad in [
+            "",
+            "jane",
+            "jane@",
+            "@example.org",
+            "jane@example",
+            "jane doe@example.org",
+            "jane@@example.org",
+            "jane@exa mple.org",
+            "jane@-example.org",
+            "jane..doe@example.org",
+            ".jane@example.org",
+            "jane@example..org",
+        ] {
             let err = EmailAddress::parse(bad).expect_err(bad);
             assert_eq!(err.field, "email", "{bad}");
         }
@@ -366,7 +396,8 @@ mod tests {
 
     #[test]
     fn usernames_are_suggested_from_the_email() {
-        let suggest = |e: &str| Username::suggest_from_email(&EmailAddress::parse(e).expect("valid")).as_str().to_owned();
+        let suggest =
+            |e: &str| Username::suggest_from_email(&EmailAddress::parse(e).expect("valid")).as_str().to_owned();
         assert_eq!(suggest("Jane.Doe+cal@example.org"), "jane-doe-cal");
         assert_eq!(suggest("jo@example.org"), "userjo");
         assert_eq!(suggest("admin@example.org"), "admin-1");

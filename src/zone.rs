@@ -20,7 +20,10 @@ impl TimeZoneName {
         Tz::from_str(trimmed).map(Self).map_err(|_| {
             FieldError::new(
                 "time_zone",
-                format!("\u{201c}{}\u{201d} is not a known time zone (for example Europe/Paris).", truncate(trimmed, 64)),
+                format!(
+                    "\u{201c}{}\u{201d} is not a known time zone (for example Europe/Paris).",
+                    truncate(trimmed, 64)
+                ),
             )
         })
     }

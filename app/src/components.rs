@@ -131,7 +131,9 @@ pub fn percent_encode(input: &str) -> String {
 
 /// The error a form should show: the last submission's, or, after a submission without
 /// JavaScript, the one the server put in the `err` query parameter.
-pub fn form_error<T>(value: impl Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static) -> Signal<Option<AppError>> {
+pub fn form_error<T>(
+    value: impl Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static,
+) -> Signal<Option<AppError>> {
     let query = use_query_map();
     Signal::derive(move || match value() {
         Some(Err(error)) => Some(error),

@@ -53,7 +53,9 @@ pub fn page_theme() -> Theme {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()
-            .and_then(|parts| parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).map(Theme::from_cookie_header))
+            .and_then(|parts| {
+                parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).map(Theme::from_cookie_header)
+            })
             .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
@@ -86,10 +88,19 @@ pub fn App() -> impl IntoView {
     let update_profile = ServerAction::<UpdateProfile>::new();
     let set_theme = ServerAction::<SetTheme>::new();
     let user = Resource::new(
-        move || (login.version().get(), register.version().get(), logout.version().get(), update_profile.version().get()),
+        move || {
+            (login.version().get(), register.version().get(), logout.version().get(), update_profile.version().get())
+        },
         |_| current_user(),
     );
     provide_context(Auth { user, login, register, logout, update_profile, set_theme });
+    // Effects run only in the browser: mark the page once the WASM has taken over, so
+    // people's tools and the end-to-end tests can tell a hydrated page from a static one.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Title formatter=|title: String| if title.is_empty() { "Calento".to_owned() } else { format!("{title} · Calento") } />

@@ -213,7 +213,7 @@ pub fn SettingsPage() -> impl IntoView {
         <section class="card">
             <h1>"Settings"</h1>
             <nav class="subnav" aria-label="Settings">
-                <A href="/settings">"Profile"</A>
+                <A href="/settings" exact=true>"Profile"</A>
                 <A href="/settings/tokens">"API tokens"</A>
             </nav>
             <p>"Signed in as " <strong>{user.email.clone()}</strong></p>
@@ -273,7 +273,7 @@ pub fn TokensPage() -> impl IntoView {
         <section class="card">
             <h1>"API tokens"</h1>
             <nav class="subnav" aria-label="Settings">
-                <A href="/settings">"Profile"</A>
+                <A href="/settings" exact=true>"Profile"</A>
                 <A href="/settings/tokens">"API tokens"</A>
             </nav>
             <p>

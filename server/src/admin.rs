@@ -75,7 +75,10 @@ pub async fn run(db: &Db, command: Command, stdin: &mut dyn BufRead) -> Result<S
         }
         Command::CreateToken { email, name } => {
             let email = calento::EmailAddress::parse(&email).map_err(|e| e.to_string())?;
-            let user = accounts::find_by_email(db, &email).await.map_err(describe)?.ok_or_else(|| format!("no user with email {email}"))?;
+            let user = accounts::find_by_email(db, &email)
+                .await
+                .map_err(describe)?
+                .ok_or_else(|| format!("no user with email {email}"))?;
             let created = tokens::create(db, &user.id, &name).await.map_err(describe)?;
             Ok(created.token)
         }
@@ -105,7 +108,12 @@ mod tests {
         assert_eq!(parse_args(&[]), Ok(Command::Serve));
         assert_eq!(
             parse_args(&args("user create --email a@b.org --name Ada")),
-            Ok(Command::CreateUser { email: "a@b.org".into(), name: "Ada".into(), username: String::new(), time_zone: String::new() })
+            Ok(Command::CreateUser {
+                email: "a@b.org".into(),
+                name: "Ada".into(),
+                username: String::new(),
+                time_zone: String::new()
+            })
         );
         assert_eq!(
             parse_args(&args("token create --email a@b.org --name ci")),

@@ -75,7 +75,10 @@ async fn me(Extension(ApiUser(user)): Extension<ApiUser>) -> Json<UserProfile> {
     Json(user.profile())
 }
 
-async fn list_tokens(State(state): State<AppState>, Extension(ApiUser(user)): Extension<ApiUser>) -> Result<Json<Vec<TokenInfo>>, AppError> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<Vec<TokenInfo>>, AppError> {
     tokens::list(&state.db, &user.id).await.map(Json)
 }
 
@@ -93,7 +96,11 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-async fn revoke_token(State(state): State<AppState>, Extension(ApiUser(user)): Extension<ApiUser>, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     tokens::revoke(&state.db, &user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -123,11 +130,15 @@ pub fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
 
 fn json_rejection(rejection: JsonRejection) -> Response {
     match rejection {
-        JsonRejection::JsonDataError(e) => AppError::Invalid { message: e.body_text(), fields: Vec::new() }.into_response(),
-        JsonRejection::JsonSyntaxError(e) => error_body(StatusCode::BAD_REQUEST, "malformed_json", &e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => {
-            error_body(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")
+        JsonRejection::JsonDataError(e) => {
+            AppError::Invalid { message: e.body_text(), fields: Vec::new() }.into_response()
         }
+        JsonRejection::JsonSyntaxError(e) => error_body(StatusCode::BAD_REQUEST, "malformed_json", &e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json.",
+        ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             error_body(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large.")
         }

@@ -37,20 +37,68 @@ pub struct Setting {
 
 pub const SETTINGS: &[Setting] = &[
     Setting { var: "CALENTO_ADDR", default: "127.0.0.1:3000", meaning: "Address and port to listen on." },
-    Setting { var: "DATABASE_URL", default: "sqlite://data/calento.db", meaning: "sqlite:… file (created on first run) or postgres://… URL." },
+    Setting {
+        var: "DATABASE_URL",
+        default: "sqlite://data/calento.db",
+        meaning: "sqlite:… file (created on first run) or postgres://… URL.",
+    },
     Setting { var: "CALENTO_DB_MAX_CONNECTIONS", default: "10", meaning: "Largest database pool." },
-    Setting { var: "CALENTO_PUBLIC_URL", default: "(unset)", meaning: "The URL people use, e.g. https://cal.example.org; https makes cookies Secure and __Host- prefixed." },
-    Setting { var: "CALENTO_LOG", default: "info", meaning: "Log filter (tracing EnvFilter syntax, e.g. info,sqlx=warn)." },
-    Setting { var: "CALENTO_LOG_FORMAT", default: "pretty", meaning: "pretty (for people) or json (for log collectors)." },
-    Setting { var: "CALENTO_MAX_BODY_BYTES", default: "1048576", meaning: "Largest request body; larger requests get 413." },
-    Setting { var: "CALENTO_SESSION_DAYS", default: "30", meaning: "Days of inactivity after which a browser session ends." },
-    Setting { var: "CALENTO_LOGIN_MAX_FAILURES_PER_ACCOUNT", default: "5", meaning: "Failed logins on one account within the window before it pauses (429)." },
-    Setting { var: "CALENTO_LOGIN_MAX_FAILURES_PER_IP", default: "20", meaning: "Failed logins from one address within the window before it pauses (429)." },
+    Setting {
+        var: "CALENTO_PUBLIC_URL",
+        default: "(unset)",
+        meaning: "The URL people use, e.g. https://cal.example.org; https makes cookies Secure and __Host- prefixed.",
+    },
+    Setting {
+        var: "CALENTO_LOG",
+        default: "info",
+        meaning: "Log filter (tracing EnvFilter syntax, e.g. info,sqlx=warn).",
+    },
+    Setting {
+        var: "CALENTO_LOG_FORMAT",
+        default: "pretty",
+        meaning: "pretty (for people) or json (for log collectors).",
+    },
+    Setting {
+        var: "CALENTO_MAX_BODY_BYTES",
+        default: "1048576",
+        meaning: "Largest request body; larger requests get 413.",
+    },
+    Setting {
+        var: "CALENTO_SESSION_DAYS",
+        default: "30",
+        meaning: "Days of inactivity after which a browser session ends.",
+    },
+    Setting {
+        var: "CALENTO_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        default: "5",
+        meaning: "Failed logins on one account within the window before it pauses (429).",
+    },
+    Setting {
+        var: "CALENTO_LOGIN_MAX_FAILURES_PER_IP",
+        default: "20",
+        meaning: "Failed logins from one address within the window before it pauses (429).",
+    },
     Setting { var: "CALENTO_LOGIN_WINDOW_SECS", default: "900", meaning: "The window for the two limits above." },
-    Setting { var: "CALENTO_TRUST_PROXY", default: "false", meaning: "Take the client address from X-Forwarded-For (only behind your own reverse proxy)." },
-    Setting { var: "CALENTO_SITE_ROOT", default: "target/site", meaning: "Folder with the built pkg/ (JS, WASM, CSS) and public files." },
-    Setting { var: "CALENTO_SHUTDOWN_GRACE_SECS", default: "10", meaning: "Seconds to finish requests in flight after SIGTERM." },
-    Setting { var: "CALENTO_CONFIG", default: "(unset)", meaning: "Optional file of KEY=VALUE lines read first; environment variables override it." },
+    Setting {
+        var: "CALENTO_TRUST_PROXY",
+        default: "false",
+        meaning: "Take the client address from X-Forwarded-For (only behind your own reverse proxy).",
+    },
+    Setting {
+        var: "CALENTO_SITE_ROOT",
+        default: "target/site",
+        meaning: "Folder with the built pkg/ (JS, WASM, CSS) and public files.",
+    },
+    Setting {
+        var: "CALENTO_SHUTDOWN_GRACE_SECS",
+        default: "10",
+        meaning: "Seconds to finish requests in flight after SIGTERM.",
+    },
+    Setting {
+        var: "CALENTO_CONFIG",
+        default: "(unset)",
+        meaning: "Optional file of KEY=VALUE lines read first; environment variables override it.",
+    },
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -69,7 +117,8 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut values = HashMap::new();
         if let Ok(path) = std::env::var("CALENTO_CONFIG") {
-            let text = std::fs::read_to_string(&path).map_err(|e| bad("CALENTO_CONFIG", format!("cannot read {path}: {e}")))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| bad("CALENTO_CONFIG", format!("cannot read {path}: {e}")))?;
             values.extend(parse_file(&text).map_err(|m| bad("CALENTO_CONFIG", format!("{path}: {m}")))?);
         }
         values.extend(std::env::vars().filter(|(k, _)| SETTINGS.iter().any(|s| s.var == k)));
@@ -96,9 +145,9 @@ impl Config {
             }
         };
         let addr_text = get("CALENTO_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-        let addr = addr_text
-            .parse::<SocketAddr>()
-            .map_err(|_| bad("CALENTO_ADDR", format!("expected host:port such as 127.0.0.1:3000, got {addr_text:?}")))?;
+        let addr = addr_text.parse::<SocketAddr>().map_err(|_| {
+            bad("CALENTO_ADDR", format!("expected host:port such as 127.0.0.1:3000, got {addr_text:?}"))
+        })?;
         let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/calento.db".to_owned());
         if app::ssr::Backend::of_url(&database_url).is_none() {
             return Err(bad("DATABASE_URL", "expected a sqlite: or postgres:// URL"));
@@ -126,7 +175,8 @@ impl Config {
             public_url,
             log_filter,
             log_format,
-            max_body_bytes: usize::try_from(number("CALENTO_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30)?).unwrap_or(1 << 20),
+            max_body_bytes: usize::try_from(number("CALENTO_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30)?)
+                .unwrap_or(1 << 20),
             session_days: small(number("CALENTO_SESSION_DAYS", 30, 1, 3650)?),
             login_limits: LoginLimits {
                 per_account: small(number("CALENTO_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, 1, 1_000_000)?),
@@ -134,7 +184,9 @@ impl Config {
                 window_secs: small(number("CALENTO_LOGIN_WINDOW_SECS", 900, 1, 86_400 * 30)?),
             },
             trust_proxy: flag("CALENTO_TRUST_PROXY")?,
-            site_root: get("CALENTO_SITE_ROOT").or_else(|| get("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".to_owned()),
+            site_root: get("CALENTO_SITE_ROOT")
+                .or_else(|| get("LEPTOS_SITE_ROOT"))
+                .unwrap_or_else(|| "target/site".to_owned()),
             shutdown_grace_secs: number("CALENTO_SHUTDOWN_GRACE_SECS", 10, 0, 3600)?,
         })
     }
@@ -204,7 +256,10 @@ mod tests {
     #[test]
     fn config_files_hold_known_settings_only() {
         let parsed = parse_file("# comment\nCALENTO_ADDR=0.0.0.0:8080\nexport CALENTO_LOG=\"debug\"\n").expect("valid");
-        assert_eq!(parsed, vec![("CALENTO_ADDR".into(), "0.0.0.0:8080".into()), ("CALENTO_LOG".into(), "debug".into())]);
+        assert_eq!(
+            parsed,
+            vec![("CALENTO_ADDR".into(), "0.0.0.0:8080".into()), ("CALENTO_LOG".into(), "debug".into())]
+        );
         assert!(parse_file("CALENTO_ADRR=1").expect_err("typo").contains("unknown setting CALENTO_ADRR"));
         assert!(parse_file("just words").is_err());
     }

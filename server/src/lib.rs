@@ -47,9 +47,8 @@ fn leptos_options(config: &Config) -> LeptosOptions {
         options.site_root = config.site_root.clone().into();
     }
     // Hashed asset names are in effect when the build left a hash file beside the binary.
-    let hash_file = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
+    let hash_file =
+        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
     options.hash_files = hash_file.is_some_and(|path| path.exists());
     options
 }
@@ -76,6 +75,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
     // Each page gets a fresh CSP nonce (leptos makes one per render) in its header.
     let page_context = move || {
+        provide_context(app::ssr::PageMemo::default());
         if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>()) {
             if let Ok(value) = http::HeaderValue::from_str(&ops::page_csp(&nonce.to_string(), dev_reload_port)) {
                 response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
@@ -120,13 +120,20 @@ pub fn spawn_upkeep(state: AppState) {
 
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish (up to the grace
 /// period) and closes the database.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router, state: AppState, grace: Duration) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    state: AppState,
+    grace: Duration,
+) -> std::io::Result<()> {
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing requests in flight");
-        let _ = closing_tx.send(true);
-    });
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = closing_tx.send(true);
+        },
+    );
     let mut closing = closing_rx.clone();
     let result = tokio::select! {
         result = server => result,

@@ -59,7 +59,7 @@ async fn main() -> ExitCode {
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.addr.to_string());
     server::spawn_upkeep(state.clone());
     let app = server::router(state.clone(), &config);
-    tracing::info!(database = %app::ssr::db::redact(&config.database_url), "Calento is running at http://{address}");
+    tracing::debug!(database = %app::ssr::db::redact(&config.database_url), "Calento is running at http://{address}");
     println!("Calento is running at http://{address}");
     match server::serve(listener, app, state, Duration::from_secs(config.shutdown_grace_secs)).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use tracing::Instrument;
 
 use app::AppError;
@@ -71,11 +71,20 @@ impl Metrics {
             for (route, series) in latency.iter() {
                 let route = escape(route);
                 for (bound, count) in BUCKETS.iter().zip(series.buckets) {
-                    let _ = writeln!(out, "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}");
+                    let _ = writeln!(
+                        out,
+                        "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
+                    );
                 }
-                let _ = writeln!(out, "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", series.count);
-                let _ = writeln!(out, "calento_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", series.sum_secs);
-                let _ = writeln!(out, "calento_http_request_duration_seconds_count{{route=\"{route}\"}} {}", series.count);
+                let _ = writeln!(
+                    out,
+                    "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                    series.count
+                );
+                let _ =
+                    writeln!(out, "calento_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", series.sum_secs);
+                let _ =
+                    writeln!(out, "calento_http_request_duration_seconds_count{{route=\"{route}\"}} {}", series.count);
             }
         }
         let _ = writeln!(out, "# HELP calento_db_connections Database pool connections by state.");
@@ -99,7 +108,10 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })),
+            )
                 .into_response()
         }
     }
@@ -118,7 +130,9 @@ pub async fn observe(request: Request, next: Next) -> Response {
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(str::to_owned)
         .unwrap_or_else(app::ssr::new_id);
     let method = request.method().to_string();
@@ -202,11 +216,8 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/fn/") {
         return next.run(request).await;
     }
-    let plain_form = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    let plain_form =
+        request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     let referer_path = request
         .headers()
         .get(header::REFERER)

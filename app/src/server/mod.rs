@@ -31,7 +31,8 @@ pub(crate) mod request {
     pub async fn current_user() -> Result<Option<UserRow>, AppError> {
         let state = state()?;
         let session = session().await?;
-        let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|e| unexpected("reading the session", e))?;
+        let user_id: Option<String> =
+            session.get(USER_ID_KEY).await.map_err(|e| unexpected("reading the session", e))?;
         match user_id {
             Some(id) => accounts::find_by_id(&state.db, &id).await,
             None => Ok(None),
@@ -66,7 +67,11 @@ pub(crate) mod request {
     /// True when a browser posted a form without JavaScript (it will follow a redirect).
     pub fn is_plain_form_post() -> bool {
         use_context::<http::request::Parts>().is_some_and(|parts| {
-            parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
         })
     }
 

@@ -32,9 +32,20 @@ const NEW_TOKEN_KEY: &str = "new_token";
 /// The token created by a form posted without JavaScript, shown once.
 #[server(prefix = "/fn", endpoint = "take_new_token")]
 pub async fn take_new_token() -> Result<Option<CreatedToken>, AppError> {
+    // Leptos may render a page's parts twice while resolving them on the server; the
+    // first take is remembered for the rest of the request so the token is not lost.
+    let memo = leptos::prelude::use_context::<crate::ssr::PageMemo>();
+    if let Some(taken) = memo.as_ref().and_then(|m| m.new_token()) {
+        return Ok(taken);
+    }
     request::require_user().await?;
     let session = request::session().await?;
-    session.remove(NEW_TOKEN_KEY).await.map_err(|e| crate::ssr::unexpected("reading the session", e))
+    let taken: Option<CreatedToken> =
+        session.remove(NEW_TOKEN_KEY).await.map_err(|e| crate::ssr::unexpected("reading the session", e))?;
+    if let Some(memo) = memo {
+        memo.remember_new_token(taken.clone());
+    }
+    Ok(taken)
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_token")]

@@ -48,17 +48,23 @@ pub struct Registration {
 }
 
 /// Validates every field at once, so a form shows all its problems together.
-fn validate(form: &Registration) -> Result<(EmailAddress, Password, DisplayName, Option<Username>, TimeZoneName), AppError> {
+fn validate(
+    form: &Registration,
+) -> Result<(EmailAddress, Password, DisplayName, Option<Username>, TimeZoneName), AppError> {
     let email = EmailAddress::parse(&form.email);
     let password = Password::parse(&form.password);
     let name = DisplayName::parse(&form.name);
     let username = if form.username.trim().is_empty() { Ok(None) } else { Username::parse(&form.username).map(Some) };
-    let time_zone = if form.time_zone.trim().is_empty() { Ok(TimeZoneName::default()) } else { TimeZoneName::parse(&form.time_zone) };
+    let time_zone = if form.time_zone.trim().is_empty() {
+        Ok(TimeZoneName::default())
+    } else {
+        TimeZoneName::parse(&form.time_zone)
+    };
     match (email, password, name, username, time_zone) {
         (Ok(e), Ok(p), Ok(n), Ok(u), Ok(z)) => Ok((e, p, n, u, z)),
-        (e, p, n, u, z) => Err(AppError::fields(
-            [e.err(), p.err(), n.err(), u.err(), z.err()].into_iter().flatten().collect(),
-        )),
+        (e, p, n, u, z) => {
+            Err(AppError::fields([e.err(), p.err(), n.err(), u.err(), z.err()].into_iter().flatten().collect()))
+        }
     }
 }
 
@@ -67,11 +73,15 @@ fn email_taken() -> AppError {
 }
 
 fn username_taken(name: &str) -> AppError {
-    AppError::field(FieldError::new("username", format!("The username \u{201c}{name}\u{201d} is taken; choose another.")))
+    AppError::field(FieldError::new(
+        "username",
+        format!("The username \u{201c}{name}\u{201d} is taken; choose another."),
+    ))
 }
 
 async fn exists(db: &Db, sql: &'static str, value: &str) -> Result<bool, AppError> {
-    let row = sqlx::query(sql).bind(value).fetch_one(db.read()).await.map_err(|e| unexpected("checking uniqueness", e))?;
+    let row =
+        sqlx::query(sql).bind(value).fetch_one(db.read()).await.map_err(|e| unexpected("checking uniqueness", e))?;
     Ok(row.try_get::<i64, _>(0).unwrap_or(0) == 1)
 }
 
@@ -150,7 +160,13 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRow>, AppError> 
 
 /// Checks an email and password, with limits on failed attempts per account and per
 /// client address. The message never says which of the two was wrong.
-pub async fn authenticate(db: &Db, limits: &LoginLimits, email: &str, password: &str, client_ip: &str) -> Result<UserRow, AppError> {
+pub async fn authenticate(
+    db: &Db,
+    limits: &LoginLimits,
+    email: &str,
+    password: &str,
+    client_ip: &str,
+) -> Result<UserRow, AppError> {
     let wrong = || AppError::field(FieldError::new("password", "Email or password is incorrect."));
     let account_key = email.trim().to_lowercase();
     let now = now_ms();
@@ -199,7 +215,9 @@ pub async fn update_profile(db: &Db, user_id: &str, update: &ProfileUpdate) -> R
     let (name, username, time_zone, week_start, clock) = match (name, username, time_zone, week_start, clock) {
         (Ok(n), Ok(u), Ok(z), Ok(w), Ok(c)) => (n, u, z, w, c),
         (n, u, z, w, c) => {
-            return Err(AppError::fields([n.err(), u.err(), z.err(), w.err(), c.err()].into_iter().flatten().collect()));
+            return Err(AppError::fields(
+                [n.err(), u.err(), z.err(), w.err(), c.err()].into_iter().flatten().collect(),
+            ));
         }
     };
     let result = sqlx::query(
@@ -217,7 +235,9 @@ pub async fn update_profile(db: &Db, user_id: &str, update: &ProfileUpdate) -> R
     match result {
         Ok(done) if done.rows_affected() == 1 => find_by_id(db, user_id).await?.ok_or(AppError::NotFound),
         Ok(_) => Err(AppError::NotFound),
-        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => Err(username_taken(username.as_str())),
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+            Err(username_taken(username.as_str()))
+        }
         Err(e) => Err(unexpected("updating a profile", e)),
     }
 }

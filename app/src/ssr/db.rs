@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::Executor;
 use sqlx::AnyPool;
+use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,10 +124,8 @@ impl Db {
 }
 
 fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|conn, _meta| {
+    AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30)).after_connect(
+        |conn, _meta| {
             Box::pin(async move {
                 if conn.backend_name() == "SQLite" {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -137,7 +135,8 @@ fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
                 }
                 Ok(())
             })
-        })
+        },
+    )
 }
 
 /// The URL without its password, for messages and logs.

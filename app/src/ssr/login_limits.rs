@@ -22,12 +22,26 @@ impl Default for LoginLimits {
 }
 
 /// Seconds until the next attempt is allowed, or `None` when it is allowed now.
-pub async fn blocked_for(db: &Db, limits: &LoginLimits, account_key: &str, client_ip: &str, now: i64) -> Result<Option<u64>, AppError> {
+pub async fn blocked_for(
+    db: &Db,
+    limits: &LoginLimits,
+    account_key: &str,
+    client_ip: &str,
+    now: i64,
+) -> Result<Option<u64>, AppError> {
     let window_ms = i64::from(limits.window_secs) * 1000;
     let since = now - window_ms;
     let checks = [
-        ("SELECT failed_at FROM login_failures WHERE account_key = $1 AND failed_at > $2 ORDER BY failed_at DESC LIMIT 1 OFFSET $3", account_key, limits.per_account),
-        ("SELECT failed_at FROM login_failures WHERE client_ip = $1 AND failed_at > $2 ORDER BY failed_at DESC LIMIT 1 OFFSET $3", client_ip, limits.per_ip),
+        (
+            "SELECT failed_at FROM login_failures WHERE account_key = $1 AND failed_at > $2 ORDER BY failed_at DESC LIMIT 1 OFFSET $3",
+            account_key,
+            limits.per_account,
+        ),
+        (
+            "SELECT failed_at FROM login_failures WHERE client_ip = $1 AND failed_at > $2 ORDER BY failed_at DESC LIMIT 1 OFFSET $3",
+            client_ip,
+            limits.per_ip,
+        ),
     ];
     let mut wait_ms = 0i64;
     for (sql, key, limit) in checks {

@@ -32,6 +32,25 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// Per-page-request memory, provided by the server to each page render.
+#[derive(Clone, Debug, Default)]
+pub struct PageMemo {
+    new_token: std::sync::Arc<std::sync::Mutex<Option<Option<crate::models::CreatedToken>>>>,
+}
+
+impl PageMemo {
+    /// The token already taken from the session during this request, if any was taken.
+    pub fn new_token(&self) -> Option<Option<crate::models::CreatedToken>> {
+        self.new_token.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    pub fn remember_new_token(&self, token: Option<crate::models::CreatedToken>) {
+        if let Ok(mut slot) = self.new_token.lock() {
+            *slot = Some(token);
+        }
+    }
+}
+
 /// Now, as integer UTC milliseconds: the only form instants take in storage.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -74,13 +74,14 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
 
 /// Revokes one of the user's tokens; another user's token is "not found".
 pub async fn revoke(db: &Db, user_id: &str, token_id: &str) -> Result<(), AppError> {
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
-        .bind(token_id)
-        .bind(user_id)
-        .bind(now_ms())
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("revoking a token", e))?;
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+            .bind(token_id)
+            .bind(user_id)
+            .bind(now_ms())
+            .execute(db.write())
+            .await
+            .map_err(|e| unexpected("revoking a token", e))?;
     if done.rows_affected() == 1 { Ok(()) } else { Err(AppError::NotFound) }
 }
 
@@ -90,13 +91,12 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<String>, Ap
         return Ok(None);
     }
     let token_hash = hash(presented);
-    let row: Option<(String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-    )
-    .bind(&token_hash)
-    .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("checking a token", e))?;
+    let row: Option<(String, String, Option<i64>)> =
+        sqlx::query_as("SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(&token_hash)
+            .fetch_optional(db.read())
+            .await
+            .map_err(|e| unexpected("checking a token", e))?;
     let Some((id, user_id, last_used_at)) = row else {
         return Ok(None);
     };

@@ -1,0 +1,187 @@
+// What a person does with their account in the browser, with and without WebAssembly.
+import { expect, test, type Page } from "@playwright/test";
+
+const password = "correct horse battery";
+let counter = 0;
+const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
+
+/** Waits until the page's WASM has hydrated it (the app marks <body> when it has). */
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+}
+
+async function register(page: Page, email: string, name = "Ada Lovelace") {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/calendar$/);
+}
+
+test.describe("with WebAssembly", () => {
+  test.use({ timezoneId: "Asia/Tokyo" });
+
+  test("registering pre-fills the browser's time zone and signs in", async ({ page }) => {
+    await page.goto("/register");
+    await hydrated(page);
+    // Only the hydrated page can read the browser's zone: this proves the WASM runs.
+    await expect(page.getByLabel("Time zone", { exact: true })).toHaveValue("Asia/Tokyo");
+    await page.getByLabel("Name", { exact: true }).fill("Grace Hopper");
+    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("grace"));
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/calendar$/);
+    await expect(page.getByTestId("account-name")).toHaveText("Grace Hopper");
+    await expect(page.getByTestId("today")).toContainText("in Asia/Tokyo");
+  });
+
+  test("registration shows each field's problem and keeps the person on the form", async ({ page }) => {
+    await page.goto("/register");
+    await hydrated(page);
+    await page.getByLabel("Name", { exact: true }).fill("Short Password");
+    await page.getByLabel("Email", { exact: true }).fill("not-an-email");
+    await page.getByLabel("Password", { exact: true }).fill("short");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByText("Enter an email address like name@example.com.")).toBeVisible();
+    await expect(page.getByText("Use at least 10 characters.")).toBeVisible();
+    await expect(page).toHaveURL(/\/register/);
+  });
+
+  test("log out, then log in again, with a clear message for a wrong password", async ({ page }) => {
+    const email = uniqueEmail("login");
+    await register(page, email);
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await page.goto("/settings");
+    await expect(page).toHaveURL(/\/login\?next=\/settings$/);
+
+    await hydrated(page);
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill("not my password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByText("Email or password is incorrect.")).toBeVisible();
+
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/settings$/);
+    await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
+  });
+
+  test("changing the time zone in settings changes what the calendar shows", async ({ page }) => {
+    await register(page, uniqueEmail("zone"));
+    await page.getByRole("link", { name: "Settings" }).click();
+    await expect(page).toHaveURL(/\/settings$/);
+    await hydrated(page);
+    await page.getByLabel("Time zone", { exact: true }).fill("America/New_York");
+    await page.getByLabel("Week starts on", { exact: true }).selectOption("sunday");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByTestId("saved")).toHaveText("Saved.");
+    await page.getByRole("link", { name: "Calendar" }).click();
+    await expect(page.getByTestId("today")).toContainText("in America/New_York");
+    await page.reload();
+    await expect(page.getByTestId("today")).toContainText("in America/New_York");
+    await expect(page.getByText("Your weeks start on Sunday")).toBeVisible();
+  });
+
+  test("a token is shown once, works on the API, and stops working when revoked", async ({ page, request }) => {
+    await register(page, uniqueEmail("token"));
+    await page.goto("/settings/tokens");
+    await hydrated(page);
+    await expect(page.getByTestId("no-tokens")).toBeVisible();
+    await page.getByLabel("Token name", { exact: true }).fill("CLI on my laptop");
+    await page.getByRole("button", { name: "Create token" }).click();
+    const token = (await page.getByTestId("new-token").textContent())?.trim() ?? "";
+    expect(token).toMatch(/^cal_[0-9a-f]{64}$/);
+    await expect(page.getByTestId("tokens")).toContainText("CLI on my laptop");
+
+    const me = await request.get("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
+    expect(me.status()).toBe(200);
+
+    await page.reload();
+    await expect(page.getByTestId("new-token")).toHaveCount(0);
+    await hydrated(page);
+    await page.getByRole("button", { name: "Revoke CLI on my laptop" }).click();
+    await expect(page.getByTestId("no-tokens")).toBeVisible();
+    const after = await request.get("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
+    expect(after.status()).toBe(401);
+  });
+
+  test("the theme switches in place, without reloading the page", async ({ page }) => {
+    await page.goto("/login");
+    await hydrated(page);
+    await page.evaluate(() => ((window as unknown as { marker: string }).marker = "still here"));
+    const html = page.locator("html");
+    await expect(html).toHaveAttribute("data-theme", "system");
+    await page.getByTestId("theme-toggle").click();
+    await expect(html).toHaveAttribute("data-theme", "light");
+    await page.getByTestId("theme-toggle").click();
+    await expect(html).toHaveAttribute("data-theme", "dark");
+    expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe("still here");
+    await page.reload();
+    await expect(html).toHaveAttribute("data-theme", "dark");
+  });
+
+  test("an unknown address shows the not-found page with status 404", async ({ page }) => {
+    const response = await page.goto("/no/such/page");
+    expect(response?.status()).toBe(404);
+    await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  });
+});
+
+test.describe("on a 360 px wide phone", () => {
+  test.use({ viewport: { width: 360, height: 740 } });
+
+  test("pages fit the screen without sideways scrolling", async ({ page }) => {
+    await register(page, uniqueEmail("phone"));
+    for (const path of ["/calendar", "/settings", "/settings/tokens"]) {
+      await page.goto(path);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+  });
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("register, see errors, log out and log in with plain forms", async ({ page }) => {
+    const email = uniqueEmail("nojs");
+    await page.goto("/register");
+    await page.getByLabel("Name", { exact: true }).fill("No Script");
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill("short");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByText("Use at least 10 characters.")).toBeVisible();
+
+    await page.getByLabel("Name", { exact: true }).fill("No Script");
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/calendar$/);
+    await expect(page.getByTestId("account-name")).toHaveText("No Script");
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/calendar$/);
+  });
+
+  test("a token created without JavaScript is still shown once", async ({ page }) => {
+    await page.goto("/register");
+    await page.getByLabel("Name", { exact: true }).fill("No Script Tokens");
+    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("nojs-token"));
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.goto("/settings/tokens");
+    await page.getByLabel("Token name", { exact: true }).fill("script");
+    await page.getByRole("button", { name: "Create token" }).click();
+    await expect(page.getByTestId("new-token")).toHaveText(/^cal_[0-9a-f]{64}$/);
+    await page.reload();
+    await expect(page.getByTestId("new-token")).toHaveCount(0);
+    await expect(page.getByTestId("tokens")).toContainText("script");
+  });
+});

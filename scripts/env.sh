@@ -1,0 +1,94 @@
+# Sourced by the other scripts: finds or prepares the toolchain and exports what builds need.
+#
+# Two cases:
+#   rustup  - a normal machine: `rustup target add wasm32-unknown-unknown` works.
+#   debian  - an offline machine that reaches only package registries: Debian's rustc-web
+#             (linked as the rustup toolchain "debian") builds std for wasm from source
+#             (-Zbuild-std), linked by lld-19's wasm-ld.
+# Everything installed goes to $CALENTO_CACHE (default ~/.cache/calento), outside the clone.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CALENTO_CACHE="${CALENTO_CACHE:-$HOME/.cache/calento}"
+TOOLS="$CALENTO_CACHE/tools"
+NPM_TOOLS="$CALENTO_CACHE/npm"
+export PATH="$TOOLS/bin:$NPM_TOOLS/node_modules/.bin:$PATH"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export CALENTO_SITE_ROOT="${CALENTO_SITE_ROOT:-$ROOT/target/site}"
+mkdir -p "$TOOLS" "$NPM_TOOLS"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "need root to run: $*" >&2; return 1; fi
+}
+
+APT_UPDATED=""
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${missing[*]}"
+    if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+    # A transient "cannot access archive" failure has been seen; one repair and retry fixes it.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+        { as_root apt-get install -f -y -qq >/dev/null; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }
+}
+
+# Which case are we in? Remembered in the cache so the probe runs once per machine.
+detect_mode() {
+    if [ -n "${CALENTO_TOOLCHAIN:-}" ]; then echo "$CALENTO_TOOLCHAIN"; return; fi
+    if [ -f "$CALENTO_CACHE/toolchain-mode" ]; then cat "$CALENTO_CACHE/toolchain-mode"; return; fi
+    local mode=debian
+    if command -v rustup >/dev/null; then
+        if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+            mode=rustup
+        else
+            say "checking whether rustup can download the wasm32 target (45 s at most)"
+            if timeout 45 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then mode=rustup; fi
+        fi
+    fi
+    echo "$mode" > "$CALENTO_CACHE/toolchain-mode"
+    echo "$mode"
+}
+
+MODE="$(detect_mode)"
+WASM_BUILD_STD=()
+if [ "$MODE" = debian ]; then
+    apt_install rustc-web cargo-web rust-web-src lld-19
+    if command -v rustup >/dev/null; then
+        rustup toolchain list | grep -q '^debian' || { say "linking Debian's rustc as the rustup toolchain 'debian'"; rustup toolchain link debian /usr; }
+        export RUSTUP_TOOLCHAIN=debian
+    fi
+    # std for wasm is built from rust-web-src: a nightly feature, enabled on the stable compiler.
+    export RUSTC_BOOTSTRAP=1
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-19/bin/wasm-ld
+    WASM_BUILD_STD=(-Zbuild-std=std,panic_abort)
+fi
+
+# The wasm-bindgen CLI must be exactly the version in Cargo.lock.
+wasm_bindgen_version() {
+    awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_wasm_bindgen() {
+    local want; want="$(wasm_bindgen_version)"
+    if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+        say "installing wasm-bindgen-cli $want into $TOOLS (a few minutes, once per machine)"
+        cargo install wasm-bindgen-cli --version "$want" --root "$TOOLS" --quiet
+    fi
+}
+
+# npm's binaryen: Debian's wasm-opt (108) corrupts wasm-bindgen's output.
+ensure_wasm_opt() {
+    if [ ! -x "$NPM_TOOLS/node_modules/.bin/wasm-opt" ]; then
+        say "installing wasm-opt (npm binaryen@132) into $NPM_TOOLS"
+        npm install --silent --no-audit --no-fund --prefix "$NPM_TOOLS" binaryen@132 >/dev/null
+    fi
+}
+
+ensure_node() {
+    command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+}

@@ -1,0 +1,21 @@
+//! The benchmark's peer: a hand-written axum handler that returns a fixed HTML page (the
+//! login page as Calento rendered it), so `scripts/bench` can compare Calento's
+//! server-side rendering with the cost of serving the same bytes.
+//!
+//! `cargo run --release -p server --example bench_peer -- PAGE.html 127.0.0.1:3999`
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let page_path = args.next().unwrap_or_else(|| "login.html".to_owned());
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:3999".to_owned());
+    let page: &'static str = Box::leak(std::fs::read_to_string(&page_path)?.into_boxed_str());
+    let app = Router::new().route("/login", get(move || async move { Html(page) }));
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("peer serving {page_path} at http://{addr}/login");
+    axum::serve(listener, app).await
+}

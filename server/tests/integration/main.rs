@@ -1,0 +1,9 @@
+//! Integration tests: the real server over HTTP on both databases, and the storage
+//! contract run directly against both databases.
+
+mod support;
+
+mod accounts;
+mod api;
+mod ops;
+mod storage;

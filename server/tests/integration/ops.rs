@@ -1,0 +1,49 @@
+//! Health, metrics, headers, static assets and the 404 page.
+
+use crate::on_both_backends;
+use crate::support::{Backend, spawn_app};
+
+on_both_backends!(health_metrics_and_headers);
+
+async fn health_metrics_and_headers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let live = app.get("/health/live").await;
+    assert_eq!(live.status, 200);
+    assert_eq!(live.json()["status"], "ok");
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.json()["database"], "ok");
+    assert!(ready.header("x-request-id").is_some_and(|id| !id.is_empty()));
+    let echoed = app.send("GET", "/health/live", &[("x-request-id", "abc-123")], Vec::new()).await;
+    assert_eq!(echoed.header("x-request-id"), Some("abc-123"));
+
+    let page = app.get("/login").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<form"), "server-rendered form");
+    let csp = page.header("content-security-policy").expect("CSP").to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce in the CSP");
+    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the page's nonce");
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("strict-origin-when-cross-origin"));
+    let second = app.get("/login").await;
+    assert_ne!(second.header("content-security-policy"), Some(csp.as_str()), "a fresh nonce per page");
+
+    let missing = app.get("/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("Page not found"));
+
+    let compressed = app.send("GET", "/login", &[("accept-encoding", "br")], Vec::new()).await;
+    assert_eq!(compressed.header("content-encoding"), Some("br"));
+
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains("calento_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 2"),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics.body.contains("calento_http_request_duration_seconds_bucket{route=\"/login\",le=\"+Inf\"}"));
+    assert!(metrics.body.contains("calento_db_connections{state=\"idle\"}"));
+}
