@@ -5,5 +5,6 @@ mod support;
 
 mod accounts;
 mod api;
+mod binary;
 mod ops;
 mod storage;

@@ -1,0 +1,122 @@
+//! The `calento-server` binary as an operator runs it: first start, admin commands,
+//! configuration errors and shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_calento-server");
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("calento-bin-{}", app::ssr::new_id().to_lowercase()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn calento(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CALENTO_LOG", "warn");
+    command
+}
+
+/// Starts the server on a free port; returns it with the URL it printed.
+fn start(dir: &std::path::Path) -> (Child, String) {
+    let mut child = calento(dir)
+        .env("CALENTO_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    let url = line.trim().rsplit(' ').next().expect("a URL").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
+fn get(url: &str, token: Option<&str>) -> (u16, String) {
+    let without_scheme = url.trim_start_matches("http://");
+    let (host, path) =
+        without_scheme.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((without_scheme, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n").expect("write");
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).expect("read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response)
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "the server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn first_start_creates_the_database_and_admin_commands_manage_accounts() {
+    let dir = temp_dir();
+    let mut create = calento(&dir)
+        .args(["user", "create", "--email", "ops@example.org", "--name", "Ops Person"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("user create");
+    create.stdin.take().expect("stdin").write_all(b"correct horse battery\n").expect("password");
+    let output = create.wait_with_output().expect("finish");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("created user ops@example.org"));
+    assert!(dir.join("data/calento.db").exists(), "the default SQLite file under ./data");
+
+    let token = calento(&dir)
+        .args(["token", "create", "--email", "ops@example.org", "--name", "script"])
+        .output()
+        .expect("token");
+    assert!(token.status.success());
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    assert!(token.starts_with("cal_"), "{token}");
+
+    let duplicate = calento(&dir)
+        .args(["user", "create", "--email", "ops@example.org", "--name", "Again"])
+        .stdin(Stdio::piped())
+        .output()
+        .expect("duplicate");
+    assert!(!duplicate.status.success());
+
+    let (mut server, url) = start(&dir);
+    let (status, body) = get(&format!("{url}/api/v1/me"), Some(&token));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"email\":\"ops@example.org\""));
+    assert_eq!(get(&format!("{url}/health/ready"), None).0, 200);
+    let status = terminate(&mut server);
+    assert!(status.success(), "a clean exit on SIGTERM: {status:?}");
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let dir = temp_dir();
+    for (var, value) in
+        [("CALENTO_ADDR", "localhost"), ("DATABASE_URL", "mysql://x/y"), ("CALENTO_LOGIN_WINDOW_SECS", "soon")]
+    {
+        let output = calento(&dir).env(var, value).output().expect("run");
+        assert_eq!(output.status.code(), Some(2), "{var}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(var), "{stderr}");
+    }
+    let unknown = calento(&dir).args(["users", "list"]).output().expect("run");
+    assert_eq!(unknown.status.code(), Some(2));
+}
