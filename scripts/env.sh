@@ -15,7 +15,9 @@ TOOLS="$CALENTO_CACHE/tools"
 NPM_TOOLS="$CALENTO_CACHE/npm"
 export PATH="$TOOLS/bin:$NPM_TOOLS/node_modules/.bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-export CALENTO_SITE_ROOT="${CALENTO_SITE_ROOT:-$ROOT/target/site}"
+# Built sites: release (what scripts/run serves) and debug (what the tests serve) apart,
+# so running the tests never changes the files under a running release server.
+site_root() { if [ "$1" = release ]; then echo "$ROOT/target/site"; else echo "$ROOT/target/site-debug"; fi; }
 mkdir -p "$TOOLS" "$NPM_TOOLS"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

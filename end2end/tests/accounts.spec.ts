@@ -130,6 +130,18 @@ test.describe("with WebAssembly", () => {
   });
 });
 
+test("the bundle's files have hashed names, are cached for a year and served compressed", async ({ page, request }) => {
+  await page.goto("/login");
+  const href = await page.locator("link[rel=modulepreload]").getAttribute("href");
+  expect(href).toMatch(/^\/pkg\/calento\.[0-9a-f]{16}\.js$/);
+  const wasm = await page.locator("link[rel=preload][as=fetch]").getAttribute("href");
+  const response = await request.get(wasm ?? "", { headers: { "Accept-Encoding": "br" } });
+  expect(response.status()).toBe(200);
+  expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  expect(response.headers()["content-encoding"]).toBe("br");
+  expect(response.headers()["content-type"]).toBe("application/wasm");
+});
+
 test.describe("on a 360 px wide phone", () => {
   test.use({ viewport: { width: 360, height: 740 } });
 

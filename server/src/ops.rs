@@ -159,13 +159,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
 /// Routes without a matched pattern (static files, fallbacks) are grouped so that
 /// arbitrary paths cannot grow the metrics without bound.
 fn route_label(path: &str) -> String {
-    if path.starts_with("/pkg/") {
-        "/pkg/*".to_owned()
-    } else if path.starts_with("/fn/") {
-        path.to_owned().chars().take(64).collect()
-    } else {
-        "other".to_owned()
-    }
+    if path.starts_with("/pkg/") { "/pkg/*".to_owned() } else { "other".to_owned() }
 }
 
 /// The policy for pages: scripts only from us, the page's own nonce and WASM compilation.
@@ -197,14 +191,17 @@ pub async fn harden(hashed_assets: bool, request: Request, next: Next) -> Respon
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     if !headers.contains_key(header::CACHE_CONTROL) {
+        let dynamic = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_none_or(|t| {
+            t.starts_with("text/html") || t.starts_with("application/json") || t.starts_with("text/plain")
+        });
         let cache = match (is_pkg, hashed_assets) {
-            (true, true) => "public, max-age=31536000, immutable",
-            (true, false) => "no-cache",
-            (false, _) => "no-store",
+            (true, true) if response.status().is_success() => "public, max-age=31536000, immutable",
+            (true, _) => "no-cache",
+            // Pages and API answers are personal; other public files may be kept an hour.
+            (false, _) if dynamic || !response.status().is_success() => "no-store",
+            (false, _) => "public, max-age=3600",
         };
-        if response.status().is_success() || is_pkg {
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }
     response
 }

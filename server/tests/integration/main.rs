@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! Integration tests: the real server over HTTP on both databases, and the storage
 //! contract run directly against both databases.
 
