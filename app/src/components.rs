@@ -92,30 +92,27 @@ fn ThemeToggle() -> impl IntoView {
 
 /// Shows its children only to a signed-in user (provided to them as context); others go
 /// to the login page and come back afterwards.
-///
-/// The children are created synchronously once the user is known, never inside an async
-/// block: pages create their own resources, and these must be created in the same order
-/// on the server and in the browser for hydration to match.
 #[component]
 pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let location = use_location();
+    let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
-            {move || match auth.user.get() {
-                None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
-                Some(Ok(Some(user))) => {
-                    provide_context(user);
-                    children().into_any()
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) => {
+                        provide_context(user);
+                        children.with_value(|children| children()).into_any()
+                    }
+                    Ok(None) => {
+                        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+                        let target = if here.is_empty() || here == "/" { String::new() } else { format!("?next={}", percent_encode(&here)) };
+                        view! { <Redirect path=format!("/login{target}") /> }.into_any()
+                    }
+                    Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                 }
-                Some(Ok(None)) => {
-                    let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                    let target =
-                        if here.is_empty() || here == "/" { String::new() } else { format!("?next={}", percent_encode(&here)) };
-                    view! { <Redirect path=format!("/login{target}") /> }.into_any()
-                }
-                Some(Err(error)) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
-            }}
+            })}
         </Suspense>
     }
 }

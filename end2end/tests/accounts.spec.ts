@@ -7,7 +7,8 @@ const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@exam
 
 /** Waits until the page's WASM has hydrated it (the app marks <body> when it has). */
 async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+  // Generous: a debug bundle on a shared, busy machine can take a while to compile.
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
 }
 
 async function register(page: Page, email: string, name = "Ada Lovelace") {

@@ -182,6 +182,7 @@ const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
 pub async fn harden(hashed_assets: bool, request: Request, next: Next) -> Response {
     let is_pkg = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
+    let success = response.status().is_success();
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
@@ -195,10 +196,10 @@ pub async fn harden(hashed_assets: bool, request: Request, next: Next) -> Respon
             t.starts_with("text/html") || t.starts_with("application/json") || t.starts_with("text/plain")
         });
         let cache = match (is_pkg, hashed_assets) {
-            (true, true) if response.status().is_success() => "public, max-age=31536000, immutable",
+            (true, true) if success => "public, max-age=31536000, immutable",
             (true, _) => "no-cache",
             // Pages and API answers are personal; other public files may be kept an hour.
-            (false, _) if dynamic || !response.status().is_success() => "no-store",
+            (false, _) if dynamic || !success => "no-store",
             (false, _) => "public, max-age=3600",
         };
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
