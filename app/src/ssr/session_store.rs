@@ -45,43 +45,39 @@ fn columns(record: &Record) -> session_store::Result<(String, Option<String>, St
     Ok((record.id.to_string(), user_id, data, expires_at))
 }
 
-#[async_trait]
-impl SessionStore for DbSessionStore {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        loop {
-            let (id, user_id, data, expires_at) = columns(record)?;
-            let done = sqlx::query(
-                "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-            )
+const INSERT_NEW: &str =
+    "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
+const UPSERT: &str = "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at";
+
+impl DbSessionStore {
+    /// Writes a record with one of the statements above; returns the rows written.
+    async fn write(&self, sql: &'static str, record: &Record) -> session_store::Result<u64> {
+        let (id, user_id, data, expires_at) = columns(record)?;
+        sqlx::query(sql)
             .bind(id)
             .bind(user_id)
             .bind(data)
             .bind(expires_at)
             .execute(self.db.write())
             .await
-            .map_err(backend)?;
-            if done.rows_affected() == 1 {
-                return Ok(());
-            }
-            // An id collision: draw another.
+            .map(|done| done.rows_affected())
+            .map_err(backend)
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // An id collision (vanishingly rare) draws another id.
+        while self.write(INSERT_NEW, record).await? == 0 {
             record.id = Id::default();
         }
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let (id, user_id, data, expires_at) = columns(record)?;
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at",
-        )
-        .bind(id)
-        .bind(user_id)
-        .bind(data)
-        .bind(expires_at)
-        .execute(self.db.write())
-        .await
-        .map(|_| ())
-        .map_err(backend)
+        self.write(UPSERT, record).await.map(|_| ())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
