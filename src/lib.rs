@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod id;
+pub mod recurrence;
 pub mod zone;
 
 pub use account::{ClockFormat, DisplayName, EmailAddress, Password, TokenName, Username, WeekStart};
