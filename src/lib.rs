@@ -4,6 +4,7 @@
 //! benchmarked and compiled to WebAssembly for the browser.
 
 pub mod account;
+pub mod event;
 pub mod id;
 pub mod recurrence;
 pub mod zone;
