@@ -4,7 +4,9 @@
 //! benchmarked and compiled to WebAssembly for the browser.
 
 pub mod account;
+pub mod calendar_file;
 pub mod event;
+pub mod ics;
 pub mod id;
 pub mod recurrence;
 pub mod zone;

@@ -89,3 +89,146 @@ impl Theme {
             .unwrap_or_default()
     }
 }
+
+/// A calendar as listed and edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarInfo {
+    pub id: String,
+    pub name: String,
+    pub color: String,
+    pub time_zone: String,
+    pub counts_as_busy: bool,
+    pub visible: bool,
+    pub is_default: bool,
+    /// A subscription to an external ICS URL: its events are read-only.
+    pub source_url: Option<String>,
+    pub poll_minutes: Option<i64>,
+    pub polled_at: Option<DateTime<Utc>>,
+    pub poll_error: Option<String>,
+    /// Whether a private feed URL is published (the URL itself is shown once, at creation).
+    pub has_feed: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Fields of a calendar to create or change; absent fields keep their value (or default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarInput {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub counts_as_busy: Option<bool>,
+    #[serde(default)]
+    pub visible: Option<bool>,
+    /// Subscribe to this ICS URL (only when creating).
+    #[serde(default)]
+    pub source_url: Option<String>,
+    #[serde(default)]
+    pub poll_minutes: Option<i64>,
+}
+
+/// An event or series as stored: times as written, plus the rule and its summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventInfo {
+    pub id: String,
+    pub calendar_id: String,
+    pub uid: String,
+    /// For an exception (one moved or changed instance): its series and original start.
+    pub master_id: Option<String>,
+    pub recurrence_id: Option<String>,
+    #[serde(flatten)]
+    pub details: calento::event::EventDetails,
+    pub all_day: bool,
+    /// `YYYY-MM-DD` (all-day) or wall-clock `YYYY-MM-DDTHH:MM:SS` in `time_zone`.
+    pub start: String,
+    pub end: String,
+    /// `None` for all-day and floating times.
+    pub time_zone: Option<String>,
+    pub start_utc: DateTime<Utc>,
+    pub end_utc: DateTime<Utc>,
+    pub rrule: Option<String>,
+    /// The rule in plain words, e.g. "Monthly on the second Tuesday".
+    pub repeats: Option<String>,
+    pub exdates: Vec<String>,
+    pub rdates: Vec<String>,
+    pub read_only: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a create or edit submits: the details and the times (see `calento::event`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventInput {
+    #[serde(default)]
+    pub calendar_id: Option<String>,
+    #[serde(flatten)]
+    pub details: calento::event::EventDetails,
+    #[serde(flatten)]
+    pub times: calento::event::TimesInput,
+}
+
+/// Which instances an edit or delete of a repeating event applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EditScope {
+    /// Only the instance named by `recurrence_id`.
+    This,
+    /// That instance and every later one (the series is split there).
+    Following,
+    /// The whole series.
+    #[default]
+    All,
+}
+
+impl EditScope {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "this" => Some(Self::This),
+            "following" => Some(Self::Following),
+            "all" | "" => Some(Self::All),
+            _ => None,
+        }
+    }
+}
+
+/// One occurrence in a window, formatted as the recurrence fixtures' README says: UTC with
+/// `Z` for zoned times, `YYYY-MM-DD` for all-day, wall-clock without zone for floating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccurrenceInfo {
+    pub event_id: String,
+    pub calendar_id: String,
+    pub uid: String,
+    pub recurrence_id: Option<String>,
+    pub start: String,
+    pub end: String,
+    pub all_day: bool,
+    pub summary: String,
+    /// Start and end as UTC milliseconds (floating and all-day pinned to UTC), for layout.
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub floating: bool,
+    pub recurring: bool,
+    pub color: String,
+    pub location: String,
+    pub status: calento::event::EventStatus,
+    pub transparency: calento::event::Transparency,
+    pub read_only: bool,
+}
+
+/// What an ICS import did, event by event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub imported: usize,
+    pub updated: usize,
+    pub skipped: Vec<SkippedItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedItem {
+    pub uid: Option<String>,
+    pub line: usize,
+    pub reason: String,
+}

@@ -1,20 +1,23 @@
 //! The REST API under `/api/v1`: JSON in and out, a bearer token or the session cookie.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
+use serde_json::Value;
 use tower_sessions::Session;
 
 use app::AppError;
-use app::models::{CreatedToken, TokenInfo, UserProfile};
+use app::models::{
+    CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput, OccurrenceInfo, TokenInfo, UserProfile,
+};
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
-use app::ssr::{AppState, tokens};
+use app::ssr::{AppState, calendars, events, tokens};
 
 /// The user a request to the API acts for.
 #[derive(Clone)]
@@ -25,6 +28,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/me", get(me))
         .route("/tokens", get(list_tokens).post(create_token))
         .route("/tokens/{id}", delete(revoke_token))
+        .route("/calendars", get(list_calendars).post(create_calendar))
+        .route("/calendars/{id}", get(get_calendar).patch(update_calendar).delete(delete_calendar))
+        .route("/calendars/{id}/feed", post(publish_feed).delete(revoke_feed))
+        .route("/events", post(create_event))
+        .route("/events/{id}", get(get_event).patch(update_event).delete(delete_event))
+        .route("/occurrences", get(occurrences))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
@@ -103,6 +112,157 @@ async fn revoke_token(
 ) -> Result<StatusCode, AppError> {
     tokens::revoke(&state.db, &user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_calendars(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<Vec<CalendarInfo>>, AppError> {
+    let rows = calendars::list(&state.db, &user.id).await?;
+    Ok(Json(rows.iter().map(|c| c.info()).collect()))
+}
+
+async fn create_calendar(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<CalendarInput>,
+) -> Result<(StatusCode, Json<CalendarInfo>), AppError> {
+    let row = calendars::create(&state.db, &user.id, &body, &user.time_zone).await?;
+    Ok((StatusCode::CREATED, Json(row.info())))
+}
+
+async fn get_calendar(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<CalendarInfo>, AppError> {
+    Ok(Json(calendars::find(&state.db, &user.id, &id).await?.info()))
+}
+
+async fn update_calendar(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CalendarInput>,
+) -> Result<Json<CalendarInfo>, AppError> {
+    Ok(Json(calendars::update(&state.db, &user.id, &id, &body).await?.info()))
+}
+
+async fn delete_calendar(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    calendars::delete(&state.db, &user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Publishes a private feed; the URL (with its secret) is shown this once.
+async fn publish_feed(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let token = calendars::publish_feed(&state.db, &user.id, &id).await?;
+    let path = format!("/feeds/{token}.ics");
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "path": path }))))
+}
+
+async fn revoke_feed(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    calendars::revoke_feed(&state.db, &user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_event(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<EventInput>,
+) -> Result<(StatusCode, Json<EventInfo>), AppError> {
+    let event = events::create(&state.db, &user.id, body).await?;
+    Ok((StatusCode::CREATED, Json(event)))
+}
+
+async fn get_event(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<EventInfo>, AppError> {
+    Ok(Json(events::get(&state.db, &user.id, &id).await?))
+}
+
+/// Which instances of a repeating event an edit or delete applies to.
+#[derive(Deserialize, Default)]
+struct ScopeQuery {
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    recurrence_id: Option<String>,
+}
+
+impl ScopeQuery {
+    fn scope(&self) -> Result<EditScope, AppError> {
+        EditScope::parse(self.scope.as_deref().unwrap_or("all"))
+            .ok_or_else(|| AppError::field(calento::FieldError::new("scope", "The scope is this, following or all.")))
+    }
+}
+
+async fn update_event(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    Query(query): Query<ScopeQuery>,
+    ApiJson(patch): ApiJson<Value>,
+) -> Result<Json<EventInfo>, AppError> {
+    let event =
+        events::update(&state.db, &user.id, &id, &patch, query.scope()?, query.recurrence_id.as_deref()).await?;
+    Ok(Json(event))
+}
+
+async fn delete_event(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    Query(query): Query<ScopeQuery>,
+) -> Result<StatusCode, AppError> {
+    events::delete(&state.db, &user.id, &id, query.scope()?, query.recurrence_id.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct WindowQuery {
+    from: Option<String>,
+    to: Option<String>,
+    calendar_id: Option<String>,
+}
+
+/// An instant in a query: RFC 3339, or a date or wall-clock time taken as UTC.
+pub fn query_instant(field: &str, value: Option<&str>) -> Result<chrono::NaiveDateTime, AppError> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| {
+        AppError::field(calento::FieldError::new(field, format!("Give {field} as a time like 2024-06-01T00:00:00Z.")))
+    })?;
+    let parsed = chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.naive_utc())
+        .ok()
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S").ok())
+        .or_else(|| chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)));
+    parsed.ok_or_else(|| {
+        AppError::field(calento::FieldError::new(field, format!("{field} must be a time like 2024-06-01T00:00:00Z.")))
+    })
+}
+
+async fn occurrences(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Query(query): Query<WindowQuery>,
+) -> Result<Json<Vec<OccurrenceInfo>>, AppError> {
+    let from = query_instant("from", query.from.as_deref())?;
+    let to = query_instant("to", query.to.as_deref())?;
+    let found = events::occurrences(&state.db, &user.id, from, to, query.calendar_id.as_deref()).await?;
+    Ok(Json(found))
 }
 
 /// JSON bodies with the API's error shapes: malformed JSON is 400, well-formed JSON of the

@@ -298,7 +298,7 @@ pub fn expand(
     let interval = i64::from(rule.interval.max(1));
     let mut index = 0i64;
     if rule.count.is_none()
-        && let Some(from) = from
+        && let Some(from) = from.filter(|f| *f > start)
     {
         let at = plan.period_index(base, from);
         if at > 0 {
@@ -387,7 +387,7 @@ fn days_in_year(year: i32) -> u32 {
 
 pub(crate) fn week_start(date: NaiveDate, first: Weekday) -> NaiveDate {
     let back = (7 + date.weekday().num_days_from_monday() - first.num_days_from_monday()) % 7;
-    date - Duration::days(i64::from(back))
+    date.checked_sub_signed(Duration::days(i64::from(back))).unwrap_or(date)
 }
 
 /// The first day of week 1 of `year`: the week (starting on `first`) with at least four days in the year.

@@ -379,7 +379,7 @@ impl Series {
     /// The first start and the last end of the whole series on the UTC axis (`None`: it never
     /// ends), for indexing. Fails for a series too large or too dense to expand.
     pub fn span(&self) -> Result<(NaiveDateTime, Option<NaiveDateTime>), ExpandError> {
-        let min = NaiveDate::MIN.and_time(NaiveTime::MIN);
+        let min = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN).and_time(NaiveTime::MIN);
         let max = NaiveDate::from_ymd_opt(9999, 12, 31).map(|d| d.and_time(NaiveTime::MIN)).unwrap_or(min);
         let bounded = self.rule.as_ref().is_none_or(|r| r.is_bounded());
         if bounded {

@@ -3,7 +3,7 @@
 use calento::{ClockFormat, DisplayName, EmailAddress, FieldError, Password, TimeZoneName, Username, WeekStart};
 use sqlx::Row;
 
-use super::{Db, LoginLimits, login_limits, new_id, now_ms, passwords, unexpected};
+use super::{Db, LoginLimits, calendars, login_limits, new_id, now_ms, passwords, unexpected};
 use crate::AppError;
 use crate::models::UserProfile;
 
@@ -126,7 +126,11 @@ pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError>
         .execute(db.write())
         .await;
         match inserted {
-            Ok(_) => return find_by_email(db, &email).await?.ok_or(AppError::Unexpected),
+            Ok(_) => {
+                let user = find_by_email(db, &email).await?.ok_or(AppError::Unexpected)?;
+                calendars::create_default(db, &user.id, &user.time_zone, now).await?;
+                return Ok(user);
+            }
             Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
                 // Lost a race with another registration: find out which field collided.
                 if exists(db, EMAIL_EXISTS, email.as_str()).await? {

@@ -2,7 +2,9 @@
 //! server functions and the REST API.
 
 pub mod accounts;
+pub mod calendars;
 pub mod db;
+pub mod events;
 pub mod login_limits;
 pub mod passwords;
 pub mod session_store;

@@ -1,0 +1,308 @@
+//! Calendars in storage: a user's calendars, the default one, private feeds and subscriptions.
+
+use calento::{FieldError, TimeZoneName};
+use sqlx::Row;
+
+use super::{Db, millis_to_utc, new_id, now_ms, tokens, unexpected};
+use crate::AppError;
+use crate::models::{CalendarInfo, CalendarInput};
+
+pub const MAX_CALENDARS: i64 = 100;
+pub const DEFAULT_COLOR: &str = "#1a73e8";
+/// Subscriptions are polled at most this often, and at least once a week.
+pub const MIN_POLL_MINUTES: i64 = 5;
+pub const MAX_POLL_MINUTES: i64 = 10_080;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CalendarRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub color: String,
+    pub time_zone: String,
+    pub counts_as_busy: i64,
+    pub visible: i64,
+    pub is_default: i64,
+    pub feed_token_hash: Option<String>,
+    pub source_url: Option<String>,
+    pub poll_minutes: Option<i64>,
+    pub source_etag: Option<String>,
+    pub source_last_modified: Option<String>,
+    pub polled_at: Option<i64>,
+    pub poll_error: Option<String>,
+    pub revision: i64,
+    pub changed_at: i64,
+    pub created_at: i64,
+}
+
+pub const COLUMNS: &str = "id, user_id, name, color, time_zone, counts_as_busy, visible, is_default, feed_token_hash, \
+     source_url, poll_minutes, source_etag, source_last_modified, polled_at, poll_error, revision, changed_at, created_at";
+
+impl CalendarRow {
+    pub fn info(&self) -> CalendarInfo {
+        CalendarInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            color: self.color.clone(),
+            time_zone: self.time_zone.clone(),
+            counts_as_busy: self.counts_as_busy == 1,
+            visible: self.visible == 1,
+            is_default: self.is_default == 1,
+            source_url: self.source_url.clone(),
+            poll_minutes: self.poll_minutes,
+            polled_at: self.polled_at.map(millis_to_utc),
+            poll_error: self.poll_error.clone(),
+            has_feed: self.feed_token_hash.is_some(),
+            created_at: millis_to_utc(self.created_at),
+        }
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        TimeZoneName::parse(&self.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC)
+    }
+
+    /// Subscribed calendars mirror their source; people cannot edit their events.
+    pub fn read_only(&self) -> bool {
+        self.source_url.is_some()
+    }
+}
+
+fn check_name(name: &str) -> Result<String, FieldError> {
+    let name = name.trim();
+    match name.chars().count() {
+        0 => Err(FieldError::new("name", "Give the calendar a name.")),
+        n if n > 100 => Err(FieldError::new("name", "A calendar name has at most 100 characters.")),
+        _ => Ok(name.to_owned()),
+    }
+}
+
+fn check_color(color: &str) -> Result<String, FieldError> {
+    let color = color.trim().to_ascii_lowercase();
+    if calento::event::is_color(&color) {
+        Ok(color)
+    } else {
+        Err(FieldError::new("color", "A colour looks like #1a73e8."))
+    }
+}
+
+fn check_poll(minutes: i64) -> Result<i64, FieldError> {
+    if (MIN_POLL_MINUTES..=MAX_POLL_MINUTES).contains(&minutes) {
+        Ok(minutes)
+    } else {
+        Err(FieldError::new("poll_minutes", format!("Poll every {MIN_POLL_MINUTES} to {MAX_POLL_MINUTES} minutes.")))
+    }
+}
+
+pub fn check_source_url(url: &str) -> Result<String, FieldError> {
+    let url = url.trim();
+    let url = url.strip_prefix("webcal://").map(|rest| format!("https://{rest}")).unwrap_or_else(|| url.to_owned());
+    let valid = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 2000
+        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(url)
+    } else {
+        Err(FieldError::new("source_url", "Enter the calendar's address, starting with https://."))
+    }
+}
+
+pub async fn create_default(db: &Db, user_id: &str, time_zone: &str, now: i64) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO calendars (id, user_id, name, color, time_zone, is_default, changed_at, created_at)
+         VALUES ($1, $2, 'Personal', $3, $4, 1, $5, $5)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(DEFAULT_COLOR)
+    .bind(time_zone)
+    .bind(now)
+    .execute(db.write())
+    .await
+    .map_err(|e| unexpected("creating the default calendar", e))?;
+    Ok(())
+}
+
+pub async fn list(db: &Db, user_id: &str) -> Result<Vec<CalendarRow>, AppError> {
+    sqlx::query_as::<_, CalendarRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calendars WHERE user_id = $1 ORDER BY is_default DESC, created_at, id"
+    )))
+    .bind(user_id)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("listing calendars", e))
+}
+
+/// The user's calendar with this id; another user's calendar is "not found" too.
+pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<CalendarRow, AppError> {
+    sqlx::query_as::<_, CalendarRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calendars WHERE id = $1 AND user_id = $2"
+    )))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db.read())
+    .await
+    .map_err(|e| unexpected("reading a calendar", e))?
+    .ok_or(AppError::NotFound)
+}
+
+pub async fn default_for(db: &Db, user_id: &str) -> Result<CalendarRow, AppError> {
+    let all = list(db, user_id).await?;
+    all.into_iter().next().ok_or(AppError::NotFound)
+}
+
+pub async fn create(db: &Db, user_id: &str, input: &CalendarInput, user_zone: &str) -> Result<CalendarRow, AppError> {
+    let name = check_name(input.name.as_deref().unwrap_or_default());
+    let color = check_color(input.color.as_deref().unwrap_or(DEFAULT_COLOR));
+    let zone = TimeZoneName::parse(input.time_zone.as_deref().unwrap_or(user_zone));
+    let source = input.source_url.as_deref().filter(|u| !u.trim().is_empty()).map(check_source_url).transpose();
+    let poll = input.poll_minutes.map(check_poll).transpose();
+    let (name, color, zone, source, poll) = match (name, color, zone, source, poll) {
+        (Ok(n), Ok(c), Ok(z), Ok(s), Ok(p)) => (n, c, z, s, p),
+        (n, c, z, s, p) => {
+            return Err(AppError::fields(
+                [n.err(), c.err(), z.err(), s.err(), p.err()].into_iter().flatten().collect(),
+            ));
+        }
+    };
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM calendars WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(db.read())
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| unexpected("counting calendars", e))?;
+    if count >= MAX_CALENDARS {
+        return Err(AppError::field(FieldError::new(
+            "name",
+            format!("You can have at most {MAX_CALENDARS} calendars."),
+        )));
+    }
+    let id = new_id();
+    let now = now_ms();
+    let poll = source.as_ref().map(|_| poll.unwrap_or(60));
+    sqlx::query(
+        "INSERT INTO calendars (id, user_id, name, color, time_zone, counts_as_busy, visible, is_default, source_url,
+                                poll_minutes, changed_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $10)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(&name)
+    .bind(&color)
+    .bind(zone.as_str())
+    .bind(i64::from(input.counts_as_busy.unwrap_or(true)))
+    .bind(i64::from(input.visible.unwrap_or(true)))
+    .bind(source)
+    .bind(poll)
+    .bind(now)
+    .execute(db.write())
+    .await
+    .map_err(|e| unexpected("creating a calendar", e))?;
+    find(db, user_id, &id).await
+}
+
+pub async fn update(db: &Db, user_id: &str, id: &str, input: &CalendarInput) -> Result<CalendarRow, AppError> {
+    let current = find(db, user_id, id).await?;
+    let name = input.name.as_deref().map(check_name).transpose();
+    let color = input.color.as_deref().map(check_color).transpose();
+    let zone = input.time_zone.as_deref().map(TimeZoneName::parse).transpose();
+    let poll = input.poll_minutes.map(check_poll).transpose();
+    let source = match &input.source_url {
+        Some(url) if Some(url.trim()) != current.source_url.as_deref() => {
+            Err(FieldError::new("source_url", "A calendar's subscription address cannot be changed; subscribe again."))
+        }
+        _ => Ok(()),
+    };
+    let (name, color, zone, poll) = match (name, color, zone, poll, source) {
+        (Ok(n), Ok(c), Ok(z), Ok(p), Ok(())) => (n, c, z, p),
+        (n, c, z, p, s) => {
+            return Err(AppError::fields(
+                [n.err(), c.err(), z.err(), p.err(), s.err()].into_iter().flatten().collect(),
+            ));
+        }
+    };
+    sqlx::query(
+        "UPDATE calendars SET name = $1, color = $2, time_zone = $3, counts_as_busy = $4, visible = $5,
+                poll_minutes = $6, revision = revision + 1, changed_at = $7
+         WHERE id = $8 AND user_id = $9",
+    )
+    .bind(name.unwrap_or(current.name))
+    .bind(color.unwrap_or(current.color))
+    .bind(zone.map(|z| z.as_str().to_owned()).unwrap_or(current.time_zone))
+    .bind(input.counts_as_busy.map(i64::from).unwrap_or(current.counts_as_busy))
+    .bind(input.visible.map(i64::from).unwrap_or(current.visible))
+    .bind(if current.source_url.is_some() { poll.or(current.poll_minutes) } else { None })
+    .bind(now_ms())
+    .bind(id)
+    .bind(user_id)
+    .execute(db.write())
+    .await
+    .map_err(|e| unexpected("updating a calendar", e))?;
+    find(db, user_id, id).await
+}
+
+/// Deletes a calendar and its events. The default calendar stays: every account keeps one.
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
+    let current = find(db, user_id, id).await?;
+    if current.is_default == 1 {
+        return Err(AppError::bad_request("The default calendar cannot be deleted."));
+    }
+    sqlx::query("DELETE FROM calendars WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(db.write())
+        .await
+        .map_err(|e| unexpected("deleting a calendar", e))?;
+    Ok(())
+}
+
+/// Marks a calendar changed (feeds' ETag and Last-Modified follow).
+pub async fn touch(db: &Db, id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE calendars SET revision = revision + 1, changed_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(id)
+        .execute(db.write())
+        .await
+        .map_err(|e| unexpected("marking a calendar changed", e))?;
+    Ok(())
+}
+
+/// Publishes (or replaces) the private feed of a calendar; returns the new secret token.
+pub async fn publish_feed(db: &Db, user_id: &str, id: &str) -> Result<String, AppError> {
+    find(db, user_id, id).await?;
+    let secret: [u8; 24] = rand::random();
+    let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    sqlx::query("UPDATE calendars SET feed_token_hash = $1 WHERE id = $2 AND user_id = $3")
+        .bind(tokens::hash(&token))
+        .bind(id)
+        .bind(user_id)
+        .execute(db.write())
+        .await
+        .map_err(|e| unexpected("publishing a feed", e))?;
+    Ok(token)
+}
+
+pub async fn revoke_feed(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
+    find(db, user_id, id).await?;
+    sqlx::query("UPDATE calendars SET feed_token_hash = NULL WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(db.write())
+        .await
+        .map_err(|e| unexpected("revoking a feed", e))?;
+    Ok(())
+}
+
+/// The calendar a feed token opens, if the token is current.
+pub async fn find_by_feed_token(db: &Db, token: &str) -> Result<Option<CalendarRow>, AppError> {
+    if token.len() != 48 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    sqlx::query_as::<_, CalendarRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calendars WHERE feed_token_hash = $1"
+    )))
+    .bind(tokens::hash(token))
+    .fetch_optional(db.read())
+    .await
+    .map_err(|e| unexpected("reading a feed", e))
+}

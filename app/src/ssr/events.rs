@@ -1,0 +1,1087 @@
+//! Events in storage: create, read, edit and delete with the three scopes of a repeating
+//! event, and the occurrences of a window, expanded from the series in Rust.
+
+use calento::event::{EventDetails, EventTimes, TimesInput, axis_ms, caltime_text, parse_caltime_text, shift_local};
+use calento::recurrence::{CalTime, Exception, ExtraDate, Length, Placed, Rule, Series, Until, describe};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use sqlx::{Any, Transaction};
+
+use super::calendars::{self, CalendarRow};
+use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
+use crate::AppError;
+use crate::models::{EditScope, EventInfo, EventInput, OccurrenceInfo};
+
+/// Most occurrences one query returns before asking for a shorter range.
+pub const MAX_OCCURRENCES: usize = 25_000;
+/// The longest window one occurrences query may span.
+pub const MAX_WINDOW_DAYS: i64 = 3_700;
+/// Floating and all-day times are pinned to UTC on the axis; a viewer may be 14 hours off.
+const FLOATING_PAD_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: String,
+    pub calendar_id: String,
+    pub user_id: String,
+    pub uid: String,
+    pub master_id: Option<String>,
+    pub recurrence_id: Option<String>,
+    pub recurrence_ms: Option<i64>,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    pub url: String,
+    pub status: String,
+    pub transparency: String,
+    pub color: Option<String>,
+    pub tags: String,
+    pub reminders: String,
+    pub attendees: String,
+    pub all_day: i64,
+    pub start_at: String,
+    pub end_at: String,
+    pub duration: Option<String>,
+    pub rrule: Option<String>,
+    pub rdates: String,
+    pub exdates: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub span_start_ms: i64,
+    pub span_end_ms: Option<i64>,
+    pub sequence: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub const COLUMNS: &str = "id, calendar_id, user_id, uid, master_id, recurrence_id, recurrence_ms, title, description, \
+     location, url, status, transparency, color, tags, reminders, attendees, all_day, start_at, end_at, duration, rrule, \
+     rdates, exdates, start_ms, end_ms, span_start_ms, span_end_ms, sequence, created_at, updated_at";
+
+fn prefixed(prefix: &str) -> String {
+    COLUMNS.split(", ").map(|c| format!("{prefix}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A stored time that cannot be read back means the row was damaged outside Calento.
+fn stored_time(text: &str) -> Result<CalTime, AppError> {
+    parse_caltime_text(text).ok_or_else(|| unexpected("reading a stored time", text))
+}
+
+fn time_list(text: &str) -> Vec<&str> {
+    text.split(',').filter(|s| !s.is_empty()).collect()
+}
+
+impl EventRow {
+    pub fn start(&self) -> Result<CalTime, AppError> {
+        stored_time(&self.start_at)
+    }
+
+    pub fn end(&self) -> Result<CalTime, AppError> {
+        stored_time(&self.end_at)
+    }
+
+    pub fn is_recurring(&self) -> bool {
+        self.rrule.is_some() || !self.rdates.is_empty()
+    }
+
+    pub fn details(&self) -> EventDetails {
+        EventDetails {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            location: self.location.clone(),
+            url: self.url.clone(),
+            status: calento::event::EventStatus::parse(&self.status).unwrap_or_default(),
+            transparency: calento::event::Transparency::parse(&self.transparency).unwrap_or_default(),
+            color: self.color.clone(),
+            tags: serde_json::from_str(&self.tags).unwrap_or_default(),
+            reminders: serde_json::from_str(&self.reminders).unwrap_or_default(),
+            attendees: serde_json::from_str(&self.attendees).unwrap_or_default(),
+        }
+    }
+
+    /// The series this row describes (a single event is a series of one).
+    pub fn series(&self) -> Result<Series, AppError> {
+        let start = self.start()?;
+        let end = self.end()?;
+        let length = match (&self.duration, start, end) {
+            (Some(text), _, _) => nominal_length(text).ok_or_else(|| unexpected("reading a stored duration", text))?,
+            (None, CalTime::Date(s), CalTime::Date(e)) => Length::Days((e - s).num_days()),
+            (None, _, _) => Length::Exact(end.axis() - start.axis()),
+        };
+        let rule = match &self.rrule {
+            Some(text) => Some(Rule::parse(text).map_err(|e| unexpected("reading a stored rule", e))?),
+            None => None,
+        };
+        let mut rdates = Vec::new();
+        for item in time_list(&self.rdates) {
+            let (at, end) = match item.split_once('/') {
+                Some((at, end)) => (stored_time(at)?, Some(stored_time(end)?)),
+                None => (stored_time(item)?, None),
+            };
+            rdates.push(ExtraDate { at, end });
+        }
+        let exdates = time_list(&self.exdates).into_iter().map(stored_time).collect::<Result<Vec<_>, _>>()?;
+        Ok(Series { start, length, rule, rdates, exdates })
+    }
+
+    /// What an edit form starts from: this row's fields as input.
+    pub fn input(&self) -> Result<EventInput, AppError> {
+        let start = self.start()?;
+        let (zone, start_text) = wall_clock(&start);
+        let (_, end_text) = wall_clock(&self.end()?);
+        Ok(EventInput {
+            calendar_id: Some(self.calendar_id.clone()),
+            details: self.details(),
+            times: TimesInput {
+                start: start_text,
+                end: end_text,
+                all_day: self.all_day == 1,
+                time_zone: zone,
+                rrule: self.rrule.clone(),
+                exdates: time_list(&self.exdates).into_iter().map(str::to_owned).collect(),
+                rdates: time_list(&self.rdates).into_iter().map(str::to_owned).collect(),
+            },
+        })
+    }
+
+    pub fn info(&self, calendar: &CalendarRow) -> Result<EventInfo, AppError> {
+        let start = self.start()?;
+        let (zone, start_text) = wall_clock(&start);
+        let (_, end_text) = wall_clock(&self.end()?);
+        let repeats = match &self.rrule {
+            Some(text) => Rule::parse(text).ok().map(|rule| describe(&rule, &start)),
+            None if !self.rdates.is_empty() => Some("On chosen dates".to_owned()),
+            None => None,
+        };
+        Ok(EventInfo {
+            id: self.id.clone(),
+            calendar_id: self.calendar_id.clone(),
+            uid: self.uid.clone(),
+            master_id: self.master_id.clone(),
+            recurrence_id: self.recurrence_id.clone(),
+            details: self.details(),
+            all_day: self.all_day == 1,
+            start: start_text,
+            end: end_text,
+            time_zone: zone,
+            start_utc: millis_to_utc(self.start_ms),
+            end_utc: millis_to_utc(self.end_ms),
+            rrule: self.rrule.clone(),
+            repeats,
+            exdates: time_list(&self.exdates).into_iter().map(str::to_owned).collect(),
+            rdates: time_list(&self.rdates).into_iter().map(str::to_owned).collect(),
+            read_only: calendar.read_only(),
+            created_at: millis_to_utc(self.created_at),
+            updated_at: millis_to_utc(self.updated_at),
+        })
+    }
+}
+
+/// The zone (if any) and wall-clock text of a time, as forms and the API show it.
+fn wall_clock(time: &CalTime) -> (Option<String>, String) {
+    match time {
+        CalTime::Date(d) => (None, d.format("%Y-%m-%d").to_string()),
+        CalTime::Floating(t) => (None, t.format("%Y-%m-%dT%H:%M:%S").to_string()),
+        CalTime::Zoned(t, tz) => (Some(tz.name().to_owned()), t.format("%Y-%m-%dT%H:%M:%S").to_string()),
+    }
+}
+
+fn nominal_length(text: &str) -> Option<Length> {
+    let (days, seconds) = text.split_once(':')?;
+    Some(Length::Nominal { days: days.parse().ok()?, exact: Duration::seconds(seconds.parse().ok()?) })
+}
+
+/// The stored form of a nominal length: `days:seconds`.
+pub fn nominal_text(length: &Length) -> Option<String> {
+    match length {
+        Length::Nominal { days, exact } => Some(format!("{days}:{}", exact.num_seconds())),
+        _ => None,
+    }
+}
+
+/// A new row's content: validated details and series, and where it belongs.
+pub struct NewEvent {
+    pub calendar_id: String,
+    pub uid: String,
+    pub master_id: Option<String>,
+    pub recurrence: Option<Placed>,
+    pub details: EventDetails,
+    pub start: CalTime,
+    pub end: CalTime,
+    pub series: Series,
+    pub sequence: i64,
+}
+
+impl NewEvent {
+    fn span(&self) -> Result<(i64, Option<i64>), AppError> {
+        let (first, last) =
+            self.series.span().map_err(|e| AppError::field(calento::FieldError::new("rrule", e.to_string())))?;
+        let pad = if matches!(self.start, CalTime::Zoned(..)) { 0 } else { FLOATING_PAD_MS };
+        let ms = |t: NaiveDateTime| t.and_utc().timestamp_millis();
+        Ok((ms(first) - pad, last.map(|l| ms(l) + pad)))
+    }
+}
+
+fn join_times(times: &[CalTime]) -> String {
+    times.iter().map(caltime_text).collect::<Vec<_>>().join(",")
+}
+
+fn join_extra(dates: &[ExtraDate]) -> String {
+    dates
+        .iter()
+        .map(|d| match &d.end {
+            Some(end) => format!("{}/{}", caltime_text(&d.at), caltime_text(end)),
+            None => caltime_text(&d.at),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn placed_text(placed: &Placed) -> String {
+    placed.to_string()
+}
+
+/// Writes a new row (inside the caller's transaction) and returns its id.
+pub async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    user_id: &str,
+    event: &NewEvent,
+    id: Option<String>,
+) -> Result<String, AppError> {
+    let (span_start, span_end) = event.span()?;
+    let id = id.unwrap_or_else(new_id);
+    let now = now_ms();
+    let d = &event.details;
+    sqlx::query(
+        "INSERT INTO events (id, calendar_id, user_id, uid, master_id, recurrence_id, recurrence_ms, title, description,
+            location, url, status, transparency, color, tags, reminders, attendees, all_day, start_at, end_at, duration,
+            rrule, rdates, exdates, start_ms, end_ms, span_start_ms, span_end_ms, sequence, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+                 $24, $25, $26, $27, $28, $29, $30, $30)",
+    )
+    .bind(&id)
+    .bind(&event.calendar_id)
+    .bind(user_id)
+    .bind(&event.uid)
+    .bind(&event.master_id)
+    .bind(event.recurrence.as_ref().map(placed_text))
+    .bind(event.recurrence.as_ref().map(Placed::axis_ms))
+    .bind(&d.title)
+    .bind(&d.description)
+    .bind(&d.location)
+    .bind(&d.url)
+    .bind(d.status.as_str())
+    .bind(d.transparency.as_str())
+    .bind(&d.color)
+    .bind(to_json(&d.tags))
+    .bind(to_json(&d.reminders))
+    .bind(to_json(&d.attendees))
+    .bind(i64::from(matches!(event.start, CalTime::Date(_))))
+    .bind(caltime_text(&event.start))
+    .bind(caltime_text(&event.end))
+    .bind(nominal_text(&event.series.length))
+    .bind(event.series.rule.as_ref().map(|r| r.to_string()))
+    .bind(join_extra(&event.series.rdates))
+    .bind(join_times(&event.series.exdates))
+    .bind(axis_ms(&event.start))
+    .bind(axis_ms(&event.end))
+    .bind(span_start)
+    .bind(span_end)
+    .bind(event.sequence)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+            AppError::bad_request("An event with this UID (or this instance) already exists in the calendar.")
+        } else {
+            unexpected("inserting an event", e)
+        }
+    })?;
+    Ok(id)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}
+
+async fn begin(db: &Db) -> Result<Transaction<'static, Any>, AppError> {
+    db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))
+}
+
+async fn commit(tx: Transaction<'_, Any>) -> Result<(), AppError> {
+    tx.commit().await.map_err(|e| unexpected("committing", e))
+}
+
+async fn delete_row(tx: &mut Transaction<'_, Any>, id: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM events WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| unexpected("deleting an event", e))?;
+    Ok(())
+}
+
+/// Replaces a row's content in place (same id, creation time and exceptions).
+async fn replace(tx: &mut Transaction<'_, Any>, old: &EventRow, event: &NewEvent) -> Result<(), AppError> {
+    let (span_start, span_end) = event.span()?;
+    let d = &event.details;
+    sqlx::query(
+        "UPDATE events SET calendar_id = $1, title = $2, description = $3, location = $4, url = $5, status = $6,
+                transparency = $7, color = $8, tags = $9, reminders = $10, attendees = $11, all_day = $12,
+                start_at = $13, end_at = $14, duration = $15, rrule = $16, rdates = $17, exdates = $18, start_ms = $19,
+                end_ms = $20, span_start_ms = $21, span_end_ms = $22, sequence = $23, updated_at = $24
+          WHERE id = $25",
+    )
+    .bind(&event.calendar_id)
+    .bind(&d.title)
+    .bind(&d.description)
+    .bind(&d.location)
+    .bind(&d.url)
+    .bind(d.status.as_str())
+    .bind(d.transparency.as_str())
+    .bind(&d.color)
+    .bind(to_json(&d.tags))
+    .bind(to_json(&d.reminders))
+    .bind(to_json(&d.attendees))
+    .bind(i64::from(matches!(event.start, CalTime::Date(_))))
+    .bind(caltime_text(&event.start))
+    .bind(caltime_text(&event.end))
+    .bind(nominal_text(&event.series.length))
+    .bind(event.series.rule.as_ref().map(|r| r.to_string()))
+    .bind(join_extra(&event.series.rdates))
+    .bind(join_times(&event.series.exdates))
+    .bind(axis_ms(&event.start))
+    .bind(axis_ms(&event.end))
+    .bind(span_start)
+    .bind(span_end)
+    .bind(event.sequence)
+    .bind(now_ms())
+    .bind(&old.id)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unexpected("updating an event", e))?;
+    if event.calendar_id != old.calendar_id {
+        sqlx::query("UPDATE events SET calendar_id = $1 WHERE master_id = $2")
+            .bind(&event.calendar_id)
+            .bind(&old.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| unexpected("moving exceptions with their series", e))?;
+    }
+    Ok(())
+}
+
+pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<EventRow, AppError> {
+    sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM events WHERE id = $1 AND user_id = $2"
+    )))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db.read())
+    .await
+    .map_err(|e| unexpected("reading an event", e))?
+    .ok_or(AppError::NotFound)
+}
+
+async fn exceptions_of(db: &Db, master_id: &str) -> Result<Vec<EventRow>, AppError> {
+    sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM events WHERE master_id = $1 ORDER BY recurrence_ms"
+    )))
+    .bind(master_id)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading exceptions", e))
+}
+
+pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<EventInfo, AppError> {
+    let row = find(db, user_id, id).await?;
+    let calendar = calendars::find(db, user_id, &row.calendar_id).await?;
+    row.info(&calendar)
+}
+
+/// Validates an input against its calendar: every problem at once.
+fn validate(input: EventInput, calendar: &CalendarRow) -> Result<(EventDetails, EventTimes), AppError> {
+    let details = input.details.validate();
+    let times = EventTimes::parse(&input.times, calendar.tz());
+    match (details, times) {
+        (Ok(d), Ok(t)) => Ok((d, t)),
+        (d, t) => Err(AppError::fields(d.err().into_iter().chain(t.err()).flatten().collect())),
+    }
+}
+
+fn writable(calendar: &CalendarRow) -> Result<(), AppError> {
+    if calendar.read_only() {
+        Err(AppError::bad_request("This calendar is a subscription; its events cannot be changed here."))
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn create(db: &Db, user_id: &str, input: EventInput) -> Result<EventInfo, AppError> {
+    let calendar = match input.calendar_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(id) => calendars::find(db, user_id, id)
+            .await
+            .map_err(|_| AppError::field(calento::FieldError::new("calendar_id", "Choose one of your calendars.")))?,
+        None => calendars::default_for(db, user_id).await?,
+    };
+    writable(&calendar)?;
+    let (details, times) = validate(input, &calendar)?;
+    let event = NewEvent {
+        calendar_id: calendar.id.clone(),
+        uid: format!("{}@calento", new_id()),
+        master_id: None,
+        recurrence: None,
+        details,
+        start: times.start,
+        end: times.end,
+        series: times.series,
+        sequence: 0,
+    };
+    let mut tx = begin(db).await?;
+    let id = insert(&mut tx, user_id, &event, None).await?;
+    commit(tx).await?;
+    calendars::touch(db, &calendar.id).await?;
+    get(db, user_id, &id).await
+}
+
+/// Applies a JSON merge patch (RFC 7396) of an [`EventInput`] to `base`.
+pub fn merge_patch(base: &EventInput, patch: &serde_json::Value) -> Result<EventInput, AppError> {
+    let mut value = serde_json::to_value(base).map_err(|e| unexpected("encoding an event", e))?;
+    fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+        match (target, patch) {
+            (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.insert(k.clone(), serde_json::Value::Null);
+                    } else {
+                        merge(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                    }
+                }
+            }
+            (t, p) => *t = p.clone(),
+        }
+    }
+    if !patch.is_object() {
+        return Err(AppError::Invalid {
+            message: "Send the fields to change as a JSON object.".into(),
+            fields: Vec::new(),
+        });
+    }
+    merge(&mut value, patch);
+    serde_json::from_value(value)
+        .map_err(|e| AppError::Invalid { message: format!("Some fields have the wrong type: {e}"), fields: Vec::new() })
+}
+
+/// Reads an instance key as the occurrences API writes it: `…Z`, `YYYY-MM-DD` or a floating time.
+pub fn parse_instance_key(text: &str) -> Option<Placed> {
+    let text = text.trim();
+    if let Some(utc) = text.strip_suffix('Z') {
+        return NaiveDateTime::parse_from_str(utc, "%Y-%m-%dT%H:%M:%S").ok().map(Placed::Utc);
+    }
+    if text.len() == 10 {
+        return NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Placed::Date);
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").ok().map(Placed::Floating)
+}
+
+fn placed_as_caltime(placed: Placed) -> CalTime {
+    match placed {
+        Placed::Date(d) => CalTime::Date(d),
+        Placed::Floating(t) => CalTime::Floating(t),
+        Placed::Utc(t) => CalTime::Zoned(t, Tz::UTC),
+    }
+}
+
+/// The instance of `series` whose original start is `key`, if it is one.
+fn instance_at(series: &Series, key: Placed) -> Result<Option<calento::recurrence::Instance>, AppError> {
+    let at = series.placed(placed_as_caltime(key));
+    let around = at.axis();
+    let window = series
+        .instances(around - Duration::days(1), around + Duration::days(1), 10_000)
+        .map_err(|e| AppError::bad_request(e.to_string()))?;
+    Ok(window.into_iter().find(|i| i.recurrence_id == at))
+}
+
+/// The instance key an edit or delete names, required for the "this" and "following" scopes.
+fn required_key(recurrence_id: Option<&str>) -> Result<Placed, AppError> {
+    recurrence_id.and_then(parse_instance_key).ok_or_else(|| {
+        AppError::field(calento::FieldError::new(
+            "recurrence_id",
+            "Name the occurrence by its original start, as the occurrences list gives it.",
+        ))
+    })
+}
+
+/// The instance's start written in the series' own zone (what a new exception starts from).
+fn as_written(series: &Series, placed: Placed) -> CalTime {
+    match (series.start, placed) {
+        (CalTime::Zoned(_, tz), Placed::Utc(t)) => CalTime::Zoned(calento::recurrence::utc_to_local(tz, t), tz),
+        (_, other) => placed_as_caltime(other),
+    }
+}
+
+/// The end of an instance starting at `start` (as written), following the series' length.
+fn end_as_written(start: &CalTime, end: Placed) -> CalTime {
+    match (start, end) {
+        (CalTime::Zoned(_, tz), Placed::Utc(t)) => CalTime::Zoned(calento::recurrence::utc_to_local(*tz, t), *tz),
+        (_, other) => placed_as_caltime(other),
+    }
+}
+
+/// UNTIL for a series that must end just before the instance `key`.
+fn until_before(series: &Series, key: Placed) -> Until {
+    match (series.start, key) {
+        (CalTime::Date(_), key) => Until::Date(key.axis().date() - Duration::days(1)),
+        (CalTime::Floating(_), key) => Until::Local(key.axis() - Duration::seconds(1)),
+        (CalTime::Zoned(..), key) => Until::Utc(key.axis() - Duration::seconds(1)),
+    }
+}
+
+/// UNTIL that keeps the instance `key` as the last one.
+fn until_at(series: &Series, key: Placed) -> Until {
+    match series.start {
+        CalTime::Date(_) => Until::Date(key.axis().date()),
+        CalTime::Floating(_) => Until::Local(key.axis()),
+        CalTime::Zoned(..) => Until::Utc(key.axis()),
+    }
+}
+
+fn new_event_from(row: &EventRow, details: EventDetails, times: EventTimes, calendar_id: &str) -> NewEvent {
+    NewEvent {
+        calendar_id: calendar_id.to_owned(),
+        uid: row.uid.clone(),
+        master_id: row.master_id.clone(),
+        recurrence: row.recurrence_id.as_deref().and_then(parse_instance_key),
+        details,
+        start: times.start,
+        end: times.end,
+        series: times.series,
+        sequence: row.sequence + 1,
+    }
+}
+
+/// Changes an event. For a repeating one, `scope` says which instances; "this" and
+/// "following" name the instance by `recurrence_id` (its original start).
+pub async fn update(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+    patch: &serde_json::Value,
+    scope: EditScope,
+    recurrence_id: Option<&str>,
+) -> Result<EventInfo, AppError> {
+    let row = find(db, user_id, id).await?;
+    let calendar = calendars::find(db, user_id, &row.calendar_id).await?;
+    writable(&calendar)?;
+    if let Some(master_id) = &row.master_id {
+        // An exception edited directly is "this occurrence"; wider scopes act on its series.
+        if scope == EditScope::This {
+            return update_single(db, user_id, &row, &calendar, patch).await;
+        }
+        let key = row.recurrence_id.clone();
+        return Box::pin(update(db, user_id, master_id, patch, scope, key.as_deref())).await;
+    }
+    if !row.is_recurring() || scope == EditScope::All {
+        return update_all(db, user_id, &row, &calendar, patch).await;
+    }
+    let series = row.series()?;
+    let key = required_key(recurrence_id)?;
+    let instance = instance_at(&series, key)?.ok_or(AppError::NotFound)?;
+    match scope {
+        EditScope::This => {
+            let existing = exceptions_of(db, &row.id)
+                .await?
+                .into_iter()
+                .find(|e| e.recurrence_ms == Some(instance.recurrence_id.axis_ms()));
+            if let Some(exception) = existing {
+                return update_single(db, user_id, &exception, &calendar, patch).await;
+            }
+            let start = as_written(&series, instance.start);
+            let end = end_as_written(&start, instance.end);
+            let mut base = row.input()?;
+            let (zone, start_text) = wall_clock(&start);
+            base.times = TimesInput {
+                start: start_text,
+                end: wall_clock(&end).1,
+                all_day: matches!(start, CalTime::Date(_)),
+                time_zone: zone,
+                ..TimesInput::default()
+            };
+            let mut input = merge_patch(&base, patch)?;
+            input.times.rrule = None;
+            input.times.exdates.clear();
+            input.times.rdates.clear();
+            input.calendar_id = Some(row.calendar_id.clone());
+            let (details, times) = validate(input, &calendar)?;
+            let event = NewEvent {
+                calendar_id: row.calendar_id.clone(),
+                uid: row.uid.clone(),
+                master_id: Some(row.id.clone()),
+                recurrence: Some(instance.recurrence_id),
+                details,
+                start: times.start,
+                end: times.end,
+                series: times.series,
+                sequence: row.sequence + 1,
+            };
+            let mut tx = begin(db).await?;
+            let new_id = insert(&mut tx, user_id, &event, None).await?;
+            commit(tx).await?;
+            calendars::touch(db, &calendar.id).await?;
+            get(db, user_id, &new_id).await
+        }
+        EditScope::Following => {
+            let first = series
+                .instances(series.start.axis() - Duration::days(1), instance.start.axis(), 2)
+                .map_err(|e| AppError::bad_request(e.to_string()))?;
+            let is_first = first.first().is_none_or(|f| f.recurrence_id == instance.recurrence_id);
+            if is_first {
+                return update_all(db, user_id, &row, &calendar, patch).await;
+            }
+            split(db, user_id, &row, &calendar, &series, instance, patch).await
+        }
+        EditScope::All => update_all(db, user_id, &row, &calendar, patch).await,
+    }
+}
+
+async fn update_single(
+    db: &Db,
+    user_id: &str,
+    row: &EventRow,
+    calendar: &CalendarRow,
+    patch: &serde_json::Value,
+) -> Result<EventInfo, AppError> {
+    let mut input = merge_patch(&row.input()?, patch)?;
+    if row.master_id.is_some() {
+        // An exception stays in its series' calendar and does not repeat on its own.
+        input.calendar_id = Some(row.calendar_id.clone());
+        input.times.rrule = None;
+        input.times.rdates.clear();
+        input.times.exdates.clear();
+    }
+    let target = target_calendar(db, user_id, &input, calendar).await?;
+    let (details, times) = validate(input, &target)?;
+    let event = new_event_from(row, details, times, &target.id);
+    let mut tx = begin(db).await?;
+    replace(&mut tx, row, &event).await?;
+    commit(tx).await?;
+    touch_both(db, calendar, &target).await?;
+    get(db, user_id, &row.id).await
+}
+
+async fn target_calendar(
+    db: &Db,
+    user_id: &str,
+    input: &EventInput,
+    current: &CalendarRow,
+) -> Result<CalendarRow, AppError> {
+    match input.calendar_id.as_deref() {
+        Some(id) if id != current.id => {
+            let target = calendars::find(db, user_id, id).await.map_err(|_| {
+                AppError::field(calento::FieldError::new("calendar_id", "Choose one of your calendars."))
+            })?;
+            writable(&target)?;
+            Ok(target)
+        }
+        _ => Ok(current.clone()),
+    }
+}
+
+async fn touch_both(db: &Db, a: &CalendarRow, b: &CalendarRow) -> Result<(), AppError> {
+    calendars::touch(db, &a.id).await?;
+    if a.id != b.id {
+        calendars::touch(db, &b.id).await?;
+    }
+    Ok(())
+}
+
+/// Edits a whole series. A moved start moves the exclusions and exceptions with it; a new
+/// rule starts the series afresh (its exceptions no longer name real instances).
+async fn update_all(
+    db: &Db,
+    user_id: &str,
+    row: &EventRow,
+    calendar: &CalendarRow,
+    patch: &serde_json::Value,
+) -> Result<EventInfo, AppError> {
+    let before = row.input()?;
+    let input = merge_patch(&before, patch)?;
+    let target = target_calendar(db, user_id, &input, calendar).await?;
+    let rule_changed = input.times.rrule.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(Rule::parse)
+        != before.times.rrule.as_deref().map(Rule::parse);
+    let (details, mut times) = validate(input, &target)?;
+    let old_series = row.series()?;
+    let delta = times.start.local() - old_series.start.local();
+    let exceptions = exceptions_of(db, &row.id).await?;
+    let mut tx = begin(db).await?;
+    if rule_changed {
+        times.series.exdates.clear();
+        for exception in &exceptions {
+            delete_row(&mut tx, &exception.id).await?;
+        }
+    } else if delta != Duration::zero() {
+        times.series.exdates = times.series.exdates.iter().map(|t| shift_local(t, delta)).collect();
+    }
+    let event = new_event_from(row, details, times, &target.id);
+    replace(&mut tx, row, &event).await?;
+    if !rule_changed && delta != Duration::zero() {
+        let new_series = event.series.clone();
+        for exception in &exceptions {
+            let Some(old_key) = exception.recurrence_id.as_deref().and_then(parse_instance_key) else { continue };
+            let moved = shift_local(&as_written(&old_series, old_key), delta);
+            let key = new_series.placed(moved);
+            sqlx::query("UPDATE events SET recurrence_id = $1, recurrence_ms = $2 WHERE id = $3")
+                .bind(key.to_string())
+                .bind(key.axis_ms())
+                .bind(&exception.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unexpected("moving an exception with its series", e))?;
+        }
+    }
+    commit(tx).await?;
+    touch_both(db, calendar, &target).await?;
+    get(db, user_id, &row.id).await
+}
+
+/// "This and following": the series ends before the instance, and a new series starts
+/// there with the changes; later exceptions and exclusions move to the new series.
+async fn split(
+    db: &Db,
+    user_id: &str,
+    row: &EventRow,
+    calendar: &CalendarRow,
+    series: &Series,
+    instance: calento::recurrence::Instance,
+    patch: &serde_json::Value,
+) -> Result<EventInfo, AppError> {
+    let key = instance.recurrence_id;
+    let cut = key.axis();
+    // The old series keeps what comes before the instance.
+    let mut head = series.clone();
+    let last_instance = last_start(series)?;
+    if let Some(rule) = head.rule.as_mut() {
+        rule.count = None;
+        rule.until = Some(until_before(series, key));
+    }
+    head.rdates.retain(|r| series.placed(r.at).axis() < cut);
+    head.exdates.retain(|t| series.placed(*t).axis() < cut);
+    // The new series starts at the instance, with the changes.
+    let start = as_written(series, instance.start);
+    let end = end_as_written(&start, instance.end);
+    let mut base = row.input()?;
+    let (zone, start_text) = wall_clock(&start);
+    base.times.start = start_text;
+    base.times.end = wall_clock(&end).1;
+    base.times.time_zone = zone;
+    if let Some(rule) = series.rule.as_ref() {
+        let mut tail_rule = rule.clone();
+        if tail_rule.count.is_some() {
+            tail_rule.count = None;
+            tail_rule.until = last_instance.map(|last| until_at(series, last));
+        }
+        base.times.rrule = Some(tail_rule.to_string());
+    }
+    base.times.exdates = series.exdates.iter().filter(|t| series.placed(**t).axis() >= cut).map(caltime_text).collect();
+    base.times.rdates =
+        series.rdates.iter().filter(|r| series.placed(r.at).axis() >= cut).map(|r| caltime_text(&r.at)).collect();
+    let input = merge_patch(&base, patch)?;
+    let target = target_calendar(db, user_id, &input, calendar).await?;
+    let (details, times) = validate(input, &target)?;
+    let delta = times.start.local() - start.local();
+    let tail = NewEvent {
+        calendar_id: target.id.clone(),
+        uid: format!("{}@calento", new_id()),
+        master_id: None,
+        recurrence: None,
+        details,
+        start: times.start,
+        end: times.end,
+        series: times.series,
+        sequence: 0,
+    };
+    let head_event = NewEvent {
+        calendar_id: row.calendar_id.clone(),
+        uid: row.uid.clone(),
+        master_id: None,
+        recurrence: None,
+        details: row.details(),
+        start: head.start,
+        end: row.end()?,
+        series: head,
+        sequence: row.sequence + 1,
+    };
+    let exceptions = exceptions_of(db, &row.id).await?;
+    let mut tx = begin(db).await?;
+    let tail_id = insert(&mut tx, user_id, &tail, None).await?;
+    for exception in exceptions.iter().filter(|e| e.recurrence_ms.is_some_and(|ms| ms >= key.axis_ms())) {
+        let moved = exception
+            .recurrence_id
+            .as_deref()
+            .and_then(parse_instance_key)
+            .map(|k| tail.series.placed(shift_local(&as_written(series, k), delta)));
+        match moved {
+            Some(new_key) => {
+                sqlx::query(
+                    "UPDATE events SET master_id = $1, uid = $2, calendar_id = $3, recurrence_id = $4, recurrence_ms = $5
+                     WHERE id = $6",
+                )
+                .bind(&tail_id)
+                .bind(&tail.uid)
+                .bind(&tail.calendar_id)
+                .bind(new_key.to_string())
+                .bind(new_key.axis_ms())
+                .bind(&exception.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unexpected("moving an exception to the new series", e))?;
+            }
+            None => delete_row(&mut tx, &exception.id).await?,
+        }
+    }
+    replace(&mut tx, row, &head_event).await?;
+    commit(tx).await?;
+    touch_both(db, calendar, &target).await?;
+    get(db, user_id, &tail_id).await
+}
+
+/// The start of the last instance of a bounded series (`None` when it never ends).
+fn last_start(series: &Series) -> Result<Option<Placed>, AppError> {
+    if !series.rule.as_ref().is_none_or(|r| r.is_bounded()) {
+        return Ok(None);
+    }
+    let min = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN).and_time(NaiveTime::MIN);
+    let max = NaiveDate::from_ymd_opt(9999, 12, 31).map(|d| d.and_time(NaiveTime::MIN)).unwrap_or(min);
+    let all = series
+        .instances(min, max, calento::recurrence::MAX_COUNT as usize + series.rdates.len() + 1)
+        .map_err(|e| AppError::bad_request(e.to_string()))?;
+    Ok(all.last().map(|i| i.recurrence_id))
+}
+
+/// Deletes an event; for a repeating one, `scope` says which instances.
+pub async fn delete(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+    scope: EditScope,
+    recurrence_id: Option<&str>,
+) -> Result<(), AppError> {
+    let row = find(db, user_id, id).await?;
+    let calendar = calendars::find(db, user_id, &row.calendar_id).await?;
+    writable(&calendar)?;
+    if let Some(master_id) = &row.master_id {
+        let key = row.recurrence_id.clone();
+        let scope = if scope == EditScope::All { EditScope::All } else { scope };
+        if scope == EditScope::All {
+            return Box::pin(delete(db, user_id, master_id, EditScope::All, None)).await;
+        }
+        return Box::pin(delete(db, user_id, master_id, scope, key.as_deref())).await;
+    }
+    if !row.is_recurring() || scope == EditScope::All {
+        let mut tx = begin(db).await?;
+        delete_row(&mut tx, &row.id).await?;
+        commit(tx).await?;
+        return calendars::touch(db, &calendar.id).await;
+    }
+    let series = row.series()?;
+    let key = required_key(recurrence_id)?;
+    let instance = instance_at(&series, key)?;
+    let exceptions = exceptions_of(db, &row.id).await?;
+    let at = series.placed(placed_as_caltime(key));
+    if instance.is_none() && !exceptions.iter().any(|e| e.recurrence_ms == Some(at.axis_ms())) {
+        return Err(AppError::NotFound);
+    }
+    let mut updated = series.clone();
+    let mut tx = begin(db).await?;
+    match scope {
+        EditScope::This => {
+            updated.exdates.push(placed_as_caltime(at));
+            for exception in exceptions.iter().filter(|e| e.recurrence_ms == Some(at.axis_ms())) {
+                delete_row(&mut tx, &exception.id).await?;
+            }
+        }
+        _ => {
+            let first = series
+                .instances(series.start.axis() - Duration::days(1), at.axis(), 2)
+                .map_err(|e| AppError::bad_request(e.to_string()))?;
+            if first.first().is_none_or(|f| f.recurrence_id == at) {
+                delete_row(&mut tx, &row.id).await?;
+                commit(tx).await?;
+                return calendars::touch(db, &calendar.id).await;
+            }
+            if let Some(rule) = updated.rule.as_mut() {
+                rule.count = None;
+                rule.until = Some(until_before(&series, at));
+            }
+            updated.rdates.retain(|r| series.placed(r.at).axis() < at.axis());
+            updated.exdates.retain(|t| series.placed(*t).axis() < at.axis());
+            for exception in exceptions.iter().filter(|e| e.recurrence_ms.is_some_and(|ms| ms >= at.axis_ms())) {
+                delete_row(&mut tx, &exception.id).await?;
+            }
+        }
+    }
+    let event = NewEvent {
+        calendar_id: row.calendar_id.clone(),
+        uid: row.uid.clone(),
+        master_id: None,
+        recurrence: None,
+        details: row.details(),
+        start: updated.start,
+        end: row.end()?,
+        series: updated,
+        sequence: row.sequence + 1,
+    };
+    replace(&mut tx, &row, &event).await?;
+    commit(tx).await?;
+    calendars::touch(db, &calendar.id).await
+}
+
+/// Everything needed to expand the rows of a window.
+pub struct WindowRows {
+    pub masters: Vec<EventRow>,
+    pub exceptions: Vec<EventRow>,
+}
+
+/// The rows that can have an occurrence in `[from_ms, to_ms)`: series whose span overlaps,
+/// series with an exception moved into the window, and the exceptions of all of them.
+pub async fn rows_in_window(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) -> Result<WindowRows, AppError> {
+    let m = prefixed("m");
+    let masters = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM events
+          WHERE user_id = $1 AND master_id IS NULL AND span_start_ms < $3 AND (span_end_ms IS NULL OR span_end_ms > $2)
+         UNION
+         SELECT {m} FROM events m JOIN events e ON e.master_id = m.id
+          WHERE e.user_id = $1 AND e.span_start_ms < $3 AND e.span_end_ms > $2"
+    )))
+    .bind(user_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading the events of a window", e))?;
+    let e = prefixed("e");
+    let exceptions = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {e} FROM events e JOIN events m ON e.master_id = m.id
+          WHERE m.user_id = $1 AND m.master_id IS NULL AND m.span_start_ms < $3
+            AND (m.span_end_ms IS NULL OR m.span_end_ms > $2)
+         UNION
+         SELECT {COLUMNS} FROM events
+          WHERE user_id = $1 AND master_id IS NOT NULL AND span_start_ms < $3 AND span_end_ms > $2"
+    )))
+    .bind(user_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading the exceptions of a window", e))?;
+    Ok(WindowRows { masters, exceptions })
+}
+
+fn exception_of(row: &EventRow) -> Result<Exception, AppError> {
+    let key = row
+        .recurrence_id
+        .as_deref()
+        .and_then(parse_instance_key)
+        .ok_or_else(|| unexpected("reading an exception key", &row.id))?;
+    Ok(Exception {
+        recurrence_id: placed_as_caltime(key),
+        start: row.start()?,
+        end: row.end()?,
+        cancelled: row.status == "cancelled",
+    })
+}
+
+/// Expands window rows into occurrences, sorted by start. `calendars` filters and colours.
+pub fn expand_rows(
+    rows: &WindowRows,
+    calendars: &[CalendarRow],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<OccurrenceInfo>, AppError> {
+    let mut out = Vec::new();
+    for master in &rows.masters {
+        let Some(calendar) = calendars.iter().find(|c| c.id == master.calendar_id) else { continue };
+        let series = master.series()?;
+        let own: Vec<&EventRow> =
+            rows.exceptions.iter().filter(|e| e.master_id.as_deref() == Some(&master.id)).collect();
+        let exceptions = own.iter().map(|e| exception_of(e)).collect::<Result<Vec<_>, _>>()?;
+        let remaining = MAX_OCCURRENCES.saturating_sub(out.len());
+        let found = series.occurrences(&exceptions, from, to, remaining.max(1)).map_err(|e| match e {
+            calento::recurrence::ExpandError::TooMany { .. } => AppError::bad_request(format!(
+                "More than {MAX_OCCURRENCES} occurrences fall in this range; ask for a shorter range."
+            )),
+            other => AppError::bad_request(other.to_string()),
+        })?;
+        let recurring = master.is_recurring();
+        for occurrence in found {
+            let source = occurrence.exception.and_then(|i| own.get(i).copied()).unwrap_or(master);
+            let details = source.details();
+            let instance = occurrence.instance;
+            out.push(OccurrenceInfo {
+                event_id: source.id.clone(),
+                calendar_id: master.calendar_id.clone(),
+                uid: master.uid.clone(),
+                recurrence_id: (recurring || occurrence.exception.is_some())
+                    .then(|| instance.recurrence_id.to_string()),
+                start: instance.start.to_string(),
+                end: instance.end.to_string(),
+                all_day: matches!(instance.start, Placed::Date(_)),
+                summary: details.title.clone(),
+                start_ms: instance.start.axis_ms(),
+                end_ms: instance.end.axis_ms(),
+                floating: matches!(instance.start, Placed::Floating(_)),
+                recurring,
+                color: details.color.clone().unwrap_or_else(|| calendar.color.clone()),
+                location: details.location.clone(),
+                status: details.status,
+                transparency: details.transparency,
+                read_only: calendar.read_only(),
+            });
+        }
+        if out.len() > MAX_OCCURRENCES {
+            return Err(AppError::bad_request(format!(
+                "More than {MAX_OCCURRENCES} occurrences fall in this range; ask for a shorter range."
+            )));
+        }
+    }
+    out.sort_by(|a, b| (a.start_ms, &a.uid, &a.recurrence_id).cmp(&(b.start_ms, &b.uid, &b.recurrence_id)));
+    Ok(out)
+}
+
+/// The occurrences overlapping `[from, to)` in the user's calendars (or one of them).
+pub async fn occurrences(
+    db: &Db,
+    user_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    calendar_id: Option<&str>,
+) -> Result<Vec<OccurrenceInfo>, AppError> {
+    if to <= from {
+        return Err(AppError::field(calento::FieldError::new("to", "The end of the range must be after its start.")));
+    }
+    if to - from > Duration::days(MAX_WINDOW_DAYS) {
+        return Err(AppError::field(calento::FieldError::new("to", "Ask for at most ten years at a time.")));
+    }
+    let mut calendars = calendars::list(db, user_id).await?;
+    if let Some(id) = calendar_id {
+        calendars.retain(|c| c.id == id);
+        if calendars.is_empty() {
+            return Err(AppError::NotFound);
+        }
+    }
+    let ms = |t: NaiveDateTime| t.and_utc().timestamp_millis();
+    let rows = rows_in_window(db, user_id, ms(from) - FLOATING_PAD_MS, ms(to) + FLOATING_PAD_MS).await?;
+    expand_rows(&rows, &calendars, from, to)
+}
+
+/// All rows of a calendar (series and exceptions), for export.
+pub async fn all_in_calendar(db: &Db, calendar_id: &str) -> Result<Vec<EventRow>, AppError> {
+    sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM events WHERE calendar_id = $1 ORDER BY master_id NULLS FIRST, start_ms, id"
+    )))
+    .bind(calendar_id)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading a calendar's events", e))
+}
