@@ -225,6 +225,8 @@ impl Series {
     /// Any written time as a candidate in this series' frame (for RDATE, EXDATE, RECURRENCE-ID).
     fn in_frame(&self, time: CalTime) -> Candidate {
         let (local, placed) = match (self.frame(), time) {
+            // The same zone keeps the wall-clock reading, even one inside a gap.
+            (Frame::Zoned(tz), CalTime::Zoned(t, their)) if their == tz => (t, Placed::Utc(local_to_utc(tz, t))),
             (Frame::Zoned(tz), CalTime::Zoned(t, their)) => {
                 let utc = local_to_utc(their, t);
                 (utc_to_local(tz, utc), Placed::Utc(utc))
