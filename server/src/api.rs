@@ -13,11 +13,12 @@ use tower_sessions::Session;
 
 use app::AppError;
 use app::models::{
-    CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput, OccurrenceInfo, TokenInfo, UserProfile,
+    CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput, ImportReport, OccurrenceInfo,
+    TokenInfo, UserProfile,
 };
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
-use app::ssr::{AppState, calendars, events, tokens};
+use app::ssr::{AppState, calendars, events, ical, tokens};
 
 /// The user a request to the API acts for.
 #[derive(Clone)]
@@ -31,6 +32,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/calendars", get(list_calendars).post(create_calendar))
         .route("/calendars/{id}", get(get_calendar).patch(update_calendar).delete(delete_calendar))
         .route("/calendars/{id}/feed", post(publish_feed).delete(revoke_feed))
+        .route("/calendars/{id}/import", post(import_calendar))
+        .route("/calendars/{id}/export.ics", get(export_calendar))
         .route("/events", post(create_event))
         .route("/events/{id}", get(get_event).patch(update_event).delete(delete_event))
         .route("/occurrences", get(occurrences))
@@ -175,6 +178,68 @@ async fn revoke_feed(
 ) -> Result<StatusCode, AppError> {
     calendars::revoke_feed(&state.db, &user.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Imports an iCalendar file (the raw body) into a calendar; answers with the report.
+async fn import_calendar(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportReport>, AppError> {
+    let calendar = calendars::find(&state.db, &user.id, &id).await?;
+    if calendar.read_only() {
+        return Err(AppError::bad_request("This calendar is a subscription; import into one of your own calendars."));
+    }
+    Ok(Json(ical::import(&state.db, &calendar, &body).await?))
+}
+
+async fn export_calendar(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let calendar = calendars::find(&state.db, &user.id, &id).await?;
+    let text = ical::export(&state.db, &calendar).await?;
+    let file = format!("attachment; filename=\"{}.ics\"", file_name(&calendar.name));
+    Ok(([(header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, file)], text)
+        .into_response())
+}
+
+/// A calendar name made safe for a download's file name.
+fn file_name(name: &str) -> String {
+    let cleaned: String =
+        name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).take(60).collect();
+    if cleaned.trim_matches('-').is_empty() { "calendar".to_owned() } else { cleaned }
+}
+
+/// A private feed: the calendar as iCalendar, opened by the secret in its URL, with
+/// `ETag`/`Last-Modified` so subscribers poll cheaply (304 when nothing changed).
+pub async fn feed(State(state): State<AppState>, Path(file): Path<String>, headers: axum::http::HeaderMap) -> Response {
+    let token = file.strip_suffix(".ics").unwrap_or(&file);
+    let calendar = match calendars::find_by_feed_token(&state.db, token).await {
+        Ok(Some(calendar)) => calendar,
+        Ok(None) => return AppError::NotFound.into_response(),
+        Err(error) => return error.into_response(),
+    };
+    let (etag, modified) = ical::validators(&calendar);
+    let matches_etag = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let not_modified_since = headers.get(header::IF_NONE_MATCH).is_none()
+        && headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).is_some_and(|since| {
+            chrono::DateTime::parse_from_rfc2822(since)
+                .is_ok_and(|t| t.timestamp() >= calendar.changed_at.div_euclid(1000))
+        });
+    let validators = [(header::ETAG, etag), (header::LAST_MODIFIED, modified)];
+    if matches_etag || not_modified_since {
+        return (StatusCode::NOT_MODIFIED, validators).into_response();
+    }
+    match ical::export(&state.db, &calendar).await {
+        Ok(text) => (validators, [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], text).into_response(),
+        Err(error) => error.into_response(),
+    }
 }
 
 async fn create_event(

@@ -21,6 +21,7 @@ pub struct Config {
     pub log_filter: String,
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
+    pub max_import_bytes: usize,
     pub session_days: u32,
     pub login_limits: LoginLimits,
     pub trust_proxy: bool,
@@ -62,6 +63,11 @@ pub const SETTINGS: &[Setting] = &[
         var: "CALENTO_MAX_BODY_BYTES",
         default: "1048576",
         meaning: "Largest request body; larger requests get 413.",
+    },
+    Setting {
+        var: "CALENTO_MAX_IMPORT_BYTES",
+        default: "20971520",
+        meaning: "Largest iCalendar file accepted by an import; larger ones get 413.",
     },
     Setting {
         var: "CALENTO_SESSION_DAYS",
@@ -177,6 +183,8 @@ impl Config {
             log_format,
             max_body_bytes: usize::try_from(number("CALENTO_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30)?)
                 .unwrap_or(1 << 20),
+            max_import_bytes: usize::try_from(number("CALENTO_MAX_IMPORT_BYTES", 20 << 20, 1024, 1 << 30)?)
+                .unwrap_or(20 << 20),
             session_days: small(number("CALENTO_SESSION_DAYS", 30, 1, 3650)?),
             login_limits: LoginLimits {
                 per_account: small(number("CALENTO_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, 1, 1_000_000)?),

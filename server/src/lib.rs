@@ -15,7 +15,6 @@ use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -61,6 +60,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .then_some(options.reload_port);
     let hashed_assets = options.hash_files;
     let metrics = ops::Metrics::default();
+    let body_limits = ops::BodyLimits { default: config.max_body_bytes, import: config.max_import_bytes };
 
     let sessions = {
         let secure = config.secure_cookies();
@@ -88,6 +88,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/health/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api::router(state.clone()))
+        .route("/feeds/{file}", get(api::feed))
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
@@ -95,8 +96,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(sessions)
         .layer(axum::middleware::from_fn(move |req, next| ops::harden(hashed_assets, req, next)))
         .layer(CompressionLayer::new())
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(move |req, next| ops::limit_body(body_limits, req, next)))
         .layer(axum::middleware::from_fn(ops::observe))
         .layer(axum::Extension(metrics))
 }

@@ -252,3 +252,39 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
     }
     Response::from_parts(parts, Body::from(bytes))
 }
+
+/// Request body limits: one for everything, a larger one for iCalendar imports.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimits {
+    pub default: usize,
+    pub import: usize,
+}
+
+/// Refuses bodies over the route's limit with 413, before or while they are read.
+pub async fn limit_body(limits: BodyLimits, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let max = if path.starts_with("/api/v1/calendars/") && path.ends_with("/import") {
+        limits.import
+    } else {
+        limits.default
+    };
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return too_large(max);
+    }
+    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, max)));
+    let response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.headers().get(header::CONTENT_TYPE).is_none_or(|t| t != "application/json")
+    {
+        return too_large(max);
+    }
+    response
+}
+
+fn too_large(max: usize) -> Response {
+    let message = format!("The request body is larger than {max} bytes.");
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(serde_json::json!({ "code": "payload_too_large", "message": message })))
+        .into_response()
+}

@@ -114,7 +114,7 @@ impl EventRow {
         };
         let mut rdates = Vec::new();
         for item in time_list(&self.rdates) {
-            let (at, end) = match item.split_once('/') {
+            let (at, end) = match item.split_once(' ') {
                 Some((at, end)) => (stored_time(at)?, Some(stored_time(end)?)),
                 None => (stored_time(item)?, None),
             };
@@ -230,7 +230,8 @@ fn join_extra(dates: &[ExtraDate]) -> String {
     dates
         .iter()
         .map(|d| match &d.end {
-            Some(end) => format!("{}/{}", caltime_text(&d.at), caltime_text(end)),
+            // A PERIOD: start and end separated by a space (zone names contain slashes).
+            Some(end) => format!("{} {}", caltime_text(&d.at), caltime_text(end)),
             None => caltime_text(&d.at),
         })
         .collect::<Vec<_>>()
@@ -529,6 +530,13 @@ fn end_as_written(start: &CalTime, end: Placed) -> CalTime {
     }
 }
 
+/// Whether `key` is the series' first instance (so "this and following" means all of it).
+fn is_first(series: &Series, key: Placed) -> bool {
+    let start = series.placed(series.start).axis();
+    let first = series.rdates.iter().map(|r| series.placed(r.at).axis()).fold(start, NaiveDateTime::min);
+    key.axis() <= first
+}
+
 /// UNTIL for a series that must end just before the instance `key`.
 fn until_before(series: &Series, key: Placed) -> Until {
     match (series.start, key) {
@@ -632,11 +640,7 @@ pub async fn update(
             get(db, user_id, &new_id).await
         }
         EditScope::Following => {
-            let first = series
-                .instances(series.start.axis() - Duration::days(1), instance.start.axis(), 2)
-                .map_err(|e| AppError::bad_request(e.to_string()))?;
-            let is_first = first.first().is_none_or(|f| f.recurrence_id == instance.recurrence_id);
-            if is_first {
+            if is_first(&series, instance.recurrence_id) {
                 return update_all(db, user_id, &row, &calendar, patch).await;
             }
             split(db, user_id, &row, &calendar, &series, instance, patch).await
@@ -902,10 +906,7 @@ pub async fn delete(
             }
         }
         _ => {
-            let first = series
-                .instances(series.start.axis() - Duration::days(1), at.axis(), 2)
-                .map_err(|e| AppError::bad_request(e.to_string()))?;
-            if first.first().is_none_or(|f| f.recurrence_id == at) {
+            if is_first(&series, at) {
                 delete_row(&mut tx, &row.id).await?;
                 commit(tx).await?;
                 return calendars::touch(db, &calendar.id).await;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod calendars;
 pub mod db;
 pub mod events;
+pub mod ical;
 pub mod login_limits;
 pub mod passwords;
 pub mod session_store;

@@ -13,7 +13,7 @@ on_both_backends!(
 );
 
 /// Registers a user and returns a token for them, made through the API with the session.
-async fn user_with_token(app: &TestApp, email: &str) -> String {
+pub(crate) async fn user_with_token(app: &TestApp, email: &str) -> String {
     let browser = app.browser();
     assert_eq!(browser.register(email, "Tester").await.status, 200);
     let reply = browser

@@ -8,5 +8,6 @@ mod support;
 mod accounts;
 mod api;
 mod binary;
+mod calendar;
 mod ops;
 mod storage;

@@ -103,6 +103,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
+    // Server errors show up in a failing test's output.
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
     let url = fresh_database(backend).await;
     let config = test_config(&url, settings);
     let state = server::open_state(&config).await.expect("open database");
