@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod calendar_file;
+pub mod calendar_view;
 pub mod event;
 pub mod ics;
 pub mod id;

@@ -232,3 +232,32 @@ pub struct SkippedItem {
     pub line: usize,
     pub reason: String,
 }
+
+/// An occurrence placed in the viewer's zone, ready for a view to lay out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewItem {
+    #[serde(flatten)]
+    pub occurrence: OccurrenceInfo,
+    /// Wall-clock start and end in the viewer's zone (all-day: midnights of the dates).
+    pub local_start: chrono::NaiveDateTime,
+    pub local_end: chrono::NaiveDateTime,
+    /// Whether it blocks time (a busy calendar, not marked free, not cancelled).
+    pub busy: bool,
+}
+
+/// Everything a calendar view needs: the viewer's settings, their calendars, and the
+/// occurrences of the days shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarData {
+    pub view: calento::calendar_view::ViewKind,
+    pub date: chrono::NaiveDate,
+    pub first_day: chrono::NaiveDate,
+    pub end_day: chrono::NaiveDate,
+    pub today: chrono::NaiveDate,
+    pub now: chrono::NaiveDateTime,
+    pub time_zone: String,
+    pub week_start: WeekStart,
+    pub clock: ClockFormat,
+    pub calendars: Vec<CalendarInfo>,
+    pub items: Vec<ViewItem>,
+}

@@ -18,6 +18,16 @@ pub use expand::{Stop, WORK_BUDGET};
 pub use rule::{Frequency, MAX_COUNT, Rule, RuleError, Until, WeekdayNum};
 pub use summary::describe;
 
+/// The two-letter RRULE code of a weekday (`MO`…`SU`).
+pub fn weekday_code_of(day: chrono::Weekday) -> &'static str {
+    rule::weekday_code(day)
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+pub fn days_in_month_of(year: i32, month: u32) -> u32 {
+    expand::days_in_month(year, month)
+}
+
 /// A time as an event writes it: an all-day date, a floating wall-clock time (the same clock
 /// reading wherever the viewer is), or a wall-clock time in a zone (UTC is a zone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,6 +2,7 @@
 //! over to the services in `ssr`.
 
 pub mod account;
+pub mod calendar;
 pub mod tokens;
 
 #[cfg(feature = "ssr")]

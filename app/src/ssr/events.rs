@@ -1071,9 +1071,20 @@ pub async fn occurrences(
             return Err(AppError::NotFound);
         }
     }
+    occurrences_in(db, user_id, from, to, &calendars).await
+}
+
+/// The occurrences overlapping `[from, to)` in the given calendars of the user.
+pub async fn occurrences_in(
+    db: &Db,
+    user_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    calendars: &[CalendarRow],
+) -> Result<Vec<OccurrenceInfo>, AppError> {
     let ms = |t: NaiveDateTime| t.and_utc().timestamp_millis();
     let rows = rows_in_window(db, user_id, ms(from) - FLOATING_PAD_MS, ms(to) + FLOATING_PAD_MS).await?;
-    expand_rows(&rows, &calendars, from, to)
+    expand_rows(&rows, calendars, from, to)
 }
 
 /// All rows of a calendar (series and exceptions), for export.

@@ -1,5 +1,9 @@
 //! The pages, one component each.
 
+mod calendar;
+
+pub use calendar::CalendarPage;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Redirect};
@@ -140,28 +144,6 @@ pub fn RegisterPage() -> impl IntoView {
                 />
             </ActionForm>
             <p>"Already have an account? " <A href="/login">"Log in"</A></p>
-        </section>
-    }
-}
-
-/// Today's date as the user sees it, in their zone.
-fn today_line(time_zone: &str) -> String {
-    match calento::TimeZoneName::parse(time_zone) {
-        Ok(zone) => chrono::Utc::now().with_timezone(&zone.tz()).format("%A %-d %B %Y").to_string(),
-        Err(_) => chrono::Utc::now().format("%A %-d %B %Y").to_string(),
-    }
-}
-
-#[component]
-pub fn CalendarPage() -> impl IntoView {
-    let user = use_user();
-    let today = today_line(&user.time_zone);
-    view! {
-        <Title text="Calendar" />
-        <section class="card">
-            <h1>"Calendar"</h1>
-            <p data-testid="today">"Today is " {today} " in " {user.time_zone.clone()} "."</p>
-            <p class="empty">"No events yet. Your weeks start on " {user.week_start.label()} "."</p>
         </section>
     }
 }

@@ -1,0 +1,1006 @@
+//! The calendar: day, week, month and agenda views, the event dialog with its repeat
+//! editor and edit scopes, drag to move and resize, and keyboard shortcuts.
+//!
+//! Everything is a link or a form first (the URL holds the view, the date and an open
+//! dialog), so the page works without JavaScript; hydrated, it adds dragging and keys.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use calento::ClockFormat;
+use calento::calendar_view::{ViewKind, lay_out_day, minutes_into, repeat_choices};
+
+use crate::components::{FormError, TimeZoneOptions, form_error, percent_encode};
+use crate::models::{CalendarData, EventInfo, ViewItem};
+use crate::server::calendar::{DeleteEvent, MoveEvent, SaveEvent, event_details, load_calendar};
+
+/// Height of one hour in the day and week grids, in pixels (CSS uses the same number).
+const HOUR_PX: f64 = 48.0;
+/// Events shown in a month cell before "+N more".
+const MONTH_CELL_ITEMS: usize = 3;
+
+/// The URL of a view at a date; dialogs add their own parameters to it.
+fn view_href(view: ViewKind, date: NaiveDate) -> String {
+    format!("/calendar?view={}&date={}", view.as_str(), date.format("%Y-%m-%d"))
+}
+
+fn date_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn time_label(time: NaiveTime, clock: ClockFormat) -> String {
+    match clock {
+        ClockFormat::H24 => time.format("%H:%M").to_string(),
+        ClockFormat::H12 if time.minute() == 0 => time.format("%-I %p").to_string(),
+        ClockFormat::H12 => time.format("%-I:%M %p").to_string(),
+    }
+}
+
+fn hour_label(hour: u32, clock: ClockFormat) -> String {
+    NaiveTime::from_hms_opt(hour, 0, 0).map(|t| time_label(t, clock)).unwrap_or_default()
+}
+
+#[component]
+pub fn CalendarPage() -> impl IntoView {
+    let query = use_query_map();
+    let view_kind = Memo::new(move |_| query.read().get("view").and_then(|v| ViewKind::parse(&v)).unwrap_or_default());
+    let date_param = Memo::new(move |_| query.read().get("date").unwrap_or_default());
+    let save = ServerAction::<SaveEvent>::new();
+    let remove = ServerAction::<DeleteEvent>::new();
+    let moved = ServerAction::<MoveEvent>::new();
+    let data = Resource::new(
+        move || {
+            (view_kind.get(), date_param.get(), save.version().get(), remove.version().get(), moved.version().get())
+        },
+        |(view, date, ..)| load_calendar(view.as_str().to_owned(), date),
+    );
+    provide_context(Actions { save, remove, moved });
+    view! {
+        <Title text="Calendar" />
+        <section class="calendar" data-testid="calendar">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(data) => view! { <CalendarBody data /> }.into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    save: ServerAction<SaveEvent>,
+    remove: ServerAction<DeleteEvent>,
+    moved: ServerAction<MoveEvent>,
+}
+
+#[component]
+fn CalendarBody(data: CalendarData) -> impl IntoView {
+    let query = use_query_map();
+    let here = view_href(data.view, data.date);
+    let prev = view_href(data.view, data.view.step(data.date, -1));
+    let next = view_href(data.view, data.view.step(data.date, 1));
+    let today = view_href(data.view, data.today);
+    let title = data.view.title(data.date, data.week_start);
+    let data = StoredValue::new(data);
+    let open_event = Memo::new(move |_| query.read().get("event"));
+    let open_rid = Memo::new(move |_| query.read().get("rid"));
+    let new_at = Memo::new(move |_| query.read().get("new"));
+    let show_keys = Memo::new(move |_| query.read().get("keys").is_some());
+    let here_for_keys = here.clone();
+    keyboard_shortcuts(data, here_for_keys);
+    let (view_kind, date, today_date, zone) = data.with_value(|d| (d.view, d.date, d.today, d.time_zone.clone()));
+    view! {
+        <div class="calendar-toolbar">
+            <A href=today.clone() attr:class="button" attr:data-testid="today-button">
+                "Today"
+            </A>
+            <A href=prev attr:class="button icon" attr:aria-label="Previous" attr:data-testid="prev">
+                "‹"
+            </A>
+            <A href=next attr:class="button icon" attr:aria-label="Next" attr:data-testid="next">
+                "›"
+            </A>
+            <h1 class="calendar-title" data-testid="calendar-title">
+                {title}
+            </h1>
+            <form method="get" action="/calendar" class="date-picker">
+                <input type="hidden" name="view" value=view_kind.as_str() />
+                <label class="visually-hidden" for="go-to-date">
+                    "Go to date"
+                </label>
+                <input
+                    id="go-to-date"
+                    type="date"
+                    name="date"
+                    value=date_text(date)
+                    data-testid="date-picker"
+                    on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        if NaiveDate::parse_from_str(&value, "%Y-%m-%d").is_ok() {
+                            use_navigate()(&format!("/calendar?view={}&date={value}", view_kind.as_str()), Default::default());
+                        }
+                    }
+                />
+                <noscript>
+                    <button type="submit">"Go"</button>
+                </noscript>
+            </form>
+            <nav class="view-switch" aria-label="View">
+                {ViewKind::ALL
+                    .iter()
+                    .map(|kind| {
+                        let href = format!("/calendar?view={}&date={}", kind.as_str(), date_text(date));
+                        let current = *kind == view_kind;
+                        view! {
+                            <A
+                                href=href
+                                attr:class=if current { "button selected" } else { "button" }
+                                attr:aria-current=current.then_some("page")
+                            >
+                                {kind.label()}
+                            </A>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            <A href=format!("{here}&new={}T09:00", date_text(date)) attr:class="button primary" attr:data-testid="create">
+                "Create"
+            </A>
+            <A href=format!("{here}&keys=1") attr:class="button icon" attr:aria-label="Keyboard shortcuts">
+                "?"
+            </A>
+        </div>
+        <p class="calendar-zone" data-testid="today">
+            "Today is " {today_date.format("%A %-d %B %Y").to_string()} " in " {zone} "."
+        </p>
+        {match view_kind {
+            ViewKind::Day | ViewKind::Week => view! { <TimeGrid data here=here.clone() /> }.into_any(),
+            ViewKind::Month => view! { <MonthGrid data here=here.clone() /> }.into_any(),
+            ViewKind::Agenda => view! { <Agenda data here=here.clone() /> }.into_any(),
+        }}
+        {move || {
+            let here = here.clone();
+            if show_keys.get() {
+                view! { <ShortcutsDialog here /> }.into_any()
+            } else if let Some(id) = open_event.get() {
+                view! { <EventDialog data id rid=open_rid.get() here /> }.into_any()
+            } else if let Some(at) = new_at.get() {
+                view! { <NewEventDialog data at here /> }.into_any()
+            } else {
+                ().into_any()
+            }
+        }}
+    }
+}
+
+/// The link that opens an occurrence's dialog.
+fn item_href(here: &str, item: &ViewItem) -> String {
+    let rid =
+        item.occurrence.recurrence_id.as_deref().map(|r| format!("&rid={}", percent_encode(r))).unwrap_or_default();
+    format!("{here}&event={}{rid}", item.occurrence.event_id)
+}
+
+fn item_time(item: &ViewItem, clock: ClockFormat) -> String {
+    if item.occurrence.all_day {
+        "All day".to_owned()
+    } else {
+        format!("{} – {}", time_label(item.local_start.time(), clock), time_label(item.local_end.time(), clock))
+    }
+}
+
+/// All-day items and timed items longer than a day go in the all-day row.
+fn in_all_day_row(item: &ViewItem) -> bool {
+    item.occurrence.all_day || item.local_end - item.local_start >= Duration::hours(24)
+}
+
+#[component]
+fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
+    let (first, end, clock, today, now, items) =
+        data.with_value(|d| (d.first_day, d.end_day, d.clock, d.today, d.now, d.items.clone()));
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < end).collect();
+    let columns = days.len();
+    let items = StoredValue::new(items);
+    let drag = RwSignal::new(None::<Drag>);
+    let all_day_row = days
+        .iter()
+        .map(|day| {
+            let here = here.clone();
+            let on_day: Vec<ViewItem> = items.with_value(|items| {
+                items
+                    .iter()
+                    .filter(|i| {
+                        in_all_day_row(i) && i.local_start.date() <= *day && i.local_end > day.and_time(NaiveTime::MIN)
+                    })
+                    .cloned()
+                    .collect()
+            });
+            let chips = on_day
+                .iter()
+                .map(|item| {
+                    let href = item_href(&here, item);
+                    let style = format!("--event-color: {}", item.occurrence.color);
+                    let summary = item.occurrence.summary.clone();
+                    view! {
+                        <A href=href attr:class="chip" attr:style=style attr:data-testid="event">
+                            {summary}
+                        </A>
+                    }
+                })
+                .collect_view();
+            view! { <div class="all-day-cell">{chips}</div> }
+        })
+        .collect_view();
+    let headers = days
+        .iter()
+        .map(|day| {
+            let href = format!("/calendar?view=day&date={}", date_text(*day));
+            let weekday = day.format("%a").to_string();
+            let number = day.day();
+            view! {
+                <div class="day-head" class:today=*day == today>
+                    <A href=href>
+                        <span class="weekday">{weekday}</span>
+                        <span class="day-number">{number}</span>
+                    </A>
+                </div>
+            }
+        })
+        .collect_view();
+    let hours = (0..24u32)
+        .map(|h| view! { <div class="hour-label">{if h == 0 { String::new() } else { hour_label(h, clock) }}</div> })
+        .collect_view();
+    let day_columns = days
+        .iter()
+        .map(|day| {
+            let day = *day;
+            let here = here.clone();
+            let midnight = day.and_time(NaiveTime::MIN);
+            let timed: Vec<ViewItem> = items.with_value(|items| {
+                items
+                    .iter()
+                    .filter(|i| {
+                        !in_all_day_row(i)
+                            && i.local_start < midnight + Duration::days(1)
+                            && i.local_end.max(i.local_start + Duration::minutes(1)) > midnight
+                    })
+                    .cloned()
+                    .collect()
+            });
+            let spans: Vec<(i64, i64)> =
+                timed.iter().map(|i| (minutes_into(day, i.local_start), minutes_into(day, i.local_end))).collect();
+            let slots = lay_out_day(&spans);
+            let slot_links = (0..24u32)
+                .map(|h| {
+                    let href = format!("{here}&new={}T{h:02}:00", date_text(day));
+                    let label = format!("Create at {}", hour_label(h, clock));
+                    view! { <A href=href attr:class="slot" attr:aria-label=label>""</A> }
+                })
+                .collect_view();
+            let blocks = timed
+                .iter()
+                .zip(slots)
+                .map(|(item, slot)| {
+                    let item = item.clone();
+                    view! { <EventBlock item place=slot here=here.clone() clock drag /> }
+                })
+                .collect_view();
+            let now_line = (day == today).then(|| {
+                let top = f64::from(now.num_seconds_from_midnight()) / 3600.0 * HOUR_PX;
+                view! { <div class="now-line" style=format!("top: {top:.1}px") data-testid="now-line"></div> }
+            });
+            view! {
+                <div class="day-column" class:today=day == today data-date=date_text(day)>
+                    {slot_links}
+                    {blocks}
+                    {now_line}
+                </div>
+            }
+        })
+        .collect_view();
+    let style = format!("--columns: {columns}; --hour: {HOUR_PX}px");
+    view! {
+        <div class="time-grid" style=style data-testid="time-grid">
+            <div class="grid-head">
+                <div class="gutter"></div>
+                {headers}
+            </div>
+            <div class="grid-all-day">
+                <div class="gutter all-day-label">"All day"</div>
+                {all_day_row}
+            </div>
+            <div class="grid-body" id="grid-body">
+                <div class="gutter hours">{hours}</div>
+                {day_columns}
+            </div>
+        </div>
+    }
+}
+
+/// A drag in progress: which item, moving or resizing, and how far the pointer went.
+#[derive(Debug, Clone, PartialEq)]
+struct Drag {
+    event_id: String,
+    resize: bool,
+    origin_x: i32,
+    origin_y: i32,
+    dx_days: i64,
+    dy_minutes: i64,
+}
+
+#[component]
+fn EventBlock(
+    item: ViewItem,
+    place: calento::calendar_view::Slot,
+    here: String,
+    clock: ClockFormat,
+    drag: RwSignal<Option<Drag>>,
+) -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let href = item_href(&here, &item);
+    let key = format!("{}|{}", item.occurrence.event_id, item.occurrence.recurrence_id.clone().unwrap_or_default());
+    let key_for_style = key.clone();
+    let width = 100.0 / place.columns as f64;
+    let color = item.occurrence.color.clone();
+    let summary = item.occurrence.summary.clone();
+    let time_text = item_time(&item, clock);
+    let busy = item.busy;
+    let tentative = item.occurrence.status == calento::event::EventStatus::Tentative;
+    let style = move || {
+        let (mut top, mut bottom, mut shift) = (place.top, place.bottom, 0i64);
+        if let Some(d) = drag.get().filter(|d| d.event_id == key_for_style) {
+            if d.resize {
+                bottom = (bottom + d.dy_minutes).max(top + 15);
+            } else {
+                top += d.dy_minutes;
+                bottom += d.dy_minutes;
+                shift = d.dx_days;
+            }
+        }
+        format!(
+            "top: {:.1}px; height: {:.1}px; left: calc({:.3}% + {}00%); width: {:.3}%; --event-color: {}",
+            top as f64 / 60.0 * HOUR_PX,
+            ((bottom - top) as f64 / 60.0 * HOUR_PX).max(14.0),
+            width * place.column as f64,
+            shift,
+            width,
+            color
+        )
+    };
+    let read_only = item.occurrence.read_only;
+    let start = item.local_start;
+    let end = item.local_end;
+    let event_id = item.occurrence.event_id.clone();
+    let rid = item.occurrence.recurrence_id.clone();
+    let zone = use_context::<ZoneName>().map(|z| z.0).unwrap_or_default();
+    let key_down = key.clone();
+    let on_pointer_down = move |ev: leptos::ev::PointerEvent| {
+        if read_only || ev.button() != 0 {
+            return;
+        }
+        let resize = ev
+            .target()
+            .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
+            .is_some_and(|el| el.class_list().contains("resize-handle"));
+        drag.set(Some(Drag {
+            event_id: key_down.clone(),
+            resize,
+            origin_x: ev.client_x(),
+            origin_y: ev.client_y(),
+            dx_days: 0,
+            dy_minutes: 0,
+        }));
+    };
+    // Pointer moves and the release are watched on the window, so a fast drag is not lost.
+    let key_move = key.clone();
+    Effect::new(move |_| {
+        let key_move = key_move.clone();
+        let key_up = key_move.clone();
+        let event_id = event_id.clone();
+        let rid = rid.clone();
+        let zone = zone.clone();
+        let moving = window_event_listener(leptos::ev::pointermove, move |ev| {
+            if let Some(mut d) = drag.get_untracked().filter(|d| d.event_id == key_move) {
+                let column_width = column_width();
+                d.dy_minutes = ((f64::from(ev.client_y() - d.origin_y) / HOUR_PX * 60.0) / 15.0).round() as i64 * 15;
+                d.dx_days = if d.resize || column_width <= 0.0 {
+                    0
+                } else {
+                    (f64::from(ev.client_x() - d.origin_x) / column_width).round() as i64
+                };
+                drag.set(Some(d));
+            }
+        });
+        let releasing = window_event_listener(leptos::ev::pointerup, move |_| {
+            if let Some(d) = drag.get_untracked().filter(|d| d.event_id == key_up) {
+                drag.set(None);
+                if d.dy_minutes == 0 && d.dx_days == 0 {
+                    return;
+                }
+                let (new_start, new_end) = if d.resize {
+                    (start, (end + Duration::minutes(d.dy_minutes)).max(start + Duration::minutes(15)))
+                } else {
+                    let shift = Duration::minutes(d.dy_minutes) + Duration::days(d.dx_days);
+                    (start + shift, end + shift)
+                };
+                let tz = calento::TimeZoneName::parse(&zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
+                let utc = |t: NaiveDateTime| {
+                    format!("{}Z", calento::recurrence::local_to_utc(tz, t).format("%Y-%m-%dT%H:%M:%S"))
+                };
+                actions.moved.dispatch(MoveEvent {
+                    id: event_id.clone(),
+                    recurrence_id: rid.clone(),
+                    start_utc: utc(new_start),
+                    end_utc: utc(new_end),
+                });
+            }
+        });
+        on_cleanup(move || {
+            moving.remove();
+            releasing.remove();
+        });
+    });
+    let dragging = move || drag.get().is_some_and(|d| d.event_id == key);
+    view! {
+        <div
+            class="event-block"
+            class:dragging=dragging
+            class:free=!busy
+            class:tentative=tentative
+            style=style
+            data-testid="event"
+            on:pointerdown=on_pointer_down
+        >
+            <A href=href attr:class="event-link" attr:draggable="false">
+                <span class="event-title">{summary}</span>
+                <span class="event-time">{time_text}</span>
+            </A>
+            {(!read_only).then(|| view! { <span class="resize-handle" aria-hidden="true"></span> })}
+        </div>
+    }
+}
+
+/// The width of one day column in pixels (0 before hydration).
+fn column_width() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        document()
+            .query_selector(".day-column")
+            .ok()
+            .flatten()
+            .and_then(|el| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(el).ok())
+            .map(|el| f64::from(el.offset_width()))
+            .unwrap_or(0.0)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+/// The viewer's zone, for turning dragged wall-clock times into instants.
+#[derive(Clone)]
+struct ZoneName(String);
+
+#[component]
+fn MonthGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
+    let (first, end, date, today, clock, items) =
+        data.with_value(|d| (d.first_day, d.end_day, d.date, d.today, d.clock, d.items.clone()));
+    let weekdays = first
+        .iter_days()
+        .take(7)
+        .map(|d| view! { <div class="weekday-head">{d.format("%a").to_string()}</div> })
+        .collect_view();
+    let cells = first
+        .iter_days()
+        .take_while(|d| *d < end)
+        .map(|day| {
+            let here = here.clone();
+            let midnight = day.and_time(NaiveTime::MIN);
+            let on_day: Vec<&ViewItem> = items
+                .iter()
+                .filter(|i| i.local_start < midnight + Duration::days(1) && i.local_end.max(i.local_start + Duration::minutes(1)) > midnight)
+                .collect();
+            let more = on_day.len().saturating_sub(MONTH_CELL_ITEMS);
+            let shown = on_day
+                .iter()
+                .take(MONTH_CELL_ITEMS)
+                .map(|item| {
+                    let label = if in_all_day_row(item) {
+                        item.occurrence.summary.clone()
+                    } else {
+                        format!("{} {}", time_label(item.local_start.time(), clock), item.occurrence.summary)
+                    };
+                    let href = item_href(&here, item);
+                    let style = format!("--event-color: {}", item.occurrence.color);
+                    view! {
+                        <li>
+                            <A href=href attr:class="chip" attr:style=style attr:data-testid="event">
+                                {label}
+                            </A>
+                        </li>
+                    }
+                })
+                .collect_view();
+            let day_href = format!("/calendar?view=day&date={}", date_text(day));
+            let new_href = format!("{here}&new={}T09:00", date_text(day));
+            let create_label = format!("Create on {}", day.format("%-d %B"));
+            let number = day.day();
+            let more_href = day_href.clone();
+            let more_text = format!("+{more} more");
+            view! {
+                <div class="month-cell" class:other-month=day.month() != date.month() class:today=day == today data-date=date_text(day)>
+                    <A href=day_href attr:class="day-number">{number}</A>
+                    <A href=new_href attr:class="cell-create" attr:aria-label=create_label>""</A>
+                    <ul>{shown}</ul>
+                    {(more > 0).then(|| view! {
+                        <A href=more_href attr:class="more" attr:data-testid="more">
+                            {more_text}
+                        </A>
+                    })}
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="month-grid" data-testid="month-grid">
+            {weekdays}
+            {cells}
+        </div>
+    }
+}
+
+#[component]
+fn Agenda(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
+    let (first, end, clock, items) = data.with_value(|d| (d.first_day, d.end_day, d.clock, d.items.clone()));
+    let here = here.as_str();
+    let days = first
+        .iter_days()
+        .take_while(|d| *d < end)
+        .filter_map(|day| {
+            let midnight = day.and_time(NaiveTime::MIN);
+            let on_day: Vec<ViewItem> = items
+                .iter()
+                .filter(|i| {
+                    i.local_start < midnight + Duration::days(1)
+                        && i.local_end.max(i.local_start + Duration::minutes(1)) > midnight
+                })
+                .cloned()
+                .collect();
+            if on_day.is_empty() {
+                return None;
+            }
+            let rows = on_day
+                .iter()
+                .map(|item| {
+                    let href = item_href(&here, item);
+                    let summary = item.occurrence.summary.clone();
+                    let location = item.occurrence.location.clone();
+                    view! {
+                        <li>
+                            <span class="agenda-time">{item_time(item, clock)}</span>
+                            <span class="dot" style=format!("--event-color: {}", item.occurrence.color)></span>
+                            <A href=href attr:data-testid="event">{summary}</A>
+                            {(!location.is_empty()).then(|| view! { <span class="agenda-location">{location}</span> })}
+                        </li>
+                    }
+                })
+                .collect_view();
+            let heading = day.format("%A %-d %B").to_string();
+            Some(view! {
+                <section class="agenda-day">
+                    <h2>{heading}</h2>
+                    <ul>{rows}</ul>
+                </section>
+            })
+        })
+        .collect::<Vec<_>>();
+    let empty = days.is_empty();
+    view! {
+        <div class="agenda" data-testid="agenda">
+            {days}
+            {empty.then(|| view! { <p class="empty">"Nothing planned in these 30 days."</p> })}
+        </div>
+    }
+}
+
+/// Busy occurrences overlapping `[start, end)`, except the one being edited.
+fn conflicts(
+    data: &CalendarData,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    except: Option<(&str, Option<&str>)>,
+) -> Vec<String> {
+    data.items
+        .iter()
+        .filter(|i| i.busy && i.local_start < end && i.local_end > start)
+        .filter(|i| match except {
+            Some((id, rid)) => !(i.occurrence.event_id == id && i.occurrence.recurrence_id.as_deref() == rid),
+            None => true,
+        })
+        .map(|i| i.occurrence.summary.clone())
+        .collect()
+}
+
+/// Fields of the event form, before it is saved.
+#[derive(Debug, Clone, PartialEq)]
+struct Draft {
+    id: Option<String>,
+    recurrence_id: Option<String>,
+    recurring: bool,
+    repeats: Option<String>,
+    calendar_id: String,
+    title: String,
+    all_day: bool,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    time_zone: String,
+    description: String,
+    location: String,
+    read_only: bool,
+}
+
+#[component]
+fn NewEventDialog(data: StoredValue<CalendarData>, at: String, here: String) -> impl IntoView {
+    let (zone, calendar_id, date) = data.with_value(|d| {
+        (
+            d.time_zone.clone(),
+            d.calendars.iter().find(|c| c.source_url.is_none()).map(|c| c.id.clone()).unwrap_or_default(),
+            d.date,
+        )
+    });
+    let start = NaiveDateTime::parse_from_str(&at, "%Y-%m-%dT%H:%M")
+        .unwrap_or_else(|_| date.and_hms_opt(9, 0, 0).unwrap_or_default());
+    let draft = Draft {
+        id: None,
+        recurrence_id: None,
+        recurring: false,
+        repeats: None,
+        calendar_id,
+        title: String::new(),
+        all_day: false,
+        start,
+        end: start + Duration::hours(1),
+        time_zone: zone,
+        description: String::new(),
+        location: String::new(),
+        read_only: false,
+    };
+    view! { <EventForm data draft here heading="New event" /> }
+}
+
+#[component]
+fn EventDialog(data: StoredValue<CalendarData>, id: String, rid: Option<String>, here: String) -> impl IntoView {
+    let item = data.with_value(|d| {
+        d.items.iter().find(|i| i.occurrence.event_id == id && i.occurrence.recurrence_id == rid).cloned()
+    });
+    let event = Resource::new(move || id.clone(), event_details);
+    let rid = StoredValue::new(rid);
+    let item = StoredValue::new(item);
+    view! {
+        <Suspense fallback=|| view! { <div class="dialog-backdrop"><div class="dialog" role="dialog"><p>"Loading…"</p></div></div> }>
+            {move || {
+                let here = here.clone();
+                Suspend::new(async move {
+                    match event.await {
+                        Ok(info) => {
+                            let draft = draft_of(&info, rid.get_value(), item.get_value(), data);
+                            view! { <EventForm data draft here heading="Event" /> }.into_any()
+                        }
+                        Err(error) => view! {
+                            <div class="dialog-backdrop">
+                                <div class="dialog" role="dialog" aria-modal="true">
+                                    <p class="form-error" role="alert">{error.to_string()}</p>
+                                    <A href=here attr:class="button">"Close"</A>
+                                </div>
+                            </div>
+                        }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The form's starting values for an event, at the occurrence that was clicked.
+fn draft_of(info: &EventInfo, rid: Option<String>, item: Option<ViewItem>, data: StoredValue<CalendarData>) -> Draft {
+    let parse = |text: &str| {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+            .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_time(NaiveTime::MIN)))
+            .unwrap_or_default()
+    };
+    let viewer_zone = data.with_value(|d| d.time_zone.clone());
+    let zone = info.time_zone.clone().unwrap_or(viewer_zone.clone());
+    // The clicked occurrence's times, in the event's own zone.
+    let (start, end) = match &item {
+        Some(item) if !info.all_day => {
+            let tz = calento::TimeZoneName::parse(&zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
+            let at = |ms: i64| {
+                calento::recurrence::utc_to_local(
+                    tz,
+                    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc(),
+                )
+            };
+            if info.time_zone.is_some() {
+                (at(item.occurrence.start_ms), at(item.occurrence.end_ms))
+            } else {
+                (item.local_start, item.local_end)
+            }
+        }
+        Some(item) => (item.local_start, item.local_end),
+        None => (parse(&info.start), parse(&info.end)),
+    };
+    let recurring = info.rrule.is_some() || !info.rdates.is_empty() || info.master_id.is_some();
+    Draft {
+        id: Some(info.id.clone()),
+        recurrence_id: rid.or_else(|| info.recurrence_id.clone()),
+        recurring,
+        repeats: info.repeats.clone(),
+        calendar_id: info.calendar_id.clone(),
+        title: info.details.title.clone(),
+        all_day: info.all_day,
+        start,
+        end,
+        time_zone: zone,
+        description: info.details.description.clone(),
+        location: info.details.location.clone(),
+        read_only: info.read_only,
+    }
+}
+
+#[component]
+fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, heading: &'static str) -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let save_error = form_error(move || actions.save.value().get());
+    let delete_error = form_error(move || actions.remove.value().get());
+    let navigate = use_navigate();
+    let here_after_save = here.clone();
+    // Once hydrated, a saved or deleted event closes the dialog (without JS the server redirects).
+    Effect::new(move |_| {
+        let saved = matches!(actions.save.value().get(), Some(Ok(_)));
+        let deleted = matches!(actions.remove.value().get(), Some(Ok(_)));
+        if saved || deleted {
+            actions.save.value().set(None);
+            actions.remove.value().set(None);
+            navigate(&here_after_save, Default::default());
+        }
+    });
+    let start_date = RwSignal::new(date_text(draft.start.date()));
+    let start_time = RwSignal::new(draft.start.format("%H:%M").to_string());
+    let last_day = if draft.all_day { draft.end.date() - Duration::days(1) } else { draft.end.date() };
+    let end_date = RwSignal::new(date_text(last_day.max(draft.start.date())));
+    let end_time = RwSignal::new(draft.end.format("%H:%M").to_string());
+    let all_day = RwSignal::new(draft.all_day);
+    let repeat = RwSignal::new(if draft.recurring { "keep".to_owned() } else { "none".to_owned() });
+    let custom_rule = RwSignal::new(String::new());
+    let except_id = draft.id.clone();
+    let except_rid = draft.recurrence_id.clone();
+    let conflict_text = move || {
+        let parse = |d: String, t: String| NaiveDateTime::parse_from_str(&format!("{d}T{t}"), "%Y-%m-%dT%H:%M").ok();
+        let (start, end) = if all_day.get() {
+            let s = NaiveDate::parse_from_str(&start_date.get(), "%Y-%m-%d").ok().map(|d| d.and_time(NaiveTime::MIN));
+            let e = NaiveDate::parse_from_str(&end_date.get(), "%Y-%m-%d")
+                .ok()
+                .map(|d| (d + Duration::days(1)).and_time(NaiveTime::MIN));
+            (s, e)
+        } else {
+            (parse(start_date.get(), start_time.get()), parse(end_date.get(), end_time.get()))
+        };
+        let (Some(start), Some(end)) = (start, end) else { return None };
+        let names =
+            data.with_value(|d| conflicts(d, start, end, except_id.as_deref().map(|id| (id, except_rid.as_deref()))));
+        (!names.is_empty()).then(|| format!("Overlaps with {}.", names.join(", ")))
+    };
+    let choices =
+        move || NaiveDate::parse_from_str(&start_date.get(), "%Y-%m-%d").map(repeat_choices).unwrap_or_default();
+    let rule_summary = move || {
+        let text = custom_rule.get();
+        if text.trim().is_empty() {
+            return String::new();
+        }
+        let start = NaiveDate::parse_from_str(&start_date.get(), "%Y-%m-%d")
+            .map(|d| d.and_time(NaiveTime::MIN))
+            .unwrap_or_default();
+        match calento::recurrence::Rule::parse(&text) {
+            Ok(rule) => calento::recurrence::describe(&rule, &calento::recurrence::CalTime::Floating(start)),
+            Err(e) => e.to_string(),
+        }
+    };
+    let calendars =
+        data.with_value(|d| d.calendars.iter().filter(|c| c.source_url.is_none()).cloned().collect::<Vec<_>>());
+    let keep_label = draft.repeats.clone().map(|r| format!("Keep: {r}"));
+    let recurring = draft.recurring;
+    let read_only = draft.read_only;
+    let id = draft.id.clone();
+    let rid = draft.recurrence_id.clone();
+    let back = here.clone();
+    let delete_id = id.clone();
+    let delete_rid = rid.clone().unwrap_or_default();
+    let delete_back = back.clone();
+    view! {
+        <div class="dialog-backdrop">
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title" data-testid="event-dialog">
+                <div class="dialog-head">
+                    <h2 id="dialog-title">{heading}</h2>
+                    <A href=here.clone() attr:class="button icon" attr:aria-label="Close" attr:data-testid="close-dialog">"×"</A>
+                </div>
+                {draft.repeats.clone().map(|r| view! { <p class="repeats" data-testid="repeats">{format!("Repeats: {r}")}</p> })}
+                {read_only.then(|| view! { <p class="hint">"This event comes from a subscribed calendar and cannot be changed here."</p> })}
+                <ActionForm action=actions.save attr:class="form event-form" attr:novalidate=true>
+                    <FormError error=save_error />
+                    <input type="hidden" name="id" value=id.clone().unwrap_or_default() />
+                    <input type="hidden" name="recurrence_id" value=rid.clone().unwrap_or_default() />
+                    <input type="hidden" name="back" value=back.clone() />
+                    <input type="hidden" name="time_zone" value=draft.time_zone.clone() />
+                    <div class="field">
+                        <label for="event-title">"Title"</label>
+                        <input id="event-title" name="title" value=draft.title.clone() required=true autofocus=true data-testid="event-title" />
+                        <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("title"))}</p>
+                    </div>
+                    <label class="check">
+                        <input type="checkbox" name="all_day" value="on" prop:checked=move || all_day.get() on:change=move |ev| all_day.set(event_target_checked(&ev)) data-testid="all-day" />
+                        "All day"
+                    </label>
+                    <div class="field-row">
+                        <div class="field">
+                            <label for="start-date">"Starts"</label>
+                            <input id="start-date" type="date" name="start_date" prop:value=move || start_date.get() on:input=move |ev| start_date.set(event_target_value(&ev)) data-testid="start-date" />
+                        </div>
+                        <div class="field" class:hidden=move || all_day.get()>
+                            <label for="start-time">"at"</label>
+                            <input id="start-time" type="time" name="start_time" step="300" prop:value=move || start_time.get() on:input=move |ev| start_time.set(event_target_value(&ev)) data-testid="start-time" />
+                        </div>
+                        <div class="field">
+                            <label for="end-date">"Ends"</label>
+                            <input id="end-date" type="date" name="end_date" prop:value=move || end_date.get() on:input=move |ev| end_date.set(event_target_value(&ev)) data-testid="end-date" />
+                        </div>
+                        <div class="field" class:hidden=move || all_day.get()>
+                            <label for="end-time">"at"</label>
+                            <input id="end-time" type="time" name="end_time" step="300" prop:value=move || end_time.get() on:input=move |ev| end_time.set(event_target_value(&ev)) data-testid="end-time" />
+                        </div>
+                    </div>
+                    <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("end").or_else(|| e.field_message("start")))}</p>
+                    <p class="warning" role="status" data-testid="overlap-warning">{conflict_text}</p>
+                    <p class="hint">{format!("Times are in {}.", draft.time_zone)}</p>
+                    <div class="field">
+                        <label for="repeat">"Repeat"</label>
+                        <select id="repeat" name="repeat" on:change=move |ev| repeat.set(event_target_value(&ev)) data-testid="repeat">
+                            {keep_label.map(|label| view! { <option value="keep" selected=true>{label}</option> })}
+                            {move || choices().into_iter().map(|c| {
+                                let selected = repeat.get_untracked() == c.key;
+                                view! { <option value=c.key selected=selected>{c.label}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field custom-rule" class:hidden=move || repeat.get() != "custom">
+                        <label for="rrule">"Custom rule (RRULE)"</label>
+                        <input id="rrule" name="rrule" placeholder="FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE" on:input=move |ev| custom_rule.set(event_target_value(&ev)) data-testid="rrule" />
+                        <p class="hint" data-testid="rule-summary">{rule_summary}</p>
+                        <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("rrule"))}</p>
+                    </div>
+                    <div class="field">
+                        <label for="calendar">"Calendar"</label>
+                        <select id="calendar" name="calendar_id">
+                            {calendars.into_iter().map(|c| {
+                                let selected = c.id == draft.calendar_id;
+                                view! { <option value=c.id selected=selected>{c.name}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="location">"Location"</label>
+                        <input id="location" name="location" value=draft.location.clone() />
+                    </div>
+                    <div class="field">
+                        <label for="description">"Description"</label>
+                        <textarea id="description" name="description" rows="3">{draft.description.clone()}</textarea>
+                    </div>
+                    {recurring.then(|| view! { <ScopeChoice name="scope" testid="save-scope" /> })}
+                    <div class="dialog-actions">
+                        <button type="submit" class="primary" disabled=read_only data-testid="save-event">"Save"</button>
+                    </div>
+                </ActionForm>
+                {delete_id.filter(|_| !read_only).map(|id| view! {
+                    <ActionForm action=actions.remove attr:class="form delete-form">
+                        <FormError error=delete_error />
+                        <input type="hidden" name="id" value=id />
+                        <input type="hidden" name="recurrence_id" value=delete_rid />
+                        <input type="hidden" name="back" value=delete_back />
+                        {recurring.then(|| view! { <ScopeChoice name="scope" testid="delete-scope" /> })}
+                        <button type="submit" class="danger" data-testid="delete-event">"Delete"</button>
+                    </ActionForm>
+                })}
+            </div>
+        </div>
+        <TimeZoneOptions />
+    }
+}
+
+/// "This event / This and following / All events", asked whenever an event repeats.
+#[component]
+fn ScopeChoice(name: &'static str, testid: &'static str) -> impl IntoView {
+    view! {
+        <fieldset class="scope" data-testid=testid>
+            <legend>"Apply to"</legend>
+            <label><input type="radio" name=name value="this" checked=true />" This event"</label>
+            <label><input type="radio" name=name value="following" />" This and following events"</label>
+            <label><input type="radio" name=name value="all" />" All events"</label>
+        </fieldset>
+    }
+}
+
+#[component]
+fn ShortcutsDialog(here: String) -> impl IntoView {
+    let keys = [
+        ("d / w / m / a", "Day, week, month, agenda view"),
+        ("t", "Today"),
+        ("j or → / k or ←", "Next / previous period"),
+        ("c", "Create an event"),
+        ("/", "Search"),
+        ("?", "Show these shortcuts"),
+        ("Esc", "Close a dialog"),
+    ];
+    view! {
+        <div class="dialog-backdrop">
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="keys-title" data-testid="shortcuts">
+                <div class="dialog-head">
+                    <h2 id="keys-title">"Keyboard shortcuts"</h2>
+                    <A href=here attr:class="button icon" attr:aria-label="Close">"×"</A>
+                </div>
+                <dl class="shortcuts">
+                    {keys.into_iter().map(|(k, what)| view! { <dt><kbd>{k}</kbd></dt><dd>{what}</dd> }).collect_view()}
+                </dl>
+            </div>
+        </div>
+    }
+}
+
+/// d/w/m/a, t, j/k and arrows, c, / and ?, once hydrated; ignored while typing.
+fn keyboard_shortcuts(data: StoredValue<CalendarData>, here: String) {
+    let navigate = use_navigate();
+    provide_context(ZoneName(data.with_value(|d| d.time_zone.clone())));
+    Effect::new(move |_| {
+        let navigate = navigate.clone();
+        let here = here.clone();
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
+            }
+            let typing = ev
+                .target()
+                .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            if typing {
+                return;
+            }
+            let (view, date, today) = data.with_value(|d| (d.view, d.date, d.today));
+            let go =
+                |view: ViewKind, date: NaiveDate| format!("/calendar?view={}&date={}", view.as_str(), date_text(date));
+            let target = match ev.key().as_str() {
+                "d" => Some(go(ViewKind::Day, date)),
+                "w" => Some(go(ViewKind::Week, date)),
+                "m" => Some(go(ViewKind::Month, date)),
+                "a" => Some(go(ViewKind::Agenda, date)),
+                "t" => Some(go(view, today)),
+                "j" | "ArrowRight" => Some(go(view, view.step(date, 1))),
+                "k" | "ArrowLeft" => Some(go(view, view.step(date, -1))),
+                "c" => Some(format!("{here}&new={}T09:00", date_text(date))),
+                "/" => Some("/calendar/search".to_owned()),
+                "?" => Some(format!("{here}&keys=1")),
+                "Escape" => Some(here.clone()),
+                _ => None,
+            };
+            if let Some(target) = target {
+                ev.prevent_default();
+                navigate(&target, Default::default());
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+}

@@ -1,0 +1,206 @@
+//! The calendar views' server functions: the data of a view, and creating, changing,
+//! moving and deleting events from the dialog (also as plain forms without JavaScript).
+
+use leptos::prelude::*;
+
+use crate::AppError;
+use crate::models::{CalendarData, EventInfo};
+#[cfg(feature = "ssr")]
+use {
+    super::request,
+    crate::models::{EditScope, ViewItem},
+    crate::ssr::{calendars, events},
+    calento::calendar_view::ViewKind,
+    chrono::{Duration, NaiveDate, NaiveTime},
+};
+
+/// The occurrences of the days a view shows, placed in the viewer's zone.
+#[server(prefix = "/fn", endpoint = "load_calendar")]
+pub async fn load_calendar(view: String, date: String) -> Result<CalendarData, AppError> {
+    let user = request::require_user().await?;
+    let db = request::state()?.db;
+    let profile = user.profile();
+    let tz = calento::TimeZoneName::parse(&profile.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
+    let now = calento::recurrence::utc_to_local(tz, chrono::Utc::now().naive_utc());
+    let view = ViewKind::parse(&view).unwrap_or_default();
+    let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1000..=9000).contains(&chrono::Datelike::year(d)))
+        .unwrap_or(now.date());
+    let (first_day, end_day) = view.days(date, profile.week_start);
+    let local = |d: NaiveDate| d.and_time(NaiveTime::MIN);
+    let from = calento::recurrence::local_to_utc(tz, local(first_day)) - Duration::days(1);
+    let to = calento::recurrence::local_to_utc(tz, local(end_day)) + Duration::days(1);
+    let calendar_rows = calendars::list(&db, &user.id).await?;
+    let visible: Vec<_> = calendar_rows.iter().filter(|c| c.visible == 1).cloned().collect();
+    let found = events::occurrences_in(&db, &user.id, from, to, &visible).await?;
+    let mut items = Vec::with_capacity(found.len());
+    for occurrence in found {
+        let (local_start, local_end) = if occurrence.all_day || occurrence.floating {
+            let at = |ms: i64| crate::ssr::millis_to_utc(ms).naive_utc();
+            (at(occurrence.start_ms), at(occurrence.end_ms))
+        } else {
+            let at = |ms: i64| calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(ms).naive_utc());
+            (at(occurrence.start_ms), at(occurrence.end_ms))
+        };
+        if local_start >= local(end_day) || local_end.max(local_start + Duration::minutes(1)) <= local(first_day) {
+            continue;
+        }
+        let counts =
+            calendar_rows.iter().find(|c| c.id == occurrence.calendar_id).is_some_and(|c| c.counts_as_busy == 1);
+        let busy = counts
+            && occurrence.transparency == calento::event::Transparency::Busy
+            && occurrence.status != calento::event::EventStatus::Cancelled;
+        items.push(ViewItem { occurrence, local_start, local_end, busy });
+    }
+    items.sort_by(|a, b| (a.local_start, &a.occurrence.summary).cmp(&(b.local_start, &b.occurrence.summary)));
+    Ok(CalendarData {
+        view,
+        date,
+        first_day,
+        end_day,
+        today: now.date(),
+        now,
+        time_zone: profile.time_zone.clone(),
+        week_start: profile.week_start,
+        clock: profile.clock,
+        calendars: calendar_rows.iter().map(|c| c.info()).collect(),
+        items,
+    })
+}
+
+#[server(prefix = "/fn", endpoint = "event_details")]
+pub async fn event_details(id: String) -> Result<EventInfo, AppError> {
+    let user = request::require_user().await?;
+    events::get(&request::state()?.db, &user.id, &id).await
+}
+
+#[cfg(feature = "ssr")]
+fn scope_of(scope: Option<&str>) -> Result<EditScope, AppError> {
+    EditScope::parse(scope.unwrap_or("all").trim())
+        .ok_or_else(|| AppError::field(calento::FieldError::new("scope", "Choose which events the change applies to.")))
+}
+
+#[cfg(feature = "ssr")]
+fn filled(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Creates (no `id`) or changes an event from the dialog's fields.
+#[server(prefix = "/fn", endpoint = "save_event")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_event(
+    id: Option<String>,
+    scope: Option<String>,
+    recurrence_id: Option<String>,
+    calendar_id: Option<String>,
+    title: String,
+    all_day: Option<String>,
+    start_date: String,
+    start_time: Option<String>,
+    end_date: String,
+    end_time: Option<String>,
+    time_zone: Option<String>,
+    repeat: Option<String>,
+    rrule: Option<String>,
+    description: Option<String>,
+    location: Option<String>,
+    back: Option<String>,
+) -> Result<EventInfo, AppError> {
+    let user = request::require_user().await?;
+    let db = request::state()?.db;
+    let all_day = all_day.is_some_and(|v| v != "false" && v != "off");
+    let when = |date: &str, time: Option<String>| {
+        if all_day {
+            date.trim().to_owned()
+        } else {
+            format!("{}T{}", date.trim(), filled(time).unwrap_or_else(|| "09:00".into()))
+        }
+    };
+    let start = when(&start_date, start_time);
+    let mut end = when(&end_date, end_time);
+    if all_day {
+        // The dialog shows the last day of an all-day event; storage keeps the end exclusive.
+        if let Ok(last) = NaiveDate::parse_from_str(end.trim(), "%Y-%m-%d") {
+            end = (last + Duration::days(1)).format("%Y-%m-%d").to_string();
+        }
+    }
+    let repeat = filled(repeat).unwrap_or_else(|| "keep".into());
+    let rule = match repeat.as_str() {
+        "keep" => None,
+        "custom" => Some(serde_json::Value::from(filled(rrule).unwrap_or_default())),
+        "none" => Some(serde_json::Value::Null),
+        key => {
+            let date = NaiveDate::parse_from_str(start_date.trim(), "%Y-%m-%d")
+                .map_err(|_| AppError::field(calento::FieldError::new("start", "Enter a date like 2024-03-14.")))?;
+            let choice = calento::calendar_view::repeat_choices(date).into_iter().find(|c| c.key == key);
+            Some(choice.and_then(|c| c.rule).map(serde_json::Value::from).unwrap_or(serde_json::Value::Null))
+        }
+    };
+    let mut patch = serde_json::json!({
+        "title": title,
+        "all_day": all_day,
+        "start": start,
+        "end": end,
+        "description": filled(description).unwrap_or_default(),
+        "location": filled(location).unwrap_or_default(),
+    });
+    if let Some(zone) = filled(time_zone) {
+        patch["time_zone"] = zone.into();
+    } else if all_day {
+        patch["time_zone"] = serde_json::Value::Null;
+    }
+    if let Some(calendar) = filled(calendar_id) {
+        patch["calendar_id"] = calendar.into();
+    }
+    if let Some(rule) = rule {
+        patch["rrule"] = rule;
+    }
+    let saved = match filled(id) {
+        Some(id) => {
+            let scope = scope_of(filled(scope).as_deref())?;
+            events::update(&db, &user.id, &id, &patch, scope, filled(recurrence_id).as_deref()).await?
+        }
+        None => {
+            let input: crate::models::EventInput = events::merge_patch(&crate::models::EventInput::default(), &patch)?;
+            events::create(&db, &user.id, input).await?
+        }
+    };
+    if request::is_plain_form_post() {
+        leptos_axum::redirect(&request::local_path(back, "/calendar"));
+    }
+    Ok(saved)
+}
+
+/// Moves or resizes one event (for a repeating one, the one occurrence) to new instants.
+#[server(prefix = "/fn", endpoint = "move_event")]
+pub async fn move_event(
+    id: String,
+    recurrence_id: Option<String>,
+    start_utc: String,
+    end_utc: String,
+) -> Result<EventInfo, AppError> {
+    let user = request::require_user().await?;
+    let db = request::state()?.db;
+    let patch = serde_json::json!({ "start": start_utc, "end": end_utc });
+    let key = filled(recurrence_id);
+    let scope = if key.is_some() { EditScope::This } else { EditScope::All };
+    events::update(&db, &user.id, &id, &patch, scope, key.as_deref()).await
+}
+
+#[server(prefix = "/fn", endpoint = "delete_event")]
+pub async fn delete_event(
+    id: String,
+    scope: Option<String>,
+    recurrence_id: Option<String>,
+    back: Option<String>,
+) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    let db = request::state()?.db;
+    let scope = scope_of(filled(scope).as_deref())?;
+    events::delete(&db, &user.id, &id, scope, filled(recurrence_id).as_deref()).await?;
+    if request::is_plain_form_post() {
+        leptos_axum::redirect(&request::local_path(back, "/calendar"));
+    }
+    Ok(())
+}
