@@ -19,8 +19,8 @@ use leptos_router::{SsrMode, path};
 use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
 use crate::routes::{
-    BookingLinksPage, CalendarPage, FocusPage, HomePage, LoginPage, NotFound, RegisterPage, SettingsPage, TasksPage,
-    TokensPage,
+    BookingLinksPage, CalendarPage, CalendarsPage, FocusPage, HomePage, LoginPage, NotFound, RegisterPage,
+    SettingsPage, TasksPage, TokensPage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -136,6 +136,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/settings")
                             view=|| view! { <RequireUser><SettingsPage /></RequireUser> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/settings/calendars")
+                            view=|| view! { <RequireUser><CalendarsPage /></RequireUser> }
                             ssr=SsrMode::Async
                         />
                         <Route

@@ -370,3 +370,50 @@ fn json_rejection(rejection: JsonRejection) -> Response {
         other => error_body(StatusCode::BAD_REQUEST, "bad_request", &other.body_text()),
     }
 }
+
+/// Import from the calendars page without JavaScript: a multipart form with the file; the
+/// answer is a redirect back to the page with the report in its address.
+pub async fn import_form(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let back = |report: &str| {
+        let location = format!("/settings/calendars?report={}", app::components::percent_encode(report));
+        (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+    };
+    let user_id = session.get::<String>(USER_ID_KEY).await.ok().flatten();
+    let Some(user_id) = user_id else {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login?next=/settings/calendars")]).into_response();
+    };
+    let mut bytes = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("file") {
+            match field.bytes().await {
+                Ok(b) => bytes = Some(b),
+                Err(_) => return AppError::bad_request("The file could not be read.").into_response(),
+            }
+        }
+    }
+    let Some(bytes) = bytes else { return AppError::bad_request("Choose a file to import.").into_response() };
+    let calendar = match calendars::find(&state.db, &user_id, &id).await {
+        Ok(calendar) if !calendar.read_only() => calendar,
+        Ok(_) => return AppError::bad_request("A subscribed calendar cannot import files.").into_response(),
+        Err(error) => return error.into_response(),
+    };
+    match ical::import(&state.db, &calendar, &bytes).await {
+        Ok(mut report) => {
+            report.skipped.truncate(20);
+            back(&serde_json::to_string(&report).unwrap_or_default())
+        }
+        Err(AppError::Invalid { message, .. }) => {
+            let report = ImportReport {
+                skipped: vec![app::models::SkippedItem { uid: None, line: 0, reason: message }],
+                ..ImportReport::default()
+            };
+            back(&serde_json::to_string(&report).unwrap_or_default())
+        }
+        Err(error) => error.into_response(),
+    }
+}

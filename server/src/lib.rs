@@ -89,6 +89,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", api::router(state.clone()))
         .route("/feeds/{file}", get(api::feed))
+        .route("/settings/calendars/{id}/import", axum::routing::post(api::import_form))
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)

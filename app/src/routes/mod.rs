@@ -1,8 +1,10 @@
 //! The pages, one component each.
 
 mod calendar;
+mod calendars;
 
 pub use calendar::CalendarPage;
+pub use calendars::CalendarsPage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -196,6 +198,7 @@ pub fn SettingsPage() -> impl IntoView {
             <h1>"Settings"</h1>
             <nav class="subnav" aria-label="Settings">
                 <A href="/settings" exact=true>"Profile"</A>
+                <A href="/settings/calendars">"Calendars"</A>
                 <A href="/settings/tokens">"API tokens"</A>
             </nav>
             <p>"Signed in as " <strong>{user.email.clone()}</strong></p>
@@ -256,6 +259,7 @@ pub fn TokensPage() -> impl IntoView {
             <h1>"API tokens"</h1>
             <nav class="subnav" aria-label="Settings">
                 <A href="/settings" exact=true>"Profile"</A>
+                <A href="/settings/calendars">"Calendars"</A>
                 <A href="/settings/tokens">"API tokens"</A>
             </nav>
             <p>

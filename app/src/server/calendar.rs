@@ -204,3 +204,97 @@ pub async fn delete_event(
     }
     Ok(())
 }
+
+#[server(prefix = "/fn", endpoint = "list_calendars")]
+pub async fn list_calendars() -> Result<Vec<crate::models::CalendarInfo>, AppError> {
+    let user = request::require_user().await?;
+    let rows = calendars::list(&request::state()?.db, &user.id).await?;
+    Ok(rows.iter().map(|c| c.info()).collect())
+}
+
+/// Creates a calendar, or subscribes to an ICS address when `source_url` is given.
+#[server(prefix = "/fn", endpoint = "create_calendar")]
+pub async fn create_calendar(
+    name: String,
+    color: Option<String>,
+    time_zone: Option<String>,
+    source_url: Option<String>,
+    poll_minutes: Option<String>,
+) -> Result<crate::models::CalendarInfo, AppError> {
+    let user = request::require_user().await?;
+    let poll = match filled(poll_minutes) {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| AppError::field(calento::FieldError::new("poll_minutes", "Enter a number of minutes.")))?,
+        ),
+        None => None,
+    };
+    let input = crate::models::CalendarInput {
+        name: Some(name),
+        color: filled(color),
+        time_zone: filled(time_zone),
+        counts_as_busy: None,
+        visible: None,
+        source_url: filled(source_url),
+        poll_minutes: poll,
+    };
+    let row = calendars::create(&request::state()?.db, &user.id, &input, &user.time_zone).await?;
+    if request::is_plain_form_post() {
+        leptos_axum::redirect("/settings/calendars");
+    }
+    Ok(row.info())
+}
+
+#[server(prefix = "/fn", endpoint = "update_calendar")]
+pub async fn update_calendar(
+    id: String,
+    name: String,
+    color: String,
+    time_zone: String,
+    counts_as_busy: Option<String>,
+    visible: Option<String>,
+) -> Result<crate::models::CalendarInfo, AppError> {
+    let user = request::require_user().await?;
+    let input = crate::models::CalendarInput {
+        name: Some(name),
+        color: Some(color),
+        time_zone: Some(time_zone),
+        counts_as_busy: Some(counts_as_busy.is_some()),
+        visible: Some(visible.is_some()),
+        source_url: None,
+        poll_minutes: None,
+    };
+    let row = calendars::update(&request::state()?.db, &user.id, &id, &input).await?;
+    if request::is_plain_form_post() {
+        leptos_axum::redirect("/settings/calendars");
+    }
+    Ok(row.info())
+}
+
+#[server(prefix = "/fn", endpoint = "delete_calendar")]
+pub async fn delete_calendar(id: String) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    calendars::delete(&request::state()?.db, &user.id, &id).await?;
+    if request::is_plain_form_post() {
+        leptos_axum::redirect("/settings/calendars");
+    }
+    Ok(())
+}
+
+/// Publishes a new private feed address (replacing any earlier one) and returns its path.
+#[server(prefix = "/fn", endpoint = "publish_feed")]
+pub async fn publish_feed(id: String) -> Result<String, AppError> {
+    let user = request::require_user().await?;
+    let token = calendars::publish_feed(&request::state()?.db, &user.id, &id).await?;
+    Ok(format!("/feeds/{token}.ics"))
+}
+
+#[server(prefix = "/fn", endpoint = "revoke_feed")]
+pub async fn revoke_feed(id: String) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    calendars::revoke_feed(&request::state()?.db, &user.id, &id).await?;
+    if request::is_plain_form_post() {
+        leptos_axum::redirect("/settings/calendars");
+    }
+    Ok(())
+}

@@ -1,0 +1,314 @@
+// What a person does in the calendar: views, creating, opening, editing with the three
+// scopes of a repeating event, dragging, deleting, keyboard shortcuts, and the same
+// basics without JavaScript.
+import { expect, test, type Page } from "@playwright/test";
+
+const password = "correct horse battery";
+let counter = 0;
+const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
+}
+
+async function register(page: Page, label: string) {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill("Cal Endar");
+  await page.getByLabel("Email", { exact: true }).fill(uniqueEmail(label));
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/calendar$/);
+}
+
+/** Opens the week of Monday 14 January 2030 and waits for the grid. */
+async function week(page: Page, date = "2030-01-14") {
+  await page.goto(`/calendar?view=week&date=${date}`);
+  await hydrated(page);
+  await expect(page.getByTestId("time-grid")).toBeVisible();
+}
+
+/** Creates an event from the dialog, starting on `date` at `start`. */
+async function createEvent(page: Page, title: string, date: string, start: string, end: string, repeat?: string) {
+  await page.goto(`/calendar?view=week&date=${date}&new=${date}T${start}`);
+  await hydrated(page);
+  const dialog = page.getByTestId("event-dialog");
+  await expect(dialog).toBeVisible();
+  await dialog.getByTestId("event-title").fill(title);
+  await dialog.getByTestId("end-time").fill(end);
+  if (repeat) await dialog.getByTestId("repeat").selectOption({ label: repeat });
+  await dialog.getByTestId("save-event").click();
+  await expect(dialog).toBeHidden();
+}
+
+const events = (page: Page, name: string) => page.getByTestId("event").filter({ hasText: name });
+
+test.describe("calendar with WebAssembly", () => {
+  test.use({ timezoneId: "Europe/Paris" });
+
+  test("clicking an empty hour creates an event that shows in the week", async ({ page }) => {
+    await register(page, "create");
+    await week(page);
+    await expect(page.getByTestId("calendar-title")).toHaveText("14 – 20 January 2030");
+    await page.locator('.day-column[data-date="2030-01-16"] .slot').nth(10).click();
+    const dialog = page.getByTestId("event-dialog");
+    await expect(dialog.getByTestId("start-date")).toHaveValue("2030-01-16");
+    await expect(dialog.getByTestId("start-time")).toHaveValue("10:00");
+    await dialog.getByTestId("event-title").fill("Dentist");
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    const block = events(page, "Dentist");
+    await expect(block).toHaveCount(1);
+    await expect(block).toContainText("10:00 – 11:00");
+    // It lives in Wednesday's column.
+    await expect(page.locator('.day-column[data-date="2030-01-16"]').getByText("Dentist")).toBeVisible();
+  });
+
+  test("a bad form keeps the dialog open with the field's message and saves nothing", async ({ page }) => {
+    await register(page, "invalid");
+    await page.goto("/calendar?view=week&date=2030-01-14&new=2030-01-14T09:00");
+    await hydrated(page);
+    const dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("end-time").fill("08:00");
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog.getByText("Give the event a title.")).toBeVisible();
+    await expect(dialog.getByText("The end must be after the start.")).toBeVisible();
+    await expect(page.getByTestId("event")).toHaveCount(0);
+  });
+
+  test("a weekly event can be edited for one occurrence, the following ones, and all", async ({ page }) => {
+    await register(page, "scopes");
+    await createEvent(page, "Standup", "2030-01-14", "09:00", "09:30", "Weekly on Monday");
+    await page.goto("/calendar?view=month&date=2030-01-14");
+    await hydrated(page);
+    await expect(events(page, "Standup")).toHaveCount(5); // the Mondays shown from 14 Jan to 10 Feb
+
+    // This event: rename 21 January only.
+    await week(page, "2030-01-21");
+    await events(page, "Standup").getByRole("link").click();
+    let dialog = page.getByTestId("event-dialog");
+    await expect(dialog.getByTestId("repeats")).toContainText("Weekly on Monday");
+    await dialog.getByTestId("event-title").fill("Standup (long)");
+    await dialog.getByTestId("save-scope").getByLabel("This event").check();
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    await expect(events(page, "Standup (long)")).toHaveCount(1);
+    await week(page, "2030-01-28");
+    await expect(events(page, "Standup")).toHaveText(/Standup\s*09:00/);
+
+    // This and following from 4 February: renamed "Sync".
+    await week(page, "2030-02-04");
+    await events(page, "Standup").getByRole("link").click();
+    dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("event-title").fill("Sync");
+    await dialog.getByTestId("save-scope").getByLabel("This and following events").check();
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    await expect(events(page, "Sync")).toHaveCount(1);
+    await week(page, "2030-02-11");
+    await expect(events(page, "Sync")).toHaveCount(1);
+    await week(page, "2030-01-28");
+    await expect(events(page, "Standup")).toHaveCount(1);
+
+    // All events (of the first part): an hour later.
+    await events(page, "Standup").getByRole("link").click();
+    dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("start-time").fill("10:00");
+    await dialog.getByTestId("end-time").fill("10:30");
+    await dialog.getByTestId("save-scope").getByLabel("All events").check();
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    await expect(events(page, "Standup")).toContainText("10:00 – 10:30");
+    await week(page, "2030-01-14");
+    await expect(events(page, "Standup")).toContainText("10:00 – 10:30");
+  });
+
+  test("deleting one occurrence of a repeating event keeps the others", async ({ page }) => {
+    await register(page, "delete");
+    await createEvent(page, "Gym", "2030-01-14", "18:00", "19:00", "Daily");
+    await week(page);
+    await expect(events(page, "Gym")).toHaveCount(7);
+    await page.locator('.day-column[data-date="2030-01-16"]').getByText("Gym").click();
+    const dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("delete-scope").getByLabel("This event").check();
+    await dialog.getByTestId("delete-event").click();
+    await expect(dialog).toBeHidden();
+    await expect(events(page, "Gym")).toHaveCount(6);
+    await expect(page.locator('.day-column[data-date="2030-01-16"]').getByText("Gym")).toHaveCount(0);
+  });
+
+  test("dragging an event moves it and dragging its edge resizes it", async ({ page }) => {
+    await register(page, "drag");
+    await createEvent(page, "Review", "2030-01-15", "09:00", "10:00");
+    await week(page);
+    const block = events(page, "Review");
+    const box = await block.boundingBox();
+    if (!box) throw new Error("no event block");
+    // Down one hour (48 px) and one day to the right.
+    const column = await page.locator('.day-column[data-date="2030-01-15"]').boundingBox();
+    if (!column) throw new Error("no column");
+    await page.mouse.move(box.x + box.width / 2, box.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + column.width / 2, box.y + 34, { steps: 5 });
+    await page.mouse.move(box.x + box.width / 2 + column.width, box.y + 58, { steps: 5 });
+    await page.mouse.up();
+    await expect(page.locator('.day-column[data-date="2030-01-16"]').getByText("Review")).toBeVisible();
+    await expect(events(page, "Review")).toContainText("10:00 – 11:00");
+    // Resize: pull the bottom edge down by half an hour.
+    const moved = await events(page, "Review").boundingBox();
+    if (!moved) throw new Error("no moved block");
+    await page.mouse.move(moved.x + moved.width / 2, moved.y + moved.height - 2);
+    await page.mouse.down();
+    await page.mouse.move(moved.x + moved.width / 2, moved.y + moved.height + 24, { steps: 5 });
+    await page.mouse.up();
+    await expect(events(page, "Review")).toContainText("10:00 – 11:30");
+  });
+
+  test("keyboard shortcuts switch views, move in time and open dialogs", async ({ page }) => {
+    await register(page, "keys");
+    await week(page);
+    await page.keyboard.press("m");
+    await expect(page).toHaveURL(/view=month&date=2030-01-14/);
+    await expect(page.getByTestId("month-grid")).toBeVisible();
+    await page.keyboard.press("j");
+    await expect(page.getByTestId("calendar-title")).toHaveText("February 2030");
+    await page.keyboard.press("k");
+    await expect(page.getByTestId("calendar-title")).toHaveText("January 2030");
+    await page.keyboard.press("d");
+    await expect(page).toHaveURL(/view=day/);
+    await page.keyboard.press("a");
+    await expect(page.getByTestId("agenda")).toBeVisible();
+    await page.keyboard.press("?");
+    await expect(page.getByTestId("shortcuts")).toBeVisible();
+    await page.keyboard.press("Escape");
+    await expect(page.getByTestId("shortcuts")).toBeHidden();
+    await page.keyboard.press("c");
+    await expect(page.getByTestId("event-dialog")).toBeVisible();
+    // Typing in the dialog does not trigger shortcuts.
+    await page.getByTestId("event-title").fill("made with keys");
+    await expect(page.getByTestId("event-dialog")).toBeVisible();
+    await page.goBack();
+    await expect(page.getByTestId("event-dialog")).toBeHidden();
+    await page.keyboard.press("t");
+    await expect(page).not.toHaveURL(/date=2030/);
+  });
+
+  test("an overlapping time shows a warning before saving", async ({ page }) => {
+    await register(page, "overlap");
+    await createEvent(page, "Lunch", "2030-01-15", "12:00", "13:00");
+    await page.goto("/calendar?view=week&date=2030-01-14&new=2030-01-15T11:30");
+    await hydrated(page);
+    const dialog = page.getByTestId("event-dialog");
+    await expect(dialog.getByTestId("overlap-warning")).toHaveText("Overlaps with Lunch.");
+    await dialog.getByTestId("start-time").fill("14:00");
+    await dialog.getByTestId("end-time").fill("15:00");
+    await expect(dialog.getByTestId("overlap-warning")).toHaveText("");
+  });
+
+  test("the month view collapses a busy day to +N more, and the agenda lists it", async ({ page }) => {
+    await register(page, "month");
+    for (const [title, hour] of [["One", "08"], ["Two", "09"], ["Three", "10"], ["Four", "11"], ["Five", "12"]]) {
+      await createEvent(page, title, "2030-01-17", `${hour}:00`, `${hour}:30`);
+    }
+    await page.goto("/calendar?view=month&date=2030-01-17");
+    await hydrated(page);
+    const cell = page.locator('.month-cell[data-date="2030-01-17"]');
+    await expect(cell.getByTestId("event")).toHaveCount(3);
+    await expect(cell.getByTestId("more")).toHaveText("+2 more");
+    await page.goto("/calendar?view=agenda&date=2030-01-17");
+    await expect(page.getByTestId("agenda").getByTestId("event")).toHaveCount(5);
+    // The URL holds the view: back returns to the month.
+    await page.goBack();
+    await expect(page.getByTestId("month-grid")).toBeVisible();
+  });
+
+  test("a custom rule is summarised in plain words as it is typed", async ({ page }) => {
+    await register(page, "custom");
+    await page.goto("/calendar?view=week&date=2030-01-14&new=2030-01-14T09:00");
+    await hydrated(page);
+    const dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("repeat").selectOption("custom");
+    await dialog.getByTestId("rrule").fill("FREQ=MONTHLY;BYDAY=2TU;COUNT=6");
+    await expect(dialog.getByTestId("rule-summary")).toHaveText("Monthly on the second Tuesday, 6 times");
+  });
+});
+
+test.describe("calendar without JavaScript", () => {
+  test.use({ javaScriptEnabled: false, timezoneId: "Europe/Paris" });
+
+  test("creating, opening and deleting an event works with plain forms", async ({ page }) => {
+    await page.goto("/register");
+    await page.getByLabel("Name", { exact: true }).fill("No Script");
+    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("nojs"));
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/calendar$/);
+    await page.goto("/calendar?view=week&date=2030-01-14&new=2030-01-15T14:00");
+    const dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("event-title").fill("Plain form");
+    await dialog.getByTestId("save-event").click();
+    await expect(page).toHaveURL(/view=week&date=2030-01-14$/);
+    await expect(events(page, "Plain form")).toContainText("14:00 – 15:00");
+    await events(page, "Plain form").getByRole("link").click();
+    await page.getByTestId("delete-event").click();
+    await expect(page).toHaveURL(/view=week&date=2030-01-14$/);
+    await expect(events(page, "Plain form")).toHaveCount(0);
+  });
+});
+
+const ICS = [
+  "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//e2e//EN",
+  "BEGIN:VEVENT", "UID:imported-1@e2e", "DTSTART;TZID=Europe/Paris:20300122T150000",
+  "DTEND;TZID=Europe/Paris:20300122T160000", "RRULE:FREQ=WEEKLY;COUNT=3", "SUMMARY:Imported weekly", "END:VEVENT",
+  "BEGIN:VEVENT", "UID:broken@e2e", "DTSTART;TZID=Mars/Olympus:20300122T150000", "SUMMARY:Bad zone", "END:VEVENT",
+  "END:VCALENDAR", "",
+].join("\r\n");
+
+test.describe("calendars page", () => {
+  test.use({ timezoneId: "Europe/Paris" });
+
+  test("importing a file shows progress and a report, and the events appear", async ({ page }) => {
+    await register(page, "import");
+    await page.goto("/settings/calendars");
+    await hydrated(page);
+    const card = page.getByTestId("calendar-card").first();
+    await card.getByTestId("import-file").setInputFiles({ name: "work.ics", mimeType: "text/calendar", buffer: Buffer.from(ICS) });
+    await card.getByTestId("import").click();
+    const report = page.getByTestId("import-report");
+    await expect(report).toContainText("Imported 1, updated 0, skipped 1.");
+    await expect(report).toContainText("Unknown time zone");
+    await page.goto("/calendar?view=month&date=2030-01-22");
+    await expect(events(page, "Imported weekly")).toHaveCount(3);
+  });
+
+  test("a new calendar gets its own colour and can be hidden from the views", async ({ page }) => {
+    await register(page, "calendars");
+    await page.goto("/settings/calendars");
+    await hydrated(page);
+    await page.getByTestId("new-calendar-name").fill("Family");
+    await page.getByTestId("add-calendar").click();
+    await expect(page.getByTestId("calendar-card")).toHaveCount(2);
+    await expect(page.getByTestId("calendar-card").nth(1)).toContainText("Family");
+  });
+});
+
+test.describe("calendars page without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("a file is imported by a plain form and the report is shown", async ({ page }) => {
+    await page.goto("/register");
+    await page.getByLabel("Name", { exact: true }).fill("No Script");
+    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("nojs-import"));
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/calendar$/);
+    await page.goto("/settings/calendars");
+    const card = page.getByTestId("calendar-card").first();
+    await card.getByTestId("import-file").setInputFiles({ name: "work.ics", mimeType: "text/calendar", buffer: Buffer.from(ICS) });
+    await card.getByTestId("import").click();
+    await expect(page).toHaveURL(/\/settings\/calendars\?report=/);
+    await expect(page.getByTestId("import-report")).toContainText("Imported 1, updated 0, skipped 1.");
+  });
+});
