@@ -79,7 +79,7 @@ test.describe("with WebAssembly", () => {
     await page.getByLabel("Week starts on", { exact: true }).selectOption("sunday");
     await page.getByRole("button", { name: "Save" }).click();
     await expect(page.getByTestId("saved")).toHaveText("Saved.");
-    await page.getByRole("link", { name: "Calendar" }).click();
+    await page.getByRole("link", { name: "Calendar", exact: true }).click();
     await expect(page.getByTestId("today")).toContainText("in America/New_York");
     await page.reload();
     await expect(page.getByTestId("today")).toContainText("in America/New_York");

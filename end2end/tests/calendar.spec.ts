@@ -82,7 +82,7 @@ test.describe("calendar with WebAssembly", () => {
     await createEvent(page, "Standup", "2030-01-14", "09:00", "09:30", "Weekly on Monday");
     await page.goto("/calendar?view=month&date=2030-01-14");
     await hydrated(page);
-    await expect(events(page, "Standup")).toHaveCount(5); // the Mondays shown from 14 Jan to 10 Feb
+    await expect(events(page, "Standup")).toHaveCount(4); // the Mondays shown from 14 Jan to 10 Feb
 
     // This event: rename 21 January only.
     await week(page, "2030-01-21");
@@ -155,7 +155,8 @@ test.describe("calendar with WebAssembly", () => {
     await page.mouse.up();
     await expect(page.locator('.day-column[data-date="2030-01-16"]').getByText("Review")).toBeVisible();
     await expect(events(page, "Review")).toContainText("10:00 – 11:00");
-    // Resize: pull the bottom edge down by half an hour.
+    // Resize: pull the bottom edge down by half an hour (on a freshly loaded page).
+    await week(page);
     const moved = await events(page, "Review").boundingBox();
     if (!moved) throw new Error("no moved block");
     await page.mouse.move(moved.x + moved.width / 2, moved.y + moved.height - 2);

@@ -163,18 +163,22 @@ fn route_label(path: &str) -> String {
 }
 
 /// The policy for pages: scripts only from us, the page's own nonce and WASM compilation.
+/// The pages' Content-Security-Policy. Scripts need this response's nonce; stylesheets come
+/// from this origin only. Inline `style` attributes are allowed (`style-src-attr`): the
+/// calendar grids place events with them. They cannot load anything (`img-src`, `font-src`
+/// and `connect-src` stay on this origin) and have no selectors to read the page with.
 pub fn page_csp(nonce: &str, dev_reload_port: Option<u32>) -> String {
     let connect = match dev_reload_port {
         Some(port) => format!("'self' ws://127.0.0.1:{port} ws://localhost:{port}"),
         None => "'self'".to_owned(),
     };
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
          font-src 'self'; connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
 
-const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Security headers on every response; static assets get cache headers by whether their

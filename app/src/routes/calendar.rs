@@ -305,6 +305,12 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
         })
         .collect_view();
     let style = format!("--columns: {columns}; --hour: {HOUR_PX}px");
+    // Open the day at 07:00 rather than midnight, as calendar apps do.
+    Effect::new(move |_| {
+        if let Some(body) = document().get_element_by_id("grid-body") {
+            body.set_scroll_top((7.0 * HOUR_PX) as i32);
+        }
+    });
     view! {
         <div class="time-grid" style=style data-testid="time-grid">
             <div class="grid-head">
@@ -844,25 +850,25 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                         <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("title"))}</p>
                     </div>
                     <label class="check">
-                        <input type="checkbox" name="all_day" value="on" prop:checked=move || all_day.get() on:change=move |ev| all_day.set(event_target_checked(&ev)) data-testid="all-day" />
+                        <input type="checkbox" name="all_day" value="on" checked=all_day.get_untracked() on:change=move |ev| all_day.set(event_target_checked(&ev)) data-testid="all-day" />
                         "All day"
                     </label>
                     <div class="field-row">
                         <div class="field">
                             <label for="start-date">"Starts"</label>
-                            <input id="start-date" type="date" name="start_date" prop:value=move || start_date.get() on:input=move |ev| start_date.set(event_target_value(&ev)) data-testid="start-date" />
+                            <input id="start-date" type="date" name="start_date" value=start_date.get_untracked() on:input=move |ev| start_date.set(event_target_value(&ev)) data-testid="start-date" />
                         </div>
                         <div class="field" class:hidden=move || all_day.get()>
                             <label for="start-time">"at"</label>
-                            <input id="start-time" type="time" name="start_time" step="300" prop:value=move || start_time.get() on:input=move |ev| start_time.set(event_target_value(&ev)) data-testid="start-time" />
+                            <input id="start-time" type="time" name="start_time" step="300" value=start_time.get_untracked() on:input=move |ev| start_time.set(event_target_value(&ev)) data-testid="start-time" />
                         </div>
                         <div class="field">
                             <label for="end-date">"Ends"</label>
-                            <input id="end-date" type="date" name="end_date" prop:value=move || end_date.get() on:input=move |ev| end_date.set(event_target_value(&ev)) data-testid="end-date" />
+                            <input id="end-date" type="date" name="end_date" value=end_date.get_untracked() on:input=move |ev| end_date.set(event_target_value(&ev)) data-testid="end-date" />
                         </div>
                         <div class="field" class:hidden=move || all_day.get()>
                             <label for="end-time">"at"</label>
-                            <input id="end-time" type="time" name="end_time" step="300" prop:value=move || end_time.get() on:input=move |ev| end_time.set(event_target_value(&ev)) data-testid="end-time" />
+                            <input id="end-time" type="time" name="end_time" step="300" value=end_time.get_untracked() on:input=move |ev| end_time.set(event_target_value(&ev)) data-testid="end-time" />
                         </div>
                     </div>
                     <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("end").or_else(|| e.field_message("start")))}</p>

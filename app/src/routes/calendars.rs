@@ -13,6 +13,9 @@ use crate::server::calendar::{
 };
 
 #[derive(Clone, Copy)]
+struct ImportResult(RwSignal<Option<Result<ImportReport, String>>>);
+
+#[derive(Clone, Copy)]
 struct CalendarActions {
     update: ServerAction<UpdateCalendar>,
     delete: ServerAction<DeleteCalendar>,
@@ -31,6 +34,9 @@ pub fn CalendarsPage() -> impl IntoView {
     };
     provide_context(actions);
     let imported = RwSignal::new(0u32);
+    // The last import's report lives here, so it survives the list refreshing after it.
+    let report = RwSignal::new(None::<Result<ImportReport, String>>);
+    provide_context(ImportResult(report));
     let list = Resource::new(
         move || {
             (
@@ -59,6 +65,10 @@ pub fn CalendarsPage() -> impl IntoView {
                 <A href="/settings/tokens">"API tokens"</A>
             </nav>
             {move || plain_report().map(|report| view! { <ReportView report /> })}
+            {move || report.get().map(|r| match r {
+                Ok(report) => view! { <ReportView report /> }.into_any(),
+                Err(message) => view! { <p class="form-error" role="alert">{message}</p> }.into_any(),
+            })}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -198,7 +208,7 @@ fn CalendarCard(calendar: CalendarInfo, imported: RwSignal<u32>) -> impl IntoVie
 #[component]
 fn ImportForm(calendar_id: String, action: String, imported: RwSignal<u32>) -> impl IntoView {
     let progress = RwSignal::new(None::<String>);
-    let report = RwSignal::new(None::<Result<ImportReport, String>>);
+    let report = expect_context::<ImportResult>().0;
     let file_input = NodeRef::<leptos::html::Input>::new();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         #[cfg(feature = "hydrate")]
@@ -210,7 +220,7 @@ fn ImportForm(calendar_id: String, action: String, imported: RwSignal<u32>) -> i
         }
         #[cfg(not(feature = "hydrate"))]
         {
-            let _ = (&ev, &calendar_id, file_input, imported);
+            let _ = (&ev, &calendar_id, file_input, imported, report);
         }
     };
     view! {
@@ -222,10 +232,6 @@ fn ImportForm(calendar_id: String, action: String, imported: RwSignal<u32>) -> i
             <button type="submit" data-testid="import">"Import"</button>
             {move || progress.get().map(|p| view! { <span class="hint" role="status" data-testid="import-progress">{p}</span> })}
         </form>
-        {move || report.get().map(|r| match r {
-            Ok(report) => view! { <ReportView report /> }.into_any(),
-            Err(message) => view! { <p class="form-error" role="alert">{message}</p> }.into_any(),
-        })}
     }
 }
 

@@ -590,10 +590,21 @@ pub async fn update(
         let key = row.recurrence_id.clone();
         return Box::pin(update(db, user_id, master_id, patch, scope, key.as_deref())).await;
     }
-    if !row.is_recurring() || scope == EditScope::All {
+    if !row.is_recurring() {
         return update_all(db, user_id, &row, &calendar, patch).await;
     }
     let series = row.series()?;
+    if scope == EditScope::All {
+        // Times edited on one occurrence move the whole series by the same amount.
+        let patch = match recurrence_id.and_then(parse_instance_key) {
+            Some(key) => match instance_at(&series, key)? {
+                Some(instance) => relative_to_series(&row, &series, instance, &calendar, patch)?,
+                None => return Err(AppError::NotFound),
+            },
+            None => patch.clone(),
+        };
+        return update_all(db, user_id, &row, &calendar, &patch).await;
+    }
     let key = required_key(recurrence_id)?;
     let instance = instance_at(&series, key)?.ok_or(AppError::NotFound)?;
     match scope {
@@ -698,6 +709,39 @@ async fn touch_both(db: &Db, a: &CalendarRow, b: &CalendarRow) -> Result<(), App
         calendars::touch(db, &b.id).await?;
     }
     Ok(())
+}
+
+/// A patch whose start and end were written for one occurrence, rewritten for the series:
+/// DTSTART moves by as much as the occurrence moved, and the new length is kept.
+fn relative_to_series(
+    row: &EventRow,
+    series: &Series,
+    instance: calento::recurrence::Instance,
+    calendar: &CalendarRow,
+    patch: &serde_json::Value,
+) -> Result<serde_json::Value, AppError> {
+    let touches_times = patch.get("start").is_some() || patch.get("end").is_some();
+    if !touches_times {
+        return Ok(patch.clone());
+    }
+    let occurrence_start = as_written(series, instance.start);
+    let occurrence_end = end_as_written(&occurrence_start, instance.end);
+    let mut base = row.input()?;
+    let (zone, start_text) = wall_clock(&occurrence_start);
+    base.times.start = start_text;
+    base.times.end = wall_clock(&occurrence_end).1;
+    base.times.time_zone = zone;
+    let merged = merge_patch(&base, patch)?;
+    // Invalid times are left for validation to report against the fields as entered.
+    let Ok(edited) = EventTimes::parse(&merged.times, calendar.tz()) else { return Ok(patch.clone()) };
+    let delta = edited.start.local() - occurrence_start.local();
+    let span = edited.end.local() - edited.start.local();
+    let new_start = shift_local(&series.start, delta);
+    let new_end = shift_local(&new_start, span);
+    let mut out = patch.clone();
+    out["start"] = wall_clock(&new_start).1.into();
+    out["end"] = wall_clock(&new_end).1.into();
+    Ok(out)
 }
 
 /// Edits a whole series. A moved start moves the exclusions and exceptions with it; a new

@@ -288,6 +288,28 @@ async fn one_occurrence_this_and_following_and_all_can_be_edited(backend: Backen
         ]
     );
 
+    // All, edited from an occurrence (as the dialog does): its new time moves every
+    // occurrence by the same amount; the series still starts on 4 March.
+    let from_occurrence = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/events/{id}?scope=all&recurrence_id=2024-03-25T14:00:00Z"),
+            &token,
+            Some(json!({"start": "2024-03-25T08:00", "end": "2024-03-25T08:45"})),
+        )
+        .await;
+    assert_eq!(from_occurrence.status, 200, "{}", from_occurrence.body);
+    assert_eq!(
+        starts(&occurrences(&app, &token, from, "2024-03-31T00:00:00Z", None).await),
+        [
+            "2024-03-04T13:00:00Z Standup",
+            "2024-03-11T12:00:00Z Standup",
+            "2024-03-18T15:00:00Z Standup (late)",
+            "2024-03-25T12:00:00Z Standup"
+        ]
+    );
+    assert_eq!(from_occurrence.json()["end"], "2024-03-04T08:45:00");
+
     let missing = app
         .api(
             "PATCH",
