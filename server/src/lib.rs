@@ -91,7 +91,14 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/feeds/{file}", get(api::feed))
         .route("/settings/calendars/{id}/import", axum::routing::post(api::import_form))
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            {
+                // The not-found page renders the app too (its header asks who is signed in).
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            shell,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(ops::server_fn_errors))
         .layer(sessions)
