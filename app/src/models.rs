@@ -232,3 +232,12 @@ pub struct SkippedItem {
     pub line: usize,
     pub reason: String,
 }
+
+/// One page of events from a search or listing, and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventPage {
+    pub items: Vec<EventInfo>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}

@@ -8,6 +8,7 @@ pub mod events;
 pub mod ical;
 pub mod login_limits;
 pub mod passwords;
+pub mod search;
 pub mod session_store;
 pub mod tokens;
 

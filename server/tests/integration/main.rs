@@ -10,4 +10,5 @@ mod api;
 mod binary;
 mod calendar;
 mod ops;
+mod search;
 mod storage;
