@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/calendars/{id}/feed", post(publish_feed).delete(revoke_feed))
         .route("/calendars/{id}/import", post(import_calendar))
         .route("/calendars/{id}/export.ics", get(export_calendar))
+        .route("/calendars/{id}/refresh", post(refresh_calendar))
         .route("/events", get(search_events).post(create_event))
         .route("/events/{id}", get(get_event).patch(update_event).delete(delete_event))
         .route("/occurrences", get(occurrences))
@@ -204,6 +205,20 @@ async fn export_calendar(
     let file = format!("attachment; filename=\"{}.ics\"", file_name(&calendar.name));
     Ok(([(header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, file)], text)
         .into_response())
+}
+
+/// Polls a subscription now; answers with the calendar (a failed fetch is in `poll_error`).
+async fn refresh_calendar(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Extension(poller): Extension<crate::subscriptions::Poller>,
+    Path(id): Path<String>,
+) -> Result<Json<CalendarInfo>, AppError> {
+    let calendar = calendars::find(&state.db, &user.id, &id).await?;
+    if !calendar.read_only() {
+        return Err(AppError::bad_request("This calendar is not a subscription; only subscriptions can be refreshed."));
+    }
+    Ok(Json(poller.poll(&state.db, &calendar.id).await?.info()))
 }
 
 /// A calendar name made safe for a download's file name.

@@ -10,6 +10,7 @@ pub mod login_limits;
 pub mod passwords;
 pub mod search;
 pub mod session_store;
+pub mod subscriptions;
 pub mod tokens;
 
 use axum::extract::FromRef;

@@ -35,6 +35,8 @@ async fn every_api_route_needs_credentials(backend: Backend) {
         ("GET", "/api/v1/tokens"),
         ("POST", "/api/v1/tokens"),
         ("DELETE", "/api/v1/tokens/01JABCDEFGHJKMNPQRSTVWXYZ0"),
+        ("GET", "/api/v1/events?q=x"),
+        ("POST", "/api/v1/calendars/01JABCDEFGHJKMNPQRSTVWXYZ0/refresh"),
         ("GET", "/api/v1/no-such-route"),
     ] {
         let reply = app.send(method, path, &[], Vec::new()).await;

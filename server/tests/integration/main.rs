@@ -12,3 +12,4 @@ mod calendar;
 mod ops;
 mod search;
 mod storage;
+mod subscriptions;
