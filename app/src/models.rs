@@ -261,3 +261,12 @@ pub struct CalendarData {
     pub calendars: Vec<CalendarInfo>,
     pub items: Vec<ViewItem>,
 }
+
+/// One page of events from a search or listing, and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventPage {
+    pub items: Vec<EventInfo>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}

@@ -13,12 +13,12 @@ use tower_sessions::Session;
 
 use app::AppError;
 use app::models::{
-    CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput, ImportReport, OccurrenceInfo,
-    TokenInfo, UserProfile,
+    CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput, EventPage, ImportReport,
+    OccurrenceInfo, TokenInfo, UserProfile,
 };
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
-use app::ssr::{AppState, calendars, events, ical, tokens};
+use app::ssr::{AppState, calendars, events, ical, search, tokens};
 
 /// The user a request to the API acts for.
 #[derive(Clone)]
@@ -34,7 +34,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/calendars/{id}/feed", post(publish_feed).delete(revoke_feed))
         .route("/calendars/{id}/import", post(import_calendar))
         .route("/calendars/{id}/export.ics", get(export_calendar))
-        .route("/events", post(create_event))
+        .route("/calendars/{id}/refresh", post(refresh_calendar))
+        .route("/events", get(search_events).post(create_event))
         .route("/events/{id}", get(get_event).patch(update_event).delete(delete_event))
         .route("/occurrences", get(occurrences))
         .fallback(|| async { AppError::NotFound })
@@ -206,6 +207,20 @@ async fn export_calendar(
         .into_response())
 }
 
+/// Polls a subscription now; answers with the calendar (a failed fetch is in `poll_error`).
+async fn refresh_calendar(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Extension(poller): Extension<crate::subscriptions::Poller>,
+    Path(id): Path<String>,
+) -> Result<Json<CalendarInfo>, AppError> {
+    let calendar = calendars::find(&state.db, &user.id, &id).await?;
+    if !calendar.read_only() {
+        return Err(AppError::bad_request("This calendar is not a subscription; only subscriptions can be refreshed."));
+    }
+    Ok(Json(poller.poll(&state.db, &calendar.id).await?.info()))
+}
+
 /// A calendar name made safe for a download's file name.
 fn file_name(name: &str) -> String {
     let cleaned: String =
@@ -328,6 +343,35 @@ async fn occurrences(
     let to = query_instant("to", query.to.as_deref())?;
     let found = events::occurrences(&state.db, &user.id, from, to, query.calendar_id.as_deref()).await?;
     Ok(Json(found))
+}
+
+/// Searches or lists the user's events (see `app::ssr::search`).
+async fn search_events(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    query: Result<Query<search::SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EventPage>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::Invalid { message: e.body_text(), fields: Vec::new() })?;
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let ms = |t: chrono::NaiveDateTime| t.and_utc().timestamp_millis();
+    let from = given(&query.from).map(|v| query_instant("from", Some(&v)).map(ms)).transpose();
+    let to = given(&query.to).map(|v| query_instant("to", Some(&v)).map(ms)).transpose();
+    let (from, to) = match (from, to) {
+        (Ok(from), Ok(to)) => (from, to),
+        (from, to) => {
+            let fields = [from.err(), to.err()]
+                .into_iter()
+                .flatten()
+                .flat_map(|e| match e {
+                    AppError::Invalid { fields, .. } => fields,
+                    _ => Vec::new(),
+                })
+                .collect();
+            return Err(AppError::fields(fields));
+        }
+    };
+    let search = search::Search::parse(&query, from, to)?;
+    Ok(Json(search::search(&state.db, &user.id, &search).await?))
 }
 
 /// JSON bodies with the API's error shapes: malformed JSON is 400, well-formed JSON of the

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod ops;
+pub mod subscriptions;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -108,6 +109,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| ops::limit_body(body_limits, req, next)))
         .layer(axum::middleware::from_fn(ops::observe))
         .layer(axum::Extension(metrics))
+        .layer(axum::Extension(subscriptions::Poller::new(config.max_import_bytes)))
 }
 
 /// Deletes expired sessions and stale failed-login records every few minutes.

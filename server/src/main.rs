@@ -58,6 +58,7 @@ async fn main() -> ExitCode {
     };
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.addr.to_string());
     server::spawn_upkeep(state.clone());
+    server::subscriptions::spawn(state.db.clone(), server::subscriptions::Poller::new(config.max_import_bytes));
     let app = server::router(state.clone(), &config);
     tracing::debug!(database = %app::ssr::db::redact(&config.database_url), "Calento is running at http://{address}");
     println!("Calento is running at http://{address}");

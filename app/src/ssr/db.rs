@@ -83,6 +83,8 @@ impl Db {
             }
         };
         sqlx::migrate!("../migrations").run(&db.write).await?;
+        // Full-text search objects differ by backend, so they are made here (see search.rs).
+        super::search::prepare(&db).await?;
         Ok(db)
     }
 

@@ -18,8 +18,17 @@ const BATCH: usize = 200;
 /// Imports a file into `calendar`. The file is refused whole only when it is not a readable
 /// calendar; otherwise every event is imported, updated or skipped with its reason.
 pub async fn import(db: &Db, calendar: &CalendarRow, bytes: &[u8]) -> Result<ImportReport, AppError> {
-    let file: CalendarFile = calendar_file::read(bytes)
-        .map_err(|e| AppError::Invalid { message: format!("This file cannot be imported: {e}"), fields: Vec::new() })?;
+    import_file(db, calendar, &read(bytes)?).await
+}
+
+/// Reads a calendar file for [`import_file`]; an unreadable file is refused whole.
+pub fn read(bytes: &[u8]) -> Result<CalendarFile, AppError> {
+    calendar_file::read(bytes)
+        .map_err(|e| AppError::Invalid { message: format!("This file cannot be imported: {e}"), fields: Vec::new() })
+}
+
+/// Imports a file already read (see [`import`]).
+pub async fn import_file(db: &Db, calendar: &CalendarRow, file: &CalendarFile) -> Result<ImportReport, AppError> {
     let mut report = ImportReport {
         skipped: file
             .skipped

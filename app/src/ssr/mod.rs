@@ -8,7 +8,9 @@ pub mod events;
 pub mod ical;
 pub mod login_limits;
 pub mod passwords;
+pub mod search;
 pub mod session_store;
+pub mod subscriptions;
 pub mod tokens;
 
 use axum::extract::FromRef;

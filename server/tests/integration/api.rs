@@ -49,6 +49,8 @@ async fn every_api_route_needs_credentials(backend: Backend) {
         ("PATCH", "/api/v1/events/01JABCDEFGHJKMNPQRSTVWXYZ0"),
         ("DELETE", "/api/v1/events/01JABCDEFGHJKMNPQRSTVWXYZ0"),
         ("GET", "/api/v1/occurrences?from=2024-01-01&to=2024-02-01"),
+        ("GET", "/api/v1/events?q=x"),
+        ("POST", "/api/v1/calendars/01JABCDEFGHJKMNPQRSTVWXYZ0/refresh"),
         ("GET", "/api/v1/no-such-route"),
     ] {
         let reply = app.send(method, path, &[], Vec::new()).await;

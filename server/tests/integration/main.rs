@@ -10,4 +10,6 @@ mod api;
 mod binary;
 mod calendar;
 mod ops;
+mod search;
 mod storage;
+mod subscriptions;
