@@ -19,7 +19,7 @@ use leptos_router::{SsrMode, path};
 use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
 use crate::routes::{
-    BookingLinksPage, CalendarPage, CalendarsPage, FocusPage, HomePage, LoginPage, NotFound, RegisterPage,
+    BookingLinksPage, CalendarPage, CalendarsPage, FocusPage, HomePage, LoginPage, NotFound, RegisterPage, SearchPage,
     SettingsPage, TasksPage, TokensPage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
@@ -116,6 +116,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/calendar")
                             view=|| view! { <RequireUser><CalendarPage /></RequireUser> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/calendar/search")
+                            view=|| view! { <RequireUser><SearchPage /></RequireUser> }
                             ssr=SsrMode::Async
                         />
                         <Route

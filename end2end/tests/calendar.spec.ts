@@ -313,3 +313,26 @@ test.describe("calendars page without JavaScript", () => {
     await expect(page.getByTestId("import-report")).toContainText("Imported 1, updated 0, skipped 1.");
   });
 });
+
+test.describe("search", () => {
+  test.use({ timezoneId: "Europe/Paris" });
+
+  test("slash opens search; words find events by title and location, and a result opens the event", async ({ page }) => {
+    await register(page, "search");
+    await createEvent(page, "Café with Zoë", "2030-01-15", "10:00", "11:00");
+    await createEvent(page, "Budget review", "2030-01-16", "14:00", "15:00");
+    await week(page);
+    await page.keyboard.press("/");
+    await expect(page).toHaveURL(/\/calendar\/search$/);
+    await hydrated(page);
+    await page.getByTestId("search-q").fill("cafe zoe");
+    await page.getByTestId("search-submit").click();
+    await expect(page.getByTestId("search-result")).toHaveCount(1);
+    await expect(page.getByTestId("search-result")).toContainText("Café with Zoë");
+    await page.getByTestId("search-result").getByRole("link").click();
+    await expect(page.getByTestId("event-dialog")).toBeVisible();
+    await expect(page.getByTestId("event-title")).toHaveValue("Café with Zoë");
+    await page.goto("/calendar/search?q=%22%3B+DROP+TABLE+events%3B+--+*");
+    await expect(page.getByTestId("no-results")).toBeVisible();
+  });
+});

@@ -153,6 +153,9 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
             <A href=format!("{here}&new={}T09:00", date_text(date)) attr:class="button primary" attr:data-testid="create">
                 "Create"
             </A>
+            <A href="/calendar/search" attr:class="button" attr:data-testid="search">
+                "Search"
+            </A>
             <A href=format!("{here}&keys=1") attr:class="button icon" attr:aria-label="Keyboard shortcuts">
                 "?"
             </A>

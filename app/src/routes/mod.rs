@@ -2,9 +2,11 @@
 
 mod calendar;
 mod calendars;
+mod search;
 
 pub use calendar::CalendarPage;
 pub use calendars::CalendarsPage;
+pub use search::SearchPage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

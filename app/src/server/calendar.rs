@@ -298,3 +298,43 @@ pub async fn revoke_feed(id: String) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// Searches the user's events (title, description, location), a page at a time.
+#[server(prefix = "/fn", endpoint = "search_events")]
+pub async fn search_events(
+    q: String,
+    from: Option<String>,
+    to: Option<String>,
+    calendar_id: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+) -> Result<crate::models::EventPage, AppError> {
+    use crate::ssr::search;
+    let user = request::require_user().await?;
+    let tz = calento::TimeZoneName::parse(&user.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
+    // Dates from the form are the user's local days.
+    let day = |field: &str, value: Option<String>, end: bool| -> Result<Option<i64>, AppError> {
+        match filled(value) {
+            None => Ok(None),
+            Some(text) => {
+                let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                    .map_err(|_| AppError::field(calento::FieldError::new(field, "Enter a date like 2024-03-14.")))?;
+                let date = if end { date + Duration::days(1) } else { date };
+                let utc = calento::recurrence::local_to_utc(tz, date.and_time(NaiveTime::MIN));
+                Ok(Some(utc.and_utc().timestamp_millis()))
+            }
+        }
+    };
+    let from_ms = day("from", from, false)?;
+    let to_ms = day("to", to, true)?;
+    let query = search::SearchQuery {
+        q: Some(q),
+        calendar_id: filled(calendar_id),
+        sort: filled(sort),
+        page: filled(page),
+        per_page: Some("20".into()),
+        ..Default::default()
+    };
+    let parsed = search::Search::parse(&query, from_ms, to_ms)?;
+    search::search(&request::state()?.db, &user.id, &parsed).await
+}
