@@ -220,6 +220,12 @@ impl EventDetails {
     }
 }
 
+/// Whether an occurrence starting at `start_ms` has a reminder due at `now_ms`: one of its
+/// reminders (minutes before) has passed and the occurrence has not started yet.
+pub fn reminder_due(start_ms: i64, reminders: &[u32], now_ms: i64) -> bool {
+    now_ms < start_ms && reminders.iter().any(|m| start_ms - i64::from(*m) * 60_000 <= now_ms)
+}
+
 pub fn is_color(text: &str) -> bool {
     text.len() == 7 && text.starts_with('#') && text[1..].chars().all(|c| c.is_ascii_hexdigit())
 }
@@ -484,6 +490,16 @@ mod tests {
         };
         let fine = fine.validate().expect("valid");
         assert_eq!((fine.title.as_str(), fine.tags), ("Lunch", vec!["home".to_owned()]));
+    }
+
+    #[test]
+    fn a_reminder_is_due_from_its_time_until_the_start() {
+        let start = 1_000_000_000;
+        assert!(!reminder_due(start, &[10], start - 11 * 60_000));
+        assert!(reminder_due(start, &[10], start - 10 * 60_000));
+        assert!(reminder_due(start, &[10, 60], start - 59 * 60_000));
+        assert!(!reminder_due(start, &[10], start));
+        assert!(!reminder_due(start, &[], start - 1));
     }
 
     #[test]

@@ -48,6 +48,7 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
             <A href="/booking-links">"Booking links"</A>
             <A href="/settings">"Settings"</A>
         </nav>
+        <Reminders />
         <div class="account">
             <span class="account-name" data-testid="account-name">
                 {user.name}
@@ -58,6 +59,41 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
                 </button>
             </ActionForm>
         </div>
+    }
+}
+
+/// Reminders that are due, refreshed every half minute once hydrated.
+#[component]
+fn Reminders() -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Ok(handle) =
+            set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(30))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let due = Resource::new(move || tick.get(), |_| crate::server::calendar::due_reminders());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let due = due.await.unwrap_or_default();
+                (!due.is_empty()).then(|| view! {
+                    <div class="reminders" role="status" data-testid="reminders">
+                        {due.into_iter().map(|r| {
+                            let href = format!(
+                                "/calendar?view=week&date={}&event={}{}",
+                                r.date.format("%Y-%m-%d"),
+                                r.event_id,
+                                r.recurrence_id.map(|k| format!("&rid={}", percent_encode(&k))).unwrap_or_default()
+                            );
+                            let text = format!("\u{1f514} {} at {}", r.title, r.at);
+                            view! { <A href=href>{text}</A> }
+                        }).collect_view()}
+                    </div>
+                })
+            })}
+        </Transition>
     }
 }
 

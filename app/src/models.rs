@@ -216,6 +216,21 @@ pub struct OccurrenceInfo {
     pub status: calento::event::EventStatus,
     pub transparency: calento::event::Transparency,
     pub read_only: bool,
+    /// Minutes before the start at which to remind.
+    #[serde(default)]
+    pub reminders: Vec<u32>,
+}
+
+/// A reminder that is due now: the occurrence starts within its reminder time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueReminder {
+    pub event_id: String,
+    pub recurrence_id: Option<String>,
+    pub title: String,
+    pub start_ms: i64,
+    /// The start in the user's zone, e.g. "14:30" or "2:30 PM", and the date.
+    pub at: String,
+    pub date: chrono::NaiveDate,
 }
 
 /// What an ICS import did, event by event.

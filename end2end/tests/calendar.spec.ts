@@ -336,3 +336,31 @@ test.describe("search", () => {
     await expect(page.getByTestId("no-results")).toBeVisible();
   });
 });
+
+test.describe("reminders", () => {
+  test.use({ timezoneId: "Europe/Paris" });
+
+  test("a reminder shows in the header from its time until the event starts", async ({ page }) => {
+    await register(page, "reminder");
+    const parts = (offsetMinutes: number) => {
+      const at = new Date(Date.now() + offsetMinutes * 60_000);
+      const text = new Intl.DateTimeFormat("sv-SE", {
+        timeZone: "Europe/Paris", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      }).format(at); // "2030-01-14 09:05"
+      return { date: text.slice(0, 10), time: text.slice(11, 16) };
+    };
+    const start = parts(5);
+    const end = parts(20);
+    await page.goto(`/calendar?view=week&date=${start.date}&new=${start.date}T${start.time}`);
+    await hydrated(page);
+    const dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("event-title").fill("Call the bank");
+    await dialog.getByTestId("end-date").fill(end.date);
+    await dialog.getByTestId("end-time").fill(end.time);
+    await dialog.getByTestId("reminder").selectOption({ label: "10 minutes before" });
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    await page.goto("/settings");
+    await expect(page.getByTestId("reminders")).toContainText(`Call the bank at ${start.time}`);
+  });
+});

@@ -619,6 +619,17 @@ fn Agenda(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
     }
 }
 
+/// The reminder menu: minutes before the start.
+const REMINDER_CHOICES: [(Option<u32>, &str); 7] = [
+    (None, "No reminder"),
+    (Some(5), "5 minutes before"),
+    (Some(10), "10 minutes before"),
+    (Some(30), "30 minutes before"),
+    (Some(60), "1 hour before"),
+    (Some(1440), "1 day before"),
+    (Some(10080), "1 week before"),
+];
+
 /// Busy occurrences overlapping `[start, end)`, except the one being edited.
 fn conflicts(
     data: &CalendarData,
@@ -652,6 +663,7 @@ struct Draft {
     time_zone: String,
     description: String,
     location: String,
+    reminders: Vec<u32>,
     read_only: bool,
 }
 
@@ -679,6 +691,7 @@ fn NewEventDialog(data: StoredValue<CalendarData>, at: String, here: String) -> 
         time_zone: zone,
         description: String::new(),
         location: String::new(),
+        reminders: Vec::new(),
         read_only: false,
     };
     view! { <EventForm data draft here heading="New event" /> }
@@ -759,6 +772,7 @@ fn draft_of(info: &EventInfo, rid: Option<String>, item: Option<ViewItem>, data:
         time_zone: zone,
         description: info.details.description.clone(),
         location: info.details.location.clone(),
+        reminders: info.details.reminders.clone(),
         read_only: info.read_only,
     }
 }
@@ -892,6 +906,16 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                         <input id="rrule" name="rrule" placeholder="FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE" on:input=move |ev| custom_rule.set(event_target_value(&ev)) data-testid="rrule" />
                         <p class="hint" data-testid="rule-summary">{rule_summary}</p>
                         <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("rrule"))}</p>
+                    </div>
+                    <div class="field">
+                        <label for="reminder">"Reminder"</label>
+                        <select id="reminder" name="reminder" data-testid="reminder">
+                            {(draft.reminders.len() > 1).then(|| view! { <option value="keep" selected=true>{format!("Keep {} reminders", draft.reminders.len())}</option> })}
+                            {REMINDER_CHOICES.iter().map(|(minutes, label)| {
+                                let selected = draft.reminders.len() <= 1 && draft.reminders.first().copied() == *minutes;
+                                view! { <option value=minutes.map(|m| m.to_string()).unwrap_or_default() selected=selected>{*label}</option> }
+                            }).collect_view()}
+                        </select>
                     </div>
                     <div class="field">
                         <label for="calendar">"Calendar"</label>

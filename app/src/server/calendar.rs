@@ -105,6 +105,7 @@ pub async fn save_event(
     rrule: Option<String>,
     description: Option<String>,
     location: Option<String>,
+    reminder: Option<String>,
     back: Option<String>,
 ) -> Result<EventInfo, AppError> {
     let user = request::require_user().await?;
@@ -155,6 +156,16 @@ pub async fn save_event(
     }
     if let Some(rule) = rule {
         patch["rrule"] = rule;
+    }
+    match reminder.as_deref().map(str::trim) {
+        Some("keep") => {}
+        Some("") | None => patch["reminders"] = serde_json::json!([]),
+        Some(minutes) => {
+            let minutes: u32 = minutes.parse().map_err(|_| {
+                AppError::field(calento::FieldError::new("reminders", "Choose a reminder from the list."))
+            })?;
+            patch["reminders"] = serde_json::json!([minutes]);
+        }
     }
     let saved = match filled(id) {
         Some(id) => {
@@ -337,4 +348,42 @@ pub async fn search_events(
     };
     let parsed = search::Search::parse(&query, from_ms, to_ms)?;
     search::search(&request::state()?.db, &user.id, &parsed).await
+}
+
+/// Reminders due now for the signed-in user (shown in the header of every page).
+#[server(prefix = "/fn", endpoint = "due_reminders")]
+pub async fn due_reminders() -> Result<Vec<crate::models::DueReminder>, AppError> {
+    let Some(user) = request::current_user().await? else { return Ok(Vec::new()) };
+    let db = request::state()?.db;
+    let profile = user.profile();
+    let tz = calento::TimeZoneName::parse(&profile.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
+    let now = chrono::Utc::now().naive_utc();
+    let now_ms = now.and_utc().timestamp_millis();
+    let horizon = Duration::minutes(i64::from(calento::event::MAX_REMINDER_MINUTES)) + Duration::days(1);
+    let rows = calendars::list(&db, &user.id).await?;
+    let found = events::occurrences_in(&db, &user.id, now, now + horizon, &rows).await?;
+    let mut due: Vec<crate::models::DueReminder> = found
+        .into_iter()
+        .filter(|o| o.status != calento::event::EventStatus::Cancelled)
+        .filter(|o| calento::event::reminder_due(o.start_ms, &o.reminders, now_ms))
+        .map(|o| {
+            let start = crate::ssr::millis_to_utc(o.start_ms).naive_utc();
+            let local = if o.floating || o.all_day { start } else { calento::recurrence::utc_to_local(tz, start) };
+            let at = match profile.clock {
+                calento::ClockFormat::H24 => local.format("%H:%M").to_string(),
+                calento::ClockFormat::H12 => local.format("%-I:%M %p").to_string(),
+            };
+            crate::models::DueReminder {
+                event_id: o.event_id,
+                recurrence_id: o.recurrence_id,
+                title: o.summary,
+                start_ms: o.start_ms,
+                at: if o.all_day { "all day".to_owned() } else { at },
+                date: local.date(),
+            }
+        })
+        .collect();
+    due.sort_by_key(|d| d.start_ms);
+    due.truncate(5);
+    Ok(due)
 }

@@ -1082,6 +1082,7 @@ pub fn expand_rows(
                 status: details.status,
                 transparency: details.transparency,
                 read_only: calendar.read_only(),
+                reminders: details.reminders.clone(),
             });
         }
         if out.len() > MAX_OCCURRENCES {
