@@ -154,7 +154,8 @@ impl ZoneMap {
         for zone in calendar.components_named("VTIMEZONE") {
             let Some(tzid) = zone.property("TZID").map(|p| p.value.clone()) else { continue };
             let hint = zone.property("X-LIC-LOCATION").and_then(|p| iana_zone(&p.value));
-            map.insert(tzid.clone(), iana_zone(&tzid).or(hint));
+            let found = iana_zone(&tzid).or(hint).or_else(|| zone_by_offsets(zone));
+            map.insert(tzid.clone(), found);
         }
         if let Some(zone) = calendar.property("X-WR-TIMEZONE") {
             map.entry(zone.value.clone()).or_insert_with(|| iana_zone(&zone.value));
@@ -210,6 +211,70 @@ pub fn iana_zone(tzid: &str) -> Option<Tz> {
         ("Coordinated Universal Time", "UTC"),
     ];
     WINDOWS.iter().find(|(name, _)| name.eq_ignore_ascii_case(tzid)).and_then(|(_, iana)| Tz::from_str(iana).ok())
+}
+
+/// Zones tried first when a VTIMEZONE's name is unknown: the most used ones per offset.
+const LIKELY_ZONES: [&str; 34] = [
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Halifax",
+    "America/St_Johns",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+    "America/Mexico_City",
+    "America/Bogota",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Lisbon",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Athens",
+    "Europe/Helsinki",
+    "Europe/Moscow",
+    "Africa/Lagos",
+    "Africa/Johannesburg",
+    "Africa/Cairo",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Australia/Sydney",
+    "Australia/Adelaide",
+    "Australia/Brisbane",
+    "Pacific/Auckland",
+    "UTC",
+];
+
+/// An IANA zone whose offsets now match a VTIMEZONE's latest standard and daylight
+/// observances (for TZIDs such as "Custom Zone 1" from some exporters).
+fn zone_by_offsets(vtimezone: &Component) -> Option<Tz> {
+    let latest = |kind: &str| {
+        vtimezone
+            .components_named(kind)
+            .max_by_key(|c| c.property("DTSTART").map(|p| p.value.clone()).unwrap_or_default())
+            .and_then(|c| c.property("TZOFFSETTO"))
+            .and_then(|p| ics::parse_utc_offset(p.value.trim()))
+    };
+    let standard = latest("STANDARD").or_else(|| latest("DAYLIGHT"))?;
+    let daylight = latest("DAYLIGHT").unwrap_or(standard);
+    let at = |month: u32| NaiveDate::from_ymd_opt(2025, month, 15).and_then(|d| d.and_hms_opt(12, 0, 0));
+    let (Some(january), Some(july)) = (at(1), at(7)) else { return None };
+    let offset = |tz: Tz, t: NaiveDateTime| tz.offset_from_utc_datetime(&t).fix().local_minus_utc();
+    let matches = |tz: Tz| {
+        let (jan, jul) = (offset(tz, january), offset(tz, july));
+        (jan == standard && jul == daylight) || (jan == daylight && jul == standard)
+    };
+    LIKELY_ZONES
+        .iter()
+        .filter_map(|name| Tz::from_str(name).ok())
+        .chain(chrono_tz::TZ_VARIANTS.iter().copied())
+        .find(|tz| matches(*tz))
 }
 
 fn short(text: &str) -> String {

@@ -163,3 +163,15 @@ fn windows_and_mozilla_zone_names_map_to_iana() {
     assert_eq!(iana_zone("America/New_York"), Some(Tz::America__New_York));
     assert_eq!(iana_zone("Nowhere/Special"), None);
 }
+
+#[test]
+fn an_unknown_zone_name_is_matched_by_its_offsets() {
+    let text = "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:Custom Zone 7\r\nBEGIN:STANDARD\r\nDTSTART:16011104T020000\r\n\
+        RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n\
+        DTSTART:16010311T020000\r\nRRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\n\
+        END:DAYLIGHT\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=Custom Zone 7:20240710T090000\r\n\
+        DURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let file = read(text.as_bytes()).expect("parses");
+    assert!(file.skipped.is_empty(), "{:?}", file.skipped);
+    assert_eq!(file.events[0].start, CalTime::Zoned(instant("2024-07-10T09:00:00Z"), Tz::America__New_York));
+}
