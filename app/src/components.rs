@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use leptos_router::params::ParamsMap;
 
 use crate::models::UserProfile;
-use crate::{AppError, Auth, page_theme};
+use crate::{AppError, Auth, DueReminders, page_theme};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -62,18 +62,10 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
     }
 }
 
-/// Reminders that are due, refreshed every half minute once hydrated.
+/// Reminders that are due (the resource lives in `App`, refreshed every half minute).
 #[component]
 fn Reminders() -> impl IntoView {
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if let Ok(handle) =
-            set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(30))
-        {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    let due = Resource::new(move || tick.get(), |_| crate::server::calendar::due_reminders());
+    let due = expect_context::<DueReminders>().0;
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
