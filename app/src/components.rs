@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use leptos_router::params::ParamsMap;
 
 use crate::models::UserProfile;
-use crate::{AppError, Auth, DueReminders, page_theme};
+use crate::{AppError, Auth, page_theme};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -62,30 +62,42 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
     }
 }
 
-/// Reminders that are due (the resource lives in `App`, refreshed every half minute).
+/// Reminders that are due, asked for once the page is live and every half minute after.
+/// They are not part of the server-rendered page: a reminder is about the moment it is seen.
 #[component]
 fn Reminders() -> impl IntoView {
-    let due = expect_context::<DueReminders>().0;
+    let due = RwSignal::new(Vec::<crate::models::DueReminder>::new());
+    Effect::new(move |_| {
+        let fetch = move || {
+            leptos::task::spawn_local(async move {
+                if let Ok(found) = crate::server::calendar::due_reminders().await {
+                    due.set(found);
+                }
+            });
+        };
+        fetch();
+        if let Ok(handle) = set_interval_with_handle(fetch, std::time::Duration::from_secs(30)) {
+            on_cleanup(move || handle.clear());
+        }
+    });
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let due = due.await.unwrap_or_default();
-                (!due.is_empty()).then(|| view! {
-                    <div class="reminders" role="status" data-testid="reminders">
-                        {due.into_iter().map(|r| {
-                            let href = format!(
-                                "/calendar?view=week&date={}&event={}{}",
-                                r.date.format("%Y-%m-%d"),
-                                r.event_id,
-                                r.recurrence_id.map(|k| format!("&rid={}", percent_encode(&k))).unwrap_or_default()
-                            );
-                            let text = format!("\u{1f514} {} at {}", r.title, r.at);
-                            view! { <A href=href>{text}</A> }
-                        }).collect_view()}
-                    </div>
-                })
-            })}
-        </Transition>
+        <div class="reminders" role="status" data-testid="reminders">
+            {move || {
+                due.get()
+                    .into_iter()
+                    .map(|r| {
+                        let href = format!(
+                            "/calendar?view=week&date={}&event={}{}",
+                            r.date.format("%Y-%m-%d"),
+                            r.event_id,
+                            r.recurrence_id.map(|k| format!("&rid={}", percent_encode(&k))).unwrap_or_default()
+                        );
+                        let text = format!("\u{1f514} {} at {}", r.title, r.at);
+                        view! { <A href=href>{text}</A> }
+                    })
+                    .collect_view()
+            }}
+        </div>
     }
 }
 

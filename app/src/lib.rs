@@ -68,10 +68,6 @@ pub fn page_theme() -> Theme {
     }
 }
 
-/// Reminders due now, for the header.
-#[derive(Clone, Copy)]
-pub struct DueReminders(pub Resource<Result<Vec<crate::models::DueReminder>, AppError>>);
-
 /// Who is signed in, and the actions that change it; provided to every page.
 #[derive(Clone, Copy)]
 pub struct Auth {
@@ -98,21 +94,7 @@ pub fn App() -> impl IntoView {
         |_| current_user(),
     );
     provide_context(Auth { user, login, register, logout, update_profile, set_theme });
-    // Created here, outside any Suspense, so the server and the browser number resources
-    // the same way; refreshed every half minute once hydrated.
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if let Ok(handle) =
-            set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(30))
-        {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    let due = Resource::new(
-        move || (tick.get(), login.version().get(), register.version().get(), logout.version().get()),
-        |_| crate::server::calendar::due_reminders(),
-    );
-    provide_context(DueReminders(due));
+
     // Effects run only in the browser: mark the page once the WASM has taken over, so
     // people's tools and the end-to-end tests can tell a hydrated page from a static one.
     Effect::new(|_| {
