@@ -9,5 +9,6 @@ mod accounts;
 mod api;
 mod binary;
 mod calendar;
+mod interop;
 mod ops;
 mod storage;
