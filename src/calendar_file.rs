@@ -324,14 +324,23 @@ fn length_of(component: &Component, start: &CalTime, zones: &ZoneMap) -> Result<
             _ if days == 0 => Length::Exact(Duration::seconds(d.seconds)),
             _ => Length::Nominal { days, exact: Duration::seconds(d.seconds) },
         };
-        let end = end_after(start, &length);
+        let end = within_years(end_after(start, &length), "The event")?;
         return Ok((length, end));
     }
     let length = match start {
         CalTime::Date(_) => Length::Days(1),
         _ => Length::Exact(Duration::zero()),
     };
-    Ok((length, end_after(start, &length)))
+    Ok((length, within_years(end_after(start, &length), "The event")?))
+}
+
+/// An end computed from a duration may pass the year 9999, which no iCalendar file (and so
+/// no export of this one) can write.
+fn within_years(end: CalTime, what: &str) -> Result<CalTime, String> {
+    if chrono::Datelike::year(&end.local()) > 9999 {
+        return Err(format!("{what} ends after the year 9999."));
+    }
+    Ok(end)
 }
 
 /// The end of the first instance, written like its start.
@@ -369,10 +378,17 @@ fn time_list(component: &Component, name: &str, zones: &ZoneMap) -> Result<Vec<E
                 let end = match ics::parse_duration(until) {
                     Some(d) if !d.negative => {
                         let exact = Duration::seconds(d.seconds) + Duration::days(d.weeks * 7 + d.days);
-                        end_after(&at, &Length::Exact(exact))
+                        within_years(end_after(&at, &Length::Exact(exact)), &format!("A {name} period"))?
                     }
                     _ => time_of(property, until, zones)?,
                 };
+                // A PERIOD is made of times (RFC 5545 §3.3.9); a date in one could not be written back.
+                if matches!(at, CalTime::Date(_)) || matches!(end, CalTime::Date(_)) {
+                    return Err(format!("{name} period \u{201c}{}\u{201d} has a date, not a time.", short(value)));
+                }
+                if end.axis() < at.axis() {
+                    return Err(format!("{name} period \u{201c}{}\u{201d} ends before it starts.", short(value)));
+                }
                 out.push(ExtraDate { at, end: Some(end) });
             } else {
                 out.push(ExtraDate { at: time_of(property, value, zones)?, end: None });

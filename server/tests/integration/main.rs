@@ -9,6 +9,7 @@ mod accounts;
 mod api;
 mod binary;
 mod calendar;
+mod interop;
 mod ops;
 mod search;
 mod storage;
