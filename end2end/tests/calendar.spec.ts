@@ -169,21 +169,30 @@ test.describe("calendar with WebAssembly", () => {
   test("keyboard shortcuts switch views, move in time and open dialogs", async ({ page }) => {
     await register(page, "keys");
     await week(page);
+    const keysReady = () => expect(page.locator("body[data-shortcuts='ready']")).toHaveCount(1);
+    await keysReady();
     await page.keyboard.press("m");
     await expect(page).toHaveURL(/view=month&date=2030-01-14/);
     await expect(page.getByTestId("month-grid")).toBeVisible();
+    await keysReady();
     await page.keyboard.press("j");
     await expect(page.getByTestId("calendar-title")).toHaveText("February 2030");
+    await keysReady();
     await page.keyboard.press("k");
     await expect(page.getByTestId("calendar-title")).toHaveText("January 2030");
+    await keysReady();
     await page.keyboard.press("d");
     await expect(page).toHaveURL(/view=day/);
+    await keysReady();
     await page.keyboard.press("a");
     await expect(page.getByTestId("agenda")).toBeVisible();
+    await keysReady();
     await page.keyboard.press("?");
     await expect(page.getByTestId("shortcuts")).toBeVisible();
+    await keysReady();
     await page.keyboard.press("Escape");
     await expect(page.getByTestId("shortcuts")).toBeHidden();
+    await keysReady();
     await page.keyboard.press("c");
     await expect(page.getByTestId("event-dialog")).toBeVisible();
     // Typing in the dialog does not trigger shortcuts.
@@ -191,6 +200,7 @@ test.describe("calendar with WebAssembly", () => {
     await expect(page.getByTestId("event-dialog")).toBeVisible();
     await page.goBack();
     await expect(page.getByTestId("event-dialog")).toBeHidden();
+    await keysReady();
     await page.keyboard.press("t");
     await expect(page).not.toHaveURL(/date=2030/);
   });
@@ -322,6 +332,7 @@ test.describe("search", () => {
     await createEvent(page, "Café with Zoë", "2030-01-15", "10:00", "11:00");
     await createEvent(page, "Budget review", "2030-01-16", "14:00", "15:00");
     await week(page);
+    await expect(page.locator("body[data-shortcuts='ready']")).toHaveCount(1);
     await page.keyboard.press("/");
     await expect(page).toHaveURL(/\/calendar\/search$/);
     await hydrated(page);
