@@ -67,7 +67,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         var: "CALENTO_MAX_IMPORT_BYTES",
         default: "20971520",
-        meaning: "Largest iCalendar file accepted by an import; larger ones get 413.",
+        meaning: "Largest iCalendar file accepted by an import (larger ones get 413) or fetched for a subscription.",
     },
     Setting {
         var: "CALENTO_SESSION_DAYS",

@@ -105,6 +105,9 @@ impl Poller {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(Duration::from_secs(10)));
+        // rustls' process-wide provider: ring (the first install wins; later ones are no-ops),
+        // so that another crate enabling aws-lc-rs cannot leave the choice ambiguous.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()

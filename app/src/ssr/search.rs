@@ -342,16 +342,38 @@ pub async fn prepare(db: &Db) -> Result<(), sqlx::Error> {
         }
         Backend::Postgres => {
             // Adding the column computes it for existing rows (a one-time table rewrite).
-            let words = [
-                format!(
-                    "ALTER TABLE events ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector GENERATED ALWAYS AS ({PG_DOCUMENT}) STORED"
+            // Each statement runs only when its object is missing: even a no-op ALTER
+            // TABLE locks the table, which other running servers would wait for.
+            let column = format!(
+                "ALTER TABLE events ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector GENERATED ALWAYS AS ({PG_DOCUMENT}) STORED"
+            );
+            let mut wanted = vec![
+                (PG_COLUMN, column),
+                (PG_INDEX, format!("CREATE INDEX IF NOT EXISTS {PG_INDEX} ON events USING GIN ({PG_COLUMN})")),
+                (
+                    "events_user_title",
+                    "CREATE INDEX IF NOT EXISTS events_user_title ON events (user_id, (lower(title) COLLATE \"C\"), id)"
+                        .to_owned(),
                 ),
-                format!("CREATE INDEX IF NOT EXISTS {PG_INDEX} ON events USING GIN ({PG_COLUMN})"),
-                "CREATE INDEX IF NOT EXISTS events_user_title ON events (user_id, (lower(title) COLLATE \"C\"), id)"
-                    .to_owned(),
             ];
-            for sql in words.into_iter().chain(ORDER_INDEXES.iter().map(|s| (*s).to_owned())) {
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(db.write()).await?;
+            for sql in ORDER_INDEXES {
+                let name = sql.split_whitespace().nth(5).unwrap_or_default();
+                wanted.push((name, (*sql).to_owned()));
+            }
+            for (name, sql) in wanted {
+                let (present,): (i64,) = sqlx::query_as(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                      WHERE c.oid = to_regclass('events') AND a.attname = $1 AND NOT a.attisdropped
+                     UNION ALL
+                     SELECT CAST(COUNT(*) AS BIGINT) FROM pg_class WHERE oid = to_regclass($1)
+                     ORDER BY 1 DESC LIMIT 1",
+                )
+                .bind(name)
+                .fetch_one(db.write())
+                .await?;
+                if present == 0 {
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(db.write()).await?;
+                }
             }
         }
     }
