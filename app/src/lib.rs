@@ -116,7 +116,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                         <Route
                             path=path!("/calendar")
-                            view=|| view! { <RequireUser><CalendarPage /></RequireUser> }
+                            view=CalendarPage
                             ssr=SsrMode::Async
                         />
                         <Route

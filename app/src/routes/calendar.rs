@@ -13,7 +13,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use calento::ClockFormat;
 use calento::calendar_view::{ViewKind, lay_out_day, minutes_into, repeat_choices};
 
-use crate::components::{FormError, TimeZoneOptions, form_error, percent_encode};
+use crate::components::{FormError, RequireUser, TimeZoneOptions, form_error, percent_encode};
 use crate::models::{CalendarData, EventInfo, ViewItem};
 use crate::server::calendar::{DeleteEvent, MoveEvent, SaveEvent, event_details, load_calendar};
 
@@ -58,18 +58,22 @@ pub fn CalendarPage() -> impl IntoView {
         |(view, date, ..)| load_calendar(view.as_str().to_owned(), date),
     );
     provide_context(Actions { save, remove, moved });
+    // The resource is made here, outside the sign-in guard's Suspense, so the server and the
+    // browser create it exactly once and in the same order (stable hydration).
     view! {
         <Title text="Calendar" />
-        <section class="calendar" data-testid="calendar">
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(data) => view! { <CalendarBody data /> }.into_any(),
-                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+        <RequireUser>
+            <section class="calendar" data-testid="calendar">
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match data.await {
+                            Ok(data) => view! { <CalendarBody data /> }.into_any(),
+                            Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </RequireUser>
     }
 }
 
