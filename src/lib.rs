@@ -4,6 +4,7 @@
 //! benchmarked and compiled to WebAssembly for the browser.
 
 pub mod account;
+pub mod availability;
 pub mod calendar_file;
 pub mod calendar_view;
 pub mod event;
