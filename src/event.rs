@@ -226,6 +226,38 @@ pub fn reminder_due(start_ms: i64, reminders: &[u32], now_ms: i64) -> bool {
     now_ms < start_ms && reminders.iter().any(|m| start_ms - i64::from(*m) * 60_000 <= now_ms)
 }
 
+/// Attendees as a person types them, one per line: `Ada Lovelace <ada@example.com>` or
+/// just `ada@example.com`. A response already known for an address (from `known`) is kept;
+/// new addresses start as "needs action". Blank lines are ignored; validation of the
+/// addresses happens in [`EventDetails::validate`].
+pub fn parse_attendee_lines(text: &str, known: &[Attendee]) -> Vec<Attendee> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (name, email) = match (line.rfind('<'), line.ends_with('>')) {
+                (Some(open), true) => {
+                    (line[..open].trim().trim_matches('"').trim(), line[open + 1..line.len() - 1].trim())
+                }
+                _ => ("", line),
+            };
+            let response =
+                known.iter().find(|a| a.email.eq_ignore_ascii_case(email)).map(|a| a.response).unwrap_or_default();
+            Attendee { name: name.to_owned(), email: email.to_owned(), response }
+        })
+        .collect()
+}
+
+/// The line [`parse_attendee_lines`] reads back for one attendee.
+pub fn attendee_line(attendee: &Attendee) -> String {
+    if attendee.name.is_empty() { attendee.email.clone() } else { format!("{} <{}>", attendee.name, attendee.email) }
+}
+
+/// Tags as typed in one field: separated by commas, a leading `#` allowed.
+pub fn parse_tag_list(text: &str) -> Vec<String> {
+    text.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
+}
+
 pub fn is_color(text: &str) -> bool {
     text.len() == 7 && text.starts_with('#') && text[1..].chars().all(|c| c.is_ascii_hexdigit())
 }
@@ -429,6 +461,34 @@ pub fn zoned_instant(local: NaiveDateTime, tz: Tz) -> NaiveDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attendee_lines_read_names_and_addresses_and_keep_known_responses() {
+        let known =
+            vec![Attendee { name: "Ada".into(), email: "ada@example.com".into(), response: Response::Accepted }];
+        let parsed = parse_attendee_lines(
+            "Ada Lovelace <ADA@example.com>\n\n  bob@example.com  \n\"Cy, D\" <cy@example.com>",
+            &known,
+        );
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(
+            (parsed[0].name.as_str(), parsed[0].email.as_str(), parsed[0].response),
+            ("Ada Lovelace", "ADA@example.com", Response::Accepted)
+        );
+        assert_eq!(
+            (parsed[1].name.as_str(), parsed[1].email.as_str(), parsed[1].response),
+            ("", "bob@example.com", Response::NeedsAction)
+        );
+        assert_eq!(parsed[2].name, "Cy, D");
+        let lines: Vec<String> = parsed.iter().map(attendee_line).collect();
+        assert_eq!(parse_attendee_lines(&lines.join("\n"), &parsed), parsed);
+    }
+
+    #[test]
+    fn a_typed_tag_list_splits_on_commas_and_drops_blanks() {
+        assert_eq!(parse_tag_list(" work, #deep focus ,, "), vec!["work".to_owned(), "#deep focus".to_owned()]);
+        assert!(parse_tag_list("").is_empty());
+    }
 
     fn times(start: &str, end: &str, all_day: bool, rrule: Option<&str>) -> Result<EventTimes, Vec<FieldError>> {
         EventTimes::parse(

@@ -121,7 +121,7 @@ pub fn App() -> impl IntoView {
                         />
                         <Route
                             path=path!("/calendar/search")
-                            view=|| view! { <RequireUser><SearchPage /></RequireUser> }
+                            view=SearchPage
                             ssr=SsrMode::Async
                         />
                         <Route
@@ -146,12 +146,12 @@ pub fn App() -> impl IntoView {
                         />
                         <Route
                             path=path!("/settings/calendars")
-                            view=|| view! { <RequireUser><CalendarsPage /></RequireUser> }
+                            view=CalendarsPage
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/settings/tokens")
-                            view=|| view! { <RequireUser><TokensPage /></RequireUser> }
+                            view=TokensPage
                             ssr=SsrMode::Async
                         />
                     </Routes>

@@ -166,6 +166,83 @@ test.describe("calendar with WebAssembly", () => {
     await expect(events(page, "Review")).toContainText("10:00 – 11:30");
   });
 
+  test("dragging one occurrence of a repeating event asks which occurrences move", async ({ page }) => {
+    await register(page, "dragscope");
+    await createEvent(page, "Walk", "2030-01-14", "08:00", "09:00", "Daily");
+    await week(page);
+    await expect(events(page, "Walk")).toHaveCount(7);
+    const drag = async (date: string) => {
+      const block = page.locator(`.day-column[data-date="${date}"]`).getByTestId("event").filter({ hasText: "Walk" });
+      const box = await block.boundingBox();
+      if (!box) throw new Error("no event block");
+      await page.mouse.move(box.x + box.width / 2, box.y + 10);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2, box.y + 34, { steps: 5 });
+      await page.mouse.move(box.x + box.width / 2, box.y + 58, { steps: 5 });
+      await page.mouse.up();
+    };
+    // Cancelling puts it back and changes nothing.
+    await drag("2030-01-16");
+    const ask = page.getByTestId("move-scope");
+    await expect(ask).toBeVisible();
+    await ask.getByTestId("move-cancel").click();
+    await expect(ask).toBeHidden();
+    await week(page);
+    await expect(events(page, "Walk").filter({ hasText: "08:00 – 09:00" })).toHaveCount(7);
+    // "This event" moves Wednesday only.
+    await drag("2030-01-16");
+    await page.getByTestId("move-scope").getByTestId("move-this").click();
+    await expect(page.locator('.day-column[data-date="2030-01-16"]').getByTestId("event")).toContainText("09:00 – 10:00");
+    await expect(events(page, "Walk").filter({ hasText: "08:00 – 09:00" })).toHaveCount(6);
+    // "This and following" from Friday moves Friday to Sunday, and the next week.
+    await week(page);
+    await drag("2030-01-18");
+    await page.getByTestId("move-scope").getByTestId("move-following").click();
+    await expect(page.locator('.day-column[data-date="2030-01-20"]').getByTestId("event")).toContainText("09:00 – 10:00");
+    await expect(page.locator('.day-column[data-date="2030-01-17"]').getByTestId("event")).toContainText("08:00 – 09:00");
+    await week(page, "2030-01-21");
+    await expect(events(page, "Walk").filter({ hasText: "09:00 – 10:00" })).toHaveCount(7);
+  });
+
+  test("status, show-as, colour, link, tags and guests are saved from the dialog", async ({ page }) => {
+    await register(page, "details");
+    await createEvent(page, "Planning", "2030-01-15", "14:00", "15:00");
+    await week(page);
+    await events(page, "Planning").getByRole("link").click();
+    let dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("more-options").click();
+    await dialog.getByTestId("event-status").selectOption("tentative");
+    await dialog.getByTestId("event-transparency").selectOption("free");
+    await dialog.getByTestId("event-color").selectOption({ label: "Grape" });
+    await dialog.getByTestId("event-url").fill("https://meet.example.org/planning");
+    await dialog.getByTestId("event-tags").fill("work, #q1");
+    await dialog.getByTestId("event-attendees").fill("Ada Lovelace <ada@example.org>\nbob@example.org");
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    const block = events(page, "Planning");
+    await expect(block).toHaveClass(/tentative/);
+    await expect(block).toHaveClass(/free/);
+    await expect(block).toHaveAttribute("style", /--event-color: #8e24aa/);
+    // Opening it again shows every value, the section already open.
+    await week(page);
+    await events(page, "Planning").getByRole("link").click();
+    dialog = page.getByTestId("event-dialog");
+    await expect(dialog.getByTestId("event-status")).toHaveValue("tentative");
+    await expect(dialog.getByTestId("event-transparency")).toHaveValue("free");
+    await expect(dialog.getByTestId("event-color")).toHaveValue("#8e24aa");
+    await expect(dialog.getByTestId("event-url")).toHaveValue("https://meet.example.org/planning");
+    await expect(dialog.getByTestId("event-tags")).toHaveValue("work, q1");
+    await expect(dialog.getByTestId("event-attendees")).toHaveValue("Ada Lovelace <ada@example.org>\nbob@example.org");
+    await expect(dialog.getByTestId("attendee-responses")).toContainText("Ada Lovelace — awaiting reply");
+    // A bad guest address is refused with the field's message and nothing changes.
+    await dialog.getByTestId("event-attendees").fill("not an address");
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toContainText("is not an email address");
+    await week(page);
+    await events(page, "Planning").getByRole("link").click();
+    await expect(page.getByTestId("event-dialog").getByTestId("event-attendees")).toHaveValue(/ada@example.org/);
+  });
+
   test("keyboard shortcuts switch views, move in time and open dialogs", async ({ page }) => {
     await register(page, "keys");
     await week(page);

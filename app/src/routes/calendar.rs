@@ -57,7 +57,7 @@ pub fn CalendarPage() -> impl IntoView {
         },
         |(view, date, ..)| load_calendar(view.as_str().to_owned(), date),
     );
-    provide_context(Actions { save, remove, moved });
+    provide_context(Actions { save, remove, moved, pending_move: RwSignal::new(None) });
     // The resource is made here, outside the sign-in guard's Suspense, so the server and the
     // browser create it exactly once and in the same order (stable hydration).
     view! {
@@ -82,6 +82,8 @@ struct Actions {
     save: ServerAction<SaveEvent>,
     remove: ServerAction<DeleteEvent>,
     moved: ServerAction<MoveEvent>,
+    /// A dragged occurrence of a repeating event, waiting for "this / following / all".
+    pending_move: RwSignal<Option<MoveEvent>>,
 }
 
 #[component]
@@ -180,6 +182,8 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
                 view! { <EventDialog data id rid=open_rid.get() here /> }.into_any()
             } else if let Some(at) = new_at.get() {
                 view! { <NewEventDialog data at here /> }.into_any()
+            } else if expect_context::<Actions>().pending_move.get().is_some() {
+                view! { <MoveScopeDialog /> }.into_any()
             } else {
                 ().into_any()
             }
@@ -387,6 +391,7 @@ fn EventBlock(
         )
     };
     let read_only = item.occurrence.read_only;
+    let recurring = item.occurrence.recurring;
     let start = item.local_start;
     let end = item.local_end;
     let event_id = item.occurrence.event_id.clone();
@@ -446,12 +451,18 @@ fn EventBlock(
                 let utc = |t: NaiveDateTime| {
                     format!("{}Z", calento::recurrence::local_to_utc(tz, t).format("%Y-%m-%dT%H:%M:%S"))
                 };
-                actions.moved.dispatch(MoveEvent {
+                let change = MoveEvent {
                     id: event_id.clone(),
                     recurrence_id: rid.clone(),
                     start_utc: utc(new_start),
                     end_utc: utc(new_end),
-                });
+                    scope: None,
+                };
+                if recurring {
+                    actions.pending_move.set(Some(change));
+                } else {
+                    actions.moved.dispatch(change);
+                }
             }
         });
         on_cleanup(move || {
@@ -660,14 +671,11 @@ struct Draft {
     recurring: bool,
     repeats: Option<String>,
     calendar_id: String,
-    title: String,
     all_day: bool,
     start: NaiveDateTime,
     end: NaiveDateTime,
     time_zone: String,
-    description: String,
-    location: String,
-    reminders: Vec<u32>,
+    details: calento::event::EventDetails,
     read_only: bool,
 }
 
@@ -688,14 +696,11 @@ fn NewEventDialog(data: StoredValue<CalendarData>, at: String, here: String) -> 
         recurring: false,
         repeats: None,
         calendar_id,
-        title: String::new(),
         all_day: false,
         start,
         end: start + Duration::hours(1),
         time_zone: zone,
-        description: String::new(),
-        location: String::new(),
-        reminders: Vec::new(),
+        details: Default::default(),
         read_only: false,
     };
     view! { <EventForm data draft here heading="New event" /> }
@@ -769,14 +774,11 @@ fn draft_of(info: &EventInfo, rid: Option<String>, item: Option<ViewItem>, data:
         recurring,
         repeats: info.repeats.clone(),
         calendar_id: info.calendar_id.clone(),
-        title: info.details.title.clone(),
         all_day: info.all_day,
         start,
         end,
         time_zone: zone,
-        description: info.details.description.clone(),
-        location: info.details.location.clone(),
-        reminders: info.details.reminders.clone(),
+        details: info.details.clone(),
         read_only: info.read_only,
     }
 }
@@ -844,6 +846,24 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
     let keep_label = draft.repeats.clone().map(|r| format!("Keep: {r}"));
     let recurring = draft.recurring;
     let read_only = draft.read_only;
+    let status_now = draft.details.status.as_str();
+    let shown_as = draft.details.transparency.as_str();
+    let guest_lines = draft.details.attendees.iter().map(calento::event::attendee_line).collect::<Vec<_>>().join("\n");
+    let guests: Vec<(String, &'static str)> = draft
+        .details
+        .attendees
+        .iter()
+        .map(|a| (if a.name.is_empty() { a.email.clone() } else { a.name.clone() }, response_label(a.response)))
+        .collect();
+    let has_more = {
+        let d = &draft.details;
+        !d.url.is_empty()
+            || d.color.is_some()
+            || !d.tags.is_empty()
+            || !d.attendees.is_empty()
+            || d.status != calento::event::EventStatus::Confirmed
+            || d.transparency != calento::event::Transparency::Busy
+    };
     let id = draft.id.clone();
     let rid = draft.recurrence_id.clone();
     let back = here.clone();
@@ -867,7 +887,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                     <input type="hidden" name="time_zone" value=draft.time_zone.clone() />
                     <div class="field">
                         <label for="event-title">"Title"</label>
-                        <input id="event-title" name="title" value=draft.title.clone() required=true autofocus=true data-testid="event-title" />
+                        <input id="event-title" name="title" value=draft.details.title.clone() required=true autofocus=true data-testid="event-title" />
                         <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("title"))}</p>
                     </div>
                     <label class="check">
@@ -914,9 +934,9 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                     <div class="field">
                         <label for="reminder">"Reminder"</label>
                         <select id="reminder" name="reminder" data-testid="reminder">
-                            {(draft.reminders.len() > 1).then(|| view! { <option value="keep" selected=true>{format!("Keep {} reminders", draft.reminders.len())}</option> })}
+                            {(draft.details.reminders.len() > 1).then(|| view! { <option value="keep" selected=true>{format!("Keep {} reminders", draft.details.reminders.len())}</option> })}
                             {REMINDER_CHOICES.iter().map(|(minutes, label)| {
-                                let selected = draft.reminders.len() <= 1 && draft.reminders.first().copied() == *minutes;
+                                let selected = draft.details.reminders.len() <= 1 && draft.details.reminders.first().copied() == *minutes;
                                 view! { <option value=minutes.map(|m| m.to_string()).unwrap_or_default() selected=selected>{*label}</option> }
                             }).collect_view()}
                         </select>
@@ -932,12 +952,62 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                     </div>
                     <div class="field">
                         <label for="location">"Location"</label>
-                        <input id="location" name="location" value=draft.location.clone() />
+                        <input id="location" name="location" value=draft.details.location.clone() />
                     </div>
                     <div class="field">
                         <label for="description">"Description"</label>
-                        <textarea id="description" name="description" rows="3">{draft.description.clone()}</textarea>
+                        <textarea id="description" name="description" rows="3">{draft.details.description.clone()}</textarea>
                     </div>
+                    <details class="more-details" open=has_more>
+                        <summary data-testid="more-options">"More options"</summary>
+                        <div class="field-row">
+                            <div class="field">
+                                <label for="status">"Status"</label>
+                                <select id="status" name="status" data-testid="event-status">
+                                    {[("confirmed", "Confirmed"), ("tentative", "Tentative"), ("cancelled", "Cancelled")].into_iter().map(|(value, label)| {
+                                        view! { <option value=value selected=status_now == value>{label}</option> }
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="field">
+                                <label for="transparency">"Show as"</label>
+                                <select id="transparency" name="transparency" data-testid="event-transparency">
+                                    {[("busy", "Busy"), ("free", "Free")].into_iter().map(|(value, label)| {
+                                        view! { <option value=value selected=shown_as == value>{label}</option> }
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="field">
+                                <label for="event-color">"Colour"</label>
+                                <select id="event-color" name="color" data-testid="event-color">
+                                    <option value="" selected=draft.details.color.is_none()>"Calendar colour"</option>
+                                    {color_choices(draft.details.color.as_deref()).into_iter().map(|(value, label, selected)| {
+                                        view! { <option value=value selected=selected>{label}</option> }
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                        </div>
+                        <div class="field">
+                            <label for="event-url">"Link"</label>
+                            <input id="event-url" type="url" name="url" placeholder="https://" value=draft.details.url.clone() data-testid="event-url" />
+                            <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("url"))}</p>
+                        </div>
+                        <div class="field">
+                            <label for="event-tags">"Tags"</label>
+                            <input id="event-tags" name="tags" placeholder="work, deep focus" value=draft.details.tags.join(", ") data-testid="event-tags" />
+                            <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("tags"))}</p>
+                        </div>
+                        <div class="field">
+                            <label for="event-attendees">"Guests (one per line)"</label>
+                            <textarea id="event-attendees" name="attendees" rows="2" placeholder="Ada Lovelace <ada@example.com>" data-testid="event-attendees">{guest_lines}</textarea>
+                            <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("attendees"))}</p>
+                            {(!guests.is_empty()).then(|| view! {
+                                <ul class="attendees" data-testid="attendee-responses">
+                                    {guests.into_iter().map(|(who, reply)| view! { <li>{who} " \u{2014} " {reply}</li> }).collect_view()}
+                                </ul>
+                            })}
+                        </div>
+                    </details>
                     {recurring.then(|| view! { <ScopeChoice name="scope" testid="save-scope" /> })}
                     <div class="dialog-actions">
                         <button type="submit" class="primary" disabled=read_only data-testid="save-event">"Save"</button>
@@ -959,6 +1029,37 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
     }
 }
 
+/// Colours offered for an event, with the event's own colour kept when it is not one of them.
+fn color_choices(current: Option<&str>) -> Vec<(String, String, bool)> {
+    const COLORS: [(&str, &str); 8] = [
+        ("#d50000", "Tomato"),
+        ("#f4511e", "Tangerine"),
+        ("#f6bf26", "Banana"),
+        ("#33b679", "Basil"),
+        ("#039be5", "Peacock"),
+        ("#3f51b5", "Blueberry"),
+        ("#8e24aa", "Grape"),
+        ("#616161", "Graphite"),
+    ];
+    let mut choices: Vec<(String, String, bool)> = COLORS
+        .iter()
+        .map(|(value, label)| ((*value).to_owned(), (*label).to_owned(), current == Some(*value)))
+        .collect();
+    if let Some(color) = current.filter(|c| !COLORS.iter().any(|(value, _)| value == c)) {
+        choices.push((color.to_owned(), format!("Custom ({color})"), true));
+    }
+    choices
+}
+
+fn response_label(response: calento::event::Response) -> &'static str {
+    match response {
+        calento::event::Response::NeedsAction => "awaiting reply",
+        calento::event::Response::Accepted => "going",
+        calento::event::Response::Declined => "not going",
+        calento::event::Response::Tentative => "maybe",
+    }
+}
+
 /// "This event / This and following / All events", asked whenever an event repeats.
 #[component]
 fn ScopeChoice(name: &'static str, testid: &'static str) -> impl IntoView {
@@ -969,6 +1070,34 @@ fn ScopeChoice(name: &'static str, testid: &'static str) -> impl IntoView {
             <label><input type="radio" name=name value="following" />" This and following events"</label>
             <label><input type="radio" name=name value="all" />" All events"</label>
         </fieldset>
+    }
+}
+
+/// Asked after dragging an occurrence of a repeating event: which occurrences move.
+#[component]
+fn MoveScopeDialog() -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let choose = move |scope: Option<&'static str>| {
+        if let Some(mut change) = actions.pending_move.get_untracked() {
+            actions.pending_move.set(None);
+            if let Some(scope) = scope {
+                change.scope = Some(scope.to_owned());
+                actions.moved.dispatch(change);
+            }
+        }
+    };
+    view! {
+        <div class="dialog-backdrop">
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="move-title" data-testid="move-scope">
+                <h2 id="move-title">"Move repeating event"</h2>
+                <div class="scope-buttons">
+                    <button type="button" class="primary" on:click=move |_| choose(Some("this")) data-testid="move-this">"This event"</button>
+                    <button type="button" on:click=move |_| choose(Some("following")) data-testid="move-following">"This and following events"</button>
+                    <button type="button" on:click=move |_| choose(Some("all")) data-testid="move-all">"All events"</button>
+                    <button type="button" on:click=move |_| choose(None) data-testid="move-cancel">"Cancel"</button>
+                </div>
+            </div>
+        </div>
     }
 }
 
@@ -1001,6 +1130,7 @@ fn ShortcutsDialog(here: String) -> impl IntoView {
 /// d/w/m/a, t, j/k and arrows, c, / and ?, once hydrated; ignored while typing.
 fn keyboard_shortcuts(data: StoredValue<CalendarData>, here: String) {
     let navigate = use_navigate();
+    let actions = use_context::<Actions>();
     provide_context(ZoneName(data.with_value(|d| d.time_zone.clone())));
     Effect::new(move |_| {
         let navigate = navigate.clone();
@@ -1014,6 +1144,12 @@ fn keyboard_shortcuts(data: StoredValue<CalendarData>, here: String) {
                 .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
                 .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
             if typing {
+                return;
+            }
+            if let Some(actions) = actions.filter(|a| a.pending_move.get_untracked().is_some()) {
+                if ev.key() == "Escape" {
+                    actions.pending_move.set(None);
+                }
                 return;
             }
             let (view, date, today) = data.with_value(|d| (d.view, d.date, d.today));

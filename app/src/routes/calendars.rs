@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{FormError, TimeZoneOptions, form_error};
+use crate::components::{FormError, RequireUser, TimeZoneOptions, form_error};
 use crate::models::{CalendarInfo, ImportReport};
 use crate::server::calendar::{
     CreateCalendar, DeleteCalendar, PublishFeed, RevokeFeed, UpdateCalendar, list_calendars,
@@ -57,56 +57,59 @@ pub fn CalendarsPage() -> impl IntoView {
         move || query.read().get("report").and_then(|json| serde_json::from_str::<ImportReport>(&json).ok());
     view! {
         <Title text="Calendars" />
-        <section class="card">
-            <h1>"Calendars"</h1>
-            <nav class="subnav" aria-label="Settings">
-                <A href="/settings" exact=true>"Profile"</A>
-                <A href="/settings/calendars">"Calendars"</A>
-                <A href="/settings/tokens">"API tokens"</A>
-            </nav>
-            {move || plain_report().map(|report| view! { <ReportView report /> })}
-            {move || report.get().map(|r| match r {
-                Ok(report) => view! { <ReportView report /> }.into_any(),
-                Err(message) => view! { <p class="form-error" role="alert">{message}</p> }.into_any(),
-            })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(calendars) => calendars
-                            .into_iter()
-                            .map(|calendar| view! { <CalendarCard calendar imported /> })
-                            .collect_view()
-                            .into_any(),
-                        Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
-                    }
+        // Resources are made above, outside the sign-in guard's Suspense (stable hydration).
+        <RequireUser>
+            <section class="card">
+                <h1>"Calendars"</h1>
+                <nav class="subnav" aria-label="Settings">
+                    <A href="/settings" exact=true>"Profile"</A>
+                    <A href="/settings/calendars">"Calendars"</A>
+                    <A href="/settings/tokens">"API tokens"</A>
+                </nav>
+                {move || plain_report().map(|report| view! { <ReportView report /> })}
+                {move || report.get().map(|r| match r {
+                    Ok(report) => view! { <ReportView report /> }.into_any(),
+                    Err(message) => view! { <p class="form-error" role="alert">{message}</p> }.into_any(),
                 })}
-            </Transition>
-            <h2>"Add a calendar"</h2>
-            <ActionForm action=create attr:class="form" attr:novalidate=true>
-                <FormError error=create_error />
-                <div class="field-row">
-                    <div class="field">
-                        <label for="new-name">"Name"</label>
-                        <input id="new-name" name="name" required=true data-testid="new-calendar-name" />
-                        <p class="field-error">{move || create_error.get().and_then(|e| e.field_message("name"))}</p>
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match list.await {
+                            Ok(calendars) => calendars
+                                .into_iter()
+                                .map(|calendar| view! { <CalendarCard calendar imported /> })
+                                .collect_view()
+                                .into_any(),
+                            Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+                <h2>"Add a calendar"</h2>
+                <ActionForm action=create attr:class="form" attr:novalidate=true>
+                    <FormError error=create_error />
+                    <div class="field-row">
+                        <div class="field">
+                            <label for="new-name">"Name"</label>
+                            <input id="new-name" name="name" required=true data-testid="new-calendar-name" />
+                            <p class="field-error">{move || create_error.get().and_then(|e| e.field_message("name"))}</p>
+                        </div>
+                        <div class="field">
+                            <label for="new-color">"Colour"</label>
+                            <input id="new-color" name="color" type="color" value="#0b8043" />
+                        </div>
                     </div>
                     <div class="field">
-                        <label for="new-color">"Colour"</label>
-                        <input id="new-color" name="color" type="color" value="#0b8043" />
+                        <label for="new-source">"Subscribe to an address (optional)"</label>
+                        <input id="new-source" name="source_url" type="url" placeholder="https://example.org/calendar.ics" />
+                        <p class="hint">"A subscribed calendar is read-only and is refreshed on its own."</p>
+                        <p class="field-error">{move || create_error.get().and_then(|e| e.field_message("source_url"))}</p>
                     </div>
-                </div>
-                <div class="field">
-                    <label for="new-source">"Subscribe to an address (optional)"</label>
-                    <input id="new-source" name="source_url" type="url" placeholder="https://example.org/calendar.ics" />
-                    <p class="hint">"A subscribed calendar is read-only and is refreshed on its own."</p>
-                    <p class="field-error">{move || create_error.get().and_then(|e| e.field_message("source_url"))}</p>
-                </div>
-                <div class="dialog-actions">
-                    <button type="submit" class="primary" data-testid="add-calendar">"Add calendar"</button>
-                </div>
-            </ActionForm>
-            <TimeZoneOptions />
-        </section>
+                    <div class="dialog-actions">
+                        <button type="submit" class="primary" data-testid="add-calendar">"Add calendar"</button>
+                    </div>
+                </ActionForm>
+                <TimeZoneOptions />
+            </section>
+        </RequireUser>
     }
 }
 

@@ -16,7 +16,7 @@ use leptos_router::hooks::use_query_map;
 use calento::{ClockFormat, WeekStart};
 
 use crate::Auth;
-use crate::components::{Field, FormError, SubmitButton, TimeZoneOptions, form_error, use_user};
+use crate::components::{Field, FormError, RequireUser, SubmitButton, TimeZoneOptions, form_error, use_user};
 use crate::server::tokens::{CreateToken, RevokeToken, list_tokens, take_new_token};
 
 #[component]
@@ -257,97 +257,100 @@ pub fn TokensPage() -> impl IntoView {
     });
     view! {
         <Title text="API tokens" />
-        <section class="card">
-            <h1>"API tokens"</h1>
-            <nav class="subnav" aria-label="Settings">
-                <A href="/settings" exact=true>"Profile"</A>
-                <A href="/settings/calendars">"Calendars"</A>
-                <A href="/settings/tokens">"API tokens"</A>
-            </nav>
-            <p>
-                "Personal access tokens let scripts and apps use the API as you: send "
-                <code>"Authorization: Bearer <token>"</code> " to " <code>"/api/v1/…"</code> "."
-            </p>
-            <ActionForm action=create attr:class="form inline" attr:novalidate=true>
-                <FormError error />
-                <Field label="Token name" name="name" hint="Something to recognise it by, e.g. “CLI on my laptop”." error />
-                <SubmitButton label="Create token" busy_label="Creating…" pending=create.pending().into() />
-            </ActionForm>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let from_form = from_plain_form.await.ok().flatten();
-                    let created = create.value().get().and_then(Result::ok).or(from_form);
-                    created
-                        .map(|created| {
-                            view! {
-                                <div class="notice" role="status">
-                                    <p>
-                                        "Your new token “" {created.info.name} "”. Copy it now: it will not be shown again."
-                                    </p>
-                                    <code class="token" data-testid="new-token">
-                                        {created.token}
-                                    </code>
-                                </div>
-                            }
-                        })
-                })}
-            </Suspense>
-            <FormError error=revoke_error />
-            <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
-                {move || Suspend::new(async move {
-                    tokens
-                        .await
-                        .map(|list| {
-                            if list.is_empty() {
-                                return view! { <p class="empty" data-testid="no-tokens">"No tokens yet."</p> }.into_any();
-                            }
-                            view! {
-                                <table class="tokens" data-testid="tokens">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Name"</th>
-                                            <th scope="col">"Created"</th>
-                                            <th scope="col">"Last used"</th>
-                                            <th scope="col">
-                                                <span class="visually-hidden">"Actions"</span>
-                                            </th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {list
-                                            .into_iter()
-                                            .map(|token| {
-                                                let label = format!("Revoke {}", token.name);
-                                                view! {
-                                                    <tr>
-                                                        <td>{token.name}</td>
-                                                        <td>{token.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
-                                                        <td>
-                                                            {token
-                                                                .last_used_at
-                                                                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                                                                .unwrap_or_else(|| "Never".to_owned())}
-                                                        </td>
-                                                        <td>
-                                                            <ActionForm action=revoke attr:class="inline-form">
-                                                                <input type="hidden" name="id" value=token.id />
-                                                                <button type="submit" class="danger" aria-label=label>
-                                                                    "Revoke"
-                                                                </button>
-                                                            </ActionForm>
-                                                        </td>
-                                                    </tr>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            }
-                                .into_any()
-                        })
-                })}
-            </Transition>
-        </section>
+        // Resources are made above, outside the sign-in guard's Suspense (stable hydration).
+        <RequireUser>
+            <section class="card">
+                <h1>"API tokens"</h1>
+                <nav class="subnav" aria-label="Settings">
+                    <A href="/settings" exact=true>"Profile"</A>
+                    <A href="/settings/calendars">"Calendars"</A>
+                    <A href="/settings/tokens">"API tokens"</A>
+                </nav>
+                <p>
+                    "Personal access tokens let scripts and apps use the API as you: send "
+                    <code>"Authorization: Bearer <token>"</code> " to " <code>"/api/v1/…"</code> "."
+                </p>
+                <ActionForm action=create attr:class="form inline" attr:novalidate=true>
+                    <FormError error />
+                    <Field label="Token name" name="name" hint="Something to recognise it by, e.g. “CLI on my laptop”." error />
+                    <SubmitButton label="Create token" busy_label="Creating…" pending=create.pending().into() />
+                </ActionForm>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let from_form = from_plain_form.await.ok().flatten();
+                        let created = create.value().get().and_then(Result::ok).or(from_form);
+                        created
+                            .map(|created| {
+                                view! {
+                                    <div class="notice" role="status">
+                                        <p>
+                                            "Your new token “" {created.info.name} "”. Copy it now: it will not be shown again."
+                                        </p>
+                                        <code class="token" data-testid="new-token">
+                                            {created.token}
+                                        </code>
+                                    </div>
+                                }
+                            })
+                    })}
+                </Suspense>
+                <FormError error=revoke_error />
+                <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+                    {move || Suspend::new(async move {
+                        tokens
+                            .await
+                            .map(|list| {
+                                if list.is_empty() {
+                                    return view! { <p class="empty" data-testid="no-tokens">"No tokens yet."</p> }.into_any();
+                                }
+                                view! {
+                                    <table class="tokens" data-testid="tokens">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Created"</th>
+                                                <th scope="col">"Last used"</th>
+                                                <th scope="col">
+                                                    <span class="visually-hidden">"Actions"</span>
+                                                </th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {list
+                                                .into_iter()
+                                                .map(|token| {
+                                                    let label = format!("Revoke {}", token.name);
+                                                    view! {
+                                                        <tr>
+                                                            <td>{token.name}</td>
+                                                            <td>{token.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                            <td>
+                                                                {token
+                                                                    .last_used_at
+                                                                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                                                                    .unwrap_or_else(|| "Never".to_owned())}
+                                                            </td>
+                                                            <td>
+                                                                <ActionForm action=revoke attr:class="inline-form">
+                                                                    <input type="hidden" name="id" value=token.id />
+                                                                    <button type="submit" class="danger" aria-label=label>
+                                                                        "Revoke"
+                                                                    </button>
+                                                                </ActionForm>
+                                                            </td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                                    .into_any()
+                            })
+                    })}
+                </Transition>
+            </section>
+        </RequireUser>
     }
 }
 

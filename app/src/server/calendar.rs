@@ -106,6 +106,12 @@ pub async fn save_event(
     description: Option<String>,
     location: Option<String>,
     reminder: Option<String>,
+    url: Option<String>,
+    status: Option<String>,
+    transparency: Option<String>,
+    color: Option<String>,
+    tags: Option<String>,
+    attendees: Option<String>,
     back: Option<String>,
 ) -> Result<EventInfo, AppError> {
     let user = request::require_user().await?;
@@ -167,6 +173,31 @@ pub async fn save_event(
             patch["reminders"] = serde_json::json!([minutes]);
         }
     }
+    // Fields the form may leave out (an older page, a script): absent means unchanged.
+    if let Some(url) = url {
+        patch["url"] = url.trim().into();
+    }
+    if let Some(status) = filled(status) {
+        patch["status"] = status.into();
+    }
+    if let Some(transparency) = filled(transparency) {
+        patch["transparency"] = transparency.into();
+    }
+    if let Some(color) = color {
+        let color = color.trim();
+        patch["color"] = if color.is_empty() { serde_json::Value::Null } else { color.into() };
+    }
+    if let Some(tags) = tags {
+        patch["tags"] = serde_json::json!(calento::event::parse_tag_list(&tags));
+    }
+    if let Some(lines) = attendees {
+        let known = match filled(id.clone()) {
+            Some(id) => events::get(&db, &user.id, &id).await?.details.attendees,
+            None => Vec::new(),
+        };
+        patch["attendees"] = serde_json::to_value(calento::event::parse_attendee_lines(&lines, &known))
+            .map_err(|_| AppError::Unexpected)?;
+    }
     let saved = match filled(id) {
         Some(id) => {
             let scope = scope_of(filled(scope).as_deref())?;
@@ -190,12 +221,17 @@ pub async fn move_event(
     recurrence_id: Option<String>,
     start_utc: String,
     end_utc: String,
+    scope: Option<String>,
 ) -> Result<EventInfo, AppError> {
     let user = request::require_user().await?;
     let db = request::state()?.db;
     let patch = serde_json::json!({ "start": start_utc, "end": end_utc });
     let key = filled(recurrence_id);
-    let scope = if key.is_some() { EditScope::This } else { EditScope::All };
+    let scope = match filled(scope) {
+        Some(scope) => scope_of(Some(&scope))?,
+        None if key.is_some() => EditScope::This,
+        None => EditScope::All,
+    };
     events::update(&db, &user.id, &id, &patch, scope, key.as_deref()).await
 }
 

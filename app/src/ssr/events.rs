@@ -58,8 +58,19 @@ pub const COLUMNS: &str = "id, calendar_id, user_id, uid, master_id, recurrence_
      location, url, status, transparency, color, tags, reminders, attendees, all_day, start_at, end_at, duration, rrule, \
      rdates, exdates, start_ms, end_ms, span_start_ms, span_end_ms, sequence, created_at, updated_at";
 
-fn prefixed(prefix: &str) -> String {
-    COLUMNS.split(", ").map(|c| format!("{prefix}.{c}")).collect::<Vec<_>>().join(", ")
+/// [`COLUMNS`] for laying out a window: the long texts no view shows (description, link,
+/// tags, guests) are read as empty, so a month of events moves less data.
+fn window_columns(prefix: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| match c {
+            "description" | "url" => format!("'' AS {c}"),
+            "tags" | "attendees" => format!("'[]' AS {c}"),
+            _ if prefix.is_empty() => c.to_owned(),
+            _ => format!("{prefix}.{c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A stored time that cannot be read back means the row was damaged outside Calento.
@@ -242,6 +253,64 @@ fn placed_text(placed: &Placed) -> String {
     placed.to_string()
 }
 
+/// The columns an event's content is stored in, in the order [`bind_content`] binds them.
+const CONTENT_COLUMNS: [&str; 23] = [
+    "calendar_id",
+    "title",
+    "description",
+    "location",
+    "url",
+    "status",
+    "transparency",
+    "color",
+    "tags",
+    "reminders",
+    "attendees",
+    "all_day",
+    "start_at",
+    "end_at",
+    "duration",
+    "rrule",
+    "rdates",
+    "exdates",
+    "start_ms",
+    "end_ms",
+    "span_start_ms",
+    "span_end_ms",
+    "sequence",
+];
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Binds an event's content, one value per entry of [`CONTENT_COLUMNS`].
+fn bind_content<'q>(query: AnyQuery<'q>, event: &NewEvent, (span_start, span_end): (i64, Option<i64>)) -> AnyQuery<'q> {
+    let d = &event.details;
+    query
+        .bind(event.calendar_id.clone())
+        .bind(d.title.clone())
+        .bind(d.description.clone())
+        .bind(d.location.clone())
+        .bind(d.url.clone())
+        .bind(d.status.as_str())
+        .bind(d.transparency.as_str())
+        .bind(d.color.clone())
+        .bind(to_json(&d.tags))
+        .bind(to_json(&d.reminders))
+        .bind(to_json(&d.attendees))
+        .bind(i64::from(matches!(event.start, CalTime::Date(_))))
+        .bind(caltime_text(&event.start))
+        .bind(caltime_text(&event.end))
+        .bind(nominal_text(&event.series.length))
+        .bind(event.series.rule.as_ref().map(|r| r.to_string()))
+        .bind(join_extra(&event.series.rdates))
+        .bind(join_times(&event.series.exdates))
+        .bind(axis_ms(&event.start))
+        .bind(axis_ms(&event.end))
+        .bind(span_start)
+        .bind(span_end)
+        .bind(event.sequence)
+}
+
 /// Writes a new row (inside the caller's transaction) and returns its id.
 pub async fn insert(
     tx: &mut Transaction<'_, Any>,
@@ -249,50 +318,26 @@ pub async fn insert(
     event: &NewEvent,
     id: Option<String>,
 ) -> Result<String, AppError> {
-    let (span_start, span_end) = event.span()?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let n = CONTENT_COLUMNS.len();
+        let content_params = (7..7 + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        format!(
+            "INSERT INTO events (id, user_id, uid, master_id, recurrence_id, recurrence_ms, {}, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, {content_params}, ${at}, ${at})",
+            CONTENT_COLUMNS.join(", "),
+            at = 7 + n
+        )
+    });
+    let span = event.span()?;
     let id = id.unwrap_or_else(new_id);
-    let now = now_ms();
-    let d = &event.details;
-    sqlx::query(
-        "INSERT INTO events (id, calendar_id, user_id, uid, master_id, recurrence_id, recurrence_ms, title, description,
-            location, url, status, transparency, color, tags, reminders, attendees, all_day, start_at, end_at, duration,
-            rrule, rdates, exdates, start_ms, end_ms, span_start_ms, span_end_ms, sequence, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                 $24, $25, $26, $27, $28, $29, $30, $30)",
-    )
-    .bind(&id)
-    .bind(&event.calendar_id)
-    .bind(user_id)
-    .bind(&event.uid)
-    .bind(&event.master_id)
-    .bind(event.recurrence.as_ref().map(placed_text))
-    .bind(event.recurrence.as_ref().map(Placed::axis_ms))
-    .bind(&d.title)
-    .bind(&d.description)
-    .bind(&d.location)
-    .bind(&d.url)
-    .bind(d.status.as_str())
-    .bind(d.transparency.as_str())
-    .bind(&d.color)
-    .bind(to_json(&d.tags))
-    .bind(to_json(&d.reminders))
-    .bind(to_json(&d.attendees))
-    .bind(i64::from(matches!(event.start, CalTime::Date(_))))
-    .bind(caltime_text(&event.start))
-    .bind(caltime_text(&event.end))
-    .bind(nominal_text(&event.series.length))
-    .bind(event.series.rule.as_ref().map(|r| r.to_string()))
-    .bind(join_extra(&event.series.rdates))
-    .bind(join_times(&event.series.exdates))
-    .bind(axis_ms(&event.start))
-    .bind(axis_ms(&event.end))
-    .bind(span_start)
-    .bind(span_end)
-    .bind(event.sequence)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| {
+    let query = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(id.clone())
+        .bind(user_id.to_owned())
+        .bind(event.uid.clone())
+        .bind(event.master_id.clone())
+        .bind(event.recurrence.as_ref().map(placed_text))
+        .bind(event.recurrence.as_ref().map(Placed::axis_ms));
+    bind_content(query, event, span).bind(now_ms()).execute(&mut **tx).await.map_err(|e| {
         if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
             AppError::bad_request("An event with this UID (or this instance) already exists in the calendar.")
         } else {
@@ -325,43 +370,18 @@ async fn delete_row(tx: &mut Transaction<'_, Any>, id: &str) -> Result<(), AppEr
 
 /// Replaces a row's content in place (same id, creation time and exceptions).
 async fn replace(tx: &mut Transaction<'_, Any>, old: &EventRow, event: &NewEvent) -> Result<(), AppError> {
-    let (span_start, span_end) = event.span()?;
-    let d = &event.details;
-    sqlx::query(
-        "UPDATE events SET calendar_id = $1, title = $2, description = $3, location = $4, url = $5, status = $6,
-                transparency = $7, color = $8, tags = $9, reminders = $10, attendees = $11, all_day = $12,
-                start_at = $13, end_at = $14, duration = $15, rrule = $16, rdates = $17, exdates = $18, start_ms = $19,
-                end_ms = $20, span_start_ms = $21, span_end_ms = $22, sequence = $23, updated_at = $24
-          WHERE id = $25",
-    )
-    .bind(&event.calendar_id)
-    .bind(&d.title)
-    .bind(&d.description)
-    .bind(&d.location)
-    .bind(&d.url)
-    .bind(d.status.as_str())
-    .bind(d.transparency.as_str())
-    .bind(&d.color)
-    .bind(to_json(&d.tags))
-    .bind(to_json(&d.reminders))
-    .bind(to_json(&d.attendees))
-    .bind(i64::from(matches!(event.start, CalTime::Date(_))))
-    .bind(caltime_text(&event.start))
-    .bind(caltime_text(&event.end))
-    .bind(nominal_text(&event.series.length))
-    .bind(event.series.rule.as_ref().map(|r| r.to_string()))
-    .bind(join_extra(&event.series.rdates))
-    .bind(join_times(&event.series.exdates))
-    .bind(axis_ms(&event.start))
-    .bind(axis_ms(&event.end))
-    .bind(span_start)
-    .bind(span_end)
-    .bind(event.sequence)
-    .bind(now_ms())
-    .bind(&old.id)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("updating an event", e))?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let n = CONTENT_COLUMNS.len();
+        let sets = CONTENT_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect::<Vec<_>>();
+        format!("UPDATE events SET {}, updated_at = ${} WHERE id = ${}", sets.join(", "), n + 1, n + 2)
+    });
+    let query = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()));
+    bind_content(query, event, event.span()?)
+        .bind(now_ms())
+        .bind(old.id.clone())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| unexpected("updating an event", e))?;
     if event.calendar_id != old.calendar_id {
         sqlx::query("UPDATE events SET calendar_id = $1 WHERE master_id = $2")
             .bind(&event.calendar_id)
@@ -991,9 +1011,10 @@ pub struct WindowRows {
 /// The rows that can have an occurrence in `[from_ms, to_ms)`: series whose span overlaps,
 /// series with an exception moved into the window, and the exceptions of all of them.
 pub async fn rows_in_window(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) -> Result<WindowRows, AppError> {
-    let m = prefixed("m");
+    let all = window_columns("");
+    let m = window_columns("m");
     let masters = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM events
+        "SELECT {all} FROM events
           WHERE user_id = $1 AND master_id IS NULL AND span_start_ms < $3 AND (span_end_ms IS NULL OR span_end_ms > $2)
          UNION
          SELECT {m} FROM events m JOIN events e ON e.master_id = m.id
@@ -1005,13 +1026,13 @@ pub async fn rows_in_window(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) ->
     .fetch_all(db.read())
     .await
     .map_err(|e| unexpected("reading the events of a window", e))?;
-    let e = prefixed("e");
+    let e = window_columns("e");
     let exceptions = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {e} FROM events e JOIN events m ON e.master_id = m.id
           WHERE m.user_id = $1 AND m.master_id IS NULL AND m.span_start_ms < $3
             AND (m.span_end_ms IS NULL OR m.span_end_ms > $2)
          UNION
-         SELECT {COLUMNS} FROM events
+         SELECT {all} FROM events
           WHERE user_id = $1 AND master_id IS NOT NULL AND span_start_ms < $3 AND span_end_ms > $2"
     )))
     .bind(user_id)
