@@ -29,6 +29,8 @@ CREATE TABLE booking_links (
     settings TEXT NOT NULL,
     active INTEGER NOT NULL DEFAULT 1,
     secret INTEGER NOT NULL DEFAULT 0,
+    -- A secret (unlisted) link's public URL carries this key; strangers without it get 404.
+    link_key TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -51,8 +53,9 @@ CREATE TABLE bookings (
     notes TEXT NOT NULL,
     answers TEXT NOT NULL,
     location TEXT NOT NULL,
-    -- SHA-256 of the invitee's secret token for cancelling and rescheduling.
-    manage_token_hash TEXT NOT NULL,
+    -- The invitee's secret token for cancelling and rescheduling. Kept as is (not hashed):
+    -- the same link is in the emails of the outbox, and an idempotent retry returns it again.
+    manage_token TEXT NOT NULL,
     idempotency_key TEXT,
     reason TEXT,
     rescheduled_from TEXT,
@@ -61,7 +64,7 @@ CREATE TABLE bookings (
 );
 CREATE INDEX bookings_host_time ON bookings (host_id, start_ms);
 CREATE INDEX bookings_link_time ON bookings (link_id, start_ms);
-CREATE UNIQUE INDEX bookings_manage_token ON bookings (manage_token_hash);
+CREATE UNIQUE INDEX bookings_manage_token ON bookings (manage_token);
 CREATE UNIQUE INDEX bookings_idempotency ON bookings (link_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
 -- A booking transaction first bumps its host's counter: that one row write serialises

@@ -19,6 +19,12 @@ pub enum AppError {
     NotFound,
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
+    /// The chosen booking slot was taken (or closed) since it was offered.
+    #[error("{message}")]
+    SlotTaken { message: String },
+    /// The change conflicts with the current state (say, a schedule still in use).
+    #[error("{message}")]
+    Conflict { message: String },
     /// The request itself could not be read (malformed body, wrong encoding).
     #[error("{message}")]
     BadRequest { message: String },
@@ -52,6 +58,8 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::RateLimited { .. } => "rate_limited",
             Self::BadRequest { .. } => "bad_request",
+            Self::SlotTaken { .. } => "slot_taken",
+            Self::Conflict { .. } => "conflict",
             Self::Unexpected => "unexpected",
         }
     }
@@ -63,6 +71,7 @@ impl AppError {
             Self::NotFound => 404,
             Self::RateLimited { .. } => 429,
             Self::BadRequest { .. } => 400,
+            Self::SlotTaken { .. } | Self::Conflict { .. } => 409,
             Self::Unexpected => 500,
         }
     }

@@ -13,12 +13,12 @@ use tower_sessions::Session;
 
 use app::AppError;
 use app::models::{
-    CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput, EventPage, ImportReport,
-    OccurrenceInfo, TokenInfo, UserProfile,
+    BookingInfo, BookingLinkInfo, CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput,
+    EventPage, ImportReport, OccurrenceInfo, ScheduleBody, ScheduleInfo, TokenInfo, UserProfile,
 };
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
-use app::ssr::{AppState, calendars, events, ical, search, tokens};
+use app::ssr::{AppState, bookings, calendars, events, ical, scheduling, search, tokens};
 
 /// The user a request to the API acts for.
 #[derive(Clone)]
@@ -38,6 +38,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/events", get(search_events).post(create_event))
         .route("/events/{id}", get(get_event).patch(update_event).delete(delete_event))
         .route("/occurrences", get(occurrences))
+        .route("/freebusy", get(freebusy))
+        .route("/availability/schedules", get(list_schedules).post(create_schedule))
+        .route("/availability/schedules/{id}", get(get_schedule).patch(update_schedule).delete(delete_schedule))
+        .route("/booking-links", get(list_links).post(create_link))
+        .route("/booking-links/{id}", get(get_link).patch(update_link).delete(delete_link))
+        .route("/bookings", get(list_bookings))
+        .route("/bookings/{id}", get(get_booking))
+        .route("/bookings/{id}/cancel", post(cancel_booking))
+        .route("/bookings/{id}/reschedule", post(reschedule_booking))
+        .route("/bookings/{id}/approve", post(approve_booking))
+        .route("/bookings/{id}/decline", post(decline_booking))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
@@ -372,6 +383,223 @@ async fn search_events(
     };
     let search = search::Search::parse(&query, from, to)?;
     Ok(Json(search::search(&state.db, &user.id, &search).await?))
+}
+
+// ---- Scheduling: availability schedules, booking links, bookings, free/busy ----
+
+async fn list_schedules(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<Vec<ScheduleInfo>>, AppError> {
+    let rows = scheduling::list_schedules(&state.db, &user.id).await?;
+    Ok(Json(rows.iter().map(|r| r.info()).collect()))
+}
+
+async fn create_schedule(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<ScheduleBody>,
+) -> Result<(StatusCode, Json<ScheduleInfo>), AppError> {
+    let info = scheduling::create_schedule(&state.db, &user.id, &user.time_zone, body).await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+async fn get_schedule(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<ScheduleInfo>, AppError> {
+    Ok(Json(scheduling::find_schedule(&state.db, &user.id, &id).await?.info()))
+}
+
+async fn update_schedule(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ScheduleBody>,
+) -> Result<Json<ScheduleInfo>, AppError> {
+    scheduling::update_schedule(&state.db, &user.id, &id, body).await.map(Json)
+}
+
+async fn delete_schedule(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    scheduling::delete_schedule(&state.db, &user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_links(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<Vec<BookingLinkInfo>>, AppError> {
+    let rows = scheduling::list_links(&state.db, &user.id).await?;
+    Ok(Json(rows.iter().map(|r| r.info(&user.username)).collect()))
+}
+
+async fn create_link(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<BookingLinkInfo>), AppError> {
+    let info = scheduling::create_link(&state.db, &user.id, &user.username, &user.time_zone, body).await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+async fn get_link(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<BookingLinkInfo>, AppError> {
+    Ok(Json(scheduling::find_link(&state.db, &user.id, &id).await?.info(&user.username)))
+}
+
+async fn update_link(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<BookingLinkInfo>, AppError> {
+    scheduling::update_link(&state.db, &user.id, &user.username, &user.time_zone, &id, body).await.map(Json)
+}
+
+async fn delete_link(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    scheduling::delete_link(&state.db, &user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct BookingsQuery {
+    status: Option<String>,
+}
+
+async fn list_bookings(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Query(query): Query<BookingsQuery>,
+) -> Result<Json<Vec<BookingInfo>>, AppError> {
+    bookings::list(&state.db, &user.id, query.status.as_deref()).await.map(Json)
+}
+
+async fn get_booking(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<BookingInfo>, AppError> {
+    Ok(Json(bookings::find(&state.db, &user.id, &id).await?.info()))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReasonBody {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct RescheduleBody {
+    pub start: String,
+}
+
+/// An optional JSON body: none at all is the same as `{}`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    T: serde::de::DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0")
+            || (!request.headers().contains_key(header::CONTENT_TYPE)
+                && !request.headers().contains_key(header::CONTENT_LENGTH)
+                && !request.headers().contains_key(header::TRANSFER_ENCODING));
+        if empty {
+            return Ok(Self(T::default()));
+        }
+        ApiJson::<T>::from_request(request, state).await.map(|ApiJson(value)| Self(value))
+    }
+}
+
+async fn cancel_booking(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<ReasonBody>,
+) -> Result<Json<BookingInfo>, AppError> {
+    let row = bookings::find(&state.db, &user.id, &id).await?;
+    bookings::cancel(&state.db, &row, bookings::Actor::Host, body.reason.as_deref()).await.map(Json)
+}
+
+async fn reschedule_booking(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RescheduleBody>,
+) -> Result<Json<BookingInfo>, AppError> {
+    let row = bookings::find(&state.db, &user.id, &id).await?;
+    bookings::reschedule(&state.db, &row, bookings::Actor::Host, &body.start).await.map(Json)
+}
+
+async fn approve_booking(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<BookingInfo>, AppError> {
+    let row = bookings::find(&state.db, &user.id, &id).await?;
+    bookings::decide(&state.db, &row, true, None).await.map(Json)
+}
+
+async fn decline_booking(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<ReasonBody>,
+) -> Result<Json<BookingInfo>, AppError> {
+    let row = bookings::find(&state.db, &user.id, &id).await?;
+    bookings::decide(&state.db, &row, false, body.reason.as_deref()).await.map(Json)
+}
+
+#[derive(serde::Serialize)]
+struct BusyInterval {
+    start: String,
+    end: String,
+}
+
+/// The signed-in user's merged busy time in `[from, to)`.
+async fn freebusy(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Query(query): Query<WindowQuery>,
+) -> Result<Json<Vec<BusyInterval>>, AppError> {
+    let ms = |t: chrono::NaiveDateTime| t.and_utc().timestamp_millis();
+    let from = ms(query_instant("from", query.from.as_deref())?);
+    let to = ms(query_instant("to", query.to.as_deref())?);
+    if to <= from {
+        return Err(AppError::field(calento::FieldError::new("to", "The end of the range must be after its start.")));
+    }
+    if to - from > 366 * 86_400_000 {
+        return Err(AppError::field(calento::FieldError::new("to", "Ask for at most a year at a time.")));
+    }
+    let zone = calento::TimeZoneName::parse(&user.time_zone)
+        .map(|z| z.tz())
+        .unwrap_or_else(|_| calento::TimeZoneName::default().tz());
+    let busy = bookings::busy(&state.db, &user.id, zone, from, to).await?;
+    Ok(Json(
+        busy.into_iter()
+            .map(|i| BusyInterval { start: bookings::utc_text(i.start), end: bookings::utc_text(i.end) })
+            .collect(),
+    ))
 }
 
 /// JSON bodies with the API's error shapes: malformed JSON is 400, well-formed JSON of the

@@ -27,6 +27,7 @@ pub struct Config {
     pub trust_proxy: bool,
     pub site_root: String,
     pub shutdown_grace_secs: u64,
+    pub public_rate_per_minute: u32,
 }
 
 /// One setting: its variable, default and meaning. The README's table is this list.
@@ -99,6 +100,11 @@ pub const SETTINGS: &[Setting] = &[
         var: "CALENTO_SHUTDOWN_GRACE_SECS",
         default: "10",
         meaning: "Seconds to finish requests in flight after SIGTERM.",
+    },
+    Setting {
+        var: "CALENTO_PUBLIC_RATE_PER_MINUTE",
+        default: "300",
+        meaning: "Requests per minute one client address may make to the public booking API (then 429).",
     },
     Setting {
         var: "CALENTO_CONFIG",
@@ -196,6 +202,7 @@ impl Config {
                 .or_else(|| get("LEPTOS_SITE_ROOT"))
                 .unwrap_or_else(|| "target/site".to_owned()),
             shutdown_grace_secs: number("CALENTO_SHUTDOWN_GRACE_SECS", 10, 0, 3600)?,
+            public_rate_per_minute: small(number("CALENTO_PUBLIC_RATE_PER_MINUTE", 300, 1, 1_000_000)?),
         })
     }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod ops;
+pub mod public;
 pub mod subscriptions;
 
 use std::net::SocketAddr;
@@ -88,7 +89,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/health/live", get(ops::live))
         .route("/health/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
-        .nest("/api/v1", api::router(state.clone()))
+        .nest(
+            "/api/v1",
+            public::router(state.clone(), public::RateLimiter::new(config.public_rate_per_minute))
+                .merge(api::router(state.clone())),
+        )
         .route("/feeds/{file}", get(api::feed))
         .route("/settings/calendars/{id}/import", axum::routing::post(api::import_form))
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))

@@ -440,6 +440,17 @@ fn writable(calendar: &CalendarRow) -> Result<(), AppError> {
 }
 
 pub async fn create(db: &Db, user_id: &str, input: EventInput) -> Result<EventInfo, AppError> {
+    let (calendar, event) = prepare_new(db, user_id, input).await?;
+    let mut tx = begin(db).await?;
+    let id = insert(&mut tx, user_id, &event, None).await?;
+    commit(tx).await?;
+    calendars::touch(db, &calendar.id).await?;
+    get(db, user_id, &id).await
+}
+
+/// Validates a new event for its calendar (the default one when none is named), ready for
+/// [`insert`] in the caller's transaction.
+pub async fn prepare_new(db: &Db, user_id: &str, input: EventInput) -> Result<(CalendarRow, NewEvent), AppError> {
     let calendar = match input.calendar_id.as_deref().filter(|c| !c.is_empty()) {
         Some(id) => calendars::find(db, user_id, id)
             .await
@@ -459,11 +470,7 @@ pub async fn create(db: &Db, user_id: &str, input: EventInput) -> Result<EventIn
         series: times.series,
         sequence: 0,
     };
-    let mut tx = begin(db).await?;
-    let id = insert(&mut tx, user_id, &event, None).await?;
-    commit(tx).await?;
-    calendars::touch(db, &calendar.id).await?;
-    get(db, user_id, &id).await
+    Ok((calendar, event))
 }
 
 /// Applies a JSON merge patch (RFC 7396) of an [`EventInput`] to `base`.

@@ -2,12 +2,14 @@
 //! server functions and the REST API.
 
 pub mod accounts;
+pub mod bookings;
 pub mod calendars;
 pub mod db;
 pub mod events;
 pub mod ical;
 pub mod login_limits;
 pub mod passwords;
+pub mod scheduling;
 pub mod search;
 pub mod session_store;
 pub mod subscriptions;

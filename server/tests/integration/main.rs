@@ -8,6 +8,7 @@ mod support;
 mod accounts;
 mod api;
 mod binary;
+mod booking;
 mod calendar;
 mod interop;
 mod ops;

@@ -1,0 +1,178 @@
+//! The public booking API under `/api/v1/public`: no account needed. Invitees read a
+//! link, its slots, book, and manage their booking through its secret token. Every route
+//! is rate limited per client address (429 with `Retry-After`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+
+use app::AppError;
+use app::models::{BookingInfo, BookingRequest, CreatedBooking, PublicLink};
+use app::ssr::{AppState, bookings};
+
+use crate::api::{ApiJson, OptionalJson, ReasonBody, RescheduleBody, query_instant};
+
+/// Requests per client address per minute on the public routes.
+#[derive(Clone)]
+pub struct RateLimiter {
+    per_minute: u32,
+    hits: Arc<Mutex<HashMap<String, (Instant, u32)>>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        Self { per_minute: per_minute.max(1), hits: Arc::default() }
+    }
+
+    /// Counts a request; `Err(seconds)` when the address must wait.
+    fn check(&self, client: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let window = Duration::from_secs(60);
+        let Ok(mut hits) = self.hits.lock() else { return Ok(()) };
+        if hits.len() > 100_000 {
+            hits.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = hits.entry(client.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= window {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.per_minute {
+            let wait = window.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
+            return Err(wait);
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+pub fn router(state: AppState, limiter: RateLimiter) -> Router<AppState> {
+    Router::new()
+        .route("/public/{username}/{slug}", get(link))
+        .route("/public/{username}/{slug}/slots", get(slots))
+        .route("/public/{username}/{slug}/bookings", post(book))
+        .route("/public/bookings/{token}", get(booking))
+        .route("/public/bookings/{token}/cancel", post(cancel))
+        .route("/public/bookings/{token}/reschedule", post(reschedule))
+        .route("/public/bookings/{token}/invite.ics", get(invite_ics))
+        .route_layer(middleware::from_fn_with_state(state, limit))
+        .layer(Extension(limiter))
+}
+
+async fn limit(
+    State(state): State<AppState>,
+    Extension(limiter): Extension<RateLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string());
+    let forwarded = if state.trust_proxy { app::ssr::forwarded_for(request.headers()) } else { None };
+    let client = forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned());
+    match limiter.check(&client) {
+        Ok(()) => next.run(request).await,
+        Err(secs) => AppError::RateLimited { retry_after_secs: secs }.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    key: Option<String>,
+}
+
+async fn link(
+    State(state): State<AppState>,
+    Path((username, slug)): Path<(String, String)>,
+    Query(query): Query<KeyQuery>,
+) -> Result<Json<PublicLink>, AppError> {
+    Ok(Json(bookings::find_public(&state.db, &username, &slug, query.key.as_deref()).await?.public()))
+}
+
+#[derive(Deserialize)]
+struct SlotsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    duration: Option<String>,
+    key: Option<String>,
+}
+
+fn duration_of(text: Option<&str>) -> Result<Option<u32>, AppError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| {
+            AppError::field(calento::FieldError::new("duration", "Give the duration in minutes, like 30."))
+        }),
+    }
+}
+
+/// The offered slot starts in `[from, to)`, in UTC: a JSON array like `["2030-01-15T09:00:00Z"]`.
+async fn slots(
+    State(state): State<AppState>,
+    Path((username, slug)): Path<(String, String)>,
+    Query(query): Query<SlotsQuery>,
+) -> Result<Json<Vec<String>>, AppError> {
+    let found = bookings::find_public(&state.db, &username, &slug, query.key.as_deref()).await?;
+    let from = query_instant("from", query.from.as_deref())?;
+    let to = query_instant("to", query.to.as_deref())?;
+    let duration = duration_of(query.duration.as_deref())?;
+    bookings::slots(&state.db, &found, duration, from, to).await.map(Json)
+}
+
+/// Books a slot: 201 with the booking, 409 `slot_taken`, or 422 with the fields to fix.
+/// An `Idempotency-Key` header makes retries safe: the same key gives the same booking.
+async fn book(
+    State(state): State<AppState>,
+    Path((username, slug)): Path<(String, String)>,
+    Query(query): Query<KeyQuery>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<BookingRequest>,
+) -> Result<(StatusCode, Json<CreatedBooking>), AppError> {
+    let found = bookings::find_public(&state.db, &username, &slug, query.key.as_deref()).await?;
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let (created, _new) = bookings::create(&state.db, &found, &body, key).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn booking(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<BookingInfo>, AppError> {
+    Ok(Json(bookings::find_by_token(&state.db, &token).await?.info()))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    OptionalJson(body): OptionalJson<ReasonBody>,
+) -> Result<Json<BookingInfo>, AppError> {
+    let row = bookings::find_by_token(&state.db, &token).await?;
+    bookings::cancel(&state.db, &row, bookings::Actor::Invitee, body.reason.as_deref()).await.map(Json)
+}
+
+async fn reschedule(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ApiJson(body): ApiJson<RescheduleBody>,
+) -> Result<Json<BookingInfo>, AppError> {
+    let row = bookings::find_by_token(&state.db, &token).await?;
+    bookings::reschedule(&state.db, &row, bookings::Actor::Invitee, &body.start).await.map(Json)
+}
+
+/// "Add to calendar": the booking as an `.ics` file.
+async fn invite_ics(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
+    let token = token.strip_suffix(".ics").unwrap_or(&token);
+    let row = bookings::find_by_token(&state.db, token).await?;
+    let text = bookings::invite_file(&state.db, &row).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"booking.ics\""),
+        ],
+        text,
+    )
+        .into_response())
+}

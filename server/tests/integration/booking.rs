@@ -1,0 +1,690 @@
+//! Scheduling over HTTP on both databases: availability schedules, booking links, the
+//! public slots and booking endpoints (exactly once under a 50-way race), cancelling and
+//! rescheduling, secret links, rate limits and free/busy.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::api::user_with_token;
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp, spawn_app, spawn_app_with};
+
+on_both_backends!(
+    schedules_are_checked_stored_normalised_and_kept_while_links_use_them,
+    booking_links_are_created_checked_changed_and_private_to_their_host,
+    slots_follow_the_schedule_overrides_and_every_kind_of_busy_time,
+    slots_keep_their_local_time_across_daylight_saving_changes,
+    a_slot_is_booked_once_and_the_host_sees_the_booking_and_its_event,
+    fifty_invitees_racing_for_one_slot_get_exactly_one_booking,
+    retries_with_the_same_idempotency_key_make_one_booking,
+    invitees_cancel_and_reschedule_with_their_secret_link_and_hosts_with_the_api,
+    bookings_needing_approval_wait_and_can_be_approved_or_declined,
+    secret_and_disabled_links_are_not_found_by_strangers,
+    day_limits_and_buffers_close_slots_around_bookings,
+    freebusy_merges_events_and_bookings,
+);
+
+/// A host with a token, their username, a New York schedule (weekdays 09:00–12:00) and a
+/// 30-minute link `intro`.
+struct Host {
+    token: String,
+    username: String,
+    schedule: String,
+}
+
+async fn host(app: &TestApp, email: &str) -> Host {
+    let token = user_with_token(app, email).await;
+    let me = app.api("GET", "/api/v1/me", &token, None).await.json();
+    let username = me["username"].as_str().expect("username").to_owned();
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/availability/schedules",
+            &token,
+            Some(json!({
+                "name": "Mornings",
+                "timezone": "America/New_York",
+                "rules": (1..=5).map(|d| json!({"weekday": d, "start": "09:00", "end": "12:00"})).collect::<Vec<_>>(),
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let schedule = reply.json()["id"].as_str().expect("id").to_owned();
+    Host { token, username, schedule }
+}
+
+async fn link(app: &TestApp, host: &Host, body: Value) -> Value {
+    let mut body = body;
+    if body.get("schedule_id").is_none() {
+        body["schedule_id"] = json!(host.schedule);
+    }
+    let reply = app.api("POST", "/api/v1/booking-links", &host.token, Some(body)).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.json()
+}
+
+async fn slots(app: &TestApp, host: &Host, slug: &str, from: &str, to: &str) -> Vec<String> {
+    let reply = app.get(&format!("/api/v1/public/{}/{slug}/slots?from={from}&to={to}", host.username)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json().as_array().expect("array").iter().map(|s| s.as_str().expect("text").to_owned()).collect()
+}
+
+async fn book(app: &TestApp, host: &Host, slug: &str, body: Value, key: Option<&str>) -> crate::support::Reply {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(key) = key {
+        headers.push(("idempotency-key", key));
+    }
+    let path = format!("/api/v1/public/{}/{slug}/bookings", host.username);
+    app.send("POST", &path, &headers, body.to_string().into_bytes()).await
+}
+
+fn invitee(start: &str) -> Value {
+    json!({"start": start, "name": "Ada Lovelace", "email": "ada@example.org", "timezone": "Europe/London"})
+}
+
+fn day(date: &str, times: &[&str]) -> Vec<String> {
+    times.iter().map(|t| format!("{date}T{t}:00Z")).collect()
+}
+
+async fn schedules_are_checked_stored_normalised_and_kept_while_links_use_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "schedules@example.org").await;
+    // Overlapping ranges are merged; the first schedule is the default.
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/availability/schedules",
+            &host.token,
+            Some(json!({"name": "Split", "timezone": "Europe/Paris", "rules": [
+                {"weekday": 1, "start": "13:00", "end": "17:00"},
+                {"weekday": 1, "start": "09:00", "end": "12:00"},
+                {"weekday": 1, "start": "11:00", "end": "14:00"}
+            ], "overrides": [{"date": "2030-12-25", "ranges": []}]})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let split = reply.json();
+    assert_eq!(split["rules"], json!([{"weekday": 1, "start": "09:00", "end": "17:00"}]));
+    assert_eq!(split["is_default"], json!(false));
+    let id = split["id"].as_str().expect("id");
+    // Bad input: every field named, nothing stored.
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/availability/schedules",
+            &host.token,
+            Some(json!({"name": "", "timezone": "Mars/Base", "rules": [
+                {"weekday": 8, "start": "09:00", "end": "10:00"}, {"weekday": 2, "start": "11:00", "end": "10:00"}
+            ], "overrides": [{"date": "2030-02-30", "ranges": []}]})),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let fields: Vec<String> = reply.json()["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| f["field"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for expected in ["name", "timezone"] {
+        assert!(fields.iter().any(|f| f == expected), "{expected} in {fields:?}");
+    }
+    assert!(fields.iter().any(|f| f.starts_with("rules")), "{fields:?}");
+    assert!(fields.iter().any(|f| f.starts_with("overrides")), "{fields:?}");
+    let list = app.api("GET", "/api/v1/availability/schedules", &host.token, None).await.json();
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    // PATCH changes what is given.
+    let reply = app
+        .api("PATCH", &format!("/api/v1/availability/schedules/{id}"), &host.token, Some(json!({"name": "Renamed"})))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["name"], "Renamed");
+    assert_eq!(reply.json()["timezone"], "Europe/Paris");
+    // A schedule a link uses cannot be deleted; an unused one can.
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30], "schedule_id": id})).await;
+    let reply = app.api("DELETE", &format!("/api/v1/availability/schedules/{id}"), &host.token, None).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    let reply =
+        app.api("DELETE", &format!("/api/v1/availability/schedules/{}", host.schedule), &host.token, None).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let left = app.api("GET", "/api/v1/availability/schedules", &host.token, None).await.json();
+    assert_eq!(left[0]["id"], json!(id));
+    assert_eq!(left[0]["is_default"], json!(true));
+    // Someone else's schedule is not found.
+    let other = user_with_token(&app, "other-schedules@example.org").await;
+    let reply = app.api("GET", &format!("/api/v1/availability/schedules/{id}"), &other, None).await;
+    assert_eq!(reply.status, 404);
+}
+
+async fn booking_links_are_created_checked_changed_and_private_to_their_host(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "links@example.org").await;
+    let created = link(
+        &app,
+        &host,
+        json!({"slug": "intro", "title": "Intro call", "durations": [30, 60], "slot_interval": 15,
+               "buffer_before": 5, "buffer_after": 10, "minimum_notice_minutes": 120, "booking_window_days": 30,
+               "max_per_day": 4, "requires_approval": false, "secret": false,
+               "location": {"kind": "video", "value": "https://meet.example.org/intro"},
+               "questions": [{"label": "What about?", "kind": "long", "required": true}]}),
+    )
+    .await;
+    assert_eq!(created["url"], json!(format!("/{}/intro", host.username)));
+    assert_eq!(created["durations"], json!([30, 60]));
+    assert_eq!(created["buffer_after"], json!(10));
+    assert_eq!(created["questions"][0]["id"], json!("what-about"));
+    let id = created["id"].as_str().expect("id");
+    // The slug is unique per host.
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/booking-links",
+            &host.token,
+            Some(json!({"slug": "intro", "title": "Again", "schedule_id": host.schedule})),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(reply.json()["fields"][0]["field"], "slug");
+    // Bad settings are named.
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/booking-links",
+            &host.token,
+            Some(json!({"slug": "Not OK!", "title": "x", "durations": [0], "schedule_id": "nope"})),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    // PATCH keeps what is not given.
+    let reply = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/booking-links/{id}"),
+            &host.token,
+            Some(json!({"title": "Intro (new)", "max_per_day": null})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let changed = reply.json();
+    assert_eq!(changed["title"], "Intro (new)");
+    assert_eq!(changed["max_per_day"], Value::Null);
+    assert_eq!(changed["durations"], json!([30, 60]));
+    // Others cannot see or change it.
+    let other = user_with_token(&app, "other-links@example.org").await;
+    assert_eq!(app.api("GET", &format!("/api/v1/booking-links/{id}"), &other, None).await.status, 404);
+    assert_eq!(app.api("DELETE", &format!("/api/v1/booking-links/{id}"), &other, None).await.status, 404);
+    assert_eq!(app.api("DELETE", &format!("/api/v1/booking-links/{id}"), &host.token, None).await.status, 204);
+    assert_eq!(app.get(&format!("/api/v1/public/{}/intro", host.username)).await.status, 404);
+}
+
+async fn slots_follow_the_schedule_overrides_and_every_kind_of_busy_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "slots@example.org").await;
+    // Wednesday off, Thursday 13:00–14:00 only.
+    let reply = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/availability/schedules/{}", host.schedule),
+            &host.token,
+            Some(json!({"overrides": [
+                {"date": "2030-01-16", "ranges": []},
+                {"date": "2030-01-17", "ranges": [{"start": "13:00", "end": "14:00"}]}
+            ]})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    // A weekly busy event on Tuesdays 10:00–11:00 New York time, a free one on Monday
+    // morning, a cancelled one on Friday, and a subscribed-style calendar that is not busy.
+    for event in [
+        json!({"title": "Weekly", "start": "2029-12-04T10:00:00", "end": "2029-12-04T11:00:00",
+               "time_zone": "America/New_York", "rrule": "FREQ=WEEKLY"}),
+        json!({"title": "Free", "start": "2030-01-14T09:00:00", "end": "2030-01-14T10:00:00",
+               "time_zone": "America/New_York", "transparency": "free"}),
+        json!({"title": "Off", "start": "2030-01-18T09:00:00", "end": "2030-01-18T12:00:00",
+               "time_zone": "America/New_York", "status": "cancelled"}),
+    ] {
+        let reply = app.api("POST", "/api/v1/events", &host.token, Some(event)).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    let reply = app
+        .api("POST", "/api/v1/calendars", &host.token, Some(json!({"name": "Ideas", "counts_as_busy": false})))
+        .await;
+    let ideas = reply.json()["id"].as_str().expect("id").to_owned();
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/events",
+            &host.token,
+            Some(json!({"calendar_id": ideas, "title": "Daydream", "start": "2030-01-18T09:00:00",
+                        "end": "2030-01-18T12:00:00", "time_zone": "America/New_York"})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+
+    let got = slots(&app, &host, "intro", "2030-01-14T00:00:00Z", "2030-01-19T00:00:00Z").await;
+    let mut expected = Vec::new();
+    let morning = ["14:00", "14:30", "15:00", "15:30", "16:00", "16:30"];
+    expected.extend(day("2030-01-14", &morning));
+    expected.extend(day("2030-01-15", &["14:00", "14:30", "16:00", "16:30"]));
+    expected.extend(day("2030-01-17", &["18:00", "18:30"]));
+    expected.extend(day("2030-01-18", &morning));
+    assert_eq!(got, expected);
+    // An instance of the weekly event moved away frees its old time.
+    let weekly = app.api("GET", "/api/v1/events?q=Weekly", &host.token, None).await.json();
+    let weekly_id = weekly["items"][0]["id"].as_str().expect("weekly id").to_owned();
+    let reply = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/events/{weekly_id}?scope=this&recurrence_id=2030-01-15T15:00:00Z"),
+            &host.token,
+            Some(
+                json!({"start": "2030-01-15T11:00:00", "end": "2030-01-15T12:00:00", "time_zone": "America/New_York"}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let got = slots(&app, &host, "intro", "2030-01-15T00:00:00Z", "2030-01-16T00:00:00Z").await;
+    assert_eq!(got, day("2030-01-15", &["14:00", "14:30", "15:00", "15:30"]));
+    // Bad windows are refused with the field named.
+    let path = format!("/api/v1/public/{}/intro/slots", host.username);
+    for query in [
+        "",
+        "?from=2030-01-14T00:00:00Z",
+        "?from=2030-01-14&to=2030-01-13",
+        "?from=2030-01-01&to=2030-06-01",
+        "?from=x&to=y",
+    ] {
+        let reply = app.get(&format!("{path}{query}")).await;
+        assert_eq!(reply.status, 422, "{query}: {}", reply.body);
+    }
+    let reply = app.get(&format!("{path}?from=2030-01-14&to=2030-01-15&duration=45")).await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+}
+
+async fn slots_keep_their_local_time_across_daylight_saving_changes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "dst@example.org").await;
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/availability/schedules",
+            &host.token,
+            Some(json!({"name": "Berlin", "timezone": "Europe/Berlin", "rules":
+                (1..=7).map(|d| json!({"weekday": d, "start": "09:00", "end": "10:00"})).collect::<Vec<_>>()})),
+        )
+        .await;
+    let berlin = reply.json()["id"].as_str().expect("id").to_owned();
+    link(&app, &host, json!({"slug": "hour", "title": "Hour", "durations": [60], "schedule_id": berlin})).await;
+    // Clocks go forward on Sunday 31 March 2030 and back on Sunday 27 October 2030.
+    let spring = slots(&app, &host, "hour", "2030-03-29T00:00:00Z", "2030-04-02T00:00:00Z").await;
+    assert_eq!(
+        spring,
+        vec!["2030-03-29T08:00:00Z", "2030-03-30T08:00:00Z", "2030-03-31T07:00:00Z", "2030-04-01T07:00:00Z"]
+    );
+    let autumn = slots(&app, &host, "hour", "2030-10-26T00:00:00Z", "2030-10-28T00:00:00Z").await;
+    assert_eq!(autumn, vec!["2030-10-26T07:00:00Z", "2030-10-27T08:00:00Z"]);
+}
+
+async fn a_slot_is_booked_once_and_the_host_sees_the_booking_and_its_event(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "book@example.org").await;
+    link(
+        &app,
+        &host,
+        json!({"slug": "intro", "title": "Intro", "durations": [30, 60],
+               "questions": [{"id": "topic", "label": "Topic", "required": true}]}),
+    )
+    .await;
+    let info = app.get(&format!("/api/v1/public/{}/intro", host.username)).await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert_eq!(info.json()["host_timezone"], "America/New_York");
+    assert_eq!(info.json()["title"], "Intro");
+
+    // Invalid fields: 422, every one named, nothing booked.
+    let reply = book(
+        &app,
+        &host,
+        "intro",
+        json!({"start": "2030-01-14T14:00:00Z", "name": "", "email": "nope",
+        "timezone": "Nowhere/Else", "duration": 45}),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let fields: Vec<String> = reply.json()["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| f["field"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for field in ["name", "email", "timezone", "duration", "answers.topic"] {
+        assert!(fields.contains(&field.to_owned()), "{field} in {fields:?}");
+    }
+    // The honeypot: refused, nothing booked.
+    let mut bot = invitee("2030-01-14T14:00:00Z");
+    bot["answers"] = json!({"topic": "spam"});
+    bot["website"] = json!("http://spam.example");
+    assert_eq!(book(&app, &host, "intro", bot, None).await.status, 400);
+
+    let mut body = invitee("2030-01-14T14:00:00Z");
+    body["answers"] = json!({"topic": "Engines"});
+    body["notes"] = json!("Looking forward");
+    let reply = book(&app, &host, "intro", body.clone(), None).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let booking = reply.json();
+    assert_eq!(booking["status"], "confirmed");
+    assert_eq!(booking["start"], "2030-01-14T14:00:00Z");
+    assert_eq!(booking["end"], "2030-01-14T14:30:00Z");
+    assert_eq!(booking["answers"][0]["value"], "Engines");
+    assert!(booking["manage_url"].as_str().is_some_and(|u| u.starts_with("/booking/") && u.len() > 40));
+    // The same slot again: 409 slot_taken; a time that was never offered: 409 too.
+    let reply = book(&app, &host, "intro", body.clone(), None).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(reply.json()["code"], "slot_taken");
+    body["start"] = json!("2030-01-14T14:10:00Z");
+    assert_eq!(book(&app, &host, "intro", body.clone(), None).await.status, 409);
+    // A 60-minute booking cannot overlap it either.
+    body["start"] = json!("2030-01-14T14:00:00Z");
+    body["duration"] = json!(60);
+    assert_eq!(book(&app, &host, "intro", body, None).await.status, 409);
+    let left = slots(&app, &host, "intro", "2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z").await;
+    assert!(!left.contains(&"2030-01-14T14:00:00Z".to_owned()));
+    assert_eq!(left.len(), 5);
+
+    // The host sees the booking and the event on their calendar.
+    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json();
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["email"], "ada@example.org");
+    let found = app
+        .api("GET", "/api/v1/occurrences?from=2030-01-14T00:00:00Z&to=2030-01-15T00:00:00Z", &host.token, None)
+        .await
+        .json();
+    let event = found.as_array().expect("array").iter().find(|o| o["summary"] == "Intro with Ada Lovelace");
+    assert_eq!(event.map(|e| e["start"].clone()), Some(json!("2030-01-14T14:00:00Z")));
+    // The invitee's "add to calendar" file.
+    let token = booking["manage_url"].as_str().expect("url").trim_start_matches("/booking/");
+    let ics = app.get(&format!("/api/v1/public/bookings/{token}/invite.ics")).await;
+    assert_eq!(ics.status, 200);
+    assert!(ics.body.contains("DTSTART:20300114T140000Z"), "{}", ics.body);
+}
+
+async fn fifty_invitees_racing_for_one_slot_get_exactly_one_booking(backend: Backend) {
+    let app = Arc::new(spawn_app(backend).await);
+    let host = Arc::new(host(&app, "race@example.org").await);
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let app = app.clone();
+        let host = host.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"start": "2030-01-14T15:00:00Z", "name": format!("Invitee {i}"),
+                              "email": format!("invitee{i}@example.org")});
+            book(&app, &host, "intro", body, None).await
+        }));
+    }
+    let mut created = 0;
+    let mut taken = 0;
+    for task in tasks {
+        let reply = task.await.expect("task");
+        match reply.status {
+            201 => created += 1,
+            409 => {
+                assert_eq!(reply.json()["code"], "slot_taken");
+                taken += 1;
+            }
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    assert_eq!((created, taken), (1, 49));
+    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json();
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let found = app
+        .api("GET", "/api/v1/occurrences?from=2030-01-14T00:00:00Z&to=2030-01-15T00:00:00Z", &host.token, None)
+        .await
+        .json();
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "one calendar event: {found}");
+}
+
+async fn retries_with_the_same_idempotency_key_make_one_booking(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "idem@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let first = book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), Some("retry-1")).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), Some("retry-1")).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(first.json()["id"], again.json()["id"]);
+    assert_eq!(first.json()["manage_url"], again.json()["manage_url"]);
+    let other = book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), Some("retry-2")).await;
+    assert_eq!(other.status, 409);
+    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json();
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+}
+
+async fn invitees_cancel_and_reschedule_with_their_secret_link_and_hosts_with_the_api(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "manage@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let booking = book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), None).await.json();
+    let token = booking["manage_url"].as_str().expect("url").trim_start_matches("/booking/").to_owned();
+    assert_eq!(app.get(&format!("/api/v1/public/bookings/{token}")).await.json()["id"], booking["id"]);
+    assert_eq!(app.get("/api/v1/public/bookings/not-a-token").await.status, 404);
+
+    // The invitee moves it to 15:30Z; the old time is free again, the event moved.
+    let path = format!("/api/v1/public/bookings/{token}/reschedule");
+    let reply = app
+        .send(
+            "POST",
+            &path,
+            &[("content-type", "application/json")],
+            json!({"start": "2030-01-15T15:30:00Z"}).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["start"], "2030-01-15T15:30:00Z");
+    let open = slots(&app, &host, "intro", "2030-01-15T00:00:00Z", "2030-01-16T00:00:00Z").await;
+    assert!(open.contains(&"2030-01-15T14:00:00Z".to_owned()));
+    assert!(!open.contains(&"2030-01-15T15:30:00Z".to_owned()));
+    let found = app
+        .api("GET", "/api/v1/occurrences?from=2030-01-15T00:00:00Z&to=2030-01-16T00:00:00Z", &host.token, None)
+        .await
+        .json();
+    assert_eq!(found[0]["start"], "2030-01-15T15:30:00Z");
+
+    // The host moves it back with the API, onto a free slot only.
+    let id = booking["id"].as_str().expect("id");
+    let other = book(&app, &host, "intro", invitee("2030-01-15T16:00:00Z"), None).await;
+    assert_eq!(other.status, 201);
+    let reply = app
+        .api(
+            "POST",
+            &format!("/api/v1/bookings/{id}/reschedule"),
+            &host.token,
+            Some(json!({"start": "2030-01-15T16:00:00Z"})),
+        )
+        .await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    let reply = app
+        .api(
+            "POST",
+            &format!("/api/v1/bookings/{id}/reschedule"),
+            &host.token,
+            Some(json!({"start": "2030-01-15T14:00:00Z"})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    // The invitee cancels with a reason; the slot opens; the event is gone; a second cancel is 409.
+    let path = format!("/api/v1/public/bookings/{token}/cancel");
+    let reply = app
+        .send(
+            "POST",
+            &path,
+            &[("content-type", "application/json")],
+            json!({"reason": "Sick"}).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["status"], "cancelled");
+    assert_eq!(reply.json()["reason"], "Sick");
+    assert_eq!(app.send("POST", &path, &[], Vec::new()).await.status, 409);
+    let open = slots(&app, &host, "intro", "2030-01-15T00:00:00Z", "2030-01-16T00:00:00Z").await;
+    assert!(open.contains(&"2030-01-15T14:00:00Z".to_owned()));
+    let cancelled = app.api("GET", "/api/v1/bookings?status=cancelled", &host.token, None).await.json();
+    assert_eq!(cancelled.as_array().map(Vec::len), Some(1));
+    let found = app
+        .api("GET", "/api/v1/occurrences?from=2030-01-15T00:00:00Z&to=2030-01-16T00:00:00Z", &host.token, None)
+        .await
+        .json();
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "only the other booking's event: {found}");
+    // The host cancels the other one without a body.
+    let other_id = other.json()["id"].as_str().expect("id").to_owned();
+    let reply = app.api("POST", &format!("/api/v1/bookings/{other_id}/cancel"), &host.token, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(app.api("GET", "/api/v1/bookings?status=bogus", &host.token, None).await.status, 422);
+
+    // A cut-off: invitees cannot change a booking within it.
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/booking-links",
+            &host.token,
+            Some(json!({"slug": "late", "title": "Late", "durations": [30],
+            "schedule_id": host.schedule, "cancel_cutoff_minutes": 43200})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let soon = chrono::Utc::now() + chrono::Duration::days(10);
+    let open = slots(
+        &app,
+        &host,
+        "late",
+        &soon.format("%Y-%m-%dT00:00:00Z").to_string(),
+        &(soon + chrono::Duration::days(7)).format("%Y-%m-%dT00:00:00Z").to_string(),
+    )
+    .await;
+    let late = book(&app, &host, "late", invitee(&open[0]), None).await.json();
+    let token = late["manage_url"].as_str().expect("url").trim_start_matches("/booking/").to_owned();
+    let reply = app.send("POST", &format!("/api/v1/public/bookings/{token}/cancel"), &[], Vec::new()).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+}
+
+async fn bookings_needing_approval_wait_and_can_be_approved_or_declined(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "approval@example.org").await;
+    link(&app, &host, json!({"slug": "vip", "title": "VIP", "durations": [30], "requires_approval": true})).await;
+    let first = book(&app, &host, "vip", invitee("2030-01-15T14:00:00Z"), None).await.json();
+    assert_eq!(first["status"], "pending");
+    // A pending booking holds its slot.
+    assert_eq!(book(&app, &host, "vip", invitee("2030-01-15T14:00:00Z"), None).await.status, 409);
+    let second = book(&app, &host, "vip", invitee("2030-01-15T15:00:00Z"), None).await.json();
+    let pending = app.api("GET", "/api/v1/bookings?status=pending", &host.token, None).await.json();
+    assert_eq!(pending.as_array().map(Vec::len), Some(2));
+    let id = first["id"].as_str().expect("id");
+    let reply = app.api("POST", &format!("/api/v1/bookings/{id}/approve"), &host.token, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["status"], "confirmed");
+    assert_eq!(app.api("POST", &format!("/api/v1/bookings/{id}/approve"), &host.token, None).await.status, 409);
+    let id = second["id"].as_str().expect("id");
+    let reply = app
+        .api("POST", &format!("/api/v1/bookings/{id}/decline"), &host.token, Some(json!({"reason": "Busy week"})))
+        .await;
+    assert_eq!(reply.json()["status"], "declined");
+    let open = slots(&app, &host, "vip", "2030-01-15T00:00:00Z", "2030-01-16T00:00:00Z").await;
+    assert!(open.contains(&"2030-01-15T15:00:00Z".to_owned()));
+    assert!(!open.contains(&"2030-01-15T14:00:00Z".to_owned()));
+}
+
+async fn secret_and_disabled_links_are_not_found_by_strangers(backend: Backend) {
+    let app = spawn_app_with(backend, &[("CALENTO_PUBLIC_RATE_PER_MINUTE", "1000")]).await;
+    let host = host(&app, "secret@example.org").await;
+    let secret =
+        link(&app, &host, json!({"slug": "hidden", "title": "Hidden", "durations": [30], "secret": true})).await;
+    let url = secret["url"].as_str().expect("url");
+    let key = url.split("key=").nth(1).expect("a key in the URL");
+    assert!(key.len() >= 32);
+    let base = format!("/api/v1/public/{}/hidden", host.username);
+    assert_eq!(app.get(&base).await.status, 404);
+    assert_eq!(app.get(&format!("{base}?key=wrong")).await.status, 404);
+    assert_eq!(app.get(&format!("{base}?key={key}")).await.status, 200);
+    let reply = app.get(&format!("{base}/slots?from=2030-01-14&to=2030-01-15&key={key}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = book(&app, &host, "hidden", invitee("2030-01-14T14:00:00Z"), None).await;
+    assert_eq!(reply.status, 404);
+    let disabled = link(&app, &host, json!({"slug": "off", "title": "Off", "durations": [30], "active": false})).await;
+    assert_eq!(disabled["active"], json!(false));
+    assert_eq!(app.get(&format!("/api/v1/public/{}/off", host.username)).await.status, 404);
+    assert_eq!(app.get("/api/v1/public/nobody-here/off").await.status, 404);
+}
+
+async fn day_limits_and_buffers_close_slots_around_bookings(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "limits@example.org").await;
+    link(
+        &app,
+        &host,
+        json!({"slug": "short", "title": "Short", "durations": [30], "buffer_after": 30, "max_per_day": 2}),
+    )
+    .await;
+    assert_eq!(book(&app, &host, "short", invitee("2030-01-14T15:00:00Z"), None).await.status, 201);
+    // A slot is offered only if it and its 30-minute buffer after stay clear of busy time:
+    // 14:30 (buffer until 15:30) is closed, 14:00 (buffer until 15:00) is not.
+    let open = slots(&app, &host, "short", "2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z").await;
+    assert_eq!(open, day("2030-01-14", &["14:00", "15:30", "16:00", "16:30"]));
+    assert_eq!(book(&app, &host, "short", invitee("2030-01-14T14:30:00Z"), None).await.status, 409);
+    assert_eq!(book(&app, &host, "short", invitee("2030-01-14T16:00:00Z"), None).await.status, 201);
+    // Two a day: Monday is full, Tuesday is not.
+    let open = slots(&app, &host, "short", "2030-01-14T00:00:00Z", "2030-01-16T00:00:00Z").await;
+    assert!(open.iter().all(|s| s.starts_with("2030-01-15")), "{open:?}");
+    assert_eq!(open.len(), 6);
+}
+
+async fn freebusy_merges_events_and_bookings(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "freebusy@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/events",
+            &host.token,
+            Some(json!({"title": "Focus", "start": "2030-01-14T13:00:00Z", "end": "2030-01-14T14:15:00Z"})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(book(&app, &host, "intro", invitee("2030-01-14T14:30:00Z"), None).await.status, 201);
+    assert_eq!(book(&app, &host, "intro", invitee("2030-01-14T16:00:00Z"), None).await.status, 201);
+    let reply =
+        app.api("GET", "/api/v1/freebusy?from=2030-01-14T00:00:00Z&to=2030-01-15T00:00:00Z", &host.token, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        json!([
+            {"start": "2030-01-14T13:00:00Z", "end": "2030-01-14T14:15:00Z"},
+            {"start": "2030-01-14T14:30:00Z", "end": "2030-01-14T15:00:00Z"},
+            {"start": "2030-01-14T16:00:00Z", "end": "2030-01-14T16:30:00Z"}
+        ])
+    );
+    assert_eq!(app.api("GET", "/api/v1/freebusy?from=2030-01-14", &host.token, None).await.status, 422);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_booking_routes_are_rate_limited_per_address() {
+    let app = spawn_app_with(Backend::Sqlite, &[("CALENTO_PUBLIC_RATE_PER_MINUTE", "5")]).await;
+    let statuses: Vec<u16> = {
+        let mut out = Vec::new();
+        for _ in 0..7 {
+            out.push(app.get("/api/v1/public/nobody/nothing").await.status);
+        }
+        out
+    };
+    assert_eq!(statuses, vec![404, 404, 404, 404, 404, 429, 429]);
+    let reply = app.get("/api/v1/public/nobody/nothing/slots").await;
+    assert_eq!(reply.status, 429);
+    let wait: u64 = reply.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After seconds");
+    assert!((1..=60).contains(&wait));
+    assert_eq!(reply.json()["code"], "rate_limited");
+    // The signed-in API is not limited by it.
+    assert_eq!(app.get("/api/v1/me").await.status, 401);
+}
