@@ -35,6 +35,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         login_limits: config.login_limits,
         secure_cookies: config.secure_cookies(),
         trust_proxy: config.trust_proxy,
+        public_limits: app::ssr::rate_limit::RateLimiter::new(config.public_rate_per_minute),
     })
 }
 
@@ -85,26 +86,28 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     };
 
+    // Static files and the not-found page. The files get their own routes too, because a
+    // public booking address `/{username}/{slug}` would otherwise catch `/pkg/…`.
+    let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        {
+            // The not-found page renders the app too (its header asks who is signed in).
+            let state = state.clone();
+            move || provide_context(state.clone())
+        },
+        shell,
+    );
+
     Router::new()
+        .route("/pkg/{*path}", get(files.clone()))
+        .route("/favicon.svg", get(files.clone()))
         .route("/health/live", get(ops::live))
         .route("/health/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
-        .nest(
-            "/api/v1",
-            public::router(state.clone(), public::RateLimiter::new(config.public_rate_per_minute))
-                .merge(api::router(state.clone())),
-        )
+        .nest("/api/v1", public::router(state.clone()).merge(api::router(state.clone())))
         .route("/feeds/{file}", get(api::feed))
         .route("/settings/calendars/{id}/import", axum::routing::post(api::import_form))
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            {
-                // The not-found page renders the app too (its header asks who is signed in).
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            shell,
-        ))
+        .fallback(files)
         .with_state(state)
         .layer(axum::middleware::from_fn(ops::server_fn_errors))
         .layer(sessions)

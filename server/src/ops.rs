@@ -225,7 +225,12 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<axum::http::Uri>().ok())
-        .map(|uri| uri.path().to_owned());
+        .map(|uri| {
+            // Keep the page's own query (a chosen slot, a date), less an earlier error.
+            let kept: Vec<&str> =
+                uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("err=")).collect();
+            if kept.is_empty() { uri.path().to_owned() } else { format!("{}?{}", uri.path(), kept.join("&")) }
+        });
     let response = next.run(request).await;
     if !response.headers().contains_key("serverfnerror") {
         return response;
@@ -236,7 +241,8 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
     if plain_form {
         let path = referer_path.unwrap_or_else(|| "/".to_owned());
         let json = serde_json::to_string(&error).unwrap_or_default();
-        let location = format!("{path}?err={}", app::components::percent_encode(&json));
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let location = format!("{path}{separator}err={}", app::components::percent_encode(&json));
         let mut redirect = Response::new(Body::empty());
         *redirect.status_mut() = StatusCode::SEE_OTHER;
         if let Ok(value) = HeaderValue::from_str(&location) {

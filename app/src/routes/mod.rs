@@ -1,9 +1,11 @@
 //! The pages, one component each.
 
+mod booking;
 mod calendar;
 mod calendars;
 mod search;
 
+pub use booking::{HostPage, ManageBookingPage, PublicBookingPage};
 pub use calendar::CalendarPage;
 pub use calendars::CalendarsPage;
 pub use search::SearchPage;
@@ -83,7 +85,7 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 /// The browser's IANA time zone, e.g. `Europe/Paris`.
-fn browser_time_zone() -> Option<String> {
+pub(crate) fn browser_time_zone() -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
         let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());

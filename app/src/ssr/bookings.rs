@@ -3,8 +3,6 @@
 //! serialises bookings per host on SQLite and PostgreSQL alike; then the slot is checked
 //! again and the booking and its calendar event are written together.
 
-use std::collections::BTreeMap;
-
 use calento::FieldError;
 use calento::availability::{Interval, Schedule, merge_busy};
 use chrono::{DateTime, Duration, NaiveDateTime};
@@ -779,14 +777,7 @@ pub async fn reschedule(db: &Db, row: &BookingRow, actor: Actor, start: &str) ->
     let link_id = row.link_id.clone().ok_or_else(|| AppError::Conflict {
         message: "The booking link of this booking was deleted; it cannot be moved.".into(),
     })?;
-    let link = scheduling::find_link(db, &row.host_id, &link_id).await?;
-    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE id = $1")
-        .bind(&row.host_id)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("finding a host", e))?;
-    let schedule_row = scheduling::find_schedule(db, &row.host_id, &link.schedule_id).await?;
-    let found = Found { schedule: schedule_row.schedule()?, fields: link.fields(), host, link, schedule_row };
+    let found = found_for_link(db, &row.host_id, &link_id).await?;
     let duration = u32::try_from((row.end_ms - row.start_ms) / 60_000).unwrap_or(0);
     let duration = if found.fields.durations.contains(&duration) { duration } else { found.duration(None)? };
     let end_ms = start_ms + i64::from(duration) * 60_000;
@@ -840,9 +831,22 @@ pub async fn reschedule(db: &Db, row: &BookingRow, actor: Actor, start: &str) ->
     Ok(updated.info())
 }
 
-/// Answers by question id, for forms that post `answer_{id}` fields.
-pub fn answers_from_form(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    fields.iter().filter_map(|(k, v)| k.strip_prefix("answer_").map(|id| (id.to_owned(), v.clone()))).collect()
+/// A link by its id, without the public checks (for its own bookings' invitees and host).
+pub async fn found_for_link(db: &Db, host_id: &str, link_id: &str) -> Result<Found, AppError> {
+    let link = scheduling::find_link(db, host_id, link_id).await?;
+    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE id = $1")
+        .bind(host_id)
+        .fetch_one(db.read())
+        .await
+        .map_err(|e| unexpected("finding a host", e))?;
+    let schedule_row = scheduling::find_schedule(db, host_id, &link.schedule_id).await?;
+    Ok(Found { schedule: schedule_row.schedule()?, fields: link.fields(), host, link, schedule_row })
+}
+
+/// Whether the invitee may still cancel or move a booking themselves.
+pub async fn invitee_can_change(db: &Db, row: &BookingRow) -> bool {
+    matches!(BookingStatus::parse(&row.status), Some(BookingStatus::Pending | BookingStatus::Confirmed))
+        && check_cutoff(db, row, Actor::Invitee).await.is_ok()
 }
 
 /// The booking as an iCalendar file for the invitee's "add to calendar".

@@ -9,6 +9,7 @@ pub mod events;
 pub mod ical;
 pub mod login_limits;
 pub mod passwords;
+pub mod rate_limit;
 pub mod scheduling;
 pub mod search;
 pub mod session_store;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Whether to take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_proxy: bool,
+    /// The request budget of the public booking routes, per client address.
+    pub public_limits: rate_limit::RateLimiter,
 }
 
 impl FromRef<AppState> for LeptosOptions {
