@@ -76,7 +76,8 @@ test.describe("booking with WebAssembly", () => {
     await form.getByTestId("confirm-booking").click();
     await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1$/);
     await expect(page.getByTestId("booking-status")).toHaveText("You are booked");
-    await expect(page.getByTestId("booking-when")).toContainText("Tuesday 15 January 2030, 03:30");
+    // This page follows the browser's locale (en-US: 12-hour).
+    await expect(page.getByTestId("booking-when")).toContainText("Tuesday 15 January 2030, 3:30 AM – 4:00 AM");
     await expect(page.getByTestId("booking-when")).toContainText("America/New_York");
     const ics = await page.request.get((await page.getByTestId("add-to-calendar").getAttribute("href")) ?? "");
     expect(await ics.text()).toContain("DTSTART:20300115T083000Z");
@@ -105,6 +106,8 @@ test.describe("booking with WebAssembly", () => {
     await page.getByTestId("reschedule").click();
     await hydrated(page);
     await expect(page.getByTestId("rescheduling")).toContainText("Moving your booking");
+    // It opens on the booking's month.
+    await expect(page.getByTestId("month-title")).toHaveText("January 2030");
     await page.locator('[data-testid="open-day"][data-date="2030-01-17"]').click();
     await page.getByTestId("slot").first().click();
     await page.getByTestId("move-form").getByTestId("confirm-move").click();

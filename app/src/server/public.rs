@@ -74,7 +74,12 @@ pub async fn load_public_page(
     let tz = zone.tz();
     let now = crate::ssr::now_ms();
     let today = calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(now).naive_utc()).date();
-    let month = month_start(month.as_deref(), today);
+    // Moving a booking starts at the month it is in (when that is still ahead).
+    let booked_day = moving
+        .as_ref()
+        .filter(|r| r.start_ms > now)
+        .map(|r| calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(r.start_ms).naive_utc()).date());
+    let month = month_start(month.as_deref(), booked_day.unwrap_or(today));
     let next = (month + Duration::days(32)).with_day(1).unwrap_or(month);
     let chosen = match (duration.as_deref().map(str::trim).filter(|d| !d.is_empty()), &moving) {
         (Some(d), _) => Some(d.parse::<u32>().map_err(|_| {
