@@ -2,11 +2,14 @@
 //! server functions and the REST API.
 
 pub mod accounts;
+pub mod booking_mail;
 pub mod calendars;
 pub mod db;
 pub mod events;
 pub mod ical;
+pub mod jobs;
 pub mod login_limits;
+pub mod mail;
 pub mod passwords;
 pub mod search;
 pub mod session_store;
