@@ -19,8 +19,8 @@ use leptos_router::{SsrMode, path};
 use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
 use crate::routes::{
-    BookingLinksPage, CalendarPage, CalendarsPage, FocusPage, HomePage, LoginPage, NotFound, RegisterPage, SearchPage,
-    SettingsPage, TasksPage, TokensPage,
+    BookingLinksPage, CalendarPage, CalendarsPage, FocusPage, HomePage, LoginPage, NotFound, OutboxPage, RegisterPage,
+    SearchPage, SettingsPage, TasksPage, TokensPage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -152,6 +152,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/settings/tokens")
                             view=TokensPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/settings/outbox")
+                            view=OutboxPage
                             ssr=SsrMode::Async
                         />
                     </Routes>

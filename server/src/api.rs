@@ -16,9 +16,10 @@ use app::models::{
     CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput, EventPage, ImportReport,
     OccurrenceInfo, TokenInfo, UserProfile,
 };
+use app::server::outbox::OutboxEmail;
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
-use app::ssr::{AppState, calendars, events, ical, search, tokens};
+use app::ssr::{AppState, calendars, events, ical, mail, search, tokens};
 
 /// The user a request to the API acts for.
 #[derive(Clone)]
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/events", get(search_events).post(create_event))
         .route("/events/{id}", get(get_event).patch(update_event).delete(delete_event))
         .route("/occurrences", get(occurrences))
+        .route("/outbox", get(outbox))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
@@ -93,6 +95,15 @@ async fn list_tokens(
     Extension(ApiUser(user)): Extension<ApiUser>,
 ) -> Result<Json<Vec<TokenInfo>>, AppError> {
     tokens::list(&state.db, &user.id).await.map(Json)
+}
+
+/// The user's emails (sent, failed, or waiting: all of them when no SMTP is configured),
+/// newest first.
+async fn outbox(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<Vec<OutboxEmail>>, AppError> {
+    mail::list_for_user(&state.db, &user.id).await.map(Json)
 }
 
 #[derive(Deserialize)]

@@ -396,8 +396,14 @@ mod tests {
     #[test]
     fn times_are_written_in_the_recipients_zone() {
         let m = booking();
-        assert_eq!(format_when(m.start_ms, m.end_ms, "Europe/Paris"), "Tuesday 15 January 2030, 09:00–09:30 (Europe/Paris)");
-        assert_eq!(format_when(m.start_ms, m.end_ms, "Asia/Tokyo"), "Tuesday 15 January 2030, 17:00–17:30 (Asia/Tokyo)");
+        assert_eq!(
+            format_when(m.start_ms, m.end_ms, "Europe/Paris"),
+            "Tuesday 15 January 2030, 09:00–09:30 (Europe/Paris)"
+        );
+        assert_eq!(
+            format_when(m.start_ms, m.end_ms, "Asia/Tokyo"),
+            "Tuesday 15 January 2030, 17:00–17:30 (Asia/Tokyo)"
+        );
         assert_eq!(
             format_when(m.start_ms, m.start_ms + 16 * 3_600_000, "Europe/Paris"),
             "Tuesday 15 January 2030, 09:00 – Wednesday 16 January 2030, 01:00 (Europe/Paris)"
@@ -472,7 +478,11 @@ mod tests {
         let request = drafts[0].ics.clone().expect("request");
         assert!(request.contains("METHOD:REQUEST\r\n") && request.contains("SEQUENCE:2\r\n"), "{request}");
         assert!(request.contains("DTSTART:20300115T090000Z\r\n"), "{request}");
-        assert!(drafts[0].text_body.contains("Previously: Tuesday 15 January 2030, 09:00–09:30"), "{}", drafts[0].text_body);
+        assert!(
+            drafts[0].text_body.contains("Previously: Tuesday 15 January 2030, 09:00–09:30"),
+            "{}",
+            drafts[0].text_body
+        );
         assert!(drafts[1].text_body.contains("When: Tuesday 15 January 2030, 18:00–18:30 (Asia/Tokyo)"));
     }
 

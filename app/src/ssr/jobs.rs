@@ -70,8 +70,7 @@ impl JobRow {
     }
 }
 
-const COLUMNS: &str =
-    "id, kind, payload, status, attempts, max_attempts, run_at, locked_until, locked_by, last_error, created_at, updated_at";
+const COLUMNS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, locked_until, locked_by, last_error, created_at, updated_at";
 
 /// Adds a job (up to [`DEFAULT_MAX_ATTEMPTS`] attempts) to run at `run_at_ms` or later, in
 /// the caller's transaction.
@@ -263,9 +262,8 @@ pub async fn fail(db: &Db, id: &str, worker: &str, error: &str, backoff: &Backof
 
 /// Jobs with that status (all when `None`), the most recently changed first (500 at most).
 pub async fn list_jobs(db: &Db, status: Option<&str>) -> Result<Vec<JobRow>, AppError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM jobs WHERE ($1 = '' OR status = $1) ORDER BY updated_at DESC, id DESC LIMIT $2"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM jobs WHERE ($1 = '' OR status = $1) ORDER BY updated_at DESC, id DESC LIMIT $2");
     sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
         .bind(status.unwrap_or(""))
         .bind(LIST_LIMIT)

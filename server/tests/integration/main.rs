@@ -10,6 +10,7 @@ mod api;
 mod binary;
 mod calendar;
 mod interop;
+mod mail;
 mod ops;
 mod search;
 mod storage;
