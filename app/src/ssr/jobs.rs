@@ -518,7 +518,8 @@ mod tests {
         assert_eq!(backoff.delay_ms(1), 30_000);
         assert_eq!(backoff.delay_ms(2), 60_000);
         assert_eq!(backoff.delay_ms(3), 120_000);
-        assert_eq!(backoff.delay_ms(10), 6 * 3600 * 1000);
+        assert_eq!(backoff.delay_ms(10), 30_000 * 512);
+        assert_eq!(backoff.delay_ms(11), 6 * 3600 * 1000);
         assert_eq!(backoff.delay_ms(1000), 6 * 3600 * 1000);
         for attempts in 1..12 {
             let jittered = backoff.jittered_ms(attempts);

@@ -219,9 +219,9 @@ impl Mailer {
                 let method = ics_method(ics).unwrap_or("REQUEST");
                 let calendar = ContentType::parse(&format!("text/calendar; method={method}; charset=UTF-8"))
                     .map_err(|e| format!("content type: {e}"))?;
-                let file = ContentType::parse("application/ics; name=\"invite.ics\"")
-                    .map_err(|e| format!("content type: {e}"))?;
                 let file_name = if method == "CANCEL" { "cancel.ics" } else { "invite.ics" };
+                let file = ContentType::parse(&format!("application/ics; name=\"{file_name}\""))
+                    .map_err(|e| format!("content type: {e}"))?;
                 MultiPart::mixed()
                     .multipart(alternatives.singlepart(SinglePart::builder().header(calendar).body(ics.clone())))
                     .singlepart(Attachment::new(file_name.to_owned()).body(ics.clone(), file))
@@ -337,7 +337,7 @@ mod tests {
         let text = String::from_utf8(mailer.message(&email(Some(ics))).expect("message").formatted()).expect("utf8");
         assert!(text.contains("multipart/mixed"), "{text}");
         assert!(text.contains("multipart/alternative"), "{text}");
-        assert!(text.contains("text/calendar; method=CANCEL; charset=UTF-8"), "{text}");
+        assert!(text.to_lowercase().contains("text/calendar; method=cancel; charset=utf-8"), "{text}");
         assert!(text.contains("filename=\"cancel.ics\""), "{text}");
         assert!(text.contains("Message-ID: <01hzx@localhost>"), "{text}");
         let plain = String::from_utf8(mailer.message(&email(None)).expect("message").formatted()).expect("utf8");
