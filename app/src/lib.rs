@@ -20,7 +20,7 @@ use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
 use crate::routes::{
     BookingLinksPage, CalendarPage, CalendarsPage, FocusPage, HomePage, HostPage, LoginPage, ManageBookingPage,
-    NotFound, PublicBookingPage, RegisterPage, SearchPage, SettingsPage, TasksPage, TokensPage,
+    NotFound, OutboxPage, PublicBookingPage, RegisterPage, SearchPage, SettingsPage, TasksPage, TokensPage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -152,6 +152,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/settings/tokens")
                             view=TokensPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/settings/outbox")
+                            view=OutboxPage
                             ssr=SsrMode::Async
                         />
                         // Public booking pages. Declared last: fixed paths win; usernames

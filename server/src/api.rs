@@ -16,9 +16,10 @@ use app::models::{
     BookingInfo, BookingLinkInfo, CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput,
     EventPage, ImportReport, OccurrenceInfo, ScheduleBody, ScheduleInfo, TokenInfo, UserProfile,
 };
+use app::server::outbox::OutboxEmail;
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
-use app::ssr::{AppState, bookings, calendars, events, ical, scheduling, search, tokens};
+use app::ssr::{AppState, bookings, calendars, events, ical, mail, scheduling, search, tokens};
 
 /// The user a request to the API acts for.
 #[derive(Clone)]
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/bookings/{id}/reschedule", post(reschedule_booking))
         .route("/bookings/{id}/approve", post(approve_booking))
         .route("/bookings/{id}/decline", post(decline_booking))
+        .route("/outbox", get(outbox))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
@@ -104,6 +106,15 @@ async fn list_tokens(
     Extension(ApiUser(user)): Extension<ApiUser>,
 ) -> Result<Json<Vec<TokenInfo>>, AppError> {
     tokens::list(&state.db, &user.id).await.map(Json)
+}
+
+/// The user's emails (sent, failed, or waiting: all of them when no SMTP is configured),
+/// newest first.
+async fn outbox(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<Vec<OutboxEmail>>, AppError> {
+    mail::list_for_user(&state.db, &user.id).await.map(Json)
 }
 
 #[derive(Deserialize)]

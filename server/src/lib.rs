@@ -20,8 +20,9 @@ use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use app::ssr::jobs::{self, WorkerHandle};
 use app::ssr::session_store::DbSessionStore;
-use app::ssr::{AppState, Db, login_limits};
+use app::ssr::{AppState, Db, login_limits, mail};
 use app::{App, shell};
 
 pub use config::{Config, ConfigError, LogFormat};
@@ -137,6 +138,26 @@ pub fn spawn_upkeep(state: AppState) {
     });
 }
 
+/// The background jobs this configuration runs: `send_email` only when SMTP is
+/// configured, so without it emails stay pending in the outbox.
+pub fn job_handlers(config: &Config) -> jobs::Handlers {
+    let handlers = jobs::Handlers::new();
+    match config.mailer() {
+        Some(mailer) => mail::register(handlers, mailer),
+        None => handlers,
+    }
+}
+
+/// Starts the job worker, if this configuration has any job to run.
+pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
+    let handlers = job_handlers(config);
+    if handlers.kinds().is_empty() {
+        return None;
+    }
+    tracing::info!(kinds = ?handlers.kinds(), "job worker started");
+    Some(jobs::spawn_worker(db, handlers))
+}
+
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish (up to the grace
 /// period) and closes the database.
 pub async fn serve(
@@ -144,6 +165,18 @@ pub async fn serve(
     app: Router,
     state: AppState,
     grace: Duration,
+) -> std::io::Result<()> {
+    serve_with_jobs(listener, app, state, grace, None).await
+}
+
+/// [`serve`], also stopping the job worker (letting its jobs in flight finish within the
+/// grace period) before the database closes.
+pub async fn serve_with_jobs(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    state: AppState,
+    grace: Duration,
+    worker: Option<WorkerHandle>,
 ) -> std::io::Result<()> {
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
@@ -164,6 +197,9 @@ pub async fn serve(
             Ok(())
         }
     };
+    if let Some(worker) = worker {
+        worker.shutdown(grace).await;
+    }
     state.db.close().await;
     result
 }

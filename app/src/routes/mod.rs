@@ -3,11 +3,13 @@
 mod booking;
 mod calendar;
 mod calendars;
+mod outbox;
 mod search;
 
 pub use booking::{HostPage, ManageBookingPage, PublicBookingPage};
 pub use calendar::CalendarPage;
 pub use calendars::CalendarsPage;
+pub use outbox::OutboxPage;
 pub use search::SearchPage;
 
 use leptos::prelude::*;
@@ -204,6 +206,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <A href="/settings" exact=true>"Profile"</A>
                 <A href="/settings/calendars">"Calendars"</A>
                 <A href="/settings/tokens">"API tokens"</A>
+                <A href="/settings/outbox">"Outbox"</A>
             </nav>
             <p>"Signed in as " <strong>{user.email.clone()}</strong></p>
             <ActionForm action=auth.update_profile attr:class="form" attr:novalidate=true>
@@ -267,6 +270,7 @@ pub fn TokensPage() -> impl IntoView {
                     <A href="/settings" exact=true>"Profile"</A>
                     <A href="/settings/calendars">"Calendars"</A>
                     <A href="/settings/tokens">"API tokens"</A>
+                    <A href="/settings/outbox">"Outbox"</A>
                 </nav>
                 <p>
                     "Personal access tokens let scripts and apps use the API as you: send "

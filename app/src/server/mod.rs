@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod calendar;
+pub mod outbox;
 pub mod public;
 pub mod tokens;
 

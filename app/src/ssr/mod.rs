@@ -2,12 +2,15 @@
 //! server functions and the REST API.
 
 pub mod accounts;
+pub mod booking_mail;
 pub mod bookings;
 pub mod calendars;
 pub mod db;
 pub mod events;
 pub mod ical;
+pub mod jobs;
 pub mod login_limits;
+pub mod mail;
 pub mod passwords;
 pub mod rate_limit;
 pub mod scheduling;
