@@ -549,7 +549,7 @@ async fn cancel_booking(
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::cancel(&state.db, &row, bookings::Actor::Host, body.reason.as_deref()).await.map(Json)
+    bookings::cancel(&state.db, &row, bookings::Actor::Host, body.reason.as_deref(), &state.public_url).await.map(Json)
 }
 
 async fn reschedule_booking(
@@ -559,7 +559,7 @@ async fn reschedule_booking(
     ApiJson(body): ApiJson<RescheduleBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::reschedule(&state.db, &row, bookings::Actor::Host, &body.start).await.map(Json)
+    bookings::reschedule(&state.db, &row, bookings::Actor::Host, &body.start, &state.public_url).await.map(Json)
 }
 
 async fn approve_booking(
@@ -568,7 +568,7 @@ async fn approve_booking(
     Path(id): Path<String>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::decide(&state.db, &row, true, None).await.map(Json)
+    bookings::decide(&state.db, &row, true, None, &state.public_url).await.map(Json)
 }
 
 async fn decline_booking(
@@ -578,7 +578,7 @@ async fn decline_booking(
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::decide(&state.db, &row, false, body.reason.as_deref()).await.map(Json)
+    bookings::decide(&state.db, &row, false, body.reason.as_deref(), &state.public_url).await.map(Json)
 }
 
 #[derive(serde::Serialize)]

@@ -37,6 +37,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         secure_cookies: config.secure_cookies(),
         trust_proxy: config.trust_proxy,
         public_limits: app::ssr::rate_limit::RateLimiter::new(config.public_rate_per_minute),
+        public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
     })
 }
 

@@ -94,7 +94,7 @@ async fn book(
 ) -> Result<(StatusCode, Json<CreatedBooking>), AppError> {
     let found = bookings::find_public(&state.db, &username, &slug, query.key.as_deref()).await?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let (created, _new) = bookings::create(&state.db, &found, &body, key).await?;
+    let (created, _new) = bookings::create(&state.db, &found, &body, key, &state.public_url).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -108,7 +108,9 @@ async fn cancel(
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find_by_token(&state.db, &token).await?;
-    bookings::cancel(&state.db, &row, bookings::Actor::Invitee, body.reason.as_deref()).await.map(Json)
+    bookings::cancel(&state.db, &row, bookings::Actor::Invitee, body.reason.as_deref(), &state.public_url)
+        .await
+        .map(Json)
 }
 
 async fn reschedule(
@@ -117,7 +119,7 @@ async fn reschedule(
     ApiJson(body): ApiJson<RescheduleBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find_by_token(&state.db, &token).await?;
-    bookings::reschedule(&state.db, &row, bookings::Actor::Invitee, &body.start).await.map(Json)
+    bookings::reschedule(&state.db, &row, bookings::Actor::Invitee, &body.start, &state.public_url).await.map(Json)
 }
 
 /// "Add to calendar": the booking as an `.ics` file.

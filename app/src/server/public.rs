@@ -172,7 +172,8 @@ pub async fn book_slot(
     let key = idempotency_key.filter(|k| !k.trim().is_empty()).unwrap_or_else(|| {
         crate::ssr::tokens::hash(&format!("form:{}:{}", req.start.trim(), req.email.trim().to_lowercase()))
     });
-    let (created, _) = bookings::create(&db, &found, &req, Some(&key)).await?;
+    let base = request::state()?.public_url;
+    let (created, _) = bookings::create(&db, &found, &req, Some(&key), &base).await?;
     if request::is_plain_form_post() {
         leptos_axum::redirect(&format!("{}?new=1", created.manage_url));
     }
@@ -215,7 +216,7 @@ pub async fn cancel_my_booking(token: String, reason: Option<String>) -> Result<
     request::check_public_rate().await?;
     let db = request::state()?.db;
     let row = bookings::find_by_token(&db, &token).await?;
-    bookings::cancel(&db, &row, bookings::Actor::Invitee, reason.as_deref()).await?;
+    bookings::cancel(&db, &row, bookings::Actor::Invitee, reason.as_deref(), &request::state()?.public_url).await?;
     if request::is_plain_form_post() {
         leptos_axum::redirect(&format!("/booking/{}", token.trim()));
     }
@@ -229,7 +230,7 @@ pub async fn reschedule_my_booking(token: String, start: String) -> Result<(), A
     request::check_public_rate().await?;
     let db = request::state()?.db;
     let row = bookings::find_by_token(&db, &token).await?;
-    bookings::reschedule(&db, &row, bookings::Actor::Invitee, &start).await?;
+    bookings::reschedule(&db, &row, bookings::Actor::Invitee, &start, &request::state()?.public_url).await?;
     if request::is_plain_form_post() {
         leptos_axum::redirect(&format!("/booking/{}?moved=1", token.trim()));
     }

@@ -19,6 +19,9 @@ pub const HOST_NOTIFICATION: &str = "booking_notification";
 pub const CANCELLATION: &str = "booking_cancelled";
 pub const RESCHEDULE: &str = "booking_rescheduled";
 pub const REMINDER: &str = "booking_reminder";
+pub const REQUEST_RECEIVED: &str = "booking_requested";
+pub const APPROVAL_NEEDED: &str = "booking_needs_approval";
+pub const DECLINED: &str = "booking_declined";
 
 /// What the emails of one booking say.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -75,6 +78,37 @@ pub fn notification_to_host(m: &BookingMail) -> EmailDraft {
         .line("Invitee", &format!("{} <{}>", m.invitee_name, m.invitee_email))
         .details(m);
     draft(m, HOST_NOTIFICATION, Recipient::Host, format!("New booking: {} with {}", m.title, m.invitee_name), body)
+}
+
+/// To the invitee of a link that needs the host's approval: the request is in, not yet
+/// confirmed (no invitation until it is).
+pub fn request_received(m: &BookingMail) -> EmailDraft {
+    let when = format_when(m.start_ms, m.end_ms, &m.invitee_zone);
+    let intro =
+        format!("Your request is with {}, who confirms each booking. You will hear back by email.", m.host_name);
+    let body = Body::new(&intro).line("What", &m.title).line("When", &when).details(m).manage(m);
+    draft(m, REQUEST_RECEIVED, Recipient::Invitee, format!("Requested: {} with {}", m.title, m.host_name), body)
+}
+
+/// To the host: a booking waits for their approval.
+pub fn approval_needed(m: &BookingMail) -> EmailDraft {
+    let when = format_when(m.start_ms, m.end_ms, &m.host_zone);
+    let intro = format!("{} asks to book {} with you. Approve or decline it under Bookings.", m.invitee_name, m.title);
+    let body = Body::new(&intro)
+        .line("What", &m.title)
+        .line("When", &when)
+        .line("Invitee", &format!("{} <{}>", m.invitee_name, m.invitee_email))
+        .details(m);
+    draft(m, APPROVAL_NEEDED, Recipient::Host, format!("To approve: {} with {}", m.title, m.invitee_name), body)
+}
+
+/// To the invitee: the host declined the request.
+pub fn declined(m: &BookingMail) -> EmailDraft {
+    let when = format_when(m.start_ms, m.end_ms, &m.invitee_zone);
+    let reason = m.reason.as_deref().filter(|r| !r.trim().is_empty());
+    let intro = format!("{} could not accept your request.", m.host_name);
+    let body = Body::new(&intro).line("What", &m.title).line("When", &when).optional("Reason", reason);
+    draft(m, DECLINED, Recipient::Invitee, format!("Declined: {} with {}", m.title, m.host_name), body)
 }
 
 /// Cancellation: to the invitee with `METHOD:CANCEL` (same UID, `m.sequence` higher than

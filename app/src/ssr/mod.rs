@@ -37,6 +37,9 @@ pub struct AppState {
     pub trust_proxy: bool,
     /// The request budget of the public booking routes, per client address.
     pub public_limits: rate_limit::RateLimiter,
+    /// The address people reach Calento at (`CALENTO_PUBLIC_URL`, else the listening
+    /// address), for absolute links in emails.
+    pub public_url: String,
 }
 
 impl FromRef<AppState> for LeptosOptions {

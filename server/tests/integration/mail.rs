@@ -31,6 +31,7 @@ on_both_backends!(
     without_smtp_emails_stay_pending_and_are_listed,
     five_workers_process_twenty_jobs_exactly_once,
     an_expired_lease_is_claimed_again,
+    a_booking_emails_both_sides_and_its_cancellation_follows_the_same_invitation,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -547,4 +548,59 @@ async fn an_expired_lease_is_claimed_again(backend: Backend) {
     assert_eq!(buried.status, "dead");
     assert!(buried.last_error.is_some());
     db.close().await;
+}
+
+async fn a_booking_emails_both_sides_and_its_cancellation_follows_the_same_invitation(backend: Backend) {
+    use crate::booking::{book, host, invitee, link};
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(backend, &[("CALENTO_SMTP_URL", &sink.url())]).await;
+    let host = host(&app, "mail-host@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30], "reminder_hours": 24})).await;
+    let reply = book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), None).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let token = reply.json()["manage_url"].as_str().expect("url").trim_start_matches("/booking/").to_owned();
+    let read = |files: &[PathBuf]| files.iter().map(read_message).collect::<Vec<_>>();
+    let first = read(&sink.wait_for_messages(2).await);
+    let to_invitee =
+        first.iter().find(|m| m["To"].as_str().is_some_and(|t| t.contains("ada@example.org"))).expect("invitee mail");
+    let to_host = first
+        .iter()
+        .find(|m| m["To"].as_str().is_some_and(|t| t.contains("mail-host@example.org")))
+        .expect("host mail");
+    assert_eq!(to_invitee["Subject"], "Confirmed: Intro with Tester");
+    assert_eq!(to_host["Subject"], "New booking: Intro with Ada Lovelace");
+    let invitation = to_invitee["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .find_map(|p| p.get("calendar").filter(|c| c["method"] == "REQUEST"))
+        .expect("a METHOD:REQUEST invitation")
+        .clone();
+    assert_eq!(invitation["start"], "2030-01-15T14:00:00+00:00");
+    assert_eq!(invitation["sequence"], 0);
+    let text = to_invitee["parts"].as_array().expect("parts").iter().find(|p| p["type"] == "text/plain").expect("text");
+    assert!(text["text"].as_str().is_some_and(|t| t.contains(&format!("/booking/{token}"))), "{text}");
+    // The invitee's local time (Europe/London) is in their email.
+    assert!(text["text"].as_str().is_some_and(|t| t.contains("14:00") && t.contains("Europe/London")), "{text}");
+    // The reminder waits in the outbox for its time (24 hours before).
+    let outbox = app.api("GET", "/api/v1/outbox", &host.token, None).await.json();
+    assert!(outbox.to_string().contains("booking_reminder"), "{outbox}");
+
+    // The invitee cancels: both are told, the invitation is cancelled under the same UID
+    // with a higher sequence, and the reminder is dropped.
+    let reply = app.send("POST", &format!("/api/v1/public/bookings/{token}/cancel"), &[], Vec::new()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let all = sink.wait_for_messages(4).await;
+    let later = read(&all[2..]);
+    let cancel = later
+        .iter()
+        .flat_map(|m| m["parts"].as_array().cloned().unwrap_or_default())
+        .find_map(|p| p.get("calendar").filter(|c| c["method"] == "CANCEL").cloned())
+        .expect("a METHOD:CANCEL invitation");
+    assert_eq!(cancel["uid"], invitation["uid"]);
+    assert_eq!(cancel["sequence"], 1);
+    let outbox = app.api("GET", "/api/v1/outbox", &host.token, None).await.json();
+    assert!(!outbox.to_string().contains("booking_reminder"), "{outbox}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 4, "no reminder and nothing twice");
 }
