@@ -141,34 +141,9 @@ pub async fn calendar_busy(
     to_ms: i64,
     except_event: Option<&str>,
 ) -> Result<Vec<Interval>, AppError> {
-    let mut out = Vec::new();
     let calendars: Vec<_> = calendars::list(db, host_id).await?.into_iter().filter(|c| c.counts_as_busy != 0).collect();
-    if calendars.is_empty() {
-        return Ok(out);
-    }
-    // Floating and all-day times are wall-clock: widen by a day and place them in `zone`.
-    let wall = |ms: i64| millis_to_utc(ms).naive_utc();
-    let found = events::occurrences_in(db, host_id, wall(from_ms - DAY_MS), wall(to_ms + DAY_MS), &calendars).await?;
-    for o in found {
-        if o.status == calento::event::EventStatus::Cancelled
-            || o.transparency == calento::event::Transparency::Free
-            || except_event == Some(o.event_id.as_str())
-        {
-            continue;
-        }
-        let (start, end) = if o.floating || o.all_day {
-            (
-                calento::availability::wall_to_utc_ms(zone, wall(o.start_ms)),
-                calento::availability::wall_to_utc_ms(zone, wall(o.end_ms)),
-            )
-        } else {
-            (o.start_ms, o.end_ms)
-        };
-        if start < to_ms && end > from_ms {
-            out.push(Interval { start, end });
-        }
-    }
-    Ok(out)
+    let found = events::busy_in(db, host_id, &calendars, zone, from_ms, to_ms, except_event).await?;
+    Ok(found.into_iter().map(|(start, end)| Interval { start, end }).collect())
 }
 
 /// The host's pending and confirmed bookings overlapping `[from_ms, to_ms)`, but `except`.

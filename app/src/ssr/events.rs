@@ -1018,11 +1018,24 @@ pub struct WindowRows {
 /// The rows that can have an occurrence in `[from_ms, to_ms)`: series whose span overlaps,
 /// series with an exception moved into the window, and the exceptions of all of them.
 pub async fn rows_in_window(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) -> Result<WindowRows, AppError> {
+    rows_of_window(db, user_id, from_ms, to_ms, false).await
+}
+
+/// [`rows_in_window`], optionally only repeating series (and their exceptions).
+async fn rows_of_window(
+    db: &Db,
+    user_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    series_only: bool,
+) -> Result<WindowRows, AppError> {
     let all = window_columns("");
     let m = window_columns("m");
+    let series = if series_only { "AND (rrule IS NOT NULL OR rdates <> '')" } else { "" };
     let masters = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {all} FROM events
           WHERE user_id = $1 AND master_id IS NULL AND span_start_ms < $3 AND (span_end_ms IS NULL OR span_end_ms > $2)
+                {series}
          UNION
          SELECT {m} FROM events m JOIN events e ON e.master_id = m.id
           WHERE e.user_id = $1 AND e.span_start_ms < $3 AND e.span_end_ms > $2"
@@ -1169,4 +1182,80 @@ pub async fn all_in_calendar(db: &Db, calendar_id: &str) -> Result<Vec<EventRow>
     .fetch_all(db.read())
     .await
     .map_err(|e| unexpected("reading a calendar's events", e))
+}
+
+/// Busy time of `calendars` overlapping `[from_ms, to_ms)`, as UTC millisecond intervals:
+/// events not cancelled and not marked free. One-off events are read as their stored
+/// instants (no expansion, no text); only repeating series go through expansion, with their
+/// moved and cancelled instances. Floating and all-day times are placed in `zone`.
+/// `except_event` leaves one event out.
+pub async fn busy_in(
+    db: &Db,
+    user_id: &str,
+    calendars: &[CalendarRow],
+    zone: Tz,
+    from_ms: i64,
+    to_ms: i64,
+    except_event: Option<&str>,
+) -> Result<Vec<(i64, i64)>, AppError> {
+    use std::collections::HashSet;
+    let wanted: HashSet<&str> = calendars.iter().map(|c| c.id.as_str()).collect();
+    let mut out = Vec::new();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let place = |ms: i64, zoned: bool| {
+        if zoned { ms } else { calento::availability::wall_to_utc_ms(zone, millis_to_utc(ms).naive_utc()) }
+    };
+    let singles: Vec<(String, String, i64, i64, String)> = sqlx::query_as(
+        "SELECT id, calendar_id, start_ms, end_ms, start_at FROM events
+          WHERE user_id = $1 AND master_id IS NULL AND rrule IS NULL AND rdates = ''
+            AND status <> 'cancelled' AND transparency <> 'free'
+            AND span_start_ms < $3 AND span_end_ms > $2",
+    )
+    .bind(user_id)
+    .bind(from_ms - FLOATING_PAD_MS)
+    .bind(to_ms + FLOATING_PAD_MS)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading busy events", e))?;
+    for (id, calendar_id, start_ms, end_ms, start_at) in singles {
+        if !wanted.contains(calendar_id.as_str()) || except_event == Some(id.as_str()) {
+            continue;
+        }
+        // Zoned times are stored with their zone (`…[Zone]`) or as UTC (`…Z`).
+        let zoned = start_at.ends_with(']') || start_at.ends_with('Z');
+        let (start, end) = (place(start_ms, zoned), place(end_ms, zoned));
+        if start < to_ms && end > from_ms {
+            out.push((start, end));
+        }
+    }
+    // Repeating series: expanded, with their exceptions.
+    let rows = rows_of_window(db, user_id, from_ms - FLOATING_PAD_MS, to_ms + FLOATING_PAD_MS, true).await?;
+    let rows = WindowRows {
+        masters: rows
+            .masters
+            .into_iter()
+            .filter(|r| r.is_recurring() && wanted.contains(r.calendar_id.as_str()))
+            .collect(),
+        exceptions: rows.exceptions,
+    };
+    if rows.masters.is_empty() {
+        return Ok(out);
+    }
+    let wall = |ms: i64| millis_to_utc(ms).naive_utc();
+    for o in expand_rows(&rows, calendars, wall(from_ms - FLOATING_PAD_MS), wall(to_ms + FLOATING_PAD_MS))? {
+        if o.status == calento::event::EventStatus::Cancelled
+            || o.transparency == calento::event::Transparency::Free
+            || except_event == Some(o.event_id.as_str())
+        {
+            continue;
+        }
+        let zoned = !(o.floating || o.all_day);
+        let (start, end) = (place(o.start_ms, zoned), place(o.end_ms, zoned));
+        if start < to_ms && end > from_ms {
+            out.push((start, end));
+        }
+    }
+    Ok(out)
 }
