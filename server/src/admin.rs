@@ -13,6 +13,9 @@ Usage:
                                       create an account; the password is read from stdin
   calento-server token create --email E --name N
                                       create a personal access token and print it
+  calento-server jobs list [--status queued|running|done|dead]
+                                      list background jobs (emails, reminders), newest first
+  calento-server jobs retry ID        queue a dead job again
   calento-server --help               show this help";
 
 /// What the command line asks for.
@@ -22,6 +25,8 @@ pub enum Command {
     Help,
     CreateUser { email: String, name: String, username: String, time_zone: String },
     CreateToken { email: String, name: String },
+    ListJobs { status: Option<String> },
+    RetryJob { id: String },
 }
 
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
@@ -58,6 +63,11 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 name: get(&pairs, "--name").ok_or("--name is required")?,
             })
         }
+        ["jobs", "list", rest @ ..] => {
+            let pairs = flags(rest, &["--status"])?;
+            Ok(Command::ListJobs { status: get(&pairs, "--status") })
+        }
+        ["jobs", "retry", id] => Ok(Command::RetryJob { id: (*id).to_owned() }),
         _ => Err(format!("unknown command: {}", words.join(" "))),
     }
 }
@@ -81,6 +91,30 @@ pub async fn run(db: &Db, command: Command, stdin: &mut dyn BufRead) -> Result<S
                 .ok_or_else(|| format!("no user with email {email}"))?;
             let created = tokens::create(db, &user.id, &name).await.map_err(describe)?;
             Ok(created.token)
+        }
+        Command::ListJobs { status } => {
+            let jobs = app::ssr::jobs::list_jobs(db, status.as_deref()).await.map_err(describe)?;
+            let mut out = format!("{} job(s)", jobs.len());
+            for job in jobs {
+                let when = app::ssr::millis_to_utc(job.run_at).format("%Y-%m-%d %H:%M:%S UTC");
+                out.push_str(&format!(
+                    "\n{}  {:<8} {:<12} attempts {}/{}  run at {when}{}",
+                    job.id,
+                    job.status,
+                    job.kind,
+                    job.attempts,
+                    job.max_attempts,
+                    job.last_error.map(|e| format!("  last error: {e}")).unwrap_or_default()
+                ));
+            }
+            Ok(out)
+        }
+        Command::RetryJob { id } => {
+            app::ssr::jobs::retry_dead(db, &id).await.map_err(|e| match e {
+                app::AppError::NotFound => format!("no dead job {id}"),
+                other => describe(other),
+            })?;
+            Ok(format!("job {id} is queued again"))
         }
         Command::Serve | Command::Help => Ok(USAGE.to_owned()),
     }
@@ -119,6 +153,8 @@ mod tests {
             parse_args(&args("token create --email a@b.org --name ci")),
             Ok(Command::CreateToken { email: "a@b.org".into(), name: "ci".into() })
         );
+        assert_eq!(parse_args(&args("jobs list --status dead")), Ok(Command::ListJobs { status: Some("dead".into()) }));
+        assert_eq!(parse_args(&args("jobs retry 01ABC")), Ok(Command::RetryJob { id: "01ABC".into() }));
     }
 
     #[test]
