@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod calendar;
+pub mod scheduling;
 pub mod tokens;
 
 #[cfg(feature = "ssr")]
