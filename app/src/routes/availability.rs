@@ -86,8 +86,9 @@ pub fn AvailabilityPage() -> impl IntoView {
                 <FormError error=other_error />
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
+                        let selected_now = selected.get();
                         match schedules.await {
-                            Ok(list) => view! { <Schedules list selected=selected.get() /> }.into_any(),
+                            Ok(list) => view! { <Schedules list selected=selected_now.clone() /> }.into_any(),
                             Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                         }
                     })}
@@ -135,7 +136,7 @@ fn Schedules(list: Vec<ScheduleInfo>, selected: Option<String>) -> impl IntoView
 }
 
 #[component]
-fn ScheduleEditor(schedule: ScheduleInfo) -> impl IntoView {
+fn ScheduleEditor(schedule: ScheduleInfo) -> AnyView {
     let actions = expect_context::<ScheduleActions>();
     let live = use_live();
     let page_error = plain_form_error();
@@ -214,6 +215,9 @@ fn ScheduleEditor(schedule: ScheduleInfo) -> impl IntoView {
                     "An end of 00:00 means midnight at the end of the day. Without JavaScript, fill the empty row of a day to add a range and clear a range to remove it."
                 </p>
                 <div class="dialog-actions">
+                    <p class="saved" role="status" data-testid="schedule-saved">
+                        {move || matches!(actions.save.value().get(), Some(Ok(_))).then_some("Saved.")}
+                    </p>
                     <button type="submit" class="primary" data-testid="save-schedule">
                         "Save schedule"
                     </button>
@@ -238,6 +242,7 @@ fn ScheduleEditor(schedule: ScheduleInfo) -> impl IntoView {
             </div>
         </article>
     }
+    .into_any()
 }
 
 #[derive(Clone, Copy)]
@@ -249,7 +254,7 @@ struct DayState {
 }
 
 #[component]
-fn DayRow(day: DayState, live: RwSignal<bool>, errors: Vec<Signal<Option<AppError>>>) -> impl IntoView {
+fn DayRow(day: DayState, live: RwSignal<bool>, errors: Vec<Signal<Option<AppError>>>) -> AnyView {
     let name = WEEKDAYS[usize::from(day.day - 1)];
     let field: &'static str = ["day1", "day2", "day3", "day4", "day5", "day6", "day7"][usize::from(day.day - 1)];
     let check_id = format!("day-on-{}", day.day);
@@ -299,10 +304,11 @@ fn DayRow(day: DayState, live: RwSignal<bool>, errors: Vec<Signal<Option<AppErro
             <FieldMessage errors name=field />
         </div>
     }
+    .into_any()
 }
 
 #[component]
-fn Overrides(schedule: ScheduleInfo) -> impl IntoView {
+fn Overrides(schedule: ScheduleInfo) -> AnyView {
     let actions = expect_context::<ScheduleActions>();
     let live = use_live();
     let add_error = action_error(move || actions.add_override.value().get());
@@ -407,10 +413,11 @@ fn Overrides(schedule: ScheduleInfo) -> impl IntoView {
             </ActionForm>
         </section>
     }
+    .into_any()
 }
 
 #[component]
-fn NewSchedule() -> impl IntoView {
+fn NewSchedule() -> AnyView {
     let actions = expect_context::<ScheduleActions>();
     let user = use_user();
     let error = action_error(move || actions.create.value().get());
@@ -439,4 +446,5 @@ fn NewSchedule() -> impl IntoView {
             </ActionForm>
         </details>
     }
+    .into_any()
 }

@@ -52,8 +52,9 @@ pub fn BookingLinksPage() -> impl IntoView {
                 <FormError error=other_error />
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
+                        let editing_now = editing.get();
                         match data.await {
-                            Ok(data) => view! { <LinksView data editing=editing.get() /> }.into_any(),
+                            Ok(data) => view! { <LinksView data editing=editing_now.clone() /> }.into_any(),
                             Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                         }
                     })}
@@ -115,7 +116,7 @@ fn durations_text(durations: &[u32]) -> String {
 }
 
 #[component]
-fn LinkCard(link: BookingLinkInfo, origin: String) -> impl IntoView {
+fn LinkCard(link: BookingLinkInfo, origin: String) -> AnyView {
     let actions = expect_context::<LinkActions>();
     let live = use_live();
     let copied = RwSignal::new(false);
@@ -180,6 +181,7 @@ fn LinkCard(link: BookingLinkInfo, origin: String) -> impl IntoView {
             </div>
         </article>
     }
+    .into_any()
 }
 
 /// Puts text on the clipboard; false when the browser does not allow it.
@@ -233,7 +235,7 @@ fn UnitSelect(name: &'static str, selected: &'static str, label: &'static str) -
 }
 
 #[component]
-fn LinkForm(link: Option<BookingLinkInfo>, schedules: Vec<ScheduleInfo>, username: String) -> impl IntoView {
+fn LinkForm(link: Option<BookingLinkInfo>, schedules: Vec<ScheduleInfo>, username: String) -> AnyView {
     let actions = expect_context::<LinkActions>();
     let live = use_live();
     let save_error = action_error(move || actions.save.value().get());
@@ -477,10 +479,11 @@ fn LinkForm(link: Option<BookingLinkInfo>, schedules: Vec<ScheduleInfo>, usernam
             </div>
         </ActionForm>
     }
+    .into_any()
 }
 
 #[component]
-fn QuestionInputs(row: QuestionRow, questions: RwSignal<Vec<QuestionRow>>, live: RwSignal<bool>) -> impl IntoView {
+fn QuestionInputs(row: QuestionRow, questions: RwSignal<Vec<QuestionRow>>, live: RwSignal<bool>) -> AnyView {
     let q = row.question;
     let key = row.key;
     let long = q.kind == QuestionKind::Long;
@@ -514,4 +517,5 @@ fn QuestionInputs(row: QuestionRow, questions: RwSignal<Vec<QuestionRow>>, live:
             }}
         </div>
     }
+    .into_any()
 }

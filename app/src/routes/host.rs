@@ -113,7 +113,7 @@ pub fn RangeInputs(
     rows: RwSignal<Vec<RangeRow>>,
     live: RwSignal<bool>,
     #[prop(optional)] weekday: Option<u8>,
-) -> impl IntoView {
+) -> AnyView {
     let from_label = format!("{label} from");
     let to_label = format!("{label} to");
     let remove_label = format!("Remove this range of {label}");
@@ -156,11 +156,12 @@ pub fn RangeInputs(
             }}
         </div>
     }
+    .into_any()
 }
 
 /// An empty range row for plain forms (adding a range without JavaScript); gone once live.
 #[component]
-pub fn BlankRange(live: RwSignal<bool>, label: String, #[prop(optional)] weekday: Option<u8>) -> impl IntoView {
+pub fn BlankRange(live: RwSignal<bool>, label: String, #[prop(optional)] weekday: Option<u8>) -> AnyView {
     let from_label = format!("{label} from (new range)");
     let to_label = format!("{label} to (new range)");
     view! {
@@ -178,4 +179,5 @@ pub fn BlankRange(live: RwSignal<bool>, label: String, #[prop(optional)] weekday
                 })
         }}
     }
+    .into_any()
 }

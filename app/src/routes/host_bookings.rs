@@ -92,8 +92,9 @@ pub fn BookingsPage() -> impl IntoView {
                 <FormError error=last_error.into() />
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
+                        let tab_now = tab.get();
                         match data.await {
-                            Ok(data) => view! { <BookingList data tab=tab.get() /> }.into_any(),
+                            Ok(data) => view! { <BookingList data tab=tab_now /> }.into_any(),
                             Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                         }
                     })}
@@ -125,7 +126,7 @@ fn BookingList(data: BookingsData, tab: &'static str) -> impl IntoView {
 }
 
 #[component]
-fn BookingRow(item: HostBooking, tab: &'static str) -> impl IntoView {
+fn BookingRow(item: HostBooking, tab: &'static str) -> AnyView {
     let actions = expect_context::<BookingActions>();
     let HostBooking { booking, when, local_start } = item;
     let back = format!("/bookings?tab={tab}");
@@ -233,4 +234,5 @@ fn BookingRow(item: HostBooking, tab: &'static str) -> impl IntoView {
             <div class="booking-actions">{approve_form} {decline_form} {change_forms}</div>
         </li>
     }
+    .into_any()
 }

@@ -12,6 +12,7 @@ mod booking;
 mod calendar;
 mod interop;
 mod ops;
+mod scheduling_host;
 mod search;
 mod storage;
 mod subscriptions;
