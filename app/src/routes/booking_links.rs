@@ -372,9 +372,16 @@ fn LinkForm(link: Option<BookingLinkInfo>, schedules: Vec<ScheduleInfo>, usernam
                         <input type="radio" name="window" value="none" checked=window == "none" />
                         "Any time in the future"
                     </label>
-                    <label class="check">
-                        <input type="radio" name="window" value="rolling" checked=window == "rolling" data-testid="window-rolling" />
-                        "Up to"
+                    <div class="check">
+                        <input
+                            type="radio"
+                            name="window"
+                            value="rolling"
+                            checked=window == "rolling"
+                            aria-label="Up to a number of days ahead"
+                            data-testid="window-rolling"
+                        />
+                        <span aria-hidden="true">"Up to"</span>
                         <input
                             name="booking_window_days"
                             type="number"
@@ -383,16 +390,23 @@ fn LinkForm(link: Option<BookingLinkInfo>, schedules: Vec<ScheduleInfo>, usernam
                             aria-label="Days ahead"
                             value=number(f.booking_window_days)
                         />
-                        "days ahead"
-                    </label>
+                        <span aria-hidden="true">"days ahead"</span>
+                    </div>
                     <FieldMessage errors=errors.clone() name="booking_window_days" />
-                    <label class="check">
-                        <input type="radio" name="window" value="range" checked=window == "range" />
-                        "Between"
+                    <div class="check">
+                        <input
+                            type="radio"
+                            name="window"
+                            value="range"
+                            checked=window == "range"
+                            aria-label="Between two dates"
+                            data-testid="window-range"
+                        />
+                        <span aria-hidden="true">"Between"</span>
                         <input name="window_start" type="date" aria-label="First bookable date" value=date(f.window_start) />
-                        "and"
+                        <span aria-hidden="true">"and"</span>
                         <input name="window_end" type="date" aria-label="Last bookable date" value=date(f.window_end) />
-                    </label>
+                    </div>
                     <FieldMessage errors=errors.clone() name="window_start" />
                     <FieldMessage errors=errors.clone() name="window_end" />
                 </fieldset>
