@@ -145,7 +145,7 @@ test.describe("host scheduling with WebAssembly", () => {
     await form.getByLabel("Title", { exact: true }).fill("Intro chat");
     await form.getByTestId("secret").check();
     await form.getByTestId("window-rolling").check();
-    await form.getByLabel("Days ahead").fill("30");
+    await form.getByLabel("Days ahead", { exact: true }).fill("30");
     await form.getByTestId("save-link").click();
     await expect(page).toHaveURL(/\/booking-links$/);
     const edited = page.getByTestId("link-card").filter({ hasText: "Intro chat" });
