@@ -59,6 +59,8 @@ CREATE TABLE bookings (
     idempotency_key TEXT,
     reason TEXT,
     rescheduled_from TEXT,
+    -- The invitation's SEQUENCE: raised by every change the invitee is told about.
+    sequence BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

@@ -19,8 +19,9 @@ use leptos_router::{SsrMode, path};
 use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
 use crate::routes::{
-    AvailabilityPage, BookingLinksPage, BookingsPage, CalendarPage, CalendarsPage, FocusPage, HomePage, LoginPage,
-    NotFound, RegisterPage, SearchPage, SettingsPage, TasksPage, TokensPage,
+    AvailabilityPage, BookingLinksPage, BookingsPage, CalendarPage, CalendarsPage, FocusPage, HomePage, HostPage,
+    LoginPage, ManageBookingPage, NotFound, OutboxPage, PublicBookingPage, RegisterPage, SearchPage, SettingsPage,
+    TasksPage, TokensPage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -164,6 +165,16 @@ pub fn App() -> impl IntoView {
                             view=TokensPage
                             ssr=SsrMode::Async
                         />
+                        <Route
+                            path=path!("/settings/outbox")
+                            view=OutboxPage
+                            ssr=SsrMode::Async
+                        />
+                        // Public booking pages. Declared last: fixed paths win; usernames
+                        // never take an app path (see the reserved names in src/account.rs).
+                        <Route path=path!("/booking/:token") view=ManageBookingPage ssr=SsrMode::Async />
+                        <Route path=path!("/:username") view=HostPage ssr=SsrMode::Async />
+                        <Route path=path!("/:username/:slug") view=PublicBookingPage ssr=SsrMode::Async />
                     </Routes>
                 </ErrorBoundary>
             </main>

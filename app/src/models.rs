@@ -553,3 +553,62 @@ pub struct BookingRequest {
     #[serde(default)]
     pub website: Option<String>,
 }
+
+/// The slots of one day, in the invitee's zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaySlots {
+    pub date: chrono::NaiveDate,
+    /// Slot starts, UTC milliseconds.
+    pub starts: Vec<i64>,
+}
+
+/// Everything the public booking page shows for one month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicPage {
+    pub link: PublicLink,
+    /// The secret key to carry in links, for a secret booking link.
+    pub key: Option<String>,
+    pub duration: u32,
+    /// The invitee's zone the page is shown in.
+    pub timezone: String,
+    /// 12- or 24-hour clock.
+    pub clock: ClockFormat,
+    /// The first day of the month shown, and today, in the invitee's zone.
+    pub month: chrono::NaiveDate,
+    pub today: chrono::NaiveDate,
+    /// Days of the month with at least one slot.
+    pub days: Vec<DaySlots>,
+    /// Whether an earlier month can still have slots (it is not before this one).
+    pub has_previous: bool,
+    /// When moving a booking: the booking being moved.
+    pub rescheduling: Option<BookingInfo>,
+}
+
+/// What the invitee's page for one booking shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagePage {
+    pub booking: BookingInfo,
+    pub host_name: String,
+    pub host_timezone: String,
+    /// `/{username}/{slug}` of the link, when it still exists.
+    pub link_path: Option<String>,
+    /// Whether the invitee may still cancel or move it (before the host's cut-off).
+    pub can_change: bool,
+    pub clock: ClockFormat,
+}
+
+/// A host's public page: their listed booking links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostLinks {
+    pub host_name: String,
+    pub username: String,
+    pub links: Vec<ListedLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedLink {
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub durations: Vec<u32>,
+}

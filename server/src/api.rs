@@ -16,9 +16,10 @@ use app::models::{
     BookingInfo, BookingLinkInfo, CalendarInfo, CalendarInput, CreatedToken, EditScope, EventInfo, EventInput,
     EventPage, ImportReport, OccurrenceInfo, ScheduleBody, ScheduleInfo, TokenInfo, UserProfile,
 };
+use app::server::outbox::OutboxEmail;
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
-use app::ssr::{AppState, bookings, calendars, events, ical, scheduling, search, tokens};
+use app::ssr::{AppState, bookings, calendars, events, ical, mail, scheduling, search, tokens};
 
 /// The user a request to the API acts for.
 #[derive(Clone)]
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/bookings/{id}/reschedule", post(reschedule_booking))
         .route("/bookings/{id}/approve", post(approve_booking))
         .route("/bookings/{id}/decline", post(decline_booking))
+        .route("/outbox", get(outbox))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
@@ -104,6 +106,15 @@ async fn list_tokens(
     Extension(ApiUser(user)): Extension<ApiUser>,
 ) -> Result<Json<Vec<TokenInfo>>, AppError> {
     tokens::list(&state.db, &user.id).await.map(Json)
+}
+
+/// The user's emails (sent, failed, or waiting: all of them when no SMTP is configured),
+/// newest first.
+async fn outbox(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<Vec<OutboxEmail>>, AppError> {
+    mail::list_for_user(&state.db, &user.id).await.map(Json)
 }
 
 #[derive(Deserialize)]
@@ -538,7 +549,7 @@ async fn cancel_booking(
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::cancel(&state.db, &row, bookings::Actor::Host, body.reason.as_deref()).await.map(Json)
+    bookings::cancel(&state.db, &row, bookings::Actor::Host, body.reason.as_deref(), &state.public_url).await.map(Json)
 }
 
 async fn reschedule_booking(
@@ -548,7 +559,7 @@ async fn reschedule_booking(
     ApiJson(body): ApiJson<RescheduleBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::reschedule(&state.db, &row, bookings::Actor::Host, &body.start).await.map(Json)
+    bookings::reschedule(&state.db, &row, bookings::Actor::Host, &body.start, &state.public_url).await.map(Json)
 }
 
 async fn approve_booking(
@@ -557,7 +568,7 @@ async fn approve_booking(
     Path(id): Path<String>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::decide(&state.db, &row, true, None).await.map(Json)
+    bookings::decide(&state.db, &row, true, None, &state.public_url).await.map(Json)
 }
 
 async fn decline_booking(
@@ -567,7 +578,7 @@ async fn decline_booking(
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::decide(&state.db, &row, false, body.reason.as_deref()).await.map(Json)
+    bookings::decide(&state.db, &row, false, body.reason.as_deref(), &state.public_url).await.map(Json)
 }
 
 #[derive(serde::Serialize)]

@@ -28,6 +28,9 @@ pub struct Config {
     pub site_root: String,
     pub shutdown_grace_secs: u64,
     pub public_rate_per_minute: u32,
+    /// The SMTP server emails are sent through; none means emails stay in the outbox.
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
 }
 
 /// One setting: its variable, default and meaning. The README's table is this list.
@@ -107,6 +110,17 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "Requests per minute one client address may make to the public booking API (then 429).",
     },
     Setting {
+        var: "CALENTO_SMTP_URL",
+        default: "(unset)",
+        meaning: "SMTP server for emails: smtp://host:port, smtp://user:pass@host:587?tls=starttls or \
+                  smtps://user:pass@host:465. Unset: emails are not sent but listed in Settings → Outbox.",
+    },
+    Setting {
+        var: "CALENTO_SMTP_FROM",
+        default: "Calento <calento@localhost>",
+        meaning: "The From address of the emails Calento sends.",
+    },
+    Setting {
         var: "CALENTO_CONFIG",
         default: "(unset)",
         meaning: "Optional file of KEY=VALUE lines read first; environment variables override it.",
@@ -179,6 +193,14 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(bad("CALENTO_LOG", format!("not a log filter: {log_filter:?}")));
         }
+        let smtp_url = get("CALENTO_SMTP_URL");
+        let smtp_from = get("CALENTO_SMTP_FROM").unwrap_or_else(|| app::ssr::mail::DEFAULT_FROM.to_owned());
+        if let Some(url) = &smtp_url {
+            app::ssr::mail::Mailer::new(url, app::ssr::mail::DEFAULT_FROM).map_err(|m| bad("CALENTO_SMTP_URL", m))?;
+        }
+        if let Err(message) = app::ssr::mail::Mailer::new("smtp://localhost", &smtp_from) {
+            return Err(bad("CALENTO_SMTP_FROM", message));
+        }
         let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(Self {
             addr,
@@ -203,7 +225,15 @@ impl Config {
                 .unwrap_or_else(|| "target/site".to_owned()),
             shutdown_grace_secs: number("CALENTO_SHUTDOWN_GRACE_SECS", 10, 0, 3600)?,
             public_rate_per_minute: small(number("CALENTO_PUBLIC_RATE_PER_MINUTE", 300, 1, 1_000_000)?),
+            smtp_url,
+            smtp_from,
         })
+    }
+
+    /// The mailer when SMTP is configured (checked when the configuration was read).
+    pub fn mailer(&self) -> Option<app::ssr::mail::Mailer> {
+        let url = self.smtp_url.as_deref()?;
+        app::ssr::mail::Mailer::new(url, &self.smtp_from).ok()
     }
 
     /// Cookies are `Secure` (and `__Host-` prefixed) when people reach us over https.
@@ -250,6 +280,18 @@ mod tests {
         assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.database_url, "sqlite://data/calento.db");
         assert!(!config.secure_cookies());
+        assert!(config.mailer().is_none(), "no SMTP unless configured");
+    }
+
+    #[test]
+    fn smtp_is_configured_by_url() {
+        let config = config(&[("CALENTO_SMTP_URL", "smtp://127.0.0.1:2525"), ("CALENTO_SMTP_FROM", "cal@example.org")])
+            .expect("valid");
+        assert_eq!(config.mailer().expect("mailer").from().to_string(), "cal@example.org");
+        let error = super::Config::from_values(
+            &[("CALENTO_SMTP_URL".to_owned(), "smtp://me:s3cret@host?tls=maybe".to_owned())].into_iter().collect(),
+        );
+        assert!(!error.expect_err("bad tls").to_string().contains("s3cret"));
     }
 
     #[test]
@@ -261,6 +303,8 @@ mod tests {
         assert_eq!(config(&[("CALENTO_SESSION_DAYS", "0")]).expect_err("zero").setting, "CALENTO_SESSION_DAYS");
         assert_eq!(config(&[("CALENTO_TRUST_PROXY", "maybe")]).expect_err("flag").setting, "CALENTO_TRUST_PROXY");
         assert_eq!(config(&[("CALENTO_LOG_FORMAT", "xml")]).expect_err("format").setting, "CALENTO_LOG_FORMAT");
+        assert_eq!(config(&[("CALENTO_SMTP_URL", "mail.example.org")]).expect_err("smtp").setting, "CALENTO_SMTP_URL");
+        assert_eq!(config(&[("CALENTO_SMTP_FROM", "nobody")]).expect_err("from").setting, "CALENTO_SMTP_FROM");
     }
 
     #[test]

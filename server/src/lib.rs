@@ -20,8 +20,9 @@ use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use app::ssr::jobs::{self, WorkerHandle};
 use app::ssr::session_store::DbSessionStore;
-use app::ssr::{AppState, Db, login_limits};
+use app::ssr::{AppState, Db, login_limits, mail};
 use app::{App, shell};
 
 pub use config::{Config, ConfigError, LogFormat};
@@ -35,6 +36,8 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         login_limits: config.login_limits,
         secure_cookies: config.secure_cookies(),
         trust_proxy: config.trust_proxy,
+        public_limits: app::ssr::rate_limit::RateLimiter::new(config.public_rate_per_minute),
+        public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
     })
 }
 
@@ -85,26 +88,28 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     };
 
+    // Static files and the not-found page. The files get their own routes too, because a
+    // public booking address `/{username}/{slug}` would otherwise catch `/pkg/…`.
+    let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        {
+            // The not-found page renders the app too (its header asks who is signed in).
+            let state = state.clone();
+            move || provide_context(state.clone())
+        },
+        shell,
+    );
+
     Router::new()
+        .route("/pkg/{*path}", get(files.clone()))
+        .route("/favicon.svg", get(files.clone()))
         .route("/health/live", get(ops::live))
         .route("/health/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
-        .nest(
-            "/api/v1",
-            public::router(state.clone(), public::RateLimiter::new(config.public_rate_per_minute))
-                .merge(api::router(state.clone())),
-        )
+        .nest("/api/v1", public::router(state.clone()).merge(api::router(state.clone())))
         .route("/feeds/{file}", get(api::feed))
         .route("/settings/calendars/{id}/import", axum::routing::post(api::import_form))
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            {
-                // The not-found page renders the app too (its header asks who is signed in).
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            shell,
-        ))
+        .fallback(files)
         .with_state(state)
         .layer(axum::middleware::from_fn(ops::server_fn_errors))
         .layer(sessions)
@@ -134,6 +139,26 @@ pub fn spawn_upkeep(state: AppState) {
     });
 }
 
+/// The background jobs this configuration runs: `send_email` only when SMTP is
+/// configured, so without it emails stay pending in the outbox.
+pub fn job_handlers(config: &Config) -> jobs::Handlers {
+    let handlers = jobs::Handlers::new();
+    match config.mailer() {
+        Some(mailer) => mail::register(handlers, mailer),
+        None => handlers,
+    }
+}
+
+/// Starts the job worker, if this configuration has any job to run.
+pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
+    let handlers = job_handlers(config);
+    if handlers.kinds().is_empty() {
+        return None;
+    }
+    tracing::info!(kinds = ?handlers.kinds(), "job worker started");
+    Some(jobs::spawn_worker(db, handlers))
+}
+
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish (up to the grace
 /// period) and closes the database.
 pub async fn serve(
@@ -141,6 +166,18 @@ pub async fn serve(
     app: Router,
     state: AppState,
     grace: Duration,
+) -> std::io::Result<()> {
+    serve_with_jobs(listener, app, state, grace, None).await
+}
+
+/// [`serve`], also stopping the job worker (letting its jobs in flight finish within the
+/// grace period) before the database closes.
+pub async fn serve_with_jobs(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    state: AppState,
+    grace: Duration,
+    worker: Option<WorkerHandle>,
 ) -> std::io::Result<()> {
     let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
@@ -161,6 +198,9 @@ pub async fn serve(
             Ok(())
         }
     };
+    if let Some(worker) = worker {
+        worker.shutdown(grace).await;
+    }
     state.db.close().await;
     result
 }

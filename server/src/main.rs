@@ -59,10 +59,14 @@ async fn main() -> ExitCode {
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.addr.to_string());
     server::spawn_upkeep(state.clone());
     server::subscriptions::spawn(state.db.clone(), server::subscriptions::Poller::new(config.max_import_bytes));
+    let worker = server::spawn_jobs(state.db.clone(), &config);
+    if worker.is_none() {
+        tracing::info!("CALENTO_SMTP_URL is not set: emails are kept in the outbox, not sent");
+    }
     let app = server::router(state.clone(), &config);
     tracing::debug!(database = %app::ssr::db::redact(&config.database_url), "Calento is running at http://{address}");
     println!("Calento is running at http://{address}");
-    match server::serve(listener, app, state, Duration::from_secs(config.shutdown_grace_secs)).await {
+    match server::serve_with_jobs(listener, app, state, Duration::from_secs(config.shutdown_grace_secs), worker).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("calento-server: {error}");

@@ -226,14 +226,10 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<axum::http::Uri>().ok())
         .map(|uri| {
-            // Keep the page's own query (an open editor, a tab), without an earlier error.
-            let query: Vec<&str> = uri
-                .query()
-                .unwrap_or_default()
-                .split('&')
-                .filter(|p| !p.is_empty() && !p.starts_with("err="))
-                .collect();
-            if query.is_empty() { uri.path().to_owned() } else { format!("{}?{}", uri.path(), query.join("&")) }
+            // Keep the page's own query (a chosen slot, a date), less an earlier error.
+            let kept: Vec<&str> =
+                uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("err=")).collect();
+            if kept.is_empty() { uri.path().to_owned() } else { format!("{}?{}", uri.path(), kept.join("&")) }
         });
     let response = next.run(request).await;
     if !response.headers().contains_key("serverfnerror") {
@@ -245,8 +241,8 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
     if plain_form {
         let path = referer_path.unwrap_or_else(|| "/".to_owned());
         let json = serde_json::to_string(&error).unwrap_or_default();
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let location = format!("{path}{sep}err={}", app::components::percent_encode(&json));
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let location = format!("{path}{separator}err={}", app::components::percent_encode(&json));
         let mut redirect = Response::new(Body::empty());
         *redirect.status_mut() = StatusCode::SEE_OTHER;
         if let Ok(value) = HeaderValue::from_str(&location) {

@@ -2,17 +2,14 @@
 //! link, its slots, book, and manage their booking through its secret token. Every route
 //! is rate limited per client address (429 with `Retry-After`).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 
 use app::AppError;
@@ -21,40 +18,7 @@ use app::ssr::{AppState, bookings};
 
 use crate::api::{ApiJson, OptionalJson, ReasonBody, RescheduleBody, query_instant};
 
-/// Requests per client address per minute on the public routes.
-#[derive(Clone)]
-pub struct RateLimiter {
-    per_minute: u32,
-    hits: Arc<Mutex<HashMap<String, (Instant, u32)>>>,
-}
-
-impl RateLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        Self { per_minute: per_minute.max(1), hits: Arc::default() }
-    }
-
-    /// Counts a request; `Err(seconds)` when the address must wait.
-    fn check(&self, client: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let window = Duration::from_secs(60);
-        let Ok(mut hits) = self.hits.lock() else { return Ok(()) };
-        if hits.len() > 100_000 {
-            hits.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        let entry = hits.entry(client.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= self.per_minute {
-            let wait = window.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
-            return Err(wait);
-        }
-        entry.1 += 1;
-        Ok(())
-    }
-}
-
-pub fn router(state: AppState, limiter: RateLimiter) -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/public/{username}/{slug}", get(link))
         .route("/public/{username}/{slug}/slots", get(slots))
@@ -64,19 +28,13 @@ pub fn router(state: AppState, limiter: RateLimiter) -> Router<AppState> {
         .route("/public/bookings/{token}/reschedule", post(reschedule))
         .route("/public/bookings/{token}/invite.ics", get(invite_ics))
         .route_layer(middleware::from_fn_with_state(state, limit))
-        .layer(Extension(limiter))
 }
 
-async fn limit(
-    State(state): State<AppState>,
-    Extension(limiter): Extension<RateLimiter>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string());
     let forwarded = if state.trust_proxy { app::ssr::forwarded_for(request.headers()) } else { None };
     let client = forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned());
-    match limiter.check(&client) {
+    match state.public_limits.check(&client) {
         Ok(()) => next.run(request).await,
         Err(secs) => AppError::RateLimited { retry_after_secs: secs }.into_response(),
     }
@@ -136,7 +94,7 @@ async fn book(
 ) -> Result<(StatusCode, Json<CreatedBooking>), AppError> {
     let found = bookings::find_public(&state.db, &username, &slug, query.key.as_deref()).await?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let (created, _new) = bookings::create(&state.db, &found, &body, key).await?;
+    let (created, _new) = bookings::create(&state.db, &found, &body, key, &state.public_url).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -150,7 +108,9 @@ async fn cancel(
     OptionalJson(body): OptionalJson<ReasonBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find_by_token(&state.db, &token).await?;
-    bookings::cancel(&state.db, &row, bookings::Actor::Invitee, body.reason.as_deref()).await.map(Json)
+    bookings::cancel(&state.db, &row, bookings::Actor::Invitee, body.reason.as_deref(), &state.public_url)
+        .await
+        .map(Json)
 }
 
 async fn reschedule(
@@ -159,7 +119,7 @@ async fn reschedule(
     ApiJson(body): ApiJson<RescheduleBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find_by_token(&state.db, &token).await?;
-    bookings::reschedule(&state.db, &row, bookings::Actor::Invitee, &body.start).await.map(Json)
+    bookings::reschedule(&state.db, &row, bookings::Actor::Invitee, &body.start, &state.public_url).await.map(Json)
 }
 
 /// "Add to calendar": the booking as an `.ics` file.

@@ -101,6 +101,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
     let show_keys = Memo::new(move |_| query.read().get("keys").is_some());
     let here_for_keys = here.clone();
     keyboard_shortcuts(data, here_for_keys);
+    let pending_move = expect_context::<Actions>().pending_move;
     let (view_kind, date, today_date, zone) = data.with_value(|d| (d.view, d.date, d.today, d.time_zone.clone()));
     view! {
         <div class="calendar-toolbar">
@@ -176,14 +177,14 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
         }}
         {move || {
             let here = here.clone();
-            if show_keys.get() {
+            if pending_move.get().is_some() {
+                view! { <MoveScopeDialog /> }.into_any()
+            } else if show_keys.get() {
                 view! { <ShortcutsDialog here /> }.into_any()
             } else if let Some(id) = open_event.get() {
                 view! { <EventDialog data id rid=open_rid.get() here /> }.into_any()
             } else if let Some(at) = new_at.get() {
                 view! { <NewEventDialog data at here /> }.into_any()
-            } else if expect_context::<Actions>().pending_move.get().is_some() {
-                view! { <MoveScopeDialog /> }.into_any()
             } else {
                 ().into_any()
             }
@@ -398,6 +399,8 @@ fn EventBlock(
     let rid = item.occurrence.recurrence_id.clone();
     let zone = use_context::<ZoneName>().map(|z| z.0).unwrap_or_default();
     let key_down = key.clone();
+    // A drag ends with a click on the link under the pointer; that click must not open it.
+    let dragged = StoredValue::new(false);
     let on_pointer_down = move |ev: leptos::ev::PointerEvent| {
         if read_only || ev.button() != 0 {
             return;
@@ -441,6 +444,7 @@ fn EventBlock(
                 if d.dy_minutes == 0 && d.dx_days == 0 {
                     return;
                 }
+                dragged.set_value(true);
                 let (new_start, new_end) = if d.resize {
                     (start, (end + Duration::minutes(d.dy_minutes)).max(start + Duration::minutes(15)))
                 } else {
@@ -480,6 +484,13 @@ fn EventBlock(
             style=style
             data-testid="event"
             on:pointerdown=on_pointer_down
+            on:click=move |ev: leptos::ev::MouseEvent| {
+                if dragged.get_value() {
+                    dragged.set_value(false);
+                    ev.prevent_default();
+                    ev.stop_propagation();
+                }
+            }
         >
             <A href=href attr:class="event-link" attr:draggable="false">
                 <span class="event-title">{summary}</span>

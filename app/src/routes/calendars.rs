@@ -65,6 +65,7 @@ pub fn CalendarsPage() -> impl IntoView {
                     <A href="/settings" exact=true>"Profile"</A>
                     <A href="/settings/calendars">"Calendars"</A>
                     <A href="/settings/tokens">"API tokens"</A>
+                    <A href="/settings/outbox">"Outbox"</A>
                 </nav>
                 {move || plain_report().map(|report| view! { <ReportView report /> })}
                 {move || report.get().map(|r| match r {

@@ -1,18 +1,22 @@
 //! The pages, one component each.
 
 mod availability;
+mod booking;
 mod booking_links;
 mod calendar;
 mod calendars;
 mod host;
 mod host_bookings;
+mod outbox;
 mod search;
 
 pub use availability::AvailabilityPage;
+pub use booking::{HostPage, ManageBookingPage, PublicBookingPage};
 pub use booking_links::BookingLinksPage;
 pub use calendar::CalendarPage;
 pub use calendars::CalendarsPage;
 pub use host_bookings::BookingsPage;
+pub use outbox::OutboxPage;
 pub use search::SearchPage;
 
 use leptos::prelude::*;
@@ -90,7 +94,7 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 /// The browser's IANA time zone, e.g. `Europe/Paris`.
-fn browser_time_zone() -> Option<String> {
+pub(crate) fn browser_time_zone() -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
         let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
@@ -197,6 +201,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <A href="/settings" exact=true>"Profile"</A>
                 <A href="/settings/calendars">"Calendars"</A>
                 <A href="/settings/tokens">"API tokens"</A>
+                <A href="/settings/outbox">"Outbox"</A>
             </nav>
             <p>"Signed in as " <strong>{user.email.clone()}</strong></p>
             <ActionForm action=auth.update_profile attr:class="form" attr:novalidate=true>
@@ -260,6 +265,7 @@ pub fn TokensPage() -> impl IntoView {
                     <A href="/settings" exact=true>"Profile"</A>
                     <A href="/settings/calendars">"Calendars"</A>
                     <A href="/settings/tokens">"API tokens"</A>
+                    <A href="/settings/outbox">"Outbox"</A>
                 </nav>
                 <p>
                     "Personal access tokens let scripts and apps use the API as you: send "

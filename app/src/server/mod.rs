@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod calendar;
+pub mod outbox;
+pub mod public;
 pub mod scheduling;
 pub mod tokens;
 
@@ -64,6 +66,21 @@ pub(crate) mod request {
                 .map(|ConnectInfo(addr)| addr.ip().to_string())
                 .unwrap_or_else(|_| "unknown".to_owned()),
         }
+    }
+
+    /// Counts a request against the public booking budget of the client's address.
+    pub async fn check_public_rate() -> Result<(), AppError> {
+        let state = state()?;
+        let ip = client_ip().await;
+        state.public_limits.check(&ip).map_err(|secs| AppError::RateLimited { retry_after_secs: secs })
+    }
+
+    /// The first language the browser asks for (`Accept-Language`), lowercased.
+    pub fn preferred_language() -> Option<String> {
+        let parts = use_context::<http::request::Parts>()?;
+        let value = parts.headers.get(http::header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+        let first = value.split(',').next()?.split(';').next()?.trim().to_lowercase();
+        (!first.is_empty()).then_some(first)
     }
 
     /// True when a browser posted a form without JavaScript (it will follow a redirect).

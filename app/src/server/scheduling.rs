@@ -551,9 +551,10 @@ pub async fn list_bookings(status: Option<String>) -> Result<BookingsData, AppEr
 #[server(prefix = "/fn", endpoint = "cancel_booking")]
 pub async fn cancel_booking(id: String, reason: Option<String>, back: Option<String>) -> Result<BookingInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let state = request::state()?;
+    let db = state.db.clone();
     let row = bookings::find(&db, &user.id, &id).await?;
-    let done = bookings::cancel(&db, &row, bookings::Actor::Host, filled(reason).as_deref()).await?;
+    let done = bookings::cancel(&db, &row, bookings::Actor::Host, filled(reason).as_deref(), &state.public_url).await?;
     redirect_back(back, "/bookings");
     Ok(done)
 }
@@ -561,9 +562,10 @@ pub async fn cancel_booking(id: String, reason: Option<String>, back: Option<Str
 #[server(prefix = "/fn", endpoint = "approve_booking")]
 pub async fn approve_booking(id: String, back: Option<String>) -> Result<BookingInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let state = request::state()?;
+    let db = state.db.clone();
     let row = bookings::find(&db, &user.id, &id).await?;
-    let done = bookings::decide(&db, &row, true, None).await?;
+    let done = bookings::decide(&db, &row, true, None, &state.public_url).await?;
     redirect_back(back, "/bookings");
     Ok(done)
 }
@@ -575,9 +577,10 @@ pub async fn decline_booking(
     back: Option<String>,
 ) -> Result<BookingInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let state = request::state()?;
+    let db = state.db.clone();
     let row = bookings::find(&db, &user.id, &id).await?;
-    let done = bookings::decide(&db, &row, false, filled(reason).as_deref()).await?;
+    let done = bookings::decide(&db, &row, false, filled(reason).as_deref(), &state.public_url).await?;
     redirect_back(back, "/bookings");
     Ok(done)
 }
@@ -586,15 +589,22 @@ pub async fn decline_booking(
 #[server(prefix = "/fn", endpoint = "reschedule_booking")]
 pub async fn reschedule_booking(id: String, start: String, back: Option<String>) -> Result<BookingInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let state = request::state()?;
+    let db = state.db.clone();
     let text = start.trim();
     let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| AppError::field(FieldError::new("start", "Choose a date and a time.")))?;
     let utc = calento::recurrence::local_to_utc(user_zone(&user), local);
     let row = bookings::find(&db, &user.id, &id).await?;
-    let done =
-        bookings::reschedule(&db, &row, bookings::Actor::Host, &utc.format("%Y-%m-%dT%H:%M:%SZ").to_string()).await?;
+    let done = bookings::reschedule(
+        &db,
+        &row,
+        bookings::Actor::Host,
+        &utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        &state.public_url,
+    )
+    .await?;
     redirect_back(back, "/bookings");
     Ok(done)
 }

@@ -3,18 +3,18 @@
 //! serialises bookings per host on SQLite and PostgreSQL alike; then the slot is checked
 //! again and the booking and its calendar event are written together.
 
-use std::collections::BTreeMap;
-
 use calento::FieldError;
 use calento::availability::{Interval, Schedule, merge_busy};
 use chrono::{DateTime, Duration, NaiveDateTime};
 use chrono_tz::Tz;
 use sqlx::{Any, Transaction};
 
+use super::booking_mail::{self, BookingMail};
 use super::calendars;
 use super::events;
 use super::scheduling::{self, LINK_COLUMNS, LinkRow, ScheduleRow};
 use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
+use super::{jobs, mail};
 use crate::AppError;
 use crate::models::{
     Answer, BookingInfo, BookingLinkFields, BookingRequest, BookingStatus, CreatedBooking, EventInput, PublicLink,
@@ -339,10 +339,11 @@ pub struct BookingRow {
     pub idempotency_key: Option<String>,
     pub reason: Option<String>,
     pub created_at: i64,
+    pub sequence: i64,
 }
 
 const BOOKING_COLUMNS: &str = "id, host_id, link_id, event_id, title, start_ms, end_ms, status, invitee_name, \
-     invitee_email, invitee_zone, notes, answers, location, manage_token, idempotency_key, reason, created_at";
+     invitee_email, invitee_zone, notes, answers, location, manage_token, idempotency_key, reason, created_at, sequence";
 
 impl BookingRow {
     pub fn info(&self) -> BookingInfo {
@@ -522,6 +523,7 @@ pub async fn create(
     found: &Found,
     req: &BookingRequest,
     idempotency_key: Option<&str>,
+    base_url: &str,
 ) -> Result<(CreatedBooking, bool), AppError> {
     let c = check_request(found, req, idempotency_key)?;
     let status = if found.fields.requires_approval { BookingStatus::Pending } else { BookingStatus::Confirmed };
@@ -556,7 +558,7 @@ pub async fn create(
     let now = now_ms();
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO bookings ({BOOKING_COLUMNS}, rescheduled_from, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, $17, NULL, $17)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, $17, 0, NULL, $17)"
     )))
     .bind(&id)
     .bind(&found.host.id)
@@ -579,7 +581,17 @@ pub async fn create(
     .await
     .map_err(|e| unexpected("writing a booking", e))?;
     let row = find_in(&mut tx, &id).await?;
+    // The emails are written with the booking: a crash loses or duplicates neither.
+    let m = mail_of(&found.host, &found.schedule_row.time_zone, &row, base_url, None);
+    if status == BookingStatus::Pending {
+        mail::queue(&mut tx, &booking_mail::request_received(&m)).await?;
+        mail::queue(&mut tx, &booking_mail::approval_needed(&m)).await?;
+    } else {
+        queue_confirmation(&mut tx, &m, found.fields.reminder_hours).await?;
+        mail::queue(&mut tx, &booking_mail::notification_to_host(&m)).await?;
+    }
     tx.commit().await.map_err(|e| unexpected("committing a booking", e))?;
+    jobs::nudge();
     calendars::touch(db, &event_calendar.id).await?;
     Ok((row.created(), true))
 }
@@ -685,17 +697,29 @@ async fn check_cutoff(db: &Db, row: &BookingRow, actor: Actor) -> Result<(), App
 }
 
 /// Cancels a booking and removes its calendar event.
-pub async fn cancel(db: &Db, row: &BookingRow, actor: Actor, reason: Option<&str>) -> Result<BookingInfo, AppError> {
+pub async fn cancel(
+    db: &Db,
+    row: &BookingRow,
+    actor: Actor,
+    reason: Option<&str>,
+    base_url: &str,
+) -> Result<BookingInfo, AppError> {
     let reason = reason_of(reason)?;
     if !matches!(BookingStatus::parse(&row.status), Some(BookingStatus::Pending | BookingStatus::Confirmed)) {
         return Err(AppError::Conflict { message: "This booking is already cancelled or declined.".into() });
     }
     check_cutoff(db, row, actor).await?;
-    set_status(db, row, BookingStatus::Cancelled, reason).await
+    set_status(db, row, BookingStatus::Cancelled, reason, base_url).await
 }
 
 /// The host approves (`true`) or declines a booking awaiting approval.
-pub async fn decide(db: &Db, row: &BookingRow, approve: bool, reason: Option<&str>) -> Result<BookingInfo, AppError> {
+pub async fn decide(
+    db: &Db,
+    row: &BookingRow,
+    approve: bool,
+    reason: Option<&str>,
+    base_url: &str,
+) -> Result<BookingInfo, AppError> {
     let reason = reason_of(reason)?;
     if BookingStatus::parse(&row.status) != Some(BookingStatus::Pending) {
         return Err(AppError::Conflict {
@@ -721,11 +745,15 @@ pub async fn decide(db: &Db, row: &BookingRow, approve: bool, reason: Option<&st
             .map_err(|e| unexpected("confirming a booking's event", e))?;
         }
         let updated = find_in(&mut tx, &row.id).await?;
+        let (host, zone, reminder_hours) = mail_context(db, row).await?;
+        let m = mail_of(&host, &zone, &updated, base_url, None);
+        queue_confirmation(&mut tx, &m, reminder_hours).await?;
         tx.commit().await.map_err(|e| unexpected("committing", e))?;
+        jobs::nudge();
         touch_event_calendar(db, row).await?;
         Ok(updated.info())
     } else {
-        set_status(db, row, BookingStatus::Declined, reason).await
+        set_status(db, row, BookingStatus::Declined, reason, base_url).await
     }
 }
 
@@ -734,10 +762,12 @@ async fn set_status(
     row: &BookingRow,
     status: BookingStatus,
     reason: Option<String>,
+    base_url: &str,
 ) -> Result<BookingInfo, AppError> {
     touch_event_calendar(db, row).await?;
+    let (host, zone, _) = mail_context(db, row).await?;
     let mut tx = begin_for_host(db, &row.host_id).await?;
-    sqlx::query("UPDATE bookings SET status = $1, reason = $2, updated_at = $3 WHERE id = $4")
+    sqlx::query("UPDATE bookings SET status = $1, reason = $2, sequence = sequence + 1, updated_at = $3 WHERE id = $4")
         .bind(status.as_str())
         .bind(&reason)
         .bind(now_ms())
@@ -753,7 +783,17 @@ async fn set_status(
             .map_err(|e| unexpected("removing a booking's event", e))?;
     }
     let updated = find_in(&mut tx, &row.id).await?;
+    let m = mail_of(&host, &zone, &updated, base_url, reason);
+    mail::discard_pending(&mut tx, &row.id, booking_mail::REMINDER).await?;
+    let drafts = match status {
+        BookingStatus::Declined => vec![booking_mail::declined(&m)],
+        _ => booking_mail::cancellation(&m),
+    };
+    for draft in &drafts {
+        mail::queue(&mut tx, draft).await?;
+    }
     tx.commit().await.map_err(|e| unexpected("committing", e))?;
+    jobs::nudge();
     Ok(updated.info())
 }
 
@@ -768,7 +808,13 @@ async fn touch_event_calendar(db: &Db, row: &BookingRow) -> Result<(), AppError>
 
 /// Moves a booking to another offered start of its link (the booking itself does not
 /// block its own move). The calendar event moves with it.
-pub async fn reschedule(db: &Db, row: &BookingRow, actor: Actor, start: &str) -> Result<BookingInfo, AppError> {
+pub async fn reschedule(
+    db: &Db,
+    row: &BookingRow,
+    actor: Actor,
+    start: &str,
+    base_url: &str,
+) -> Result<BookingInfo, AppError> {
     if !matches!(BookingStatus::parse(&row.status), Some(BookingStatus::Pending | BookingStatus::Confirmed)) {
         return Err(AppError::Conflict { message: "A cancelled or declined booking cannot be moved.".into() });
     }
@@ -779,14 +825,7 @@ pub async fn reschedule(db: &Db, row: &BookingRow, actor: Actor, start: &str) ->
     let link_id = row.link_id.clone().ok_or_else(|| AppError::Conflict {
         message: "The booking link of this booking was deleted; it cannot be moved.".into(),
     })?;
-    let link = scheduling::find_link(db, &row.host_id, &link_id).await?;
-    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE id = $1")
-        .bind(&row.host_id)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("finding a host", e))?;
-    let schedule_row = scheduling::find_schedule(db, &row.host_id, &link.schedule_id).await?;
-    let found = Found { schedule: schedule_row.schedule()?, fields: link.fields(), host, link, schedule_row };
+    let found = found_for_link(db, &row.host_id, &link_id).await?;
     let duration = u32::try_from((row.end_ms - row.start_ms) / 60_000).unwrap_or(0);
     let duration = if found.fields.durations.contains(&duration) { duration } else { found.duration(None)? };
     let end_ms = start_ms + i64::from(duration) * 60_000;
@@ -805,14 +844,16 @@ pub async fn reschedule(db: &Db, row: &BookingRow, actor: Actor, start: &str) ->
         tx.rollback().await.map_err(|e| unexpected("rolling back", e))?;
         return Err(slot_taken());
     }
-    sqlx::query("UPDATE bookings SET start_ms = $1, end_ms = $2, updated_at = $3 WHERE id = $4")
-        .bind(start_ms)
-        .bind(end_ms)
-        .bind(now_ms())
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("moving a booking", e))?;
+    sqlx::query(
+        "UPDATE bookings SET start_ms = $1, end_ms = $2, sequence = sequence + 1, updated_at = $3 WHERE id = $4",
+    )
+    .bind(start_ms)
+    .bind(end_ms)
+    .bind(now_ms())
+    .bind(&row.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| unexpected("moving a booking", e))?;
     if let Some(event_id) = &row.event_id {
         let zone = found.schedule.zone;
         let wall = |ms: i64| {
@@ -835,14 +876,102 @@ pub async fn reschedule(db: &Db, row: &BookingRow, actor: Actor, start: &str) ->
         .map_err(|e| unexpected("moving a booking's event", e))?;
     }
     let updated = find_in(&mut tx, &row.id).await?;
+    let m = mail_of(&found.host, &found.schedule_row.time_zone, &updated, base_url, None);
+    mail::discard_pending(&mut tx, &row.id, booking_mail::REMINDER).await?;
+    for draft in booking_mail::reschedule(&m, row.start_ms, row.end_ms) {
+        mail::queue(&mut tx, &draft).await?;
+    }
+    if BookingStatus::parse(&updated.status) == Some(BookingStatus::Confirmed) {
+        queue_reminder(&mut tx, &m, found.fields.reminder_hours).await?;
+    }
     tx.commit().await.map_err(|e| unexpected("committing", e))?;
+    jobs::nudge();
     touch_event_calendar(db, row).await?;
     Ok(updated.info())
 }
 
-/// Answers by question id, for forms that post `answer_{id}` fields.
-pub fn answers_from_form(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    fields.iter().filter_map(|(k, v)| k.strip_prefix("answer_").map(|id| (id.to_owned(), v.clone()))).collect()
+/// What the emails of a booking say.
+fn mail_of(host: &Host, host_zone: &str, row: &BookingRow, base_url: &str, reason: Option<String>) -> BookingMail {
+    BookingMail {
+        booking_id: row.id.clone(),
+        host_user_id: host.id.clone(),
+        host_name: host.name.clone(),
+        host_email: host.email.clone(),
+        invitee_name: row.invitee_name.clone(),
+        invitee_email: row.invitee_email.clone(),
+        title: row.title.clone(),
+        start_ms: row.start_ms,
+        end_ms: row.end_ms,
+        invitee_zone: row.invitee_zone.clone(),
+        host_zone: host_zone.to_owned(),
+        location: row.location.clone(),
+        notes: row.notes.clone(),
+        answers: row.info().answers.into_iter().map(|a| (a.label, a.value)).collect(),
+        manage_url: format!("{}/booking/{}", base_url.trim_end_matches('/'), row.manage_token),
+        uid: booking_uid(&row.id),
+        sequence: row.sequence,
+        reason,
+    }
+}
+
+/// The invitation's UID, the same in every email and in the "add to calendar" file.
+fn booking_uid(id: &str) -> String {
+    format!("booking-{id}@calento")
+}
+
+/// The host, the zone their emails use and the link's reminder setting.
+async fn mail_context(db: &Db, row: &BookingRow) -> Result<(Host, String, Option<u32>), AppError> {
+    if let Some(link_id) = &row.link_id {
+        if let Ok(found) = found_for_link(db, &row.host_id, link_id).await {
+            return Ok((found.host, found.schedule_row.time_zone, found.fields.reminder_hours));
+        }
+    }
+    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE id = $1")
+        .bind(&row.host_id)
+        .fetch_one(db.read())
+        .await
+        .map_err(|e| unexpected("finding a host", e))?;
+    let zone = host.time_zone.clone();
+    Ok((host, zone, None))
+}
+
+/// The invitee's confirmation (with the invitation) and, when the link asks for one, a
+/// reminder due that many hours before the start.
+async fn queue_confirmation(
+    tx: &mut Transaction<'_, Any>,
+    m: &BookingMail,
+    reminder_hours: Option<u32>,
+) -> Result<(), AppError> {
+    mail::queue(tx, &booking_mail::confirmation_to_invitee(m)).await?;
+    queue_reminder(tx, m, reminder_hours).await
+}
+
+async fn queue_reminder(tx: &mut Transaction<'_, Any>, m: &BookingMail, hours: Option<u32>) -> Result<(), AppError> {
+    if let Some(hours) = hours {
+        let at = m.start_ms - i64::from(hours) * 3_600_000;
+        if at > now_ms() {
+            mail::queue_at(tx, &booking_mail::reminder(m, i64::from(hours)), at).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A link by its id, without the public checks (for its own bookings' invitees and host).
+pub async fn found_for_link(db: &Db, host_id: &str, link_id: &str) -> Result<Found, AppError> {
+    let link = scheduling::find_link(db, host_id, link_id).await?;
+    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE id = $1")
+        .bind(host_id)
+        .fetch_one(db.read())
+        .await
+        .map_err(|e| unexpected("finding a host", e))?;
+    let schedule_row = scheduling::find_schedule(db, host_id, &link.schedule_id).await?;
+    Ok(Found { schedule: schedule_row.schedule()?, fields: link.fields(), host, link, schedule_row })
+}
+
+/// Whether the invitee may still cancel or move a booking themselves.
+pub async fn invitee_can_change(db: &Db, row: &BookingRow) -> bool {
+    matches!(BookingStatus::parse(&row.status), Some(BookingStatus::Pending | BookingStatus::Confirmed))
+        && check_cutoff(db, row, Actor::Invitee).await.is_ok()
 }
 
 /// The booking as an iCalendar file for the invitee's "add to calendar".
@@ -868,7 +997,7 @@ pub async fn invite_file(db: &Db, row: &BookingRow) -> Result<String, AppError> 
         response: calento::event::Response::Accepted,
     }];
     let at = |ms: i64| millis_to_utc(ms).naive_utc();
-    let uid = format!("booking-{}@calento", row.id);
+    let uid = booking_uid(&row.id);
     let event = calento::calendar_file::ExportEvent {
         uid: &uid,
         details: &details,
@@ -876,7 +1005,7 @@ pub async fn invite_file(db: &Db, row: &BookingRow) -> Result<String, AppError> 
         end: calento::recurrence::CalTime::Zoned(at(row.end_ms), Tz::UTC),
         series: None,
         recurrence_id: None,
-        sequence: 0,
+        sequence: row.sequence,
         created: at(row.created_at),
         modified: at(now_ms()),
     };

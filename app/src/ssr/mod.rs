@@ -2,13 +2,17 @@
 //! server functions and the REST API.
 
 pub mod accounts;
+pub mod booking_mail;
 pub mod bookings;
 pub mod calendars;
 pub mod db;
 pub mod events;
 pub mod ical;
+pub mod jobs;
 pub mod login_limits;
+pub mod mail;
 pub mod passwords;
+pub mod rate_limit;
 pub mod scheduling;
 pub mod search;
 pub mod session_store;
@@ -31,6 +35,11 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Whether to take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_proxy: bool,
+    /// The request budget of the public booking routes, per client address.
+    pub public_limits: rate_limit::RateLimiter,
+    /// The address people reach Calento at (`CALENTO_PUBLIC_URL`, else the listening
+    /// address), for absolute links in emails.
+    pub public_url: String,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -27,13 +27,13 @@ on_both_backends!(
 
 /// A host with a token, their username, a New York schedule (weekdays 09:00–12:00) and a
 /// 30-minute link `intro`.
-struct Host {
-    token: String,
-    username: String,
-    schedule: String,
+pub(crate) struct Host {
+    pub token: String,
+    pub username: String,
+    pub schedule: String,
 }
 
-async fn host(app: &TestApp, email: &str) -> Host {
+pub(crate) async fn host(app: &TestApp, email: &str) -> Host {
     let token = user_with_token(app, email).await;
     let me = app.api("GET", "/api/v1/me", &token, None).await.json();
     let username = me["username"].as_str().expect("username").to_owned();
@@ -54,7 +54,7 @@ async fn host(app: &TestApp, email: &str) -> Host {
     Host { token, username, schedule }
 }
 
-async fn link(app: &TestApp, host: &Host, body: Value) -> Value {
+pub(crate) async fn link(app: &TestApp, host: &Host, body: Value) -> Value {
     let mut body = body;
     if body.get("schedule_id").is_none() {
         body["schedule_id"] = json!(host.schedule);
@@ -70,7 +70,13 @@ async fn slots(app: &TestApp, host: &Host, slug: &str, from: &str, to: &str) -> 
     reply.json().as_array().expect("array").iter().map(|s| s.as_str().expect("text").to_owned()).collect()
 }
 
-async fn book(app: &TestApp, host: &Host, slug: &str, body: Value, key: Option<&str>) -> crate::support::Reply {
+pub(crate) async fn book(
+    app: &TestApp,
+    host: &Host,
+    slug: &str,
+    body: Value,
+    key: Option<&str>,
+) -> crate::support::Reply {
     let mut headers = vec![("content-type", "application/json")];
     if let Some(key) = key {
         headers.push(("idempotency-key", key));
@@ -79,7 +85,7 @@ async fn book(app: &TestApp, host: &Host, slug: &str, body: Value, key: Option<&
     app.send("POST", &path, &headers, body.to_string().into_bytes()).await
 }
 
-fn invitee(start: &str) -> Value {
+pub(crate) fn invitee(start: &str) -> Value {
     json!({"start": start, "name": "Ada Lovelace", "email": "ada@example.org", "timezone": "Europe/London"})
 }
 

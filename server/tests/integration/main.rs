@@ -11,6 +11,7 @@ mod binary;
 mod booking;
 mod calendar;
 mod interop;
+mod mail;
 mod ops;
 mod scheduling_host;
 mod search;

@@ -112,8 +112,11 @@ pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> Test
     let addr = listener.local_addr().expect("local addr");
     let app = server::router(state.clone(), &config);
     let serving = state.clone();
+    // The job worker runs as in production: with the send_email handler when the test's
+    // settings name an SMTP server.
+    let worker = server::spawn_jobs(state.db.clone(), &config);
     tokio::spawn(async move {
-        let _ = server::serve(listener, app, serving, std::time::Duration::from_secs(1)).await;
+        let _ = server::serve_with_jobs(listener, app, serving, std::time::Duration::from_secs(1), worker).await;
     });
     let client = Client::builder(TokioExecutor::new()).build_http();
     TestApp { addr, state, client }

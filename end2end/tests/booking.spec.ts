@@ -1,0 +1,168 @@
+// The public booking page as an invitee in another zone uses it: a month of open days,
+// slots in their own zone, the booking form, the booking's own page with "add to
+// calendar", rescheduling and cancelling; with WebAssembly and with plain forms.
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+
+const password = "correct horse battery";
+let counter = 0;
+const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
+}
+
+/** A host in Paris with weekday hours 09:00–12:00 and a 30-minute link `intro` with a question. */
+async function host(request: APIRequestContext, label: string, extra: Record<string, unknown> = {}) {
+  const email = uniqueEmail(label);
+  const registered = await request.post("/fn/register", {
+    form: { email, password, name: "Hana Host", time_zone: "Europe/Paris" },
+  });
+  expect(registered.ok(), await registered.text()).toBeTruthy();
+  const me = await (await request.get("/api/v1/me")).json();
+  const schedule = await request.post("/api/v1/availability/schedules", {
+    data: {
+      name: "Mornings",
+      timezone: "Europe/Paris",
+      rules: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: "09:00", end: "12:00" })),
+    },
+  });
+  expect(schedule.status(), await schedule.text()).toBe(201);
+  const link = await request.post("/api/v1/booking-links", {
+    data: {
+      slug: "intro",
+      title: "Intro call",
+      durations: [30, 60],
+      schedule_id: (await schedule.json()).id,
+      location: { kind: "video", value: "https://meet.example.org/hana" },
+      questions: [{ id: "topic", label: "Topic", required: true }],
+      ...extra,
+    },
+  });
+  expect(link.status(), await link.text()).toBe(201);
+  return { username: me.username as string, url: (await link.json()).url as string };
+}
+
+test.describe("booking with WebAssembly", () => {
+  test.use({ timezoneId: "America/New_York", locale: "en-US" });
+
+  test("an invitee in New York books a Paris morning slot and sees it in their own zone", async ({ page, request }) => {
+    const { username } = await host(request, "book-js");
+    await page.goto(`/${username}/intro?month=2030-01`);
+    await hydrated(page);
+    // The browser's zone is picked up and the times follow it.
+    await expect(page).toHaveURL(/tz=America%2FNew_York|tz=America\/New_York/);
+    await expect(page.getByTestId("host-name")).toHaveText("Hana Host");
+    await expect(page.getByTestId("host-tz")).toContainText("Europe/Paris");
+    await expect(page.getByTestId("month-title")).toHaveText("January 2030");
+    // Weekdays only: 23 open days in January 2030 (1 January is a Tuesday).
+    await expect(page.getByTestId("open-day")).toHaveCount(23);
+    await page.locator('[data-testid="open-day"][data-date="2030-01-15"]').click();
+    const slots = page.getByTestId("slot");
+    // 09:00–12:00 in Paris is 03:00–06:00 in New York in winter: 6 half-hour slots.
+    await expect(slots).toHaveCount(6);
+    await expect(slots.first()).toHaveText("3:00 AM");
+    // The 24-hour switch.
+    await page.getByTestId("clock-switch").click();
+    await expect(page.getByTestId("slot").first()).toHaveText("03:00");
+    await page.getByTestId("slot").nth(1).click();
+    const form = page.getByTestId("booking-form");
+    await expect(form.getByTestId("chosen-time")).toContainText("Tuesday 15 January 2030, 03:30");
+    // A missing answer is named and nothing is booked.
+    await form.getByTestId("book-name").fill("Ada Lovelace");
+    await form.getByTestId("book-email").fill("ada@example.org");
+    await form.getByTestId("confirm-booking").click();
+    await expect(form).toContainText("Answer “Topic”.");
+    await form.getByTestId("answer").fill("Analytical engines");
+    await form.getByTestId("confirm-booking").click();
+    await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1$/);
+    await expect(page.getByTestId("booking-status")).toHaveText("You are booked");
+    // This page follows the browser's locale (en-US: 12-hour).
+    await expect(page.getByTestId("booking-when")).toContainText("Tuesday 15 January 2030, 3:30 AM – 4:00 AM");
+    await expect(page.getByTestId("booking-when")).toContainText("America/New_York");
+    const ics = await page.request.get((await page.getByTestId("add-to-calendar").getAttribute("href")) ?? "");
+    expect(await ics.text()).toContain("DTSTART:20300115T083000Z");
+    // The slot is gone for the next invitee, and the host has it on their calendar.
+    await page.goto(`/${username}/intro?month=2030-01&date=2030-01-15&tz=Europe/Paris&clock=24`);
+    await hydrated(page);
+    await expect(page.getByTestId("slot")).toHaveCount(5);
+    await expect(page.getByTestId("slot").filter({ hasText: "09:30" })).toHaveCount(0);
+    const bookings = await (await request.get("/api/v1/bookings")).json();
+    expect(bookings).toHaveLength(1);
+    expect(bookings[0].start).toBe("2030-01-15T08:30:00Z");
+    const events = await (await request.get("/api/v1/occurrences?from=2030-01-15T00:00:00Z&to=2030-01-16T00:00:00Z")).json();
+    expect(events.map((e: { summary: string }) => e.summary)).toContain("Intro call with Ada Lovelace");
+  });
+
+  test("the invitee reschedules and then cancels from their booking's page", async ({ page, request }) => {
+    const { username } = await host(request, "manage-js");
+    const made = await request.post(`/api/v1/public/${username}/intro/bookings`, {
+      data: { start: "2030-01-16T08:00:00Z", name: "Bo", email: "bo@example.org", answers: { topic: "Plans" }, timezone: "America/New_York" },
+    });
+    expect(made.status(), await made.text()).toBe(201);
+    const manage = (await made.json()).manage_url as string;
+    await page.goto(manage);
+    await hydrated(page);
+    await expect(page.getByTestId("booking-status")).toHaveText("You are booked");
+    await page.getByTestId("reschedule").click();
+    await hydrated(page);
+    await expect(page.getByTestId("rescheduling")).toContainText("Moving your booking");
+    // It opens on the booking's month.
+    await expect(page.getByTestId("month-title")).toHaveText("January 2030");
+    await page.locator('[data-testid="open-day"][data-date="2030-01-17"]').click();
+    await page.getByTestId("slot").first().click();
+    await page.getByTestId("move-form").getByTestId("confirm-move").click();
+    await expect(page).toHaveURL(/\?moved=1$/);
+    await expect(page.getByTestId("booking-when")).toContainText("Thursday 17 January 2030");
+    await page.getByTestId("cancel-reason").fill("Something came up");
+    await page.getByTestId("cancel-booking").click();
+    await expect(page.getByTestId("booking-status")).toHaveText("This booking is cancelled");
+    const cancelled = await (await request.get("/api/v1/bookings?status=cancelled")).json();
+    expect(cancelled[0].reason).toBe("Something came up");
+  });
+});
+
+test.describe("booking without JavaScript", () => {
+  test.use({ javaScriptEnabled: false, locale: "de-DE" });
+
+  test("an invitee books, is told what to fix, and cancels with plain forms", async ({ page, request }) => {
+    const { username } = await host(request, "book-nojs");
+    await page.goto(`/${username}/intro?month=2030-01`);
+    // No script: the host's zone until the invitee picks theirs.
+    await page.getByTestId("invitee-tz").fill("Asia/Tokyo");
+    await page.getByTestId("change-tz").click();
+    await expect(page).toHaveURL(/tz=Asia%2FTokyo/);
+    await page.getByRole("link", { name: "60 min" }).click();
+    await page.locator('[data-testid="open-day"][data-date="2030-01-15"]').click();
+    // 09:00–12:00 Paris is 17:00–20:00 Tokyo; 60-minute slots every hour, 24-hour clock for de-DE.
+    await expect(page.getByTestId("slot")).toHaveText(["17:00", "18:00", "19:00"]);
+    await page.getByTestId("slot").nth(1).click();
+    const form = page.getByTestId("booking-form");
+    await form.getByTestId("book-name").fill("Kiyoshi");
+    await form.getByTestId("book-email").fill("not an email");
+    await form.getByTestId("answer").fill("Trains");
+    await form.getByTestId("confirm-booking").click();
+    // Back on the same slot, with the message beside the field.
+    await expect(page.getByTestId("booking-form")).toContainText("Enter an email address like name@example.com.");
+    await page.getByTestId("book-name").fill("Kiyoshi");
+    await page.getByTestId("book-email").fill("kiyoshi@example.org");
+    await page.getByTestId("answer").fill("Trains");
+    await page.getByTestId("confirm-booking").click();
+    await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1$/);
+    await expect(page.getByTestId("booking-status")).toHaveText("You are booked");
+    await expect(page.getByTestId("booking-when")).toContainText("18:00 – 19:00");
+    await page.getByTestId("cancel-booking").click();
+    await expect(page.getByTestId("booking-status")).toHaveText("This booking is cancelled");
+  });
+
+  test("a secret link needs its key and an unknown link is not found", async ({ page, request }) => {
+    const { username, url } = await host(request, "secret-nojs", { secret: true });
+    const plain = await page.goto(`/${username}/intro`);
+    expect(plain?.status()).toBe(404);
+    await page.goto(`${url}&month=2030-01`);
+    await expect(page.getByTestId("link-title")).toHaveText("Intro call");
+    await page.locator('[data-testid="open-day"]').first().click();
+    await expect(page.getByTestId("slot").first()).toHaveAttribute("href", /key=/);
+    const missing = await page.goto(`/${username}/nothing-here`);
+    expect(missing?.status()).toBe(404);
+  });
+});
