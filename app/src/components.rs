@@ -45,7 +45,9 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
             <A href="/calendar">"Calendar"</A>
             <A href="/tasks">"Tasks"</A>
             <A href="/focus">"Focus"</A>
+            <A href="/availability">"Availability"</A>
             <A href="/booking-links">"Booking links"</A>
+            <A href="/bookings">"Bookings"</A>
             <A href="/settings">"Settings"</A>
         </nav>
         <Reminders />

@@ -19,8 +19,9 @@ use leptos_router::{SsrMode, path};
 use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
 use crate::routes::{
-    BookingLinksPage, CalendarPage, CalendarsPage, FocusPage, HomePage, HostPage, LoginPage, ManageBookingPage,
-    NotFound, OutboxPage, PublicBookingPage, RegisterPage, SearchPage, SettingsPage, TasksPage, TokensPage,
+    AvailabilityPage, BookingLinksPage, BookingsPage, CalendarPage, CalendarsPage, FocusPage, HomePage, HostPage,
+    LoginPage, ManageBookingPage, NotFound, OutboxPage, PublicBookingPage, RegisterPage, SearchPage, SettingsPage,
+    TasksPage, TokensPage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -135,8 +136,18 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route
+                            path=path!("/availability")
+                            view=AvailabilityPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
                             path=path!("/booking-links")
-                            view=|| view! { <RequireUser><BookingLinksPage /></RequireUser> }
+                            view=BookingLinksPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/bookings")
+                            view=BookingsPage
                             ssr=SsrMode::Async
                         />
                         <Route

@@ -1,14 +1,21 @@
 //! The pages, one component each.
 
+mod availability;
 mod booking;
+mod booking_links;
 mod calendar;
 mod calendars;
+mod host;
+mod host_bookings;
 mod outbox;
 mod search;
 
+pub use availability::AvailabilityPage;
 pub use booking::{HostPage, ManageBookingPage, PublicBookingPage};
+pub use booking_links::BookingLinksPage;
 pub use calendar::CalendarPage;
 pub use calendars::CalendarsPage;
+pub use host_bookings::BookingsPage;
 pub use outbox::OutboxPage;
 pub use search::SearchPage;
 
@@ -174,18 +181,6 @@ pub fn FocusPage() -> impl IntoView {
         <section class="card">
             <h1>"Focus"</h1>
             <p class="empty">"No focus sessions yet."</p>
-        </section>
-    }
-}
-
-#[component]
-pub fn BookingLinksPage() -> impl IntoView {
-    let user = use_user();
-    view! {
-        <Title text="Booking links" />
-        <section class="card">
-            <h1>"Booking links"</h1>
-            <p class="empty">"No booking links yet. Yours will live under /" {user.username} "/…"</p>
         </section>
     }
 }

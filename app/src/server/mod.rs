@@ -5,6 +5,7 @@ pub mod account;
 pub mod calendar;
 pub mod outbox;
 pub mod public;
+pub mod scheduling;
 pub mod tokens;
 
 #[cfg(feature = "ssr")]

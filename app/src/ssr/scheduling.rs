@@ -584,11 +584,16 @@ fn merge(mut target: serde_json::Value, patch: serde_json::Value) -> Result<serd
 
 fn from_json(value: serde_json::Value) -> Result<BookingLinkFields, AppError> {
     // `null` for an optional setting clears it; for the others it means "the default".
+    // `reminder_hours` is optional with a default (24): null turns the reminder off.
+    const OPTIONAL_WITH_DEFAULT: &[&str] = &["reminder_hours"];
     let mut value = value;
     let defaults = serde_json::to_value(BookingLinkFields::default()).unwrap_or_default();
     if let (Some(map), Some(defaults)) = (value.as_object_mut(), defaults.as_object()) {
         for (key, default) in defaults {
-            if map.get(key).is_some_and(|v| v.is_null()) && !default.is_null() {
+            if map.get(key).is_some_and(|v| v.is_null())
+                && !default.is_null()
+                && !OPTIONAL_WITH_DEFAULT.contains(&key.as_str())
+            {
                 map.insert(key.clone(), default.clone());
             }
         }
@@ -640,6 +645,13 @@ mod tests {
         .expect("valid");
         let ids: Vec<_> = f.questions.iter().map(|q| q.id.as_str()).collect();
         assert_eq!(ids, vec!["company-name", "q2", "q3"]);
+    }
+
+    #[test]
+    fn a_null_reminder_turns_it_off_and_an_absent_one_keeps_the_default() {
+        assert_eq!(link(serde_json::json!({"title": "x"})).expect("valid").reminder_hours, Some(24));
+        let off = link(serde_json::json!({"title": "x", "reminder_hours": null})).expect("valid");
+        assert_eq!(off.reminder_hours, None);
     }
 
     #[test]

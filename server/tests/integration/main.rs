@@ -13,6 +13,7 @@ mod calendar;
 mod interop;
 mod mail;
 mod ops;
+mod scheduling_host;
 mod search;
 mod storage;
 mod subscriptions;
