@@ -1,7 +1,19 @@
 // The public booking page as an invitee in another zone uses it: a month of open days,
 // slots in their own zone, the booking form, the booking's own page with "add to
 // calendar", rescheduling and cancelling; with WebAssembly and with plain forms.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+
+/** The messages the e2e SMTP server received for `address` (scripts/e2e sets SMTP_SINK_DIR). */
+function mailTo(address: string): string[] {
+  const dir = process.env.SMTP_SINK_DIR;
+  if (!dir) throw new Error("SMTP_SINK_DIR is not set: run the suite with scripts/e2e");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".eml"))
+    .map((f) => readFileSync(join(dir, f), "utf8"))
+    .filter((text) => text.split(/\r?\n\r?\n/)[0].includes(address));
+}
 
 const password = "correct horse battery";
 let counter = 0;
@@ -39,14 +51,15 @@ async function host(request: APIRequestContext, label: string, extra: Record<str
     },
   });
   expect(link.status(), await link.text()).toBe(201);
-  return { username: me.username as string, url: (await link.json()).url as string };
+  return { username: me.username as string, url: (await link.json()).url as string, email };
 }
 
 test.describe("booking with WebAssembly", () => {
   test.use({ timezoneId: "America/New_York", locale: "en-US" });
 
   test("an invitee in New York books a Paris morning slot and sees it in their own zone", async ({ page, request }) => {
-    const { username } = await host(request, "book-js");
+    const { username, email: hostEmail } = await host(request, "book-js");
+    const ada = uniqueEmail("ada");
     await page.goto(`/${username}/intro?month=2030-01`);
     await hydrated(page);
     // The browser's zone is picked up and the times follow it.
@@ -69,7 +82,7 @@ test.describe("booking with WebAssembly", () => {
     await expect(form.getByTestId("chosen-time")).toContainText("Tuesday 15 January 2030, 03:30");
     // A missing answer is named and nothing is booked.
     await form.getByTestId("book-name").fill("Ada Lovelace");
-    await form.getByTestId("book-email").fill("ada@example.org");
+    await form.getByTestId("book-email").fill(ada);
     await form.getByTestId("confirm-booking").click();
     await expect(form).toContainText("Answer “Topic”.");
     await form.getByTestId("answer").fill("Analytical engines");
@@ -91,6 +104,13 @@ test.describe("booking with WebAssembly", () => {
     expect(bookings[0].start).toBe("2030-01-15T08:30:00Z");
     const events = await (await request.get("/api/v1/occurrences?from=2030-01-15T00:00:00Z&to=2030-01-16T00:00:00Z")).json();
     expect(events.map((e: { summary: string }) => e.summary)).toContain("Intro call with Ada Lovelace");
+    // Both sides got their email over SMTP: the invitee's confirmation carries the invitation.
+    await expect.poll(() => mailTo(ada).length, { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => mailTo(hostEmail).length, { timeout: 20_000 }).toBe(1);
+    const confirmation = mailTo(ada)[0];
+    expect(confirmation).toContain("Subject: Confirmed: Intro call with Hana Host");
+    expect(confirmation).toMatch(/text\/calendar;[^\n]*(\n[ \t][^\n]*)*method=("?)REQUEST\1/i);
+    expect(mailTo(hostEmail)[0]).toContain("Subject: New booking: Intro call with Ada Lovelace");
   });
 
   test("the invitee reschedules and then cancels from their booking's page", async ({ page, request }) => {

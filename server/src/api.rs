@@ -514,6 +514,8 @@ pub struct ReasonBody {
 #[derive(Deserialize)]
 pub struct RescheduleBody {
     pub start: String,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// An optional JSON body: none at all is the same as `{}`.
@@ -559,7 +561,9 @@ async fn reschedule_booking(
     ApiJson(body): ApiJson<RescheduleBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find(&state.db, &user.id, &id).await?;
-    bookings::reschedule(&state.db, &row, bookings::Actor::Host, &body.start, &state.public_url).await.map(Json)
+    bookings::reschedule(&state.db, &row, bookings::Actor::Host, &body.start, body.reason.as_deref(), &state.public_url)
+        .await
+        .map(Json)
 }
 
 async fn approve_booking(

@@ -119,7 +119,16 @@ async fn reschedule(
     ApiJson(body): ApiJson<RescheduleBody>,
 ) -> Result<Json<BookingInfo>, AppError> {
     let row = bookings::find_by_token(&state.db, &token).await?;
-    bookings::reschedule(&state.db, &row, bookings::Actor::Invitee, &body.start, &state.public_url).await.map(Json)
+    bookings::reschedule(
+        &state.db,
+        &row,
+        bookings::Actor::Invitee,
+        &body.start,
+        body.reason.as_deref(),
+        &state.public_url,
+    )
+    .await
+    .map(Json)
 }
 
 /// "Add to calendar": the booking as an `.ics` file.

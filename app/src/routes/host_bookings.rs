@@ -207,6 +207,10 @@ fn BookingRow(item: HostBooking, tab: &'static str) -> AnyView {
                         />
                         <p class="hint">"It must be a time the link offers."</p>
                     </div>
+                    <div class="field">
+                        <label for=format!("reschedule-reason-{move_id}")>"Reason (optional, told to the invitee)"</label>
+                        <input id=format!("reschedule-reason-{move_id}") name="reason" maxlength="1000" data-testid="reschedule-reason" />
+                    </div>
                     <button type="submit" data-testid="reschedule">"Move booking"</button>
                 </ActionForm>
             </details>

@@ -230,7 +230,7 @@ pub async fn reschedule_my_booking(token: String, start: String) -> Result<(), A
     request::check_public_rate().await?;
     let db = request::state()?.db;
     let row = bookings::find_by_token(&db, &token).await?;
-    bookings::reschedule(&db, &row, bookings::Actor::Invitee, &start, &request::state()?.public_url).await?;
+    bookings::reschedule(&db, &row, bookings::Actor::Invitee, &start, None, &request::state()?.public_url).await?;
     if request::is_plain_form_post() {
         leptos_axum::redirect(&format!("/booking/{}?moved=1", token.trim()));
     }

@@ -587,7 +587,12 @@ pub async fn decline_booking(
 
 /// Moves a booking to `start`, a `datetime-local` value in the host's zone.
 #[server(prefix = "/fn", endpoint = "reschedule_booking")]
-pub async fn reschedule_booking(id: String, start: String, back: Option<String>) -> Result<BookingInfo, AppError> {
+pub async fn reschedule_booking(
+    id: String,
+    start: String,
+    reason: Option<String>,
+    back: Option<String>,
+) -> Result<BookingInfo, AppError> {
     let user = request::require_user().await?;
     let state = request::state()?;
     let db = state.db.clone();
@@ -602,6 +607,7 @@ pub async fn reschedule_booking(id: String, start: String, back: Option<String>)
         &row,
         bookings::Actor::Host,
         &utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        reason.as_deref(),
         &state.public_url,
     )
     .await?;

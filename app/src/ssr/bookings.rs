@@ -788,8 +788,10 @@ pub async fn reschedule(
     row: &BookingRow,
     actor: Actor,
     start: &str,
+    reason: Option<&str>,
     base_url: &str,
 ) -> Result<BookingInfo, AppError> {
+    let reason = reason_of(reason)?;
     if !matches!(BookingStatus::parse(&row.status), Some(BookingStatus::Pending | BookingStatus::Confirmed)) {
         return Err(AppError::Conflict { message: "A cancelled or declined booking cannot be moved.".into() });
     }
@@ -820,12 +822,14 @@ pub async fn reschedule(
         return Err(slot_taken());
     }
     sqlx::query(
-        "UPDATE bookings SET start_ms = $1, end_ms = $2, sequence = sequence + 1, updated_at = $3 WHERE id = $4",
+        "UPDATE bookings SET start_ms = $1, end_ms = $2, sequence = sequence + 1, reason = $5, updated_at = $3
+          WHERE id = $4",
     )
     .bind(start_ms)
     .bind(end_ms)
     .bind(now_ms())
     .bind(&row.id)
+    .bind(&reason)
     .execute(&mut *tx)
     .await
     .map_err(|e| unexpected("moving a booking", e))?;
@@ -851,7 +855,7 @@ pub async fn reschedule(
         .map_err(|e| unexpected("moving a booking's event", e))?;
     }
     let updated = find_in(&mut tx, &row.id).await?;
-    let m = mail_of(&found.host, &found.schedule_row.time_zone, &updated, base_url, None);
+    let m = mail_of(&found.host, &found.schedule_row.time_zone, &updated, base_url, reason);
     mail::discard_pending(&mut tx, &row.id, booking_mail::REMINDER).await?;
     for draft in booking_mail::reschedule(&m, row.start_ms, row.end_ms) {
         mail::queue(&mut tx, &draft).await?;

@@ -516,10 +516,11 @@ async fn invitees_cancel_and_reschedule_with_their_secret_link_and_hosts_with_th
             "POST",
             &format!("/api/v1/bookings/{id}/reschedule"),
             &host.token,
-            Some(json!({"start": "2030-01-15T14:00:00Z"})),
+            Some(json!({"start": "2030-01-15T14:00:00Z", "reason": "A clash on my side"})),
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["reason"], "A clash on my side");
 
     // The invitee cancels with a reason; the slot opens; the event is gone; a second cancel is 409.
     let path = format!("/api/v1/public/bookings/{token}/cancel");
