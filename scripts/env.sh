@@ -91,6 +91,12 @@ ensure_wasm_opt() {
     fi
 }
 
+# Whether the active rustc is at least MAJOR.MINOR (e.g. 1.96).
+rustc_at_least() {
+    local have; have="$(rustc --version | awk '{print $2}')"
+    [ "$(printf '%s\n%s\n' "$1" "$have" | sort -V | head -n1)" = "$1" ]
+}
+
 ensure_node() {
     command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
 }

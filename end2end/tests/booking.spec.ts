@@ -87,10 +87,10 @@ test.describe("booking with WebAssembly", () => {
     await expect(form).toContainText("Answer “Topic”.");
     await form.getByTestId("answer").fill("Analytical engines");
     await form.getByTestId("confirm-booking").click();
-    await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1$/);
+    await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1&clock=24$/);
     await expect(page.getByTestId("booking-status")).toHaveText("You are booked");
-    // This page follows the browser's locale (en-US: 12-hour).
-    await expect(page.getByTestId("booking-when")).toContainText("Tuesday 15 January 2030, 3:30 AM – 4:00 AM");
+    // The 24-hour choice carries over to the booking's page.
+    await expect(page.getByTestId("booking-when")).toContainText("Tuesday 15 January 2030, 03:30 – 04:00");
     await expect(page.getByTestId("booking-when")).toContainText("America/New_York");
     const ics = await page.request.get((await page.getByTestId("add-to-calendar").getAttribute("href")) ?? "");
     expect(await ics.text()).toContain("DTSTART:20300115T083000Z");

@@ -128,7 +128,9 @@ pub fn PublicBookingPage() -> impl IntoView {
         let navigate = navigate.clone();
         move |_| {
             if let Some(Ok(created)) = book.value().get() {
-                navigate(&format!("{}?new=1", created.manage_url), Default::default());
+                // The invitee's clock choice carries over to their booking's page.
+                let clock = q("clock").map(|c| format!("&clock={}", percent_encode(&c))).unwrap_or_default();
+                navigate(&format!("{}?new=1{clock}", created.manage_url), Default::default());
             }
         }
     });
