@@ -29,10 +29,13 @@
 //!   the week start. With weeks from Monday, on a Monday "next fri" is 11 days later and "fri"
 //!   4; on a Friday both are 7 days later. With weeks from Sunday, on a Saturday "next sun" is
 //!   tomorrow.
-//! - `this weekend`: today if today is Saturday, else the next Saturday; `next weekend` is a
+//! - `this weekend`: today if today is Saturday, else the next Saturday (on a Sunday, the
+//!   coming Saturday); `next weekend` is a
 //!   week after that. `next week`: the first day of next week; `next month`: the 1st of next month.
 //! - `in N days|weeks|months` (`N` digits, or `a`/`an`/`one`); months keep the day of the
 //!   month where it exists, else the month's last day (31 January + 1 month = 28/29 February).
+//!   `in N hours|minutes` (also `in 2h`, `in 1h30m`, `in an hour`) is a date *and time*: now
+//!   plus that much, to the minute (at most a year ahead).
 //! - `12 march`, `12th march`, `march 12`, `mar 12th`, with an optional year (`12 mar 2031`,
 //!   `march 12, 2031`), and ISO `2030-01-15`. Without a year: the next such date that is not in
 //!   the past (today counts), so "29 feb" is the next leap day. An impossible date ("31 feb")
@@ -66,7 +69,7 @@
 //! [`parse_lines`] takes one task a non-empty line (after trimming), at most [`MAX_LINES`];
 //! every line is cut to [`MAX_LINE_CHARS`] characters (by [`parse_line`] too).
 
-use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
@@ -413,11 +416,22 @@ impl<'a> Parser<'a> {
                 (date, None, 2)
             }
             "in" => {
-                let n: u32 = match self.key(i + 1)? {
+                let amount = self.key(i + 1)?;
+                // "in 2h", "in 1h30m": a time from now.
+                if let Some(Compact { minutes, unit: true, .. }) = compact(amount) {
+                    let at = self.minutes_from_now(minutes)?;
+                    return Some((at.date(), Some(at.time()), 2));
+                }
+                let n: u32 = match amount {
                     "a" | "an" | "one" => 1,
                     digits => number(digits, 4)?,
                 };
-                let date = match self.key(i + 2)? {
+                let unit_word = self.key(i + 2)?;
+                if let Some(factor) = unit(unit_word) {
+                    let at = self.minutes_from_now(f64::from(n) * factor)?;
+                    return Some((at.date(), Some(at.time()), 3));
+                }
+                let date = match unit_word {
                     "day" | "days" => self.days_after_today(u64::from(n))?,
                     "week" | "weeks" => self.days_after_today(u64::from(n) * 7)?,
                     "month" | "months" => self.today.checked_add_months(Months::new(n))?,
@@ -442,6 +456,15 @@ impl<'a> Parser<'a> {
             }
         };
         Some(date)
+    }
+
+    /// Now plus `minutes` (at most a year ahead), to the minute.
+    fn minutes_from_now(&self, minutes: f64) -> Option<NaiveDateTime> {
+        if !(0.0..=525_600.0).contains(&minutes) {
+            return None;
+        }
+        let at = self.now.checked_add_signed(chrono::TimeDelta::try_minutes(minutes.round() as i64)?)?;
+        at.with_second(0)?.with_nanosecond(0)
     }
 
     fn not_past(&self, date: NaiveDate) -> Option<NaiveDate> {

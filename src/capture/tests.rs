@@ -100,6 +100,10 @@ fn a_table_of_typed_lines_reads_as_a_person_means_them() {
         ("Dentist in 3 weeks", on("Dentist", day("2030-02-05"))),
         ("Renew passport in 1 month", on("Renew passport", day("2030-02-15"))),
         ("Renew passport in a month", on("Renew passport", day("2030-02-15"))),
+        ("Call back in 2 hours", on("Call back", at("2030-01-15 12:30"))),
+        ("Check the oven in 45 min", on("Check the oven", at("2030-01-15 11:15"))),
+        ("Stretch in an hour", on("Stretch", at("2030-01-15 11:30"))),
+        ("Stretch in 1h30m", on("Stretch", at("2030-01-15 12:00"))),
         ("Party on 12 march", on("Party", day("2030-03-12"))),
         ("Party 12 March", on("Party", day("2030-03-12"))),
         ("Party march 12", on("Party", day("2030-03-12"))),
@@ -239,6 +243,7 @@ fn dates_roll_over_into_the_next_month_and_year() {
     assert_eq!(parse_line("Gym 31 dec", &new_years_eve).do_at, day("2030-12-31"));
     assert_eq!(parse_line("Taxes in 1 month", &new_years_eve).do_at, day("2031-01-31"));
     assert_eq!(parse_line("Plan next week", &new_years_eve).do_at, day("2031-01-06"));
+    assert_eq!(parse_line("Fireworks in 3 hours", &new_years_eve).do_at, at("2031-01-01 01:00"));
     let end_of_january = ctx_at("2032-01-31 08:00", Weekday::Mon);
     assert_eq!(parse_line("Rent in 1 month", &end_of_january).do_at, day("2032-02-29"));
 }
