@@ -130,6 +130,11 @@ fn a_table_of_typed_lines_reads_as_a_person_means_them() {
         ("Read afternoon", on("Read", at("2030-01-15 14:00"))),
         ("Call dad this evening", on("Call dad", at("2030-01-15 19:00"))),
         ("Dinner at 8pm on friday", on("Dinner", at("2030-01-18 20:00"))),
+        ("Book table for 2 at 8pm", on("Book table for 2", at("2030-01-15 20:00"))),
+        ("Ship v2.0 on mar 3rd", on("Ship v2.0", day("2030-03-03"))),
+        ("Train 5am-6am", task("Train 5am-6am")),
+        ("Plan 2030-13-45", task("Plan 2030-13-45")),
+        ("Submit by 5pm", due("Submit", at("2030-01-15 17:00"))),
         ("tomorrow ring the vet 12pm", on("ring the vet", at("2030-01-16 12:00"))),
         // Deadlines.
         ("Report by friday", due("Report", day("2030-01-18"))),
