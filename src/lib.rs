@@ -7,6 +7,7 @@ pub mod account;
 pub mod availability;
 pub mod calendar_file;
 pub mod calendar_view;
+pub mod capture;
 pub mod event;
 pub mod ics;
 pub mod id;
