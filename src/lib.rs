@@ -10,6 +10,7 @@ pub mod calendar_view;
 pub mod event;
 pub mod ics;
 pub mod id;
+pub mod planner;
 pub mod recurrence;
 pub mod zone;
 
