@@ -40,9 +40,11 @@
 //!   energy in peak hours, part 2 of 3". Unplaced reasons: "no estimate", "estimate over 24 h
 //!   (split it into smaller tasks)", "deadline already passed", "no working hours in the
 //!   window", "starts after the window", "not enough free time before the deadline (needs X
-//!   before D, Y free)" / "not enough free time in the window (needs X, Y free)", and "free
-//!   time before the deadline is in pieces too short for 30 min blocks (…)" when the minutes
-//!   exist but no block split fits them.
+//!   before D, Y free)" / "not enough free time in the window (needs X, Y free)". Y counts
+//!   only free pieces a block fits in (at least `min_chunk_min`, or the whole task when it is
+//!   shorter); smaller gaps are named apart ("…, 1 h free, plus 40 min in gaps under 30 min").
+//!   In the rare case the minutes are there but no allowed split fits them: "free time before
+//!   the deadline (…) is in pieces that blocks of 30 min–2 h do not fit".
 //! - **Bad input** never panics or loops. Estimates are capped at [`MAX_ESTIMATE_MIN`] (24 h):
 //!   a longer one is left unplaced rather than cut. Settings are clamped: granularity 1–1440
 //!   (0 means the default 15), `max_chunk_min` between the granularity and 1440, `min_chunk_min`
@@ -455,25 +457,27 @@ impl Planner {
             blocks = self.take(&reach, need);
         }
         let Some(blocks) = blocks else {
-            let free: i64 = reach.iter().map(|i| i.end - i.start).sum();
-            let by_deadline = task.due_ms.is_some_and(|due| due < to);
+            let shortest = self.cut.min.min(need);
+            let total: i64 = reach.iter().map(|i| i.end - i.start).sum();
+            let free: i64 = reach.iter().map(|i| i.end - i.start).filter(|len| *len >= shortest).sum();
+            let crumbs = if total - free >= self.cut.grid {
+                format!(", plus {} in gaps under {}", duration(total - free), duration(shortest))
+            } else {
+                String::new()
+            };
+            let needs = match task.due_ms.filter(|due| *due < to) {
+                Some(due) => format!("before the deadline (needs {} before {}", duration(need), when(self.tz, due)),
+                None => format!("in the window (needs {}", duration(need)),
+            };
             return Err(if free >= need {
                 format!(
-                    "free time {} is in pieces too short for {} blocks (needs {}, {} free)",
-                    if by_deadline { "before the deadline" } else { "in the window" },
-                    duration(self.cut.min.min(need)),
-                    duration(need),
+                    "free time {needs}, {} free) is in pieces that blocks of {}–{} do not fit",
                     duration(free),
-                )
-            } else if by_deadline {
-                format!(
-                    "not enough free time before the deadline (needs {} before {}, {} free)",
-                    duration(need),
-                    when(self.tz, task.due_ms.unwrap_or(to)),
-                    duration(free),
+                    duration(self.cut.min),
+                    duration(self.cut.max),
                 )
             } else {
-                format!("not enough free time in the window (needs {}, {} free)", duration(need), duration(free))
+                format!("not enough free time {needs}, {} free{crumbs})", duration(free))
             });
         };
 
@@ -482,12 +486,7 @@ impl Planner {
         for (k, block) in blocks.iter().enumerate() {
             self.carve(Interval::new(block.start - self.cut.gap, block.end + self.cut.gap));
             let mut why = vec![match task.due_ms {
-                Some(due) => format!(
-                    "due {}",
-                    DateTime::from_timestamp_millis(clamp_ms(due))
-                        .map(|t| t.with_timezone(&self.tz).format("%a %-d %b %H:%M").to_string())
-                        .unwrap_or_default()
-                ),
+                Some(due) => format!("due {}", when(self.tz, due)),
                 None => "no deadline".to_owned(),
             }];
             why.push(

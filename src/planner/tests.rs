@@ -429,3 +429,28 @@ fn input_and_plan_travel_as_json() {
     .expect("defaults fill in");
     assert_eq!(minimal.settings, PlanSettings::default());
 }
+
+#[test]
+fn free_time_in_gaps_too_short_for_a_block_is_named_apart() {
+    let mut input = week(vec![task("a", 60)]);
+    input.to_ms = at("2025-01-14 00:00");
+    input.busy = vec![Interval::new(at("2025-01-13 09:20"), at("2025-01-13 17:00"))];
+    assert_eq!(
+        unplaced(&plan(&input))[0].1,
+        "not enough free time in the window (needs 1 h, 0 min free, plus 20 min in gaps under 30 min)"
+    );
+}
+
+#[test]
+fn free_time_that_no_allowed_split_fits_is_explained() {
+    let mut input = week(vec![task("a", 50)]);
+    input.to_ms = at("2025-01-14 00:00");
+    input.busy = vec![
+        Interval::new(at("2025-01-13 09:35"), at("2025-01-13 10:00")),
+        Interval::new(at("2025-01-13 10:35"), at("2025-01-13 17:00")),
+    ];
+    assert_eq!(
+        unplaced(&plan(&input))[0].1,
+        "free time in the window (needs 50 min, 1 h 10 free) is in pieces that blocks of 30 min–2 h do not fit"
+    );
+}
