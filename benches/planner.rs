@@ -1,5 +1,5 @@
 //! Criterion benchmark of the task auto-scheduler: 200 tasks into two weeks of Mon–Fri
-//! 09:00–17:00 in Berlin with 300 busy events. Figures: docs/BENCHMARKS.md, "Planner
+//! 09:00–17:00 in Berlin with 300 busy events, and 1,000 and 10,000 tasks into the same time. Figures: docs/BENCHMARKS.md, "Planner
 //! (auto-scheduling)".
 //!
 //! `cargo bench -p calento --bench planner` (add `-- --quick` for a short run).
@@ -12,7 +12,7 @@ use calento::availability::{Interval, RuleInput, Schedule, ScheduleInput, merge_
 use calento::planner::{Energy, PlanInput, PlanSettings, PlanTask, plan};
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 86_400_000;
@@ -53,8 +53,8 @@ fn busy(rng: &mut Lcg) -> Vec<Interval> {
 
 /// 200 tasks: 15 minutes to 2 hours, two thirds with a deadline within the fortnight, every
 /// energy and priority, a few that may not start before the second week.
-fn tasks(rng: &mut Lcg) -> Vec<PlanTask> {
-    (0..200)
+fn tasks(rng: &mut Lcg, n: usize) -> Vec<PlanTask> {
+    (0..n)
         .map(|i| PlanTask {
             id: format!("task-{i:03}"),
             title: format!("Task {i}"),
@@ -67,13 +67,13 @@ fn tasks(rng: &mut Lcg) -> Vec<PlanTask> {
         .collect()
 }
 
-fn input() -> PlanInput {
+fn input(n: usize) -> PlanInput {
     let mut rng = Lcg(0x5eed_1234);
     PlanInput {
         working_hours: schedule(),
         settings: PlanSettings { peak: vec![(9 * 60, 12 * 60)], gap_min: 5, ..PlanSettings::default() },
         busy: busy(&mut rng),
-        tasks: tasks(&mut rng),
+        tasks: tasks(&mut rng, n),
         now_ms: start(),
         from_ms: start(),
         to_ms: start() + 14 * DAY,
@@ -81,7 +81,7 @@ fn input() -> PlanInput {
 }
 
 fn fortnight(c: &mut Criterion) {
-    let input = input();
+    let input = input(200);
     let result = plan(&input);
     let placed: std::collections::BTreeSet<&str> = result.placements.iter().map(|p| p.task_id.as_str()).collect();
     let hours = input.working_hours.available(input.from_ms, input.to_ms);
@@ -107,5 +107,17 @@ fn fortnight(c: &mut Criterion) {
     c.bench_function("planner/200_tasks_2_weeks_300_busy", |b| b.iter(|| plan(black_box(&input))));
 }
 
-criterion_group!(benches, fortnight);
+/// More tasks into the same fortnight: once the free time is used up, every further task is
+/// one walk over what is left in its reach, so the cost grows linearly with the tasks.
+fn scaling(c: &mut Criterion) {
+    let mut group = c.benchmark_group("planner/tasks");
+    group.sample_size(20);
+    for n in [1_000usize, 10_000] {
+        let input = input(n);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| b.iter(|| plan(black_box(&input))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, fortnight, scaling);
 criterion_main!(benches);
