@@ -131,6 +131,12 @@ fn check(input: &PlanInput, plan: &Plan) -> Result<(), TestCaseError> {
             "outside working hours or the window: {p:?}"
         );
         prop_assert!(!p.reason.is_empty());
+        // Whole-hour offset changes only: then every start is on the local grid.
+        let zone = input.working_hours.zone;
+        if [Tz::Europe__Berlin, Tz::America__New_York, Tz::UTC].contains(&zone) && (60 * MINUTE_MS) % cut.grid == 0 {
+            let wall = p.start_ms + crate::availability::offset_ms(zone, p.start_ms);
+            prop_assert_eq!(wall.rem_euclid(cut.grid), 0, "block off the local grid: {:?}", p);
+        }
     }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for task in &input.tasks {
