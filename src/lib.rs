@@ -11,6 +11,7 @@ pub mod capture;
 pub mod event;
 pub mod ics;
 pub mod id;
+pub mod planner;
 pub mod recurrence;
 pub mod zone;
 
