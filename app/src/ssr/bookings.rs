@@ -86,12 +86,7 @@ pub async fn find_public(db: &Db, username: &str, slug: &str, key: Option<&str>)
     if username.len() > 64 || slug.len() > 64 {
         return Err(AppError::NotFound);
     }
-    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE username = $1")
-        .bind(&username)
-        .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("finding a host", e))?
-        .ok_or(AppError::NotFound)?;
+    let host = find_host(db, HostKey::Username(&username)).await?;
     let link = sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {LINK_COLUMNS} FROM booking_links WHERE user_id = $1 AND slug = $2"
     )))
@@ -111,6 +106,26 @@ pub async fn find_public(db: &Db, username: &str, slug: &str, key: Option<&str>)
     Ok(Found { host, link, fields, schedule_row, schedule })
 }
 
+/// How a host is looked up: by the username of a public address, or by id.
+enum HostKey<'a> {
+    Username(&'a str),
+    Id(&'a str),
+}
+
+/// A host by username or id; "not found" when there is none.
+async fn find_host(db: &Db, key: HostKey<'_>) -> Result<Host, AppError> {
+    let (sql, value) = match key {
+        HostKey::Username(name) => ("SELECT id, name, username, email, time_zone FROM users WHERE username = $1", name),
+        HostKey::Id(id) => ("SELECT id, name, username, email, time_zone FROM users WHERE id = $1", id),
+    };
+    sqlx::query_as::<_, Host>(sql)
+        .bind(value)
+        .fetch_optional(db.read())
+        .await
+        .map_err(|e| unexpected("finding a host", e))?
+        .ok_or(AppError::NotFound)
+}
+
 /// Compares secrets in time independent of where they differ.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -118,12 +133,7 @@ fn same(a: &str, b: &str) -> bool {
 
 /// The host's public links, for `/{username}`: active and not secret.
 pub async fn listed_links(db: &Db, username: &str) -> Result<(Host, Vec<LinkRow>), AppError> {
-    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE username = $1")
-        .bind(username.trim().to_lowercase())
-        .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("finding a host", e))?
-        .ok_or(AppError::NotFound)?;
+    let host = find_host(db, HostKey::Username(&username.trim().to_lowercase())).await?;
     let links =
         scheduling::list_links(db, &host.id).await?.into_iter().filter(|l| l.active != 0 && l.secret == 0).collect();
     Ok((host, links))
@@ -905,11 +915,7 @@ async fn mail_context(db: &Db, row: &BookingRow) -> Result<(Host, String, Option
             return Ok((found.host, found.schedule_row.time_zone, found.fields.reminder_hours));
         }
     }
-    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE id = $1")
-        .bind(&row.host_id)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("finding a host", e))?;
+    let host = find_host(db, HostKey::Id(&row.host_id)).await?;
     let zone = host.time_zone.clone();
     Ok((host, zone, None))
 }
@@ -938,11 +944,7 @@ async fn queue_reminder(tx: &mut Transaction<'_, Any>, m: &BookingMail, hours: O
 /// A link by its id, without the public checks (for its own bookings' invitees and host).
 pub async fn found_for_link(db: &Db, host_id: &str, link_id: &str) -> Result<Found, AppError> {
     let link = scheduling::find_link(db, host_id, link_id).await?;
-    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE id = $1")
-        .bind(host_id)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("finding a host", e))?;
+    let host = find_host(db, HostKey::Id(host_id)).await?;
     let schedule_row = scheduling::find_schedule(db, host_id, &link.schedule_id).await?;
     Ok(Found { schedule: schedule_row.schedule()?, fields: link.fields(), host, link, schedule_row })
 }
@@ -955,11 +957,7 @@ pub async fn invitee_can_change(db: &Db, row: &BookingRow) -> bool {
 
 /// The booking as an iCalendar file for the invitee's "add to calendar".
 pub async fn invite_file(db: &Db, row: &BookingRow) -> Result<String, AppError> {
-    let host = sqlx::query_as::<_, Host>("SELECT id, name, username, email, time_zone FROM users WHERE id = $1")
-        .bind(&row.host_id)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("finding a host", e))?;
+    let host = find_host(db, HostKey::Id(&row.host_id)).await?;
     let mut details = calento::event::EventDetails {
         title: format!("{} with {}", row.title, host.name),
         location: row.location.clone(),
