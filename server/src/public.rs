@@ -61,15 +61,6 @@ struct SlotsQuery {
     key: Option<String>,
 }
 
-fn duration_of(text: Option<&str>) -> Result<Option<u32>, AppError> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(t) => t.parse().map(Some).map_err(|_| {
-            AppError::field(calento::FieldError::new("duration", "Give the duration in minutes, like 30."))
-        }),
-    }
-}
-
 /// The offered slot starts in `[from, to)`, in UTC: a JSON array like `["2030-01-15T09:00:00Z"]`.
 async fn slots(
     State(state): State<AppState>,
@@ -79,7 +70,7 @@ async fn slots(
     let found = bookings::find_public(&state.db, &username, &slug, query.key.as_deref()).await?;
     let from = query_instant("from", query.from.as_deref())?;
     let to = query_instant("to", query.to.as_deref())?;
-    let duration = duration_of(query.duration.as_deref())?;
+    let duration = bookings::parse_duration(query.duration.as_deref())?;
     bookings::slots(&state.db, &found, duration, from, to).await.map(Json)
 }
 

@@ -81,10 +81,8 @@ pub async fn load_public_page(
         .map(|r| calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(r.start_ms).naive_utc()).date());
     let month = month_start(month.as_deref(), booked_day.unwrap_or(today));
     let next = (month + Duration::days(32)).with_day(1).unwrap_or(month);
-    let chosen = match (duration.as_deref().map(str::trim).filter(|d| !d.is_empty()), &moving) {
-        (Some(d), _) => Some(d.parse::<u32>().map_err(|_| {
-            AppError::field(calento::FieldError::new("duration", "Give the duration in minutes, like 30."))
-        })?),
+    let chosen = match (bookings::parse_duration(duration.as_deref())?, &moving) {
+        (Some(d), _) => Some(d),
         (None, Some(row)) => u32::try_from((row.end_ms - row.start_ms) / 60_000).ok(),
         (None, None) => None,
     };
@@ -151,12 +149,7 @@ pub async fn book_slot(
     request::check_public_rate().await?;
     let db = request::state()?.db;
     let found = bookings::find_public(&db, &username, &slug, key.as_deref()).await?;
-    let duration = match duration.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => Some(d.parse::<u32>().map_err(|_| {
-            AppError::field(calento::FieldError::new("duration", "Give the duration in minutes, like 30."))
-        })?),
-        None => None,
-    };
+    let duration = bookings::parse_duration(duration.as_deref())?;
     let req = crate::models::BookingRequest {
         start,
         duration,

@@ -74,6 +74,17 @@ impl Found {
     }
 }
 
+/// A duration as a form or a query gives it: minutes, or nothing (the link's first).
+pub fn parse_duration(text: Option<&str>) -> Result<Option<u32>, AppError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::field(FieldError::new("duration", "Give the duration in minutes, like 30."))),
+    }
+}
+
 fn minutes_list(durations: &[u32]) -> String {
     durations.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
@@ -895,7 +906,11 @@ fn mail_of(host: &Host, host_zone: &str, row: &BookingRow, base_url: &str, reaso
         host_zone: host_zone.to_owned(),
         location: row.location.clone(),
         notes: row.notes.clone(),
-        answers: row.info().answers.into_iter().map(|a| (a.label, a.value)).collect(),
+        answers: serde_json::from_str::<Vec<Answer>>(&row.answers)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.label, a.value))
+            .collect(),
         manage_url: format!("{}/booking/{}", base_url.trim_end_matches('/'), row.manage_token),
         uid: booking_uid(&row.id),
         sequence: row.sequence,
