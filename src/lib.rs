@@ -9,10 +9,13 @@ pub mod calendar_file;
 pub mod calendar_view;
 pub mod capture;
 pub mod event;
+pub mod focus;
 pub mod ics;
 pub mod id;
+pub mod motivation;
 pub mod planner;
 pub mod recurrence;
+pub mod task;
 pub mod zone;
 
 pub use account::{ClockFormat, DisplayName, EmailAddress, Password, TokenName, Username, WeekStart};
