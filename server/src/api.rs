@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/bookings/{id}/approve", post(approve_booking))
         .route("/bookings/{id}/decline", post(decline_booking))
         .route("/outbox", get(outbox))
+        .merge(crate::tasks::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, authenticate))
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod ops;
 pub mod public;
 pub mod subscriptions;
+pub mod tasks;
 
 use std::net::SocketAddr;
 use std::time::Duration;

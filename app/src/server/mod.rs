@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod outbox;
 pub mod public;
 pub mod scheduling;
+pub mod tasks;
 pub mod tokens;
 
 #[cfg(feature = "ssr")]

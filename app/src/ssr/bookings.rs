@@ -168,7 +168,7 @@ pub async fn calendar_busy(
 }
 
 /// The host's pending and confirmed bookings overlapping `[from_ms, to_ms)`, but `except`.
-async fn booking_busy<'c, E>(
+pub async fn booking_busy<'c, E>(
     executor: E,
     host_id: &str,
     from_ms: i64,

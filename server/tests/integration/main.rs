@@ -17,3 +17,4 @@ mod scheduling_host;
 mod search;
 mod storage;
 mod subscriptions;
+mod tasks;

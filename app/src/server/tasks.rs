@@ -1,0 +1,446 @@
+//! Tasks, micro-steps, quick capture, focus sessions, energy, planning and motivation: the
+//! shared types (the API's JSON too) and the server functions the Tasks and Focus pages call.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub use calento::capture::Energy;
+pub use calento::focus::{FocusKind, FocusSettings, FocusState};
+pub use calento::motivation::{Achievement, Companion, Level, Streak};
+pub use calento::task::{Progress, TaskStatus};
+
+use crate::AppError;
+#[cfg(feature = "ssr")]
+use {
+    super::request,
+    crate::ssr::{focus, motivation, planning, tasks},
+};
+
+/// A life area a task belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneInfo {
+    pub id: String,
+    pub name: String,
+    pub color: String,
+}
+
+/// A task or micro-step, with its steps nested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    pub id: String,
+    pub parent_id: Option<String>,
+    /// 0 for a task, 1–7 for its micro-steps.
+    pub depth: u32,
+    pub position: i64,
+    pub title: String,
+    pub notes: String,
+    pub zone: Option<ZoneInfo>,
+    pub tags: Vec<String>,
+    /// 1 highest … 4 lowest.
+    pub priority: u8,
+    /// When to do it: `YYYY-MM-DD`, or RFC 3339 with the user's offset when a time was given.
+    pub do_at: Option<String>,
+    /// The deadline, in the same form.
+    pub due: Option<String>,
+    pub estimate_minutes: Option<u32>,
+    pub energy: Option<Energy>,
+    pub status: TaskStatus,
+    /// A repeating task's RRULE; finishing it creates the next one.
+    pub rrule: Option<String>,
+    pub is_template: bool,
+    /// Leaf micro-steps done of all.
+    pub progress: Progress,
+    pub steps: Vec<TaskInfo>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl TaskInfo {
+    /// The first open step in depth-first order ("just the next step"), with its path.
+    pub fn next_step(&self) -> Option<(&TaskInfo, Vec<&str>)> {
+        fn walk<'a>(steps: &'a [TaskInfo], path: &mut Vec<&'a str>) -> Option<&'a TaskInfo> {
+            for step in steps {
+                if step.status.is_open() {
+                    if step.steps.iter().any(|s| s.status.is_open()) {
+                        path.push(&step.title);
+                        if let Some(found) = walk(&step.steps, path) {
+                            return Some(found);
+                        }
+                        path.pop();
+                    }
+                    return Some(step);
+                }
+            }
+            None
+        }
+        let mut path = Vec::new();
+        walk(&self.steps, &mut path).map(|step| (step, path))
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.status == TaskStatus::Done
+    }
+}
+
+/// A micro-step to create with its task (sub-steps nested).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepInput {
+    pub title: String,
+    #[serde(default)]
+    pub steps: Vec<StepInput>,
+}
+
+/// A new task (or, with `parent_id`, a new micro-step).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskInput {
+    pub title: String,
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// A zone's name; a new name creates the zone.
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` (the user's wall time) or RFC 3339.
+    #[serde(default)]
+    pub do_at: Option<String>,
+    #[serde(default)]
+    pub due: Option<String>,
+    #[serde(default)]
+    pub estimate_minutes: Option<i64>,
+    /// `low`, `medium` or `high`.
+    #[serde(default)]
+    pub energy: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub rrule: Option<String>,
+    #[serde(default)]
+    pub is_template: bool,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub steps: Vec<StepInput>,
+}
+
+/// `null` and absent differ in a patch: `null` clears, absent keeps.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A change to a task or step: only the fields given change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskPatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub zone: Option<Option<String>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    pub do_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub due: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub estimate_minutes: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    pub energy: Option<Option<String>>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub rrule: Option<Option<String>>,
+    /// A new place among its siblings (0 first).
+    #[serde(default)]
+    pub position: Option<i64>,
+}
+
+/// Which tasks a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskView {
+    /// Open tasks planned for today or earlier, or due by today.
+    Today,
+    /// Open tasks planned or due after today.
+    Upcoming,
+    /// Every open task.
+    #[default]
+    All,
+    Done,
+    Templates,
+}
+
+impl TaskView {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "today" => Some(Self::Today),
+            "upcoming" => Some(Self::Upcoming),
+            "all" | "" => Some(Self::All),
+            "done" => Some(Self::Done),
+            "templates" => Some(Self::Templates),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Today => "today",
+            Self::Upcoming => "upcoming",
+            Self::All => "all",
+            Self::Done => "done",
+            Self::Templates => "templates",
+        }
+    }
+}
+
+/// A list's filter and order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskQuery {
+    #[serde(default)]
+    pub view: Option<String>,
+    /// A zone's id or name.
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// `smart` (default: planned day, then deadline, then priority), `due`, `priority`, `created`.
+    #[serde(default)]
+    pub sort: Option<String>,
+}
+
+/// One line of a brain dump, as understood.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureItem {
+    pub title: String,
+    pub do_at: Option<String>,
+    pub due: Option<String>,
+    pub estimate_minutes: Option<u32>,
+    pub priority: Option<u8>,
+    pub tags: Vec<String>,
+    pub zone: Option<String>,
+    pub energy: Option<Energy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureResult {
+    pub items: Vec<CaptureItem>,
+    /// The tasks made (empty for a preview).
+    pub tasks: Vec<TaskInfo>,
+}
+
+/// A block the planner placed (or would place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementInfo {
+    pub task_id: String,
+    pub title: String,
+    pub start: String,
+    pub end: String,
+    pub reason: String,
+    /// The calendar event made for it, when the plan was applied.
+    pub event_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnplacedInfo {
+    pub task_id: String,
+    pub title: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanResult {
+    pub placements: Vec<PlacementInfo>,
+    pub unplaced: Vec<UnplacedInfo>,
+    pub applied: bool,
+}
+
+/// A focus session as every device sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FocusSessionInfo {
+    pub id: String,
+    pub task_id: Option<String>,
+    pub task_title: Option<String>,
+    pub kind: FocusKind,
+    pub state: FocusState,
+    pub planned_seconds: i64,
+    pub elapsed_seconds: i64,
+    pub remaining_seconds: i64,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// What the next session should be (after this one ends).
+    pub next_kind: FocusKind,
+    pub distractions: Vec<DistractionInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistractionInfo {
+    pub id: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the Focus page shows: the running session, if any, the settings and today's total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FocusOverview {
+    pub current: Option<FocusSessionInfo>,
+    pub settings: FocusSettings,
+    pub next_kind: FocusKind,
+    pub focus_minutes_today: i64,
+    pub recent: Vec<FocusSessionInfo>,
+    pub open_tasks: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnergyInfo {
+    pub id: String,
+    /// 1 (empty) … 5 (full of energy).
+    pub level: u8,
+    pub note: String,
+    pub check_in: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Which motivation features the user wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MotivationSwitches {
+    pub xp: bool,
+    pub streaks: bool,
+    pub achievements: bool,
+    pub rewards: bool,
+    pub companion: bool,
+}
+
+impl Default for MotivationSwitches {
+    fn default() -> Self {
+        Self { xp: true, streaks: true, achievements: true, rewards: true, companion: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardInfo {
+    pub id: String,
+    pub title: String,
+    pub cost: i64,
+}
+
+/// XP, level, streak, achievements, rewards and companion, as far as they are switched on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressInfo {
+    pub switches: MotivationSwitches,
+    pub xp: i64,
+    pub xp_today: i64,
+    pub level: Level,
+    /// XP not yet spent on rewards.
+    pub points: i64,
+    pub streak: Streak,
+    pub achievements: Vec<Achievement>,
+    pub companion: Companion,
+    pub rewards: Vec<RewardInfo>,
+}
+
+/// The signed-in user's tasks for a list.
+#[server(prefix = "/fn", endpoint = "list_tasks")]
+pub async fn list_tasks(view: String, zone: Option<String>, tag: Option<String>) -> Result<Vec<TaskInfo>, AppError> {
+    let user = request::require_user().await?;
+    let query = TaskQuery { view: Some(view), zone, tag, sort: None };
+    tasks::list(&request::state()?.db, &user, &query).await
+}
+
+#[server(prefix = "/fn", endpoint = "list_zones")]
+pub async fn list_zones() -> Result<Vec<ZoneInfo>, AppError> {
+    let user = request::require_user().await?;
+    tasks::zones(&request::state()?.db, &user.id).await
+}
+
+/// Reads a brain dump; with `save` the tasks are created.
+#[server(prefix = "/fn", endpoint = "capture_tasks")]
+pub async fn capture_tasks(text: String, save: Option<String>) -> Result<CaptureResult, AppError> {
+    let user = request::require_user().await?;
+    tasks::capture(&request::state()?.db, &user, &text, save.is_some_and(|s| !s.is_empty() && s != "false")).await
+}
+
+/// Adds a micro-step under a task or step.
+#[server(prefix = "/fn", endpoint = "add_step")]
+pub async fn add_step(parent_id: String, title: String) -> Result<TaskInfo, AppError> {
+    let user = request::require_user().await?;
+    let input = TaskInput { title, parent_id: Some(parent_id), ..TaskInput::default() };
+    tasks::create(&request::state()?.db, &user, input).await
+}
+
+/// Marks a task or step done (or open again).
+#[server(prefix = "/fn", endpoint = "set_task_done")]
+pub async fn set_task_done(id: String, done: bool) -> Result<TaskInfo, AppError> {
+    let user = request::require_user().await?;
+    let status = if done { "done" } else { "todo" };
+    let patch = TaskPatch { status: Some(status.to_owned()), ..TaskPatch::default() };
+    tasks::update(&request::state()?.db, &user, &id, patch).await
+}
+
+/// Moves a step up (-1) or down (+1) among its siblings.
+#[server(prefix = "/fn", endpoint = "move_step")]
+pub async fn move_step(id: String, by: i64) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    tasks::shift(&request::state()?.db, &user, &id, by).await
+}
+
+#[server(prefix = "/fn", endpoint = "delete_task")]
+pub async fn delete_task(id: String) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    tasks::delete(&request::state()?.db, &user.id, &id).await
+}
+
+/// Plans the next seven days (from now) for every open task with an estimate.
+#[server(prefix = "/fn", endpoint = "plan_week")]
+pub async fn plan_week(apply: Option<String>) -> Result<PlanResult, AppError> {
+    let user = request::require_user().await?;
+    let apply = apply.is_some_and(|s| !s.is_empty() && s != "false");
+    planning::plan_week(&request::state()?.db, &user, apply).await
+}
+
+#[server(prefix = "/fn", endpoint = "focus_overview")]
+pub async fn load_focus() -> Result<FocusOverview, AppError> {
+    let user = request::require_user().await?;
+    focus::overview(&request::state()?.db, &user).await
+}
+
+/// Starts a session; `kind` defaults to what comes next in the cycle.
+#[server(prefix = "/fn", endpoint = "start_focus")]
+pub async fn start_focus(task_id: Option<String>, kind: Option<String>) -> Result<FocusSessionInfo, AppError> {
+    let user = request::require_user().await?;
+    let task_id = task_id.filter(|t| !t.is_empty());
+    let kind = kind.filter(|k| !k.is_empty());
+    focus::start(&request::state()?.db, &user, task_id.as_deref(), kind.as_deref(), None).await
+}
+
+/// Pause, resume, complete or abandon the session.
+#[server(prefix = "/fn", endpoint = "change_focus")]
+pub async fn change_focus(id: String, action: String) -> Result<FocusSessionInfo, AppError> {
+    let user = request::require_user().await?;
+    focus::change(&request::state()?.db, &user, &id, &action).await
+}
+
+/// Notes what pulled the user away, during the running session.
+#[server(prefix = "/fn", endpoint = "note_distraction")]
+pub async fn note_distraction(note: String) -> Result<DistractionInfo, AppError> {
+    let user = request::require_user().await?;
+    focus::note_distraction(&request::state()?.db, &user, None, &note).await
+}
+
+#[server(prefix = "/fn", endpoint = "log_energy")]
+pub async fn log_energy(level: i64, check_in: Option<String>) -> Result<EnergyInfo, AppError> {
+    let user = request::require_user().await?;
+    focus::log_energy(&request::state()?.db, &user, level, "", check_in.is_some_and(|c| !c.is_empty())).await
+}
+
+#[server(prefix = "/fn", endpoint = "my_progress")]
+pub async fn my_progress() -> Result<ProgressInfo, AppError> {
+    let user = request::require_user().await?;
+    motivation::progress(&request::state()?.db, &user).await
+}

@@ -1,0 +1,432 @@
+//! Focus sessions (the Pomodoro timer kept on the server), the distraction log and energy.
+
+use calento::FieldError;
+use calento::focus::{FocusKind, FocusState, FocusTimer, next_kind};
+use chrono::{DateTime, Utc};
+
+use super::accounts::UserRow;
+use super::motivation::{self, local_day, settings};
+use super::tasks::{day_start, today, user_zone};
+use super::{Db, new_id, now_ms, unexpected};
+use crate::AppError;
+use crate::server::tasks::{DistractionInfo, EnergyInfo, FocusOverview, FocusSessionInfo};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    task_id: Option<String>,
+    task_title: Option<String>,
+    kind: String,
+    state: String,
+    planned_ms: i64,
+    started_ms: i64,
+    paused_at_ms: Option<i64>,
+    paused_total_ms: i64,
+    ended_ms: Option<i64>,
+}
+
+const SELECT: &str = "SELECT s.id, s.task_id, t.title AS task_title, s.kind, s.state, s.planned_ms, s.started_ms,
+        s.paused_at_ms, s.paused_total_ms, s.ended_ms
+   FROM focus_sessions s LEFT JOIN tasks t ON t.id = s.task_id";
+
+impl SessionRow {
+    fn timer(&self) -> FocusTimer {
+        FocusTimer {
+            kind: FocusKind::parse(&self.kind).unwrap_or(FocusKind::Focus),
+            state: FocusState::parse(&self.state).unwrap_or(FocusState::Abandoned),
+            planned_ms: self.planned_ms,
+            started_ms: self.started_ms,
+            paused_at_ms: self.paused_at_ms,
+            paused_total_ms: self.paused_total_ms,
+            ended_ms: self.ended_ms,
+        }
+    }
+}
+
+fn millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+async fn info(db: &Db, user: &UserRow, row: &SessionRow, now: i64) -> Result<FocusSessionInfo, AppError> {
+    let timer = row.timer();
+    let settings = settings(db, &user.id).await?;
+    let distractions: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT id, note, created_at FROM distractions WHERE session_id = $1 ORDER BY created_at, id")
+            .bind(&row.id)
+            .fetch_all(db.read())
+            .await
+            .map_err(|e| unexpected("reading distractions", e))?;
+    let in_a_row = focus_in_a_row(db, &user.id).await?;
+    let following = if timer.kind == FocusKind::Focus && timer.state.is_active() {
+        next_kind(FocusKind::Focus, in_a_row + 1, &settings.focus)
+    } else {
+        next_kind(timer.kind, in_a_row, &settings.focus)
+    };
+    Ok(FocusSessionInfo {
+        id: row.id.clone(),
+        task_id: row.task_id.clone(),
+        task_title: row.task_title.clone(),
+        kind: timer.kind,
+        state: timer.state,
+        planned_seconds: timer.planned_ms / 1000,
+        elapsed_seconds: timer.elapsed_ms(now) / 1000,
+        remaining_seconds: (timer.remaining_ms(now) + 999) / 1000,
+        started_at: millis(timer.started_ms),
+        ended_at: timer.ended_ms.map(millis),
+        next_kind: following,
+        distractions: distractions
+            .into_iter()
+            .map(|(id, note, at)| DistractionInfo { id, note, at: millis(at) })
+            .collect(),
+    })
+}
+
+/// Completed focus periods since the last long break (or the last abandoned focus).
+async fn focus_in_a_row(db: &Db, user_id: &str) -> Result<u32, AppError> {
+    let recent: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, state FROM focus_sessions WHERE user_id = $1 AND state IN ('completed', 'abandoned')
+          ORDER BY started_ms DESC LIMIT 50",
+    )
+    .bind(user_id)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading recent sessions", e))?;
+    let mut count = 0;
+    for (kind, state) in recent {
+        match (kind.as_str(), state.as_str()) {
+            ("long_break", _) | ("focus", "abandoned") => break,
+            ("focus", "completed") => count += 1,
+            _ => {}
+        }
+    }
+    Ok(count)
+}
+
+/// What to start next: focus after a break (or at first), else the break the cycle calls for.
+async fn suggested_kind(
+    db: &Db,
+    user_id: &str,
+    settings: &calento::focus::FocusSettings,
+) -> Result<FocusKind, AppError> {
+    let last: Option<(String, String)> = sqlx::query_as(
+        "SELECT kind, state FROM focus_sessions WHERE user_id = $1 AND state IN ('completed', 'abandoned')
+          ORDER BY started_ms DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(db.read())
+    .await
+    .map_err(|e| unexpected("reading the last session", e))?;
+    let in_a_row = focus_in_a_row(db, user_id).await?;
+    Ok(match last {
+        Some((kind, state)) if state == "completed" => {
+            next_kind(FocusKind::parse(&kind).unwrap_or(FocusKind::LongBreak), in_a_row, settings)
+        }
+        _ => FocusKind::Focus,
+    })
+}
+
+/// Writes a timer back if the row is still as it was read (another device may have changed
+/// it meanwhile); a finished session no longer holds the user's one active slot.
+async fn save(db: &Db, user: &UserRow, row: &SessionRow, timer: &FocusTimer) -> Result<bool, AppError> {
+    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let done = sqlx::query(
+        "UPDATE focus_sessions SET state = $1, paused_at_ms = $2, paused_total_ms = $3, ended_ms = $4,
+             active_key = CASE WHEN $1 IN ('running', 'paused') THEN user_id ELSE NULL END
+          WHERE id = $5 AND state = $6 AND paused_total_ms = $7",
+    )
+    .bind(timer.state.as_str())
+    .bind(timer.paused_at_ms)
+    .bind(timer.paused_total_ms)
+    .bind(timer.ended_ms)
+    .bind(&row.id)
+    .bind(&row.state)
+    .bind(row.paused_total_ms)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| unexpected("saving a focus session", e))?;
+    let changed = done.rows_affected() == 1;
+    if changed && timer.state == FocusState::Completed && timer.kind == FocusKind::Focus {
+        let end = timer.ended_ms.unwrap_or_else(now_ms);
+        let minutes = timer.elapsed_ms(end) / 60_000;
+        let xp = calento::motivation::focus_xp(minutes);
+        motivation::award_on(&mut tx, user, "focus", &row.id, xp, local_day(user, end)).await?;
+    }
+    tx.commit().await.map_err(|e| unexpected("committing", e))?;
+    Ok(changed)
+}
+
+/// The running or paused session, completing it first if its time ran out.
+async fn active(db: &Db, user: &UserRow) -> Result<Option<SessionRow>, AppError> {
+    let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.active_key = $1")))
+        .bind(&user.id)
+        .fetch_optional(db.read())
+        .await
+        .map_err(|e| unexpected("reading the focus session", e))?;
+    let Some(row) = row else { return Ok(None) };
+    let mut timer = row.timer();
+    if timer.settle(now_ms()) {
+        save(db, user, &row, &timer).await?;
+        return Ok(None);
+    }
+    Ok(Some(row))
+}
+
+async fn by_id(db: &Db, user_id: &str, id: &str) -> Result<SessionRow, AppError> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1 AND s.user_id = $2")))
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(db.read())
+        .await
+        .map_err(|e| unexpected("reading a focus session", e))?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn current(db: &Db, user: &UserRow) -> Result<Option<FocusSessionInfo>, AppError> {
+    match active(db, user).await? {
+        Some(row) => Ok(Some(info(db, user, &row, now_ms()).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn get(db: &Db, user: &UserRow, id: &str) -> Result<FocusSessionInfo, AppError> {
+    active(db, user).await?;
+    let row = by_id(db, &user.id, id).await?;
+    info(db, user, &row, now_ms()).await
+}
+
+/// Starts a session (the next kind in the cycle when none is given), optionally for a task
+/// or micro-step. Only one session runs at a time: a second start is a conflict.
+pub async fn start(
+    db: &Db,
+    user: &UserRow,
+    task_id: Option<&str>,
+    kind: Option<&str>,
+    minutes: Option<i64>,
+) -> Result<FocusSessionInfo, AppError> {
+    let settings = settings(db, &user.id).await?;
+    let mut errors = Vec::new();
+    let kind = match kind {
+        Some(text) => FocusKind::parse(text).ok_or_else(|| {
+            errors.push(FieldError::new("kind", "The kind is focus, short_break or long_break."));
+        }),
+        None => Ok(suggested_kind(db, &user.id, &settings.focus).await?),
+    };
+    let minutes = match minutes {
+        Some(m) if (1..=i64::from(calento::focus::MAX_SESSION_MINUTES)).contains(&m) => Some(m as u32),
+        Some(_) => {
+            errors.push(FieldError::new("minutes", "A session lasts 1 to 240 minutes."));
+            None
+        }
+        None => None,
+    };
+    if let Some(task_id) = task_id {
+        let found: Option<(String,)> = sqlx::query_as("SELECT id FROM tasks WHERE id = $1 AND user_id = $2")
+            .bind(task_id)
+            .bind(&user.id)
+            .fetch_optional(db.read())
+            .await
+            .map_err(|e| unexpected("reading a task", e))?;
+        if found.is_none() {
+            errors.push(FieldError::new("task_id", "That task does not exist (any more)."));
+        }
+    }
+    let Ok(kind) = kind else { return Err(AppError::fields(errors)) };
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let busy =
+        || AppError::Conflict { message: "A focus session is already running; finish or abandon it first.".to_owned() };
+    if active(db, user).await?.is_some() {
+        return Err(busy());
+    }
+    let now = now_ms();
+    let timer = FocusTimer::start(kind, minutes.unwrap_or_else(|| settings.focus.minutes(kind)), now);
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO focus_sessions (id, user_id, task_id, kind, state, planned_ms, started_ms, paused_total_ms,
+             active_key, created_at)
+         VALUES ($1, $2, $3, $4, 'running', $5, $6, 0, $2, $6)",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .bind(task_id)
+    .bind(kind.as_str())
+    .bind(timer.planned_ms)
+    .bind(now)
+    .execute(db.write())
+    .await
+    .map_err(|e| {
+        if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+            busy()
+        } else {
+            unexpected("starting a focus session", e)
+        }
+    })?;
+    get(db, user, &id).await
+}
+
+/// `pause`, `resume`, `complete` or `abandon`.
+pub async fn change(db: &Db, user: &UserRow, id: &str, action: &str) -> Result<FocusSessionInfo, AppError> {
+    let row = by_id(db, &user.id, id).await?;
+    let mut timer = row.timer();
+    let now = now_ms();
+    let result = match action {
+        "pause" => timer.pause(now),
+        "resume" => timer.resume(now),
+        "complete" => timer.complete(now),
+        "abandon" => timer.abandon(now),
+        _ => {
+            return Err(AppError::field(FieldError::new(
+                "action",
+                "The action is pause, resume, complete or abandon.",
+            )));
+        }
+    };
+    if let Err(refused) = result {
+        // A session whose time ran out is saved as completed even when the change is refused.
+        if timer.state != row.timer().state {
+            save(db, user, &row, &timer).await?;
+        }
+        return Err(AppError::Conflict { message: refused.0.to_owned() });
+    }
+    if !save(db, user, &row, &timer).await? {
+        return Err(AppError::Conflict { message: "The session changed on another device; look again.".to_owned() });
+    }
+    get(db, user, id).await
+}
+
+/// Sessions that started in `[from_ms, to_ms)`, newest first (at most 500).
+pub async fn history(db: &Db, user: &UserRow, from_ms: i64, to_ms: i64) -> Result<Vec<FocusSessionInfo>, AppError> {
+    active(db, user).await?;
+    let rows: Vec<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE s.user_id = $1 AND s.started_ms >= $2 AND s.started_ms < $3 ORDER BY s.started_ms DESC LIMIT 500"
+    )))
+    .bind(&user.id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading focus sessions", e))?;
+    let now = now_ms();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(info(db, user, row, now).await?);
+    }
+    Ok(out)
+}
+
+pub async fn overview(db: &Db, user: &UserRow) -> Result<FocusOverview, AppError> {
+    let settings = settings(db, &user.id).await?;
+    let current = current(db, user).await?;
+    let tz = user_zone(user);
+    let day = today(user);
+    let from = day_start(tz, day);
+    let to = day_start(tz, day.succ_opt().unwrap_or(day));
+    let recent = history(db, user, from, to).await?;
+    let focus_minutes_today = recent
+        .iter()
+        .filter(|s| s.kind == FocusKind::Focus && s.state != FocusState::Abandoned)
+        .map(|s| s.elapsed_seconds / 60)
+        .sum();
+    let next = suggested_kind(db, &user.id, &settings.focus).await?;
+    let open_tasks: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, title FROM tasks WHERE user_id = $1 AND status IN ('todo', 'doing') AND is_template = 0
+          ORDER BY depth, do_day IS NULL, do_day, priority, created_at LIMIT 200",
+    )
+    .bind(&user.id)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("listing tasks to focus on", e))?;
+    Ok(FocusOverview {
+        current,
+        settings: settings.focus,
+        next_kind: next,
+        focus_minutes_today,
+        recent: recent.into_iter().filter(|s| !s.state.is_active()).take(20).collect(),
+        open_tasks,
+    })
+}
+
+/// Notes a distraction on the running session (or on `session_id`), one line.
+pub async fn note_distraction(
+    db: &Db,
+    user: &UserRow,
+    session_id: Option<&str>,
+    note: &str,
+) -> Result<DistractionInfo, AppError> {
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > 500 {
+        return Err(AppError::field(FieldError::new("note", "Write what pulled you away in 1 to 500 characters.")));
+    }
+    let session = match session_id {
+        Some(id) => Some(by_id(db, &user.id, id).await?.id),
+        None => active(db, user).await?.map(|r| r.id),
+    };
+    let id = new_id();
+    let at = now_ms();
+    sqlx::query("INSERT INTO distractions (id, user_id, session_id, note, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&id)
+        .bind(&user.id)
+        .bind(session)
+        .bind(note)
+        .bind(at)
+        .execute(db.write())
+        .await
+        .map_err(|e| unexpected("noting a distraction", e))?;
+    Ok(DistractionInfo { id, note: note.to_owned(), at: millis(at) })
+}
+
+pub async fn log_energy(
+    db: &Db,
+    user: &UserRow,
+    level: i64,
+    note: &str,
+    check_in: bool,
+) -> Result<EnergyInfo, AppError> {
+    let mut errors = Vec::new();
+    if !(1..=5).contains(&level) {
+        errors.push(FieldError::new("level", "Energy is 1 (empty) to 5 (full)."));
+    }
+    if note.chars().count() > 500 {
+        errors.push(FieldError::new("note", "A note has at most 500 characters."));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let id = new_id();
+    let at = now_ms();
+    sqlx::query("INSERT INTO energy_logs (id, user_id, level, note, check_in, at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(&user.id)
+        .bind(level)
+        .bind(note.trim())
+        .bind(i64::from(check_in))
+        .bind(at)
+        .execute(db.write())
+        .await
+        .map_err(|e| unexpected("logging energy", e))?;
+    Ok(EnergyInfo { id, level: level as u8, note: note.trim().to_owned(), check_in, at: millis(at) })
+}
+
+pub async fn energy_history(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<EnergyInfo>, AppError> {
+    let rows: Vec<(String, i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, level, note, check_in, at_ms FROM energy_logs WHERE user_id = $1 AND at_ms >= $2 AND at_ms < $3
+          ORDER BY at_ms DESC LIMIT 1000",
+    )
+    .bind(user_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading energy", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, level, note, check_in, at)| EnergyInfo {
+            id,
+            level: level.clamp(1, 5) as u8,
+            note,
+            check_in: check_in != 0,
+            at: millis(at),
+        })
+        .collect())
+}

@@ -1,0 +1,353 @@
+//! "Plan my week" and timeboxing: tasks become time blocks, events on the user's "Task
+//! blocks" calendar linked to their task. The placing itself is the domain core's
+//! (`calento::planner`); this gathers its input (working hours, busy time, tasks) and writes
+//! the blocks.
+
+use calento::FieldError;
+use calento::availability::{Interval, Schedule, ScheduleInput};
+use calento::capture::Energy;
+use calento::planner::{self, PlanInput, PlanSettings, PlanTask};
+use chrono::Duration;
+use chrono_tz::Tz;
+
+use super::accounts::UserRow;
+use super::calendars::{self, CalendarRow};
+use super::motivation::{TaskSettings, save_settings, settings};
+use super::tasks::{TaskRow, day_start, parse_when, rfc3339, today, user_zone};
+use super::{Db, bookings, events, now_ms, scheduling, unexpected};
+use crate::AppError;
+use crate::models::{CalendarInput, EventInput};
+use crate::server::tasks::{PlacementInfo, PlanResult, UnplacedInfo};
+
+/// The longest window a plan looks at.
+const MAX_PLAN_DAYS: i64 = 62;
+
+/// The user's working hours: their default availability schedule, else Mon–Fri 09:00–17:00.
+async fn working_hours(db: &Db, user: &UserRow) -> Result<Schedule, AppError> {
+    let schedules = scheduling::list_schedules(db, &user.id).await?;
+    if let Some(default) = schedules.iter().find(|s| s.is_default != 0).or(schedules.first()) {
+        return default.schedule();
+    }
+    let input =
+        ScheduleInput { timezone: user.time_zone.clone(), rules: scheduling::working_hours(), overrides: Vec::new() };
+    Schedule::from_input(&input).map_err(|_| unexpected("building working hours", &user.id))
+}
+
+/// The calendar time blocks go to, made the first time it is needed.
+pub async fn blocks_calendar(db: &Db, user: &UserRow) -> Result<CalendarRow, AppError> {
+    let mut settings: TaskSettings = settings(db, &user.id).await?;
+    if let Some(id) = &settings.blocks_calendar_id
+        && let Ok(calendar) = calendars::find(db, &user.id, id).await
+    {
+        return Ok(calendar);
+    }
+    let input = CalendarInput {
+        name: Some("Task blocks".to_owned()),
+        color: Some("#7e57c2".to_owned()),
+        counts_as_busy: Some(settings.blocks_busy),
+        ..CalendarInput::default()
+    };
+    let calendar = calendars::create(db, &user.id, &input, &user.time_zone).await?;
+    settings.blocks_calendar_id = Some(calendar.id.clone());
+    save_settings(db, &user.id, &settings).await?;
+    Ok(calendar)
+}
+
+fn planner_energy(energy: Option<Energy>) -> planner::Energy {
+    match energy {
+        Some(Energy::Low) => planner::Energy::Low,
+        Some(Energy::High) => planner::Energy::High,
+        _ => planner::Energy::Medium,
+    }
+}
+
+fn plan_task(row: &TaskRow, tz: Tz) -> PlanTask {
+    PlanTask {
+        id: row.id.clone(),
+        title: row.title.clone(),
+        estimate_minutes: row.estimate_minutes.and_then(|m| u32::try_from(m).ok()).unwrap_or(0),
+        due_ms: row.due_ms,
+        energy: planner_energy(row.energy()),
+        priority: row.priority.clamp(1, 4) as u8,
+        not_before_ms: row.do_when().map(|w| day_start(tz, w.date())),
+    }
+}
+
+/// Reads `from`/`to` of a plan request: a date (its midnight) or a date and time.
+pub fn window(user: &UserRow, from: Option<&str>, to: Option<&str>) -> Result<(i64, i64), AppError> {
+    let tz = user_zone(user);
+    let at = |field: &str, text: &str| -> Result<i64, FieldError> {
+        Ok(match parse_when(field, text, tz)? {
+            calento::capture::When::Date(d) => day_start(tz, d),
+            calento::capture::When::DateTime(t) => super::tasks::instant(tz, t),
+        })
+    };
+    let from_ms = match from.filter(|t| !t.trim().is_empty()) {
+        Some(text) => at("from", text).map_err(AppError::field)?,
+        None => now_ms(),
+    };
+    let to_ms = match to.filter(|t| !t.trim().is_empty()) {
+        Some(text) => at("to", text).map_err(AppError::field)?,
+        None => from_ms + Duration::days(7).num_milliseconds(),
+    };
+    if to_ms <= from_ms {
+        return Err(AppError::field(FieldError::new("to", "The end of the window comes after its start.")));
+    }
+    if to_ms - from_ms > Duration::days(MAX_PLAN_DAYS).num_milliseconds() {
+        return Err(AppError::field(FieldError::new("to", format!("Plan at most {MAX_PLAN_DAYS} days at once."))));
+    }
+    Ok((from_ms, to_ms))
+}
+
+/// Places open tasks (all with an estimate, or those named) into free working time in
+/// `[from_ms, to_ms)`. With `apply`, replaces the tasks' future blocks with the new ones.
+pub async fn plan(
+    db: &Db,
+    user: &UserRow,
+    from_ms: i64,
+    to_ms: i64,
+    task_ids: Option<&[String]>,
+    apply: bool,
+) -> Result<PlanResult, AppError> {
+    let tz = user_zone(user);
+    let now = now_ms();
+    let settings = settings(db, &user.id).await?;
+    let open = super::tasks::open_roots(db, &user.id).await?;
+    let chosen: Vec<&TaskRow> = match task_ids {
+        Some(ids) => {
+            let mut missing = Vec::new();
+            for id in ids {
+                if !open.iter().any(|t| &t.id == id) {
+                    missing.push(id.clone());
+                }
+            }
+            if !missing.is_empty() {
+                return Err(AppError::field(FieldError::new(
+                    "task_ids",
+                    format!("These are not open tasks of yours: {}.", missing.join(", ")),
+                )));
+            }
+            open.iter().filter(|t| ids.contains(&t.id)).collect()
+        }
+        None => open.iter().filter(|t| t.estimate_minutes.is_some()).collect(),
+    };
+    let chosen_ids: Vec<String> = chosen.iter().map(|t| t.id.clone()).collect();
+    let existing_blocks = match &settings.blocks_calendar_id {
+        Some(id) => calendars::find(db, &user.id, id).await.ok(),
+        None => None,
+    };
+    // Busy: events on busy calendars (but the blocks calendar), bookings, and the blocks of
+    // tasks this plan does not move.
+    let busy_calendars: Vec<CalendarRow> = calendars::list(db, &user.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.counts_as_busy != 0 && Some(&c.id) != existing_blocks.as_ref().map(|b| &b.id))
+        .collect();
+    let mut busy: Vec<Interval> = events::busy_in(db, &user.id, &busy_calendars, tz, from_ms, to_ms, None)
+        .await?
+        .into_iter()
+        .map(|(start, end)| Interval { start, end })
+        .collect();
+    busy.extend(bookings::booking_busy(db.read(), &user.id, from_ms, to_ms, None).await?);
+    let blocks: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT task_id, start_ms, end_ms FROM task_blocks WHERE user_id = $1 AND start_ms < $3 AND end_ms > $2",
+    )
+    .bind(&user.id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading time blocks", e))?;
+    for (task_id, start, end) in blocks {
+        if !chosen_ids.contains(&task_id) || start < now {
+            busy.push(Interval { start, end });
+        }
+    }
+    let input = PlanInput {
+        working_hours: working_hours(db, user).await?,
+        settings: PlanSettings {
+            min_chunk_min: settings.min_chunk_minutes,
+            max_chunk_min: settings.max_chunk_minutes,
+            peak: settings.peak_minutes(),
+            ..PlanSettings::default()
+        },
+        busy,
+        tasks: chosen.iter().map(|t| plan_task(t, tz)).collect(),
+        now_ms: now,
+        from_ms,
+        to_ms,
+    };
+    let plan = planner::plan(&input);
+    let title_of = |id: &str| chosen.iter().find(|t| t.id == id).map(|t| t.title.clone()).unwrap_or_default();
+    let mut placements: Vec<PlacementInfo> = plan
+        .placements
+        .iter()
+        .map(|p| PlacementInfo {
+            task_id: p.task_id.clone(),
+            title: title_of(&p.task_id),
+            start: rfc3339(p.start_ms, tz),
+            end: rfc3339(p.end_ms, tz),
+            reason: p.reason.clone(),
+            event_id: None,
+        })
+        .collect();
+    let unplaced = plan
+        .unplaced
+        .iter()
+        .map(|u| UnplacedInfo { task_id: u.task_id.clone(), title: title_of(&u.task_id), reason: u.reason.clone() })
+        .collect();
+    if apply {
+        let calendar = match existing_blocks {
+            Some(calendar) => calendar,
+            None => blocks_calendar(db, user).await?,
+        };
+        let mut prepared = Vec::new();
+        for (info, placement) in placements.iter().zip(&plan.placements) {
+            prepared.push((
+                placement,
+                block_event(db, user, &calendar, &info.title, &info.reason, placement.start_ms, placement.end_ms, tz)
+                    .await?,
+            ));
+        }
+        let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+        for id in &chosen_ids {
+            sqlx::query(
+                "DELETE FROM events WHERE id IN (SELECT event_id FROM task_blocks WHERE task_id = $1 AND start_ms >= $2)",
+            )
+            .bind(id)
+            .bind(now.max(from_ms))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unexpected("removing old time blocks", e))?;
+        }
+        for (index, (placement, event)) in prepared.iter().enumerate() {
+            let event_id = events::insert(&mut tx, &user.id, event, None).await?;
+            insert_block(
+                &mut tx,
+                &user.id,
+                &event_id,
+                &placement.task_id,
+                placement.start_ms,
+                placement.end_ms,
+                &placement.reason,
+            )
+            .await?;
+            placements[index].event_id = Some(event_id);
+        }
+        tx.commit().await.map_err(|e| unexpected("committing", e))?;
+        calendars::touch(db, &calendar.id).await?;
+    }
+    Ok(PlanResult { placements, unplaced, applied: apply })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn block_event(
+    db: &Db,
+    user: &UserRow,
+    calendar: &CalendarRow,
+    title: &str,
+    reason: &str,
+    start_ms: i64,
+    end_ms: i64,
+    tz: Tz,
+) -> Result<events::NewEvent, AppError> {
+    let input = EventInput {
+        calendar_id: Some(calendar.id.clone()),
+        details: calento::event::EventDetails {
+            title: title.chars().take(200).collect(),
+            description: format!("Time block for a task. {reason}"),
+            location: String::new(),
+            url: String::new(),
+            status: Default::default(),
+            transparency: Default::default(),
+            color: None,
+            tags: vec!["task".to_owned()],
+            reminders: Vec::new(),
+            attendees: Vec::new(),
+        },
+        times: calento::event::TimesInput {
+            start: rfc3339(start_ms, tz),
+            end: rfc3339(end_ms, tz),
+            all_day: false,
+            time_zone: Some(user.time_zone.clone()),
+            rrule: None,
+            exdates: Vec::new(),
+            rdates: Vec::new(),
+        },
+    };
+    Ok(events::prepare_new(db, &user.id, input).await?.1)
+}
+
+async fn insert_block(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    event_id: &str,
+    task_id: &str,
+    start_ms: i64,
+    end_ms: i64,
+    reason: &str,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO task_blocks (event_id, task_id, user_id, start_ms, end_ms, reason, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(event_id)
+    .bind(task_id)
+    .bind(user_id)
+    .bind(start_ms)
+    .bind(end_ms)
+    .bind(reason)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unexpected("linking a time block", e))?;
+    Ok(())
+}
+
+/// Plans the next seven days from now.
+pub async fn plan_week(db: &Db, user: &UserRow, apply: bool) -> Result<PlanResult, AppError> {
+    let from = now_ms();
+    let to = day_start(user_zone(user), today(user) + Duration::days(8));
+    plan(db, user, from, to, None, apply).await
+}
+
+/// Timeboxing: a block for a task at a chosen time (a task dropped on the week view).
+pub async fn add_block(
+    db: &Db,
+    user: &UserRow,
+    task_id: &str,
+    start: &str,
+    end: &str,
+) -> Result<PlacementInfo, AppError> {
+    let tz = user_zone(user);
+    let task = super::tasks::find(db, user, task_id).await?;
+    let instant = |field: &str, text: &str| -> Result<i64, FieldError> {
+        match parse_when(field, text, tz)? {
+            calento::capture::When::DateTime(t) => Ok(super::tasks::instant(tz, t)),
+            calento::capture::When::Date(_) => Err(FieldError::new(field, "Give a date and time (2030-01-15T10:00).")),
+        }
+    };
+    let (start_ms, end_ms) = match (instant("start", start), instant("end", end)) {
+        (Ok(s), Ok(e)) if e > s && e - s <= Duration::hours(24).num_milliseconds() => (s, e),
+        (Ok(_), Ok(_)) => {
+            return Err(AppError::field(FieldError::new("end", "A block ends after it starts, within 24 hours.")));
+        }
+        (s, e) => return Err(AppError::fields([s.err(), e.err()].into_iter().flatten().collect())),
+    };
+    let calendar = blocks_calendar(db, user).await?;
+    let reason = "Placed by hand".to_owned();
+    let event = block_event(db, user, &calendar, &task.title, &reason, start_ms, end_ms, tz).await?;
+    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let event_id = events::insert(&mut tx, &user.id, &event, None).await?;
+    insert_block(&mut tx, &user.id, &event_id, &task.id, start_ms, end_ms, &reason).await?;
+    tx.commit().await.map_err(|e| unexpected("committing", e))?;
+    calendars::touch(db, &calendar.id).await?;
+    Ok(PlacementInfo {
+        task_id: task.id,
+        title: task.title,
+        start: rfc3339(start_ms, tz),
+        end: rfc3339(end_ms, tz),
+        reason,
+        event_id: Some(event_id),
+    })
+}

@@ -1,0 +1,331 @@
+//! The tasks and focus part of the REST API: tasks with nested micro-steps, quick capture,
+//! planning and time blocks, focus sessions, energy, and motivation. Mounted under
+//! `/api/v1` behind the same authentication as the rest (see `api.rs`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+
+use app::AppError;
+use app::server::tasks::{
+    CaptureResult, DistractionInfo, EnergyInfo, FocusSessionInfo, PlacementInfo, PlanResult, ProgressInfo, RewardInfo,
+    TaskInfo, TaskInput, TaskPatch, TaskQuery, ZoneInfo,
+};
+use app::ssr::motivation::TaskSettings;
+use app::ssr::{AppState, focus, motivation, planning, tasks};
+
+use crate::api::{ApiJson, ApiUser, OptionalJson};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tasks", get(list_tasks).post(create_task))
+        .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
+        .route("/tasks/{id}/steps", post(add_step))
+        .route("/tasks/{id}/blocks", post(add_block))
+        .route("/zones", get(list_zones))
+        .route("/capture", post(capture))
+        .route("/plan", post(plan))
+        .route("/focus-sessions", get(list_sessions).post(start_session))
+        .route("/focus-sessions/current", get(current_session))
+        .route("/focus-sessions/{id}", get(get_session))
+        .route("/focus-sessions/{id}/distractions", post(add_distraction))
+        .route("/focus-sessions/{id}/{action}", post(change_session))
+        .route("/energy", get(list_energy).post(log_energy))
+        .route("/progress", get(progress))
+        .route("/rewards", post(create_reward))
+        .route("/rewards/{id}/claim", post(claim_reward))
+        .route("/task-settings", get(get_settings).put(put_settings))
+}
+
+async fn list_tasks(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Query(query): Query<TaskQuery>,
+) -> Result<Json<Vec<TaskInfo>>, AppError> {
+    tasks::list(&state.db, &user, &query).await.map(Json)
+}
+
+async fn create_task(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<TaskInput>,
+) -> Result<(StatusCode, Json<TaskInfo>), AppError> {
+    Ok((StatusCode::CREATED, Json(tasks::create(&state.db, &user, body).await?)))
+}
+
+async fn get_task(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskInfo>, AppError> {
+    tasks::find(&state.db, &user, &id).await.map(Json)
+}
+
+async fn update_task(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<TaskPatch>,
+) -> Result<Json<TaskInfo>, AppError> {
+    tasks::update(&state.db, &user, &id, patch).await.map(Json)
+}
+
+async fn delete_task(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    tasks::delete(&state.db, &user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A micro-step under the task or step `id` (its sub-steps may come along).
+async fn add_step(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<TaskInput>,
+) -> Result<(StatusCode, Json<TaskInfo>), AppError> {
+    tasks::find(&state.db, &user, &id).await?;
+    body.parent_id = Some(id);
+    Ok((StatusCode::CREATED, Json(tasks::create(&state.db, &user, body).await?)))
+}
+
+#[derive(Deserialize)]
+struct BlockBody {
+    start: String,
+    end: String,
+}
+
+async fn add_block(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<BlockBody>,
+) -> Result<(StatusCode, Json<PlacementInfo>), AppError> {
+    let block = planning::add_block(&state.db, &user, &id, &body.start, &body.end).await?;
+    Ok((StatusCode::CREATED, Json(block)))
+}
+
+async fn list_zones(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<Vec<ZoneInfo>>, AppError> {
+    tasks::zones(&state.db, &user.id).await.map(Json)
+}
+
+#[derive(Deserialize)]
+struct CaptureBody {
+    text: String,
+    /// Only show what was understood (the default); `false` creates the tasks.
+    #[serde(default = "yes")]
+    preview: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn capture(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<CaptureBody>,
+) -> Result<(StatusCode, Json<CaptureResult>), AppError> {
+    let result = tasks::capture(&state.db, &user, &body.text, !body.preview).await?;
+    let status = if body.preview || result.tasks.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(result)))
+}
+
+#[derive(Deserialize)]
+struct PlanBody {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    task_ids: Option<Vec<String>>,
+    #[serde(default)]
+    apply: bool,
+}
+
+async fn plan(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<PlanBody>,
+) -> Result<Json<PlanResult>, AppError> {
+    let (from, to) = planning::window(&user, body.from.as_deref(), body.to.as_deref())?;
+    planning::plan(&state.db, &user, from, to, body.task_ids.as_deref(), body.apply).await.map(Json)
+}
+
+#[derive(Deserialize)]
+struct RangeQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// `from`/`to` as dates or times in the user's zone; the last 30 days by default.
+fn range(user: &app::ssr::accounts::UserRow, query: &RangeQuery) -> Result<(i64, i64), AppError> {
+    let (from, to) = (query.from.as_deref(), query.to.as_deref());
+    match (from, to) {
+        (None, None) => {
+            let now = app::ssr::now_ms();
+            Ok((now - 30 * 86_400_000, now + 86_400_000))
+        }
+        _ => planning::window(user, from, to.or(Some(""))),
+    }
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Query(query): Query<RangeQuery>,
+) -> Result<Json<Vec<FocusSessionInfo>>, AppError> {
+    let (from, to) = range(&user, &query)?;
+    focus::history(&state.db, &user, from, to).await.map(Json)
+}
+
+#[derive(Deserialize, Default)]
+struct StartBody {
+    #[serde(default)]
+    task_id: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    minutes: Option<i64>,
+}
+
+async fn start_session(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    OptionalJson(body): OptionalJson<StartBody>,
+) -> Result<(StatusCode, Json<FocusSessionInfo>), AppError> {
+    let session = focus::start(&state.db, &user, body.task_id.as_deref(), body.kind.as_deref(), body.minutes).await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+/// The running or paused session; 404 when there is none.
+async fn current_session(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<FocusSessionInfo>, AppError> {
+    focus::current(&state.db, &user).await?.map(Json).ok_or(AppError::NotFound)
+}
+
+async fn get_session(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<FocusSessionInfo>, AppError> {
+    focus::get(&state.db, &user, &id).await.map(Json)
+}
+
+async fn change_session(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Json<FocusSessionInfo>, AppError> {
+    if !matches!(action.as_str(), "pause" | "resume" | "complete" | "abandon") {
+        return Err(AppError::NotFound);
+    }
+    focus::change(&state.db, &user, &id, &action).await.map(Json)
+}
+
+#[derive(Deserialize)]
+struct NoteBody {
+    note: String,
+}
+
+async fn add_distraction(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> Result<(StatusCode, Json<DistractionInfo>), AppError> {
+    let noted = focus::note_distraction(&state.db, &user, Some(&id), &body.note).await?;
+    Ok((StatusCode::CREATED, Json(noted)))
+}
+
+async fn list_energy(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Query(query): Query<RangeQuery>,
+) -> Result<Json<Vec<EnergyInfo>>, AppError> {
+    let (from, to) = range(&user, &query)?;
+    focus::energy_history(&state.db, &user.id, from, to).await.map(Json)
+}
+
+#[derive(Deserialize)]
+struct EnergyBody {
+    level: i64,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    check_in: bool,
+}
+
+async fn log_energy(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<EnergyBody>,
+) -> Result<(StatusCode, Json<EnergyInfo>), AppError> {
+    let logged = focus::log_energy(&state.db, &user, body.level, &body.note, body.check_in).await?;
+    Ok((StatusCode::CREATED, Json(logged)))
+}
+
+async fn progress(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<ProgressInfo>, AppError> {
+    motivation::progress(&state.db, &user).await.map(Json)
+}
+
+#[derive(Deserialize)]
+struct RewardBody {
+    title: String,
+    cost: i64,
+}
+
+async fn create_reward(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(body): ApiJson<RewardBody>,
+) -> Result<(StatusCode, Json<RewardInfo>), AppError> {
+    Ok((StatusCode::CREATED, Json(motivation::create_reward(&state.db, &user.id, &body.title, body.cost).await?)))
+}
+
+async fn claim_reward(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<Json<ProgressInfo>, AppError> {
+    motivation::claim_reward(&state.db, &user, &id).await.map(Json)
+}
+
+async fn get_settings(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<TaskSettings>, AppError> {
+    motivation::settings(&state.db, &user.id).await.map(Json)
+}
+
+/// Replaces the task settings (focus lengths, peak hours, motivation switches, blocks).
+async fn put_settings(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    ApiJson(mut body): ApiJson<TaskSettings>,
+) -> Result<Json<TaskSettings>, AppError> {
+    let current = motivation::settings(&state.db, &user.id).await?;
+    body.blocks_calendar_id = current.blocks_calendar_id.clone();
+    motivation::save_settings(&state.db, &user.id, &body).await?;
+    if body.blocks_busy != current.blocks_busy
+        && let Some(id) = &current.blocks_calendar_id
+    {
+        let change = app::models::CalendarInput { counts_as_busy: Some(body.blocks_busy), ..Default::default() };
+        app::ssr::calendars::update(&state.db, &user.id, id, &change).await?;
+    }
+    Ok(Json(body))
+}

@@ -1,0 +1,446 @@
+//! Tasks and focus over the API: micro-steps, quick capture, focus sessions that live on the
+//! server, planning into free time, XP and streaks, on both databases.
+
+use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use serde_json::{Value, json};
+
+use crate::api::user_with_token;
+use crate::on_both_backends;
+use crate::support::{Backend, Reply, spawn_app};
+
+on_both_backends!(
+    micro_steps_nest_seven_levels_and_roll_progress_up,
+    a_brain_dump_is_previewed_then_saved_one_task_per_line,
+    a_focus_session_lives_on_the_server,
+    planning_places_tasks_around_events_and_applying_puts_blocks_on_the_calendar,
+    finishing_earns_xp_once_and_a_repeating_task_comes_back_with_its_steps,
+    bad_task_input_is_refused_field_by_field_and_changes_nothing,
+    rewards_are_bought_with_points,
+);
+
+fn created(reply: &Reply) -> Value {
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.json()
+}
+
+fn ok(reply: &Reply) -> Value {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()
+}
+
+fn fields(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    reply.json()["fields"].as_array().expect("fields").iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Today in Paris, where the test users live.
+fn paris_today() -> NaiveDate {
+    Utc::now().with_timezone(&calento::TimeZoneName::parse("Europe/Paris").unwrap().tz()).date_naive()
+}
+
+fn next_monday() -> NaiveDate {
+    let mut day = paris_today() + Duration::days(1);
+    while day.weekday() != Weekday::Mon {
+        day += Duration::days(1);
+    }
+    day
+}
+
+async fn micro_steps_nest_seven_levels_and_roll_progress_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "steps@example.org").await;
+    let task = created(
+        &app.api(
+            "POST",
+            "/api/v1/tasks",
+            &token,
+            Some(json!({
+                "title": "Clean the kitchen",
+                "steps": [
+                    {"title": "Clear the table"},
+                    {"title": "Dishes", "steps": [{"title": "Fill the sink"}, {"title": "Wash"}, {"title": "Dry"}]},
+                ],
+            })),
+        )
+        .await,
+    );
+    assert_eq!(task["progress"], json!({"done": 0, "total": 4}), "leaves count, not the parent");
+    let dishes = &task["steps"][1];
+    assert_eq!(dishes["depth"], 1);
+    assert_eq!(dishes["steps"][2]["title"], "Dry");
+    let wash = dishes["steps"][1]["id"].as_str().unwrap();
+    let done = ok(&app.api("PATCH", &format!("/api/v1/tasks/{wash}"), &token, Some(json!({"status": "done"}))).await);
+    assert_eq!(done["status"], "done");
+    let task_id = task["id"].as_str().unwrap();
+    let task = ok(&app.api("GET", &format!("/api/v1/tasks/{task_id}"), &token, None).await);
+    assert_eq!(task["progress"], json!({"done": 1, "total": 4}));
+
+    // Reorder: "Dry" first among the dishes steps.
+    let dry = task["steps"][1]["steps"][2]["id"].as_str().unwrap();
+    ok(&app.api("PATCH", &format!("/api/v1/tasks/{dry}"), &token, Some(json!({"position": 0}))).await);
+    let task = ok(&app.api("GET", &format!("/api/v1/tasks/{task_id}"), &token, None).await);
+    let order: Vec<&str> =
+        task["steps"][1]["steps"].as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap()).collect();
+    assert_eq!(order, ["Dry", "Fill the sink", "Wash"]);
+
+    // Seven levels below the task are allowed, an eighth is refused with a clear message.
+    let mut parent = task_id.to_owned();
+    for level in 1..=7 {
+        let step = created(
+            &app.api(
+                "POST",
+                &format!("/api/v1/tasks/{parent}/steps"),
+                &token,
+                Some(json!({"title": format!("L{level}")})),
+            )
+            .await,
+        );
+        assert_eq!(step["depth"], level);
+        parent = step["id"].as_str().unwrap().to_owned();
+    }
+    let too_deep =
+        app.api("POST", &format!("/api/v1/tasks/{parent}/steps"), &token, Some(json!({"title": "L8"}))).await;
+    assert_eq!(fields(&too_deep), ["parent_id"]);
+    assert!(too_deep.json()["message"].as_str().unwrap().contains("7 levels"), "{}", too_deep.body);
+    let nested = (0..8).fold(json!([]), |inner, n| json!([{"title": format!("n{n}"), "steps": inner}]));
+    let refused = app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "Deep", "steps": nested}))).await;
+    assert_eq!(fields(&refused), ["steps"]);
+    let all = ok(&app.api("GET", "/api/v1/tasks", &token, None).await);
+    assert_eq!(all.as_array().unwrap().len(), 1, "the refused task was not created");
+}
+
+async fn a_brain_dump_is_previewed_then_saved_one_task_per_line(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "dump@example.org").await;
+    let text = "Dentist on 12 march 3pm ~30m !1 #health @Errands\n\n  Call mum\nWrite report for 1h high energy\n)(*&^%$ ~~ !!";
+    let preview = ok(&app.api("POST", "/api/v1/capture", &token, Some(json!({"text": text, "preview": true}))).await);
+    let items = preview["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "one item per non-empty line");
+    assert_eq!(items[0]["title"], "Dentist");
+    let do_at = items[0]["do_at"].as_str().unwrap();
+    assert!(do_at.ends_with("-03-12T15:00:00+01:00"), "Paris wall time with its offset: {do_at}");
+    assert_eq!(items[0]["estimate_minutes"], 30);
+    assert_eq!(items[0]["priority"], 1);
+    assert_eq!(items[0]["tags"], json!(["health"]));
+    assert_eq!(items[0]["zone"].as_str().map(str::to_lowercase).as_deref(), Some("errands"));
+    assert_eq!(items[1]["title"], "Call mum");
+    assert_eq!(items[2]["energy"], "high");
+    assert_eq!(items[2]["estimate_minutes"], 60);
+    assert!(!items[3]["title"].as_str().unwrap().is_empty(), "nothing is lost from an unparseable line");
+    assert_eq!(preview["tasks"], json!([]));
+    assert_eq!(ok(&app.api("GET", "/api/v1/tasks", &token, None).await), json!([]), "a preview saves nothing");
+
+    let saved =
+        created(&app.api("POST", "/api/v1/capture", &token, Some(json!({"text": text, "preview": false}))).await);
+    assert_eq!(saved["tasks"].as_array().unwrap().len(), 4);
+    let all = ok(&app.api("GET", "/api/v1/tasks?sort=created", &token, None).await);
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    let dentist = all.as_array().unwrap().iter().find(|t| t["title"] == "Dentist").unwrap();
+    assert_eq!(dentist["zone"]["name"].as_str().map(str::to_lowercase).as_deref(), Some("errands"));
+    assert_eq!(dentist["priority"], 1);
+    let zones = ok(&app.api("GET", "/api/v1/zones", &token, None).await);
+    assert_eq!(zones.as_array().unwrap().len(), 1);
+    let by_zone = ok(&app.api("GET", "/api/v1/tasks?zone=errands", &token, None).await);
+    assert_eq!(by_zone.as_array().unwrap().len(), 1, "zones match whatever the case");
+    let by_tag = ok(&app.api("GET", "/api/v1/tasks?tag=%23health", &token, None).await);
+    assert_eq!(by_tag.as_array().unwrap().len(), 1);
+    let upcoming = ok(&app.api("GET", "/api/v1/tasks?view=upcoming", &token, None).await);
+    assert!(upcoming.as_array().unwrap().iter().any(|t| t["title"] == "Dentist"));
+    let empty = app.api("POST", "/api/v1/capture", &token, Some(json!({"text": "\n \n", "preview": false}))).await;
+    assert_eq!(ok(&empty)["items"], json!([]));
+    let too_many = "x\n".repeat(501);
+    let refused = app.api("POST", "/api/v1/capture", &token, Some(json!({"text": too_many, "preview": false}))).await;
+    assert_eq!(fields(&refused), ["text"]);
+}
+
+async fn a_focus_session_lives_on_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "focus@example.org").await;
+    let task = created(&app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "Write"}))).await);
+    let task_id = task["id"].as_str().unwrap();
+    assert_eq!(app.api("GET", "/api/v1/focus-sessions/current", &token, None).await.status, 404);
+    let session = created(&app.api("POST", "/api/v1/focus-sessions", &token, Some(json!({"task_id": task_id}))).await);
+    assert_eq!(session["kind"], "focus", "the first session is a focus period");
+    assert_eq!(session["state"], "running");
+    assert_eq!(session["planned_seconds"], 25 * 60);
+    assert_eq!(session["task_title"], "Write");
+    let id = session["id"].as_str().unwrap();
+    let again = app.api("POST", "/api/v1/focus-sessions", &token, None).await;
+    assert_eq!(again.status, 409, "one session at a time: {}", again.body);
+
+    // Another device (the same token) sees the same running timer.
+    let current = ok(&app.api("GET", "/api/v1/focus-sessions/current", &token, None).await);
+    assert_eq!(current["id"], session["id"]);
+    assert!(current["remaining_seconds"].as_i64().unwrap() <= 25 * 60);
+
+    let paused = ok(&app.api("POST", &format!("/api/v1/focus-sessions/{id}/pause"), &token, None).await);
+    assert_eq!(paused["state"], "paused");
+    assert_eq!(app.api("POST", &format!("/api/v1/focus-sessions/{id}/pause"), &token, None).await.status, 409);
+    let noted = created(
+        &app.api(
+            "POST",
+            &format!("/api/v1/focus-sessions/{id}/distractions"),
+            &token,
+            Some(json!({"note": "checked the news"})),
+        )
+        .await,
+    );
+    assert_eq!(noted["note"], "checked the news");
+    let resumed = ok(&app.api("POST", &format!("/api/v1/focus-sessions/{id}/resume"), &token, None).await);
+    assert_eq!(resumed["state"], "running");
+    assert_eq!(resumed["distractions"][0]["note"], "checked the news");
+    let done = ok(&app.api("POST", &format!("/api/v1/focus-sessions/{id}/complete"), &token, None).await);
+    assert_eq!(done["state"], "completed");
+    assert_eq!(done["next_kind"], "short_break");
+    assert_eq!(app.api("POST", &format!("/api/v1/focus-sessions/{id}/abandon"), &token, None).await.status, 409);
+    assert_eq!(app.api("POST", &format!("/api/v1/focus-sessions/{id}/explode"), &token, None).await.status, 404);
+    assert_eq!(app.api("GET", "/api/v1/focus-sessions/current", &token, None).await.status, 404);
+
+    // The next start without a kind is the break the cycle calls for.
+    let next = created(&app.api("POST", "/api/v1/focus-sessions", &token, None).await);
+    assert_eq!(next["kind"], "short_break");
+    assert_eq!(next["planned_seconds"], 5 * 60);
+    let history = ok(&app.api("GET", "/api/v1/focus-sessions", &token, None).await);
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    let bad = app.api("POST", "/api/v1/focus-sessions", &token, Some(json!({"kind": "nap", "minutes": 999}))).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+
+    // Someone else cannot see or stop it.
+    let other = user_with_token(&app, "other@example.org").await;
+    let next_id = next["id"].as_str().unwrap();
+    assert_eq!(app.api("GET", &format!("/api/v1/focus-sessions/{next_id}"), &other, None).await.status, 404);
+    assert_eq!(app.api("POST", &format!("/api/v1/focus-sessions/{next_id}/abandon"), &other, None).await.status, 404);
+
+    let energy = created(&app.api("POST", "/api/v1/energy", &token, Some(json!({"level": 4, "check_in": true}))).await);
+    assert_eq!(energy["level"], 4);
+    assert_eq!(fields(&app.api("POST", "/api/v1/energy", &token, Some(json!({"level": 9}))).await), ["level"]);
+    let logged = ok(&app.api("GET", "/api/v1/energy", &token, None).await);
+    assert_eq!(logged.as_array().unwrap().len(), 1);
+}
+
+async fn planning_places_tasks_around_events_and_applying_puts_blocks_on_the_calendar(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "plan@example.org").await;
+    let monday = next_monday();
+    let day = |n: i64| (monday + Duration::days(n)).format("%Y-%m-%d").to_string();
+    // Monday morning is taken by a meeting.
+    created(
+        &app.api(
+            "POST",
+            "/api/v1/events",
+            &token,
+            Some(json!({"title": "Meeting", "start": format!("{}T09:00", day(0)), "end": format!("{}T12:00", day(0))})),
+        )
+        .await,
+    );
+    let report = created(
+        &app.api(
+            "POST",
+            "/api/v1/tasks",
+            &token,
+            Some(json!({"title": "Report", "estimate_minutes": 90, "energy": "high", "due": day(1)})),
+        )
+        .await,
+    );
+    let huge = created(
+        &app.api(
+            "POST",
+            "/api/v1/tasks",
+            &token,
+            Some(json!({"title": "Huge", "estimate_minutes": 600, "due": day(0)})),
+        )
+        .await,
+    );
+    created(&app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "No estimate"}))).await);
+    let window = json!({"from": day(0), "to": day(5)});
+    let plan = ok(&app.api("POST", "/api/v1/plan", &token, Some(window.clone())).await);
+    let placements = plan["placements"].as_array().unwrap();
+    assert!(!placements.is_empty(), "{plan}");
+    for p in placements {
+        assert_eq!(p["task_id"], report["id"], "only tasks that fit are placed: {plan}");
+        let start = p["start"].as_str().unwrap();
+        assert!(start.ends_with("+01:00") || start.ends_with("+02:00"), "{start}");
+        assert!(start >= format!("{}T12:00", day(0)).as_str(), "not over the meeting: {start}");
+        assert!(!p["reason"].as_str().unwrap().is_empty());
+        assert_eq!(p["event_id"], Value::Null, "a preview writes nothing");
+    }
+    let unplaced = plan["unplaced"].as_array().unwrap();
+    assert_eq!(unplaced.len(), 1, "{plan}");
+    assert_eq!(unplaced[0]["task_id"], huge["id"]);
+    assert!(unplaced[0]["reason"].as_str().unwrap().contains("not enough free time"), "{plan}");
+
+    let mut body = window.clone();
+    body["apply"] = json!(true);
+    let applied = ok(&app.api("POST", "/api/v1/plan", &token, Some(body.clone())).await);
+    let event_id = applied["placements"][0]["event_id"].as_str().expect("an event per block").to_owned();
+    let event = ok(&app.api("GET", &format!("/api/v1/events/{event_id}"), &token, None).await);
+    assert_eq!(event["title"], "Report");
+    let calendars = ok(&app.api("GET", "/api/v1/calendars", &token, None).await);
+    let blocks = calendars.as_array().unwrap().iter().find(|c| c["name"] == "Task blocks").expect("a blocks calendar");
+    assert_eq!(event["calendar_id"], blocks["id"]);
+
+    // Blocks count as busy for booking links by default.
+    let busy = ok(&app
+        .api("GET", &format!("/api/v1/freebusy?from={}T00:00:00Z&to={}T00:00:00Z", day(0), day(5)), &token, None)
+        .await);
+    assert!(busy.as_array().unwrap().len() >= 2, "meeting and block: {busy}");
+
+    // Planning again replaces the future blocks instead of adding more.
+    let again = ok(&app.api("POST", "/api/v1/plan", &token, Some(body)).await);
+    assert_eq!(again["placements"].as_array().unwrap().len(), applied["placements"].as_array().unwrap().len());
+    assert_eq!(app.api("GET", &format!("/api/v1/events/{event_id}"), &token, None).await.status, 404);
+    let occurrences = ok(&app
+        .api("GET", &format!("/api/v1/occurrences?from={}T00:00:00Z&to={}T00:00:00Z", day(0), day(5)), &token, None)
+        .await);
+    let on_blocks = occurrences.as_array().unwrap().iter().filter(|o| o["calendar_id"] == blocks["id"]).count();
+    assert_eq!(on_blocks, applied["placements"].as_array().unwrap().len());
+
+    // Timeboxing by hand.
+    let report_id = report["id"].as_str().unwrap();
+    let block = created(
+        &app.api(
+            "POST",
+            &format!("/api/v1/tasks/{report_id}/blocks"),
+            &token,
+            Some(json!({"start": format!("{}T16:00", day(3)), "end": format!("{}T17:00", day(3))})),
+        )
+        .await,
+    );
+    assert!(block["start"].as_str().unwrap().starts_with(&format!("{}T16:00:00", day(3))));
+    let bad = app
+        .api(
+            "POST",
+            &format!("/api/v1/tasks/{report_id}/blocks"),
+            &token,
+            Some(json!({"start": format!("{}T16:00", day(3)), "end": format!("{}T15:00", day(3))})),
+        )
+        .await;
+    assert_eq!(fields(&bad), ["end"]);
+    let bad_window = app.api("POST", "/api/v1/plan", &token, Some(json!({"from": day(3), "to": day(1)}))).await;
+    assert_eq!(fields(&bad_window), ["to"]);
+    let unknown = app.api("POST", "/api/v1/plan", &token, Some(json!({"task_ids": ["nope"]}))).await;
+    assert_eq!(fields(&unknown), ["task_ids"]);
+}
+
+async fn finishing_earns_xp_once_and_a_repeating_task_comes_back_with_its_steps(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "xp@example.org").await;
+    let today = paris_today();
+    let task = created(
+        &app.api(
+            "POST",
+            "/api/v1/tasks",
+            &token,
+            Some(json!({
+                "title": "Water plants",
+                "do_at": today.format("%Y-%m-%d").to_string(),
+                "rrule": "FREQ=DAILY",
+                "steps": [{"title": "Fill the can"}],
+            })),
+        )
+        .await,
+    );
+    let id = task["id"].as_str().unwrap();
+    let step = task["steps"][0]["id"].as_str().unwrap();
+    let start = ok(&app.api("GET", "/api/v1/progress", &token, None).await);
+    assert_eq!((start["xp"].as_i64(), start["streak"]["current"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(start["companion"]["name"], "Seed");
+
+    ok(&app.api("PATCH", &format!("/api/v1/tasks/{step}"), &token, Some(json!({"status": "done"}))).await);
+    ok(&app.api("PATCH", &format!("/api/v1/tasks/{id}"), &token, Some(json!({"status": "done"}))).await);
+    let progress = ok(&app.api("GET", "/api/v1/progress", &token, None).await);
+    assert_eq!(progress["xp"], 25, "a step (5) and a task (20)");
+    assert_eq!(progress["streak"]["current"], 1);
+    assert_eq!(progress["streak"]["active_today"], true);
+    assert_eq!(progress["companion"]["name"], "Sprout");
+    let first_step = progress["achievements"].as_array().unwrap().iter().find(|a| a["id"] == "first-step").unwrap();
+    assert_eq!(first_step["earned"], true);
+
+    // Undo and redo: nothing taken away, nothing earned twice.
+    ok(&app.api("PATCH", &format!("/api/v1/tasks/{id}"), &token, Some(json!({"status": "todo"}))).await);
+    ok(&app.api("PATCH", &format!("/api/v1/tasks/{id}"), &token, Some(json!({"status": "done"}))).await);
+    assert_eq!(ok(&app.api("GET", "/api/v1/progress", &token, None).await)["xp"], 25);
+
+    let open = ok(&app.api("GET", "/api/v1/tasks", &token, None).await);
+    let next = open.as_array().unwrap().iter().find(|t| t["title"] == "Water plants").expect("the next one");
+    assert_ne!(next["id"], task["id"]);
+    assert_eq!(next["do_at"], (today + Duration::days(1)).format("%Y-%m-%d").to_string());
+    assert_eq!(next["rrule"], "FREQ=DAILY");
+    assert_eq!(next["steps"][0]["title"], "Fill the can");
+    assert_eq!(next["steps"][0]["status"], "todo");
+    assert_eq!(open.as_array().unwrap().len(), 1, "redoing the old one made no second copy");
+    let done = ok(&app.api("GET", "/api/v1/tasks?view=done", &token, None).await);
+    assert_eq!(done[0]["id"], task["id"]);
+}
+
+async fn bad_task_input_is_refused_field_by_field_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "bad@example.org").await;
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/tasks",
+            &token,
+            Some(json!({"title": " ", "priority": 9, "due": "soon", "energy": "max", "estimate_minutes": 0, "rrule": "FREQ=NEVER"})),
+        )
+        .await;
+    let mut names = fields(&reply);
+    names.sort();
+    assert_eq!(names, ["do_at", "due", "energy", "estimate_minutes", "priority", "rrule", "title"]);
+    assert_eq!(ok(&app.api("GET", "/api/v1/tasks", &token, None).await), json!([]));
+    let long = app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "x".repeat(501)}))).await;
+    assert_eq!(fields(&long), ["title"]);
+    let task = created(
+        &app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "Mine", "due": "2030-01-15T17:00"}))).await,
+    );
+    assert_eq!(task["due"], "2030-01-15T17:00:00+01:00");
+    let id = task["id"].as_str().unwrap();
+    let patch =
+        app.api("PATCH", &format!("/api/v1/tasks/{id}"), &token, Some(json!({"status": "gone", "title": "New"}))).await;
+    assert_eq!(fields(&patch), ["status"]);
+    assert_eq!(ok(&app.api("GET", &format!("/api/v1/tasks/{id}"), &token, None).await)["title"], "Mine");
+    let cleared = ok(&app.api("PATCH", &format!("/api/v1/tasks/{id}"), &token, Some(json!({"due": null}))).await);
+    assert_eq!(cleared["due"], Value::Null);
+    let malformed = app
+        .send(
+            "POST",
+            "/api/v1/tasks",
+            &[("authorization", &format!("Bearer {token}")), ("content-type", "application/json")],
+            b"{".to_vec(),
+        )
+        .await;
+    assert_eq!(malformed.status, 400);
+    assert_eq!(app.api("GET", "/api/v1/tasks?view=someday", &token, None).await.status, 422);
+
+    let other = user_with_token(&app, "stranger@example.org").await;
+    assert_eq!(app.api("GET", &format!("/api/v1/tasks/{id}"), &other, None).await.status, 404);
+    assert_eq!(app.api("PATCH", &format!("/api/v1/tasks/{id}"), &other, Some(json!({"title": "x"}))).await.status, 404);
+    assert_eq!(app.api("DELETE", &format!("/api/v1/tasks/{id}"), &other, None).await.status, 404);
+    let steal = app.api("POST", &format!("/api/v1/tasks/{id}/steps"), &other, Some(json!({"title": "x"}))).await;
+    assert_eq!(steal.status, 404);
+    assert_eq!(app.get("/api/v1/tasks").await.status, 401);
+    assert_eq!(app.api("DELETE", &format!("/api/v1/tasks/{id}"), &token, None).await.status, 204);
+    assert_eq!(app.api("GET", &format!("/api/v1/tasks/{id}"), &token, None).await.status, 404);
+}
+
+async fn rewards_are_bought_with_points(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "reward@example.org").await;
+    let task = created(&app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "Done thing"}))).await);
+    let id = task["id"].as_str().unwrap();
+    ok(&app.api("PATCH", &format!("/api/v1/tasks/{id}"), &token, Some(json!({"status": "done"}))).await);
+    let coffee =
+        created(&app.api("POST", "/api/v1/rewards", &token, Some(json!({"title": "Fancy coffee", "cost": 15}))).await);
+    let holiday =
+        created(&app.api("POST", "/api/v1/rewards", &token, Some(json!({"title": "Holiday", "cost": 5000}))).await);
+    let after =
+        ok(&app.api("POST", &format!("/api/v1/rewards/{}/claim", coffee["id"].as_str().unwrap()), &token, None).await);
+    assert_eq!((after["xp"].as_i64(), after["points"].as_i64()), (Some(20), Some(5)), "XP stays, points are spent");
+    let refused =
+        app.api("POST", &format!("/api/v1/rewards/{}/claim", holiday["id"].as_str().unwrap()), &token, None).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(
+        fields(&app.api("POST", "/api/v1/rewards", &token, Some(json!({"title": "", "cost": 0}))).await),
+        ["title", "cost"]
+    );
+}
