@@ -50,6 +50,7 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
             <A href="/bookings">"Bookings"</A>
             <A href="/settings">"Settings"</A>
         </nav>
+        <QuickCaptureBox />
         <Reminders />
         <div class="account">
             <span class="account-name" data-testid="account-name">
@@ -292,4 +293,86 @@ pub fn use_user() -> UserProfile {
         week_start: Default::default(),
         clock: Default::default(),
     })
+}
+
+/// The quick-capture box in the header: many lines at once, saved as tasks. Key c opens it
+/// on any page but the calendar (where c makes an event) and the tasks page (its own box).
+#[component]
+fn QuickCaptureBox() -> impl IntoView {
+    let Some(crate::QuickCapture(action)) = use_context::<crate::QuickCapture>() else {
+        return ().into_any();
+    };
+    let open = RwSignal::new(false);
+    let area = NodeRef::<leptos::html::Textarea>::new();
+    let text = RwSignal::new(String::new());
+    let saved = move || match action.value().get() {
+        Some(Ok(result)) => Some(result.tasks.len()),
+        _ => None,
+    };
+    let error = move || match action.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    Effect::new(move |_| {
+        if saved().is_some() {
+            text.set(String::new());
+        }
+    });
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            use leptos::wasm_bindgen::JsCast;
+            if ev.key() != "c" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
+            }
+            let typing = ev
+                .target()
+                .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            let path = window().location().pathname().unwrap_or_default();
+            let own_box = document().get_element_by_id("capture-text").is_some();
+            if typing || own_box || path.starts_with("/calendar") {
+                return;
+            }
+            ev.prevent_default();
+            open.set(true);
+            // Open it now (not on the next render) so the box can take the focus at once.
+            if let Some(details) = document().get_element_by_id("quick-capture") {
+                let _ = details.set_attribute("open", "");
+            }
+            if let Some(el) = area.get_untracked() {
+                let _ = el.focus();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+    view! {
+        <details id="quick-capture" class="quick-capture" data-testid="quick-capture" prop:open=move || open.get()
+            on:toggle=move |ev| {
+                use leptos::wasm_bindgen::JsCast;
+                if let Some(el) = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok()) {
+                    open.set(el.has_attribute("open"));
+                }
+            }>
+            <summary>"+ Capture"</summary>
+            <ActionForm action=action attr:class="form">
+                <label for="quick-capture-text">"Capture tasks, one per line"</label>
+                <textarea
+                    id="quick-capture-text"
+                    name="text"
+                    rows="3"
+                    node_ref=area
+                    data-testid="quick-capture-text"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                ></textarea>
+                <input type="hidden" name="save" value="true" />
+                <button type="submit" class="primary" data-testid="quick-capture-save">"Save"</button>
+                <p class="saved" role="status">
+                    {move || saved().map(|n| format!("Captured {n} task{}.", if n == 1 { "" } else { "s" }))}
+                </p>
+                <p class="form-error" role="alert">{error}</p>
+            </ActionForm>
+        </details>
+    }
+    .into_any()
 }

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Calento's pages, components, shared models and server functions. Rendered on the
 //! server (`ssr`) and hydrated in the browser (`hydrate`) from the same code.
 
@@ -69,6 +70,10 @@ pub fn page_theme() -> Theme {
     }
 }
 
+/// The quick-capture box in the header (any page, key c): lists refetch after it saves.
+#[derive(Clone, Copy)]
+pub struct QuickCapture(pub ServerAction<crate::server::tasks::CaptureTasks>);
+
 /// Who is signed in, and the actions that change it; provided to every page.
 #[derive(Clone, Copy)]
 pub struct Auth {
@@ -95,6 +100,7 @@ pub fn App() -> impl IntoView {
         |_| current_user(),
     );
     provide_context(Auth { user, login, register, logout, update_profile, set_theme });
+    provide_context(QuickCapture(ServerAction::new()));
 
     // Effects run only in the browser: mark the page once the WASM has taken over, so
     // people's tools and the end-to-end tests can tell a hydrated page from a static one.

@@ -5,19 +5,23 @@ mod booking;
 mod booking_links;
 mod calendar;
 mod calendars;
+mod focus;
 mod host;
 mod host_bookings;
 mod outbox;
 mod search;
+mod tasks;
 
 pub use availability::AvailabilityPage;
 pub use booking::{HostPage, ManageBookingPage, PublicBookingPage};
 pub use booking_links::BookingLinksPage;
 pub use calendar::CalendarPage;
 pub use calendars::CalendarsPage;
+pub use focus::FocusPage;
 pub use host_bookings::BookingsPage;
 pub use outbox::OutboxPage;
 pub use search::SearchPage;
+pub use tasks::TasksPage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -159,28 +163,6 @@ pub fn RegisterPage() -> impl IntoView {
                 />
             </ActionForm>
             <p>"Already have an account? " <A href="/login">"Log in"</A></p>
-        </section>
-    }
-}
-
-#[component]
-pub fn TasksPage() -> impl IntoView {
-    view! {
-        <Title text="Tasks" />
-        <section class="card">
-            <h1>"Tasks"</h1>
-            <p class="empty">"Nothing captured yet. Tasks you add will appear here, with the next small step first."</p>
-        </section>
-    }
-}
-
-#[component]
-pub fn FocusPage() -> impl IntoView {
-    view! {
-        <Title text="Focus" />
-        <section class="card">
-            <h1>"Focus"</h1>
-            <p class="empty">"No focus sessions yet."</p>
         </section>
     }
 }

@@ -383,6 +383,44 @@ pub async fn set_task_done(id: String, done: bool) -> Result<TaskInfo, AppError>
     tasks::update(&request::state()?.db, &user, &id, patch).await
 }
 
+/// Saves the edit form of a task: every field as typed; an empty one clears it.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "edit_task")]
+pub async fn edit_task(
+    id: String,
+    title: String,
+    do_at: Option<String>,
+    due: Option<String>,
+    estimate_minutes: Option<String>,
+    priority: Option<i64>,
+    energy: Option<String>,
+    zone: Option<String>,
+    tags: Option<String>,
+    notes: Option<String>,
+) -> Result<TaskInfo, AppError> {
+    let user = request::require_user().await?;
+    let text = |v: Option<String>| Some(v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
+    let estimate = match estimate_minutes.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(value) => Some(value.parse::<i64>().map_err(|_| {
+            AppError::field(calento::FieldError::new("estimate_minutes", "Write the estimate in minutes, like 30."))
+        })?),
+    };
+    let patch = TaskPatch {
+        title: Some(title),
+        notes: notes.or(Some(String::new())),
+        zone: text(zone),
+        tags: Some(tags.unwrap_or_default().split([' ', ',']).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
+        priority,
+        do_at: text(do_at),
+        due: text(due),
+        estimate_minutes: Some(estimate),
+        energy: text(energy),
+        ..TaskPatch::default()
+    };
+    tasks::update(&request::state()?.db, &user, &id, patch).await
+}
+
 /// Moves a step up (-1) or down (+1) among its siblings.
 #[server(prefix = "/fn", endpoint = "move_step")]
 pub async fn move_step(id: String, by: i64) -> Result<(), AppError> {

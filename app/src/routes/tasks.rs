@@ -1,0 +1,690 @@
+//! Tasks: the brain-dump box with its preview, lists (Today, Upcoming, All, Done, by zone or
+//! tag), micro-steps with "just the next step", "plan my week", and XP and streak. Every
+//! form is a plain HTML form first; the hydrated page adds the preview and j/k/x/e/c keys.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::{FormError, RequireUser, form_error};
+use crate::server::tasks::{
+    AddStep, CaptureTasks, DeleteTask, EditTask, MoveStep, PlanResult, PlanWeek, ProgressInfo, SetTaskDone, TaskInfo,
+    list_tasks, list_zones, my_progress,
+};
+
+/// The page's write actions: every list and panel refetches after any of them.
+#[derive(Clone, Copy)]
+struct TaskActions {
+    capture: ServerAction<CaptureTasks>,
+    done: ServerAction<SetTaskDone>,
+    add_step: ServerAction<AddStep>,
+    shift: ServerAction<MoveStep>,
+    delete: ServerAction<DeleteTask>,
+    edit: ServerAction<EditTask>,
+    plan: ServerAction<PlanWeek>,
+}
+
+impl TaskActions {
+    fn version(&self) -> usize {
+        self.capture.version().get()
+            + self.done.version().get()
+            + self.add_step.version().get()
+            + self.shift.version().get()
+            + self.delete.version().get()
+            + self.edit.version().get()
+            + self.plan.version().get()
+    }
+}
+
+/// Which steps boxes are open, kept across the list's refetches (a box stays open while
+/// someone adds step after step).
+#[derive(Clone, Copy)]
+struct OpenBoxes(RwSignal<std::collections::HashSet<String>>);
+
+/// A `<details>` whose open state lives in [`OpenBoxes`] under `key`.
+fn remembered(key: String) -> (impl Fn() -> bool + Send + Sync + 'static, impl Fn(leptos::ev::Event) + 'static) {
+    let boxes = expect_context::<OpenBoxes>().0;
+    let read_key = key.clone();
+    let is_open = move || boxes.with(|set| set.contains(&read_key));
+    let on_toggle = move |ev: leptos::ev::Event| {
+        use leptos::wasm_bindgen::JsCast;
+        let open = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            .is_some_and(|el| el.has_attribute("open"));
+        if open != boxes.with_untracked(|set| set.contains(&key)) {
+            boxes.update(|set| {
+                if open {
+                    set.insert(key.clone());
+                } else {
+                    set.remove(&key);
+                }
+            });
+        }
+    };
+    (is_open, on_toggle)
+}
+
+const VIEWS: [(&str, &str); 5] =
+    [("today", "Today"), ("upcoming", "Upcoming"), ("all", "All open"), ("done", "Done"), ("templates", "Templates")];
+
+#[component]
+pub fn TasksPage() -> impl IntoView {
+    let actions = TaskActions {
+        capture: ServerAction::new(),
+        done: ServerAction::new(),
+        add_step: ServerAction::new(),
+        shift: ServerAction::new(),
+        delete: ServerAction::new(),
+        edit: ServerAction::new(),
+        plan: ServerAction::new(),
+    };
+    provide_context(actions);
+    provide_context(OpenBoxes(RwSignal::new(Default::default())));
+    let quick = use_context::<crate::QuickCapture>();
+    let query = use_query_map();
+    let view_name = move || query.read().get("view").filter(|v| !v.is_empty()).unwrap_or_else(|| "all".to_owned());
+    let zone = move || query.read().get("zone").filter(|v| !v.is_empty());
+    let tag = move || query.read().get("tag").filter(|v| !v.is_empty());
+    let quick_version = move || quick.map(|q| q.0.version().get()).unwrap_or_default();
+    let tasks = Resource::new(
+        move || (view_name(), zone(), tag(), actions.version(), quick_version()),
+        |(view, zone, tag, _, _)| list_tasks(view, zone, tag),
+    );
+    let zones =
+        Resource::new(move || (actions.capture.version().get(), actions.edit.version().get()), |_| list_zones());
+    let progress = Resource::new(move || (actions.version(), quick_version()), |_| my_progress());
+    let heading = move || {
+        let name = view_name();
+        let base = VIEWS.iter().find(|(v, _)| *v == name).map_or("Tasks", |(_, label)| label).to_owned();
+        match (zone(), tag()) {
+            (Some(zone), _) => format!("{base} · @{zone}"),
+            (_, Some(tag)) => format!("{base} · #{tag}"),
+            _ => base,
+        }
+    };
+    keyboard(actions);
+    view! {
+        <Title text="Tasks" />
+        // Resources are made above, outside the sign-in guard's Suspense (stable hydration).
+        <RequireUser>
+            <div class="tasks-layout">
+                <section class="card tasks-main">
+                    <h1>"Tasks"</h1>
+                    <CaptureBox />
+                    <nav class="tabs" aria-label="Task lists">
+                        {VIEWS
+                            .iter()
+                            .map(|(key, label)| {
+                                let href = format!("/tasks?view={key}");
+                                view! {
+                                    <a href=href aria-current=move || (view_name() == *key && zone().is_none() && tag().is_none()).then_some("page")>
+                                        {*label}
+                                    </a>
+                                }
+                            })
+                            .collect_view()}
+                    </nav>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let zones = zones.await.unwrap_or_default();
+                            (!zones.is_empty()).then(|| view! {
+                                <nav class="zone-links" aria-label="Zones">
+                                    {zones.into_iter().map(|z| {
+                                        let href = format!("/tasks?view=all&zone={}", crate::components::percent_encode(&z.name));
+                                        let style = format!("--zone: {}", z.color);
+                                        view! { <a href=href class="zone-chip" style=style>{format!("@{}", z.name)}</a> }
+                                    }).collect_view()}
+                                </nav>
+                            })
+                        })}
+                    </Transition>
+                    <h2 data-testid="list-heading">{heading}</h2>
+                    <Transition fallback=|| view! { <p class="loading">"Loading tasks…"</p> }>
+                        {move || Suspend::new(async move {
+                            match tasks.await {
+                                Ok(list) if list.is_empty() => view! {
+                                    <p class="empty" data-testid="no-tasks">"Nothing here. Capture what is on your mind above."</p>
+                                }.into_any(),
+                                Ok(list) => view! {
+                                    <ul class="task-list" data-testid="task-list">
+                                        {list.into_iter().map(|task| view! { <TaskRow task /> }).collect_view()}
+                                    </ul>
+                                }.into_any(),
+                                Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                    <p class="hint keys">
+                        <kbd>"c"</kbd> " capture · " <kbd>"j"</kbd> "/" <kbd>"k"</kbd> " move · " <kbd>"x"</kbd>
+                        " done · " <kbd>"e"</kbd> " edit"
+                    </p>
+                </section>
+                <aside class="tasks-side">
+                    <ProgressPanel progress />
+                    <PlanPanel />
+                </aside>
+            </div>
+        </RequireUser>
+    }
+    .into_any()
+}
+
+/// The brain dump: many lines at once; Preview shows what was understood, Save makes tasks.
+#[component]
+fn CaptureBox() -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let capture = actions.capture;
+    let error = form_error(move || capture.value().get());
+    let preview = move || match capture.value().get() {
+        Some(Ok(result)) if result.tasks.is_empty() => Some(result.items),
+        _ => None,
+    };
+    let saved = move || match capture.value().get() {
+        Some(Ok(result)) if !result.tasks.is_empty() => Some(result.tasks.len()),
+        _ => None,
+    };
+    let text = RwSignal::new(String::new());
+    // After a save the box empties, ready for the next dump.
+    Effect::new(move |_| {
+        if saved().is_some() {
+            text.set(String::new());
+        }
+    });
+    view! {
+        <ActionForm action=capture attr:class="form capture" attr:id="capture-form">
+            <div class="field">
+                <label for="capture-text">"Brain dump: one task per line"</label>
+                <textarea
+                    id="capture-text"
+                    name="text"
+                    rows="4"
+                    data-testid="capture-text"
+                    placeholder="Call dentist tomorrow 3pm ~15m !1 #health\nWrite report by fri for 2h high energy @work"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                ></textarea>
+                <p class="hint">
+                    "Dates (tomorrow 3pm, next fri, in 2 days, on 12 march), ~30m or for 1h, !1–!4, #tag, @zone, low/high energy."
+                </p>
+                <p class="field-error" role="alert">{move || error.get().and_then(|e| e.field_message("text"))}</p>
+            </div>
+            <FormError error />
+            <div class="dialog-actions">
+                <button type="submit" name="save" value="" data-testid="capture-preview">"Preview"</button>
+                <button type="submit" name="save" value="true" class="primary" data-testid="capture-save">"Save tasks"</button>
+            </div>
+        </ActionForm>
+        {move || saved().map(|n| view! {
+            <p class="notice" role="status" data-testid="capture-saved">{format!("Captured {n} task{}.", if n == 1 { "" } else { "s" })}</p>
+        })}
+        {move || preview().map(|items| view! {
+            <div class="capture-preview" data-testid="capture-preview-list">
+                <h3>"What I understood"</h3>
+                <ol>
+                    {items.into_iter().map(|item| {
+                        let mut meta = Vec::new();
+                        if let Some(at) = &item.do_at { meta.push(format!("do {}", short_when(at))); }
+                        if let Some(due) = &item.due { meta.push(format!("due {}", short_when(due))); }
+                        if let Some(m) = item.estimate_minutes { meta.push(format!("~{}", minutes_text(m))); }
+                        if let Some(p) = item.priority { meta.push(format!("P{p}")); }
+                        if let Some(zone) = &item.zone { meta.push(format!("@{zone}")); }
+                        for tag in &item.tags { meta.push(format!("#{tag}")); }
+                        if let Some(e) = item.energy { meta.push(format!("{} energy", energy_label(e))); }
+                        view! {
+                            <li data-testid="preview-item">
+                                <strong>{item.title}</strong>
+                                " "
+                                <span class="task-meta">{meta.join(" · ")}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            </div>
+        })}
+    }
+}
+
+fn energy_label(energy: crate::server::tasks::Energy) -> &'static str {
+    match energy {
+        crate::server::tasks::Energy::Low => "low",
+        crate::server::tasks::Energy::Medium => "medium",
+        crate::server::tasks::Energy::High => "high",
+    }
+}
+
+fn minutes_text(minutes: u32) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// `2030-01-15` or `2030-01-15T15:00:00+01:00` as "2030-01-15" / "2030-01-15 15:00".
+pub fn short_when(text: &str) -> String {
+    match text.split_once('T') {
+        Some((date, time)) => format!("{date} {}", time.get(..5).unwrap_or(time)),
+        None => text.to_owned(),
+    }
+}
+
+#[component]
+fn TaskRow(task: TaskInfo) -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let id = task.id.clone();
+    let done = task.is_done();
+    let mut meta: Vec<String> = Vec::new();
+    if let Some(at) = &task.do_at {
+        meta.push(format!("do {}", short_when(at)));
+    }
+    if let Some(due) = &task.due {
+        meta.push(format!("due {}", short_when(due)));
+    }
+    if let Some(m) = task.estimate_minutes {
+        meta.push(format!("~{}", minutes_text(m)));
+    }
+    if task.priority < 4 {
+        meta.push(format!("P{}", task.priority));
+    }
+    if let Some(e) = task.energy {
+        meta.push(format!("{} energy", energy_label(e)));
+    }
+    if task.rrule.is_some() {
+        meta.push("repeats".to_owned());
+    }
+    let zone = task.zone.clone();
+    let tags = task.tags.clone();
+    let progress = task.progress;
+    let next = task.next_step().map(|(step, path)| (step.id.clone(), step.title.clone(), path.join(" › ")));
+    let has_steps = !task.steps.is_empty();
+    let title = task.title.clone();
+    let steps = task.steps.clone();
+    let (steps_open, steps_toggle) = remembered(format!("steps-{id}"));
+    view! {
+        <li class="task" class:done=done data-testid="task" data-title=title.clone() tabindex="-1">
+            <DoneToggle id=id.clone() done label=title.clone() />
+            <div class="task-body">
+                <span class="task-title">{title.clone()}</span>
+                <span class="task-meta">
+                    {zone.map(|z| {
+                        let style = format!("--zone: {}", z.color);
+                        view! { <span class="zone-chip" style=style>{format!("@{}", z.name)}</span> }
+                    })}
+                    {tags.into_iter().map(|t| {
+                        let href = format!("/tasks?view=all&tag={}", crate::components::percent_encode(&t));
+                        view! { <a class="tag" href=href>{format!("#{t}")}</a> }
+                    }).collect_view()}
+                    " "
+                    {meta.join(" · ")}
+                </span>
+                {has_steps.then(|| view! {
+                    <div class="progress" data-testid="task-progress" aria-label=format!("{} of {} steps done", progress.done, progress.total)>
+                        <span class="bar"><span class="fill" style=format!("width: {}%", progress.percent())></span></span>
+                        {format!("{}/{} steps", progress.done, progress.total)}
+                    </div>
+                })}
+                {(!done).then(|| next.clone().map(|(step_id, step_title, path)| view! {
+                    <div class="next-step" data-testid="next-step">
+                        <span class="hint">{if path.is_empty() { "Next step".to_owned() } else { format!("Next step ({path})") }}</span>
+                        <strong>{step_title.clone()}</strong>
+                        <DoneToggle id=step_id done=false label=step_title />
+                    </div>
+                }))}
+                <details class="steps" data-testid="steps" prop:open=steps_open on:toggle=steps_toggle>
+                    <summary>{if has_steps { "Micro-steps" } else { "Break it down" }}</summary>
+                    <StepList steps />
+                    <AddStepForm parent_id=id.clone() label="Add a micro-step" sub=false />
+                </details>
+                <EditTaskForm task=task.clone() />
+            </div>
+            <ActionForm action=actions.delete attr:class="inline-form">
+                <input type="hidden" name="id" value=id.clone() />
+                <button type="submit" class="link-button" aria-label=format!("Delete {}", task.title)>"Delete"</button>
+            </ActionForm>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+fn DoneToggle(id: String, done: bool, label: String) -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let text = if done { format!("Mark “{label}” not done") } else { format!("Mark “{label}” done") };
+    view! {
+        <ActionForm action=actions.done attr:class="inline-form check-form">
+            <input type="hidden" name="id" value=id />
+            <input type="hidden" name="done" value=(!done).to_string() />
+            <button type="submit" class="check-button" class:checked=done aria-label=text data-testid="done-toggle">
+                {if done { "✓" } else { "" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn StepList(steps: Vec<TaskInfo>) -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let count = steps.len();
+    view! {
+        <ol class="step-list">
+            {steps.into_iter().enumerate().map(|(index, step)| {
+                let id = step.id.clone();
+                let children = step.steps.clone();
+                let can_nest = step.depth < 7;
+                let title = step.title.clone();
+                let is_done = step.is_done();
+                let up = format!("Move “{title}” up");
+                let down = format!("Move “{title}” down");
+                let (id1, id2, id3, id4) = (id.clone(), id.clone(), id.clone(), id.clone());
+                let (sub_open, sub_toggle) = remembered(format!("sub-{id}"));
+                view! {
+                    <li class="step" class:done=is_done data-testid="step" data-title=title.clone()>
+                        <div class="step-row">
+                            <DoneToggle id=id1 done=is_done label=title.clone() />
+                            <span class="step-title">{title.clone()}</span>
+                            {(step.progress.total > 0).then(|| view! { <span class="hint">{format!("{}/{}", step.progress.done, step.progress.total)}</span> })}
+                            <ActionForm action=actions.shift attr:class="inline-form">
+                                <input type="hidden" name="id" value=id2 />
+                                <input type="hidden" name="by" value="-1" />
+                                <button type="submit" class="link-button" disabled=index == 0 aria-label=up>"↑"</button>
+                            </ActionForm>
+                            <ActionForm action=actions.shift attr:class="inline-form">
+                                <input type="hidden" name="id" value=id3 />
+                                <input type="hidden" name="by" value="1" />
+                                <button type="submit" class="link-button" disabled=index + 1 == count aria-label=down>"↓"</button>
+                            </ActionForm>
+                        </div>
+                        {(!children.is_empty()).then(|| view! { <StepList steps=children /> })}
+                        {can_nest.then(|| view! {
+                            <details class="sub-step" prop:open=sub_open on:toggle=sub_toggle>
+                                <summary class="hint">"+ sub-step"</summary>
+                                <AddStepForm parent_id=id4 label="Add a sub-step" sub=true />
+                            </details>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
+}
+
+#[component]
+fn AddStepForm(parent_id: String, label: &'static str, sub: bool) -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let field = format!("step-{parent_id}");
+    let (input_id, button_id) = if sub { ("add-sub-step-title", "add-sub-step") } else { ("add-step-title", "add-step") };
+    view! {
+        <ActionForm action=actions.add_step attr:class="inline-form add-step">
+            <input type="hidden" name="parent_id" value=parent_id />
+            <label class="visually-hidden" for=field.clone()>{label}</label>
+            <input id=field name="title" placeholder=label required=true data-testid=input_id />
+            <button type="submit" data-testid=button_id>"Add"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn EditTaskForm(task: TaskInfo) -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let edit = actions.edit;
+    let id = task.id.clone();
+    let mine = id.clone();
+    let error = Signal::derive(move || match (edit.input().get(), edit.value().get()) {
+        (Some(input), _) if input.id != mine => None,
+        (_, Some(Err(e))) => Some(e),
+        _ => None,
+    });
+    let message = move |field: &'static str| move || error.get().and_then(|e| e.field_message(field));
+    let value =
+        |text: &Option<String>| text.as_deref().map(short_when).map(|t| t.replace(' ', "T")).unwrap_or_default();
+    view! {
+        <details class="edit-task" data-testid="edit-task">
+            <summary>"Edit"</summary>
+            <ActionForm action=edit attr:class="form">
+                <input type="hidden" name="id" value=id.clone() />
+                <div class="field">
+                    <label for=format!("title-{id}")>"Title"</label>
+                    <input id=format!("title-{id}") name="title" value=task.title.clone() />
+                    <p class="field-error">{message("title")}</p>
+                </div>
+                <div class="field-row">
+                    <div class="field">
+                        <label for=format!("do-{id}")>"Do on"</label>
+                        <input id=format!("do-{id}") name="do_at" value=value(&task.do_at) placeholder="2030-01-15 or 2030-01-15T10:00" />
+                        <p class="field-error">{message("do_at")}</p>
+                    </div>
+                    <div class="field">
+                        <label for=format!("due-{id}")>"Due"</label>
+                        <input id=format!("due-{id}") name="due" value=value(&task.due) />
+                        <p class="field-error">{message("due")}</p>
+                    </div>
+                </div>
+                <div class="field-row">
+                    <div class="field">
+                        <label for=format!("est-{id}")>"Estimate (minutes)"</label>
+                        <input id=format!("est-{id}") name="estimate_minutes" inputmode="numeric" value=task.estimate_minutes.map(|m| m.to_string()).unwrap_or_default() />
+                        <p class="field-error">{message("estimate_minutes")}</p>
+                    </div>
+                    <div class="field">
+                        <label for=format!("prio-{id}")>"Priority"</label>
+                        <select id=format!("prio-{id}") name="priority">
+                            {(1..=4u8).map(|p| view! { <option value=p.to_string() selected=task.priority == p>{format!("P{p}")}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for=format!("energy-{id}")>"Energy"</label>
+                        <select id=format!("energy-{id}") name="energy">
+                            <option value="" selected=task.energy.is_none()>"—"</option>
+                            {["low", "medium", "high"].into_iter().map(|e| {
+                                let selected = task.energy.map(energy_label) == Some(e);
+                                view! { <option value=e selected=selected>{e}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                </div>
+                <div class="field-row">
+                    <div class="field">
+                        <label for=format!("zone-{id}")>"Zone"</label>
+                        <input id=format!("zone-{id}") name="zone" value=task.zone.as_ref().map(|z| z.name.clone()).unwrap_or_default() />
+                        <p class="field-error">{message("zone")}</p>
+                    </div>
+                    <div class="field">
+                        <label for=format!("tags-{id}")>"Tags"</label>
+                        <input id=format!("tags-{id}") name="tags" value=task.tags.join(" ") />
+                        <p class="field-error">{message("tags")}</p>
+                    </div>
+                </div>
+                <div class="field">
+                    <label for=format!("notes-{id}")>"Notes"</label>
+                    <textarea id=format!("notes-{id}") name="notes" rows="2">{task.notes.clone()}</textarea>
+                </div>
+                <div class="dialog-actions">
+                    <button type="submit" class="primary" data-testid="save-task">"Save"</button>
+                </div>
+            </ActionForm>
+        </details>
+    }
+    .into_any()
+}
+
+#[component]
+fn ProgressPanel(progress: Resource<Result<ProgressInfo, crate::AppError>>) -> impl IntoView {
+    view! {
+        <section class="card progress-panel" aria-label="Progress">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    progress.await.ok().map(|p| {
+                        let s = p.switches;
+                        let level_pct = if p.level.level_size > 0 { p.level.into_level * 100 / p.level.level_size } else { 0 };
+                        view! {
+                            {s.xp.then(|| view! {
+                                <p class="xp" data-testid="xp">
+                                    <strong>{format!("Level {}", p.level.level)}</strong>
+                                    {format!(" · {} XP", p.xp)}
+                                    {(p.xp_today > 0).then(|| format!(" (+{} today)", p.xp_today))}
+                                </p>
+                                <span class="bar"><span class="fill" style=format!("width: {level_pct}%")></span></span>
+                            })}
+                            {s.streaks.then(|| view! {
+                                <p class="streak" data-testid="streak">
+                                    {format!("{}-day streak", p.streak.current)}
+                                    {(p.streak.freezes > 0).then(|| format!(" · {} freeze day{} saved", p.streak.freezes, if p.streak.freezes == 1 { "" } else { "s" }))}
+                                </p>
+                                {(!p.streak.active_today && p.streak.current > 0).then(|| view! { <p class="hint">"One small step today keeps it going."</p> })}
+                            })}
+                            {s.companion.then(|| view! {
+                                <p class="companion" data-testid="companion">
+                                    <span class=format!("sprite stage-{}", p.companion.stage) aria-hidden="true"></span>
+                                    {format!("Your companion: {}", p.companion.name)}
+                                </p>
+                            })}
+                            {s.achievements.then(|| {
+                                let earned: Vec<_> = p.achievements.iter().filter(|a| a.earned).map(|a| a.title.clone()).collect();
+                                let next = p.achievements.iter().find(|a| !a.earned).cloned();
+                                view! {
+                                    <p class="hint">{if earned.is_empty() { "No achievements yet.".to_owned() } else { format!("Achievements: {}", earned.join(", ")) }}</p>
+                                    {next.map(|a| view! { <p class="hint">{format!("Next: {} ({}/{})", a.title, a.progress, a.goal)}</p> })}
+                                }
+                            })}
+                            {(s.rewards && p.points > 0).then(|| view! { <p class="hint">{format!("{} points to spend on rewards", p.points)}</p> })}
+                        }
+                    })
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn PlanPanel() -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let plan = actions.plan;
+    let error = form_error(move || plan.value().get());
+    view! {
+        <section class="card plan-panel" aria-label="Plan my week">
+            <h2>"Plan my week"</h2>
+            <p class="hint">"Places open tasks with an estimate into free working time before their deadlines."</p>
+            <ActionForm action=plan attr:class="inline-form">
+                <button type="submit" name="apply" value="" data-testid="plan-preview">"Preview"</button>
+                <button type="submit" name="apply" value="true" class="primary" data-testid="plan-apply">"Plan my week"</button>
+            </ActionForm>
+            <FormError error />
+            {move || match plan.value().get() {
+                Some(Ok(result)) => Some(view! { <PlanView result /> }),
+                _ => None,
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn PlanView(result: PlanResult) -> impl IntoView {
+    let applied = result.applied;
+    view! {
+        <div class="plan-result" data-testid="plan-result">
+            {(result.placements.is_empty()).then(|| view! { <p class="empty">"Nothing to place."</p> })}
+            <ul>
+                {result.placements.into_iter().map(|p| {
+                    let week = format!("/calendar?view=week&date={}", p.start.get(..10).unwrap_or_default());
+                    view! {
+                        <li data-testid="placement">
+                            <strong>{p.title}</strong> " " <span class="hint">{p.reason}</span>
+                            {applied.then(|| view! { " " <a href=week data-testid="placement-week">"show"</a> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {(!result.unplaced.is_empty()).then(|| view! {
+                <h3>"Did not fit"</h3>
+                <ul>
+                    {result.unplaced.into_iter().map(|u| view! {
+                        <li data-testid="unplaced"><strong>{u.title}</strong> " " <span class="hint">{u.reason}</span></li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {applied.then(|| view! { <p><A href="/calendar?view=week">"See the blocks on your calendar"</A></p> })}
+        </div>
+    }
+}
+
+/// j/k move between tasks, x marks the focused one done, e opens its edit form, c goes to
+/// the capture box; ignored while typing.
+fn keyboard(_actions: TaskActions) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let focused = RwSignal::new(None::<usize>);
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            use leptos::wasm_bindgen::JsCast;
+            if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
+            }
+            let typing = ev
+                .target()
+                .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            if typing {
+                return;
+            }
+            let Ok(rows) = document().query_selector_all("[data-testid=task]") else { return };
+            let count = rows.length() as usize;
+            let row = |i: usize| rows.item(i as u32).and_then(|n| n.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+            let current = focused.get_untracked().filter(|i| *i < count);
+            match ev.key().as_str() {
+                "j" | "k" if count > 0 => {
+                    let next = match (current, ev.key().as_str()) {
+                        (None, _) => 0,
+                        (Some(i), "j") => (i + 1).min(count - 1),
+                        (Some(i), _) => i.saturating_sub(1),
+                    };
+                    focused.set(Some(next));
+                    if let Some(el) = row(next) {
+                        let _ = el.focus();
+                    }
+                    ev.prevent_default();
+                }
+                "x" => {
+                    if let Some(button) = current
+                        .and_then(row)
+                        .and_then(|el| el.query_selector("[data-testid=done-toggle]").ok().flatten())
+                        && let Ok(button) = button.dyn_into::<leptos::web_sys::HtmlElement>()
+                    {
+                        button.click();
+                        ev.prevent_default();
+                    }
+                }
+                "e" => {
+                    if let Some(details) =
+                        current.and_then(row).and_then(|el| el.query_selector("[data-testid=edit-task]").ok().flatten())
+                    {
+                        let _ = details.set_attribute("open", "");
+                        if let Ok(Some(input)) = details.query_selector("input[name=title]")
+                            && let Ok(input) = input.dyn_into::<leptos::web_sys::HtmlElement>()
+                        {
+                            let _ = input.focus();
+                        }
+                        ev.prevent_default();
+                    }
+                }
+                "c" => {
+                    if let Some(Ok(area)) = document()
+                        .get_element_by_id("capture-text")
+                        .map(|el| el.dyn_into::<leptos::web_sys::HtmlElement>())
+                    {
+                        let _ = area.focus();
+                        ev.prevent_default();
+                    }
+                }
+                _ => {}
+            }
+        });
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-task-keys", "ready");
+        }
+        on_cleanup(move || handle.remove());
+    });
+}

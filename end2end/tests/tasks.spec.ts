@@ -1,0 +1,218 @@
+// Tasks and focus in the browser: a brain dump, micro-steps, a focus session that survives a
+// reload, planning the week onto the calendar, and XP and a streak.
+import { expect, test, type Page } from "@playwright/test";
+
+const password = "correct horse battery";
+let counter = 0;
+const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
+}
+
+async function register(page: Page, name = "Tess Tasker") {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("tasks"));
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/calendar$/);
+}
+
+async function openTasks(page: Page) {
+  await page.goto("/tasks");
+  await hydrated(page);
+}
+
+const brainDump = [
+  "Call the dentist tomorrow 3pm ~15m !1 #health",
+  "Write the quarterly report by next fri for 2h high energy @work",
+  "Buy milk #errands",
+  "Reply to Sam's email ~10m @work",
+  "Book train tickets in 2 days",
+  "Water the plants low energy",
+  "Plan the birthday party on 12 march #family",
+  "Clean the kitchen ~45m @home",
+  "Read chapter 3 p2",
+  "Renew passport !2 @admin",
+].join("\n");
+
+test.describe("tasks with WebAssembly", () => {
+  test.use({ timezoneId: "Europe/Paris" });
+
+  test("a brain dump of ten lines is previewed, then saved as ten tasks", async ({ page }) => {
+    await register(page);
+    await openTasks(page);
+    await page.getByTestId("capture-text").fill(brainDump);
+    await page.getByTestId("capture-preview").click();
+    const items = page.getByTestId("preview-item");
+    await expect(items).toHaveCount(10);
+    await expect(items.nth(0)).toContainText("Call the dentist");
+    await expect(items.nth(0)).toContainText("~15 min");
+    await expect(items.nth(0)).toContainText("P1");
+    await expect(items.nth(0)).toContainText("#health");
+    await expect(items.nth(1)).toContainText("high energy");
+    await expect(items.nth(1)).toContainText("@work");
+    // Nothing is saved by a preview.
+    await expect(page.getByTestId("no-tasks")).toBeVisible();
+
+    await page.getByTestId("capture-save").click();
+    await expect(page.getByTestId("capture-saved")).toHaveText("Captured 10 tasks.");
+    await expect(page.getByTestId("task")).toHaveCount(10);
+    await expect(page.getByTestId("capture-text")).toHaveValue("");
+    // Zones became filters.
+    await page.locator(".zone-links").getByRole("link", { name: "@work" }).click();
+    await expect(page.getByTestId("task")).toHaveCount(2);
+  });
+
+  test("a task is broken into micro-steps, done one next step at a time, earning XP and a streak", async ({ page }) => {
+    await register(page);
+    await openTasks(page);
+    await page.getByTestId("capture-text").fill("Write the essay ~1h");
+    await page.getByTestId("capture-save").click();
+    const task = page.getByTestId("task").filter({ hasText: "Write the essay" });
+    await expect(task).toHaveCount(1);
+    await task.getByText("Break it down").click();
+    for (const step of ["Open the document", "Write one sentence", "Read it aloud"]) {
+      await task.getByTestId("add-step-title").fill(step);
+      await task.getByTestId("add-step").click();
+      await expect(task.getByTestId("step").filter({ hasText: step })).toHaveCount(1);
+    }
+    await expect(task.getByTestId("task-progress")).toContainText("0/3 steps");
+    // A sub-step under the second step: progress counts leaves.
+    const second = task.getByTestId("step").filter({ hasText: "Write one sentence" });
+    await second.getByText("+ sub-step").click();
+    await second.getByTestId("add-sub-step-title").first().fill("Pick the first word");
+    await second.getByTestId("add-sub-step").first().click();
+    await expect(task.getByTestId("task-progress")).toContainText("0/3 steps");
+
+    // Just the next step, one at a time.
+    await expect(task.getByTestId("next-step")).toContainText("Open the document");
+    await task.getByTestId("next-step").getByTestId("done-toggle").click();
+    await expect(task.getByTestId("task-progress")).toContainText("1/3 steps");
+    await expect(task.getByTestId("next-step")).toContainText("Pick the first word");
+    await expect(task.getByTestId("next-step")).toContainText("Write one sentence");
+
+    // Reorder with the keyboard-free buttons: "Read it aloud" moves up.
+    await task.getByRole("button", { name: "Move “Read it aloud” up" }).click();
+    await expect(task.getByTestId("step").nth(1)).toHaveAttribute("data-title", "Read it aloud");
+
+    await expect(page.getByTestId("xp")).toContainText("5 XP");
+    await expect(page.getByTestId("streak")).toContainText("1-day streak");
+
+    // Finishing the task with the keyboard: j focuses it, x marks it done.
+    await expect(page.locator("body[data-task-keys='ready']")).toHaveCount(1);
+    await page.locator("h1").click();
+    await page.keyboard.press("j");
+    await page.keyboard.press("x");
+    await expect(page.getByTestId("no-tasks")).toBeVisible();
+    await expect(page.getByTestId("xp")).toContainText("25 XP");
+    await expect(page.getByTestId("companion")).toContainText("Sprout");
+    await page.getByRole("link", { name: "Done", exact: true }).click();
+    await expect(page.getByTestId("task")).toHaveCount(1);
+  });
+
+  test("a focus session keeps running across a reload, pauses, notes a distraction and completes", async ({ page }) => {
+    await register(page);
+    await openTasks(page);
+    await page.getByTestId("capture-text").fill("Deep work on the design");
+    await page.getByTestId("capture-save").click();
+    await expect(page.getByTestId("task")).toHaveCount(1);
+
+    await page.goto("/focus");
+    await hydrated(page);
+    await page.getByTestId("focus-task").selectOption({ label: "Deep work on the design" });
+    await page.getByTestId("focus-start").click();
+    const session = page.getByTestId("focus-session");
+    await expect(session).toHaveAttribute("data-state", "running");
+    await expect(session).toContainText("Deep work on the design");
+    // The countdown ticks in the browser.
+    const first = await page.getByTestId("focus-timer").textContent();
+    await expect(page.getByTestId("focus-timer")).not.toHaveText(first ?? "", { timeout: 5_000 });
+
+    await page.reload();
+    await hydrated(page);
+    await expect(session).toHaveAttribute("data-state", "running");
+    await expect(page.getByTestId("focus-timer")).toHaveText(/^2[0-4]:[0-5]\d$/);
+
+    await page.getByTestId("focus-pause").click();
+    await expect(session).toHaveAttribute("data-state", "paused");
+    await page.reload();
+    await hydrated(page);
+    await expect(session).toHaveAttribute("data-state", "paused");
+
+    // One key to note what pulled me away, Enter, and back.
+    await page.locator("h1").click();
+    await page.keyboard.press("d");
+    await expect(page.getByTestId("distraction-note")).toBeFocused();
+    await page.keyboard.type("checked my phone");
+    await page.keyboard.press("Enter");
+    await expect(page.getByTestId("distractions")).toContainText("checked my phone");
+
+    await page.getByTestId("focus-resume").click();
+    await expect(session).toHaveAttribute("data-state", "running");
+    await page.getByTestId("focus-complete").click();
+    await expect(page.getByTestId("focus-start")).toBeVisible();
+    await expect(page.getByTestId("focus-kind")).toHaveValue("short_break");
+    await expect(page.getByTestId("focus-history")).toContainText("completed");
+
+    await page.getByTestId("energy-4").click();
+    await expect(page.getByText("Energy 4 noted.")).toBeVisible();
+  });
+
+  test("planning the week puts time blocks on the calendar", async ({ page }) => {
+    await register(page);
+    await openTasks(page);
+    await page.getByTestId("capture-text").fill("Draft the proposal ~1h high energy\nSort the receipts ~30m low energy");
+    await page.getByTestId("capture-save").click();
+    await expect(page.getByTestId("task")).toHaveCount(2);
+    await page.getByTestId("plan-preview").click();
+    await expect(page.getByTestId("placement")).toHaveCount(2);
+    await page.getByTestId("plan-apply").click();
+    const proposal = page.getByTestId("placement").filter({ hasText: "Draft the proposal" });
+    await expect(proposal.getByTestId("placement-week")).toBeVisible();
+    await expect(proposal).toContainText(/high energy/);
+    await proposal.getByTestId("placement-week").click();
+    await expect(page).toHaveURL(/\/calendar\?view=week/);
+    await expect(page.getByTestId("event").filter({ hasText: "Draft the proposal" })).toHaveCount(1);
+  });
+
+  test("the quick-capture box opens with c on another page", async ({ page }) => {
+    await register(page);
+    await page.goto("/focus");
+    await hydrated(page);
+    await page.locator("h1").click();
+    await page.keyboard.press("c");
+    await expect(page.getByTestId("quick-capture-text")).toBeFocused();
+    await page.keyboard.type("Pay the electricity bill tomorrow");
+    await page.getByTestId("quick-capture-save").click();
+    await expect(page.getByText("Captured 1 task.")).toBeVisible();
+    await openTasks(page);
+    await expect(page.getByTestId("task").filter({ hasText: "Pay the electricity bill" })).toHaveCount(1);
+  });
+});
+
+test.describe("tasks without JavaScript", () => {
+  test.use({ javaScriptEnabled: false, timezoneId: "Europe/Paris" });
+
+  test("capture, micro-steps and done work as plain forms", async ({ page }) => {
+    await page.goto("/register");
+    await page.getByLabel("Name", { exact: true }).fill("Plain Forms");
+    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("plain"));
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.goto("/tasks");
+    await page.getByTestId("capture-text").fill("Fix the bike ~30m\nCall grandma");
+    await page.getByTestId("capture-save").click();
+    await expect(page).toHaveURL(/\/tasks/);
+    await expect(page.getByTestId("task")).toHaveCount(2);
+    const bike = page.getByTestId("task").filter({ hasText: "Fix the bike" });
+    await bike.getByText("Break it down").click();
+    await bike.getByTestId("add-step-title").fill("Pump the tyres");
+    await bike.getByTestId("add-step").click();
+    await expect(bike.getByTestId("next-step")).toContainText("Pump the tyres");
+    await page.getByTestId("task").filter({ hasText: "Call grandma" }).getByTestId("done-toggle").click();
+    await expect(page.getByTestId("task")).toHaveCount(1);
+  });
+});
