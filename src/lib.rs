@@ -16,6 +16,7 @@ pub mod motivation;
 pub mod planner;
 pub mod recurrence;
 pub mod task;
+pub mod task_csv;
 pub mod zone;
 
 pub use account::{ClockFormat, DisplayName, EmailAddress, Password, TokenName, Username, WeekStart};

@@ -3,7 +3,8 @@
 //! `/api/v1` behind the same authentication as the rest (see `api.rs`).
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use app::AppError;
 use app::server::tasks::{
     CaptureResult, DistractionInfo, EnergyInfo, FocusSessionInfo, PlacementInfo, PlanResult, ProgressInfo, RewardInfo,
-    TaskInfo, TaskInput, TaskPatch, TaskQuery, ZoneInfo,
+    TaskImportReport, TaskInfo, TaskInput, TaskPatch, TaskQuery, ZoneInfo,
 };
 use app::ssr::motivation::TaskSettings;
 use app::ssr::{AppState, focus, motivation, planning, tasks};
@@ -21,6 +22,11 @@ use crate::api::{ApiJson, ApiUser, OptionalJson};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/tasks", get(list_tasks).post(create_task))
+        .route("/tasks/export.json", get(export_json))
+        .route("/tasks/export.csv", get(export_csv))
+        .route("/tasks/import", post(import_csv))
+        .route("/tasks/{id}/template", post(save_template))
+        .route("/templates/{id}/use", post(use_template))
         .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
         .route("/tasks/{id}/steps", post(add_step))
         .route("/tasks/{id}/blocks", post(add_block))
@@ -53,6 +59,58 @@ async fn create_task(
     ApiJson(body): ApiJson<TaskInput>,
 ) -> Result<(StatusCode, Json<TaskInfo>), AppError> {
     Ok((StatusCode::CREATED, Json(tasks::create(&state.db, &user, body).await?)))
+}
+
+/// All tasks, micro-steps nested, as a JSON download.
+async fn export_json(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Response, AppError> {
+    let all = tasks::export_all(&state.db, &user).await?;
+    let body = serde_json::to_string_pretty(&all).map_err(|e| app::ssr::unexpected("writing JSON", e))?;
+    Ok(download("application/json", "calento-tasks.json", body))
+}
+
+/// All tasks in the generic CSV format (what the import reads back).
+async fn export_csv(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Response, AppError> {
+    let body = tasks::export_csv(&state.db, &user).await?;
+    Ok(download("text/csv; charset=utf-8", "calento-tasks.csv", body))
+}
+
+fn download(kind: &str, name: &str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    ([(header::CONTENT_TYPE, kind.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
+}
+
+/// Imports a CSV file (the raw body: Todoist's export or the generic format); answers with
+/// the report.
+async fn import_csv(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    body: axum::body::Bytes,
+) -> Result<Json<TaskImportReport>, AppError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::bad_request("The file is not UTF-8 text; export it again as UTF-8 CSV."))?;
+    tasks::import_csv(&state.db, &user, text).await.map(Json)
+}
+
+async fn save_template(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<TaskInfo>), AppError> {
+    Ok((StatusCode::CREATED, Json(tasks::copy_as(&state.db, &user, &id, true).await?)))
+}
+
+async fn use_template(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<TaskInfo>), AppError> {
+    Ok((StatusCode::CREATED, Json(tasks::copy_as(&state.db, &user, &id, false).await?)))
 }
 
 async fn get_task(

@@ -415,7 +415,8 @@ fn StepList(steps: Vec<TaskInfo>) -> impl IntoView {
 fn AddStepForm(parent_id: String, label: &'static str, sub: bool) -> impl IntoView {
     let actions = expect_context::<TaskActions>();
     let field = format!("step-{parent_id}");
-    let (input_id, button_id) = if sub { ("add-sub-step-title", "add-sub-step") } else { ("add-step-title", "add-step") };
+    let (input_id, button_id) =
+        if sub { ("add-sub-step-title", "add-sub-step") } else { ("add-step-title", "add-step") };
     view! {
         <ActionForm action=actions.add_step attr:class="inline-form add-step">
             <input type="hidden" name="parent_id" value=parent_id />

@@ -345,6 +345,38 @@ pub struct ProgressInfo {
     pub rewards: Vec<RewardInfo>,
 }
 
+/// What an import did: tasks and micro-steps made, rows skipped and why, and rows read
+/// with a change (each with its line in the file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskImportReport {
+    /// `todoist` or `generic`.
+    pub format: String,
+    pub tasks: usize,
+    pub steps: usize,
+    pub skipped: Vec<ImportNote>,
+    pub notes: Vec<ImportNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportNote {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Saves a task and its micro-steps as a template (`template`), or makes a task from one.
+#[server(prefix = "/fn", endpoint = "copy_task")]
+pub async fn copy_task(id: String, template: bool) -> Result<TaskInfo, AppError> {
+    let user = request::require_user().await?;
+    tasks::copy_as(&request::state()?.db, &user, &id, template).await
+}
+
+/// Imports pasted CSV (Todoist's export or the generic format).
+#[server(prefix = "/fn", endpoint = "import_tasks")]
+pub async fn import_tasks(text: String) -> Result<TaskImportReport, AppError> {
+    let user = request::require_user().await?;
+    tasks::import_csv(&request::state()?.db, &user, &text).await
+}
+
 /// The signed-in user's tasks for a list.
 #[server(prefix = "/fn", endpoint = "list_tasks")]
 pub async fn list_tasks(view: String, zone: Option<String>, tag: Option<String>) -> Result<Vec<TaskInfo>, AppError> {

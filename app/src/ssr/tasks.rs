@@ -15,7 +15,8 @@ use super::accounts::UserRow;
 use super::{Db, motivation, new_id, now_ms, unexpected};
 use crate::AppError;
 use crate::server::tasks::{
-    CaptureItem, CaptureResult, StepInput, TaskInfo, TaskInput, TaskPatch, TaskQuery, TaskView, ZoneInfo,
+    CaptureItem, CaptureResult, ImportNote, StepInput, TaskImportReport, TaskInfo, TaskInput, TaskPatch, TaskQuery,
+    TaskView, ZoneInfo,
 };
 
 /// The most tasks (and steps) one account keeps, and zones.
@@ -785,21 +786,32 @@ async fn repeat(
         .execute(&mut **tx)
         .await
         .map_err(|e| unexpected("ending a repeat", e))?;
-    // Copy the steps, parents before children, keeping their order.
+    copy_steps(tx, &user.id, &done.id, &new_id, tz).await
+}
+
+/// Copies every micro-step of `from_root` under `to_root`, parents before children, in
+/// their order, all open again.
+async fn copy_steps(
+    tx: &mut Transaction<'_, Any>,
+    user_id: &str,
+    from_root: &str,
+    to_root: &str,
+    tz: Tz,
+) -> Result<(), AppError> {
     let steps: Vec<TaskRow> = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tasks WHERE root_id = $1 AND depth > 0 ORDER BY depth, position, id"
     )))
-    .bind(&done.id)
+    .bind(from_root)
     .fetch_all(&mut **tx)
     .await
-    .map_err(|e| unexpected("reading steps to repeat", e))?;
-    let mut ids: HashMap<String, String> = HashMap::from([(done.id.clone(), new_id.clone())]);
+    .map_err(|e| unexpected("reading steps to copy", e))?;
+    let mut ids: HashMap<String, String> = HashMap::from([(from_root.to_owned(), to_root.to_owned())]);
     for step in steps {
         let Some(parent) = step.parent_id.as_ref().and_then(|p| ids.get(p)).cloned() else { continue };
         let place = Place {
-            user_id: &user.id,
+            user_id,
             parent_id: Some(&parent),
-            root_id: Some(&new_id),
+            root_id: Some(to_root),
             depth: step.depth as u32,
             position: step.position,
         };
@@ -807,6 +819,183 @@ async fn repeat(
         ids.insert(step.id.clone(), copy);
     }
     Ok(())
+}
+
+/// A copy of a task (and its micro-steps) as a template, or a new task from a template.
+/// Templates keep what a task is (title, notes, zone, tags, priority, estimate, energy,
+/// steps), not when it is due.
+pub async fn copy_as(db: &Db, user: &UserRow, id: &str, template: bool) -> Result<TaskInfo, AppError> {
+    let source = row(db, &user.id, id).await?;
+    if source.depth != 0 {
+        return Err(AppError::bad_request("Only a whole task can be a template (or be made from one)."));
+    }
+    if !template && source.is_template == 0 {
+        return Err(AppError::bad_request("That task is not a template."));
+    }
+    let tz = user_zone(user);
+    let fields = Fields {
+        title: source.title.clone(),
+        notes: source.notes.clone(),
+        zone: None,
+        tags: source.tags.split_whitespace().map(str::to_owned).collect(),
+        priority: source.priority.clamp(1, 4) as u8,
+        do_at: None,
+        due: None,
+        estimate: source.estimate_minutes.and_then(|m| u32::try_from(m).ok()),
+        energy: source.energy(),
+        status: TaskStatus::Todo,
+        rrule: None,
+    };
+    let mut tx = begin(db).await?;
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE root_id = $1")
+        .bind(&source.id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| unexpected("counting steps", e))?;
+    if task_count(&mut tx, &user.id).await? + count > MAX_TASKS {
+        return Err(AppError::Conflict { message: format!("An account keeps at most {MAX_TASKS} tasks and steps.") });
+    }
+    let place = Place { user_id: &user.id, parent_id: None, root_id: None, depth: 0, position: now_ms() };
+    let new_id = insert(&mut tx, &place, &fields, source.zone_id.as_deref(), template, tz).await?;
+    copy_steps(&mut tx, &user.id, &source.id, &new_id, tz).await?;
+    commit(tx).await?;
+    find(db, user, &new_id).await
+}
+
+/// Every task of the user (open, done, archived and templates) with its steps, for export.
+pub async fn export_all(db: &Db, user: &UserRow) -> Result<Vec<TaskInfo>, AppError> {
+    let roots: Vec<TaskRow> = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND parent_id IS NULL ORDER BY created_at, id"
+    )))
+    .bind(&user.id)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("exporting tasks", e))?;
+    let steps: Vec<TaskRow> = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND parent_id IS NOT NULL"
+    )))
+    .bind(&user.id)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("exporting steps", e))?;
+    let zones = zones(db, &user.id).await?;
+    Ok(trees(roots, steps, &zones, user_zone(user)))
+}
+
+/// The generic CSV (see `calento::task_csv`): a task's steps follow it, with their depth.
+pub async fn export_csv(db: &Db, user: &UserRow) -> Result<String, AppError> {
+    use calento::task_csv::{COLUMNS as CSV_COLUMNS, field};
+    fn rows(task: &TaskInfo, out: &mut String) {
+        let energy = task.energy.map(energy_text).unwrap_or_default();
+        let cells = [
+            task.title.clone(),
+            task.notes.clone(),
+            task.zone.as_ref().map(|z| z.name.clone()).unwrap_or_default(),
+            task.tags.join(" "),
+            task.priority.to_string(),
+            task.do_at.clone().unwrap_or_default(),
+            task.due.clone().unwrap_or_default(),
+            task.estimate_minutes.map(|m| m.to_string()).unwrap_or_default(),
+            energy.to_owned(),
+            task.status.as_str().to_owned(),
+            task.depth.to_string(),
+        ];
+        out.push_str(&cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+        for step in &task.steps {
+            rows(step, out);
+        }
+    }
+    let mut out = CSV_COLUMNS.join(",") + "\r\n";
+    for task in export_all(db, user).await?.iter().filter(|t| !t.is_template) {
+        rows(task, &mut out);
+    }
+    Ok(out)
+}
+
+/// Imports a CSV file (Todoist's export or the generic format) in one transaction; rows that
+/// do not check out are skipped and reported, with their line.
+pub async fn import_csv(db: &Db, user: &UserRow, text: &str) -> Result<TaskImportReport, AppError> {
+    use calento::task_csv::{self, Skipped};
+    let tz = user_zone(user);
+    let week_start = week_start(user);
+    let read = task_csv::read(text, &CaptureContext { now: local_now(user), week_start })
+        .map_err(|message| AppError::field(FieldError::new("file", message)))?;
+    let mut skipped: Vec<Skipped> = read.skipped.clone();
+    let mut tx = begin(db).await?;
+    if task_count(&mut tx, &user.id).await? + read.rows.len() as i64 > MAX_TASKS {
+        return Err(AppError::Conflict { message: format!("An account keeps at most {MAX_TASKS} tasks and steps.") });
+    }
+    // The id of the last row kept at each depth (a step goes under the one a level up).
+    let mut parents: Vec<Option<(String, String)>> = vec![None; rules::MAX_DEPTH as usize + 1];
+    let (mut tasks, mut steps) = (0usize, 0usize);
+    let base = now_ms();
+    for (index, imported) in read.rows.iter().enumerate() {
+        let depth = imported.depth as usize;
+        let parent = if depth == 0 { None } else { parents[depth - 1].clone() };
+        if depth > 0 && parent.is_none() {
+            skipped.push(Skipped { line: imported.line, reason: "its task was skipped".to_owned() });
+            for slot in parents.iter_mut().skip(depth) {
+                *slot = None;
+            }
+            continue;
+        }
+        let input = TaskInput {
+            title: imported.title.clone(),
+            notes: Some(imported.notes.clone()),
+            zone: imported.zone.clone(),
+            tags: Some(imported.tags.clone()),
+            priority: imported.priority.map(i64::from),
+            do_at: imported.do_at.clone(),
+            due: imported.due.clone(),
+            estimate_minutes: imported.estimate_minutes.map(i64::from),
+            energy: imported.energy.map(|e| energy_text(e).to_owned()),
+            status: imported.status.clone(),
+            ..TaskInput::default()
+        };
+        let fields = match checked(&input, tz) {
+            Ok(fields) => fields,
+            Err(AppError::Invalid { fields, message }) => {
+                let reason = fields.first().map_or(message, |f| format!("{}: {}", f.field, f.message));
+                skipped.push(Skipped { line: imported.line, reason });
+                for slot in parents.iter_mut().skip(depth) {
+                    *slot = None;
+                }
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
+        let zone = match &fields.zone {
+            Some(name) => Some(zone_id(&mut tx, &user.id, name).await?),
+            None => None,
+        };
+        let place = Place {
+            user_id: &user.id,
+            parent_id: parent.as_ref().map(|(id, _)| id.as_str()),
+            root_id: parent.as_ref().map(|(_, root)| root.as_str()),
+            depth: depth as u32,
+            position: if depth == 0 { base + index as i64 } else { index as i64 },
+        };
+        let id = insert(&mut tx, &place, &fields, zone.as_deref(), false, tz).await?;
+        let root = parent.map_or(id.clone(), |(_, root)| root);
+        parents[depth] = Some((id, root));
+        for slot in parents.iter_mut().skip(depth + 1) {
+            *slot = None;
+        }
+        if depth == 0 { tasks += 1 } else { steps += 1 }
+    }
+    commit(tx).await?;
+    skipped.sort_by_key(|s| s.line);
+    Ok(TaskImportReport {
+        format: match read.format {
+            task_csv::Format::Todoist => "todoist".to_owned(),
+            task_csv::Format::Generic => "generic".to_owned(),
+        },
+        tasks,
+        steps,
+        skipped: skipped.into_iter().map(|s| ImportNote { line: s.line, reason: s.reason }).collect(),
+        notes: read.notes.into_iter().map(|s| ImportNote { line: s.line, reason: s.reason }).collect(),
+    })
 }
 
 /// Puts a step at `position` among its siblings (0 first), renumbering them.
@@ -865,15 +1054,19 @@ pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
 
 // ---- Quick capture ----
 
+fn week_start(user: &UserRow) -> chrono::Weekday {
+    match calento::WeekStart::parse(&user.week_start).unwrap_or_default() {
+        calento::WeekStart::Monday => chrono::Weekday::Mon,
+        calento::WeekStart::Sunday => chrono::Weekday::Sun,
+        calento::WeekStart::Saturday => chrono::Weekday::Sat,
+    }
+}
+
 /// Reads every non-empty line of a brain dump in the user's zone; with `save`, makes a task
 /// of each (all or none).
 pub async fn capture(db: &Db, user: &UserRow, text: &str, save: bool) -> Result<CaptureResult, AppError> {
     let tz = user_zone(user);
-    let week_start = match calento::WeekStart::parse(&user.week_start).unwrap_or_default() {
-        calento::WeekStart::Monday => chrono::Weekday::Mon,
-        calento::WeekStart::Sunday => chrono::Weekday::Sun,
-        calento::WeekStart::Saturday => chrono::Weekday::Sat,
-    };
+    let week_start = week_start(user);
     let context = CaptureContext { now: local_now(user), week_start };
     if text.lines().filter(|l| !l.trim().is_empty()).count() > capture::MAX_LINES {
         return Err(AppError::field(FieldError::new(
