@@ -43,6 +43,7 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
     view! {
         <nav class="nav" aria-label="Main">
             <A href="/calendar">"Calendar"</A>
+            <A href="/today">"Today"</A>
             <A href="/tasks">"Tasks"</A>
             <A href="/focus">"Focus"</A>
             <A href="/availability">"Availability"</A>

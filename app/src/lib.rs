@@ -22,7 +22,7 @@ use crate::models::{Theme, UserProfile};
 use crate::routes::{
     AvailabilityPage, BookingLinksPage, BookingsPage, CalendarPage, CalendarsPage, FocusPage, HomePage, HostPage,
     LoginPage, ManageBookingPage, NotFound, OutboxPage, PublicBookingPage, RegisterPage, SearchPage, SettingsPage,
-    TasksPage, TokensPage,
+    StatsPage, TaskSettingsPage, TasksPage, TodayPage, TokensPage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -133,14 +133,17 @@ pub fn App() -> impl IntoView {
                         />
                         <Route
                             path=path!("/tasks")
-                            view=|| view! { <RequireUser><TasksPage /></RequireUser> }
+                            view=TasksPage
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/focus")
-                            view=|| view! { <RequireUser><FocusPage /></RequireUser> }
+                            view=FocusPage
                             ssr=SsrMode::Async
                         />
+                        <Route path=path!("/stats") view=StatsPage ssr=SsrMode::Async />
+                        <Route path=path!("/today") view=TodayPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/tasks") view=TaskSettingsPage ssr=SsrMode::Async />
                         <Route
                             path=path!("/availability")
                             view=AvailabilityPage

@@ -193,6 +193,46 @@ test.describe("tasks with WebAssembly", () => {
   });
 });
 
+test.describe("the day with WebAssembly", () => {
+  test.use({ timezoneId: "Europe/Paris" });
+
+  test("onboarding, the morning plan, the evening shutdown and the statistics", async ({ page }) => {
+    await register(page);
+    await openTasks(page);
+    await expect(page.getByTestId("onboarding")).toBeVisible();
+    await page.getByTestId("onboard-zones").fill("Work, Family");
+    await page.getByTestId("onboard-save").click();
+    await expect(page.getByTestId("onboarding")).toHaveCount(0);
+    await expect(page.locator(".zone-links")).toContainText("@Work");
+    await expect(page.locator(".zone-links")).toContainText("@Family");
+
+    await page.getByTestId("capture-text").fill("Tidy the desk ~15m today\nCall the bank today\nPlan the trip");
+    await page.getByTestId("capture-save").click();
+    await expect(page.getByTestId("task")).toHaveCount(3);
+
+    await page.goto("/today");
+    await hydrated(page);
+    await page.getByTestId("intention").fill("One thing at a time");
+    await page.getByTestId("candidate").filter({ hasText: "Tidy the desk" }).locator("input").check();
+    await page.getByTestId("candidate").filter({ hasText: "Call the bank" }).locator("input").check();
+    await page.getByTestId("place-today").click();
+    await expect(page.getByTestId("top-tasks")).toContainText("Tidy the desk");
+    await expect(page.getByTestId("top-tasks")).toContainText("Call the bank");
+    await expect(page.getByTestId("intention")).toHaveValue("One thing at a time");
+
+    await page.getByTestId("shutdown").click();
+    await expect(page.getByTestId("shutdown-report")).toContainText("2 unfinished tasks moved to tomorrow");
+
+    await page.goto("/stats");
+    await hydrated(page);
+    await expect(page.getByTestId("chart-tasks")).toBeVisible();
+    await expect(page.getByTestId("chart-streak")).toBeVisible();
+    await page.getByTestId("chart-streak").locator("rect").last().hover();
+    await expect(page.getByTestId("chart-streak-tip")).toContainText(/^\d{4}-\d{2}-\d{2}: /);
+    await expect(page.getByTestId("stats-summary")).toContainText("0 tasks done");
+  });
+});
+
 test.describe("tasks without JavaScript", () => {
   test.use({ javaScriptEnabled: false, timezoneId: "Europe/Paris" });
 

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use app::AppError;
 use app::server::tasks::{
-    CaptureResult, DistractionInfo, EnergyInfo, FocusSessionInfo, PlacementInfo, PlanResult, ProgressInfo, RewardInfo,
-    TaskImportReport, TaskInfo, TaskInput, TaskPatch, TaskQuery, ZoneInfo,
+    CaptureResult, DistractionInfo, EnergyInfo, FocusSessionInfo, NowSuggestion, PlacementInfo, PlanResult,
+    ProgressInfo, RewardInfo, StatsInfo, TaskImportReport, TaskInfo, TaskInput, TaskPatch, TaskQuery, ZoneInfo,
 };
 use app::ssr::motivation::TaskSettings;
 use app::ssr::{AppState, focus, motivation, planning, tasks};
@@ -39,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         .route("/focus-sessions/{id}/distractions", post(add_distraction))
         .route("/focus-sessions/{id}/{action}", post(change_session))
         .route("/energy", get(list_energy).post(log_energy))
+        .route("/energy/now", get(what_now))
+        .route("/stats", get(stats))
         .route("/progress", get(progress))
         .route("/rewards", post(create_reward))
         .route("/rewards/{id}/claim", post(claim_reward))
@@ -332,6 +334,31 @@ async fn log_energy(
 ) -> Result<(StatusCode, Json<EnergyInfo>), AppError> {
     let logged = focus::log_energy(&state.db, &user, body.level, &body.note, body.check_in).await?;
     Ok((StatusCode::CREATED, Json(logged)))
+}
+
+async fn what_now(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+) -> Result<Json<NowSuggestion>, AppError> {
+    focus::what_now(&state.db, &user).await.map(Json)
+}
+
+#[derive(Deserialize)]
+struct StatsQuery {
+    #[serde(default = "four_weeks")]
+    days: i64,
+}
+
+fn four_weeks() -> i64 {
+    28
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Query(query): Query<StatsQuery>,
+) -> Result<Json<StatsInfo>, AppError> {
+    focus::stats(&state.db, &user, query.days).await.map(Json)
 }
 
 async fn progress(

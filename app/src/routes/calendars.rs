@@ -64,6 +64,7 @@ pub fn CalendarsPage() -> impl IntoView {
                 <nav class="subnav" aria-label="Settings">
                     <A href="/settings" exact=true>"Profile"</A>
                     <A href="/settings/calendars">"Calendars"</A>
+                    <A href="/settings/tasks">"Tasks & focus"</A>
                     <A href="/settings/tokens">"API tokens"</A>
                     <A href="/settings/outbox">"Outbox"</A>
                 </nav>

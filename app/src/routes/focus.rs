@@ -7,7 +7,8 @@ use leptos_meta::Title;
 
 use crate::components::{FormError, RequireUser, form_error};
 use crate::server::tasks::{
-    ChangeFocus, FocusKind, FocusSessionInfo, FocusState, LogEnergy, NoteDistraction, StartFocus, load_focus,
+    ChangeFocus, FocusKind, FocusSessionInfo, FocusState, LogEnergy, NoteDistraction, NowSuggestion, StartFocus,
+    load_focus, what_now,
 };
 
 #[derive(Clone, Copy)]
@@ -35,6 +36,8 @@ pub fn FocusPage() -> impl IntoView {
         },
         |_| load_focus(),
     );
+    let suggestion =
+        Resource::new(move || (actions.energy.version().get(), actions.change.version().get()), |_| what_now());
     let start_error = form_error(move || actions.start.value().get());
     let change_error = form_error(move || actions.change.value().get());
     view! {
@@ -79,6 +82,12 @@ pub fn FocusPage() -> impl IntoView {
                     })}
                 </Transition>
                 <EnergyCheck />
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        suggestion.await.ok().map(|now| view! { <WhatNow now /> })
+                    })}
+                </Transition>
+                <p><a href="/stats" data-testid="stats-link">"Statistics"</a></p>
             </section>
         </RequireUser>
     }
@@ -294,4 +303,36 @@ fn notify(title: &str, body: &str) {
     {
         let _ = (title, body);
     }
+}
+
+/// Tasks that fit the energy just logged and the time before the next event.
+#[component]
+fn WhatNow(now: NowSuggestion) -> impl IntoView {
+    let gap = match now.free_minutes {
+        Some(0) => "You are in a busy block right now.".to_owned(),
+        Some(minutes) => format!("{minutes} free minutes before your next event."),
+        None => "Nothing on your calendar for the next 12 hours.".to_owned(),
+    };
+    let energy = now.energy.map_or("Log your energy to narrow this down.".to_owned(), |e| format!("Energy {e} of 5."));
+    view! {
+        <section class="what-now" aria-label="What can I do now" data-testid="what-now">
+            <h2>"What can I do now?"</h2>
+            <p class="hint">{format!("{energy} {gap}")}</p>
+            {if now.tasks.is_empty() {
+                view! { <p class="empty">"Nothing open fits right now: a short break counts too."</p> }.into_any()
+            } else {
+                view! {
+                    <ul>
+                        {now.tasks.into_iter().map(|t| view! {
+                            <li data-testid="now-task">
+                                {t.title}
+                                {t.estimate_minutes.map(|m| format!(" · ~{m} min"))}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+    .into_any()
 }

@@ -10,7 +10,10 @@ mod host;
 mod host_bookings;
 mod outbox;
 mod search;
+mod stats;
+mod task_settings;
 mod tasks;
+mod today;
 
 pub use availability::AvailabilityPage;
 pub use booking::{HostPage, ManageBookingPage, PublicBookingPage};
@@ -21,7 +24,10 @@ pub use focus::FocusPage;
 pub use host_bookings::BookingsPage;
 pub use outbox::OutboxPage;
 pub use search::SearchPage;
+pub use stats::StatsPage;
+pub use task_settings::TaskSettingsPage;
 pub use tasks::TasksPage;
+pub use today::TodayPage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -182,6 +188,7 @@ pub fn SettingsPage() -> impl IntoView {
             <nav class="subnav" aria-label="Settings">
                 <A href="/settings" exact=true>"Profile"</A>
                 <A href="/settings/calendars">"Calendars"</A>
+                <A href="/settings/tasks">"Tasks & focus"</A>
                 <A href="/settings/tokens">"API tokens"</A>
                 <A href="/settings/outbox">"Outbox"</A>
             </nav>
@@ -246,6 +253,7 @@ pub fn TokensPage() -> impl IntoView {
                 <nav class="subnav" aria-label="Settings">
                     <A href="/settings" exact=true>"Profile"</A>
                     <A href="/settings/calendars">"Calendars"</A>
+                    <A href="/settings/tasks">"Tasks & focus"</A>
                     <A href="/settings/tokens">"API tokens"</A>
                     <A href="/settings/outbox">"Outbox"</A>
                 </nav>

@@ -9,8 +9,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::{FormError, RequireUser, form_error};
 use crate::server::tasks::{
-    AddStep, CaptureTasks, DeleteTask, EditTask, MoveStep, PlanResult, PlanWeek, ProgressInfo, SetTaskDone, TaskInfo,
-    list_tasks, list_zones, my_progress,
+    AddStep, CaptureTasks, CopyTask, DeleteTask, EditTask, FinishOnboarding, ImportTasks, MoveStep, PlanResult,
+    PlanWeek, ProgressInfo, SetTaskDone, TaskInfo, list_tasks, list_zones, my_progress, needs_onboarding,
 };
 
 /// The page's write actions: every list and panel refetches after any of them.
@@ -23,6 +23,8 @@ struct TaskActions {
     delete: ServerAction<DeleteTask>,
     edit: ServerAction<EditTask>,
     plan: ServerAction<PlanWeek>,
+    copy: ServerAction<CopyTask>,
+    import: ServerAction<ImportTasks>,
 }
 
 impl TaskActions {
@@ -34,6 +36,8 @@ impl TaskActions {
             + self.delete.version().get()
             + self.edit.version().get()
             + self.plan.version().get()
+            + self.copy.version().get()
+            + self.import.version().get()
     }
 }
 
@@ -79,6 +83,8 @@ pub fn TasksPage() -> impl IntoView {
         delete: ServerAction::new(),
         edit: ServerAction::new(),
         plan: ServerAction::new(),
+        copy: ServerAction::new(),
+        import: ServerAction::new(),
     };
     provide_context(actions);
     provide_context(OpenBoxes(RwSignal::new(Default::default())));
@@ -92,9 +98,13 @@ pub fn TasksPage() -> impl IntoView {
         move || (view_name(), zone(), tag(), actions.version(), quick_version()),
         |(view, zone, tag, _, _)| list_tasks(view, zone, tag),
     );
-    let zones =
-        Resource::new(move || (actions.capture.version().get(), actions.edit.version().get()), |_| list_zones());
+    let finish = ServerAction::<FinishOnboarding>::new();
+    let zones = Resource::new(
+        move || (actions.capture.version().get(), actions.edit.version().get(), finish.version().get()),
+        |_| list_zones(),
+    );
     let progress = Resource::new(move || (actions.version(), quick_version()), |_| my_progress());
+    let onboarding = Resource::new(move || finish.version().get(), |_| needs_onboarding());
     let heading = move || {
         let name = view_name();
         let base = VIEWS.iter().find(|(v, _)| *v == name).map_or("Tasks", |(_, label)| label).to_owned();
@@ -111,6 +121,11 @@ pub fn TasksPage() -> impl IntoView {
         <RequireUser>
             <div class="tasks-layout">
                 <section class="card tasks-main">
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            matches!(onboarding.await, Ok(true)).then(|| view! { <Onboarding finish /> })
+                        })}
+                    </Transition>
                     <h1>"Tasks"</h1>
                     <CaptureBox />
                     <nav class="tabs" aria-label="Task lists">
@@ -164,6 +179,7 @@ pub fn TasksPage() -> impl IntoView {
                 <aside class="tasks-side">
                     <ProgressPanel progress />
                     <PlanPanel />
+                    <DataPanel />
                 </aside>
             </div>
         </RequireUser>
@@ -302,9 +318,20 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
     let title = task.title.clone();
     let steps = task.steps.clone();
     let (steps_open, steps_toggle) = remembered(format!("steps-{id}"));
+    let (use_id, save_id) = (id.clone(), id.clone());
     view! {
         <li class="task" class:done=done data-testid="task" data-title=title.clone() tabindex="-1">
-            <DoneToggle id=id.clone() done label=title.clone() />
+            {if task.is_template {
+                view! {
+                    <ActionForm action=actions.copy attr:class="inline-form">
+                        <input type="hidden" name="id" value=use_id />
+                        <input type="hidden" name="template" value="false" />
+                        <button type="submit" class="primary" data-testid="use-template">"Use"</button>
+                    </ActionForm>
+                }.into_any()
+            } else {
+                view! { <DoneToggle id=id.clone() done label=title.clone() /> }.into_any()
+            }}
             <div class="task-body">
                 <span class="task-title">{title.clone()}</span>
                 <span class="task-meta">
@@ -338,6 +365,13 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
                     <AddStepForm parent_id=id.clone() label="Add a micro-step" sub=false />
                 </details>
                 <EditTaskForm task=task.clone() />
+                {(!task.is_template).then(|| view! {
+                    <ActionForm action=actions.copy attr:class="inline-form">
+                        <input type="hidden" name="id" value=save_id />
+                        <input type="hidden" name="template" value="true" />
+                        <button type="submit" class="link-button" data-testid="save-template">"Save as template"</button>
+                    </ActionForm>
+                })}
             </div>
             <ActionForm action=actions.delete attr:class="inline-form">
                 <input type="hidden" name="id" value=id.clone() />
@@ -611,6 +645,107 @@ fn PlanView(result: PlanResult) -> impl IntoView {
             {applied.then(|| view! { <p><A href="/calendar?view=week">"See the blocks on your calendar"</A></p> })}
         </div>
     }
+}
+
+/// A new account's first visit: zones, working and peak hours, motivation features.
+#[component]
+fn Onboarding(finish: ServerAction<FinishOnboarding>) -> impl IntoView {
+    let error = form_error(move || finish.value().get());
+    let message = move |field: &'static str| move || error.get().and_then(|e| e.field_message(field));
+    let check = |name: &'static str, label: &'static str| {
+        view! {
+            <label class="check">
+                <input type="checkbox" name=name value="true" checked=true />
+                {label}
+            </label>
+        }
+    };
+    view! {
+        <section class="onboarding notice" data-testid="onboarding" aria-label="Getting started">
+            <h2>"Welcome! Three quick choices"</h2>
+            <ActionForm action=finish attr:class="form">
+                <FormError error />
+                <div class="field">
+                    <label for="onboard-zones">"Your life areas (zones), separated by commas"</label>
+                    <input id="onboard-zones" name="zones" value="Work, Home, Health" data-testid="onboard-zones" />
+                    <p class="field-error">{message("zones")}</p>
+                </div>
+                <div class="field-row">
+                    <div class="field">
+                        <label for="work-start">"Working hours from"</label>
+                        <input id="work-start" name="work_start" type="time" value="09:00" />
+                        <p class="field-error">{message("work_start")}</p>
+                    </div>
+                    <div class="field">
+                        <label for="work-end">"to"</label>
+                        <input id="work-end" name="work_end" type="time" value="17:00" />
+                    </div>
+                    <div class="field">
+                        <label for="peak-start">"Best focus from"</label>
+                        <input id="peak-start" name="peak_start" type="time" value="09:00" />
+                        <p class="field-error">{message("peak_hours")}</p>
+                    </div>
+                    <div class="field">
+                        <label for="peak-end">"to"</label>
+                        <input id="peak-end" name="peak_end" type="time" value="12:00" />
+                    </div>
+                </div>
+                <fieldset>
+                    <legend>"What keeps you going (change it any time in Settings)"</legend>
+                    {check("xp", "XP and levels")}
+                    {check("streaks", "A daily streak that forgives a missed day")}
+                    {check("achievements", "Achievements")}
+                    {check("rewards", "Rewards you buy with points")}
+                    {check("companion", "A companion that grows with you")}
+                </fieldset>
+                <div class="dialog-actions">
+                    <button type="submit" name="skip" value="true" data-testid="onboard-skip">"Skip"</button>
+                    <button type="submit" name="skip" value="" class="primary" data-testid="onboard-save">"Start"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
+}
+
+/// Export (JSON, CSV) and import (CSV from Todoist or Calento), with the import's report.
+#[component]
+fn DataPanel() -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let import = actions.import;
+    let error = form_error(move || import.value().get());
+    view! {
+        <section class="card data-panel" aria-label="Your tasks' data">
+            <h2>"Your data"</h2>
+            <p>
+                <a href="/api/v1/tasks/export.json" download="calento-tasks.json">"Export JSON"</a>
+                " · "
+                <a href="/api/v1/tasks/export.csv" download="calento-tasks.csv">"Export CSV"</a>
+            </p>
+            <details>
+                <summary>"Import CSV (Todoist or Calento)"</summary>
+                <ActionForm action=import attr:class="form">
+                    <label for="import-text">"Paste the file's contents"</label>
+                    <textarea id="import-text" name="text" rows="4" data-testid="import-text"></textarea>
+                    <p class="field-error" role="alert">{move || error.get().and_then(|e| e.field_message("file"))}</p>
+                    <FormError error />
+                    <button type="submit" data-testid="import-save">"Import"</button>
+                </ActionForm>
+            </details>
+            {move || match import.value().get() {
+                Some(Ok(report)) => Some(view! {
+                    <div class="notice" role="status" data-testid="import-report">
+                        <p>{format!("Imported {} tasks and {} micro-steps ({}); skipped {}.", report.tasks, report.steps, report.format, report.skipped.len())}</p>
+                        <ul class="skipped">
+                            {report.skipped.into_iter().chain(report.notes).take(50).map(|n| view! { <li>{format!("Line {}: {}", n.line, n.reason)}</li> }).collect_view()}
+                        </ul>
+                    </div>
+                }),
+                _ => None,
+            }}
+        </section>
+    }
+    .into_any()
 }
 
 /// j/k move between tasks, x marks the focused one done, e opens its edit form, c goes to

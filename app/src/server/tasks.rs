@@ -377,6 +377,242 @@ pub async fn import_tasks(text: String) -> Result<TaskImportReport, AppError> {
     tasks::import_csv(&request::state()?.db, &user, &text).await
 }
 
+/// "What can I do now": tasks that fit the latest energy and the free time before the next
+/// busy event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NowSuggestion {
+    /// The energy logged in the last 6 hours, if any.
+    pub energy: Option<u8>,
+    /// Free minutes before the next busy event (`None`: nothing in the next 12 hours).
+    pub free_minutes: Option<i64>,
+    pub next_busy_at: Option<String>,
+    pub tasks: Vec<TaskInfo>,
+}
+
+/// One day of the statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayStat {
+    /// `YYYY-MM-DD`, the user's day.
+    pub date: String,
+    pub tasks_done: i64,
+    pub steps_done: i64,
+    pub focus_minutes: i64,
+    /// The day's average logged energy (1–5).
+    pub energy: Option<f64>,
+    /// Whether the day counted for the streak.
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneMinutes {
+    pub zone: String,
+    pub color: String,
+    pub focus_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstimateVsActual {
+    pub task_id: String,
+    pub title: String,
+    pub estimate_minutes: i64,
+    pub focus_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsInfo {
+    /// Oldest first, ending today.
+    pub days: Vec<DayStat>,
+    pub zones: Vec<ZoneMinutes>,
+    pub estimates: Vec<EstimateVsActual>,
+}
+
+/// The task settings as the settings form edits them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSettingsForm {
+    pub focus: FocusSettings,
+    pub switches: MotivationSwitches,
+    pub peak_start: String,
+    pub peak_end: String,
+    pub blocks_busy: bool,
+}
+
+#[server(prefix = "/fn", endpoint = "what_now")]
+pub async fn what_now() -> Result<NowSuggestion, AppError> {
+    let user = request::require_user().await?;
+    focus::what_now(&request::state()?.db, &user).await
+}
+
+#[server(prefix = "/fn", endpoint = "load_stats")]
+pub async fn load_stats(days: i64) -> Result<StatsInfo, AppError> {
+    let user = request::require_user().await?;
+    focus::stats(&request::state()?.db, &user, days).await
+}
+
+#[server(prefix = "/fn", endpoint = "load_task_settings")]
+pub async fn load_task_settings() -> Result<TaskSettingsForm, AppError> {
+    let user = request::require_user().await?;
+    let settings = motivation::settings(&request::state()?.db, &user.id).await?;
+    let peak = settings.peak_hours.first().cloned();
+    Ok(TaskSettingsForm {
+        focus: settings.focus,
+        switches: settings.motivation,
+        peak_start: peak.as_ref().map(|p| p.start.clone()).unwrap_or_default(),
+        peak_end: peak.map(|p| p.end).unwrap_or_default(),
+        blocks_busy: settings.blocks_busy,
+    })
+}
+
+/// Saves the Tasks & focus settings form (checkboxes absent mean off).
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "save_task_settings")]
+pub async fn save_task_settings(
+    focus_minutes: u32,
+    short_break_minutes: u32,
+    long_break_minutes: u32,
+    cycles: u32,
+    peak_start: Option<String>,
+    peak_end: Option<String>,
+    xp: Option<String>,
+    streaks: Option<String>,
+    achievements: Option<String>,
+    rewards: Option<String>,
+    companion: Option<String>,
+    blocks_busy: Option<String>,
+) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
+    let db = request::state()?.db;
+    let mut settings = motivation::settings(&db, &user.id).await?;
+    settings.focus = FocusSettings { focus_minutes, short_break_minutes, long_break_minutes, cycles };
+    settings.motivation = MotivationSwitches {
+        xp: on(&xp),
+        streaks: on(&streaks),
+        achievements: on(&achievements),
+        rewards: on(&rewards),
+        companion: on(&companion),
+    };
+    let (start, end) = (peak_start.unwrap_or_default(), peak_end.unwrap_or_default());
+    settings.peak_hours = if start.trim().is_empty() && end.trim().is_empty() {
+        Vec::new()
+    } else {
+        vec![motivation::PeakRange { start: start.trim().to_owned(), end: end.trim().to_owned() }]
+    };
+    let busy_changed = settings.blocks_busy != on(&blocks_busy);
+    settings.blocks_busy = on(&blocks_busy);
+    motivation::save_settings(&db, &user.id, &settings).await?;
+    if busy_changed && let Some(id) = &settings.blocks_calendar_id {
+        let change = crate::models::CalendarInput { counts_as_busy: Some(settings.blocks_busy), ..Default::default() };
+        crate::ssr::calendars::update(&db, &user.id, id, &change).await?;
+    }
+    Ok(())
+}
+
+/// One event of today, as the daily plan lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayEvent {
+    /// `HH:MM–HH:MM` in the user's zone, or "all day".
+    pub time: String,
+    pub title: String,
+}
+
+/// The morning ritual and the evening shutdown of one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyPlanInfo {
+    /// `YYYY-MM-DD`, the user's today.
+    pub date: String,
+    pub intention: String,
+    pub planned: bool,
+    pub top: Vec<TaskInfo>,
+    pub events: Vec<DayEvent>,
+    /// Open tasks to choose the top three from (today's first).
+    pub candidates: Vec<TaskInfo>,
+    pub shutdown: bool,
+    /// Titles of tasks finished today.
+    pub done_today: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShutdownReport {
+    pub moved: usize,
+    pub done_today: usize,
+}
+
+#[server(prefix = "/fn", endpoint = "load_daily_plan")]
+pub async fn load_daily_plan() -> Result<DailyPlanInfo, AppError> {
+    let user = request::require_user().await?;
+    planning::daily_plan(&request::state()?.db, &user).await
+}
+
+/// Saves the morning plan (up to three tasks, `task_ids[]`) and, with `place`, puts them on
+/// today's calendar.
+#[server(prefix = "/fn", endpoint = "save_daily_plan")]
+pub async fn save_daily_plan(
+    intention: String,
+    #[server(default)] task_ids: Vec<String>,
+    place: Option<String>,
+) -> Result<Option<PlanResult>, AppError> {
+    let user = request::require_user().await?;
+    let place = place.is_some_and(|p| !p.is_empty() && p != "false");
+    planning::save_daily_plan(&request::state()?.db, &user, &intention, &task_ids, place).await
+}
+
+/// The evening shutdown: unfinished tasks planned for today or earlier move to tomorrow.
+#[server(prefix = "/fn", endpoint = "shut_down_day")]
+pub async fn shut_down_day() -> Result<ShutdownReport, AppError> {
+    let user = request::require_user().await?;
+    planning::shutdown(&request::state()?.db, &user).await
+}
+
+/// Whether to show the new-account onboarding: only before it is done or skipped, and only
+/// while the account has no tasks yet.
+#[server(prefix = "/fn", endpoint = "needs_onboarding")]
+pub async fn needs_onboarding() -> Result<bool, AppError> {
+    let user = request::require_user().await?;
+    tasks::needs_onboarding(&request::state()?.db, &user.id).await
+}
+
+/// Onboarding: zones (comma-separated), working hours (a Mon–Fri schedule when there is none
+/// yet), peak hours and motivation features; `skip` just closes it.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "finish_onboarding")]
+pub async fn finish_onboarding(
+    zones: Option<String>,
+    work_start: Option<String>,
+    work_end: Option<String>,
+    peak_start: Option<String>,
+    peak_end: Option<String>,
+    xp: Option<String>,
+    streaks: Option<String>,
+    achievements: Option<String>,
+    rewards: Option<String>,
+    companion: Option<String>,
+    skip: Option<String>,
+) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
+    let db = request::state()?.db;
+    let mut settings = motivation::settings(&db, &user.id).await?;
+    if !on(&skip) {
+        let switches = MotivationSwitches {
+            xp: on(&xp),
+            streaks: on(&streaks),
+            achievements: on(&achievements),
+            rewards: on(&rewards),
+            companion: on(&companion),
+        };
+        let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).unwrap_or_default();
+        let (peak_start, peak_end) = (text(peak_start), text(peak_end));
+        if !peak_start.is_empty() || !peak_end.is_empty() {
+            settings.peak_hours = vec![motivation::PeakRange { start: peak_start, end: peak_end }];
+        }
+        settings.motivation = switches;
+        settings.validate()?;
+        tasks::onboard(&db, &user, zones.as_deref().unwrap_or_default(), &text(work_start), &text(work_end)).await?;
+    }
+    settings.onboarded = true;
+    motivation::save_settings(&db, &user.id, &settings).await
+}
+
 /// The signed-in user's tasks for a list.
 #[server(prefix = "/fn", endpoint = "list_tasks")]
 pub async fn list_tasks(view: String, zone: Option<String>, tag: Option<String>) -> Result<Vec<TaskInfo>, AppError> {

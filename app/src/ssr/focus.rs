@@ -9,7 +9,10 @@ use super::motivation::{self, local_day, settings};
 use super::tasks::{day_start, today, user_zone};
 use super::{Db, new_id, now_ms, unexpected};
 use crate::AppError;
-use crate::server::tasks::{DistractionInfo, EnergyInfo, FocusOverview, FocusSessionInfo};
+use crate::server::tasks::{
+    DayStat, DistractionInfo, EnergyInfo, EstimateVsActual, FocusOverview, FocusSessionInfo, NowSuggestion, StatsInfo,
+    TaskInfo, ZoneMinutes,
+};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct SessionRow {
@@ -429,4 +432,189 @@ pub async fn energy_history(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) ->
             at: millis(at),
         })
         .collect())
+}
+
+/// Tasks that fit the latest energy (logged in the last 6 hours) and the free time before
+/// the next busy event: with low energy only low-energy tasks, with medium energy low and
+/// medium ones, with high energy anything (demanding work first). Tasks without an estimate
+/// fit any gap; at most five, by deadline and priority.
+pub async fn what_now(db: &Db, user: &UserRow) -> Result<NowSuggestion, AppError> {
+    use calento::capture::Energy;
+    let now = now_ms();
+    let tz = user_zone(user);
+    let latest: Option<(i64,)> =
+        sqlx::query_as("SELECT level FROM energy_logs WHERE user_id = $1 AND at_ms >= $2 ORDER BY at_ms DESC LIMIT 1")
+            .bind(&user.id)
+            .bind(now - 6 * 3_600_000)
+            .fetch_optional(db.read())
+            .await
+            .map_err(|e| unexpected("reading energy", e))?;
+    let energy = latest.map(|(level,)| level.clamp(1, 5) as u8);
+    let horizon = now + 12 * 3_600_000;
+    let busy = super::bookings::busy(db, &user.id, tz, now, horizon).await?;
+    let next = busy.iter().map(|i| i.start).filter(|start| *start >= now).min();
+    let busy_now = busy.iter().any(|i| i.start <= now && i.end > now);
+    let free_minutes = if busy_now { Some(0) } else { next.map(|start| (start - now) / 60_000) };
+    let allowed = |task: Option<Energy>| match (energy, task) {
+        (None, _) | (_, None) => true,
+        (Some(1..=2), Some(e)) => e == Energy::Low,
+        (Some(3), Some(e)) => e != Energy::High,
+        _ => true,
+    };
+    let list = super::tasks::list(db, user, &crate::server::tasks::TaskQuery::default()).await?;
+    let mut fitting: Vec<TaskInfo> = list
+        .into_iter()
+        .filter(|t| allowed(t.energy))
+        .filter(|t| match (free_minutes, t.estimate_minutes) {
+            (Some(free), Some(estimate)) => i64::from(estimate) <= free,
+            _ => true,
+        })
+        .collect();
+    if energy.is_some_and(|e| e >= 4) {
+        fitting.sort_by_key(|t| std::cmp::Reverse(t.energy == Some(Energy::High)));
+    }
+    fitting.truncate(5);
+    Ok(NowSuggestion {
+        energy,
+        free_minutes,
+        next_busy_at: next.map(|ms| super::tasks::rfc3339(ms, tz)),
+        tasks: fitting,
+    })
+}
+
+/// Per day for the last `days` days (7–366) ending today: tasks and steps done, focus
+/// minutes, average energy, streak days; focus minutes per zone; estimate against focused
+/// time for tasks that have both.
+pub async fn stats(db: &Db, user: &UserRow, days: i64) -> Result<StatsInfo, AppError> {
+    use std::collections::HashMap;
+    if !(7..=366).contains(&days) {
+        return Err(AppError::field(FieldError::new("days", "Statistics cover 7 to 366 days.")));
+    }
+    let tz = user_zone(user);
+    let last = today(user);
+    let first = last - chrono::Duration::days(days - 1);
+    let (from, to) = (day_start(tz, first), day_start(tz, last.succ_opt().unwrap_or(last)));
+    let key = |ms: i64| local_day(user, ms).format("%Y-%m-%d").to_string();
+    let mut by_day: HashMap<String, DayStat> = HashMap::new();
+    let mut day = first;
+    while day <= last {
+        let date = day.format("%Y-%m-%d").to_string();
+        by_day.insert(
+            date.clone(),
+            DayStat { date, tasks_done: 0, steps_done: 0, focus_minutes: 0, energy: None, active: false },
+        );
+        day = day.succ_opt().unwrap_or(last + chrono::Duration::days(1));
+    }
+    let done: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT depth, completed_at FROM tasks WHERE user_id = $1 AND status = 'done' AND completed_at >= $2 AND completed_at < $3",
+    )
+    .bind(&user.id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading finished tasks", e))?;
+    for (depth, at) in done {
+        if let Some(stat) = by_day.get_mut(&key(at)) {
+            if depth == 0 { stat.tasks_done += 1 } else { stat.steps_done += 1 }
+        }
+    }
+    let sessions: Vec<(Option<String>, i64, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT task_id, started_ms, planned_ms, paused_total_ms, ended_ms FROM focus_sessions
+          WHERE user_id = $1 AND kind = 'focus' AND state = 'completed' AND started_ms >= $2 AND started_ms < $3",
+    )
+    .bind(&user.id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading focus sessions", e))?;
+    let mut per_task: HashMap<String, i64> = HashMap::new();
+    for (task_id, started, planned, paused, ended) in &sessions {
+        let minutes = (ended.unwrap_or(*started) - started - paused).clamp(0, *planned) / 60_000;
+        if let Some(stat) = by_day.get_mut(&key(*started)) {
+            stat.focus_minutes += minutes;
+        }
+        if let Some(task) = task_id {
+            *per_task.entry(task.clone()).or_default() += minutes;
+        }
+    }
+    let energy: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT level, at_ms FROM energy_logs WHERE user_id = $1 AND at_ms >= $2 AND at_ms < $3")
+            .bind(&user.id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(db.read())
+            .await
+            .map_err(|e| unexpected("reading energy", e))?;
+    let mut energy_sum: HashMap<String, (i64, i64)> = HashMap::new();
+    for (level, at) in energy {
+        let entry = energy_sum.entry(key(at)).or_default();
+        entry.0 += level;
+        entry.1 += 1;
+    }
+    for (date, (sum, n)) in energy_sum {
+        if let Some(stat) = by_day.get_mut(&date) {
+            stat.energy = Some(sum as f64 / n as f64);
+        }
+    }
+    let active: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT day FROM xp_awards WHERE user_id = $1 AND day >= $2 AND day <= $3")
+            .bind(&user.id)
+            .bind(first.format("%Y-%m-%d").to_string())
+            .bind(last.format("%Y-%m-%d").to_string())
+            .fetch_all(db.read())
+            .await
+            .map_err(|e| unexpected("reading streak days", e))?;
+    for (date,) in active {
+        if let Some(stat) = by_day.get_mut(&date) {
+            stat.active = true;
+        }
+    }
+    // Focus per zone and estimate against focus go through each session's task to its root.
+    let rows: Vec<(String, String, i64, Option<i64>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT t.id, r.title, r.depth, r.estimate_minutes, r.id, z.name, z.color
+           FROM tasks t JOIN tasks r ON r.id = t.root_id LEFT JOIN zones z ON z.id = r.zone_id
+          WHERE t.user_id = $1 AND t.id IN (SELECT task_id FROM focus_sessions WHERE user_id = $1 AND started_ms >= $2
+                AND started_ms < $3 AND task_id IS NOT NULL)",
+    )
+    .bind(&user.id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading focus per task", e))?;
+    let mut zones: HashMap<String, ZoneMinutes> = HashMap::new();
+    let mut estimates: HashMap<String, EstimateVsActual> = HashMap::new();
+    for (task_id, root_title, _depth, estimate, root_id, zone, color) in rows {
+        let minutes = per_task.get(&task_id).copied().unwrap_or_default();
+        let name = zone.unwrap_or_else(|| "No zone".to_owned());
+        zones
+            .entry(name.clone())
+            .or_insert(ZoneMinutes {
+                zone: name,
+                color: color.unwrap_or_else(|| "#5f6368".to_owned()),
+                focus_minutes: 0,
+            })
+            .focus_minutes += minutes;
+        if let (Some(estimate), Some(root_id)) = (estimate, root_id) {
+            estimates
+                .entry(root_id.clone())
+                .or_insert(EstimateVsActual {
+                    task_id: root_id,
+                    title: root_title,
+                    estimate_minutes: estimate,
+                    focus_minutes: 0,
+                })
+                .focus_minutes += minutes;
+        }
+    }
+    let mut days_out: Vec<DayStat> = by_day.into_values().collect();
+    days_out.sort_by(|a, b| a.date.cmp(&b.date));
+    let mut zones: Vec<ZoneMinutes> = zones.into_values().collect();
+    zones.sort_by(|a, b| b.focus_minutes.cmp(&a.focus_minutes).then_with(|| a.zone.cmp(&b.zone)));
+    let mut estimates: Vec<EstimateVsActual> = estimates.into_values().collect();
+    estimates.sort_by(|a, b| a.title.cmp(&b.title));
+    estimates.truncate(50);
+    Ok(StatsInfo { days: days_out, zones, estimates })
 }

@@ -37,6 +37,8 @@ pub struct TaskSettings {
     pub blocks_calendar_id: Option<String>,
     pub min_chunk_minutes: u32,
     pub max_chunk_minutes: u32,
+    /// Whether the new-account onboarding was done (or skipped).
+    pub onboarded: bool,
 }
 
 impl Default for TaskSettings {
@@ -49,6 +51,7 @@ impl Default for TaskSettings {
             blocks_calendar_id: None,
             min_chunk_minutes: 30,
             max_chunk_minutes: 120,
+            onboarded: false,
         }
     }
 }

@@ -17,7 +17,9 @@ use super::tasks::{TaskRow, day_start, parse_when, rfc3339, today, user_zone};
 use super::{Db, bookings, events, now_ms, scheduling, unexpected};
 use crate::AppError;
 use crate::models::{CalendarInput, EventInput};
-use crate::server::tasks::{PlacementInfo, PlanResult, UnplacedInfo};
+use crate::server::tasks::{
+    DailyPlanInfo, DayEvent, PlacementInfo, PlanResult, ShutdownReport, TaskQuery, UnplacedInfo,
+};
 
 /// The longest window a plan looks at.
 const MAX_PLAN_DAYS: i64 = 62;
@@ -350,4 +352,180 @@ pub async fn add_block(
         reason,
         event_id: Some(event_id),
     })
+}
+
+// ---- The daily plan ----
+
+const MAX_TOP: usize = 3;
+
+async fn plan_row(db: &Db, user_id: &str, day: &str) -> Result<Option<(String, String, Option<i64>)>, AppError> {
+    sqlx::query_as("SELECT intention, top_task_ids, shutdown_at FROM daily_plans WHERE user_id = $1 AND day = $2")
+        .bind(user_id)
+        .bind(day)
+        .fetch_optional(db.read())
+        .await
+        .map_err(|e| unexpected("reading the daily plan", e))
+}
+
+/// Today: the calendar, the plan (intention, top three), tasks to choose from, what got done.
+pub async fn daily_plan(db: &Db, user: &UserRow) -> Result<DailyPlanInfo, AppError> {
+    let tz = user_zone(user);
+    let day = today(user);
+    let date = day.format("%Y-%m-%d").to_string();
+    let row = plan_row(db, &user.id, &date).await?;
+    let (from, to) = (day_start(tz, day), day_start(tz, day + Duration::days(1)));
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc();
+    let occurrences = events::occurrences(db, &user.id, at(from), at(to), None).await?;
+    let local = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz);
+    let events = occurrences
+        .iter()
+        .filter(|o| o.status != calento::event::EventStatus::Cancelled)
+        .map(|o| DayEvent {
+            time: if o.all_day {
+                "all day".to_owned()
+            } else {
+                format!("{}–{}", local(o.start_ms).format("%H:%M"), local(o.end_ms).format("%H:%M"))
+            },
+            title: o.summary.clone(),
+        })
+        .collect();
+    let today_list =
+        super::tasks::list(db, user, &TaskQuery { view: Some("today".to_owned()), ..TaskQuery::default() }).await?;
+    let all_open = super::tasks::list(db, user, &TaskQuery::default()).await?;
+    let mut candidates = today_list.clone();
+    for task in all_open {
+        if candidates.len() >= 50 {
+            break;
+        }
+        if !candidates.iter().any(|c| c.id == task.id) {
+            candidates.push(task);
+        }
+    }
+    let (intention, top_ids, shutdown) = match &row {
+        Some((intention, ids, shutdown)) => {
+            (intention.clone(), ids.split_whitespace().map(str::to_owned).collect::<Vec<_>>(), shutdown.is_some())
+        }
+        None => (String::new(), Vec::new(), false),
+    };
+    let mut top = Vec::new();
+    for id in &top_ids {
+        if let Ok(task) = super::tasks::find(db, user, id).await {
+            top.push(task);
+        }
+    }
+    let done: Vec<(String,)> = sqlx::query_as(
+        "SELECT title FROM tasks WHERE user_id = $1 AND depth = 0 AND status = 'done' AND completed_at >= $2
+            AND completed_at < $3 ORDER BY completed_at",
+    )
+    .bind(&user.id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading today's finished tasks", e))?;
+    Ok(DailyPlanInfo {
+        date,
+        intention,
+        planned: row.is_some(),
+        top,
+        events,
+        candidates,
+        shutdown,
+        done_today: done.into_iter().map(|(t,)| t).collect(),
+    })
+}
+
+/// Saves today's intention and top tasks (at most three, open tasks of the user); with
+/// `place`, plans them into the rest of today and puts the blocks on the calendar.
+pub async fn save_daily_plan(
+    db: &Db,
+    user: &UserRow,
+    intention: &str,
+    task_ids: &[String],
+    place: bool,
+) -> Result<Option<PlanResult>, AppError> {
+    let intention = intention.trim();
+    let mut errors = Vec::new();
+    if intention.chars().count() > 500 {
+        errors.push(FieldError::new("intention", "An intention has at most 500 characters."));
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for id in task_ids.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    if ids.len() > MAX_TOP {
+        errors.push(FieldError::new("task_ids", format!("Pick at most {MAX_TOP} tasks: fewer is kinder.")));
+    }
+    let open = super::tasks::open_roots(db, &user.id).await?;
+    if ids.iter().any(|id| !open.iter().any(|t| &t.id == id)) {
+        errors.push(FieldError::new("task_ids", "Pick from your open tasks."));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let day = today(user).format("%Y-%m-%d").to_string();
+    sqlx::query(
+        "INSERT INTO daily_plans (user_id, day, intention, top_task_ids, planned_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id, day) DO UPDATE SET intention = excluded.intention, top_task_ids = excluded.top_task_ids,
+             planned_at = excluded.planned_at",
+    )
+    .bind(&user.id)
+    .bind(&day)
+    .bind(intention)
+    .bind(ids.join(" "))
+    .bind(now_ms())
+    .execute(db.write())
+    .await
+    .map_err(|e| unexpected("saving the daily plan", e))?;
+    if !place || ids.is_empty() {
+        return Ok(None);
+    }
+    let tz = user_zone(user);
+    let end = day_start(tz, today(user) + Duration::days(1));
+    let from = now_ms();
+    if end <= from {
+        return Ok(None);
+    }
+    plan(db, user, from, end, Some(&ids), true).await.map(Some)
+}
+
+/// Moves every unfinished task planned for today or earlier to tomorrow (a time of day is
+/// kept) and marks today shut down.
+pub async fn shutdown(db: &Db, user: &UserRow) -> Result<ShutdownReport, AppError> {
+    use calento::capture::When;
+    let day = today(user);
+    let date = day.format("%Y-%m-%d").to_string();
+    let tomorrow = day + Duration::days(1);
+    let open = super::tasks::open_roots(db, &user.id).await?;
+    let mut moved = 0;
+    for task in open.iter().filter(|t| t.do_when().is_some_and(|w| w.date() <= day)) {
+        let next = match task.do_when() {
+            Some(When::DateTime(at)) => tomorrow.and_time(at.time()).format("%Y-%m-%dT%H:%M:%S").to_string(),
+            _ => tomorrow.format("%Y-%m-%d").to_string(),
+        };
+        let patch = crate::server::tasks::TaskPatch { do_at: Some(Some(next)), ..Default::default() };
+        super::tasks::update(db, user, &task.id, patch).await?;
+        moved += 1;
+    }
+    sqlx::query(
+        "INSERT INTO daily_plans (user_id, day, intention, top_task_ids, planned_at, shutdown_at) VALUES ($1, $2, '', '', $3, $3)
+         ON CONFLICT (user_id, day) DO UPDATE SET shutdown_at = excluded.shutdown_at",
+    )
+    .bind(&user.id)
+    .bind(&date)
+    .bind(now_ms())
+    .execute(db.write())
+    .await
+    .map_err(|e| unexpected("shutting down the day", e))?;
+    let (done_today,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND depth = 0 AND status = 'done' AND completed_at >= $2",
+    )
+    .bind(&user.id)
+    .bind(day_start(user_zone(user), day))
+    .fetch_one(db.read())
+    .await
+    .map_err(|e| unexpected("counting today's finished tasks", e))?;
+    Ok(ShutdownReport { moved, done_today: done_today as usize })
 }

@@ -1143,3 +1143,65 @@ pub async fn open_roots(db: &Db, user_id: &str) -> Result<Vec<TaskRow>, AppError
 pub fn day_start(tz: Tz, day: NaiveDate) -> i64 {
     instant(tz, day.and_time(NaiveTime::MIN))
 }
+
+/// Whether the onboarding should show: not done or skipped, and no tasks yet.
+pub async fn needs_onboarding(db: &Db, user_id: &str) -> Result<bool, AppError> {
+    if super::motivation::settings(db, user_id).await?.onboarded {
+        return Ok(false);
+    }
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(db.read())
+        .await
+        .map_err(|e| unexpected("counting tasks", e))?;
+    Ok(count == 0)
+}
+
+/// Creates the zones named (comma-separated) and, when the user has no availability
+/// schedule yet, a Monday–Friday one with these working hours.
+pub async fn onboard(
+    db: &Db,
+    user: &UserRow,
+    zone_names: &str,
+    work_start: &str,
+    work_end: &str,
+) -> Result<(), AppError> {
+    let names: Vec<&str> = zone_names.split(',').map(str::trim).filter(|z| !z.is_empty()).collect();
+    let mut errors = Vec::new();
+    for name in &names {
+        if let Err(e) = zone_name(name) {
+            errors.push(FieldError::new("zones", format!("“{name}”: {}", e.message)));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    if super::scheduling::list_schedules(db, &user.id).await?.is_empty()
+        && !work_start.is_empty()
+        && !work_end.is_empty()
+    {
+        let rules = (1..=5)
+            .map(|weekday| calento::availability::RuleInput {
+                weekday,
+                start: work_start.to_owned(),
+                end: work_end.to_owned(),
+            })
+            .collect();
+        let body = crate::models::ScheduleBody {
+            name: Some("Working hours".to_owned()),
+            rules: Some(rules),
+            ..Default::default()
+        };
+        super::scheduling::create_schedule(db, &user.id, &user.time_zone, body).await.map_err(|e| match e {
+            AppError::Invalid { .. } => {
+                AppError::field(FieldError::new("work_start", "Working hours are HH:MM to a later HH:MM."))
+            }
+            other => other,
+        })?;
+    }
+    let mut tx = begin(db).await?;
+    for name in names {
+        zone_id(&mut tx, &user.id, name).await?;
+    }
+    commit(tx).await
+}

@@ -156,7 +156,11 @@ impl TestApp {
             builder = builder.header(*name, *value);
         }
         let request = builder.body(Full::new(Bytes::from(body))).expect("request");
-        let response = self.client.request(request).await.expect("response");
+        // A server that never answers fails the test with the request named, instead of hanging it.
+        let response = tokio::time::timeout(std::time::Duration::from_secs(120), self.client.request(request))
+            .await
+            .unwrap_or_else(|_| panic!("no answer to {method} {path} within 120 s"))
+            .expect("response");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.expect("body").to_bytes();

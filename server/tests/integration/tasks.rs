@@ -16,6 +16,8 @@ on_both_backends!(
     finishing_earns_xp_once_and_a_repeating_task_comes_back_with_its_steps,
     bad_task_input_is_refused_field_by_field_and_changes_nothing,
     rewards_are_bought_with_points,
+    templates_exports_and_imports_keep_micro_steps,
+    what_to_do_now_and_statistics_follow_energy_and_focus,
 );
 
 fn created(reply: &Reply) -> Value {
@@ -443,4 +445,128 @@ async fn rewards_are_bought_with_points(backend: Backend) {
         fields(&app.api("POST", "/api/v1/rewards", &token, Some(json!({"title": "", "cost": 0}))).await),
         ["title", "cost"]
     );
+}
+
+async fn templates_exports_and_imports_keep_micro_steps(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "data@example.org").await;
+    let task = created(
+        &app.api(
+            "POST",
+            "/api/v1/tasks",
+            &token,
+            Some(json!({
+                "title": "Weekly review",
+                "zone": "Work",
+                "estimate_minutes": 30,
+                "due": "2030-01-15",
+                "steps": [{"title": "Inbox zero", "steps": [{"title": "Email"}]}, {"title": "Plan next week"}],
+            })),
+        )
+        .await,
+    );
+    let id = task["id"].as_str().unwrap();
+    let template = created(&app.api("POST", &format!("/api/v1/tasks/{id}/template"), &token, None).await);
+    assert_eq!(template["is_template"], true);
+    assert_eq!(template["due"], Value::Null, "a template keeps what, not when");
+    assert_eq!(template["steps"][0]["steps"][0]["title"], "Email");
+    let templates = ok(&app.api("GET", "/api/v1/tasks?view=templates", &token, None).await);
+    assert_eq!(templates.as_array().unwrap().len(), 1);
+    let open = ok(&app.api("GET", "/api/v1/tasks", &token, None).await);
+    assert_eq!(open.as_array().unwrap().len(), 1, "templates are not in the open list");
+
+    let template_id = template["id"].as_str().unwrap();
+    let made = created(&app.api("POST", &format!("/api/v1/templates/{template_id}/use"), &token, None).await);
+    assert_eq!(made["is_template"], false);
+    assert_eq!(made["zone"]["name"], "Work");
+    assert_eq!(made["progress"], json!({"done": 0, "total": 2}));
+    assert_eq!(
+        app.api("POST", &format!("/api/v1/templates/{id}/use"), &token, None).await.status,
+        400,
+        "not a template"
+    );
+
+    // Export: JSON with everything, CSV in the generic format with depths.
+    let json_export = app.api("GET", "/api/v1/tasks/export.json", &token, None).await;
+    assert_eq!(json_export.status, 200);
+    assert!(json_export.header("content-disposition").unwrap().contains("calento-tasks.json"));
+    assert_eq!(json_export.json().as_array().unwrap().len(), 3, "two tasks and the template");
+    let csv = app.api("GET", "/api/v1/tasks/export.csv", &token, None).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with("title,notes,zone,tags,priority,do_at,due,estimate_minutes,energy,status,depth\r\n"));
+    assert!(csv.body.contains("Email,,,,4,,,,,todo,2"), "{}", csv.body);
+
+    // The CSV imports back into another account as the same tasks and steps.
+    let other = user_with_token(&app, "data2@example.org").await;
+    let auth = format!("Bearer {other}");
+    let imported = app
+        .send(
+            "POST",
+            "/api/v1/tasks/import",
+            &[("authorization", &auth), ("content-type", "text/csv")],
+            csv.body.clone().into_bytes(),
+        )
+        .await;
+    let report = ok(&imported);
+    assert_eq!(
+        (report["format"].as_str(), report["tasks"].as_i64(), report["steps"].as_i64()),
+        (Some("generic"), Some(2), Some(6))
+    );
+    let theirs = ok(&app.api("GET", "/api/v1/tasks?sort=created", &other, None).await);
+    assert_eq!(theirs.as_array().unwrap().len(), 2);
+    assert_eq!(theirs[0]["steps"][0]["steps"][0]["title"], "Email");
+    let dues: Vec<&Value> = theirs.as_array().unwrap().iter().map(|t| &t["due"]).collect();
+    assert!(dues.contains(&&json!("2030-01-15")) && dues.contains(&&Value::Null), "{dues:?}");
+
+    // Todoist's export, with a report of what was skipped.
+    let todoist = "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE\n\
+                   section,Home,,,,,,,,\n\
+                   task,Fix the tap @home,,4,1,A,,2030-02-01,en,Europe/Paris\n\
+                   task,Buy a washer,,1,2,A,,,en,Europe/Paris\n";
+    let report =
+        ok(&app.send("POST", "/api/v1/tasks/import", &[("authorization", &auth)], todoist.as_bytes().to_vec()).await);
+    assert_eq!(
+        (report["format"].as_str(), report["tasks"].as_i64(), report["steps"].as_i64()),
+        (Some("todoist"), Some(1), Some(1))
+    );
+    assert_eq!(report["skipped"][0]["line"], 2);
+    let tap = ok(&app.api("GET", "/api/v1/tasks?tag=home", &other, None).await);
+    assert_eq!(tap[0]["title"], "Fix the tap");
+    assert_eq!(tap[0]["priority"], 1);
+    assert_eq!(tap[0]["do_at"], "2030-02-01");
+    let bad =
+        app.send("POST", "/api/v1/tasks/import", &[("authorization", &auth)], b"name,email\nx,y\n".to_vec()).await;
+    assert_eq!(fields(&bad), ["file"]);
+    let binary = app.send("POST", "/api/v1/tasks/import", &[("authorization", &auth)], vec![0xff, 0xfe, 0x00]).await;
+    assert_eq!(binary.status, 400);
+}
+
+async fn what_to_do_now_and_statistics_follow_energy_and_focus(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "now@example.org").await;
+    for body in [
+        json!({"title": "Hard thinking", "energy": "high", "estimate_minutes": 60}),
+        json!({"title": "Easy filing", "energy": "low", "estimate_minutes": 15}),
+        json!({"title": "Anything"}),
+    ] {
+        created(&app.api("POST", "/api/v1/tasks", &token, Some(body)).await);
+    }
+    let before = ok(&app.api("GET", "/api/v1/energy/now", &token, None).await);
+    assert_eq!(before["energy"], Value::Null);
+    assert_eq!(before["tasks"].as_array().unwrap().len(), 3, "without energy logged everything fits");
+    created(&app.api("POST", "/api/v1/energy", &token, Some(json!({"level": 2}))).await);
+    let tired = ok(&app.api("GET", "/api/v1/energy/now", &token, None).await);
+    let titles: Vec<&str> = tired["tasks"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"Easy filing") && !titles.contains(&"Hard thinking"), "{titles:?}");
+
+    let session = created(&app.api("POST", "/api/v1/focus-sessions", &token, None).await);
+    ok(&app
+        .api("POST", &format!("/api/v1/focus-sessions/{}/complete", session["id"].as_str().unwrap()), &token, None)
+        .await);
+    let stats = ok(&app.api("GET", "/api/v1/stats?days=14", &token, None).await);
+    let days = stats["days"].as_array().unwrap();
+    assert_eq!(days.len(), 14);
+    assert_eq!(days.last().unwrap()["date"], paris_today().format("%Y-%m-%d").to_string());
+    assert_eq!(days.last().unwrap()["energy"], 2.0);
+    assert_eq!(fields(&app.api("GET", "/api/v1/stats?days=3", &token, None).await), ["days"]);
 }
