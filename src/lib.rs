@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod availability;
+pub mod breakdown;
 pub mod calendar_file;
 pub mod calendar_view;
 pub mod capture;

@@ -30,6 +30,10 @@ pub struct Config {
     pub public_rate_per_minute: u32,
     /// The SMTP server emails are sent through; none means emails stay in the outbox.
     pub smtp_url: Option<String>,
+    /// An OpenAI-compatible endpoint for micro-step suggestions, its model and key.
+    pub llm_url: Option<String>,
+    pub llm_model: String,
+    pub llm_api_key: Option<String>,
     pub smtp_from: String,
 }
 
@@ -121,6 +125,18 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "The From address of the emails Calento sends.",
     },
     Setting {
+        var: "CALENTO_LLM_URL",
+        default: "(unset)",
+        meaning: "An OpenAI-compatible API (e.g. http://127.0.0.1:8080/v1) for “split into micro-steps”. Unset: \
+                  rule-based suggestions only.",
+    },
+    Setting { var: "CALENTO_LLM_MODEL", default: "gpt-4o-mini", meaning: "The model asked for micro-steps." },
+    Setting {
+        var: "CALENTO_LLM_API_KEY",
+        default: "(unset)",
+        meaning: "Sent as a bearer token to CALENTO_LLM_URL (never logged).",
+    },
+    Setting {
         var: "CALENTO_CONFIG",
         default: "(unset)",
         meaning: "Optional file of KEY=VALUE lines read first; environment variables override it.",
@@ -201,8 +217,17 @@ impl Config {
         if let Err(message) = app::ssr::mail::Mailer::new("smtp://localhost", &smtp_from) {
             return Err(bad("CALENTO_SMTP_FROM", message));
         }
+        let llm_url = get("CALENTO_LLM_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(url) = &llm_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(bad("CALENTO_LLM_URL", format!("expected an http:// or https:// URL, got {url:?}")));
+        }
         let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(Self {
+            llm_url,
+            llm_model: get("CALENTO_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),
+            llm_api_key: get("CALENTO_LLM_API_KEY"),
             addr,
             database_url,
             db_max_connections: small(number("CALENTO_DB_MAX_CONNECTIONS", 10, 1, 1000)?),

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod config;
+pub mod llm;
 pub mod ops;
 pub mod public;
 pub mod subscriptions;
@@ -39,6 +40,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         trust_proxy: config.trust_proxy,
         public_limits: app::ssr::rate_limit::RateLimiter::new(config.public_rate_per_minute),
         public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
+        step_suggester: llm::suggester(config),
     })
 }
 

@@ -270,18 +270,32 @@ pub struct BodyLimits {
     pub import: usize,
 }
 
+/// The largest refused body still read to its end before the 413 (see `limit_body`).
+const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
+
 /// Refuses bodies over the route's limit with 413, before or while they are read.
 pub async fn limit_body(limits: BodyLimits, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let max = if path.starts_with("/api/v1/calendars/") && path.ends_with("/import") {
+    let max = if (path.starts_with("/api/v1/calendars/") && path.ends_with("/import")) || path == "/api/v1/tasks/import"
+    {
         limits.import
     } else {
         limits.default
     };
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max as u64) {
-        return too_large(max);
+    if let Some(length) = declared.filter(|length| *length > max as u64) {
+        // Read (and drop) a moderately oversized body before answering: closing the socket
+        // with unread data makes the client's TCP stack reset it, and the client loses the
+        // 413 it was about to read.
+        if length <= DRAIN_LIMIT {
+            let mut body = request.into_body();
+            let drain = async { while let Some(Ok(_)) = http_body_util::BodyExt::frame(&mut body).await {} };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+        }
+        let mut response = too_large(max);
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        return response;
     }
     let request = request.map(|body| Body::new(http_body_util::Limited::new(body, max)));
     let response = next.run(request).await;

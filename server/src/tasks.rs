@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
         .route("/tasks/{id}/steps", post(add_step))
         .route("/tasks/{id}/blocks", post(add_block))
+        .route("/tasks/{id}/breakdown", post(breakdown))
         .route("/zones", get(list_zones))
         .route("/capture", post(capture))
         .route("/plan", post(plan))
@@ -151,6 +152,22 @@ async fn add_step(
     tasks::find(&state.db, &user, &id).await?;
     body.parent_id = Some(id);
     Ok((StatusCode::CREATED, Json(tasks::create(&state.db, &user, body).await?)))
+}
+
+#[derive(Deserialize, Default)]
+struct BreakdownBody {
+    #[serde(default)]
+    apply: bool,
+}
+
+/// Suggested micro-steps (`apply: true` adds them).
+async fn breakdown(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<BreakdownBody>,
+) -> Result<Json<app::server::tasks::BreakdownInfo>, AppError> {
+    tasks::breakdown(&state, &user, &id, body.apply).await.map(Json)
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::components::{FormError, RequireUser, form_error};
 use crate::server::tasks::{
     AddStep, CaptureTasks, CopyTask, DeleteTask, EditTask, FinishOnboarding, ImportTasks, MoveStep, PlanResult,
-    PlanWeek, ProgressInfo, SetTaskDone, TaskInfo, list_tasks, list_zones, my_progress, needs_onboarding,
+    PlanWeek, ProgressInfo, SetTaskDone, SuggestSteps, TaskInfo, list_tasks, list_zones, my_progress, needs_onboarding,
 };
 
 /// The page's write actions: every list and panel refetches after any of them.
@@ -25,6 +25,7 @@ struct TaskActions {
     plan: ServerAction<PlanWeek>,
     copy: ServerAction<CopyTask>,
     import: ServerAction<ImportTasks>,
+    suggest: ServerAction<SuggestSteps>,
 }
 
 impl TaskActions {
@@ -38,6 +39,7 @@ impl TaskActions {
             + self.plan.version().get()
             + self.copy.version().get()
             + self.import.version().get()
+            + self.suggest.version().get()
     }
 }
 
@@ -85,6 +87,7 @@ pub fn TasksPage() -> impl IntoView {
         plan: ServerAction::new(),
         copy: ServerAction::new(),
         import: ServerAction::new(),
+        suggest: ServerAction::new(),
     };
     provide_context(actions);
     provide_context(OpenBoxes(RwSignal::new(Default::default())));
@@ -363,6 +366,7 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
                     <summary>{if has_steps { "Micro-steps" } else { "Break it down" }}</summary>
                     <StepList steps />
                     <AddStepForm parent_id=id.clone() label="Add a micro-step" sub=false />
+                    <SuggestSteps id=id.clone() />
                 </details>
                 <EditTaskForm task=task.clone() />
                 {(!task.is_template).then(|| view! {
@@ -441,6 +445,40 @@ fn StepList(steps: Vec<TaskInfo>) -> impl IntoView {
                 }
             }).collect_view()}
         </ol>
+    }
+    .into_any()
+}
+
+/// "Suggest steps": a preview of micro-steps (from the model or by rules), then "Add them".
+#[component]
+fn SuggestSteps(id: String) -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let suggest = actions.suggest;
+    let mine = id.clone();
+    let preview = move || match suggest.value().get() {
+        Some(Ok(info)) if info.task_id == mine && info.task.is_none() => Some(info),
+        _ => None,
+    };
+    let (first, second) = (id.clone(), id);
+    view! {
+        <ActionForm action=suggest attr:class="inline-form">
+            <input type="hidden" name="id" value=first />
+            <button type="submit" name="apply" value="" class="link-button" data-testid="suggest-steps">"Suggest steps"</button>
+        </ActionForm>
+        {move || preview().map(|info| {
+            let id = second.clone();
+            view! {
+                <div class="suggestions" data-testid="suggestions">
+                    <p class="hint">{info.note.clone().unwrap_or_else(|| if info.source == "model" { "Suggested by your model:".to_owned() } else { "A gentle way to start:".to_owned() })}</p>
+                    <ol>{info.steps.into_iter().map(|s| view! { <li>{s.title}</li> }).collect_view()}</ol>
+                    <ActionForm action=suggest attr:class="inline-form">
+                        <input type="hidden" name="id" value=id />
+                        <input type="hidden" name="apply" value="true" />
+                        <button type="submit" data-testid="apply-suggestions">"Add them"</button>
+                    </ActionForm>
+                </div>
+            }
+        })}
     }
     .into_any()
 }

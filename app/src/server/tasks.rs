@@ -613,6 +613,27 @@ pub async fn finish_onboarding(
     motivation::save_settings(&db, &user.id, &settings).await
 }
 
+/// Suggested micro-steps for a task: from the configured language model, or by rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakdownInfo {
+    pub task_id: String,
+    /// `model` or `rules`.
+    pub source: String,
+    /// Why the rules answered although a model is configured.
+    pub note: Option<String>,
+    pub steps: Vec<calento::breakdown::Suggestion>,
+    /// The task with the steps added, when they were applied.
+    pub task: Option<TaskInfo>,
+}
+
+/// Suggests micro-steps for a task; with `apply`, adds them to it.
+#[server(prefix = "/fn", endpoint = "suggest_steps")]
+pub async fn suggest_steps(id: String, apply: Option<String>) -> Result<BreakdownInfo, AppError> {
+    let user = request::require_user().await?;
+    let apply = apply.is_some_and(|a| !a.is_empty() && a != "false");
+    tasks::breakdown(&request::state()?, &user, &id, apply).await
+}
+
 /// The signed-in user's tasks for a list.
 #[server(prefix = "/fn", endpoint = "list_tasks")]
 pub async fn list_tasks(view: String, zone: Option<String>, tag: Option<String>) -> Result<Vec<TaskInfo>, AppError> {

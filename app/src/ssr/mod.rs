@@ -44,6 +44,29 @@ pub struct AppState {
     /// The address people reach Calento at (`CALENTO_PUBLIC_URL`, else the listening
     /// address), for absolute links in emails.
     pub public_url: String,
+    /// Asks a language model for a task's micro-steps (`CALENTO_LLM_URL`); `None`: rules only.
+    pub step_suggester: Option<StepSuggester>,
+}
+
+/// A language model behind "split into micro-steps": `(title, notes)` to step titles, or a
+/// short reason it could not answer (then the rule-based suggestions are used).
+#[derive(Clone)]
+pub struct StepSuggester(
+    #[allow(clippy::type_complexity)]
+    pub  std::sync::Arc<
+        dyn Fn(
+                String,
+                String,
+            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<String>, String>> + Send>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for StepSuggester {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepSuggester")
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

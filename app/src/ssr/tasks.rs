@@ -1205,3 +1205,60 @@ pub async fn onboard(
     }
     commit(tx).await
 }
+
+/// Micro-steps for a task from the configured model, or by the domain core's rules (also
+/// when the model fails, saying why); with `apply`, they are added under the task.
+pub async fn breakdown(
+    state: &super::AppState,
+    user: &UserRow,
+    id: &str,
+    apply: bool,
+) -> Result<crate::server::tasks::BreakdownInfo, AppError> {
+    use calento::breakdown;
+    let db = &state.db;
+    let task = find(db, user, id).await?;
+    let rules = || breakdown::suggest(&task.title, task.estimate_minutes);
+    let (source, note, steps) = match &state.step_suggester {
+        Some(suggester) => match (suggester.0)(task.title.clone(), task.notes.clone()).await {
+            Ok(titles) => ("model", None, breakdown::share(titles, task.estimate_minutes)),
+            Err(reason) => {
+                tracing::warn!(%reason, "micro-step suggestion fell back to rules");
+                ("rules", Some(format!("Suggested by rules: {reason}.")), rules())
+            }
+        },
+        None => ("rules", None, rules()),
+    };
+    let mut applied = None;
+    if apply {
+        let depth = task.depth + 1;
+        rules::depth(depth).map_err(AppError::field)?;
+        let mut tx = begin(db).await?;
+        if task_count(&mut tx, &user.id).await? + steps.len() as i64 > MAX_TASKS {
+            return Err(AppError::Conflict {
+                message: format!("An account keeps at most {MAX_TASKS} tasks and steps."),
+            });
+        }
+        let root: (String,) = sqlx::query_as("SELECT root_id FROM tasks WHERE id = $1")
+            .bind(&task.id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| unexpected("reading a task", e))?;
+        let first = next_position(&mut tx, &task.id).await?;
+        let tz = user_zone(user);
+        for (index, step) in steps.iter().enumerate() {
+            let place = Place {
+                user_id: &user.id,
+                parent_id: Some(&task.id),
+                root_id: Some(&root.0),
+                depth,
+                position: first + index as i64,
+            };
+            let mut fields = step_fields(&step.title);
+            fields.estimate = step.estimate_minutes;
+            insert(&mut tx, &place, &fields, None, false, tz).await?;
+        }
+        commit(tx).await?;
+        applied = Some(find(db, user, &task.id).await?);
+    }
+    Ok(crate::server::tasks::BreakdownInfo { task_id: task.id, source: source.to_owned(), note, steps, task: applied })
+}

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::api::user_with_token;
 use crate::on_both_backends;
-use crate::support::{Backend, Reply, spawn_app};
+use crate::support::{Backend, Reply, spawn_app, spawn_app_with};
 
 on_both_backends!(
     micro_steps_nest_seven_levels_and_roll_progress_up,
@@ -18,6 +18,7 @@ on_both_backends!(
     rewards_are_bought_with_points,
     templates_exports_and_imports_keep_micro_steps,
     what_to_do_now_and_statistics_follow_energy_and_focus,
+    micro_steps_come_from_a_language_model_when_configured_else_from_rules,
 );
 
 fn created(reply: &Reply) -> Value {
@@ -569,4 +570,78 @@ async fn what_to_do_now_and_statistics_follow_energy_and_focus(backend: Backend)
     assert_eq!(days.last().unwrap()["date"], paris_today().format("%Y-%m-%d").to_string());
     assert_eq!(days.last().unwrap()["energy"], 2.0);
     assert_eq!(fields(&app.api("GET", "/api/v1/stats?days=3", &token, None).await), ["days"]);
+}
+
+/// A local stand-in for an OpenAI-compatible API: `/good/…` answers with a numbered list (and
+/// remembers the request), `/broken/…` with a server error.
+async fn fake_model() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>) {
+    use axum::routing::post;
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>> = Default::default();
+    let log = seen.clone();
+    let app = axum::Router::new()
+        .route(
+            "/good/chat/completions",
+            post(move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+                let log = log.clone();
+                async move {
+                    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    log.lock().unwrap().push((auth, body));
+                    axum::Json(json!({"choices": [{"message": {"role": "assistant",
+                        "content": "Sure:\n1. Open the file\n2. Fix the typo\n3. Save and close"}}]}))
+                }
+            }),
+        )
+        .route("/broken/chat/completions", post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), seen)
+}
+
+async fn micro_steps_come_from_a_language_model_when_configured_else_from_rules(backend: Backend) {
+    let (base, seen) = fake_model().await;
+    let good = format!("{base}/good");
+    let app = spawn_app_with(backend, &[("CALENTO_LLM_URL", &good), ("CALENTO_LLM_API_KEY", "test-key")]).await;
+    let token = user_with_token(&app, "llm@example.org").await;
+    let task = created(
+        &app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "Fix the report", "estimate_minutes": 20})))
+            .await,
+    );
+    let id = task["id"].as_str().unwrap();
+    let preview = ok(&app.api("POST", &format!("/api/v1/tasks/{id}/breakdown"), &token, None).await);
+    assert_eq!(preview["source"], "model");
+    let titles: Vec<&str> = preview["steps"].as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Open the file", "Fix the typo", "Save and close"]);
+    assert_eq!(preview["task"], Value::Null, "a preview adds nothing");
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].0, "Bearer test-key");
+        assert_eq!(seen[0].1["messages"][1]["content"], "Fix the report");
+    }
+    let applied =
+        ok(&app.api("POST", &format!("/api/v1/tasks/{id}/breakdown"), &token, Some(json!({"apply": true}))).await);
+    assert_eq!(applied["task"]["progress"], json!({"done": 0, "total": 3}));
+    assert_eq!(applied["task"]["steps"][1]["estimate_minutes"], 9, "the estimate is shared out");
+
+    // A model that fails: the rules answer, and say why.
+    let broken = format!("{base}/broken");
+    let app = spawn_app_with(backend, &[("CALENTO_LLM_URL", &broken)]).await;
+    let token = user_with_token(&app, "llm2@example.org").await;
+    let task = created(&app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "Write the newsletter"}))).await);
+    let id = task["id"].as_str().unwrap();
+    let fallback = ok(&app.api("POST", &format!("/api/v1/tasks/{id}/breakdown"), &token, None).await);
+    assert_eq!(fallback["source"], "rules");
+    assert!(fallback["note"].as_str().unwrap().contains("500"), "{fallback}");
+    assert_eq!(fallback["steps"][0]["title"], "Open a blank page for the newsletter");
+
+    // No model configured: rules, no note.
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "llm3@example.org").await;
+    let task = created(&app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "Wash, dry and fold"}))).await);
+    let id = task["id"].as_str().unwrap();
+    let rules = ok(&app.api("POST", &format!("/api/v1/tasks/{id}/breakdown"), &token, None).await);
+    assert_eq!((rules["source"].as_str(), &rules["note"]), (Some("rules"), &Value::Null));
+    assert_eq!(rules["steps"].as_array().unwrap().len(), 4);
 }
