@@ -178,6 +178,24 @@ test.describe("tasks with WebAssembly", () => {
     await expect(page.getByTestId("event").filter({ hasText: "Draft the proposal" })).toHaveCount(1);
   });
 
+  test("a task dragged onto the week view becomes a time block", async ({ page }) => {
+    await register(page);
+    await openTasks(page);
+    await page.getByTestId("capture-text").fill("Call the plumber ~45m");
+    await page.getByTestId("capture-save").click();
+    await expect(page.getByTestId("task")).toHaveCount(1);
+    await page.goto("/calendar?view=week");
+    await hydrated(page);
+    await page.getByTestId("task-tray").locator("summary").click();
+    const item = page.getByTestId("tray-task").filter({ hasText: "Call the plumber" });
+    await expect(item).toContainText("45 min");
+    // 10:15 in today's column (48 px an hour).
+    await item.dragTo(page.locator(".day-column.today"), { targetPosition: { x: 20, y: 10.25 * 48 + 5 } });
+    const block = page.getByTestId("event").filter({ hasText: "Call the plumber" });
+    await expect(block).toHaveCount(1);
+    await expect(block).toContainText("10:15");
+  });
+
   test("the quick-capture box opens with c on another page", async ({ page }) => {
     await register(page);
     await page.goto("/focus");

@@ -51,13 +51,26 @@ pub fn CalendarPage() -> impl IntoView {
     let save = ServerAction::<SaveEvent>::new();
     let remove = ServerAction::<DeleteEvent>::new();
     let moved = ServerAction::<MoveEvent>::new();
+    let boxed = ServerAction::<crate::server::tasks::TimeboxTask>::new();
     let data = Resource::new(
         move || {
-            (view_kind.get(), date_param.get(), save.version().get(), remove.version().get(), moved.version().get())
+            (
+                view_kind.get(),
+                date_param.get(),
+                save.version().get(),
+                remove.version().get(),
+                moved.version().get(),
+                boxed.version().get(),
+            )
         },
         |(view, date, ..)| load_calendar(view.as_str().to_owned(), date),
     );
-    provide_context(Actions { save, remove, moved, pending_move: RwSignal::new(None) });
+    let tray = Resource::new(
+        move || boxed.version().get(),
+        |_| crate::server::tasks::list_tasks("all".to_owned(), None, None),
+    );
+    provide_context(Actions { boxed, save, remove, moved, pending_move: RwSignal::new(None) });
+    provide_context(DraggedTask(RwSignal::new(None)));
     // The resource is made here, outside the sign-in guard's Suspense, so the server and the
     // browser create it exactly once and in the same order (stable hydration).
     view! {
@@ -67,7 +80,14 @@ pub fn CalendarPage() -> impl IntoView {
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match data.await {
-                            Ok(data) => view! { <CalendarBody data /> }.into_any(),
+                            Ok(data) => {
+                                let timed = matches!(data.view, ViewKind::Week | ViewKind::Day);
+                                view! {
+                                    <CalendarBody data />
+                                    {timed.then(|| view! { <TaskTray tray /> })}
+                                }
+                                    .into_any()
+                            }
                             Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                         }
                     })}
@@ -79,6 +99,8 @@ pub fn CalendarPage() -> impl IntoView {
 
 #[derive(Clone, Copy)]
 struct Actions {
+    /// A task dropped on the week view (a time block made for it).
+    boxed: ServerAction<crate::server::tasks::TimeboxTask>,
     save: ServerAction<SaveEvent>,
     remove: ServerAction<DeleteEvent>,
     moved: ServerAction<MoveEvent>,
@@ -307,8 +329,15 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                 let top = f64::from(now.num_seconds_from_midnight()) / 3600.0 * HOUR_PX;
                 view! { <div class="now-line" style=format!("top: {top:.1}px") data-testid="now-line"></div> }
             });
+            let on_drop = drop_task(day);
             view! {
-                <div class="day-column" class:today=day == today data-date=date_text(day)>
+                <div
+                    class="day-column"
+                    class:today=day == today
+                    data-date=date_text(day)
+                    on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+                    on:drop=on_drop
+                >
                     {slot_links}
                     {blocks}
                     {now_line}
@@ -1191,4 +1220,91 @@ fn keyboard_shortcuts(data: StoredValue<CalendarData>, here: String) {
         }
         on_cleanup(move || handle.remove());
     });
+}
+
+/// The task being dragged from the tray: its id and how long its block should be.
+#[derive(Clone, Copy)]
+struct DraggedTask(RwSignal<Option<(String, u32)>>);
+
+/// Drops a dragged task on a day column: a block at the 15-minute mark under the pointer,
+/// as long as the task's estimate (30 minutes without one).
+fn drop_task(day: NaiveDate) -> impl Fn(leptos::ev::DragEvent) + 'static {
+    let actions = use_context::<Actions>();
+    let dragged = use_context::<DraggedTask>();
+    move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        let (Some(actions), Some(dragged)) = (actions, dragged) else { return };
+        let Some((task_id, minutes)) = dragged.0.get_untracked() else { return };
+        dragged.0.set(None);
+        #[cfg(feature = "hydrate")]
+        let top = ev
+            .current_target()
+            .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
+            .map(|el| el.get_bounding_client_rect().top())
+            .unwrap_or_default();
+        #[cfg(not(feature = "hydrate"))]
+        let top = 0.0;
+        let offset = (f64::from(ev.client_y()) - top).max(0.0);
+        let at = ((offset / HOUR_PX * 60.0 / 15.0).floor() as i64 * 15).clamp(0, 24 * 60 - 15);
+        let start = day.and_time(NaiveTime::MIN) + Duration::minutes(at);
+        let end = start + Duration::minutes(i64::from(minutes.max(15)));
+        let text = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M").to_string();
+        actions.boxed.dispatch(crate::server::tasks::TimeboxTask { task_id, start: text(start), end: text(end) });
+    }
+}
+
+/// Open tasks to drag onto the week or day view, each becoming a time block.
+#[component]
+fn TaskTray(tray: Resource<Result<Vec<crate::server::tasks::TaskInfo>, crate::AppError>>) -> impl IntoView {
+    let dragged = expect_context::<DraggedTask>();
+    let actions = expect_context::<Actions>();
+    let error = move || match actions.boxed.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    view! {
+        <details class="task-tray" data-testid="task-tray">
+            <summary>"Tasks: drag one onto the calendar to block time for it"</summary>
+            <p class="form-error" role="alert">{error}</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let tasks = tray.await.unwrap_or_default();
+                    if tasks.is_empty() {
+                        return view! { <p class="empty">"No open tasks."</p> }.into_any();
+                    }
+                    view! {
+                        <ul>
+                            {tasks.into_iter().take(100).map(|task| {
+                                let minutes = task.estimate_minutes.unwrap_or(30);
+                                let id = task.id.clone();
+                                view! {
+                                    <li
+                                        draggable="true"
+                                        class="tray-task"
+                                        data-testid="tray-task"
+                                        data-title=task.title.clone()
+                                        on:dragstart=move |ev: leptos::ev::DragEvent| {
+                                            // Firefox starts a drag only with data set.
+                                            #[cfg(feature = "hydrate")]
+                                            if let Some(transfer) = ev.data_transfer() {
+                                                let _ = transfer.set_data("text/plain", &id);
+                                            }
+                                            #[cfg(not(feature = "hydrate"))]
+                                            let _ = &ev;
+                                            dragged.0.set(Some((id.clone(), minutes)));
+                                        }
+                                    >
+                                        {task.title.clone()}
+                                        <span class="hint">{format!(" · {minutes} min")}</span>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                })}
+            </Transition>
+        </details>
+    }
+    .into_any()
 }

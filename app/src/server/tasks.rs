@@ -634,6 +634,13 @@ pub async fn suggest_steps(id: String, apply: Option<String>) -> Result<Breakdow
     tasks::breakdown(&request::state()?, &user, &id, apply).await
 }
 
+/// Timeboxing: a task dropped on the week view becomes a block at that time (`YYYY-MM-DDTHH:MM`).
+#[server(prefix = "/fn", endpoint = "timebox_task")]
+pub async fn timebox_task(task_id: String, start: String, end: String) -> Result<PlacementInfo, AppError> {
+    let user = request::require_user().await?;
+    planning::add_block(&request::state()?.db, &user, &task_id, &start, &end).await
+}
+
 /// The signed-in user's tasks for a list.
 #[server(prefix = "/fn", endpoint = "list_tasks")]
 pub async fn list_tasks(view: String, zone: Option<String>, tag: Option<String>) -> Result<Vec<TaskInfo>, AppError> {

@@ -146,6 +146,15 @@ pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<CalendarRow, AppEr
     .ok_or(AppError::NotFound)
 }
 
+/// A calendar by id, whoever owns it (for work that follows a change, not for requests).
+pub async fn find_any(db: &Db, id: &str) -> Result<Option<CalendarRow>, AppError> {
+    sqlx::query_as::<_, CalendarRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM calendars WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db.read())
+        .await
+        .map_err(|e| unexpected("reading a calendar", e))
+}
+
 pub async fn default_for(db: &Db, user_id: &str) -> Result<CalendarRow, AppError> {
     let all = list(db, user_id).await?;
     all.into_iter().next().ok_or(AppError::NotFound)
@@ -264,6 +273,10 @@ pub async fn touch(db: &Db, id: &str) -> Result<(), AppError> {
         .execute(db.write())
         .await
         .map_err(|e| unexpected("marking a calendar changed", e))?;
+    // Time blocks that the change now overlaps move elsewhere; that never fails the change.
+    if let Err(error) = Box::pin(super::planning::replan_after_change(db, id)).await {
+        tracing::warn!(%error, calendar = id, "re-planning time blocks after a calendar change failed");
+    }
     Ok(())
 }
 

@@ -306,6 +306,64 @@ async fn insert_block(
     Ok(())
 }
 
+/// After a change to a calendar that makes its owner busy: the tasks whose future blocks now
+/// overlap busy time (events, bookings) are planned again, so a block never sits under a
+/// meeting. The blocks calendar itself, and calendars that do not count as busy, change
+/// nothing.
+pub async fn replan_after_change(db: &Db, calendar_id: &str) -> Result<(), AppError> {
+    let Some(calendar) = calendars::find_any(db, calendar_id).await? else { return Ok(()) };
+    if calendar.counts_as_busy == 0 {
+        return Ok(());
+    }
+    let now = now_ms();
+    let blocks: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT task_id, start_ms, end_ms FROM task_blocks WHERE user_id = $1 AND start_ms >= $2 ORDER BY start_ms",
+    )
+    .bind(&calendar.user_id)
+    .bind(now)
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("reading time blocks", e))?;
+    if blocks.is_empty() {
+        return Ok(());
+    }
+    let settings = settings(db, &calendar.user_id).await?;
+    if settings.blocks_calendar_id.as_deref() == Some(calendar_id) {
+        return Ok(());
+    }
+    let Some(user) = super::accounts::find_by_id(db, &calendar.user_id).await? else { return Ok(()) };
+    let tz = user_zone(&user);
+    let last = blocks.iter().map(|b| b.2).max().unwrap_or(now);
+    let busy_calendars: Vec<CalendarRow> = calendars::list(db, &user.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.counts_as_busy != 0 && Some(&c.id) != settings.blocks_calendar_id.as_ref())
+        .collect();
+    let mut busy: Vec<(i64, i64)> = events::busy_in(db, &user.id, &busy_calendars, tz, now, last, None).await?;
+    busy.extend(
+        bookings::booking_busy(db.read(), &user.id, now, last, None).await?.into_iter().map(|i| (i.start, i.end)),
+    );
+    let mut moved: Vec<String> = Vec::new();
+    for (task_id, start, end) in &blocks {
+        if busy.iter().any(|(s, e)| s < end && e > start) && !moved.contains(task_id) {
+            moved.push(task_id.clone());
+        }
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let open: Vec<String> = super::tasks::open_roots(db, &user.id).await?.into_iter().map(|t| t.id).collect();
+    moved.retain(|id| open.contains(id));
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let to = last
+        .max(now + Duration::days(7).num_milliseconds())
+        .min(now + Duration::days(MAX_PLAN_DAYS).num_milliseconds());
+    plan(db, &user, now, to, Some(&moved), true).await?;
+    Ok(())
+}
+
 /// Plans the next seven days from now.
 pub async fn plan_week(db: &Db, user: &UserRow, apply: bool) -> Result<PlanResult, AppError> {
     let from = now_ms();

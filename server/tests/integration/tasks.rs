@@ -298,6 +298,31 @@ async fn planning_places_tasks_around_events_and_applying_puts_blocks_on_the_cal
     let on_blocks = occurrences.as_array().unwrap().iter().filter(|o| o["calendar_id"] == blocks["id"]).count();
     assert_eq!(on_blocks, applied["placements"].as_array().unwrap().len());
 
+    // A meeting put over the block moves the block elsewhere.
+    let block = &again["placements"][0];
+    let (start, end) = (block["start"].as_str().unwrap().to_owned(), block["end"].as_str().unwrap().to_owned());
+    created(
+        &app.api(
+            "POST",
+            "/api/v1/events",
+            &token,
+            Some(json!({"title": "Surprise meeting", "start": start, "end": end})),
+        )
+        .await,
+    );
+    let moved_to = ok(&app.api("POST", "/api/v1/plan", &token, Some(window.clone())).await);
+    assert!(moved_to["placements"].as_array().unwrap().iter().all(|p| p["start"] != json!(start)), "{moved_to}");
+    let still = app
+        .api("GET", &format!("/api/v1/events/{}", again["placements"][0]["event_id"].as_str().unwrap()), &token, None)
+        .await;
+    assert_eq!(still.status, 404, "the block under the meeting was replaced");
+    let occurrences = ok(&app
+        .api("GET", &format!("/api/v1/occurrences?from={}T00:00:00Z&to={}T00:00:00Z", day(0), day(5)), &token, None)
+        .await);
+    let blocks_now: Vec<&Value> =
+        occurrences.as_array().unwrap().iter().filter(|o| o["calendar_id"] == blocks["id"]).collect();
+    assert_eq!(blocks_now.len(), applied["placements"].as_array().unwrap().len(), "re-planned, not dropped");
+
     // Timeboxing by hand.
     let report_id = report["id"].as_str().unwrap();
     let block = created(
