@@ -97,6 +97,10 @@ test.describe("tasks with WebAssembly", () => {
     // Reorder with the keyboard-free buttons: "Read it aloud" moves up.
     await task.getByRole("button", { name: "Move “Read it aloud” up" }).click();
     await expect(task.getByTestId("step").nth(1)).toHaveAttribute("data-title", "Read it aloud");
+    // And by dragging: "Open the document" goes to the end.
+    const open = task.getByTestId("step").filter({ hasText: "Open the document" });
+    await open.getByTestId("drag-step").dragTo(task.getByTestId("step").filter({ hasText: "Write one sentence" }).locator(".step-title").first());
+    await expect(task.locator(".step-list").first().locator(":scope > li").last()).toHaveAttribute("data-title", "Open the document");
 
     await expect(page.getByTestId("xp")).toContainText("5 XP");
     await expect(page.getByTestId("streak")).toContainText("1-day streak");
@@ -109,6 +113,14 @@ test.describe("tasks with WebAssembly", () => {
     await expect(page.getByTestId("no-tasks")).toBeVisible();
     await expect(page.getByTestId("xp")).toContainText("25 XP");
     await expect(page.getByTestId("companion")).toContainText("Sprout");
+    // Points buy a reward the person chose; XP stays.
+    await page.getByTestId("rewards").getByText("Add a reward").click();
+    await page.getByTestId("reward-title").fill("Fancy coffee");
+    await page.getByTestId("reward-cost").fill("20");
+    await page.getByTestId("add-reward").click();
+    await page.getByTestId("claim-reward").click();
+    await expect(page.getByTestId("points")).toHaveText("5 points to spend");
+    await expect(page.getByTestId("xp")).toContainText("25 XP");
     await page.getByRole("link", { name: "Done", exact: true }).click();
     await expect(page.getByTestId("task")).toHaveCount(1);
   });

@@ -67,7 +67,7 @@ pub fn CalendarPage() -> impl IntoView {
     );
     let tray = Resource::new(
         move || boxed.version().get(),
-        |_| crate::server::tasks::list_tasks("all".to_owned(), None, None),
+        |_| crate::server::tasks::list_tasks("all".to_owned(), None, None, None),
     );
     provide_context(Actions { boxed, save, remove, moved, pending_move: RwSignal::new(None) });
     provide_context(DraggedTask(RwSignal::new(None)));

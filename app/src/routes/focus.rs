@@ -55,7 +55,7 @@ pub fn FocusPage() -> impl IntoView {
                                 let current = data.current.clone();
                                 view! {
                                     {match current {
-                                        Some(session) => view! { <RunningSession session expired /> }.into_any(),
+                                        Some(session) => view! { <RunningSession session expired sound=data.sound /> }.into_any(),
                                         None => view! { <StartForm tasks=data.open_tasks.clone() next=data.next_kind /> }.into_any(),
                                     }}
                                     <p class="hint" data-testid="focus-today">
@@ -138,7 +138,7 @@ fn StartForm(tasks: Vec<(String, String)>, next: FocusKind) -> impl IntoView {
 }
 
 #[component]
-fn RunningSession(session: FocusSessionInfo, expired: RwSignal<u32>) -> impl IntoView {
+fn RunningSession(session: FocusSessionInfo, expired: RwSignal<u32>, sound: bool) -> impl IntoView {
     let actions = expect_context::<FocusActions>();
     let running = session.state == FocusState::Running;
     let remaining = RwSignal::new(session.remaining_seconds);
@@ -155,6 +155,9 @@ fn RunningSession(session: FocusSessionInfo, expired: RwSignal<u32>) -> impl Int
                     if left <= 0 && !notified.get_value() {
                         notified.set_value(true);
                         notify("Time is up", "Take a breath: your session is done.");
+                        if sound {
+                            chime();
+                        }
                         expired.update(|n| *n += 1);
                     }
                 },
@@ -335,4 +338,25 @@ fn WhatNow(now: NowSuggestion) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// Two soft tones (Web Audio), when the browser allows sound.
+fn chime() {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::web_sys::AudioContext;
+        let Ok(context) = AudioContext::new() else { return };
+        let now = context.current_time();
+        for (i, frequency) in [660.0f32, 880.0].into_iter().enumerate() {
+            let (Ok(oscillator), Ok(gain)) = (context.create_oscillator(), context.create_gain()) else { return };
+            oscillator.frequency().set_value(frequency);
+            let start = now + i as f64 * 0.25;
+            let _ = gain.gain().set_value_at_time(0.15, start);
+            let _ = gain.gain().linear_ramp_to_value_at_time(0.0, start + 0.4);
+            let _ = oscillator.connect_with_audio_node(&gain);
+            let _ = gain.connect_with_audio_node(&context.destination());
+            let _ = oscillator.start_with_when(start);
+            let _ = oscillator.stop_with_when(start + 0.45);
+        }
+    }
 }

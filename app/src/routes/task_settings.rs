@@ -74,6 +74,7 @@ fn SettingsForm(
                     {number("long_break_minutes", "Long break", form.focus.long_break_minutes)}
                     {number("cycles", "Focus periods before a long break", form.focus.cycles)}
                 </div>
+                {check("sound", "Play a sound when a session or break ends", form.sound)}
             </fieldset>
             <fieldset>
                 <legend>"Planning"</legend>

@@ -9,8 +9,9 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::{FormError, RequireUser, form_error};
 use crate::server::tasks::{
-    AddStep, CaptureTasks, CopyTask, DeleteTask, EditTask, FinishOnboarding, ImportTasks, MoveStep, PlanResult,
-    PlanWeek, ProgressInfo, SetTaskDone, SuggestSteps, TaskInfo, list_tasks, list_zones, my_progress, needs_onboarding,
+    AddReward, AddStep, CaptureTasks, ClaimReward, CopyTask, DeleteTask, EditTask, FinishOnboarding, ImportTasks,
+    MoveStep, PlanResult, PlanWeek, ProgressInfo, SetTaskDone, SuggestSteps, TaskInfo, list_tasks, list_zones,
+    my_progress, needs_onboarding,
 };
 
 /// The page's write actions: every list and panel refetches after any of them.
@@ -26,6 +27,8 @@ struct TaskActions {
     copy: ServerAction<CopyTask>,
     import: ServerAction<ImportTasks>,
     suggest: ServerAction<SuggestSteps>,
+    add_reward: ServerAction<AddReward>,
+    claim: ServerAction<ClaimReward>,
 }
 
 impl TaskActions {
@@ -40,8 +43,14 @@ impl TaskActions {
             + self.copy.version().get()
             + self.import.version().get()
             + self.suggest.version().get()
+            + self.add_reward.version().get()
+            + self.claim.version().get()
     }
 }
+
+/// The micro-step being dragged: its id, its parent and its place among its siblings.
+#[derive(Clone, Copy)]
+struct DraggedStep(RwSignal<Option<(String, Option<String>, usize)>>);
 
 /// Which steps boxes are open, kept across the list's refetches (a box stays open while
 /// someone adds step after step).
@@ -88,18 +97,22 @@ pub fn TasksPage() -> impl IntoView {
         copy: ServerAction::new(),
         import: ServerAction::new(),
         suggest: ServerAction::new(),
+        add_reward: ServerAction::new(),
+        claim: ServerAction::new(),
     };
     provide_context(actions);
     provide_context(OpenBoxes(RwSignal::new(Default::default())));
+    provide_context(DraggedStep(RwSignal::new(None)));
     let quick = use_context::<crate::QuickCapture>();
     let query = use_query_map();
     let view_name = move || query.read().get("view").filter(|v| !v.is_empty()).unwrap_or_else(|| "all".to_owned());
     let zone = move || query.read().get("zone").filter(|v| !v.is_empty());
     let tag = move || query.read().get("tag").filter(|v| !v.is_empty());
+    let sort = move || query.read().get("sort").filter(|v| !v.is_empty());
     let quick_version = move || quick.map(|q| q.0.version().get()).unwrap_or_default();
     let tasks = Resource::new(
-        move || (view_name(), zone(), tag(), actions.version(), quick_version()),
-        |(view, zone, tag, _, _)| list_tasks(view, zone, tag),
+        move || (view_name(), zone(), tag(), sort(), actions.version(), quick_version()),
+        |(view, zone, tag, sort, _, _)| list_tasks(view, zone, tag, sort),
     );
     let finish = ServerAction::<FinishOnboarding>::new();
     let zones = Resource::new(
@@ -159,6 +172,19 @@ pub fn TasksPage() -> impl IntoView {
                         })}
                     </Transition>
                     <h2 data-testid="list-heading">{heading}</h2>
+                    <nav class="sort-links hint" aria-label="Sort">
+                        "Sort: "
+                        {[("smart", "smart"), ("due", "deadline"), ("priority", "priority"), ("created", "newest")].into_iter().map(|(key, label)| {
+                            let href = move || {
+                                let mut href = format!("/tasks?view={}&sort={key}", view_name());
+                                if let Some(z) = zone() { href.push_str(&format!("&zone={}", crate::components::percent_encode(&z))); }
+                                if let Some(t) = tag() { href.push_str(&format!("&tag={}", crate::components::percent_encode(&t))); }
+                                href
+                            };
+                            let current = move || (sort().as_deref().unwrap_or("smart") == key).then_some("page");
+                            view! { <a href=href aria-current=current>{label}</a> " " }
+                        }).collect_view()}
+                    </nav>
                     <Transition fallback=|| view! { <p class="loading">"Loading tasks…"</p> }>
                         {move || Suspend::new(async move {
                             match tasks.await {
@@ -404,6 +430,7 @@ fn DoneToggle(id: String, done: bool, label: String) -> impl IntoView {
 #[component]
 fn StepList(steps: Vec<TaskInfo>) -> impl IntoView {
     let actions = expect_context::<TaskActions>();
+    let dragged = expect_context::<DraggedStep>().0;
     let count = steps.len();
     view! {
         <ol class="step-list">
@@ -417,9 +444,46 @@ fn StepList(steps: Vec<TaskInfo>) -> impl IntoView {
                 let down = format!("Move “{title}” down");
                 let (id1, id2, id3, id4) = (id.clone(), id.clone(), id.clone(), id.clone());
                 let (sub_open, sub_toggle) = remembered(format!("sub-{id}"));
+                let parent = step.parent_id.clone();
+                let (drag_id, drag_parent, drop_parent, over_parent) = (id.clone(), parent.clone(), parent.clone(), parent);
+                let handle_label = format!("Drag “{title}” to reorder");
                 view! {
-                    <li class="step" class:done=is_done data-testid="step" data-title=title.clone()>
+                    <li
+                        class="step"
+                        class:done=is_done
+                        data-testid="step"
+                        data-title=title.clone()
+                        on:dragover=move |ev: leptos::ev::DragEvent| {
+                            if dragged.with_untracked(|d| d.as_ref().is_some_and(|(_, p, _)| *p == over_parent)) {
+                                ev.prevent_default();
+                                ev.stop_propagation();
+                            }
+                        }
+                        on:drop=move |ev: leptos::ev::DragEvent| {
+                            let Some((moving, from_parent, from)) = dragged.get_untracked() else { return };
+                            if from_parent != drop_parent {
+                                return;
+                            }
+                            ev.prevent_default();
+                            ev.stop_propagation();
+                            dragged.set(None);
+                            if from != index {
+                                let by = index as i64 - from as i64;
+                                actions.shift.dispatch(MoveStep { id: moving, by });
+                            }
+                        }
+                    >
                         <div class="step-row">
+                            <span
+                                class="drag-handle"
+                                draggable="true"
+                                title=handle_label.clone()
+                                aria-hidden="true"
+                                data-testid="drag-step"
+                                on:dragstart=move |_| dragged.set(Some((drag_id.clone(), drag_parent.clone(), index)))
+                            >
+                                "⠿"
+                            </span>
                             <DoneToggle id=id1 done=is_done label=title.clone() />
                             <span class="step-title">{title.clone()}</span>
                             {(step.progress.total > 0).then(|| view! { <span class="hint">{format!("{}/{}", step.progress.done, step.progress.total)}</span> })}
@@ -622,12 +686,50 @@ fn ProgressPanel(progress: Resource<Result<ProgressInfo, crate::AppError>>) -> i
                                     {next.map(|a| view! { <p class="hint">{format!("Next: {} ({}/{})", a.title, a.progress, a.goal)}</p> })}
                                 }
                             })}
-                            {(s.rewards && p.points > 0).then(|| view! { <p class="hint">{format!("{} points to spend on rewards", p.points)}</p> })}
+                            {s.rewards.then(|| view! { <Rewards points=p.points rewards=p.rewards.clone() /> })}
                         }
                     })
                 })}
             </Transition>
         </section>
+    }
+    .into_any()
+}
+
+/// Rewards the user defines and buys with points (XP not yet spent).
+#[component]
+fn Rewards(points: i64, rewards: Vec<crate::server::tasks::RewardInfo>) -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let add_error = form_error(move || actions.add_reward.value().get());
+    let claim_error = form_error(move || actions.claim.value().get());
+    view! {
+        <div class="rewards" data-testid="rewards">
+            <p class="hint" data-testid="points">{format!("{points} points to spend")}</p>
+            <FormError error=claim_error />
+            <ul>
+                {rewards.into_iter().map(|r| view! {
+                    <li>
+                        {format!("{} · {} points ", r.title, r.cost)}
+                        <ActionForm action=actions.claim attr:class="inline-form">
+                            <input type="hidden" name="id" value=r.id.clone() />
+                            <button type="submit" class="link-button" disabled={r.cost > points} data-testid="claim-reward">"Treat yourself"</button>
+                        </ActionForm>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <details>
+                <summary class="hint">"Add a reward"</summary>
+                <ActionForm action=actions.add_reward attr:class="form">
+                    <label for="reward-title">"Reward"</label>
+                    <input id="reward-title" name="title" placeholder="A fancy coffee" data-testid="reward-title" />
+                    <p class="field-error">{move || add_error.get().and_then(|e| e.field_message("title"))}</p>
+                    <label for="reward-cost">"Cost in points"</label>
+                    <input id="reward-cost" name="cost" inputmode="numeric" value="50" class="short" data-testid="reward-cost" />
+                    <p class="field-error">{move || add_error.get().and_then(|e| e.field_message("cost"))}</p>
+                    <button type="submit" data-testid="add-reward">"Add"</button>
+                </ActionForm>
+            </details>
+        </div>
     }
     .into_any()
 }

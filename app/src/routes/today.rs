@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{FormError, RequireUser, form_error};
-use crate::server::tasks::{DailyPlanInfo, SaveDailyPlan, ShutDownDay, load_daily_plan};
+use crate::server::tasks::{DailyPlanInfo, LogEnergy, SaveDailyPlan, ShutDownDay, load_daily_plan};
 
 #[component]
 pub fn TodayPage() -> impl IntoView {
@@ -69,6 +69,7 @@ fn Ritual(
                 {plan.top.iter().map(|t| view! { <li class:done=t.is_done()>{t.title.clone()}</li> }).collect_view()}
             </ol>
         })}
+        <MorningCheckIn />
         <h2>{if plan.planned { "Change the plan" } else { "Plan the day" }}</h2>
         <ActionForm action=save attr:class="form">
             <FormError error />
@@ -124,4 +125,25 @@ fn Ritual(
         <p class="saved" role="status" data-testid="shutdown-report">{shut}</p>
     }
     .into_any()
+}
+
+/// The morning check-in: energy 1–5, saved as a check-in.
+#[component]
+fn MorningCheckIn() -> impl IntoView {
+    let log = ServerAction::<LogEnergy>::new();
+    let noted = move || match log.value().get() {
+        Some(Ok(e)) => Some(format!("Energy {} noted for this morning.", e.level)),
+        _ => None,
+    };
+    view! {
+        <h2>"How is your energy this morning?"</h2>
+        <ActionForm action=log attr:class="inline-form energy-form">
+            <input type="hidden" name="check_in" value="true" />
+            {(1..=5).map(|level| view! {
+                <button type="submit" name="level" value=level.to_string() data-testid=format!("check-in-{level}")
+                    aria-label=format!("Energy {level} of 5")>{level}</button>
+            }).collect_view()}
+        </ActionForm>
+        <p class="saved" role="status">{noted}</p>
+    }
 }

@@ -290,6 +290,8 @@ pub struct DistractionInfo {
 pub struct FocusOverview {
     pub current: Option<FocusSessionInfo>,
     pub settings: FocusSettings,
+    /// Play a sound when time is up.
+    pub sound: bool,
     pub next_kind: FocusKind,
     pub focus_minutes_today: i64,
     pub recent: Vec<FocusSessionInfo>,
@@ -430,6 +432,7 @@ pub struct StatsInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSettingsForm {
     pub focus: FocusSettings,
+    pub sound: bool,
     pub switches: MotivationSwitches,
     pub peak_start: String,
     pub peak_end: String,
@@ -455,6 +458,7 @@ pub async fn load_task_settings() -> Result<TaskSettingsForm, AppError> {
     let peak = settings.peak_hours.first().cloned();
     Ok(TaskSettingsForm {
         focus: settings.focus,
+        sound: settings.sound,
         switches: settings.motivation,
         peak_start: peak.as_ref().map(|p| p.start.clone()).unwrap_or_default(),
         peak_end: peak.map(|p| p.end).unwrap_or_default(),
@@ -478,6 +482,7 @@ pub async fn save_task_settings(
     rewards: Option<String>,
     companion: Option<String>,
     blocks_busy: Option<String>,
+    sound: Option<String>,
 ) -> Result<(), AppError> {
     let user = request::require_user().await?;
     let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
@@ -497,6 +502,7 @@ pub async fn save_task_settings(
     } else {
         vec![motivation::PeakRange { start: start.trim().to_owned(), end: end.trim().to_owned() }]
     };
+    settings.sound = on(&sound);
     let busy_changed = settings.blocks_busy != on(&blocks_busy);
     settings.blocks_busy = on(&blocks_busy);
     motivation::save_settings(&db, &user.id, &settings).await?;
@@ -641,11 +647,33 @@ pub async fn timebox_task(task_id: String, start: String, end: String) -> Result
     planning::add_block(&request::state()?.db, &user, &task_id, &start, &end).await
 }
 
+#[server(prefix = "/fn", endpoint = "add_reward")]
+pub async fn add_reward(title: String, cost: String) -> Result<RewardInfo, AppError> {
+    let user = request::require_user().await?;
+    let cost = cost
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::field(calento::FieldError::new("cost", "Write the cost in points, like 50.")))?;
+    motivation::create_reward(&request::state()?.db, &user.id, &title, cost).await
+}
+
+/// Buys a reward with points.
+#[server(prefix = "/fn", endpoint = "claim_reward")]
+pub async fn claim_reward(id: String) -> Result<ProgressInfo, AppError> {
+    let user = request::require_user().await?;
+    motivation::claim_reward(&request::state()?.db, &user, &id).await
+}
+
 /// The signed-in user's tasks for a list.
 #[server(prefix = "/fn", endpoint = "list_tasks")]
-pub async fn list_tasks(view: String, zone: Option<String>, tag: Option<String>) -> Result<Vec<TaskInfo>, AppError> {
+pub async fn list_tasks(
+    view: String,
+    zone: Option<String>,
+    tag: Option<String>,
+    sort: Option<String>,
+) -> Result<Vec<TaskInfo>, AppError> {
     let user = request::require_user().await?;
-    let query = TaskQuery { view: Some(view), zone, tag, sort: None };
+    let query = TaskQuery { view: Some(view), zone, tag, sort };
     tasks::list(&request::state()?.db, &user, &query).await
 }
 

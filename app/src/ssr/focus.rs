@@ -343,6 +343,7 @@ pub async fn overview(db: &Db, user: &UserRow) -> Result<FocusOverview, AppError
     Ok(FocusOverview {
         current,
         settings: settings.focus,
+        sound: settings.sound,
         next_kind: next,
         focus_minutes_today,
         recent: recent.into_iter().filter(|s| !s.state.is_active()).take(20).collect(),

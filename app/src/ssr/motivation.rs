@@ -39,6 +39,8 @@ pub struct TaskSettings {
     pub max_chunk_minutes: u32,
     /// Whether the new-account onboarding was done (or skipped).
     pub onboarded: bool,
+    /// A short sound when a focus session or break ends.
+    pub sound: bool,
 }
 
 impl Default for TaskSettings {
@@ -52,6 +54,7 @@ impl Default for TaskSettings {
             min_chunk_minutes: 30,
             max_chunk_minutes: 120,
             onboarded: false,
+            sound: true,
         }
     }
 }
