@@ -61,6 +61,16 @@ test.describe("tasks with WebAssembly", () => {
     await expect(page.getByTestId("capture-saved")).toHaveText("Captured 10 tasks.");
     await expect(page.getByTestId("task")).toHaveCount(10);
     await expect(page.getByTestId("capture-text")).toHaveValue("");
+    // e opens the focused task's edit form; a new estimate is saved.
+    await expect(page.locator("body[data-task-keys='ready']")).toHaveCount(1);
+    await page.locator("h1").click();
+    await page.keyboard.press("j");
+    await page.keyboard.press("e");
+    const form = page.getByTestId("edit-task");
+    await expect(form).toBeVisible();
+    await form.getByLabel("Estimate (minutes)").fill("20");
+    await form.getByTestId("save-task").click();
+    await expect(page.getByTestId("task").first()).toContainText("~20 min");
     // Zones became filters.
     await page.locator(".zone-links").getByRole("link", { name: "@work" }).click();
     await expect(page.getByTestId("task")).toHaveCount(2);

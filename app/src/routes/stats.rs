@@ -70,6 +70,25 @@ fn Charts(stats: StatsInfo) -> impl IntoView {
             tip: format!("{}: {} min", z.zone, z.focus_minutes),
         })
         .collect();
+    // Focus minutes per week (weeks starting on Monday), oldest first.
+    let mut weeks: Vec<(String, i64)> = Vec::new();
+    for day in &stats.days {
+        let Ok(date) = chrono::NaiveDate::parse_from_str(&day.date, "%Y-%m-%d") else { continue };
+        let monday = date - chrono::Duration::days(i64::from(chrono::Datelike::weekday(&date).num_days_from_monday()));
+        let key = monday.format("%Y-%m-%d").to_string();
+        match weeks.last_mut() {
+            Some((week, minutes)) if *week == key => *minutes += day.focus_minutes,
+            _ => weeks.push((key, day.focus_minutes)),
+        }
+    }
+    let weekly: Vec<Bar> = weeks
+        .into_iter()
+        .map(|(week, minutes)| Bar {
+            label: short_date(&week),
+            value: minutes as f64,
+            tip: format!("Week of {week}: {minutes} min of focus"),
+        })
+        .collect();
     let total_tasks: i64 = stats.days.iter().map(|d| d.tasks_done).sum();
     let total_focus: i64 = stats.days.iter().map(|d| d.focus_minutes).sum();
     view! {
@@ -80,6 +99,8 @@ fn Charts(stats: StatsInfo) -> impl IntoView {
         <BarChart bars=tasks label="Tasks done per day" testid="chart-tasks" color="var(--success)" />
         <h2>"Focus minutes per day"</h2>
         <BarChart bars=focus label="Focus minutes per day" testid="chart-focus" color="var(--accent)" />
+        <h2>"Focus minutes per week"</h2>
+        <BarChart bars=weekly label="Focus minutes per week" testid="chart-weeks" color="var(--accent)" />
         <h2>"Streak"</h2>
         <Heatmap days=stats.days.clone() />
         <h2>"Energy and focus"</h2>

@@ -111,8 +111,9 @@ pub fn TasksPage() -> impl IntoView {
     let sort = move || query.read().get("sort").filter(|v| !v.is_empty());
     let quick_version = move || quick.map(|q| q.0.version().get()).unwrap_or_default();
     let tasks = Resource::new(
-        move || (view_name(), zone(), tag(), sort(), actions.version(), quick_version()),
-        |(view, zone, tag, sort, _, _)| list_tasks(view, zone, tag, sort),
+        // The task being edited is part of the key, so its row re-renders with the form.
+        move || (view_name(), zone(), tag(), sort(), query.read().get("edit"), actions.version(), quick_version()),
+        |(view, zone, tag, sort, ..)| list_tasks(view, zone, tag, sort),
     );
     let finish = ServerAction::<FinishOnboarding>::new();
     let zones = Resource::new(
@@ -348,6 +349,18 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
     let steps = task.steps.clone();
     let (steps_open, steps_toggle) = remembered(format!("steps-{id}"));
     let (use_id, save_id) = (id.clone(), id.clone());
+    // The edit form is rendered only for the task being edited (`?edit=ID`), which keeps a
+    // long list light; the link works without JavaScript too.
+    let query = use_query_map();
+    let (edit_href, close_href, editing) = query.with_untracked(|q| {
+        let mut base = format!("/tasks?view={}", q.get("view").unwrap_or_else(|| "all".to_owned()));
+        for key in ["zone", "tag", "sort"] {
+            if let Some(value) = q.get(key).filter(|v| !v.is_empty()) {
+                base.push_str(&format!("&{key}={}", crate::components::percent_encode(&value)));
+            }
+        }
+        (format!("{base}&edit={id}"), base, q.get("edit").as_deref() == Some(id.as_str()))
+    });
     view! {
         <li class="task" class:done=done data-testid="task" data-title=title.clone() tabindex="-1">
             {if task.is_template {
@@ -394,7 +407,11 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
                     <AddStepForm parent_id=id.clone() label="Add a micro-step" sub=false />
                     <SuggestSteps id=id.clone() />
                 </details>
-                <EditTaskForm task=task.clone() />
+                {if editing {
+                    view! { <EditTaskForm task=task.clone() close=close_href /> }.into_any()
+                } else {
+                    view! { <a href=edit_href class="link-button" data-testid="edit-link">"Edit"</a> }.into_any()
+                }}
                 {(!task.is_template).then(|| view! {
                     <ActionForm action=actions.copy attr:class="inline-form">
                         <input type="hidden" name="id" value=save_id />
@@ -564,7 +581,7 @@ fn AddStepForm(parent_id: String, label: &'static str, sub: bool) -> impl IntoVi
 }
 
 #[component]
-fn EditTaskForm(task: TaskInfo) -> impl IntoView {
+fn EditTaskForm(task: TaskInfo, close: String) -> impl IntoView {
     let actions = expect_context::<TaskActions>();
     let edit = actions.edit;
     let id = task.id.clone();
@@ -578,13 +595,13 @@ fn EditTaskForm(task: TaskInfo) -> impl IntoView {
     let value =
         |text: &Option<String>| text.as_deref().map(short_when).map(|t| t.replace(' ', "T")).unwrap_or_default();
     view! {
-        <details class="edit-task" data-testid="edit-task">
+        <details class="edit-task" data-testid="edit-task" open=true>
             <summary>"Edit"</summary>
             <ActionForm action=edit attr:class="form">
                 <input type="hidden" name="id" value=id.clone() />
                 <div class="field">
                     <label for=format!("title-{id}")>"Title"</label>
-                    <input id=format!("title-{id}") name="title" value=task.title.clone() />
+                    <input id=format!("title-{id}") name="title" value=task.title.clone() autofocus=true />
                     <p class="field-error">{message("title")}</p>
                 </div>
                 <div class="field-row">
@@ -639,6 +656,7 @@ fn EditTaskForm(task: TaskInfo) -> impl IntoView {
                     <textarea id=format!("notes-{id}") name="notes" rows="2">{task.notes.clone()}</textarea>
                 </div>
                 <div class="dialog-actions">
+                    <a href=close class="button">"Close"</a>
                     <button type="submit" class="primary" data-testid="save-task">"Save"</button>
                 </div>
             </ActionForm>
@@ -934,15 +952,11 @@ fn keyboard(_actions: TaskActions) {
                     }
                 }
                 "e" => {
-                    if let Some(details) =
-                        current.and_then(row).and_then(|el| el.query_selector("[data-testid=edit-task]").ok().flatten())
+                    if let Some(link) =
+                        current.and_then(row).and_then(|el| el.query_selector("[data-testid=edit-link]").ok().flatten())
+                        && let Ok(link) = link.dyn_into::<leptos::web_sys::HtmlElement>()
                     {
-                        let _ = details.set_attribute("open", "");
-                        if let Ok(Some(input)) = details.query_selector("input[name=title]")
-                            && let Ok(input) = input.dyn_into::<leptos::web_sys::HtmlElement>()
-                        {
-                            let _ = input.focus();
-                        }
+                        link.click();
                         ev.prevent_default();
                     }
                 }

@@ -242,6 +242,13 @@ pub async fn claim_reward(db: &Db, user: &UserRow, reward_id: &str) -> Result<Pr
         .map_err(|e| unexpected("reading a reward", e))?
         .ok_or(AppError::NotFound)?;
     let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    // Writing the user's row first serialises claims of one user on both databases, so two
+    // claims at once cannot both spend the same points.
+    sqlx::query("UPDATE users SET task_settings = task_settings WHERE id = $1")
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unexpected("claiming a reward", e))?;
     // The claim is written only if the points (XP minus what was spent) cover it, in one statement.
     let done = sqlx::query(
         "INSERT INTO reward_claims (id, user_id, reward_id, title, cost, at_ms)
