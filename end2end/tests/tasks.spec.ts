@@ -69,8 +69,10 @@ test.describe("tasks with WebAssembly", () => {
     const form = page.getByTestId("edit-task");
     await expect(form).toBeVisible();
     await form.getByLabel("Estimate (minutes)").fill("20");
+    await form.getByLabel("Status").selectOption("doing");
     await form.getByTestId("save-task").click();
     await expect(page.getByTestId("task").first()).toContainText("~20 min");
+    await expect(page.getByTestId("task").first()).toContainText("in progress");
     // Zones became filters.
     await page.locator(".zone-links").getByRole("link", { name: "@work" }).click();
     await expect(page.getByTestId("task")).toHaveCount(2);

@@ -340,6 +340,12 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
     if task.rrule.is_some() {
         meta.push("repeats".to_owned());
     }
+    if task.status == crate::server::tasks::TaskStatus::Doing {
+        meta.push("in progress".to_owned());
+    }
+    if task.status == crate::server::tasks::TaskStatus::Archived {
+        meta.push("archived".to_owned());
+    }
     let zone = task.zone.clone();
     let tags = task.tags.clone();
     let progress = task.progress;
@@ -626,6 +632,15 @@ fn EditTaskForm(task: TaskInfo, close: String) -> impl IntoView {
                         <label for=format!("prio-{id}")>"Priority"</label>
                         <select id=format!("prio-{id}") name="priority">
                             {(1..=4u8).map(|p| view! { <option value=p.to_string() selected=task.priority == p>{format!("P{p}")}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for=format!("status-{id}")>"Status"</label>
+                        <select id=format!("status-{id}") name="status">
+                            {[("todo", "To do"), ("doing", "Doing"), ("done", "Done"), ("archived", "Archived")].into_iter().map(|(value, label)| {
+                                let selected = task.status.as_str() == value;
+                                view! { <option value=value selected=selected>{label}</option> }
+                            }).collect_view()}
                         </select>
                     </div>
                     <div class="field">

@@ -721,6 +721,7 @@ pub async fn edit_task(
     zone: Option<String>,
     tags: Option<String>,
     notes: Option<String>,
+    status: Option<String>,
 ) -> Result<TaskInfo, AppError> {
     let user = request::require_user().await?;
     let text = |v: Option<String>| Some(v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
@@ -740,6 +741,7 @@ pub async fn edit_task(
         due: text(due),
         estimate_minutes: Some(estimate),
         energy: text(energy),
+        status: status.filter(|s| !s.trim().is_empty()),
         ..TaskPatch::default()
     };
     tasks::update(&request::state()?.db, &user, &id, patch).await
