@@ -17,6 +17,29 @@ use {
     crate::ssr::{focus, motivation, planning, tasks},
 };
 
+/// A checkbox or submit-button field of a plain form: present, not empty and not "false".
+#[cfg(feature = "ssr")]
+fn ticked(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.is_empty() && v != "false")
+}
+
+#[cfg(feature = "ssr")]
+fn switches(
+    xp: &Option<String>,
+    streaks: &Option<String>,
+    achievements: &Option<String>,
+    rewards: &Option<String>,
+    companion: &Option<String>,
+) -> MotivationSwitches {
+    MotivationSwitches {
+        xp: ticked(xp),
+        streaks: ticked(streaks),
+        achievements: ticked(achievements),
+        rewards: ticked(rewards),
+        companion: ticked(companion),
+    }
+}
+
 /// A life area a task belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZoneInfo {
@@ -485,26 +508,19 @@ pub async fn save_task_settings(
     sound: Option<String>,
 ) -> Result<(), AppError> {
     let user = request::require_user().await?;
-    let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
     let db = request::state()?.db;
     let mut settings = motivation::settings(&db, &user.id).await?;
     settings.focus = FocusSettings { focus_minutes, short_break_minutes, long_break_minutes, cycles };
-    settings.motivation = MotivationSwitches {
-        xp: on(&xp),
-        streaks: on(&streaks),
-        achievements: on(&achievements),
-        rewards: on(&rewards),
-        companion: on(&companion),
-    };
+    settings.motivation = switches(&xp, &streaks, &achievements, &rewards, &companion);
     let (start, end) = (peak_start.unwrap_or_default(), peak_end.unwrap_or_default());
     settings.peak_hours = if start.trim().is_empty() && end.trim().is_empty() {
         Vec::new()
     } else {
         vec![motivation::PeakRange { start: start.trim().to_owned(), end: end.trim().to_owned() }]
     };
-    settings.sound = on(&sound);
-    let busy_changed = settings.blocks_busy != on(&blocks_busy);
-    settings.blocks_busy = on(&blocks_busy);
+    settings.sound = ticked(&sound);
+    let busy_changed = settings.blocks_busy != ticked(&blocks_busy);
+    settings.blocks_busy = ticked(&blocks_busy);
     motivation::save_settings(&db, &user.id, &settings).await?;
     if busy_changed && let Some(id) = &settings.blocks_calendar_id {
         let change = crate::models::CalendarInput { counts_as_busy: Some(settings.blocks_busy), ..Default::default() };
@@ -558,7 +574,7 @@ pub async fn save_daily_plan(
     place: Option<String>,
 ) -> Result<Option<PlanResult>, AppError> {
     let user = request::require_user().await?;
-    let place = place.is_some_and(|p| !p.is_empty() && p != "false");
+    let place = ticked(&place);
     planning::save_daily_plan(&request::state()?.db, &user, &intention, &task_ids, place).await
 }
 
@@ -595,23 +611,15 @@ pub async fn finish_onboarding(
     skip: Option<String>,
 ) -> Result<(), AppError> {
     let user = request::require_user().await?;
-    let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false");
     let db = request::state()?.db;
     let mut settings = motivation::settings(&db, &user.id).await?;
-    if !on(&skip) {
-        let switches = MotivationSwitches {
-            xp: on(&xp),
-            streaks: on(&streaks),
-            achievements: on(&achievements),
-            rewards: on(&rewards),
-            companion: on(&companion),
-        };
+    if !ticked(&skip) {
         let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).unwrap_or_default();
         let (peak_start, peak_end) = (text(peak_start), text(peak_end));
         if !peak_start.is_empty() || !peak_end.is_empty() {
             settings.peak_hours = vec![motivation::PeakRange { start: peak_start, end: peak_end }];
         }
-        settings.motivation = switches;
+        settings.motivation = switches(&xp, &streaks, &achievements, &rewards, &companion);
         settings.validate()?;
         tasks::onboard(&db, &user, zones.as_deref().unwrap_or_default(), &text(work_start), &text(work_end)).await?;
     }
@@ -636,7 +644,7 @@ pub struct BreakdownInfo {
 #[server(prefix = "/fn", endpoint = "suggest_steps")]
 pub async fn suggest_steps(id: String, apply: Option<String>) -> Result<BreakdownInfo, AppError> {
     let user = request::require_user().await?;
-    let apply = apply.is_some_and(|a| !a.is_empty() && a != "false");
+    let apply = ticked(&apply);
     tasks::breakdown(&request::state()?, &user, &id, apply).await
 }
 
@@ -687,7 +695,7 @@ pub async fn list_zones() -> Result<Vec<ZoneInfo>, AppError> {
 #[server(prefix = "/fn", endpoint = "capture_tasks")]
 pub async fn capture_tasks(text: String, save: Option<String>) -> Result<CaptureResult, AppError> {
     let user = request::require_user().await?;
-    tasks::capture(&request::state()?.db, &user, &text, save.is_some_and(|s| !s.is_empty() && s != "false")).await
+    tasks::capture(&request::state()?.db, &user, &text, ticked(&save)).await
 }
 
 /// Adds a micro-step under a task or step.
@@ -764,7 +772,7 @@ pub async fn delete_task(id: String) -> Result<(), AppError> {
 #[server(prefix = "/fn", endpoint = "plan_week")]
 pub async fn plan_week(apply: Option<String>) -> Result<PlanResult, AppError> {
     let user = request::require_user().await?;
-    let apply = apply.is_some_and(|s| !s.is_empty() && s != "false");
+    let apply = ticked(&apply);
     planning::plan_week(&request::state()?.db, &user, apply).await
 }
 
@@ -800,7 +808,7 @@ pub async fn note_distraction(note: String) -> Result<DistractionInfo, AppError>
 #[server(prefix = "/fn", endpoint = "log_energy")]
 pub async fn log_energy(level: i64, check_in: Option<String>) -> Result<EnergyInfo, AppError> {
     let user = request::require_user().await?;
-    focus::log_energy(&request::state()?.db, &user, level, "", check_in.is_some_and(|c| !c.is_empty())).await
+    focus::log_energy(&request::state()?.db, &user, level, "", ticked(&check_in)).await
 }
 
 #[server(prefix = "/fn", endpoint = "my_progress")]

@@ -2,12 +2,11 @@
 
 use calento::FieldError;
 use calento::focus::{FocusKind, FocusState, FocusTimer, next_kind};
-use chrono::{DateTime, Utc};
 
 use super::accounts::UserRow;
 use super::motivation::{self, local_day, settings};
 use super::tasks::{day_start, today, user_zone};
-use super::{Db, new_id, now_ms, unexpected};
+use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
 use crate::AppError;
 use crate::server::tasks::{
     DayStat, DistractionInfo, EnergyInfo, EstimateVsActual, FocusOverview, FocusSessionInfo, NowSuggestion, StatsInfo,
@@ -46,24 +45,28 @@ impl SessionRow {
     }
 }
 
-fn millis(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+/// What every session's "next kind" is worked out from, read once per request.
+struct Cycle {
+    settings: calento::focus::FocusSettings,
+    in_a_row: u32,
 }
 
-async fn info(db: &Db, user: &UserRow, row: &SessionRow, now: i64) -> Result<FocusSessionInfo, AppError> {
+async fn cycle(db: &Db, user_id: &str) -> Result<Cycle, AppError> {
+    Ok(Cycle { settings: settings(db, user_id).await?.focus, in_a_row: focus_in_a_row(db, user_id).await? })
+}
+
+async fn info(db: &Db, cycle: &Cycle, row: &SessionRow, now: i64) -> Result<FocusSessionInfo, AppError> {
     let timer = row.timer();
-    let settings = settings(db, &user.id).await?;
     let distractions: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT id, note, created_at FROM distractions WHERE session_id = $1 ORDER BY created_at, id")
             .bind(&row.id)
             .fetch_all(db.read())
             .await
             .map_err(|e| unexpected("reading distractions", e))?;
-    let in_a_row = focus_in_a_row(db, &user.id).await?;
     let following = if timer.kind == FocusKind::Focus && timer.state.is_active() {
-        next_kind(FocusKind::Focus, in_a_row + 1, &settings.focus)
+        next_kind(FocusKind::Focus, cycle.in_a_row + 1, &cycle.settings)
     } else {
-        next_kind(timer.kind, in_a_row, &settings.focus)
+        next_kind(timer.kind, cycle.in_a_row, &cycle.settings)
     };
     Ok(FocusSessionInfo {
         id: row.id.clone(),
@@ -74,12 +77,12 @@ async fn info(db: &Db, user: &UserRow, row: &SessionRow, now: i64) -> Result<Foc
         planned_seconds: timer.planned_ms / 1000,
         elapsed_seconds: timer.elapsed_ms(now) / 1000,
         remaining_seconds: (timer.remaining_ms(now) + 999) / 1000,
-        started_at: millis(timer.started_ms),
-        ended_at: timer.ended_ms.map(millis),
+        started_at: millis_to_utc(timer.started_ms),
+        ended_at: timer.ended_ms.map(millis_to_utc),
         next_kind: following,
         distractions: distractions
             .into_iter()
-            .map(|(id, note, at)| DistractionInfo { id, note, at: millis(at) })
+            .map(|(id, note, at)| DistractionInfo { id, note, at: millis_to_utc(at) })
             .collect(),
     })
 }
@@ -186,7 +189,7 @@ async fn by_id(db: &Db, user_id: &str, id: &str) -> Result<SessionRow, AppError>
 
 pub async fn current(db: &Db, user: &UserRow) -> Result<Option<FocusSessionInfo>, AppError> {
     match active(db, user).await? {
-        Some(row) => Ok(Some(info(db, user, &row, now_ms()).await?)),
+        Some(row) => Ok(Some(info(db, &cycle(db, &user.id).await?, &row, now_ms()).await?)),
         None => Ok(None),
     }
 }
@@ -194,7 +197,7 @@ pub async fn current(db: &Db, user: &UserRow) -> Result<Option<FocusSessionInfo>
 pub async fn get(db: &Db, user: &UserRow, id: &str) -> Result<FocusSessionInfo, AppError> {
     active(db, user).await?;
     let row = by_id(db, &user.id, id).await?;
-    info(db, user, &row, now_ms()).await
+    info(db, &cycle(db, &user.id).await?, &row, now_ms()).await
 }
 
 /// Starts a session (the next kind in the cycle when none is given), optionally for a task
@@ -311,9 +314,10 @@ pub async fn history(db: &Db, user: &UserRow, from_ms: i64, to_ms: i64) -> Resul
     .await
     .map_err(|e| unexpected("reading focus sessions", e))?;
     let now = now_ms();
+    let cycle = cycle(db, &user.id).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        out.push(info(db, user, row, now).await?);
+        out.push(info(db, &cycle, row, now).await?);
     }
     Ok(out)
 }
@@ -377,7 +381,7 @@ pub async fn note_distraction(
         .execute(db.write())
         .await
         .map_err(|e| unexpected("noting a distraction", e))?;
-    Ok(DistractionInfo { id, note: note.to_owned(), at: millis(at) })
+    Ok(DistractionInfo { id, note: note.to_owned(), at: millis_to_utc(at) })
 }
 
 pub async fn log_energy(
@@ -409,7 +413,7 @@ pub async fn log_energy(
         .execute(db.write())
         .await
         .map_err(|e| unexpected("logging energy", e))?;
-    Ok(EnergyInfo { id, level: level as u8, note: note.trim().to_owned(), check_in, at: millis(at) })
+    Ok(EnergyInfo { id, level: level as u8, note: note.trim().to_owned(), check_in, at: millis_to_utc(at) })
 }
 
 pub async fn energy_history(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<EnergyInfo>, AppError> {
@@ -430,7 +434,7 @@ pub async fn energy_history(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) ->
             level: level.clamp(1, 5) as u8,
             note,
             check_in: check_in != 0,
-            at: millis(at),
+            at: millis_to_utc(at),
         })
         .collect())
 }

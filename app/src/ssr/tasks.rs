@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use sqlx::{Any, Transaction};
 
 use super::accounts::UserRow;
-use super::{Db, motivation, new_id, now_ms, unexpected};
+use super::{Db, millis_to_utc, motivation, new_id, now_ms, unexpected};
 use crate::AppError;
 use crate::server::tasks::{
     CaptureItem, CaptureResult, ImportNote, StepInput, TaskImportReport, TaskInfo, TaskInput, TaskPatch, TaskQuery,
@@ -161,10 +161,6 @@ fn tags_text(tags: &[String]) -> String {
     if tags.is_empty() { String::new() } else { format!(" {} ", tags.join(" ")) }
 }
 
-fn millis(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
 // ---- Zones ----
 
 pub async fn zones(db: &Db, user_id: &str) -> Result<Vec<ZoneInfo>, AppError> {
@@ -263,8 +259,8 @@ fn info(row: TaskRow, steps: Vec<TaskInfo>, zones: &[ZoneInfo], tz: Tz) -> TaskI
         estimate_minutes: row.estimate_minutes.and_then(|m| u32::try_from(m).ok()),
         depth: row.depth.clamp(0, 100) as u32,
         is_template: row.is_template != 0,
-        created_at: millis(row.created_at),
-        completed_at: row.completed_at.map(millis),
+        created_at: millis_to_utc(row.created_at),
+        completed_at: row.completed_at.map(millis_to_utc),
         progress,
         steps,
         id: row.id,
