@@ -4,6 +4,7 @@
 //! benchmarked and compiled to WebAssembly for the browser.
 
 pub mod account;
+pub mod archive;
 pub mod availability;
 pub mod breakdown;
 pub mod calendar_file;
@@ -16,6 +17,7 @@ pub mod id;
 pub mod motivation;
 pub mod planner;
 pub mod recurrence;
+pub mod scope;
 pub mod task;
 pub mod task_csv;
 pub mod zone;

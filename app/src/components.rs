@@ -293,6 +293,8 @@ pub fn use_user() -> UserProfile {
         time_zone: "UTC".to_owned(),
         week_start: Default::default(),
         clock: Default::default(),
+        is_admin: false,
+        email_verified: false,
     })
 }
 

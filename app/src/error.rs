@@ -17,6 +17,10 @@ pub enum AppError {
     Unauthorized,
     #[error("Not found.")]
     NotFound,
+    /// Signed in, but not allowed: a token without the scope, a request from another
+    /// site, a disabled account, a page for administrators.
+    #[error("{message}")]
+    Forbidden { message: String },
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
     /// The chosen booking slot was taken (or closed) since it was offered.
@@ -46,6 +50,10 @@ impl AppError {
         Self::Invalid { message, fields }
     }
 
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden { message: message.into() }
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest { message: message.into() }
     }
@@ -56,6 +64,7 @@ impl AppError {
             Self::Invalid { .. } => "invalid",
             Self::Unauthorized => "unauthorized",
             Self::NotFound => "not_found",
+            Self::Forbidden { .. } => "forbidden",
             Self::RateLimited { .. } => "rate_limited",
             Self::BadRequest { .. } => "bad_request",
             Self::SlotTaken { .. } => "slot_taken",
@@ -69,6 +78,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::Unauthorized => 401,
             Self::NotFound => 404,
+            Self::Forbidden { .. } => 403,
             Self::RateLimited { .. } => 429,
             Self::BadRequest { .. } => 400,
             Self::SlotTaken { .. } | Self::Conflict { .. } => 409,

@@ -14,6 +14,11 @@ pub struct UserProfile {
     pub time_zone: String,
     pub week_start: WeekStart,
     pub clock: ClockFormat,
+    /// An administrator of this instance.
+    #[serde(default)]
+    pub is_admin: bool,
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// A personal access token as listed: never the secret itself.
@@ -23,6 +28,9 @@ pub struct TokenInfo {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Space-separated scopes, e.g. `calendar:read tasks:write`.
+    #[serde(default)]
+    pub scopes: String,
 }
 
 /// A token just created: the only time its secret is shown.
@@ -31,6 +39,140 @@ pub struct CreatedToken {
     #[serde(flatten)]
     pub info: TokenInfo,
     pub token: String,
+}
+
+/// One security event, as the audit log lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub user_id: Option<String>,
+    /// The account's email (admins' view), when the account still exists.
+    pub user_email: Option<String>,
+    /// Done by an administrator rather than the account's owner.
+    pub by_admin: bool,
+    pub event: String,
+    pub detail: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A signed-in browser session, as the sessions list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// A handle for revoking it (not the session's secret).
+    pub id: String,
+    /// "Firefox on Linux", from the browser's User-Agent.
+    pub device: String,
+    pub ip: String,
+    pub signed_in_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The session this request came in.
+    pub current: bool,
+}
+
+/// An app signed in with `POST /api/v1/auth/token`: one family of rotating tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppGrantInfo {
+    pub id: String,
+    pub scopes: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What `POST /api/v1/auth/token` and `/auth/refresh` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    pub scope: String,
+}
+
+/// The account's security page: what it can sign in with and where it is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityOverview {
+    pub email: String,
+    pub email_verified: bool,
+    pub has_password: bool,
+    pub sessions: Vec<SessionInfo>,
+    pub apps: Vec<AppGrantInfo>,
+    pub providers: Vec<LinkedProvider>,
+    /// Providers this instance offers that the account has not linked.
+    pub available_providers: Vec<ProviderInfo>,
+}
+
+/// A sign-in provider linked to the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedProvider {
+    pub id: String,
+    pub provider: String,
+    pub label: String,
+    pub email: String,
+    pub linked_at: DateTime<Utc>,
+}
+
+/// A sign-in provider this instance offers ("Sign in with …").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    pub id: String,
+    pub label: String,
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationMode {
+    #[default]
+    Open,
+    InviteOnly,
+    Closed,
+}
+
+impl RegistrationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::InviteOnly => "invite_only",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "open" => Some(Self::Open),
+            "invite_only" | "invite-only" | "invite" => Some(Self::InviteOnly),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// An account as the admin page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUser {
+    pub id: String,
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub email_verified: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An invite link (invite-only registration); the secret is shown once, at creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteInfo {
+    pub id: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+    /// Only when just created: the path to send, `/register?invite=…`.
+    pub link: Option<String>,
 }
 
 /// Light, dark, or whatever the system prefers.
@@ -611,4 +753,32 @@ pub struct ListedLink {
     pub title: String,
     pub description: String,
     pub durations: Vec<u32>,
+}
+
+/// A background job as the admin page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminJob {
+    pub id: String,
+    pub kind: String,
+    /// queued, running, done or dead; a queued job with attempts behind it failed and waits.
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub last_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The admin page's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOverview {
+    pub registration_mode: RegistrationMode,
+    pub users: Vec<AdminUser>,
+    pub invites: Vec<InviteInfo>,
+    /// Jobs waiting for their first run.
+    pub pending_jobs: usize,
+    /// Jobs that failed and wait for another attempt.
+    pub failed_jobs: usize,
+    pub dead_jobs: usize,
+    /// Failed and dead jobs, newest first.
+    pub problem_jobs: Vec<AdminJob>,
 }

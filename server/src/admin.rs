@@ -11,6 +11,8 @@ Usage:
   calento-server                      serve Calento (see README for settings)
   calento-server user create --email E --name N [--username U] [--time-zone Z]
                                       create an account; the password is read from stdin
+  calento-server user make-admin --email E
+                                      make an account an administrator of the instance
   calento-server token create --email E --name N
                                       create a personal access token and print it
   calento-server jobs list [--status queued|running|done|dead]
@@ -24,6 +26,7 @@ pub enum Command {
     Serve,
     Help,
     CreateUser { email: String, name: String, username: String, time_zone: String },
+    MakeAdmin { email: String },
     CreateToken { email: String, name: String },
     ListJobs { status: Option<String> },
     RetryJob { id: String },
@@ -63,6 +66,10 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 name: get(&pairs, "--name").ok_or("--name is required")?,
             })
         }
+        ["user", "make-admin", rest @ ..] => {
+            let pairs = flags(rest, &["--email"])?;
+            Ok(Command::MakeAdmin { email: get(&pairs, "--email").ok_or("--email is required")? })
+        }
         ["jobs", "list", rest @ ..] => {
             let pairs = flags(rest, &["--status"])?;
             Ok(Command::ListJobs { status: get(&pairs, "--status") })
@@ -79,9 +86,26 @@ pub async fn run(db: &Db, command: Command, stdin: &mut dyn BufRead) -> Result<S
             let mut password = String::new();
             stdin.read_line(&mut password).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
             let password = password.trim_end_matches(['\n', '\r']).to_owned();
-            let form = Registration { email, password, name, username, time_zone };
+            let form =
+                Registration { email, password, name, username, time_zone, invite: String::new(), by_operator: true };
             let user = accounts::register(db, &form).await.map_err(describe)?;
             Ok(format!("created user {} ({}), username {}", user.email, user.id, user.username))
+        }
+        Command::MakeAdmin { email } => {
+            app::ssr::instance::make_admin_by_email(db, &email).await.map_err(|e| match e {
+                app::AppError::NotFound => format!("no user with email {email}"),
+                other => describe(other),
+            })?;
+            app::ssr::audit::record(
+                db,
+                None,
+                None,
+                app::ssr::audit::event::ADMIN_MADE_ADMIN,
+                &format!("{email} (by the admin command)"),
+                &app::ssr::audit::Origin::system(),
+            )
+            .await;
+            Ok(format!("{email} is now an administrator"))
         }
         Command::CreateToken { email, name } => {
             let email = calento::EmailAddress::parse(&email).map_err(|e| e.to_string())?;

@@ -19,7 +19,10 @@ use app::models::{
 use app::server::outbox::OutboxEmail;
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
-use app::ssr::{AppState, bookings, calendars, events, ical, mail, scheduling, search, tokens};
+use app::ssr::{
+    AppState, audit, bookings, calendars, events, grants, ical, mail, rate_limit, scheduling, search, tokens,
+};
+use calento::scope::Scopes;
 
 /// The user a request to the API acts for.
 #[derive(Clone)]
@@ -52,50 +55,86 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/bookings/{id}/decline", post(decline_booking))
         .route("/outbox", get(outbox))
         .merge(crate::tasks::routes())
+        .merge(crate::auth::account_router())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
 
-/// Every route, known or not, needs a valid bearer token or a signed-in session; a
-/// presented but invalid token is refused even when a session cookie is also present.
-async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let session = request.extensions().get::<Session>().cloned();
-    let bearer = request.headers().get(header::AUTHORIZATION).map(|value| {
+/// The bearer token of an `Authorization` header: `Some(None)` when the header is there
+/// but is not a bearer token of a sane size.
+pub fn bearer(headers: &header::HeaderMap) -> Option<Option<String>> {
+    headers.get(header::AUTHORIZATION).map(|value| {
         value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|token| token.trim().to_owned())
-    });
-    let user_id = match bearer {
-        Some(Some(token)) => match tokens::authenticate(&state.db, &token).await {
-            Ok(found) => found,
-            Err(error) => return error.into_response(),
-        },
-        Some(None) => None,
+            .and_then(|v| v.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| &v[7..]))
+            .map(str::trim)
+            .filter(|token| !token.is_empty() && token.len() <= 512)
+            .map(str::to_owned)
+    })
+}
+
+/// Every route, known or not, needs a valid bearer token or a signed-in session; a
+/// presented but invalid token is refused even when a session cookie is also present.
+/// Then the token must carry the route's scope (403 otherwise), and its request budget
+/// must not be spent (429).
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let session = request.extensions().get::<Session>().cloned();
+    let credential = match bearer(request.headers()) {
+        Some(Some(token)) if token.starts_with(grants::ACCESS_PREFIX) => grants::authenticate(&state.db, &token).await,
+        Some(Some(token)) => tokens::authenticate(&state.db, &token).await,
+        Some(None) => Ok(None),
         None => match session {
-            Some(session) => session.get::<String>(USER_ID_KEY).await.ok().flatten(),
-            None => None,
+            Some(session) => {
+                Ok(session.get::<String>(USER_ID_KEY).await.ok().flatten().map(|user_id| tokens::Credential {
+                    budget_key: format!("user:{user_id}"),
+                    user_id,
+                    scopes: Scopes::all(),
+                    personal: true,
+                }))
+            }
+            None => Ok(None),
         },
     };
-    let user = match user_id {
-        Some(id) => match accounts::find_by_id(&state.db, &id).await {
-            Ok(user) => user,
+    let credential = match credential {
+        Ok(credential) => credential,
+        Err(error) => return error.into_response(),
+    };
+    let user = match &credential {
+        Some(credential) => match accounts::find_by_id(&state.db, &credential.user_id).await {
+            Ok(user) => user.filter(|u| u.disabled_at.is_none()),
             Err(error) => return error.into_response(),
         },
         None => None,
     };
-    match user {
-        Some(user) => {
-            request.extensions_mut().insert(ApiUser(user));
-            next.run(request).await
+    let (Some(user), Some(credential)) = (user, credential) else {
+        let mut response = AppError::Unauthorized.into_response();
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        return response;
+    };
+    let refused = match crate::auth::need(request.method(), request.uri().path()) {
+        crate::auth::Need::Any => None,
+        crate::auth::Need::Account if credential.personal => None,
+        crate::auth::Need::Account => {
+            Some("App tokens cannot manage the account; use a personal token or sign in.".to_owned())
         }
-        None => {
-            let mut response = AppError::Unauthorized.into_response();
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-            response
+        crate::auth::Need::Scope(area, access) if credential.scopes.allows(area, access) => None,
+        crate::auth::Need::Scope(area, access) => {
+            Some(format!("This token lacks the {}:{} scope.", area.as_str(), access.as_str()))
         }
+    };
+    if let Some(message) = refused {
+        let mut response = AppError::forbidden(message).into_response();
+        if let Ok(value) = header::HeaderValue::from_str("Bearer error=\"insufficient_scope\"") {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        return response;
     }
+    if let Err(error) = rate_limit::hit(&state.db, "api", &credential.budget_key, state.rate_limits.api).await {
+        return error.into_response();
+    }
+    request.extensions_mut().insert(ApiUser(user));
+    next.run(request).await
 }
 
 async fn me(Extension(ApiUser(user)): Extension<ApiUser>) -> Json<UserProfile> {
@@ -121,23 +160,36 @@ async fn outbox(
 #[derive(Deserialize)]
 struct NewToken {
     name: String,
+    /// Space-separated scopes; every scope when absent.
+    #[serde(default)]
+    scopes: Option<String>,
 }
 
 async fn create_token(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
+    crate::auth::ClientOrigin(origin): crate::auth::ClientOrigin,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
-    let created = tokens::create(&state.db, &user.id, &body.name).await?;
+    let scopes = match body.scopes.as_deref() {
+        Some(text) => Scopes::parse(text)?,
+        None => Scopes::all(),
+    };
+    let created = tokens::create_scoped(&state.db, &user.id, &body.name, scopes).await?;
+    let detail = format!("{} ({})", created.info.name, created.info.scopes);
+    audit::record(&state.db, Some(&user.id), None, audit::event::TOKEN_CREATED, &detail, &origin).await;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 async fn revoke_token(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
+    crate::auth::ClientOrigin(origin): crate::auth::ClientOrigin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
+    let name = tokens::name_of(&state.db, &user.id, &id).await.unwrap_or_default();
     tokens::revoke(&state.db, &user.id, &id).await?;
+    audit::record(&state.db, Some(&user.id), None, audit::event::TOKEN_REVOKED, &name, &origin).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use app::ssr::LoginLimits;
+use app::ssr::rate_limit::{Limit, RateLimits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -27,7 +28,8 @@ pub struct Config {
     pub trust_proxy: bool,
     pub site_root: String,
     pub shutdown_grace_secs: u64,
-    pub public_rate_per_minute: u32,
+    /// Request budgets; 0 turns one off.
+    pub rate_limits: app::ssr::rate_limit::RateLimits,
     /// The SMTP server emails are sent through; none means emails stay in the outbox.
     pub smtp_url: Option<String>,
     /// An OpenAI-compatible endpoint for micro-step suggestions, its model and key.
@@ -111,7 +113,27 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         var: "CALENTO_PUBLIC_RATE_PER_MINUTE",
         default: "300",
-        meaning: "Requests per minute one client address may make to the public booking API (then 429).",
+        meaning: "Requests per minute one client address may make to the public booking pages and API (then 429; 0: no limit).",
+    },
+    Setting {
+        var: "CALENTO_API_RATE_PER_MINUTE",
+        default: "600",
+        meaning: "Requests per minute to the REST API per token (or signed-in user); then 429.",
+    },
+    Setting {
+        var: "CALENTO_REGISTER_RATE_PER_HOUR",
+        default: "10",
+        meaning: "New accounts per hour from one client address.",
+    },
+    Setting {
+        var: "CALENTO_RESET_RATE_PER_HOUR",
+        default: "5",
+        meaning: "Password-reset emails per hour, per client address and per account.",
+    },
+    Setting {
+        var: "CALENTO_TOKEN_RATE_PER_MINUTE",
+        default: "30",
+        meaning: "Sign-ins and refreshes per minute on /api/v1/auth/token and /auth/refresh, per client address.",
     },
     Setting {
         var: "CALENTO_SMTP_URL",
@@ -249,7 +271,13 @@ impl Config {
                 .or_else(|| get("LEPTOS_SITE_ROOT"))
                 .unwrap_or_else(|| "target/site".to_owned()),
             shutdown_grace_secs: number("CALENTO_SHUTDOWN_GRACE_SECS", 10, 0, 3600)?,
-            public_rate_per_minute: small(number("CALENTO_PUBLIC_RATE_PER_MINUTE", 300, 1, 1_000_000)?),
+            rate_limits: RateLimits {
+                public: Limit::per_minute(small(number("CALENTO_PUBLIC_RATE_PER_MINUTE", 300, 0, 1_000_000)?)),
+                api: Limit::per_minute(small(number("CALENTO_API_RATE_PER_MINUTE", 600, 0, 1_000_000)?)),
+                register: Limit::per_hour(small(number("CALENTO_REGISTER_RATE_PER_HOUR", 10, 0, 1_000_000)?)),
+                reset: Limit::per_hour(small(number("CALENTO_RESET_RATE_PER_HOUR", 5, 0, 1_000_000)?)),
+                token: Limit::per_minute(small(number("CALENTO_TOKEN_RATE_PER_MINUTE", 30, 0, 1_000_000)?)),
+            },
             smtp_url,
             smtp_from,
         })

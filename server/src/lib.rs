@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod config;
+pub mod guard;
 pub mod llm;
 pub mod ops;
 pub mod public;
@@ -38,7 +40,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         login_limits: config.login_limits,
         secure_cookies: config.secure_cookies(),
         trust_proxy: config.trust_proxy,
-        public_limits: app::ssr::rate_limit::RateLimiter::new(config.public_rate_per_minute),
+        rate_limits: config.rate_limits,
         public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
         step_suggester: llm::suggester(config),
     })
@@ -108,14 +110,19 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/health/live", get(ops::live))
         .route("/health/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
-        .nest("/api/v1", public::router(state.clone()).merge(api::router(state.clone())))
+        .nest("/api/v1", public::router(state.clone()).merge(auth::token_router()).merge(api::router(state.clone())))
         .route("/feeds/{file}", get(api::feed))
         .route("/settings/calendars/{id}/import", axum::routing::post(api::import_form))
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(files)
         .with_state(state)
         .layer(axum::middleware::from_fn(ops::server_fn_errors))
+        .layer(axum::middleware::from_fn(guard::touch_session))
         .layer(sessions)
+        .layer(axum::middleware::from_fn({
+            let allowed = guard::AllowedOrigin::new(config.public_url.as_deref());
+            move |req, next| guard::same_origin(allowed.clone(), req, next)
+        }))
         .layer(axum::middleware::from_fn(move |req, next| ops::harden(hashed_assets, req, next)))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::disable())
@@ -137,6 +144,12 @@ pub fn spawn_upkeep(state: AppState) {
             }
             if let Err(error) = login_limits::prune(&state.db, &state.login_limits, app::ssr::now_ms()).await {
                 tracing::warn!(%error, "pruning failed logins");
+            }
+            if let Err(error) = app::ssr::rate_limit::prune(&state.db, app::ssr::now_ms()).await {
+                tracing::warn!(%error, "pruning request counters");
+            }
+            if let Err(error) = app::ssr::grants::prune(&state.db, app::ssr::now_ms()).await {
+                tracing::warn!(%error, "pruning expired app tokens");
             }
         }
     });

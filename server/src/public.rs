@@ -31,12 +31,11 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string());
-    let forwarded = if state.trust_proxy { app::ssr::forwarded_for(request.headers()) } else { None };
-    let client = forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned());
-    match state.public_limits.check(&client) {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| *a);
+    let client = app::ssr::client_address(request.headers(), peer, state.trust_proxy);
+    match app::ssr::rate_limit::hit(&state.db, "public", &client, state.rate_limits.public).await {
         Ok(()) => next.run(request).await,
-        Err(secs) => AppError::RateLimited { retry_after_secs: secs }.into_response(),
+        Err(error) => error.into_response(),
     }
 }
 

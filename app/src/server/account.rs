@@ -19,10 +19,15 @@ pub async fn register(
     name: String,
     #[server(default)] username: String,
     #[server(default)] time_zone: String,
+    #[server(default)] invite: String,
 ) -> Result<(), AppError> {
     let state = request::state()?;
-    let form = accounts::Registration { email, password, name, username, time_zone };
+    let origin = request::origin().await;
+    crate::ssr::rate_limit::hit(&state.db, "register", &origin.ip, state.rate_limits.register).await?;
+    let form = accounts::Registration { email, password, name, username, time_zone, invite, by_operator: false };
     let user = accounts::register(&state.db, &form).await?;
+    crate::ssr::audit::record(&state.db, Some(&user.id), None, crate::ssr::audit::event::REGISTERED, "", &origin).await;
+    crate::ssr::security::send_verification(&state.db, &state.public_url, &user).await?;
     request::sign_in(&request::session().await?, &user).await?;
     leptos_axum::redirect("/calendar");
     Ok(())
@@ -31,8 +36,8 @@ pub async fn register(
 #[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(email: String, password: String, #[server(default)] next: Option<String>) -> Result<(), AppError> {
     let state = request::state()?;
-    let ip = request::client_ip().await;
-    let user = accounts::authenticate(&state.db, &state.login_limits, &email, &password, &ip).await?;
+    let origin = request::origin().await;
+    let user = accounts::authenticate(&state.db, &state.login_limits, &email, &password, &origin).await?;
     request::sign_in(&request::session().await?, &user).await?;
     leptos_axum::redirect(&request::local_path(next, "/calendar"));
     Ok(())
@@ -41,6 +46,12 @@ pub async fn login(email: String, password: String, #[server(default)] next: Opt
 #[server(prefix = "/fn", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     let session = request::session().await?;
+    if let Some(user) = request::current_user().await? {
+        let state = request::state()?;
+        let origin = request::origin().await;
+        crate::ssr::audit::record(&state.db, Some(&user.id), None, crate::ssr::audit::event::SIGN_OUT, "", &origin)
+            .await;
+    }
     session.flush().await.map_err(|e| crate::ssr::unexpected("ending the session", e))?;
     leptos_axum::redirect("/login");
     Ok(())

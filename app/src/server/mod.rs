@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod outbox;
 pub mod public;
 pub mod scheduling;
+pub mod security;
 pub mod tasks;
 pub mod tokens;
 
@@ -21,7 +22,8 @@ pub(crate) mod request {
 
     use crate::AppError;
     use crate::ssr::accounts::{self, UserRow};
-    use crate::ssr::session_store::USER_ID_KEY;
+    use crate::ssr::audit::{self, Origin};
+    use crate::ssr::session_store::{CLIENT_IP_KEY, SEEN_AT_KEY, SIGNED_IN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY};
     use crate::ssr::{AppState, unexpected};
 
     pub fn state() -> Result<AppState, AppError> {
@@ -39,7 +41,8 @@ pub(crate) mod request {
         let user_id: Option<String> =
             session.get(USER_ID_KEY).await.map_err(|e| unexpected("reading the session", e))?;
         match user_id {
-            Some(id) => accounts::find_by_id(&state.db, &id).await,
+            // A disabled account's sessions were ended; one in flight counts as signed out.
+            Some(id) => Ok(accounts::find_by_id(&state.db, &id).await?.filter(|u| u.disabled_at.is_none())),
             None => Ok(None),
         }
     }
@@ -48,10 +51,39 @@ pub(crate) mod request {
         current_user().await?.ok_or(AppError::Unauthorized)
     }
 
-    /// Starts a signed-in session under a fresh id, so an id planted before sign-in is useless.
+    /// The signed-in user, who must be an administrator of the instance.
+    pub async fn require_admin() -> Result<UserRow, AppError> {
+        let user = require_user().await?;
+        if user.is_admin == 1 { Ok(user) } else { Err(AppError::forbidden("Only administrators can do this.")) }
+    }
+
+    /// Starts a signed-in session under a fresh id, so an id planted before sign-in is
+    /// useless, noting the device for the sessions list, and records the sign-in.
     pub async fn sign_in(session: &Session, user: &UserRow) -> Result<(), AppError> {
+        let origin = origin().await;
         session.cycle_id().await.map_err(|e| unexpected("rotating the session", e))?;
-        session.insert(USER_ID_KEY, &user.id).await.map_err(|e| unexpected("writing the session", e))
+        let now = crate::ssr::now_ms();
+        let write = |e| unexpected("writing the session", e);
+        session.insert(USER_ID_KEY, &user.id).await.map_err(write)?;
+        session.insert(SIGNED_IN_AT_KEY, now).await.map_err(write)?;
+        session.insert(SEEN_AT_KEY, now).await.map_err(write)?;
+        session.insert(USER_AGENT_KEY, &origin.user_agent).await.map_err(write)?;
+        session.insert(CLIENT_IP_KEY, &origin.ip).await.map_err(write)?;
+        audit::record(&state()?.db, Some(&user.id), None, audit::event::SIGN_IN, "browser", &origin).await;
+        Ok(())
+    }
+
+    /// When this session signed in (for re-authentication without a password).
+    pub async fn signed_in_at() -> Option<i64> {
+        session().await.ok()?.get::<i64>(SIGNED_IN_AT_KEY).await.ok().flatten()
+    }
+
+    /// Where the request came from, for the audit log.
+    pub async fn origin() -> Origin {
+        let user_agent = use_context::<http::request::Parts>()
+            .and_then(|p| p.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+            .unwrap_or_default();
+        Origin::new(client_ip().await, &user_agent)
     }
 
     /// The client's address: the socket peer, or the first `X-Forwarded-For` hop when
@@ -73,7 +105,7 @@ pub(crate) mod request {
     pub async fn check_public_rate() -> Result<(), AppError> {
         let state = state()?;
         let ip = client_ip().await;
-        state.public_limits.check(&ip).map_err(|secs| AppError::RateLimited { retry_after_secs: secs })
+        crate::ssr::rate_limit::hit(&state.db, "public", &ip, state.rate_limits.public).await
     }
 
     /// The first language the browser asks for (`Accept-Language`), lowercased.

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::AppError;
 use crate::models::{CreatedToken, TokenInfo};
 #[cfg(feature = "ssr")]
-use {super::request, crate::ssr::tokens};
+use {super::request, crate::ssr::audit, crate::ssr::tokens};
 
 #[server(prefix = "/fn", endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
@@ -14,9 +14,16 @@ pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
 }
 
 #[server(prefix = "/fn", endpoint = "create_token")]
-pub async fn create_token(name: String) -> Result<CreatedToken, AppError> {
+pub async fn create_token(name: String, #[server(default)] scopes: Option<String>) -> Result<CreatedToken, AppError> {
     let user = request::require_user().await?;
-    let created = tokens::create(&request::state()?.db, &user.id, &name).await?;
+    let scopes = match scopes.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => calento::scope::Scopes::parse(text)?,
+        None => calento::scope::Scopes::all(),
+    };
+    let db = request::state()?.db;
+    let created = tokens::create_scoped(&db, &user.id, &name, scopes).await?;
+    let detail = format!("{} ({})", created.info.name, created.info.scopes);
+    audit::record(&db, Some(&user.id), None, audit::event::TOKEN_CREATED, &detail, &request::origin().await).await;
     if request::is_plain_form_post() {
         // Without JavaScript the browser is redirected back to the page, which then shows
         // the new token once from the session.
@@ -51,5 +58,9 @@ pub async fn take_new_token() -> Result<Option<CreatedToken>, AppError> {
 #[server(prefix = "/fn", endpoint = "revoke_token")]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let user = request::require_user().await?;
-    tokens::revoke(&request::state()?.db, &user.id, &id).await
+    let db = request::state()?.db;
+    let name = tokens::name_of(&db, &user.id, &id).await.unwrap_or_default();
+    tokens::revoke(&db, &user.id, &id).await?;
+    audit::record(&db, Some(&user.id), None, audit::event::TOKEN_REVOKED, &name, &request::origin().await).await;
+    Ok(())
 }

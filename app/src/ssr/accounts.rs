@@ -3,9 +3,10 @@
 use calento::{ClockFormat, DisplayName, EmailAddress, FieldError, Password, TimeZoneName, Username, WeekStart};
 use sqlx::Row;
 
-use super::{Db, LoginLimits, calendars, login_limits, new_id, now_ms, passwords, unexpected};
+use super::audit::{self, Origin, event};
+use super::{Db, LoginLimits, calendars, instance, login_limits, new_id, now_ms, passwords, unexpected};
 use crate::AppError;
-use crate::models::UserProfile;
+use crate::models::{RegistrationMode, UserProfile};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -18,9 +19,12 @@ pub struct UserRow {
     pub clock: String,
     pub is_admin: i64,
     pub created_at: i64,
+    pub email_verified_at: Option<i64>,
+    pub disabled_at: Option<i64>,
 }
 
-const USER_COLUMNS: &str = "id, email, username, name, time_zone, week_start, clock, is_admin, created_at";
+const USER_COLUMNS: &str =
+    "id, email, username, name, time_zone, week_start, clock, is_admin, created_at, email_verified_at, disabled_at";
 
 impl UserRow {
     pub fn profile(&self) -> UserProfile {
@@ -32,6 +36,8 @@ impl UserRow {
             time_zone: self.time_zone.clone(),
             week_start: WeekStart::parse(&self.week_start).unwrap_or_default(),
             clock: ClockFormat::parse(&self.clock).unwrap_or_default(),
+            is_admin: self.is_admin == 1,
+            email_verified: self.email_verified_at.is_some(),
         }
     }
 }
@@ -45,6 +51,10 @@ pub struct Registration {
     /// Empty means "derive one from the email".
     pub username: String,
     pub time_zone: String,
+    /// The invite link's secret, when registration is by invitation.
+    pub invite: String,
+    /// Set by the admin command: registration mode does not apply.
+    pub by_operator: bool,
 }
 
 /// Validates every field at once, so a form shows all its problems together.
@@ -94,12 +104,53 @@ pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError>
     if exists(db, EMAIL_EXISTS, email.as_str()).await? {
         return Err(email_taken());
     }
-    let password_hash = passwords::hash(&password).await?;
-    let suggested = Username::suggest_from_email(&email);
+    // The first account can always be made (it becomes the administrator).
+    let mode = if form.by_operator || !any_user(db).await? {
+        RegistrationMode::Open
+    } else {
+        instance::registration_mode(db).await?
+    };
+    let invite = match mode {
+        RegistrationMode::Open => None,
+        RegistrationMode::Closed => {
+            return Err(AppError::forbidden(
+                "Registration is closed on this instance. Ask its administrator for an account.",
+            ));
+        }
+        RegistrationMode::InviteOnly => Some(instance::spend_invite(db, &form.invite, email.as_str()).await?),
+    };
+    let result = insert_user(db, &email, &password, &name, chosen.as_ref(), &time_zone).await;
+    if let Some(invite_id) = &invite {
+        match &result {
+            Ok(user) => instance::invite_used_by(db, invite_id, &user.id).await?,
+            Err(_) => instance::unspend_invite(db, invite_id).await?,
+        }
+    }
+    result
+}
+
+async fn any_user(db: &Db) -> Result<bool, AppError> {
+    let row = sqlx::query("SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 1 ELSE 0 END")
+        .fetch_one(db.read())
+        .await
+        .map_err(|e| unexpected("counting accounts", e))?;
+    Ok(row.try_get::<i64, _>(0).unwrap_or(0) == 1)
+}
+
+async fn insert_user(
+    db: &Db,
+    email: &EmailAddress,
+    password: &Password,
+    name: &DisplayName,
+    chosen: Option<&Username>,
+    time_zone: &TimeZoneName,
+) -> Result<UserRow, AppError> {
+    let password_hash = passwords::hash(password).await?;
+    let suggested = Username::suggest_from_email(email);
     // A chosen username must be free; a derived one gets a number until it is.
     for attempt in 1..=50u32 {
-        let username = match (&chosen, attempt) {
-            (Some(chosen), _) => chosen.clone(),
+        let username = match (chosen, attempt) {
+            (Some(chosen), _) => (*chosen).clone(),
             (None, 1) => suggested.clone(),
             (None, n) => suggested.with_suffix(n),
         };
@@ -111,8 +162,8 @@ pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError>
         }
         let now = now_ms();
         let inserted = sqlx::query(
-            "INSERT INTO users (id, email, username, name, password_hash, time_zone, week_start, clock, is_admin, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END, $9, $9)",
+            "INSERT INTO users (id, email, username, name, password_hash, time_zone, week_start, clock, is_admin, created_at, updated_at, password_changed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END, $9, $9, $9)",
         )
         .bind(new_id())
         .bind(email.as_str())
@@ -127,7 +178,7 @@ pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError>
         .await;
         match inserted {
             Ok(_) => {
-                let user = find_by_email(db, &email).await?.ok_or(AppError::Unexpected)?;
+                let user = find_by_email(db, email).await?.ok_or(AppError::Unexpected)?;
                 calendars::create_default(db, &user.id, &user.time_zone, now).await?;
                 return Ok(user);
             }
@@ -162,15 +213,44 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRow>, AppError> 
         .map_err(|e| unexpected("loading a user", e))
 }
 
+/// The stored password hash; `None` for an account that signs in only with a provider.
+pub async fn password_hash(db: &Db, user_id: &str) -> Result<Option<String>, AppError> {
+    Ok(sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.read())
+        .await
+        .map_err(|e| unexpected("loading a password hash", e))?
+        .and_then(|row| row.try_get::<String, _>(0).ok())
+        .filter(|hash| !hash.is_empty()))
+}
+
+pub async fn set_password(db: &Db, user_id: &str, password_hash: &str) -> Result<(), AppError> {
+    let now = now_ms();
+    sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1")
+        .bind(user_id)
+        .bind(password_hash)
+        .bind(now)
+        .execute(db.write())
+        .await
+        .map(|_| ())
+        .map_err(|e| unexpected("setting a password", e))
+}
+
+fn disabled() -> AppError {
+    AppError::forbidden("This account is disabled. Ask the administrator of this instance to re-enable it.")
+}
+
 /// Checks an email and password, with limits on failed attempts per account and per
-/// client address. The message never says which of the two was wrong.
+/// client address. The message never says which of the two was wrong. Each attempt goes
+/// in the audit log.
 pub async fn authenticate(
     db: &Db,
     limits: &LoginLimits,
     email: &str,
     password: &str,
-    client_ip: &str,
+    origin: &Origin,
 ) -> Result<UserRow, AppError> {
+    let client_ip = origin.ip.as_str();
     let wrong = || AppError::field(FieldError::new("password", "Email or password is incorrect."));
     let account_key = email.trim().to_lowercase();
     let now = now_ms();
@@ -182,21 +262,26 @@ pub async fn authenticate(
         Err(_) => None,
     };
     let stored = match &user {
-        Some(user) => sqlx::query("SELECT password_hash FROM users WHERE id = $1")
-            .bind(&user.id)
-            .fetch_optional(db.read())
-            .await
-            .map_err(|e| unexpected("loading a password hash", e))?
-            .and_then(|row| row.try_get::<String, _>(0).ok()),
+        Some(user) => password_hash(db, &user.id).await?,
         None => None,
     };
     if passwords::verify(password, stored).await {
         if let Some(user) = user {
             login_limits::forget_account(db, &account_key).await?;
+            if user.disabled_at.is_some() {
+                audit::record(db, Some(&user.id), None, event::SIGN_IN_FAILED, "account disabled", origin).await;
+                return Err(disabled());
+            }
             return Ok(user);
         }
     }
     login_limits::record_failure(db, &account_key, client_ip, now).await?;
+    let detail = if user.is_some() {
+        "wrong password".to_owned()
+    } else {
+        format!("unknown account {}", account_key.chars().take(100).collect::<String>())
+    };
+    audit::record(db, user.as_ref().map(|u| u.id.as_str()), None, event::SIGN_IN_FAILED, &detail, origin).await;
     Err(wrong())
 }
 

@@ -2,13 +2,17 @@
 //! server functions and the REST API.
 
 pub mod accounts;
+pub mod audit;
 pub mod booking_mail;
 pub mod bookings;
 pub mod calendars;
 pub mod db;
 pub mod events;
+pub mod export;
 pub mod focus;
+pub mod grants;
 pub mod ical;
+pub mod instance;
 pub mod jobs;
 pub mod login_limits;
 pub mod mail;
@@ -18,6 +22,7 @@ pub mod planning;
 pub mod rate_limit;
 pub mod scheduling;
 pub mod search;
+pub mod security;
 pub mod session_store;
 pub mod subscriptions;
 pub mod tasks;
@@ -39,8 +44,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Whether to take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_proxy: bool,
-    /// The request budget of the public booking routes, per client address.
-    pub public_limits: rate_limit::RateLimiter,
+    /// Request budgets (public booking, API, registration, reset, token), in the database.
+    pub rate_limits: rate_limit::RateLimits,
     /// The address people reach Calento at (`CALENTO_PUBLIC_URL`, else the listening
     /// address), for absolute links in emails.
     pub public_url: String,
@@ -109,6 +114,13 @@ pub fn new_id() -> String {
 pub fn unexpected(context: &str, error: impl std::fmt::Display) -> crate::AppError {
     tracing::error!(%error, "{context}");
     crate::AppError::Unexpected
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the
+/// server trusts its proxy.
+pub fn client_address(headers: &http::HeaderMap, peer: Option<std::net::SocketAddr>, trust_proxy: bool) -> String {
+    let forwarded = if trust_proxy { forwarded_for(headers) } else { None };
+    forwarded.or_else(|| peer.map(|a| a.ip().to_string())).unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// The first address in `X-Forwarded-For`, if it parses as an IP address.

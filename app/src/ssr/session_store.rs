@@ -13,6 +13,13 @@ use super::{Db, now_ms};
 
 /// The session key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
+/// When the user signed in (UTC milliseconds): for re-authentication and the sessions list.
+pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+/// When the session was last used, refreshed every few minutes (UTC milliseconds).
+pub const SEEN_AT_KEY: &str = "seen_at";
+/// The browser's User-Agent and the client address at sign-in.
+pub const USER_AGENT_KEY: &str = "user_agent";
+pub const CLIENT_IP_KEY: &str = "client_ip";
 
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
@@ -38,27 +45,57 @@ fn backend(error: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
 
-fn columns(record: &Record) -> session_store::Result<(String, Option<String>, String, i64)> {
+/// A session's row: its data, plus copies of what listing and revoking need.
+struct Columns {
+    id: String,
+    user_id: Option<String>,
+    data: String,
+    expires_at: i64,
+    created_at: i64,
+    last_seen_at: i64,
+    user_agent: String,
+    client_ip: String,
+}
+
+fn columns(record: &Record) -> session_store::Result<Columns> {
     let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).map(str::to_owned);
+    let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let number = |key: &str| record.data.get(key).and_then(serde_json::Value::as_i64);
     let expires_at = i64::try_from(record.expiry_date.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-    Ok((record.id.to_string(), user_id, data, expires_at))
+    let created_at = number(SIGNED_IN_AT_KEY).unwrap_or_else(now_ms);
+    Ok(Columns {
+        id: record.id.to_string(),
+        user_id: text(USER_ID_KEY),
+        data,
+        expires_at,
+        created_at,
+        last_seen_at: number(SEEN_AT_KEY).unwrap_or(created_at),
+        user_agent: text(USER_AGENT_KEY).unwrap_or_default(),
+        client_ip: text(CLIENT_IP_KEY).unwrap_or_default(),
+    })
 }
 
 const INSERT_NEW: &str =
-    "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
-const UPSERT: &str = "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at";
+    "INSERT INTO sessions (id, user_id, data, expires_at, created_at, last_seen_at, user_agent, client_ip)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING";
+/// Saving only updates: a session revoked (deleted) while a request of it was in flight
+/// stays revoked instead of being written back.
+const UPDATE: &str = "UPDATE sessions SET user_id = $2, data = $3, expires_at = $4, created_at = $5, last_seen_at = $6,
+        user_agent = $7, client_ip = $8 WHERE id = $1";
 
 impl DbSessionStore {
     /// Writes a record with one of the statements above; returns the rows written.
     async fn write(&self, sql: &'static str, record: &Record) -> session_store::Result<u64> {
-        let (id, user_id, data, expires_at) = columns(record)?;
+        let c = columns(record)?;
         sqlx::query(sql)
-            .bind(id)
-            .bind(user_id)
-            .bind(data)
-            .bind(expires_at)
+            .bind(c.id)
+            .bind(c.user_id)
+            .bind(c.data)
+            .bind(c.expires_at)
+            .bind(c.created_at)
+            .bind(c.last_seen_at)
+            .bind(c.user_agent)
+            .bind(c.client_ip)
             .execute(self.db.write())
             .await
             .map(|done| done.rows_affected())
@@ -77,7 +114,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.write(UPSERT, record).await.map(|_| ())
+        self.write(UPDATE, record).await.map(|_| ())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {

@@ -1,6 +1,7 @@
 //! Personal access tokens: created once and shown once, stored only as a SHA-256 hash.
 
 use calento::TokenName;
+use calento::scope::Scopes;
 use sha2::{Digest, Sha256};
 
 use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
@@ -19,6 +20,7 @@ struct TokenRow {
     name: String,
     created_at: i64,
     last_used_at: Option<i64>,
+    scopes: String,
 }
 
 impl TokenRow {
@@ -28,41 +30,80 @@ impl TokenRow {
             name: self.name,
             created_at: millis_to_utc(self.created_at),
             last_used_at: self.last_used_at.map(millis_to_utc),
+            scopes: self.scopes,
         }
     }
 }
 
+/// The SHA-256 of a secret, in hex: what storage keeps of every token. Looking a token up
+/// by its hash compares hashes, never the secret, so timing tells an attacker nothing.
 pub fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn generate() -> String {
+/// A fresh secret: `prefix` and 64 hex digits (256 random bits).
+pub fn generate_with(prefix: &str) -> String {
     let secret: [u8; 32] = rand::random();
-    let mut token = String::from(TOKEN_PREFIX);
+    let mut token = String::from(prefix);
     token.extend(secret.iter().map(|b| format!("{b:02x}")));
     token
 }
 
+/// Whether `presented` has the shape of a secret made by [`generate_with`] for `prefix`.
+pub fn well_formed(presented: &str, prefix: &str) -> bool {
+    presented.len() == prefix.len() + 64
+        && presented.starts_with(prefix)
+        && presented[prefix.len()..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn generate() -> String {
+    generate_with(TOKEN_PREFIX)
+}
+
+/// What a valid bearer token lets its holder do, and as whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub user_id: String,
+    pub scopes: Scopes,
+    /// What the per-token request budget counts against: `pat:{id}` or `app:{family}`.
+    pub budget_key: String,
+    /// A personal token (it may manage tokens); app tokens may not.
+    pub personal: bool,
+}
+
 pub async fn create(db: &Db, user_id: &str, name: &str) -> Result<CreatedToken, AppError> {
+    create_scoped(db, user_id, name, Scopes::all()).await
+}
+
+pub async fn create_scoped(db: &Db, user_id: &str, name: &str, scopes: Scopes) -> Result<CreatedToken, AppError> {
     let name = TokenName::parse(name)?;
     let token = generate();
-    let row = TokenRow { id: new_id(), name: name.as_str().to_owned(), created_at: now_ms(), last_used_at: None };
-    sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&row.id)
-        .bind(user_id)
-        .bind(&row.name)
-        .bind(hash(&token))
-        .bind(row.created_at)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("creating a token", e))?;
+    let row = TokenRow {
+        id: new_id(),
+        name: name.as_str().to_owned(),
+        created_at: now_ms(),
+        last_used_at: None,
+        scopes: scopes.text(),
+    };
+    sqlx::query(
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, scopes) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&row.id)
+    .bind(user_id)
+    .bind(&row.name)
+    .bind(hash(&token))
+    .bind(row.created_at)
+    .bind(&row.scopes)
+    .execute(db.write())
+    .await
+    .map_err(|e| unexpected("creating a token", e))?;
     Ok(CreatedToken { info: row.info(), token })
 }
 
 /// The user's tokens that still work, newest first.
 pub async fn list(db: &Db, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
     sqlx::query_as::<_, TokenRow>(
-        "SELECT id, name, created_at, last_used_at FROM api_tokens
+        "SELECT id, name, created_at, last_used_at, scopes FROM api_tokens
          WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
     )
     .bind(user_id)
@@ -70,6 +111,29 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
     .await
     .map(|rows| rows.into_iter().map(TokenRow::info).collect())
     .map_err(|e| unexpected("listing tokens", e))
+}
+
+/// The name of one of the user's tokens (for the audit log).
+pub async fn name_of(db: &Db, user_id: &str, token_id: &str) -> Option<String> {
+    sqlx::query_as::<_, (String,)>("SELECT name FROM api_tokens WHERE id = $1 AND user_id = $2")
+        .bind(token_id)
+        .bind(user_id)
+        .fetch_optional(db.read())
+        .await
+        .ok()
+        .flatten()
+        .map(|(name,)| name)
+}
+
+/// Revokes every personal token of the user (password reset, disabled account).
+pub async fn revoke_all(db: &Db, user_id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(db.write())
+        .await
+        .map(|_| ())
+        .map_err(|e| unexpected("revoking tokens", e))
 }
 
 /// Revokes one of the user's tokens; another user's token is "not found".
@@ -85,19 +149,20 @@ pub async fn revoke(db: &Db, user_id: &str, token_id: &str) -> Result<(), AppErr
     if done.rows_affected() == 1 { Ok(()) } else { Err(AppError::NotFound) }
 }
 
-/// The user a presented token belongs to, if it is one of ours and not revoked.
-pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<String>, AppError> {
-    if !presented.starts_with(TOKEN_PREFIX) || presented.len() != TOKEN_PREFIX.len() + 64 {
+/// What a presented personal token allows, if it is one of ours and not revoked.
+pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<Credential>, AppError> {
+    if !well_formed(presented, TOKEN_PREFIX) {
         return Ok(None);
     }
     let token_hash = hash(presented);
-    let row: Option<(String, String, Option<i64>)> =
-        sqlx::query_as("SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(&token_hash)
-            .fetch_optional(db.read())
-            .await
-            .map_err(|e| unexpected("checking a token", e))?;
-    let Some((id, user_id, last_used_at)) = row else {
+    let row: Option<(String, String, Option<i64>, String)> = sqlx::query_as(
+        "SELECT id, user_id, last_used_at, scopes FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(&token_hash)
+    .fetch_optional(db.read())
+    .await
+    .map_err(|e| unexpected("checking a token", e))?;
+    let Some((id, user_id, last_used_at, scopes)) = row else {
         return Ok(None);
     };
     let now = now_ms();
@@ -109,7 +174,12 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<String>, Ap
             .await
             .map_err(|e| unexpected("recording token use", e))?;
     }
-    Ok(Some(user_id))
+    Ok(Some(Credential {
+        user_id,
+        scopes: Scopes::from_stored(&scopes),
+        budget_key: format!("pat:{id}"),
+        personal: true,
+    }))
 }
 
 #[cfg(test)]

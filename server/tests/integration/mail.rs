@@ -178,6 +178,7 @@ async fn new_user(db: &Db, email: &str) -> String {
         name: "Hana Host".into(),
         username: String::new(),
         time_zone: "Europe/Paris".into(),
+        ..Default::default()
     };
     accounts::register(db, &registration).await.expect("register").id
 }

@@ -33,6 +33,10 @@ async fn open(backend: Backend) -> Db {
     db
 }
 
+fn here() -> app::ssr::audit::Origin {
+    app::ssr::audit::Origin::new("127.0.0.1", "tests")
+}
+
 fn registration(email: &str) -> Registration {
     Registration {
         email: email.into(),
@@ -40,6 +44,7 @@ fn registration(email: &str) -> Registration {
         name: "Test Person".into(),
         username: String::new(),
         time_zone: "Asia/Tokyo".into(),
+        ..Default::default()
     }
 }
 
@@ -94,9 +99,9 @@ async fn accounts_round_trip_through_storage(backend: Backend) {
 
     let limits = LoginLimits::default();
     let signed_in =
-        accounts::authenticate(&db, &limits, " ROUND.TRIP@example.org", "correct horse battery", "127.0.0.1").await;
+        accounts::authenticate(&db, &limits, " ROUND.TRIP@example.org", "correct horse battery", &here()).await;
     assert_eq!(signed_in.expect("right password").id, user.id);
-    assert!(accounts::authenticate(&db, &limits, "round.trip@example.org", "wrong", "127.0.0.1").await.is_err());
+    assert!(accounts::authenticate(&db, &limits, "round.trip@example.org", "wrong", &here()).await.is_err());
 }
 
 async fn sessions_are_stored_loaded_updated_and_expire(backend: Backend) {
@@ -126,6 +131,9 @@ async fn sessions_are_stored_loaded_updated_and_expire(backend: Backend) {
 
     store.delete(&record.id).await.expect("delete");
     assert!(store.load(&record.id).await.expect("load").is_none());
+    // A request of a revoked session that was in flight cannot write it back.
+    store.save(&record).await.expect("save after delete");
+    assert!(store.load(&record.id).await.expect("load").is_none(), "a revoked session stays revoked");
 }
 
 async fn tokens_are_stored_hashed_listed_and_revoked(backend: Backend) {
@@ -133,7 +141,9 @@ async fn tokens_are_stored_hashed_listed_and_revoked(backend: Backend) {
     let owner = accounts::register(&db, &registration("own@example.org")).await.expect("owner");
     let stranger = accounts::register(&db, &registration("str@example.org")).await.expect("stranger");
     let created = tokens::create(&db, &owner.id, "laptop").await.expect("create");
-    assert_eq!(tokens::authenticate(&db, &created.token).await.expect("auth"), Some(owner.id.clone()));
+    let credential = tokens::authenticate(&db, &created.token).await.expect("auth").expect("valid");
+    assert_eq!(credential.user_id, owner.id);
+    assert_eq!(credential.scopes, calento::scope::Scopes::all());
     let stored: Vec<(String,)> =
         sqlx::query_as("SELECT token_hash FROM api_tokens").fetch_all(db.read()).await.expect("raw");
     assert_eq!(stored.len(), 1);

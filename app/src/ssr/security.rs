@@ -1,0 +1,490 @@
+//! Account security: email verification, password reset and change, change of email,
+//! browser sessions (list, revoke one, sign out everywhere) and re-authentication.
+//!
+//! Links sent by email carry single-use, expiring secrets stored only as hashes:
+//! verification 48 hours, reset 1 hour, change of address 24 hours.
+
+use calento::{EmailAddress, FieldError, Password};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::audit::{self, Origin, event};
+use super::mail::{self, EmailDraft};
+use super::tokens::{generate_with, hash, well_formed};
+use super::{Db, accounts, grants, jobs, millis_to_utc, new_id, now_ms, passwords, tokens, unexpected};
+use crate::AppError;
+use crate::models::SessionInfo;
+
+pub const VERIFY: &str = "verify";
+pub const RESET: &str = "reset";
+pub const CHANGE_EMAIL: &str = "change_email";
+const LINK_PREFIX: &str = "cel_";
+const VERIFY_SECS: i64 = 48 * 3600;
+const RESET_SECS: i64 = 3600;
+const CHANGE_SECS: i64 = 24 * 3600;
+/// A user without a password re-authenticates by signing in again: that long ago at most.
+pub const FRESH_SIGN_IN_SECS: i64 = 10 * 60;
+
+fn ttl(purpose: &str) -> i64 {
+    match purpose {
+        RESET => RESET_SECS,
+        CHANGE_EMAIL => CHANGE_SECS,
+        _ => VERIFY_SECS,
+    }
+}
+
+/// Makes a link secret for `purpose`; earlier unused ones of the same purpose stop working.
+async fn issue_link(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    purpose: &str,
+    new_email: Option<&str>,
+) -> Result<String, AppError> {
+    let now = now_ms();
+    sqlx::query("UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
+        .bind(user_id)
+        .bind(purpose)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| unexpected("retiring email links", e))?;
+    let secret = generate_with(LINK_PREFIX);
+    sqlx::query(
+        "INSERT INTO email_tokens (id, user_id, purpose, token_hash, new_email, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(purpose)
+    .bind(hash(&secret))
+    .bind(new_email)
+    .bind(now)
+    .bind(now + ttl(purpose) * 1000)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unexpected("storing an email link", e))?;
+    Ok(secret)
+}
+
+/// Spends a link secret: its account and (for a change of address) the new address.
+/// Unknown, spent, expired or of another purpose: `None`, and nothing changes.
+async fn spend_link(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    secret: &str,
+    purpose: &str,
+) -> Result<Option<(String, Option<String>)>, AppError> {
+    if !well_formed(secret.trim(), LINK_PREFIX) {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "UPDATE email_tokens SET used_at = $3
+         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
+         RETURNING user_id, new_email",
+    )
+    .bind(hash(secret.trim()))
+    .bind(purpose)
+    .bind(now_ms())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(|e| unexpected("spending an email link", e))?;
+    Ok(row.map(|r| (r.try_get::<String, _>(0).unwrap_or_default(), r.try_get::<Option<String>, _>(1).ok().flatten())))
+}
+
+fn link_email(
+    user_id: &str,
+    to: &str,
+    name: &str,
+    kind: &str,
+    subject: &str,
+    lead: &str,
+    url: &str,
+    tail: &str,
+) -> EmailDraft {
+    let safe = |t: &str| super::booking_mail::escape_html(t);
+    EmailDraft {
+        user_id: user_id.to_owned(),
+        booking_id: None,
+        kind: kind.to_owned(),
+        to_address: to.to_owned(),
+        to_name: name.to_owned(),
+        subject: subject.to_owned(),
+        text_body: format!("Hello {name},\n\n{lead}\n\n{url}\n\n{tail}\n"),
+        html_body: format!(
+            "<p>Hello {},</p><p>{}</p><p><a href=\"{}\">{}</a></p><p>{}</p>",
+            safe(name),
+            safe(lead),
+            safe(url),
+            safe(url),
+            safe(tail)
+        ),
+        ics: None,
+    }
+}
+
+/// Queues the "confirm your email" message for the account's current address.
+pub async fn send_verification(db: &Db, public_url: &str, user: &accounts::UserRow) -> Result<(), AppError> {
+    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let secret = issue_link(&mut tx, &user.id, VERIFY, None).await?;
+    let url = format!("{public_url}/account/confirm?token={secret}");
+    let draft = link_email(
+        &user.id,
+        &user.email,
+        &user.name,
+        "verify_email",
+        "Confirm your email address",
+        "Confirm that this address is yours by opening this link:",
+        &url,
+        "The link works once, for 48 hours. If you did not create a Calento account, ignore this email.",
+    );
+    mail::queue(&mut tx, &draft).await?;
+    tx.commit().await.map_err(|e| unexpected("committing a verification email", e))?;
+    jobs::nudge();
+    Ok(())
+}
+
+/// What a confirmation link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    Verified { user_id: String },
+    EmailChanged { user_id: String, email: String },
+}
+
+/// Opens a link from a verification or change-of-address email.
+pub async fn confirm(db: &Db, secret: &str, origin: &Origin) -> Result<Confirmed, AppError> {
+    let invalid = || {
+        AppError::bad_request(
+            "This link is not valid: it was used already, it expired, or it was replaced by a newer one.",
+        )
+    };
+    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let now = now_ms();
+    if let Some((user_id, _)) = spend_link(&mut tx, secret, VERIFY).await? {
+        sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL")
+            .bind(&user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unexpected("verifying an email", e))?;
+        tx.commit().await.map_err(|e| unexpected("committing a verification", e))?;
+        audit::record(db, Some(&user_id), None, event::EMAIL_VERIFIED, "", origin).await;
+        return Ok(Confirmed::Verified { user_id });
+    }
+    let Some((user_id, Some(new_email))) = spend_link(&mut tx, secret, CHANGE_EMAIL).await? else {
+        return Err(invalid());
+    };
+    let old: Option<(String, String)> = sqlx::query_as("SELECT email, name FROM users WHERE id = $1")
+        .bind(&user_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| unexpected("loading an account", e))?;
+    let Some((old_email, name)) = old else { return Err(invalid()) };
+    let changed = sqlx::query("UPDATE users SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1")
+        .bind(&user_id)
+        .bind(&new_email)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+    match changed {
+        Ok(_) => {}
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+            return Err(AppError::Conflict { message: "Another account uses that address now.".to_owned() });
+        }
+        Err(e) => return Err(unexpected("changing an email", e)),
+    }
+    // The old address hears about it, in case this was not its owner's doing.
+    let notice = EmailDraft {
+        user_id: user_id.clone(),
+        booking_id: None,
+        kind: "email_changed".to_owned(),
+        to_address: old_email.clone(),
+        to_name: name.clone(),
+        subject: "Your Calento email address was changed".to_owned(),
+        text_body: format!(
+            "Hello {name},\n\nThe email address of your Calento account is now {new_email}.\n\nIf you did not do this, reset your password and contact your administrator.\n"
+        ),
+        html_body: format!(
+            "<p>Hello {},</p><p>The email address of your Calento account is now {}.</p><p>If you did not do this, reset your password and contact your administrator.</p>",
+            super::booking_mail::escape_html(&name),
+            super::booking_mail::escape_html(&new_email)
+        ),
+        ics: None,
+    };
+    mail::queue(&mut tx, &notice).await?;
+    tx.commit().await.map_err(|e| unexpected("committing a change of email", e))?;
+    jobs::nudge();
+    audit::record(db, Some(&user_id), None, event::EMAIL_CHANGED, &format!("from {old_email} to {new_email}"), origin)
+        .await;
+    Ok(Confirmed::EmailChanged { user_id, email: new_email })
+}
+
+/// Whether the user just proved it is them: the password, or for an account without one,
+/// a sign-in at most ten minutes old (`signed_in_at`, from the session).
+pub async fn reauthenticate(db: &Db, user_id: &str, password: &str, signed_in_at: Option<i64>) -> Result<(), AppError> {
+    let stored = accounts::password_hash(db, user_id).await?;
+    match stored {
+        Some(stored) => {
+            if passwords::verify(password, Some(stored)).await {
+                Ok(())
+            } else {
+                Err(AppError::field(FieldError::new("current_password", "That is not your current password.")))
+            }
+        }
+        None => {
+            if signed_in_at.is_some_and(|at| now_ms() - at <= FRESH_SIGN_IN_SECS * 1000) {
+                Ok(())
+            } else {
+                Err(AppError::field(FieldError::new(
+                    "current_password",
+                    "Sign in again to confirm it is you, then repeat this within ten minutes.",
+                )))
+            }
+        }
+    }
+}
+
+/// Changes the password after checking the current one; every other session and every
+/// app sign-in ends (personal tokens stay: they are listed and revoked on their own).
+pub async fn change_password(
+    db: &Db,
+    user_id: &str,
+    current: &str,
+    new: &str,
+    signed_in_at: Option<i64>,
+    keep_session: Option<&str>,
+    origin: &Origin,
+) -> Result<(), AppError> {
+    let password = Password::parse(new)?;
+    reauthenticate(db, user_id, current, signed_in_at).await?;
+    let password_hash = passwords::hash(&password).await?;
+    accounts::set_password(db, user_id, &password_hash).await?;
+    end_sessions(db, user_id, keep_session).await?;
+    grants::revoke_all(db, user_id, "password changed").await?;
+    audit::record(db, Some(user_id), None, event::PASSWORD_CHANGED, "", origin).await;
+    Ok(())
+}
+
+/// Starts a change of address: a link goes to the new address; the change happens when
+/// it is opened. The answer is the same whether or not the address is taken.
+pub async fn request_email_change(
+    db: &Db,
+    public_url: &str,
+    user: &accounts::UserRow,
+    new_email: &str,
+    password: &str,
+    signed_in_at: Option<i64>,
+    origin: &Origin,
+) -> Result<(), AppError> {
+    let email = EmailAddress::parse(new_email)?;
+    if email.as_str() == user.email {
+        return Err(AppError::field(FieldError::new("email", "That is already your address.")));
+    }
+    reauthenticate(db, &user.id, password, signed_in_at).await?;
+    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let secret = issue_link(&mut tx, &user.id, CHANGE_EMAIL, Some(email.as_str())).await?;
+    let url = format!("{public_url}/account/confirm?token={secret}");
+    let draft = link_email(
+        &user.id,
+        email.as_str(),
+        &user.name,
+        "confirm_email_change",
+        "Confirm your new email address",
+        "Open this link to make this the email address of your Calento account:",
+        &url,
+        "The link works once, for 24 hours. If you did not ask for this, ignore this email.",
+    );
+    mail::queue(&mut tx, &draft).await?;
+    tx.commit().await.map_err(|e| unexpected("committing a change of email", e))?;
+    jobs::nudge();
+    audit::record(db, Some(&user.id), None, event::EMAIL_CHANGE_REQUESTED, &format!("to {}", email.as_str()), origin)
+        .await;
+    Ok(())
+}
+
+/// Sends a reset link when the address belongs to an active account. Says nothing either
+/// way: the caller answers the same, so the form does not reveal who has an account.
+pub async fn request_reset(db: &Db, public_url: &str, email: &str, origin: &Origin) -> Result<(), AppError> {
+    let Ok(email) = EmailAddress::parse(email) else { return Ok(()) };
+    let Some(user) = accounts::find_by_email(db, &email).await? else { return Ok(()) };
+    if user.disabled_at.is_some() {
+        return Ok(());
+    }
+    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let secret = issue_link(&mut tx, &user.id, RESET, None).await?;
+    let url = format!("{public_url}/reset-password?token={secret}");
+    let draft = link_email(
+        &user.id,
+        &user.email,
+        &user.name,
+        "password_reset",
+        "Reset your Calento password",
+        "Someone (hopefully you) asked to reset the password of your Calento account. Choose a new one here:",
+        &url,
+        "The link works once, for one hour. If you did not ask for this, ignore this email: your password stays as it is.",
+    );
+    mail::queue(&mut tx, &draft).await?;
+    tx.commit().await.map_err(|e| unexpected("committing a reset email", e))?;
+    jobs::nudge();
+    audit::record(db, Some(&user.id), None, event::PASSWORD_RESET_REQUESTED, "", origin).await;
+    Ok(())
+}
+
+/// Sets a new password from a reset link; every session, personal token and app sign-in
+/// of the account ends. Returns the account's id.
+pub async fn reset_password(db: &Db, secret: &str, new: &str, origin: &Origin) -> Result<String, AppError> {
+    let password = Password::parse(new)?;
+    let password_hash = passwords::hash(&password).await?;
+    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let Some((user_id, _)) = spend_link(&mut tx, secret, RESET).await? else {
+        return Err(AppError::bad_request(
+            "This reset link is not valid: it was used already, it expired, or a newer one was sent. Ask for a new one.",
+        ));
+    };
+    let now = now_ms();
+    sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1")
+        .bind(&user_id)
+        .bind(&password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unexpected("resetting a password", e))?;
+    // The reset also proves the address.
+    sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL")
+        .bind(&user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unexpected("verifying an email", e))?;
+    tx.commit().await.map_err(|e| unexpected("committing a reset", e))?;
+    end_sessions(db, &user_id, None).await?;
+    tokens::revoke_all(db, &user_id).await?;
+    grants::revoke_all(db, &user_id, "password reset").await?;
+    audit::record(db, Some(&user_id), None, event::PASSWORD_RESET, "", origin).await;
+    Ok(user_id)
+}
+
+/// The public handle of a session: a hash of its id, never the id (the cookie's secret).
+pub fn session_handle(session_id: &str) -> String {
+    Sha256::digest(session_id.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Ends the user's browser sessions, all or all but `keep` (a session id).
+pub async fn end_sessions(db: &Db, user_id: &str, keep: Option<&str>) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .execute(db.write())
+        .await
+        .map(|_| ())
+        .map_err(|e| unexpected("ending sessions", e))
+}
+
+/// The user's signed-in sessions, most recently seen first.
+pub async fn list_sessions(db: &Db, user_id: &str, current: Option<&str>) -> Result<Vec<SessionInfo>, AppError> {
+    let rows: Vec<(String, i64, i64, String, String)> = sqlx::query_as(
+        "SELECT id, created_at, last_seen_at, user_agent, client_ip FROM sessions
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, id",
+    )
+    .bind(user_id)
+    .bind(now_ms())
+    .fetch_all(db.read())
+    .await
+    .map_err(|e| unexpected("listing sessions", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, created_at, last_seen_at, user_agent, ip)| SessionInfo {
+            current: current == Some(id.as_str()),
+            id: session_handle(&id),
+            device: describe_device(&user_agent),
+            ip,
+            signed_in_at: millis_to_utc(created_at),
+            last_seen_at: millis_to_utc(last_seen_at.max(created_at)),
+        })
+        .collect())
+}
+
+/// Ends one of the user's sessions by its handle; another user's is "not found".
+pub async fn revoke_session(db: &Db, user_id: &str, handle: &str) -> Result<(), AppError> {
+    let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_all(db.read())
+        .await
+        .map_err(|e| unexpected("listing sessions", e))?;
+    let Some((id,)) = ids.into_iter().find(|(id,)| session_handle(id) == handle) else {
+        return Err(AppError::NotFound);
+    };
+    sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+        .bind(&id)
+        .bind(user_id)
+        .execute(db.write())
+        .await
+        .map(|_| ())
+        .map_err(|e| unexpected("ending a session", e))
+}
+
+/// "Firefox on Linux" from a User-Agent; "Unknown device" when it says nothing we know.
+pub fn describe_device(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") || ua.contains("Opera") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("HeadlessChrome") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else if ua.starts_with("curl/") {
+        "curl"
+    } else {
+        ""
+    };
+    let system = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("CrOS") {
+        "ChromeOS"
+    } else if ua.contains("Linux") {
+        "Linux"
+    } else {
+        ""
+    };
+    match (browser, system) {
+        ("", "") => "Unknown device".to_owned(),
+        (b, "") => b.to_owned(),
+        ("", s) => format!("A browser on {s}"),
+        (b, s) => format!("{b} on {s}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_named_from_user_agents() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(describe_device(firefox), "Firefox on Linux");
+        let chrome_mac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(describe_device(chrome_mac), "Chrome on macOS");
+        let safari_ios = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_device(safari_ios), "Safari on iOS");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+        assert_eq!(describe_device(edge), "Edge on Windows");
+        assert_eq!(describe_device(""), "Unknown device");
+    }
+
+    #[test]
+    fn session_handles_do_not_reveal_the_session_id() {
+        let handle = session_handle("abc");
+        assert_eq!(handle.len(), 24);
+        assert!(!handle.contains("abc"));
+        assert_eq!(handle, session_handle("abc"));
+        assert_ne!(handle, session_handle("abd"));
+    }
+}
