@@ -50,6 +50,7 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
             <A href="/booking-links">"Booking links"</A>
             <A href="/bookings">"Bookings"</A>
             <A href="/settings">"Settings"</A>
+            {user.is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
         </nav>
         <QuickCaptureBox />
         <Reminders />
@@ -280,6 +281,21 @@ pub fn TimeZoneOptions() -> impl IntoView {
         <datalist id="time-zones">
             {calento::TimeZoneName::all().map(|zone| view! { <option value=zone></option> }).collect_view()}
         </datalist>
+    }
+}
+
+/// The tabs of the settings pages.
+#[component]
+pub fn SettingsNav() -> impl IntoView {
+    view! {
+        <nav class="subnav" aria-label="Settings">
+            <A href="/settings" exact=true>"Profile"</A>
+            <A href="/settings/security">"Security"</A>
+            <A href="/settings/calendars">"Calendars"</A>
+            <A href="/settings/tasks">"Tasks & focus"</A>
+            <A href="/settings/tokens">"API tokens"</A>
+            <A href="/settings/outbox">"Outbox"</A>
+        </nav>
     }
 }
 

@@ -19,6 +19,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
+use crate::routes::security::{AdminPage, ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage, SecurityPage};
 use crate::routes::{
     AvailabilityPage, BookingLinksPage, BookingsPage, CalendarPage, CalendarsPage, FocusPage, HomePage, HostPage,
     LoginPage, ManageBookingPage, NotFound, OutboxPage, PublicBookingPage, RegisterPage, SearchPage, SettingsPage,
@@ -121,6 +122,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                         <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                        <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                        <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                        <Route path=path!("/account/confirm") view=ConfirmEmailPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings/security") view=SecurityPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                         <Route
                             path=path!("/calendar")
                             view=CalendarPage

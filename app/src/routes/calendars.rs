@@ -3,10 +3,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{FormError, RequireUser, TimeZoneOptions, form_error};
+use crate::components::{FormError, RequireUser, SettingsNav, TimeZoneOptions, form_error};
 use crate::models::{CalendarInfo, ImportReport};
 use crate::server::calendar::{
     CreateCalendar, DeleteCalendar, PublishFeed, RevokeFeed, UpdateCalendar, list_calendars,
@@ -61,13 +60,7 @@ pub fn CalendarsPage() -> impl IntoView {
         <RequireUser>
             <section class="card">
                 <h1>"Calendars"</h1>
-                <nav class="subnav" aria-label="Settings">
-                    <A href="/settings" exact=true>"Profile"</A>
-                    <A href="/settings/calendars">"Calendars"</A>
-                    <A href="/settings/tasks">"Tasks & focus"</A>
-                    <A href="/settings/tokens">"API tokens"</A>
-                    <A href="/settings/outbox">"Outbox"</A>
-                </nav>
+                <SettingsNav />
                 {move || plain_report().map(|report| view! { <ReportView report /> })}
                 {move || report.get().map(|r| match r {
                     Ok(report) => view! { <ReportView report /> }.into_any(),

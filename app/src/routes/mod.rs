@@ -10,6 +10,7 @@ mod host;
 mod host_bookings;
 mod outbox;
 mod search;
+pub mod security;
 mod stats;
 mod task_settings;
 mod tasks;
@@ -37,7 +38,9 @@ use leptos_router::hooks::use_query_map;
 use calento::{ClockFormat, WeekStart};
 
 use crate::Auth;
-use crate::components::{Field, FormError, RequireUser, SubmitButton, TimeZoneOptions, form_error, use_user};
+use crate::components::{
+    Field, FormError, RequireUser, SettingsNav, SubmitButton, TimeZoneOptions, form_error, use_user,
+};
 use crate::server::tokens::{CreateToken, RevokeToken, list_tokens, take_new_token};
 
 #[component]
@@ -80,10 +83,21 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let error = form_error(move || auth.login.value().get());
     let next = move || query.read().get("next").unwrap_or_default();
+    let notice = move || {
+        let q = query.read();
+        if q.get("reset").is_some() {
+            Some("Your password is changed, and every session was signed out. Log in with the new one.")
+        } else if q.get("deleted").is_some() {
+            Some("Your account and its data are deleted.")
+        } else {
+            None
+        }
+    };
     view! {
         <Title text="Log in" />
         <section class="card auth-card">
             <h1>"Log in"</h1>
+            {move || notice().map(|text| view! { <p class="notice" role="status" data-testid="login-notice">{text}</p> })}
             <ActionForm action=auth.login attr:class="form" attr:novalidate=true>
                 <FormError error />
                 <Field label="Email" name="email" kind="email" autocomplete="email" required=true error />
@@ -98,6 +112,7 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next />
                 <SubmitButton label="Log in" busy_label="Logging in…" pending=auth.login.pending().into() />
             </ActionForm>
+            <p><A href="/forgot-password">"Forgot your password?"</A></p>
             <p>"New here? " <A href="/register">"Create an account"</A></p>
         </section>
     }
@@ -122,6 +137,8 @@ pub fn RegisterPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let error = form_error(move || auth.register.value().get());
     let zone_input = NodeRef::<leptos::html::Input>::new();
+    let query = use_query_map();
+    let invite = move || query.read().get("invite").unwrap_or_default();
     // Runs only in the browser: pre-fill the zone the person is in.
     Effect::new(move |_| {
         if let (Some(input), Some(zone)) = (zone_input.get(), browser_time_zone()) {
@@ -162,6 +179,7 @@ pub fn RegisterPage() -> impl IntoView {
                     error
                 />
                 <TimeZoneOptions />
+                <input type="hidden" name="invite" value=invite />
                 <SubmitButton
                     label="Create account"
                     busy_label="Creating your account…"
@@ -185,13 +203,7 @@ pub fn SettingsPage() -> impl IntoView {
         <Title text="Settings" />
         <section class="card">
             <h1>"Settings"</h1>
-            <nav class="subnav" aria-label="Settings">
-                <A href="/settings" exact=true>"Profile"</A>
-                <A href="/settings/calendars">"Calendars"</A>
-                <A href="/settings/tasks">"Tasks & focus"</A>
-                <A href="/settings/tokens">"API tokens"</A>
-                <A href="/settings/outbox">"Outbox"</A>
-            </nav>
+            <SettingsNav />
             <p>"Signed in as " <strong>{user.email.clone()}</strong></p>
             <ActionForm action=auth.update_profile attr:class="form" attr:novalidate=true>
                 <FormError error />
@@ -250,13 +262,7 @@ pub fn TokensPage() -> impl IntoView {
         <RequireUser>
             <section class="card">
                 <h1>"API tokens"</h1>
-                <nav class="subnav" aria-label="Settings">
-                    <A href="/settings" exact=true>"Profile"</A>
-                    <A href="/settings/calendars">"Calendars"</A>
-                    <A href="/settings/tasks">"Tasks & focus"</A>
-                    <A href="/settings/tokens">"API tokens"</A>
-                    <A href="/settings/outbox">"Outbox"</A>
-                </nav>
+                <SettingsNav />
                 <p>
                     "Personal access tokens let scripts and apps use the API as you: send "
                     <code>"Authorization: Bearer <token>"</code> " to " <code>"/api/v1/…"</code> "."

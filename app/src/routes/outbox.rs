@@ -4,9 +4,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
-use crate::components::RequireUser;
+use crate::components::{RequireUser, SettingsNav};
 use crate::server::outbox::{OutboxEmail, list_outbox};
 
 #[component]
@@ -18,13 +17,7 @@ pub fn OutboxPage() -> impl IntoView {
         <RequireUser>
             <section class="card">
                 <h1>"Outbox"</h1>
-                <nav class="subnav" aria-label="Settings">
-                    <A href="/settings" exact=true>"Profile"</A>
-                    <A href="/settings/calendars">"Calendars"</A>
-                    <A href="/settings/tasks">"Tasks & focus"</A>
-                    <A href="/settings/tokens">"API tokens"</A>
-                    <A href="/settings/outbox">"Outbox"</A>
-                </nav>
+                <SettingsNav />
                 <p>
                     "Emails about your bookings, to you and to the people who book you. They are sent when the "
                     "server has an SMTP server (" <code>"CALENTO_SMTP_URL"</code> "); until then they wait here as "

@@ -3,9 +3,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
-use crate::components::{FormError, RequireUser, form_error};
+use crate::components::{FormError, RequireUser, SettingsNav, form_error};
 use crate::server::tasks::{SaveTaskSettings, TaskSettingsForm, load_task_settings};
 
 #[component]
@@ -19,13 +18,7 @@ pub fn TaskSettingsPage() -> impl IntoView {
         <RequireUser>
             <section class="card">
                 <h1>"Tasks & focus"</h1>
-                <nav class="subnav" aria-label="Settings">
-                    <A href="/settings" exact=true>"Profile"</A>
-                    <A href="/settings/calendars">"Calendars"</A>
-                    <A href="/settings/tasks">"Tasks & focus"</A>
-                    <A href="/settings/tokens">"API tokens"</A>
-                    <A href="/settings/outbox">"Outbox"</A>
-                </nav>
+                <SettingsNav />
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         settings.await.map(|form| view! { <SettingsForm form save error /> })

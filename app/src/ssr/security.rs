@@ -394,7 +394,7 @@ pub async fn list_sessions(db: &Db, user_id: &str, current: Option<&str>) -> Res
         .map(|(id, created_at, last_seen_at, user_agent, ip)| SessionInfo {
             current: current == Some(id.as_str()),
             id: session_handle(&id),
-            device: describe_device(&user_agent),
+            device: crate::models::short_agent(&user_agent),
             ip,
             signed_in_at: millis_to_utc(created_at),
             last_seen_at: millis_to_utc(last_seen_at.max(created_at)),
@@ -421,47 +421,6 @@ pub async fn revoke_session(db: &Db, user_id: &str, handle: &str) -> Result<(), 
         .map_err(|e| unexpected("ending a session", e))
 }
 
-/// "Firefox on Linux" from a User-Agent; "Unknown device" when it says nothing we know.
-pub fn describe_device(user_agent: &str) -> String {
-    let ua = user_agent;
-    let browser = if ua.contains("Edg/") {
-        "Edge"
-    } else if ua.contains("OPR/") || ua.contains("Opera") {
-        "Opera"
-    } else if ua.contains("Firefox/") {
-        "Firefox"
-    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("HeadlessChrome") {
-        "Chrome"
-    } else if ua.contains("Safari/") {
-        "Safari"
-    } else if ua.starts_with("curl/") {
-        "curl"
-    } else {
-        ""
-    };
-    let system = if ua.contains("Android") {
-        "Android"
-    } else if ua.contains("iPhone") || ua.contains("iPad") {
-        "iOS"
-    } else if ua.contains("Windows") {
-        "Windows"
-    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
-        "macOS"
-    } else if ua.contains("CrOS") {
-        "ChromeOS"
-    } else if ua.contains("Linux") {
-        "Linux"
-    } else {
-        ""
-    };
-    match (browser, system) {
-        ("", "") => "Unknown device".to_owned(),
-        (b, "") => b.to_owned(),
-        ("", s) => format!("A browser on {s}"),
-        (b, s) => format!("{b} on {s}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,14 +428,14 @@ mod tests {
     #[test]
     fn devices_are_named_from_user_agents() {
         let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-        assert_eq!(describe_device(firefox), "Firefox on Linux");
+        assert_eq!(crate::models::short_agent(firefox), "Firefox on Linux");
         let chrome_mac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-        assert_eq!(describe_device(chrome_mac), "Chrome on macOS");
+        assert_eq!(crate::models::short_agent(chrome_mac), "Chrome on macOS");
         let safari_ios = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
-        assert_eq!(describe_device(safari_ios), "Safari on iOS");
+        assert_eq!(crate::models::short_agent(safari_ios), "Safari on iOS");
         let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
-        assert_eq!(describe_device(edge), "Edge on Windows");
-        assert_eq!(describe_device(""), "Unknown device");
+        assert_eq!(crate::models::short_agent(edge), "Edge on Windows");
+        assert_eq!(crate::models::short_agent(""), "Unknown device");
     }
 
     #[test]

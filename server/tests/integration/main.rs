@@ -15,6 +15,7 @@ mod mail;
 mod ops;
 mod scheduling_host;
 mod search;
+mod security;
 mod storage;
 mod subscriptions;
 mod tasks;

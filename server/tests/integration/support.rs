@@ -94,6 +94,8 @@ pub fn test_config(database_url: &str, settings: &[(&str, &str)]) -> Config {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The database this server uses.
+    pub url: String,
     pub state: app::ssr::AppState,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -103,10 +105,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
+    let url = fresh_database(backend).await;
+    spawn_app_on(&url, settings).await
+}
+
+/// A server on an existing database: several of them make a cluster of processes.
+pub async fn spawn_app_on(url: &str, settings: &[(&str, &str)]) -> TestApp {
     // Server errors show up in a failing test's output.
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
-    let url = fresh_database(backend).await;
-    let config = test_config(&url, settings);
+    let config = test_config(url, settings);
     let state = server::open_state(&config).await.expect("open database");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
@@ -119,7 +126,7 @@ pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> Test
         let _ = server::serve_with_jobs(listener, app, serving, std::time::Duration::from_secs(1), worker).await;
     });
     let client = Client::builder(TokioExecutor::new()).build_http();
-    TestApp { addr, state, client }
+    TestApp { addr, state, client, url: url.to_owned() }
 }
 
 #[derive(Debug)]
