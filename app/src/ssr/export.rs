@@ -39,6 +39,8 @@ pub const OWNED_TABLES: &[(&str, &str, &[&str])] = &[
 pub const NOT_EXPORTED: &[&str] = &[
     // Single-use link secrets (hashes only); nothing a person could use.
     "email_tokens",
+    // The search index: derived from `events`, which are exported.
+    "events_search",
 ];
 
 /// One stored value as JSON: integers, floats, text or null, whatever the backend.
@@ -55,8 +57,36 @@ fn value_of(row: &sqlx::any::AnyRow, index: usize) -> Value {
     Value::Null
 }
 
+/// The table's columns holding plain values (text and numbers), in order: search
+/// vectors and other backend-specific types are left out.
+async fn plain_columns(db: &Db, table: &str) -> Result<Vec<String>, AppError> {
+    let sql = match db.backend() {
+        super::Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+        super::Backend::Postgres => {
+            "SELECT column_name::text FROM information_schema.columns
+             WHERE table_name = $1 AND table_schema = current_schema()
+               AND data_type IN ('text', 'bigint', 'integer', 'smallint', 'double precision', 'character varying')
+             ORDER BY ordinal_position"
+        }
+    };
+    let rows: Vec<(String,)> = sqlx::query_as(sql)
+        .bind(table)
+        .fetch_all(db.read())
+        .await
+        .map_err(|e| unexpected("reading a table's columns", e))?;
+    Ok(rows.into_iter().map(|(name,)| name).collect())
+}
+
 async fn rows_of(db: &Db, table: &str, owner: &str, hidden: &[&str], user_id: &str) -> Result<Vec<Value>, AppError> {
-    let sql = format!("SELECT * FROM {table} WHERE {owner} = $1");
+    let columns: Vec<String> = plain_columns(db, table)
+        .await?
+        .into_iter()
+        .filter(|c| !hidden.contains(&c.as_str()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .collect();
+    if columns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {} FROM {table} WHERE {owner} = $1", columns.join(", "));
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .fetch_all(db.read())
