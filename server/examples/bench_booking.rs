@@ -74,6 +74,7 @@ async fn host(server: &Server, email: &str) -> (String, String) {
         name: "Bench Host".into(),
         username: String::new(),
         time_zone: "America/New_York".into(),
+        ..Default::default()
     };
     let user = app::ssr::accounts::register(db, &registration).await.expect("register");
     let token = app::ssr::tokens::create(db, &user.id, "bench").await.expect("token").token;

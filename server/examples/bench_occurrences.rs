@@ -176,6 +176,7 @@ async fn seed(db: &Db, options: &Options) -> (String, usize, Duration) {
             name: "Bench".into(),
             username: String::new(),
             time_zone: "Europe/Berlin".into(),
+            ..Default::default()
         },
     )
     .await

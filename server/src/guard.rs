@@ -72,18 +72,36 @@ pub async fn same_origin(allowed_origin: AllowedOrigin, request: Request, next: 
         .into_response()
 }
 
-/// Notes every few minutes when a signed-in session was last used (the sessions list
-/// shows it); the write also extends the session's inactivity expiry.
-pub async fn touch_session(request: Request, next: Next) -> Response {
+/// Server functions other than the public ones need a signed-in session: without one
+/// they answer 401 before reading their arguments. Signed-in sessions also note every
+/// few minutes when they were last used (the sessions list shows it); that write extends
+/// the session's inactivity expiry too.
+pub async fn session_guard(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let skip = path.starts_with("/pkg/") || path.starts_with("/health/") || path == "/metrics";
-    if !skip && let Some(session) = request.extensions().get::<Session>().cloned() {
-        if session.id().is_some() && session.get::<String>(USER_ID_KEY).await.ok().flatten().is_some() {
-            let now = app::ssr::now_ms();
-            let seen = session.get::<i64>(SEEN_AT_KEY).await.ok().flatten().unwrap_or(0);
-            if now - seen >= SEEN_RESOLUTION_MS {
-                let _ = session.insert(SEEN_AT_KEY, now).await;
-            }
+    let function = path.strip_prefix("/fn/").map(|name| name.trim_end_matches('/'));
+    let session = if skip { None } else { request.extensions().get::<Session>().cloned() };
+    let signed_in = match &session {
+        Some(session) if session.id().is_some() => session.get::<String>(USER_ID_KEY).await.ok().flatten().is_some(),
+        _ => false,
+    };
+    if let Some(name) = function
+        && !signed_in
+        && !app::server::PUBLIC_FNS.contains(&name)
+    {
+        // Shaped as a server function's own error, so a form posted without JavaScript is
+        // sent back to its page with the message (see `ops::server_fn_errors`).
+        let body = serde_json::to_string(&AppError::Unauthorized).unwrap_or_default();
+        let mut response = (axum::http::StatusCode::UNAUTHORIZED, body).into_response();
+        response.headers_mut().insert("serverfnerror", header::HeaderValue::from_static("unauthorized"));
+        response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+        return response;
+    }
+    if signed_in && let Some(session) = session {
+        let now = app::ssr::now_ms();
+        let seen = session.get::<i64>(SEEN_AT_KEY).await.ok().flatten().unwrap_or(0);
+        if now - seen >= SEEN_RESOLUTION_MS {
+            let _ = session.insert(SEEN_AT_KEY, now).await;
         }
     }
     next.run(request).await

@@ -116,8 +116,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(files)
         .with_state(state)
+        .layer(axum::middleware::from_fn(guard::session_guard))
         .layer(axum::middleware::from_fn(ops::server_fn_errors))
-        .layer(axum::middleware::from_fn(guard::touch_session))
         .layer(sessions)
         .layer(axum::middleware::from_fn({
             let allowed = guard::AllowedOrigin::new(config.public_url.as_deref());

@@ -10,6 +10,27 @@ pub mod security;
 pub mod tasks;
 pub mod tokens;
 
+/// The server functions anyone may call without signing in (pages for visitors,
+/// invitees and people who lost their password). Every other one answers 401 to a
+/// request without a signed-in session before it reads its arguments; the
+/// authorization matrix test (server/tests/integration/authz.rs) keeps this list honest.
+pub const PUBLIC_FNS: &[&str] = &[
+    "current_user",
+    "register",
+    "login",
+    "logout",
+    "set_theme",
+    "public_page",
+    "book_slot",
+    "manage_page",
+    "cancel_my_booking",
+    "reschedule_my_booking",
+    "host_links",
+    "confirm_email",
+    "request_password_reset",
+    "reset_password",
+];
+
 #[cfg(feature = "ssr")]
 pub(crate) mod request {
     //! What a server function needs from the request it is answering.
