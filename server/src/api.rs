@@ -717,7 +717,7 @@ pub async fn import_form(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    mut form: axum::extract::Multipart,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let back = |report: &str| {
         let location = format!("/settings/calendars?report={}", app::components::percent_encode(report));
@@ -726,6 +726,9 @@ pub async fn import_form(
     let user_id = session.get::<String>(USER_ID_KEY).await.ok().flatten();
     let Some(user_id) = user_id else {
         return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login?next=/settings/calendars")]).into_response();
+    };
+    let Ok(mut form) = form else {
+        return AppError::bad_request("Send the file as a form upload (multipart/form-data).").into_response();
     };
     let mut bytes = None;
     while let Ok(Some(field)) = form.next_field().await {
