@@ -1,0 +1,124 @@
+// Account security in the browser: sessions on two devices, a password reset by email,
+// confirming the address, and the admin page's refusal for ordinary accounts.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, test, type Page } from "@playwright/test";
+
+const password = "correct horse battery";
+let counter = 0;
+const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
+}
+
+/** The newest link of the form `…/path?token=…` in a message to `address`. */
+function linkTo(address: string, path: string): string | undefined {
+  const dir = process.env.SMTP_SINK_DIR;
+  if (!dir) throw new Error("SMTP_SINK_DIR is not set: run the suite with scripts/e2e");
+  const links = readdirSync(dir)
+    .filter((f) => f.endsWith(".eml"))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), "utf8"))
+    .filter((text) => text.split(/\r?\n\r?\n/)[0].includes(address))
+    .flatMap((text) => [...text.replace(/=\r?\n/g, "").matchAll(new RegExp(`https?://[^\\s"<>]*${path}\\?token=(cel_[0-9a-f]{64})`, "g"))])
+    .map((m) => `${path}?token=${m[1]}`);
+  return links.at(-1);
+}
+
+async function register(page: Page, email: string) {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill("Sec Person");
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/calendar$/);
+}
+
+async function logIn(page: Page, email: string, secret = password) {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(secret);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/calendar$/);
+}
+
+test("the sessions list shows both devices and signs the other one out", async ({ page, browser }) => {
+  const email = uniqueEmail("sessions");
+  await register(page, email);
+  const phone = await browser.newContext({ userAgent: "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36" });
+  const phonePage = await phone.newPage();
+  await logIn(phonePage, email);
+
+  await page.goto("/settings/security");
+  await hydrated(page);
+  const rows = page.getByTestId("sessions").locator("tbody tr");
+  await expect(rows).toHaveCount(2);
+  await expect(page.getByTestId("sessions")).toContainText("Chrome on Android");
+  await expect(page.locator("tr[data-current='true']")).toContainText("(this browser)");
+  await page.getByRole("button", { name: "Sign out Chrome on Android" }).click();
+  await expect(rows).toHaveCount(1);
+
+  await phonePage.goto("/settings");
+  await expect(phonePage).toHaveURL(/\/login\?next=\/settings$/);
+  // The event is in the account's security log.
+  await page.reload();
+  await expect(page.getByTestId("audit-log")).toContainText("Session ended");
+  await phone.close();
+});
+
+test("a forgotten password is reset by an emailed link, which signs every session out", async ({ page, browser }) => {
+  const email = uniqueEmail("reset");
+  await register(page, email);
+
+  // Confirm the address from the registration email.
+  let confirm: string | undefined;
+  await expect.poll(() => (confirm = linkTo(email, "/account/confirm")), { timeout: 20_000 }).toBeTruthy();
+  await page.goto(confirm!);
+  await expect(page.getByTestId("confirmed")).toHaveText("Your email address is confirmed.");
+  await page.goto("/settings/security");
+  await expect(page.getByTestId("email-status")).toContainText("confirmed");
+
+  const stranger = await browser.newContext();
+  const resetPage = await stranger.newPage();
+  await resetPage.goto("/login");
+  await hydrated(resetPage);
+  await resetPage.getByRole("link", { name: "Forgot your password?" }).click();
+  await expect(resetPage).toHaveURL(/\/forgot-password$/);
+  await hydrated(resetPage);
+  await resetPage.getByLabel("Email", { exact: true }).fill(email);
+  await resetPage.getByRole("button", { name: "Send the link" }).click();
+  await expect(resetPage.getByTestId("reset-sent")).toContainText("If an account uses that address");
+
+  let link: string | undefined;
+  await expect.poll(() => (link = linkTo(email, "/reset-password")), { timeout: 20_000 }).toBeTruthy();
+  await resetPage.goto(link!);
+  await hydrated(resetPage);
+  await resetPage.getByLabel("New password", { exact: true }).fill("short");
+  await resetPage.getByRole("button", { name: "Save the new password" }).click();
+  await expect(resetPage.getByText("Use at least 10 characters.")).toBeVisible();
+  await resetPage.getByLabel("New password", { exact: true }).fill("a fresh long passphrase");
+  await resetPage.getByRole("button", { name: "Save the new password" }).click();
+  await expect(resetPage).toHaveURL(/\/login\?reset=1$/);
+  await expect(resetPage.getByTestId("login-notice")).toContainText("every session was signed out");
+
+  // The first browser was signed out; the new password works, and the link does not work twice.
+  await page.goto("/settings");
+  await expect(page).toHaveURL(/\/login/);
+  await logIn(resetPage, email, "a fresh long passphrase");
+  await resetPage.goto(link!);
+  await hydrated(resetPage);
+  await resetPage.getByLabel("New password", { exact: true }).fill("yet another passphrase");
+  await resetPage.getByRole("button", { name: "Save the new password" }).click();
+  await expect(resetPage.getByText("This reset link is not valid")).toBeVisible();
+  await stranger.close();
+});
+
+test("an ordinary account is told the admin page is for administrators", async ({ page }) => {
+  await register(page, uniqueEmail("notadmin"));
+  await page.goto("/admin");
+  await expect(page.getByTestId("admin-refused")).toHaveText("Only administrators can do this.");
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" })).toHaveCount(0);
+});
