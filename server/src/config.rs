@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use app::ssr::LoginLimits;
 use app::ssr::rate_limit::{Limit, RateLimits};
 
+use crate::oidc::{Kind, ProviderConfig};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -37,6 +39,8 @@ pub struct Config {
     pub llm_model: String,
     pub llm_api_key: Option<String>,
     pub smtp_from: String,
+    /// Sign-in providers (OpenID Connect, GitHub), in the order their buttons show.
+    pub sign_in_providers: Vec<crate::oidc::ProviderConfig>,
 }
 
 /// One setting: its variable, default and meaning. The README's table is this list.
@@ -159,6 +163,58 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "Sent as a bearer token to CALENTO_LLM_URL (never logged).",
     },
     Setting {
+        var: "CALENTO_OIDC_ISSUER",
+        default: "(unset)",
+        meaning: "Sign-in with any OpenID Connect provider: its issuer URL (its discovery document is read from \
+                  {issuer}/.well-known/openid-configuration). Needs CALENTO_OIDC_CLIENT_ID.",
+    },
+    Setting {
+        var: "CALENTO_OIDC_CLIENT_ID",
+        default: "(unset)",
+        meaning: "The client id Calento has at that provider.",
+    },
+    Setting {
+        var: "CALENTO_OIDC_CLIENT_SECRET",
+        default: "(unset)",
+        meaning: "Its client secret (unset for a public client: PKCE is always used); never logged.",
+    },
+    Setting {
+        var: "CALENTO_OIDC_LABEL", default: "Single sign-on", meaning: "The button's name: “Sign in with …”."
+    },
+    Setting {
+        var: "CALENTO_GOOGLE_CLIENT_ID",
+        default: "(unset)",
+        meaning: "Sign-in with Google (OpenID Connect) with this OAuth client id; with CALENTO_GOOGLE_CLIENT_SECRET.",
+    },
+    Setting { var: "CALENTO_GOOGLE_CLIENT_SECRET", default: "(unset)", meaning: "Google's client secret." },
+    Setting {
+        var: "CALENTO_MICROSOFT_CLIENT_ID",
+        default: "(unset)",
+        meaning: "Sign-in with Microsoft (Entra ID, OpenID Connect) with this application id.",
+    },
+    Setting { var: "CALENTO_MICROSOFT_CLIENT_SECRET", default: "(unset)", meaning: "Microsoft's client secret." },
+    Setting {
+        var: "CALENTO_MICROSOFT_TENANT",
+        default: "common",
+        meaning: "The Microsoft tenant: common, organizations, consumers or a tenant id.",
+    },
+    Setting {
+        var: "CALENTO_GITHUB_CLIENT_ID",
+        default: "(unset)",
+        meaning: "Sign-in with GitHub (OAuth app) with this client id; with CALENTO_GITHUB_CLIENT_SECRET.",
+    },
+    Setting { var: "CALENTO_GITHUB_CLIENT_SECRET", default: "(unset)", meaning: "GitHub's client secret." },
+    Setting {
+        var: "CALENTO_GITHUB_URL",
+        default: "https://github.com",
+        meaning: "GitHub's web address (GitHub Enterprise: your server's).",
+    },
+    Setting {
+        var: "CALENTO_GITHUB_API_URL",
+        default: "https://api.github.com",
+        meaning: "GitHub's API address (GitHub Enterprise: https://your-server/api/v3).",
+    },
+    Setting {
         var: "CALENTO_CONFIG",
         default: "(unset)",
         meaning: "Optional file of KEY=VALUE lines read first; environment variables override it.",
@@ -246,6 +302,69 @@ impl Config {
             return Err(bad("CALENTO_LLM_URL", format!("expected an http:// or https:// URL, got {url:?}")));
         }
         let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        let url_setting = |var: &str, default: &str| -> Result<String, ConfigError> {
+            let value = get(var).unwrap_or_else(|| default.to_owned());
+            if value.starts_with("https://") || value.starts_with("http://") {
+                Ok(value.trim_end_matches('/').to_owned())
+            } else {
+                Err(bad(var, format!("expected an http:// or https:// URL, got {value:?}")))
+            }
+        };
+        let mut sign_in_providers = Vec::new();
+        let mut provider = |id: &str, label: String, kind: Kind, prefix: &str| -> Result<(), ConfigError> {
+            let client_id = get(&format!("{prefix}_CLIENT_ID"));
+            let client_secret = get(&format!("{prefix}_CLIENT_SECRET"));
+            match client_id {
+                Some(client_id) => {
+                    sign_in_providers.push(ProviderConfig { id: id.to_owned(), label, kind, client_id, client_secret });
+                    Ok(())
+                }
+                None if client_secret.is_some() => {
+                    Err(bad(&format!("{prefix}_CLIENT_ID"), "a client secret is set but no client id"))
+                }
+                None => Ok(()),
+            }
+        };
+        provider(
+            "google",
+            "Google".to_owned(),
+            Kind::Oidc {
+                issuer: "https://accounts.google.com".to_owned(),
+                expected_issuer: "https://accounts.google.com".to_owned(),
+            },
+            "CALENTO_GOOGLE",
+        )?;
+        let tenant = get("CALENTO_MICROSOFT_TENANT").unwrap_or_else(|| "common".to_owned());
+        if !tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+            return Err(bad("CALENTO_MICROSOFT_TENANT", format!("not a tenant name or id: {tenant:?}")));
+        }
+        let shared_tenant = matches!(tenant.as_str(), "common" | "organizations" | "consumers");
+        provider(
+            "microsoft",
+            "Microsoft".to_owned(),
+            Kind::Oidc {
+                issuer: format!("https://login.microsoftonline.com/{tenant}/v2.0"),
+                expected_issuer: if shared_tenant {
+                    "https://login.microsoftonline.com/{tenantid}/v2.0".to_owned()
+                } else {
+                    format!("https://login.microsoftonline.com/{tenant}/v2.0")
+                },
+            },
+            "CALENTO_MICROSOFT",
+        )?;
+        let github = Kind::GitHub {
+            web: url_setting("CALENTO_GITHUB_URL", "https://github.com")?,
+            api: url_setting("CALENTO_GITHUB_API_URL", "https://api.github.com")?,
+        };
+        provider("github", "GitHub".to_owned(), github, "CALENTO_GITHUB")?;
+        if get("CALENTO_OIDC_ISSUER").is_some() || get("CALENTO_OIDC_CLIENT_ID").is_some() {
+            let issuer = url_setting("CALENTO_OIDC_ISSUER", "")?;
+            if get("CALENTO_OIDC_CLIENT_ID").is_none() {
+                return Err(bad("CALENTO_OIDC_CLIENT_ID", "CALENTO_OIDC_ISSUER is set: give its client id too"));
+            }
+            let label = get("CALENTO_OIDC_LABEL").unwrap_or_else(|| "Single sign-on".to_owned());
+            provider("oidc", label, Kind::Oidc { issuer: issuer.clone(), expected_issuer: issuer }, "CALENTO_OIDC")?;
+        }
         Ok(Self {
             llm_url,
             llm_model: get("CALENTO_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),
@@ -280,6 +399,7 @@ impl Config {
             },
             smtp_url,
             smtp_from,
+            sign_in_providers,
         })
     }
 

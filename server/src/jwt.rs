@@ -103,9 +103,7 @@ fn verify_signature(alg: &str, key: &Jwk, message: &[u8], sig: &[u8]) -> Result<
         "RS256" => {
             let (Some(n), Some(e)) = (&key.n, &key.e) else { return Err(JwtError::NoKey) };
             let components = signature::RsaPublicKeyComponents { n: decode(n)?, e: decode(e)? };
-            components
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
-                .map_err(|_| JwtError::Signature)
+            components.verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig).map_err(|_| JwtError::Signature)
         }
         "ES256" => {
             let (Some(x), Some(y)) = (&key.x, &key.y) else { return Err(JwtError::NoKey) };
@@ -145,7 +143,8 @@ pub fn verify(token: &str, jwks: &Jwks, expect: &Expect<'_>) -> Result<Claims, J
         return Err(JwtError::Malformed("too long"));
     }
     let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwtError::Malformed("not three parts"));
     };

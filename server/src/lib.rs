@@ -6,7 +6,9 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod guard;
+pub mod jwt;
 pub mod llm;
+pub mod oidc;
 pub mod ops;
 pub mod public;
 pub mod subscriptions;
@@ -43,6 +45,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         rate_limits: config.rate_limits,
         public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
         step_suggester: llm::suggester(config),
+        sign_in_providers: config.sign_in_providers.iter().map(oidc::ProviderConfig::info).collect(),
     })
 }
 
@@ -112,6 +115,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/metrics", get(ops::metrics))
         .nest("/api/v1", public::router(state.clone()).merge(auth::token_router()).merge(api::router(state.clone())))
         .route("/feeds/{file}", get(api::feed))
+        .route("/auth/oidc/{provider}/start", get(oidc::start))
+        .route("/auth/oidc/{provider}/callback", get(oidc::callback))
         .route("/settings/calendars/{id}/import", axum::routing::post(api::import_form))
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(files)
@@ -130,6 +135,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(ops::observe))
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(subscriptions::Poller::new(config.max_import_bytes)))
+        .layer(axum::Extension(oidc::SignIn::new(config.sign_in_providers.clone(), config.public_url.clone())))
 }
 
 /// Deletes expired sessions and stale failed-login records every few minutes.

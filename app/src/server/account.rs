@@ -38,9 +38,24 @@ pub async fn login(email: String, password: String, #[server(default)] next: Opt
     let state = request::state()?;
     let origin = request::origin().await;
     let user = accounts::authenticate(&state.db, &state.login_limits, &email, &password, &origin).await?;
-    request::sign_in(&request::session().await?, &user).await?;
+    let session = request::session().await?;
+    request::sign_in(&session, &user).await?;
+    // A provider sign-in that matched this account's email waited for this password.
+    let key = crate::ssr::identities::PENDING_LINK_KEY;
+    let pending: Option<crate::ssr::identities::Identity> = session.remove(key).await.ok().flatten();
+    if let Some(identity) = pending.filter(|i| i.email.as_deref() == Some(user.email.as_str())) {
+        crate::ssr::identities::link(&state.db, &user.id, &identity, &origin).await?;
+        leptos_axum::redirect("/settings/security?linked=1");
+        return Ok(());
+    }
     leptos_axum::redirect(&request::local_path(next, "/calendar"));
     Ok(())
+}
+
+/// The providers people can sign in with here ("Sign in with …" buttons).
+#[server(prefix = "/fn", endpoint = "sign_in_providers")]
+pub async fn sign_in_providers() -> Result<Vec<crate::models::ProviderInfo>, AppError> {
+    Ok(request::state()?.sign_in_providers)
 }
 
 #[server(prefix = "/fn", endpoint = "logout")]

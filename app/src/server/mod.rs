@@ -29,6 +29,7 @@ pub const PUBLIC_FNS: &[&str] = &[
     "confirm_email",
     "request_password_reset",
     "reset_password",
+    "sign_in_providers",
 ];
 
 #[cfg(feature = "ssr")]
@@ -43,8 +44,8 @@ pub(crate) mod request {
 
     use crate::AppError;
     use crate::ssr::accounts::{self, UserRow};
-    use crate::ssr::audit::{self, Origin};
-    use crate::ssr::session_store::{CLIENT_IP_KEY, SEEN_AT_KEY, SIGNED_IN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY};
+    use crate::ssr::audit::Origin;
+    use crate::ssr::session_store::{SIGNED_IN_AT_KEY, USER_ID_KEY};
     use crate::ssr::{AppState, unexpected};
 
     pub fn state() -> Result<AppState, AppError> {
@@ -82,16 +83,7 @@ pub(crate) mod request {
     /// useless, noting the device for the sessions list, and records the sign-in.
     pub async fn sign_in(session: &Session, user: &UserRow) -> Result<(), AppError> {
         let origin = origin().await;
-        session.cycle_id().await.map_err(|e| unexpected("rotating the session", e))?;
-        let now = crate::ssr::now_ms();
-        let write = |e| unexpected("writing the session", e);
-        session.insert(USER_ID_KEY, &user.id).await.map_err(write)?;
-        session.insert(SIGNED_IN_AT_KEY, now).await.map_err(write)?;
-        session.insert(SEEN_AT_KEY, now).await.map_err(write)?;
-        session.insert(USER_AGENT_KEY, &origin.user_agent).await.map_err(write)?;
-        session.insert(CLIENT_IP_KEY, &origin.ip).await.map_err(write)?;
-        audit::record(&state()?.db, Some(&user.id), None, audit::event::SIGN_IN, "browser", &origin).await;
-        Ok(())
+        crate::ssr::session_store::start_signed_in(&state()?.db, session, &user.id, "browser", &origin).await
     }
 
     /// When this session signed in (for re-authentication without a password).

@@ -9,7 +9,7 @@ use crate::models::{AdminOverview, AuditEntry, InviteInfo, SecurityOverview};
 use {
     super::request,
     crate::ssr::audit::{self, event},
-    crate::ssr::{accounts, grants, instance, jobs, rate_limit, security, unexpected},
+    crate::ssr::{accounts, grants, identities, instance, jobs, rate_limit, security, unexpected},
 };
 
 /// The session's own id, to mark it in the list and keep it on "sign out other sessions".
@@ -29,8 +29,11 @@ pub async fn load_security() -> Result<SecurityOverview, AppError> {
         has_password: accounts::password_hash(&state.db, &user.id).await?.is_some(),
         sessions: security::list_sessions(&state.db, &user.id, current.as_deref()).await?,
         apps: grants::list(&state.db, &user.id).await?,
-        providers: Vec::new(),
-        available_providers: Vec::new(),
+        providers: identities::list(&state.db, &user.id, &state.sign_in_providers).await?,
+        available_providers: {
+            let linked = identities::list(&state.db, &user.id, &state.sign_in_providers).await?;
+            state.sign_in_providers.iter().filter(|p| !linked.iter().any(|l| l.provider == p.id)).cloned().collect()
+        },
     })
 }
 
@@ -55,6 +58,13 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     audit::record(&state.db, Some(&user.id), None, event::SIGNED_OUT_EVERYWHERE, "", &request::origin().await).await;
     leptos_axum::redirect("/login");
     Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "unlink_provider")]
+pub async fn unlink_provider(id: String) -> Result<(), AppError> {
+    let state = request::state()?;
+    let user = request::require_user().await?;
+    identities::unlink(&state.db, &user.id, &id, &request::origin().await).await
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_app")]

@@ -119,7 +119,8 @@ pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError>
         }
         RegistrationMode::InviteOnly => Some(instance::spend_invite(db, &form.invite, email.as_str()).await?),
     };
-    let result = insert_user(db, &email, &password, &name, chosen.as_ref(), &time_zone).await;
+    let password_hash = passwords::hash(&password).await?;
+    let result = insert_user(db, &email, &password_hash, &name, chosen.as_ref(), &time_zone).await;
     if let Some(invite_id) = &invite {
         match &result {
             Ok(user) => instance::invite_used_by(db, invite_id, &user.id).await?,
@@ -137,15 +138,59 @@ async fn any_user(db: &Db) -> Result<bool, AppError> {
     Ok(row.try_get::<i64, _>(0).unwrap_or(0) == 1)
 }
 
+/// Creates an account for someone signing in with a provider: no password (an empty
+/// hash, which no password matches), the address confirmed when the provider says so.
+/// The registration mode applies as for a form (an invite when invite-only).
+pub async fn register_external(
+    db: &Db,
+    email: &str,
+    name: Option<&str>,
+    email_verified: bool,
+    invite: Option<&str>,
+) -> Result<UserRow, AppError> {
+    let email = EmailAddress::parse(email)?;
+    if exists(db, EMAIL_EXISTS, email.as_str()).await? {
+        return Err(email_taken());
+    }
+    let fallback = email.as_str().split('@').next().unwrap_or("New user").to_owned();
+    let name = DisplayName::parse(name.unwrap_or(&fallback)).or_else(|_| DisplayName::parse(&fallback))?;
+    let mode = if any_user(db).await? { instance::registration_mode(db).await? } else { RegistrationMode::Open };
+    let invite_id = match mode {
+        RegistrationMode::Open => None,
+        RegistrationMode::Closed => {
+            return Err(AppError::forbidden(
+                "Registration is closed on this instance. Ask its administrator for an account.",
+            ));
+        }
+        RegistrationMode::InviteOnly => Some(instance::spend_invite(db, invite.unwrap_or(""), email.as_str()).await?),
+    };
+    let result = insert_user(db, &email, "", &name, None, &TimeZoneName::default()).await;
+    if let Some(invite_id) = &invite_id {
+        match &result {
+            Ok(user) => instance::invite_used_by(db, invite_id, &user.id).await?,
+            Err(_) => instance::unspend_invite(db, invite_id).await?,
+        }
+    }
+    let user = result?;
+    if email_verified {
+        sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1")
+            .bind(&user.id)
+            .bind(now_ms())
+            .execute(db.write())
+            .await
+            .map_err(|e| unexpected("confirming an email", e))?;
+    }
+    find_by_id(db, &user.id).await?.ok_or(AppError::Unexpected)
+}
+
 async fn insert_user(
     db: &Db,
     email: &EmailAddress,
-    password: &Password,
+    password_hash: &str,
     name: &DisplayName,
     chosen: Option<&Username>,
     time_zone: &TimeZoneName,
 ) -> Result<UserRow, AppError> {
-    let password_hash = passwords::hash(password).await?;
     let suggested = Username::suggest_from_email(email);
     // A chosen username must be free; a derived one gets a number until it is.
     for attempt in 1..=50u32 {
@@ -169,7 +214,7 @@ async fn insert_user(
         .bind(email.as_str())
         .bind(username.as_str())
         .bind(name.as_str())
-        .bind(&password_hash)
+        .bind(password_hash)
         .bind(time_zone.as_str())
         .bind(WeekStart::default().as_str())
         .bind(ClockFormat::default().as_str())

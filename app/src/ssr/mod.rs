@@ -12,6 +12,7 @@ pub mod export;
 pub mod focus;
 pub mod grants;
 pub mod ical;
+pub mod identities;
 pub mod instance;
 pub mod jobs;
 pub mod login_limits;
@@ -49,6 +50,8 @@ pub struct AppState {
     /// The address people reach Calento at (`CALENTO_PUBLIC_URL`, else the listening
     /// address), for absolute links in emails.
     pub public_url: String,
+    /// The sign-in providers this instance offers (OpenID Connect, GitHub).
+    pub sign_in_providers: Vec<crate::models::ProviderInfo>,
     /// Asks a language model for a task's micro-steps (`CALENTO_LLM_URL`); `None`: rules only.
     pub step_suggester: Option<StepSuggester>,
 }

@@ -21,6 +21,28 @@ pub const SEEN_AT_KEY: &str = "seen_at";
 pub const USER_AGENT_KEY: &str = "user_agent";
 pub const CLIENT_IP_KEY: &str = "client_ip";
 
+/// Starts a signed-in session under a fresh id (an id planted before sign-in is useless),
+/// noting the device for the sessions list, and records the sign-in (`how`: "browser",
+/// or the provider's name).
+pub async fn start_signed_in(
+    db: &Db,
+    session: &tower_sessions::Session,
+    user_id: &str,
+    how: &str,
+    origin: &super::audit::Origin,
+) -> Result<(), crate::AppError> {
+    let failed = |e| super::unexpected("writing the session", e);
+    session.cycle_id().await.map_err(|e| super::unexpected("rotating the session", e))?;
+    let now = now_ms();
+    session.insert(USER_ID_KEY, user_id).await.map_err(failed)?;
+    session.insert(SIGNED_IN_AT_KEY, now).await.map_err(failed)?;
+    session.insert(SEEN_AT_KEY, now).await.map_err(failed)?;
+    session.insert(USER_AGENT_KEY, &origin.user_agent).await.map_err(failed)?;
+    session.insert(CLIENT_IP_KEY, &origin.ip).await.map_err(failed)?;
+    super::audit::record(db, Some(user_id), None, super::audit::event::SIGN_IN, how, origin).await;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
     db: Db,
