@@ -284,6 +284,34 @@ pub fn TimeZoneOptions() -> impl IntoView {
     }
 }
 
+/// "Sign in with …" buttons for the providers this instance offers (none: nothing).
+/// They are plain links: the sign-in leaves for the provider's page and comes back.
+#[component]
+pub fn ProviderButtons(#[prop(into)] query: Signal<String>) -> impl IntoView {
+    let providers = Resource::new(|| (), |_| crate::server::account::sign_in_providers());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = providers.await.unwrap_or_default();
+                (!list.is_empty()).then(|| {
+                    view! {
+                        <div class="providers" data-testid="providers">
+                            <p class="divider">"or"</p>
+                            {list
+                                .into_iter()
+                                .map(|p| {
+                                    let href = move || format!("/auth/oidc/{}/start{}", p.id, query.get());
+                                    view! { <a class="button provider" href=href>{format!("Sign in with {}", p.label)}</a> }
+                                })
+                                .collect_view()}
+                        </div>
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}
+
 /// The tabs of the settings pages.
 #[component]
 pub fn SettingsNav() -> impl IntoView {

@@ -39,7 +39,7 @@ use calento::{ClockFormat, WeekStart};
 
 use crate::Auth;
 use crate::components::{
-    Field, FormError, RequireUser, SettingsNav, SubmitButton, TimeZoneOptions, form_error, use_user,
+    Field, FormError, ProviderButtons, RequireUser, SettingsNav, SubmitButton, TimeZoneOptions, form_error, use_user,
 };
 use crate::server::tokens::{CreateToken, RevokeToken, list_tokens, take_new_token};
 
@@ -112,6 +112,10 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next />
                 <SubmitButton label="Log in" busy_label="Logging in…" pending=auth.login.pending().into() />
             </ActionForm>
+            <ProviderButtons query=Signal::derive(move || {
+                let next = next();
+                if next.is_empty() { String::new() } else { format!("?next={}", crate::components::percent_encode(&next)) }
+            }) />
             <p><A href="/forgot-password">"Forgot your password?"</A></p>
             <p>"New here? " <A href="/register">"Create an account"</A></p>
         </section>
@@ -186,6 +190,10 @@ pub fn RegisterPage() -> impl IntoView {
                     pending=auth.register.pending().into()
                 />
             </ActionForm>
+            <ProviderButtons query=Signal::derive(move || {
+                let invite = invite();
+                if invite.is_empty() { String::new() } else { format!("?invite={}", crate::components::percent_encode(&invite)) }
+            }) />
             <p>"Already have an account? " <A href="/login">"Log in"</A></p>
         </section>
     }

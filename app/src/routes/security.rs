@@ -12,7 +12,7 @@ use crate::models::{AuditEntry, RegistrationMode};
 use crate::server::security::{
     AdminCreateInvite, AdminRetryJob, AdminSetRegistration, AdminUserAction, ChangeEmail, ChangePassword,
     DeleteAccount, RequestPasswordReset, ResendVerification, ResetPassword, RevokeApp, RevokeSession,
-    SignOutEverywhere, admin_audit_log, confirm_email, load_admin, load_security, my_audit_log,
+    SignOutEverywhere, UnlinkProvider, admin_audit_log, confirm_email, load_admin, load_security, my_audit_log,
 };
 
 fn when(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -104,8 +104,17 @@ pub fn SecurityPage() -> impl IntoView {
     let revoke_app = ServerAction::<RevokeApp>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     let delete = ServerAction::<DeleteAccount>::new();
+    let unlink = ServerAction::<UnlinkProvider>::new();
+    let unlink_error = form_error(move || unlink.value().get());
     let overview = Resource::new(
-        move || (revoke_session.version().get(), revoke_app.version().get(), change_password.version().get()),
+        move || {
+            (
+                revoke_session.version().get(),
+                revoke_app.version().get(),
+                change_password.version().get(),
+                unlink.version().get(),
+            )
+        },
         |_| load_security(),
     );
     let log =
@@ -209,6 +218,34 @@ pub fn SecurityPage() -> impl IntoView {
                                     }).collect_view()}
                                 </ul>
                             })}
+                            <h2>"Sign-in providers"</h2>
+                            {if data.providers.is_empty() {
+                                view! { <p class="empty">"No provider is linked."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="linked" data-testid="linked-providers">
+                                        {data.providers.into_iter().map(|p| {
+                                            let label = format!("Unlink {}", p.label);
+                                            view! {
+                                                <li>
+                                                    {format!("{} · {} · linked {}", p.label, p.email, when(p.linked_at))}
+                                                    <ActionForm action=unlink attr:class="inline-form">
+                                                        <input type="hidden" name="id" value=p.id />
+                                                        <button type="submit" class="danger" aria-label=label>"Unlink"</button>
+                                                    </ActionForm>
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                            <FormError error=unlink_error />
+                            <p>
+                                {data.available_providers.into_iter().map(|p| view! {
+                                    <a class="button" href=format!("/auth/oidc/{}/start?intent=link", p.id)>{format!("Link {}", p.label)}</a>
+                                    " "
+                                }).collect_view()}
+                            </p>
                             <ActionForm action=everywhere attr:class="inline-form">
                                 <button type="submit" class="danger" data-testid="sign-out-everywhere">"Sign out everywhere"</button>
                             </ActionForm>

@@ -138,6 +138,8 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/metrics", Public),
     ("GET", "/feeds/{file}", Public),
     ("POST", "/settings/calendars/{id}/import", Owner),
+    ("GET", "/auth/oidc/{provider}/start", Public),
+    ("GET", "/auth/oidc/{provider}/callback", Public),
 ];
 
 /// `(server function, who, form fields)`.
@@ -156,6 +158,8 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("confirm_email", Public, &[]),
     ("request_password_reset", Public, &[]),
     ("reset_password", Public, &[]),
+    ("sign_in_providers", Public, &[]),
+    ("unlink_provider", Owner, &[("id", "{token}")]),
     (
         "update_profile",
         Owner,

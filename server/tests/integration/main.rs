@@ -13,6 +13,7 @@ mod booking;
 mod calendar;
 mod interop;
 mod mail;
+mod oidc;
 mod ops;
 mod scheduling_host;
 mod search;
