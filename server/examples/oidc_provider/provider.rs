@@ -199,6 +199,27 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
+fn form_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn token_error(error: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"error": error}))).into_response()
 }
@@ -221,7 +242,8 @@ async fn token(State(p): State<Arc<Inner>>, headers: HeaderMap, Form(form): Form
         .and_then(|v| STANDARD.decode(v).ok())
         .and_then(|v| String::from_utf8(v).ok());
     let (client_id, secret) = match basic.as_deref().and_then(|b| b.split_once(':')) {
-        Some((id, secret)) => (id.to_owned(), secret.to_owned()),
+        // RFC 6749 §2.3.1: both are form-urlencoded before the Basic encoding.
+        Some((id, secret)) => (form_decode(id), form_decode(secret)),
         None => (get("client_id"), get("client_secret")),
     };
     if client_id != p.client_id || (!p.client_secret.is_empty() && secret != p.client_secret) {
