@@ -122,3 +122,35 @@ test("an ordinary account is told the admin page is for administrators", async (
   await expect(page.getByTestId("admin-refused")).toHaveText("Only administrators can do this.");
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" })).toHaveCount(0);
 });
+
+test("signing in with an OpenID Connect provider (PKCE) creates the account and lists the provider", async ({ page }) => {
+  const email = uniqueEmail("oidc");
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Sign in with Test ID" }).click();
+  // The provider's own sign-in page.
+  await expect(page).toHaveTitle("Test provider");
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Name", { exact: true }).fill("Ida Provider");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/calendar$/);
+  await expect(page.getByTestId("account-name")).toHaveText("Ida Provider");
+
+  await page.goto("/settings/security");
+  await hydrated(page);
+  await expect(page.getByTestId("linked-providers")).toContainText("Test ID");
+  await expect(page.getByTestId("email-status")).toContainText("confirmed");
+  // The only way in cannot be unlinked.
+  await page.getByRole("button", { name: "Unlink Test ID" }).click();
+  await expect(page.getByText("This is your only way to sign in.")).toBeVisible();
+
+  // Signing out and in again with the provider finds the same account.
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await hydrated(page);
+  await page.getByRole("link", { name: "Sign in with Test ID" }).click();
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/calendar$/);
+  await expect(page.getByTestId("account-name")).toHaveText("Ida Provider");
+});
