@@ -301,7 +301,8 @@ pub fn ProviderButtons(#[prop(into)] query: Signal<String>) -> impl IntoView {
                                 .into_iter()
                                 .map(|p| {
                                     let href = move || format!("/auth/oidc/{}/start{}", p.id, query.get());
-                                    view! { <a class="button provider" href=href>{format!("Sign in with {}", p.label)}</a> }
+                                    // rel=external: a full page load (the router would look for a page here).
+                                    view! { <a class="button provider" rel="external" href=href>{format!("Sign in with {}", p.label)}</a> }
                                 })
                                 .collect_view()}
                         </div>

@@ -21,7 +21,9 @@ function linkTo(address: string, path: string): string | undefined {
     .sort()
     .map((f) => readFileSync(join(dir, f), "utf8"))
     .filter((text) => text.split(/\r?\n\r?\n/)[0].includes(address))
-    .flatMap((text) => [...text.replace(/=\r?\n/g, "").matchAll(new RegExp(`https?://[^\\s"<>]*${path}\\?token=(cel_[0-9a-f]{64})`, "g"))])
+    // Quoted-printable bodies: soft line breaks and =XX escapes undone.
+    .map((text) => text.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))))
+    .flatMap((text) => [...text.matchAll(new RegExp(`https?://[^\\s"<>]*${path}\\?token=(cel_[0-9a-f]{64})`, "g"))])
     .map((m) => `${path}?token=${m[1]}`);
   return links.at(-1);
 }

@@ -242,7 +242,7 @@ pub fn SecurityPage() -> impl IntoView {
                             <FormError error=unlink_error />
                             <p>
                                 {data.available_providers.into_iter().map(|p| view! {
-                                    <a class="button" href=format!("/auth/oidc/{}/start?intent=link", p.id)>{format!("Link {}", p.label)}</a>
+                                    <a class="button" rel="external" href=format!("/auth/oidc/{}/start?intent=link", p.id)>{format!("Link {}", p.label)}</a>
                                     " "
                                 }).collect_view()}
                             </p>
