@@ -142,7 +142,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| route_label(request.uri().path()));
     let metrics = request.extensions().get::<Metrics>().cloned();
-    let span = tracing::info_span!("request", id = %request_id, %method, path = %request.uri().path());
+    let span = tracing::info_span!("request", id = %request_id, %method, path = %loggable_path(request.uri().path()));
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let secs = started.elapsed().as_secs_f64();
@@ -154,6 +154,20 @@ pub async fn observe(request: Request, next: Next) -> Response {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// The path as logged: capability secrets in paths (private feeds, invitees' booking
+/// links) are replaced by `…`. Queries (reset and confirmation links, provider callbacks)
+/// are never logged.
+pub fn loggable_path(path: &str) -> String {
+    for prefix in ["/feeds/", "/booking/", "/api/v1/public/bookings/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            let extension = if tail.is_empty() { rest.rfind('.').map_or("", |i| &rest[i..]) } else { "" };
+            return format!("{prefix}…{extension}{tail}");
+        }
+    }
+    path.to_owned()
 }
 
 /// Routes without a matched pattern (static files, fallbacks) are grouped so that
@@ -311,4 +325,17 @@ fn too_large(max: usize) -> Response {
     let message = format!("The request body is larger than {max} bytes.");
     (StatusCode::PAYLOAD_TOO_LARGE, Json(serde_json::json!({ "code": "payload_too_large", "message": message })))
         .into_response()
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::loggable_path;
+
+    #[test]
+    fn secrets_in_paths_are_not_logged() {
+        assert_eq!(loggable_path("/feeds/abc123secret.ics"), "/feeds/….ics");
+        assert_eq!(loggable_path("/booking/tok3n"), "/booking/…");
+        assert_eq!(loggable_path("/api/v1/public/bookings/tok3n/cancel"), "/api/v1/public/bookings/…/cancel");
+        assert_eq!(loggable_path("/calendar"), "/calendar");
+    }
 }
