@@ -10,7 +10,6 @@ use http::{Method, Request, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use app::ssr::StepSuggester;
@@ -29,15 +28,7 @@ pub fn suggester(config: &Config) -> Option<StepSuggester> {
     let base = config.llm_url.clone()?;
     let model = config.llm_model.clone();
     let key = config.llm_api_key.clone();
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(Duration::from_secs(5)));
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
+    let https = crate::subscriptions::connector(Duration::from_secs(5));
     let client = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(https);
     let url = format!("{base}/chat/completions");
     Some(StepSuggester(Arc::new(move |title: String, notes: String| {

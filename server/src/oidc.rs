@@ -114,15 +114,7 @@ pub enum FetchError {
 
 impl SignIn {
     pub fn new(providers: Vec<ProviderConfig>, public_url: Option<String>) -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(FETCH_TIMEOUT));
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let https = crate::subscriptions::connector(FETCH_TIMEOUT);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(https);
         Self { providers: Arc::new(providers), public_url, client, cache: Arc::default() }
     }

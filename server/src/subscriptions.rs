@@ -99,20 +99,22 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The outgoing connector every client of the server uses (feeds, the language model,
+/// sign-in providers): http and https (rustls on ring, Mozilla's roots), HTTP/1.
+pub fn connector(connect_timeout: Duration) -> HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    // rustls' process-wide provider: ring (the first install wins; later ones are no-ops),
+    // so that another crate enabling aws-lc-rs cannot leave the choice ambiguous.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().wrap_connector(http)
+}
+
 impl Poller {
     /// A poller that accepts feeds of at most `max_bytes`.
     pub fn new(max_bytes: usize) -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        // rustls' process-wide provider: ring (the first install wins; later ones are no-ops),
-        // so that another crate enabling aws-lc-rs cannot leave the choice ambiguous.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let https = connector(Duration::from_secs(10));
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(https);
         Self { client, max_bytes, timeout: FETCH_TIMEOUT }
     }

@@ -16,8 +16,6 @@ pub const ACCESS_PREFIX: &str = "cat_";
 pub const REFRESH_PREFIX: &str = "car_";
 pub const ACCESS_SECS: i64 = 15 * 60;
 pub const REFRESH_SECS: i64 = 30 * 86_400;
-/// How stale a family's `last_used_at` may get before a use writes it again.
-const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 /// Why a refresh failed; each is a 401 to the client, told apart for the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,14 +213,8 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<Credential>
     let Some((family_id, user_id, scopes, last_used_at)) = found else {
         return Ok(None);
     };
-    if last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
-        sqlx::query("UPDATE token_families SET last_used_at = $2 WHERE id = $1")
-            .bind(&family_id)
-            .bind(now)
-            .execute(db.write())
-            .await
-            .map_err(|e| unexpected("recording token use", e))?;
-    }
+    super::tokens::note_use(db, "UPDATE token_families SET last_used_at = $2 WHERE id = $1", &family_id, last_used_at)
+        .await?;
     Ok(Some(Credential {
         user_id,
         scopes: Scopes::from_stored(&scopes),

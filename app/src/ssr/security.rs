@@ -121,25 +121,47 @@ fn link_email(
     }
 }
 
-/// Queues the "confirm your email" message for the account's current address.
-pub async fn send_verification(db: &Db, public_url: &str, user: &accounts::UserRow) -> Result<(), AppError> {
+/// One kind of email carrying a link: where it points and what it says.
+struct LinkMail {
+    purpose: &'static str,
+    /// The page the link opens (`?token=` follows).
+    page: &'static str,
+    kind: &'static str,
+    subject: &'static str,
+    lead: &'static str,
+    tail: &'static str,
+}
+
+/// Makes a link secret and queues its email to `to`, in one transaction.
+async fn send_link(
+    db: &Db,
+    public_url: &str,
+    user: &accounts::UserRow,
+    to: &str,
+    new_email: Option<&str>,
+    mail: &LinkMail,
+) -> Result<(), AppError> {
     let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
-    let secret = issue_link(&mut tx, &user.id, VERIFY, None).await?;
-    let url = format!("{public_url}/account/confirm?token={secret}");
-    let draft = link_email(
-        &user.id,
-        &user.email,
-        &user.name,
-        "verify_email",
-        "Confirm your email address",
-        "Confirm that this address is yours by opening this link:",
-        &url,
-        "The link works once, for 48 hours. If you did not create a Calento account, ignore this email.",
-    );
+    let secret = issue_link(&mut tx, &user.id, mail.purpose, new_email).await?;
+    let url = format!("{public_url}{}?token={secret}", mail.page);
+    let draft = link_email(&user.id, to, &user.name, mail.kind, mail.subject, mail.lead, &url, mail.tail);
     mail::queue(&mut tx, &draft).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a verification email", e))?;
+    tx.commit().await.map_err(|e| unexpected("committing a link email", e))?;
     jobs::nudge();
     Ok(())
+}
+
+/// Queues the "confirm your email" message for the account's current address.
+pub async fn send_verification(db: &Db, public_url: &str, user: &accounts::UserRow) -> Result<(), AppError> {
+    let mail = LinkMail {
+        purpose: VERIFY,
+        page: "/account/confirm",
+        kind: "verify_email",
+        subject: "Confirm your email address",
+        lead: "Confirm that this address is yours by opening this link:",
+        tail: "The link works once, for 48 hours. If you did not create a Calento account, ignore this email.",
+    };
+    send_link(db, public_url, user, &user.email, None, &mail).await
 }
 
 /// What a confirmation link did.
@@ -279,22 +301,15 @@ pub async fn request_email_change(
         return Err(AppError::field(FieldError::new("email", "That is already your address.")));
     }
     reauthenticate(db, &user.id, password, signed_in_at).await?;
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
-    let secret = issue_link(&mut tx, &user.id, CHANGE_EMAIL, Some(email.as_str())).await?;
-    let url = format!("{public_url}/account/confirm?token={secret}");
-    let draft = link_email(
-        &user.id,
-        email.as_str(),
-        &user.name,
-        "confirm_email_change",
-        "Confirm your new email address",
-        "Open this link to make this the email address of your Calento account:",
-        &url,
-        "The link works once, for 24 hours. If you did not ask for this, ignore this email.",
-    );
-    mail::queue(&mut tx, &draft).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a change of email", e))?;
-    jobs::nudge();
+    let mail = LinkMail {
+        purpose: CHANGE_EMAIL,
+        page: "/account/confirm",
+        kind: "confirm_email_change",
+        subject: "Confirm your new email address",
+        lead: "Open this link to make this the email address of your Calento account:",
+        tail: "The link works once, for 24 hours. If you did not ask for this, ignore this email.",
+    };
+    send_link(db, public_url, user, email.as_str(), Some(email.as_str()), &mail).await?;
     audit::record(db, Some(&user.id), None, event::EMAIL_CHANGE_REQUESTED, &format!("to {}", email.as_str()), origin)
         .await;
     Ok(())
@@ -308,22 +323,15 @@ pub async fn request_reset(db: &Db, public_url: &str, email: &str, origin: &Orig
     if user.disabled_at.is_some() {
         return Ok(());
     }
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
-    let secret = issue_link(&mut tx, &user.id, RESET, None).await?;
-    let url = format!("{public_url}/reset-password?token={secret}");
-    let draft = link_email(
-        &user.id,
-        &user.email,
-        &user.name,
-        "password_reset",
-        "Reset your Calento password",
-        "Someone (hopefully you) asked to reset the password of your Calento account. Choose a new one here:",
-        &url,
-        "The link works once, for one hour. If you did not ask for this, ignore this email: your password stays as it is.",
-    );
-    mail::queue(&mut tx, &draft).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a reset email", e))?;
-    jobs::nudge();
+    let mail = LinkMail {
+        purpose: RESET,
+        page: "/reset-password",
+        kind: "password_reset",
+        subject: "Reset your Calento password",
+        lead: "Someone (hopefully you) asked to reset the password of your Calento account. Choose a new one here:",
+        tail: "The link works once, for one hour. If you did not ask for this, ignore this email: your password stays as it is.",
+    };
+    send_link(db, public_url, &user, &user.email, None, &mail).await?;
     audit::record(db, Some(&user.id), None, event::PASSWORD_RESET_REQUESTED, "", origin).await;
     Ok(())
 }

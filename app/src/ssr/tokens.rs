@@ -125,6 +125,21 @@ pub async fn name_of(db: &Db, user_id: &str, token_id: &str) -> Option<String> {
         .map(|(name,)| name)
 }
 
+/// Writes `last_used_at` (with `sql`, binding the row's id and now) when the stored one is
+/// more than a minute old, so a busy token does not write on every request.
+pub(super) async fn note_use(db: &Db, sql: &'static str, id: &str, last_used_at: Option<i64>) -> Result<(), AppError> {
+    let now = now_ms();
+    if last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
+        sqlx::query(sql)
+            .bind(id)
+            .bind(now)
+            .execute(db.write())
+            .await
+            .map_err(|e| unexpected("recording token use", e))?;
+    }
+    Ok(())
+}
+
 /// Revokes every personal token of the user (password reset, disabled account).
 pub async fn revoke_all(db: &Db, user_id: &str) -> Result<(), AppError> {
     sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
@@ -165,15 +180,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<Credential>
     let Some((id, user_id, last_used_at, scopes)) = row else {
         return Ok(None);
     };
-    let now = now_ms();
-    if last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
-            .bind(&id)
-            .bind(now)
-            .execute(db.write())
-            .await
-            .map_err(|e| unexpected("recording token use", e))?;
-    }
+    note_use(db, "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", &id, last_used_at).await?;
     Ok(Some(Credential {
         user_id,
         scopes: Scopes::from_stored(&scopes),
