@@ -151,6 +151,34 @@ async fn send_link(
     Ok(())
 }
 
+/// A security notice to the account's owner ("your password was changed"), with what to
+/// do if it was not them.
+fn notice_email(user_id: &str, to: &str, name: &str, kind: &str, subject: &str, what: &str) -> EmailDraft {
+    let advice = "If you did not do this, reset your password at once and tell the administrator of this instance.";
+    let safe = super::booking_mail::escape_html;
+    EmailDraft {
+        user_id: user_id.to_owned(),
+        booking_id: None,
+        kind: kind.to_owned(),
+        to_address: to.to_owned(),
+        to_name: name.to_owned(),
+        subject: subject.to_owned(),
+        text_body: format!("Hello {name},\n\n{what}\n\n{advice}\n"),
+        html_body: format!("<p>Hello {},</p><p>{}</p><p>{}</p>", safe(name), safe(what), safe(advice)),
+        ics: None,
+    }
+}
+
+/// Queues a security notice to the account's current address, on its own.
+async fn notify(db: &Db, user_id: &str, kind: &str, subject: &str, what: &str) -> Result<(), AppError> {
+    let Some(user) = accounts::find_by_id(db, user_id).await? else { return Ok(()) };
+    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    mail::queue(&mut tx, &notice_email(&user.id, &user.email, &user.name, kind, subject, what)).await?;
+    tx.commit().await.map_err(|e| unexpected("committing a notice", e))?;
+    jobs::nudge();
+    Ok(())
+}
+
 /// Queues the "confirm your email" message for the account's current address.
 pub async fn send_verification(db: &Db, public_url: &str, user: &accounts::UserRow) -> Result<(), AppError> {
     let mail = LinkMail {
@@ -214,23 +242,14 @@ pub async fn confirm(db: &Db, secret: &str, origin: &Origin) -> Result<Confirmed
         Err(e) => return Err(unexpected("changing an email", e)),
     }
     // The old address hears about it, in case this was not its owner's doing.
-    let notice = EmailDraft {
-        user_id: user_id.clone(),
-        booking_id: None,
-        kind: "email_changed".to_owned(),
-        to_address: old_email.clone(),
-        to_name: name.clone(),
-        subject: "Your Calento email address was changed".to_owned(),
-        text_body: format!(
-            "Hello {name},\n\nThe email address of your Calento account is now {new_email}.\n\nIf you did not do this, reset your password and contact your administrator.\n"
-        ),
-        html_body: format!(
-            "<p>Hello {},</p><p>The email address of your Calento account is now {}.</p><p>If you did not do this, reset your password and contact your administrator.</p>",
-            super::booking_mail::escape_html(&name),
-            super::booking_mail::escape_html(&new_email)
-        ),
-        ics: None,
-    };
+    let notice = notice_email(
+        &user_id,
+        &old_email,
+        &name,
+        "email_changed",
+        "Your Calento email address was changed",
+        &format!("The email address of your Calento account is now {new_email}."),
+    );
     mail::queue(&mut tx, &notice).await?;
     tx.commit().await.map_err(|e| unexpected("committing a change of email", e))?;
     jobs::nudge();
@@ -282,6 +301,9 @@ pub async fn change_password(
     end_sessions(db, user_id, keep_session).await?;
     grants::revoke_all(db, user_id, "password changed").await?;
     audit::record(db, Some(user_id), None, event::PASSWORD_CHANGED, "", origin).await;
+    let what =
+        "The password of your Calento account was changed; your other sessions and signed-in apps were signed out.";
+    notify(db, user_id, "password_changed", "Your Calento password was changed", what).await?;
     Ok(())
 }
 
@@ -367,6 +389,8 @@ pub async fn reset_password(db: &Db, secret: &str, new: &str, origin: &Origin) -
     tokens::revoke_all(db, &user_id).await?;
     grants::revoke_all(db, &user_id, "password reset").await?;
     audit::record(db, Some(&user_id), None, event::PASSWORD_RESET, "", origin).await;
+    let what = "The password of your Calento account was reset with a link sent to this address; every session, token and signed-in app was signed out.";
+    notify(db, &user_id, "password_changed", "Your Calento password was reset", what).await?;
     Ok(user_id)
 }
 

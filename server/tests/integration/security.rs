@@ -291,6 +291,13 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(bac
     assert_eq!(here.get("/api/v1/me").await.status, 200, "this session stays");
     assert_eq!(there.get("/api/v1/me").await.status, 401, "the other one ends");
     assert_eq!(app.browser().login("pw@example.org", "a new long passphrase").await.status, 200);
+    // The owner is told by email.
+    let (notices,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM emails WHERE to_address = 'pw@example.org' AND kind = 'password_changed'")
+            .fetch_one(app.state.db.read())
+            .await
+            .expect("count");
+    assert_eq!(notices, 1);
 }
 
 async fn changing_the_email_needs_the_password_and_a_link_to_the_new_address(backend: Backend) {
