@@ -25,6 +25,7 @@ on_both_backends!(
     export_holds_every_owned_table_and_each_calendar_as_ics,
     deleting_an_account_removes_it_and_everything_it_owns,
     hostile_tokens_cookies_and_headers_never_cause_a_5xx,
+    session_cookies_are_host_prefixed_and_secure_on_https,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -731,4 +732,45 @@ async fn hostile_tokens_cookies_and_headers_never_cause_a_5xx(backend: Backend) 
         let reply = browser.call("reset_password", &[("token", junk), ("password", "a long enough one")]).await;
         assert_eq!(reply.status, 400, "{junk:?}");
     }
+}
+
+async fn session_cookies_are_host_prefixed_and_secure_on_https(backend: Backend) {
+    let plain = spawn_app(backend).await;
+    let reply = plain.browser().register("http@example.org", "H").await;
+    let cookie = reply.header("set-cookie").expect("a session cookie").to_owned();
+    assert!(cookie.starts_with("calento_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+
+    let secure = spawn_app_with(backend, &[("CALENTO_PUBLIC_URL", "https://cal.example.org")]).await;
+    let reply = secure.browser().register("https@example.org", "S").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let cookie = reply.header("set-cookie").expect("a session cookie").to_owned();
+    assert!(cookie.starts_with("__Host-calento_session="), "{cookie}");
+    for part in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(part), "{part} missing: {cookie}");
+    }
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "a __Host- cookie has no Domain: {cookie}");
+    // Cross-site posts are refused against the public origin too; our own pass.
+    let evil = secure
+        .send(
+            "POST",
+            "/fn/login",
+            &[("origin", "https://evil.example"), ("content-type", "application/x-www-form-urlencoded")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(evil.status, 403);
+    let ours = secure
+        .send(
+            "POST",
+            "/fn/login",
+            &[
+                ("origin", "https://cal.example.org"),
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept", "application/json"),
+            ],
+            crate::support::form(&[("email", "https@example.org"), ("password", PASSWORD)]),
+        )
+        .await;
+    assert_eq!(ours.status, 200, "{}", ours.body);
 }
