@@ -149,7 +149,7 @@ test.describe("on a 360 px wide phone", () => {
 
   test("pages fit the screen without sideways scrolling", async ({ page }) => {
     await register(page, uniqueEmail("phone"));
-    for (const path of ["/calendar", "/settings", "/settings/tokens", "/tasks", "/focus", "/today", "/stats", "/settings/tasks"]) {
+    for (const path of ["/calendar", "/settings", "/settings/tokens", "/tasks", "/focus", "/today", "/stats", "/settings/tasks", "/settings/security", "/admin", "/forgot-password"]) {
       await page.goto(path);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, path).toBeLessThanOrEqual(0);
