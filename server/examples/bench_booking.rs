@@ -32,7 +32,10 @@ async fn start(database_url: &str) -> Server {
     values.insert("DATABASE_URL".to_owned(), database_url.to_owned());
     values.insert("CALENTO_LOG".to_owned(), "error".to_owned());
     values.insert("CALENTO_ADDR".to_owned(), "127.0.0.1:0".to_owned());
-    values.insert("CALENTO_PUBLIC_RATE_PER_MINUTE".to_owned(), "1000000".to_owned());
+    // The public budget is counted in the database on every request; BENCH_PUBLIC_RATE=0
+    // turns it off, to measure what the counting costs.
+    let budget = std::env::var("BENCH_PUBLIC_RATE").unwrap_or_else(|_| "1000000".to_owned());
+    values.insert("CALENTO_PUBLIC_RATE_PER_MINUTE".to_owned(), budget);
     values.insert("CALENTO_DB_MAX_CONNECTIONS".to_owned(), "16".to_owned());
     let config = server::config::Config::from_values(&values).expect("config");
     let state = server::open_state(&config).await.expect("database");
