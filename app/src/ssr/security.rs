@@ -394,16 +394,16 @@ pub async fn reset_password(db: &Db, secret: &str, new: &str, origin: &Origin) -
     Ok(user_id)
 }
 
-/// The public handle of a session: a hash of its id, never the id (the cookie's secret).
-pub fn session_handle(session_id: &str) -> String {
-    Sha256::digest(session_id.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
+/// The public handle of a session: a hash of its storage key (itself a hash of the id).
+pub fn session_handle(storage_key: &str) -> String {
+    Sha256::digest(storage_key.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Ends the user's browser sessions, all or all but `keep` (a session id).
 pub async fn end_sessions(db: &Db, user_id: &str, keep: Option<&str>) -> Result<(), AppError> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user_id)
-        .bind(keep.unwrap_or(""))
+        .bind(keep.map(super::session_store::storage_key).unwrap_or_default())
         .execute(db.write())
         .await
         .map(|_| ())
@@ -412,6 +412,7 @@ pub async fn end_sessions(db: &Db, user_id: &str, keep: Option<&str>) -> Result<
 
 /// The user's signed-in sessions, most recently seen first.
 pub async fn list_sessions(db: &Db, user_id: &str, current: Option<&str>) -> Result<Vec<SessionInfo>, AppError> {
+    let current = current.map(super::session_store::storage_key);
     let rows: Vec<(String, i64, i64, String, String)> = sqlx::query_as(
         "SELECT id, created_at, last_seen_at, user_agent, client_ip FROM sessions
          WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, id",
@@ -424,7 +425,7 @@ pub async fn list_sessions(db: &Db, user_id: &str, current: Option<&str>) -> Res
     Ok(rows
         .into_iter()
         .map(|(id, created_at, last_seen_at, user_agent, ip)| SessionInfo {
-            current: current == Some(id.as_str()),
+            current: current.as_deref() == Some(id.as_str()),
             id: session_handle(&id),
             device: crate::models::short_agent(&user_agent),
             ip,

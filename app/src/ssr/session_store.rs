@@ -1,7 +1,9 @@
 //! Browser sessions for tower-sessions, stored in the application's own database.
 //!
 //! The signed-in user's id is copied into its own column so that sessions can be listed
-//! and revoked per user, and vanish with the account.
+//! and revoked per user, and vanish with the account. The session id (the cookie's
+//! secret) is never stored: rows are keyed by its SHA-256 ([`storage_key`]), so a copy of
+//! the database does not let anyone act as a signed-in user.
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -79,6 +81,11 @@ struct Columns {
     client_ip: String,
 }
 
+/// The key a session's row is stored under: the SHA-256 of its id, in hex.
+pub fn storage_key(session_id: &str) -> String {
+    super::tokens::hash(session_id)
+}
+
 fn columns(record: &Record) -> session_store::Result<Columns> {
     let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
@@ -86,7 +93,7 @@ fn columns(record: &Record) -> session_store::Result<Columns> {
     let expires_at = i64::try_from(record.expiry_date.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let created_at = number(SIGNED_IN_AT_KEY).unwrap_or_else(now_ms);
     Ok(Columns {
-        id: record.id.to_string(),
+        id: storage_key(&record.id.to_string()),
         user_id: text(USER_ID_KEY),
         data,
         expires_at,
@@ -141,7 +148,7 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let row = sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-            .bind(session_id.to_string())
+            .bind(storage_key(&session_id.to_string()))
             .bind(now_ms())
             .fetch_optional(self.db.read())
             .await
@@ -157,7 +164,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session_id.to_string())
+            .bind(storage_key(&session_id.to_string()))
             .execute(self.db.write())
             .await
             .map(|_| ())

@@ -112,6 +112,11 @@ async fn sessions_are_stored_loaded_updated_and_expire(backend: Backend) {
     let mut record = Record { id: Id::default(), data: Default::default(), expiry_date: in_an_hour };
     record.data.insert("user_id".into(), serde_json::json!(user.id));
     store.create(&mut record).await.expect("create");
+    // The row is keyed by a hash: the session id (the cookie) is not in the database.
+    let keys: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions").fetch_all(db.read()).await.expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].0, record.id.to_string());
+    assert_eq!(keys[0].0, app::ssr::session_store::storage_key(&record.id.to_string()));
     let loaded = store.load(&record.id).await.expect("load").expect("present");
     assert_eq!(loaded.data, record.data);
     assert_eq!(loaded.expiry_date.unix_timestamp(), in_an_hour.unix_timestamp());
