@@ -156,3 +156,41 @@ test("signing in with an OpenID Connect provider (PKCE) creates the account and 
   await expect(page).toHaveURL(/\/calendar$/);
   await expect(page.getByTestId("account-name")).toHaveText("Ida Provider");
 });
+
+test("the administrator finds an account, disables it and re-enables it, and makes invite links", async ({ page, browser }) => {
+  // scripts/e2e made the administrator with the admin command before the server started.
+  const email = uniqueEmail("managed");
+  const member = await browser.newContext();
+  const memberPage = await member.newPage();
+  await register(memberPage, email);
+
+  await logIn(page, "admin@e2e.example.org", "e2e administrator password");
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" })).toBeVisible();
+  await page.goto(`/admin?q=${encodeURIComponent(email)}`);
+  await hydrated(page);
+  const row = page.locator(`tr[data-email='${email}']`);
+  await expect(row).toHaveCount(1);
+  await row.getByRole("button", { name: "Disable" }).click();
+  await expect(row).toContainText("disabled");
+
+  // The member's session ended; signing in again is refused with a clear message.
+  await memberPage.goto("/settings");
+  await expect(memberPage).toHaveURL(/\/login/);
+  await hydrated(memberPage);
+  await memberPage.getByLabel("Email", { exact: true }).fill(email);
+  await memberPage.getByLabel("Password", { exact: true }).fill(password);
+  await memberPage.getByRole("button", { name: "Log in" }).click();
+  await expect(memberPage.getByText("This account is disabled.")).toBeVisible();
+
+  await row.getByRole("button", { name: "Re-enable" }).click();
+  await expect(row).not.toContainText("disabled");
+  await logIn(memberPage, email);
+
+  // An invite link, shown once.
+  await page.getByLabel("Invite for (optional email)").fill(uniqueEmail("invitee"));
+  await page.getByRole("button", { name: "Create invite link" }).click();
+  await expect(page.getByTestId("invite-link")).toContainText("/register?invite=cai_");
+  // The security log shows what the administrator did.
+  await expect(page.getByTestId("audit-log").first()).toContainText("Disabled by an administrator");
+  await member.close();
+});
