@@ -90,17 +90,24 @@ async fn spend_link(
     Ok(row.map(|r| (r.try_get::<String, _>(0).unwrap_or_default(), r.try_get::<Option<String>, _>(1).ok().flatten())))
 }
 
-fn link_email(
+/// An email about the account to its owner: a greeting, what happened or what to do, an
+/// optional link, and a closing line; as text and as HTML.
+#[allow(clippy::too_many_arguments)]
+fn account_email(
     user_id: &str,
     to: &str,
     name: &str,
     kind: &str,
     subject: &str,
     lead: &str,
-    url: &str,
+    url: Option<&str>,
     tail: &str,
 ) -> EmailDraft {
-    let safe = |t: &str| super::booking_mail::escape_html(t);
+    let safe = super::booking_mail::escape_html;
+    let (text_link, html_link) = match url {
+        Some(url) => (format!("{url}\n\n"), format!("<p><a href=\"{}\">{}</a></p>", safe(url), safe(url))),
+        None => (String::new(), String::new()),
+    };
     EmailDraft {
         user_id: user_id.to_owned(),
         booking_id: None,
@@ -108,15 +115,8 @@ fn link_email(
         to_address: to.to_owned(),
         to_name: name.to_owned(),
         subject: subject.to_owned(),
-        text_body: format!("Hello {name},\n\n{lead}\n\n{url}\n\n{tail}\n"),
-        html_body: format!(
-            "<p>Hello {},</p><p>{}</p><p><a href=\"{}\">{}</a></p><p>{}</p>",
-            safe(name),
-            safe(lead),
-            safe(url),
-            safe(url),
-            safe(tail)
-        ),
+        text_body: format!("Hello {name},\n\n{lead}\n\n{text_link}{tail}\n"),
+        html_body: format!("<p>Hello {},</p><p>{}</p>{html_link}<p>{}</p>", safe(name), safe(lead), safe(tail)),
         ics: None,
     }
 }
@@ -144,7 +144,7 @@ async fn send_link(
     let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
     let secret = issue_link(&mut tx, &user.id, mail.purpose, new_email).await?;
     let url = format!("{public_url}{}?token={secret}", mail.page);
-    let draft = link_email(&user.id, to, &user.name, mail.kind, mail.subject, mail.lead, &url, mail.tail);
+    let draft = account_email(&user.id, to, &user.name, mail.kind, mail.subject, mail.lead, Some(&url), mail.tail);
     mail::queue(&mut tx, &draft).await?;
     tx.commit().await.map_err(|e| unexpected("committing a link email", e))?;
     jobs::nudge();
@@ -155,18 +155,7 @@ async fn send_link(
 /// do if it was not them.
 fn notice_email(user_id: &str, to: &str, name: &str, kind: &str, subject: &str, what: &str) -> EmailDraft {
     let advice = "If you did not do this, reset your password at once and tell the administrator of this instance.";
-    let safe = super::booking_mail::escape_html;
-    EmailDraft {
-        user_id: user_id.to_owned(),
-        booking_id: None,
-        kind: kind.to_owned(),
-        to_address: to.to_owned(),
-        to_name: name.to_owned(),
-        subject: subject.to_owned(),
-        text_body: format!("Hello {name},\n\n{what}\n\n{advice}\n"),
-        html_body: format!("<p>Hello {},</p><p>{}</p><p>{}</p>", safe(name), safe(what), safe(advice)),
-        ics: None,
-    }
+    account_email(user_id, to, name, kind, subject, what, None, advice)
 }
 
 /// Queues a security notice to the account's current address, on its own.
