@@ -173,12 +173,7 @@ pub async fn register_external(
     }
     let user = result?;
     if email_verified {
-        sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1")
-            .bind(&user.id)
-            .bind(now_ms())
-            .execute(db.write())
-            .await
-            .map_err(|e| unexpected("confirming an email", e))?;
+        mark_email_verified(db.write(), &user.id, now_ms()).await?;
     }
     find_by_id(db, &user.id).await?.ok_or(AppError::Unexpected)
 }
@@ -256,6 +251,21 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRow>, AppError> 
         .fetch_optional(db.read())
         .await
         .map_err(|e| unexpected("loading a user", e))
+}
+
+/// Notes that the account's address is confirmed (once: a later proof keeps the first time).
+pub async fn mark_email_verified<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL")
+        .bind(user_id)
+        .bind(now)
+        .execute(executor)
+        .await
+        .map(|_| ())
+        .map_err(|e| unexpected("confirming an email", e))
 }
 
 /// The stored password hash; `None` for an account that signs in only with a provider.

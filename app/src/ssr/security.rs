@@ -198,12 +198,7 @@ pub async fn confirm(db: &Db, secret: &str, origin: &Origin) -> Result<Confirmed
     let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
     let now = now_ms();
     if let Some((user_id, _)) = spend_link(&mut tx, secret, VERIFY).await? {
-        sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL")
-            .bind(&user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unexpected("verifying an email", e))?;
+        accounts::mark_email_verified(&mut *tx, &user_id, now).await?;
         tx.commit().await.map_err(|e| unexpected("committing a verification", e))?;
         audit::record(db, Some(&user_id), None, event::EMAIL_VERIFIED, "", origin).await;
         return Ok(Confirmed::Verified { user_id });
@@ -367,12 +362,7 @@ pub async fn reset_password(db: &Db, secret: &str, new: &str, origin: &Origin) -
         .await
         .map_err(|e| unexpected("resetting a password", e))?;
     // The reset also proves the address.
-    sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL")
-        .bind(&user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("verifying an email", e))?;
+    accounts::mark_email_verified(&mut *tx, &user_id, now).await?;
     tx.commit().await.map_err(|e| unexpected("committing a reset", e))?;
     end_sessions(db, &user_id, None).await?;
     tokens::revoke_all(db, &user_id).await?;
