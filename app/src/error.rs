@@ -32,6 +32,10 @@ pub enum AppError {
     /// The request itself could not be read (malformed body, wrong encoding).
     #[error("{message}")]
     BadRequest { message: String },
+    /// A change-feed cursor older than the changes kept: the client must read everything
+    /// again (410).
+    #[error("{message}")]
+    CursorExpired { message: String },
     /// A fault on our side; the details are in the server log under the request id.
     #[error("Something went wrong on our side. Please try again.")]
     Unexpected,
@@ -69,6 +73,7 @@ impl AppError {
             Self::BadRequest { .. } => "bad_request",
             Self::SlotTaken { .. } => "slot_taken",
             Self::Conflict { .. } => "conflict",
+            Self::CursorExpired { .. } => "cursor_expired",
             Self::Unexpected => "unexpected",
         }
     }
@@ -82,6 +87,7 @@ impl AppError {
             Self::RateLimited { .. } => 429,
             Self::BadRequest { .. } => 400,
             Self::SlotTaken { .. } | Self::Conflict { .. } => 409,
+            Self::CursorExpired { .. } => 410,
             Self::Unexpected => 500,
         }
     }

@@ -187,7 +187,7 @@ async fn seed(db: &Db, options: &Options) -> (String, usize, Duration) {
     let mut made = 0;
     let mut exceptions = 0;
     while made < total {
-        let mut tx = db.write().begin().await.expect("begin");
+        let mut tx = app::ssr::changes::begin(&db, &user.id).await.expect("begin");
         for _ in 0..500.min(total - made) {
             let repeating = made >= options.events;
             let event = new_event(&calendar, input(&mut rng, made, repeating), format!("Event {made}"));

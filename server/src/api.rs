@@ -20,7 +20,7 @@ use app::server::outbox::OutboxEmail;
 use app::ssr::accounts::{self, UserRow};
 use app::ssr::session_store::USER_ID_KEY;
 use app::ssr::{
-    AppState, audit, bookings, calendars, events, grants, ical, mail, rate_limit, scheduling, search, tokens,
+    AppState, audit, bookings, calendars, changes, events, grants, ical, mail, rate_limit, scheduling, search, tokens,
 };
 use calento::scope::Scopes;
 
@@ -28,9 +28,14 @@ use calento::scope::Scopes;
 #[derive(Clone)]
 pub struct ApiUser(pub UserRow);
 
+/// What the request's credential may do (every scope for a browser session).
+#[derive(Clone, Copy)]
+pub struct ApiScopes(pub Scopes);
+
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
+        .route("/changes", get(changes))
         .route("/tokens", get(list_tokens).post(create_token))
         .route("/tokens/{id}", delete(revoke_token))
         .route("/calendars", get(list_calendars).post(create_calendar))
@@ -134,11 +139,40 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         return error.into_response();
     }
     request.extensions_mut().insert(ApiUser(user));
+    request.extensions_mut().insert(ApiScopes(credential.scopes));
     next.run(request).await
 }
 
 async fn me(Extension(ApiUser(user)): Extension<ApiUser>) -> Json<UserProfile> {
     Json(user.profile())
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+/// The change feed: what changed after `since`, in order, of the kinds the credential may
+/// read (see `app::ssr::changes`).
+async fn changes(
+    State(state): State<AppState>,
+    Extension(ApiUser(user)): Extension<ApiUser>,
+    Extension(ApiScopes(scopes)): Extension<ApiScopes>,
+    query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<app::models::ChangePage>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::bad_request(e.body_text()))?;
+    let limit = match query.limit.as_deref().map(str::trim) {
+        None | Some("") => changes::DEFAULT_LIMIT,
+        Some(text) => text.parse::<i64>().ok().filter(|n| (1..=changes::MAX_LIMIT).contains(n)).ok_or_else(|| {
+            AppError::field(calento::FieldError::new(
+                "limit",
+                format!("limit is a whole number from 1 to {}.", changes::MAX_LIMIT),
+            ))
+        })?,
+    };
+    let kinds = changes::Kind::visible_with(scopes);
+    changes::read(&state.db, &user.id, query.since.as_deref(), limit, &kinds).await.map(Json)
 }
 
 async fn list_tokens(

@@ -36,7 +36,7 @@ pub fn need(method: &Method, path: &str) -> Need {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     let access = if method == Method::GET || method == Method::HEAD { Access::Read } else { Access::Write };
     let area = match first {
-        "me" => return Need::Any,
+        "me" | "changes" => return Need::Any,
         "tokens" | "account" | "outbox" => return Need::Account,
         "calendars" | "events" | "occurrences" | "freebusy" => Area::Calendar,
         "availability" | "booking-links" | "bookings" => Area::Bookings,

@@ -30,6 +30,8 @@ pub struct Config {
     pub trust_proxy: bool,
     pub site_root: String,
     pub shutdown_grace_secs: u64,
+    /// Days the change feed keeps changes (older cursors answer 410).
+    pub changes_retention_days: u32,
     /// Request budgets; 0 turns one off.
     pub rate_limits: app::ssr::rate_limit::RateLimits,
     /// The SMTP server emails are sent through; none means emails stay in the outbox.
@@ -113,6 +115,12 @@ pub const SETTINGS: &[Setting] = &[
         var: "CALENTO_SHUTDOWN_GRACE_SECS",
         default: "10",
         meaning: "Seconds to finish requests in flight after SIGTERM.",
+    },
+    Setting {
+        var: "CALENTO_CHANGES_RETENTION_DAYS",
+        default: "30",
+        meaning: "Days the change feed (/api/v1/changes) keeps changes; a client whose cursor is older must read \
+                  everything again (410 cursor_expired).",
     },
     Setting {
         var: "CALENTO_PUBLIC_RATE_PER_MINUTE",
@@ -390,6 +398,7 @@ impl Config {
                 .or_else(|| get("LEPTOS_SITE_ROOT"))
                 .unwrap_or_else(|| "target/site".to_owned()),
             shutdown_grace_secs: number("CALENTO_SHUTDOWN_GRACE_SECS", 10, 0, 3600)?,
+            changes_retention_days: small(number("CALENTO_CHANGES_RETENTION_DAYS", 30, 1, 3650)?),
             rate_limits: RateLimits {
                 public: Limit::per_minute(small(number("CALENTO_PUBLIC_RATE_PER_MINUTE", 300, 0, 1_000_000)?)),
                 api: Limit::per_minute(small(number("CALENTO_API_RATE_PER_MINUTE", 600, 0, 1_000_000)?)),

@@ -36,6 +36,9 @@ pub use config::{Config, ConfigError, LogFormat};
 /// Opens the database (applying migrations) and assembles the shared state.
 pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::ConnectError> {
     let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+    // Other server processes on the same PostgreSQL database announce their changes and
+    // jobs here; SQLite has one process.
+    app::ssr::changes::spawn_listener(&db, &config.database_url);
     Ok(AppState {
         leptos_options: leptos_options(config),
         db,
@@ -161,21 +164,32 @@ pub fn spawn_upkeep(state: AppState) {
     });
 }
 
-/// The background jobs this configuration runs: `send_email` only when SMTP is
-/// configured, so without it emails stay pending in the outbox.
+/// The background jobs this configuration runs: re-planning time blocks after busy time
+/// changed, pruning the change feed, and `send_email` only when SMTP is configured (without
+/// it emails stay pending in the outbox).
 pub fn job_handlers(config: &Config) -> jobs::Handlers {
-    let handlers = jobs::Handlers::new();
+    let retention = i64::from(config.changes_retention_days);
+    let handlers =
+        app::ssr::planning::register(jobs::Handlers::new())
+            .add(app::ssr::changes::PRUNE_JOB, move |db, _| async move {
+                app::ssr::changes::run_pruning(&db, retention).await
+            });
     match config.mailer() {
         Some(mailer) => mail::register(handlers, mailer),
         None => handlers,
     }
 }
 
-/// Starts the job worker, if this configuration has any job to run.
+/// Starts the job worker, and makes sure the change feed's pruning is scheduled.
 pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
     let handlers = job_handlers(config);
-    if handlers.kinds().is_empty() {
-        return None;
+    {
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(error) = app::ssr::changes::schedule_pruning(&db, app::ssr::now_ms()).await {
+                tracing::warn!(%error, "scheduling the change feed's pruning");
+            }
+        });
     }
     tracing::info!(kinds = ?handlers.kinds(), "job worker started");
     Some(jobs::spawn_worker(db, handlers))

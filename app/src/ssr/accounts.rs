@@ -90,8 +90,7 @@ fn username_taken(name: &str) -> AppError {
 }
 
 async fn exists(db: &Db, sql: &'static str, value: &str) -> Result<bool, AppError> {
-    let row =
-        sqlx::query(sql).bind(value).fetch_one(db.read()).await.map_err(|e| unexpected("checking uniqueness", e))?;
+    let row = sqlx::query(sql).bind(value).fetch_one(db.read()).await?;
     Ok(row.try_get::<i64, _>(0).unwrap_or(0) == 1)
 }
 
@@ -131,10 +130,8 @@ pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError>
 }
 
 async fn any_user(db: &Db) -> Result<bool, AppError> {
-    let row = sqlx::query("SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 1 ELSE 0 END")
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("counting accounts", e))?;
+    let row =
+        sqlx::query("SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 1 ELSE 0 END").fetch_one(db.read()).await?;
     Ok(row.try_get::<i64, _>(0).unwrap_or(0) == 1)
 }
 
@@ -242,7 +239,7 @@ pub async fn find_by_email(db: &Db, email: &EmailAddress) -> Result<Option<UserR
         .bind(email.as_str())
         .fetch_optional(db.read())
         .await
-        .map_err(|e| unexpected("loading a user by email", e))
+        .map_err(AppError::from)
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRow>, AppError> {
@@ -250,7 +247,7 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRow>, AppError> 
         .bind(id)
         .fetch_optional(db.read())
         .await
-        .map_err(|e| unexpected("loading a user", e))
+        .map_err(AppError::from)
 }
 
 /// Notes that the account's address is confirmed (once: a later proof keeps the first time).
@@ -265,7 +262,7 @@ pub async fn mark_email_verified<'e>(
         .execute(executor)
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("confirming an email", e))
+        .map_err(AppError::from)
 }
 
 /// The stored password hash; `None` for an account that signs in only with a provider.
@@ -273,8 +270,7 @@ pub async fn password_hash(db: &Db, user_id: &str) -> Result<Option<String>, App
     Ok(sqlx::query("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("loading a password hash", e))?
+        .await?
         .and_then(|row| row.try_get::<String, _>(0).ok())
         .filter(|hash| !hash.is_empty()))
 }
@@ -288,7 +284,7 @@ pub async fn set_password(db: &Db, user_id: &str, password_hash: &str) -> Result
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("setting a password", e))
+        .map_err(AppError::from)
 }
 
 fn disabled() -> AppError {
@@ -364,6 +360,7 @@ pub async fn update_profile(db: &Db, user_id: &str, update: &ProfileUpdate) -> R
             ));
         }
     };
+    let mut write = super::changes::begin(db, user_id).await?;
     let result = sqlx::query(
         "UPDATE users SET name = $2, username = $3, time_zone = $4, week_start = $5, clock = $6, updated_at = $7 WHERE id = $1",
     )
@@ -374,10 +371,14 @@ pub async fn update_profile(db: &Db, user_id: &str, update: &ProfileUpdate) -> R
     .bind(week_start.as_str())
     .bind(clock.as_str())
     .bind(now_ms())
-    .execute(db.write())
+    .execute(&mut *write)
     .await;
     match result {
-        Ok(done) if done.rows_affected() == 1 => find_by_id(db, user_id).await?.ok_or(AppError::NotFound),
+        Ok(done) if done.rows_affected() == 1 => {
+            write.record(super::changes::Kind::Profile, user_id, super::changes::Op::Updated, None);
+            write.commit().await?;
+            find_by_id(db, user_id).await?.ok_or(AppError::NotFound)
+        }
         Ok(_) => Err(AppError::NotFound),
         Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
             Err(username_taken(username.as_str()))

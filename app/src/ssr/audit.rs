@@ -3,7 +3,7 @@
 //! own; administrators read everyone's. Secrets never go in here: details name things
 //! (a token's name, a provider), they never hold a password or a token.
 
-use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
+use super::{Db, millis_to_utc, new_id, now_ms};
 use crate::AppError;
 use crate::models::AuditEntry;
 
@@ -132,7 +132,7 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<AuditEntry>, Ap
     .fetch_all(db.read())
     .await
     .map(|rows| rows.into_iter().map(Row::entry).collect())
-    .map_err(|e| unexpected("reading the audit log", e))
+    .map_err(AppError::from)
 }
 
 /// The newest events of the whole instance, optionally only one event kind (for admins).
@@ -147,5 +147,5 @@ pub async fn list_all(db: &Db, event: Option<&str>) -> Result<Vec<AuditEntry>, A
     .fetch_all(db.read())
     .await
     .map(|rows| rows.into_iter().map(Row::entry).collect())
-    .map_err(|e| unexpected("reading the audit log", e))
+    .map_err(AppError::from)
 }

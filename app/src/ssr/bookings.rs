@@ -7,14 +7,15 @@ use calento::FieldError;
 use calento::availability::{Interval, Schedule, merge_busy};
 use chrono::{DateTime, Duration, NaiveDateTime};
 use chrono_tz::Tz;
-use sqlx::{Any, Transaction};
+use sqlx::Any;
 
 use super::booking_mail::{self, BookingMail};
 use super::calendars;
+use super::changes::{self, Kind, Op, Write};
 use super::events;
+use super::mail;
 use super::scheduling::{self, LINK_COLUMNS, LinkRow, ScheduleRow};
-use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
-use super::{jobs, mail};
+use super::{Db, millis_to_utc, new_id, now_ms};
 use crate::AppError;
 use crate::models::{
     Answer, BookingInfo, BookingLinkFields, BookingRequest, BookingStatus, CreatedBooking, EventInput, PublicLink,
@@ -104,8 +105,7 @@ pub async fn find_public(db: &Db, username: &str, slug: &str, key: Option<&str>)
     .bind(&host.id)
     .bind(&slug)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("finding a booking link", e))?
+    .await?
     .ok_or(AppError::NotFound)?;
     let key_ok = link.secret == 0 || key.is_some_and(|k| same(k.trim(), &link.link_key));
     if link.active == 0 || !key_ok {
@@ -129,12 +129,7 @@ async fn find_host(db: &Db, key: HostKey<'_>) -> Result<Host, AppError> {
         HostKey::Username(name) => ("SELECT id, name, username, email, time_zone FROM users WHERE username = $1", name),
         HostKey::Id(id) => ("SELECT id, name, username, email, time_zone FROM users WHERE id = $1", id),
     };
-    sqlx::query_as::<_, Host>(sql)
-        .bind(value)
-        .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("finding a host", e))?
-        .ok_or(AppError::NotFound)
+    sqlx::query_as::<_, Host>(sql).bind(value).fetch_optional(db.read()).await?.ok_or(AppError::NotFound)
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -187,8 +182,7 @@ where
     .bind(to_ms)
     .bind(except.unwrap_or(""))
     .fetch_all(executor)
-    .await
-    .map_err(|e| unexpected("reading bookings", e))?;
+    .await?;
     Ok(rows.into_iter().map(|(start, end)| Interval { start, end }).collect())
 }
 
@@ -203,8 +197,7 @@ async fn booking_event(db: &Db, booking_id: &str) -> Result<Option<String>, AppE
     let row: Option<(Option<String>,)> = sqlx::query_as("SELECT event_id FROM bookings WHERE id = $1")
         .bind(booking_id)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("reading a booking", e))?;
+        .await?;
     Ok(row.and_then(|(id,)| id))
 }
 
@@ -228,8 +221,7 @@ where
     .bind(to_ms + 8 * DAY_MS)
     .bind(except.unwrap_or(""))
     .fetch_all(executor)
-    .await
-    .map_err(|e| unexpected("reading a link's bookings", e))?;
+    .await?;
     Ok(rows.into_iter().map(|(start, end)| Interval { start, end }).collect())
 }
 
@@ -269,7 +261,7 @@ pub async fn offered(
 /// through the transaction, so a booking committed a moment ago counts. Every read goes
 /// through the transaction's own connection, so waiting bookers cannot starve the pool.
 async fn still_offered(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write,
     found: &Found,
     duration: u32,
     start_ms: i64,
@@ -486,22 +478,31 @@ fn event_input(found: &Found, c: &Checked, status: BookingStatus) -> EventInput 
     input
 }
 
-async fn begin_for_host(db: &Db, host_id: &str) -> Result<Transaction<'static, Any>, AppError> {
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
-    // The first statement: takes the host's row lock, so bookings of one host go one at a time.
-    sqlx::query("UPDATE users SET booking_seq = booking_seq + 1 WHERE id = $1")
-        .bind(host_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("serialising a booking", e))?;
+/// A write of the host's data. Its first statement takes the host's row lock (see
+/// `changes::begin`), so bookings of one host go one at a time; the booking counter
+/// counts them.
+async fn begin_for_host(db: &Db, host_id: &str) -> Result<Write, AppError> {
+    let mut tx = changes::begin(db, host_id).await?;
+    sqlx::query("UPDATE users SET booking_seq = booking_seq + 1 WHERE id = $1").bind(host_id).execute(&mut *tx).await?;
     Ok(tx)
 }
 
-async fn by_idempotency_key(
-    tx: &mut Transaction<'_, Any>,
-    link_id: &str,
-    key: &str,
-) -> Result<Option<BookingRow>, AppError> {
+/// Changes a booking's calendar event in place (`sql` binds the event's id last) and
+/// records it.
+async fn update_event(tx: &mut Write, event_id: &str, query: AnyQuery<'_>) -> Result<(), AppError> {
+    let calendar: Option<String> = query.bind(event_id.to_owned()).fetch_optional(&mut **tx).await?.map(|row| {
+        use sqlx::Row;
+        row.try_get::<String, _>(0).unwrap_or_default()
+    });
+    if let Some(calendar) = calendar {
+        tx.record(Kind::Event, event_id, Op::Updated, Some(&calendar));
+    }
+    Ok(())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+async fn by_idempotency_key(tx: &mut Write, link_id: &str, key: &str) -> Result<Option<BookingRow>, AppError> {
     sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {BOOKING_COLUMNS} FROM bookings WHERE link_id = $1 AND idempotency_key = $2"
     )))
@@ -509,7 +510,7 @@ async fn by_idempotency_key(
     .bind(key)
     .fetch_optional(&mut **tx)
     .await
-    .map_err(|e| unexpected("reading a booking by its idempotency key", e))
+    .map_err(AppError::from)
 }
 
 /// Books a slot, exactly once. Returns the booking and whether it is new (`false` when an
@@ -523,7 +524,7 @@ pub async fn create(
 ) -> Result<(CreatedBooking, bool), AppError> {
     let c = check_request(found, req, idempotency_key)?;
     let status = if found.fields.requires_approval { BookingStatus::Pending } else { BookingStatus::Confirmed };
-    let (event_calendar, event) = events::prepare_new(db, &found.host.id, event_input(found, &c, status)).await?;
+    let (_, event) = events::prepare_new(db, &found.host.id, event_input(found, &c, status)).await?;
     let end_ms = c.start_ms + i64::from(c.duration) * 60_000;
     let reach = reach(found, c.duration);
     let calendar = calendar_busy(
@@ -539,14 +540,14 @@ pub async fn create(
     let mut tx = begin_for_host(db, &found.host.id).await?;
     if let Some(key) = &c.idempotency_key {
         if let Some(done) = by_idempotency_key(&mut tx, &found.link.id, key).await? {
-            tx.rollback().await.map_err(|e| unexpected("rolling back", e))?;
+            tx.rollback().await?;
             return Ok((done.created(), false));
         }
     }
     // Checked again now that no other booking of this host can run: the slot must still be
     // offered (availability, busy time with buffers, notice, window, limits).
     if !still_offered(&mut tx, found, c.duration, c.start_ms, &calendar, None).await? {
-        tx.rollback().await.map_err(|e| unexpected("rolling back", e))?;
+        tx.rollback().await?;
         return Err(slot_taken());
     }
     let event_id = events::insert(&mut tx, &found.host.id, &event, None).await?;
@@ -574,8 +575,8 @@ pub async fn create(
     .bind(&c.idempotency_key)
     .bind(now)
     .execute(&mut *tx)
-    .await
-    .map_err(|e| unexpected("writing a booking", e))?;
+    .await?;
+    tx.record(Kind::Booking, &id, Op::Created, None);
     let row = find_in(&mut tx, &id).await?;
     // The emails are written with the booking: a crash loses or duplicates neither.
     let m = mail_of(&found.host, &found.schedule_row.time_zone, &row, base_url, None);
@@ -586,20 +587,17 @@ pub async fn create(
         queue_confirmation(&mut tx, &m, found.fields.reminder_hours).await?;
         mail::queue(&mut tx, &booking_mail::notification_to_host(&m)).await?;
     }
-    tx.commit().await.map_err(|e| unexpected("committing a booking", e))?;
-    jobs::nudge();
-    calendars::touch(db, &event_calendar.id).await?;
+    tx.commit().await?;
     Ok((row.created(), true))
 }
 
-async fn find_in(tx: &mut Transaction<'_, Any>, id: &str) -> Result<BookingRow, AppError> {
+async fn find_in(tx: &mut Write, id: &str) -> Result<BookingRow, AppError> {
     sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(&mut **tx)
-    .await
-    .map_err(|e| unexpected("reading a booking", e))?
+    .await?
     .ok_or(AppError::NotFound)
 }
 
@@ -610,8 +608,7 @@ pub async fn find(db: &Db, host_id: &str, id: &str) -> Result<BookingRow, AppErr
     .bind(id)
     .bind(host_id)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("reading a booking", e))?
+    .await?
     .ok_or(AppError::NotFound)
 }
 
@@ -625,8 +622,7 @@ pub async fn find_by_token(db: &Db, token: &str) -> Result<BookingRow, AppError>
     )))
     .bind(token)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("reading a booking", e))?
+    .await?
     .ok_or(AppError::NotFound)
 }
 
@@ -652,8 +648,7 @@ pub async fn list(db: &Db, host_id: &str, status: Option<&str>) -> Result<Vec<Bo
     .bind(host_id)
     .bind(now_ms())
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing bookings", e))?;
+    .await?;
     Ok(rows.iter().map(BookingRow::info).collect())
 }
 
@@ -728,25 +723,21 @@ pub async fn decide(
             .bind(now_ms())
             .bind(&row.id)
             .execute(&mut *tx)
-            .await
-            .map_err(|e| unexpected("approving a booking", e))?;
+            .await?;
+        tx.record(Kind::Booking, &row.id, Op::Updated, None);
         if let Some(event_id) = &row.event_id {
-            sqlx::query(
-                "UPDATE events SET status = 'confirmed', sequence = sequence + 1, updated_at = $1 WHERE id = $2",
+            let query = sqlx::query(
+                "UPDATE events SET status = 'confirmed', sequence = sequence + 1, updated_at = $1 WHERE id = $2 \
+                 RETURNING calendar_id",
             )
-            .bind(now_ms())
-            .bind(event_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unexpected("confirming a booking's event", e))?;
+            .bind(now_ms());
+            update_event(&mut tx, event_id, query).await?;
         }
         let updated = find_in(&mut tx, &row.id).await?;
         let (host, zone, reminder_hours) = mail_context(db, row).await?;
         let m = mail_of(&host, &zone, &updated, base_url, None);
         queue_confirmation(&mut tx, &m, reminder_hours).await?;
-        tx.commit().await.map_err(|e| unexpected("committing", e))?;
-        jobs::nudge();
-        touch_event_calendar(db, row).await?;
+        tx.commit().await?;
         Ok(updated.info())
     } else {
         set_status(db, row, BookingStatus::Declined, reason, base_url).await
@@ -760,7 +751,6 @@ async fn set_status(
     reason: Option<String>,
     base_url: &str,
 ) -> Result<BookingInfo, AppError> {
-    touch_event_calendar(db, row).await?;
     let (host, zone, _) = mail_context(db, row).await?;
     let mut tx = begin_for_host(db, &row.host_id).await?;
     sqlx::query("UPDATE bookings SET status = $1, reason = $2, sequence = sequence + 1, updated_at = $3 WHERE id = $4")
@@ -769,14 +759,10 @@ async fn set_status(
         .bind(now_ms())
         .bind(&row.id)
         .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("changing a booking", e))?;
+        .await?;
+    tx.record(Kind::Booking, &row.id, Op::Updated, None);
     if let Some(event_id) = &row.event_id {
-        sqlx::query("DELETE FROM events WHERE id = $1")
-            .bind(event_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unexpected("removing a booking's event", e))?;
+        events::delete_row(&mut tx, event_id).await?;
     }
     let updated = find_in(&mut tx, &row.id).await?;
     let m = mail_of(&host, &zone, &updated, base_url, reason);
@@ -788,18 +774,8 @@ async fn set_status(
     for draft in &drafts {
         mail::queue(&mut tx, draft).await?;
     }
-    tx.commit().await.map_err(|e| unexpected("committing", e))?;
-    jobs::nudge();
+    tx.commit().await?;
     Ok(updated.info())
-}
-
-async fn touch_event_calendar(db: &Db, row: &BookingRow) -> Result<(), AppError> {
-    if let Some(event_id) = &row.event_id {
-        if let Ok(event) = events::find(db, &row.host_id, event_id).await {
-            calendars::touch(db, &event.calendar_id).await?;
-        }
-    }
-    Ok(())
 }
 
 /// Moves a booking to another offered start of its link (the booking itself does not
@@ -839,7 +815,7 @@ pub async fn reschedule(
     .await?;
     let mut tx = begin_for_host(db, &row.host_id).await?;
     if !still_offered(&mut tx, &found, duration, start_ms, &calendar, Some(&row.id)).await? {
-        tx.rollback().await.map_err(|e| unexpected("rolling back", e))?;
+        tx.rollback().await?;
         return Err(slot_taken());
     }
     sqlx::query(
@@ -852,28 +828,25 @@ pub async fn reschedule(
     .bind(&row.id)
     .bind(&reason)
     .execute(&mut *tx)
-    .await
-    .map_err(|e| unexpected("moving a booking", e))?;
+    .await?;
+    tx.record(Kind::Booking, &row.id, Op::Updated, None);
     if let Some(event_id) = &row.event_id {
         let zone = found.schedule.zone;
         let wall = |ms: i64| {
             let local = calento::recurrence::utc_to_local(zone, millis_to_utc(ms).naive_utc());
             calento::event::caltime_text(&calento::recurrence::CalTime::Zoned(local, zone))
         };
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE events SET start_at = $1, end_at = $2, start_ms = $3, end_ms = $4, span_start_ms = $3,
                     span_end_ms = $4, sequence = sequence + 1, updated_at = $5
-              WHERE id = $6 AND rrule IS NULL",
+              WHERE id = $6 AND rrule IS NULL RETURNING calendar_id",
         )
         .bind(wall(start_ms))
         .bind(wall(end_ms))
         .bind(start_ms)
         .bind(end_ms)
-        .bind(now_ms())
-        .bind(event_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("moving a booking's event", e))?;
+        .bind(now_ms());
+        update_event(&mut tx, event_id, query).await?;
     }
     let updated = find_in(&mut tx, &row.id).await?;
     let m = mail_of(&found.host, &found.schedule_row.time_zone, &updated, base_url, reason);
@@ -884,9 +857,7 @@ pub async fn reschedule(
     if BookingStatus::parse(&updated.status) == Some(BookingStatus::Confirmed) {
         queue_reminder(&mut tx, &m, found.fields.reminder_hours).await?;
     }
-    tx.commit().await.map_err(|e| unexpected("committing", e))?;
-    jobs::nudge();
-    touch_event_calendar(db, row).await?;
+    tx.commit().await?;
     Ok(updated.info())
 }
 
@@ -937,16 +908,12 @@ async fn mail_context(db: &Db, row: &BookingRow) -> Result<(Host, String, Option
 
 /// The invitee's confirmation (with the invitation) and, when the link asks for one, a
 /// reminder due that many hours before the start.
-async fn queue_confirmation(
-    tx: &mut Transaction<'_, Any>,
-    m: &BookingMail,
-    reminder_hours: Option<u32>,
-) -> Result<(), AppError> {
+async fn queue_confirmation(tx: &mut Write, m: &BookingMail, reminder_hours: Option<u32>) -> Result<(), AppError> {
     mail::queue(tx, &booking_mail::confirmation_to_invitee(m)).await?;
     queue_reminder(tx, m, reminder_hours).await
 }
 
-async fn queue_reminder(tx: &mut Transaction<'_, Any>, m: &BookingMail, hours: Option<u32>) -> Result<(), AppError> {
+async fn queue_reminder(tx: &mut Write, m: &BookingMail, hours: Option<u32>) -> Result<(), AppError> {
     if let Some(hours) = hours {
         let at = m.start_ms - i64::from(hours) * 3_600_000;
         if at > now_ms() {

@@ -3,7 +3,8 @@
 use calento::{FieldError, TimeZoneName};
 use sqlx::Row;
 
-use super::{Db, millis_to_utc, new_id, now_ms, tokens, unexpected};
+use super::changes::{self, Kind, Op};
+use super::{Db, millis_to_utc, new_id, now_ms, tokens};
 use crate::AppError;
 use crate::models::{CalendarInfo, CalendarInput};
 
@@ -108,19 +109,21 @@ pub fn check_source_url(url: &str) -> Result<String, FieldError> {
 }
 
 pub async fn create_default(db: &Db, user_id: &str, time_zone: &str, now: i64) -> Result<(), AppError> {
+    let id = new_id();
+    let mut write = changes::begin(db, user_id).await?;
     sqlx::query(
         "INSERT INTO calendars (id, user_id, name, color, time_zone, is_default, changed_at, created_at)
          VALUES ($1, $2, 'Personal', $3, $4, 1, $5, $5)",
     )
-    .bind(new_id())
+    .bind(&id)
     .bind(user_id)
     .bind(DEFAULT_COLOR)
     .bind(time_zone)
     .bind(now)
-    .execute(db.write())
-    .await
-    .map_err(|e| unexpected("creating the default calendar", e))?;
-    Ok(())
+    .execute(&mut *write)
+    .await?;
+    write.record(Kind::Calendar, &id, Op::Created, Some(&id));
+    write.commit().await
 }
 
 pub async fn list(db: &Db, user_id: &str) -> Result<Vec<CalendarRow>, AppError> {
@@ -130,7 +133,7 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<CalendarRow>, AppError> 
     .bind(user_id)
     .fetch_all(db.read())
     .await
-    .map_err(|e| unexpected("listing calendars", e))
+    .map_err(AppError::from)
 }
 
 /// The user's calendar with this id; another user's calendar is "not found" too.
@@ -141,8 +144,7 @@ pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<CalendarRow, AppEr
     .bind(id)
     .bind(user_id)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("reading a calendar", e))?
+    .await?
     .ok_or(AppError::NotFound)
 }
 
@@ -152,7 +154,7 @@ pub async fn find_any(db: &Db, id: &str) -> Result<Option<CalendarRow>, AppError
         .bind(id)
         .fetch_optional(db.read())
         .await
-        .map_err(|e| unexpected("reading a calendar", e))
+        .map_err(AppError::from)
 }
 
 pub async fn default_for(db: &Db, user_id: &str) -> Result<CalendarRow, AppError> {
@@ -174,12 +176,12 @@ pub async fn create(db: &Db, user_id: &str, input: &CalendarInput, user_zone: &s
             ));
         }
     };
+    let mut write = changes::begin(db, user_id).await?;
     let count: i64 = sqlx::query("SELECT COUNT(*) FROM calendars WHERE user_id = $1")
         .bind(user_id)
-        .fetch_one(db.read())
+        .fetch_one(&mut *write)
         .await
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| unexpected("counting calendars", e))?;
+        .and_then(|row| row.try_get(0))?;
     if count >= MAX_CALENDARS {
         return Err(AppError::field(FieldError::new(
             "name",
@@ -204,9 +206,10 @@ pub async fn create(db: &Db, user_id: &str, input: &CalendarInput, user_zone: &s
     .bind(source)
     .bind(poll)
     .bind(now)
-    .execute(db.write())
-    .await
-    .map_err(|e| unexpected("creating a calendar", e))?;
+    .execute(&mut *write)
+    .await?;
+    write.record(Kind::Calendar, &id, Op::Created, Some(&id));
+    write.commit().await?;
     find(db, user_id, &id).await
 }
 
@@ -230,9 +233,10 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &CalendarInput) -> 
             ));
         }
     };
+    let mut write = changes::begin(db, user_id).await?;
     sqlx::query(
         "UPDATE calendars SET name = $1, color = $2, time_zone = $3, counts_as_busy = $4, visible = $5,
-                poll_minutes = $6, revision = revision + 1, changed_at = $7
+                poll_minutes = $6, changed_at = $7
          WHERE id = $8 AND user_id = $9",
     )
     .bind(name.unwrap_or(current.name))
@@ -244,9 +248,10 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &CalendarInput) -> 
     .bind(now_ms())
     .bind(id)
     .bind(user_id)
-    .execute(db.write())
-    .await
-    .map_err(|e| unexpected("updating a calendar", e))?;
+    .execute(&mut *write)
+    .await?;
+    write.record(Kind::Calendar, id, Op::Updated, Some(id));
+    write.commit().await?;
     find(db, user_id, id).await
 }
 
@@ -256,28 +261,15 @@ pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
     if current.is_default == 1 {
         return Err(AppError::bad_request("The default calendar cannot be deleted."));
     }
+    // The calendar takes its events with it: one `calendar deleted` change says so.
+    let mut write = changes::begin(db, user_id).await?;
     sqlx::query("DELETE FROM calendars WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("deleting a calendar", e))?;
-    Ok(())
-}
-
-/// Marks a calendar changed (feeds' ETag and Last-Modified follow).
-pub async fn touch(db: &Db, id: &str) -> Result<(), AppError> {
-    sqlx::query("UPDATE calendars SET revision = revision + 1, changed_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("marking a calendar changed", e))?;
-    // Time blocks that the change now overlaps move elsewhere; that never fails the change.
-    if let Err(error) = Box::pin(super::planning::replan_after_change(db, id)).await {
-        tracing::warn!(%error, calendar = id, "re-planning time blocks after a calendar change failed");
-    }
-    Ok(())
+        .execute(&mut *write)
+        .await?;
+    write.record(Kind::Calendar, id, Op::Deleted, Some(id));
+    write.commit().await
 }
 
 /// Publishes (or replaces) the private feed of a calendar; returns the new secret token.
@@ -285,25 +277,28 @@ pub async fn publish_feed(db: &Db, user_id: &str, id: &str) -> Result<String, Ap
     find(db, user_id, id).await?;
     let secret: [u8; 24] = rand::random();
     let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let mut write = changes::begin(db, user_id).await?;
     sqlx::query("UPDATE calendars SET feed_token_hash = $1 WHERE id = $2 AND user_id = $3")
         .bind(tokens::hash(&token))
         .bind(id)
         .bind(user_id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("publishing a feed", e))?;
+        .execute(&mut *write)
+        .await?;
+    write.record(Kind::Calendar, id, Op::Updated, Some(id));
+    write.commit().await?;
     Ok(token)
 }
 
 pub async fn revoke_feed(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
     find(db, user_id, id).await?;
+    let mut write = changes::begin(db, user_id).await?;
     sqlx::query("UPDATE calendars SET feed_token_hash = NULL WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("revoking a feed", e))?;
-    Ok(())
+        .execute(&mut *write)
+        .await?;
+    write.record(Kind::Calendar, id, Op::Updated, Some(id));
+    write.commit().await
 }
 
 /// The calendar a feed token opens, if the token is current.
@@ -317,5 +312,5 @@ pub async fn find_by_feed_token(db: &Db, token: &str) -> Result<Option<CalendarR
     .bind(tokens::hash(token))
     .fetch_optional(db.read())
     .await
-    .map_err(|e| unexpected("reading a feed", e))
+    .map_err(AppError::from)
 }

@@ -34,6 +34,66 @@ pub struct Db {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    bus: std::sync::Arc<Bus>,
+}
+
+/// A user's data changed: their change feed now ends at `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announced {
+    pub user_id: String,
+    pub seq: i64,
+}
+
+/// What a database handle tells the rest of its process once a write has committed: the
+/// changes (to in-process subscribers such as live updates) and that jobs are waiting (to
+/// the job workers). On PostgreSQL the same news also travels to every other server
+/// process on the database with `NOTIFY` (see `changes::spawn_listener`).
+#[derive(Debug)]
+pub struct Bus {
+    changes: tokio::sync::broadcast::Sender<Announced>,
+    jobs: tokio::sync::Notify,
+    /// This handle's name in `NOTIFY` payloads, so it can skip its own.
+    process: String,
+    /// The `NOTIFY` channel: one per PostgreSQL schema, so databases sharing a server
+    /// (the tests' schemas) never hear each other.
+    channel: String,
+}
+
+impl Bus {
+    fn new(channel: String) -> Self {
+        let process = format!("{:016x}", rand::random::<u64>());
+        Self { changes: tokio::sync::broadcast::channel(1024).0, jobs: tokio::sync::Notify::new(), process, channel }
+    }
+
+    /// Follows the changes of every user, from now on. A receiver that falls behind gets
+    /// `Lagged` and reads the feed from its cursor instead.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Announced> {
+        self.changes.subscribe()
+    }
+
+    /// Tells this process' subscribers (no-one listening is fine).
+    pub fn announce(&self, news: Announced) {
+        let _ = self.changes.send(news);
+    }
+
+    /// Wakes this process' job workers now instead of at their next poll.
+    pub fn wake_jobs(&self) {
+        self.jobs.notify_waiters();
+    }
+
+    /// Resolves at the next [`Bus::wake_jobs`] (listen before looking for work, so a wake
+    /// between the look and the wait is not lost).
+    pub fn jobs_woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.jobs.notified()
+    }
+
+    pub fn process(&self) -> &str {
+        &self.process
+    }
+
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +128,15 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;
-                Self { read: pool.clone(), write: pool, backend }
+                // One NOTIFY channel per schema: `calento_` and the schema's name, kept to
+                // the characters and length of a PostgreSQL identifier.
+                let schema: String = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&pool).await?;
+                let channel: String = format!("calento_{schema}")
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_lowercase() } else { '_' })
+                    .take(63)
+                    .collect();
+                Self { read: pool.clone(), write: pool, backend, bus: std::sync::Arc::new(Bus::new(channel)) }
             }
             Backend::Sqlite => {
                 let file = sqlite_file(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
@@ -79,7 +147,7 @@ impl Db {
                 let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
                 let write = sqlite_pool(1).connect(&url).await?;
                 let read = sqlite_pool(max_connections.max(2)).connect(&url).await?;
-                Self { read, write, backend }
+                Self { read, write, backend, bus: std::sync::Arc::new(Bus::new(String::new())) }
             }
         };
         sqlx::migrate!("../migrations").run(&db.write).await?;
@@ -100,6 +168,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Where committed writes are announced (see [`Bus`]).
+    pub fn bus(&self) -> &Bus {
+        &self.bus
     }
 
     /// A round trip to the database, for readiness checks.
@@ -178,5 +251,49 @@ mod tests {
     fn passwords_are_hidden_from_messages() {
         assert_eq!(redact("postgres://calento:s3cret@db:5432/calento"), "postgres://calento:***@db:5432/calento");
         assert_eq!(redact("postgres://calento@db/calento"), "postgres://calento@db/calento");
+    }
+}
+
+/// The one storage error: the database refused a statement or could not be reached. It
+/// keeps where in our code it happened (`?` records the caller), is logged with its cause
+/// when it reaches a boundary, and becomes [`AppError::Unexpected`] there: the client never
+/// sees the cause. Expected refusals (a unique key taken) are matched on the `sqlx::Error`
+/// before `?`, where they mean something to the user.
+#[derive(Debug)]
+pub struct StorageError {
+    source: sqlx::Error,
+    at: &'static std::panic::Location<'static>,
+}
+
+impl From<sqlx::Error> for StorageError {
+    #[track_caller]
+    fn from(source: sqlx::Error) -> Self {
+        Self { source, at: std::panic::Location::caller() }
+    }
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (at {}:{})", self.source, self.at.file(), self.at.line())
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+impl From<StorageError> for crate::AppError {
+    fn from(error: StorageError) -> Self {
+        tracing::error!(%error, "storage");
+        crate::AppError::Unexpected
+    }
+}
+
+impl From<sqlx::Error> for crate::AppError {
+    #[track_caller]
+    fn from(error: sqlx::Error) -> Self {
+        StorageError::from(error).into()
     }
 }

@@ -5,9 +5,10 @@ use calento::event::{EventDetails, EventTimes, TimesInput, axis_ms, caltime_text
 use calento::recurrence::{CalTime, Exception, ExtraDate, Length, Placed, Rule, Series, Until, describe};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
-use sqlx::{Any, Transaction};
+use sqlx::Any;
 
 use super::calendars::{self, CalendarRow};
+use super::changes::{self, Kind, Op, Write};
 use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
 use crate::AppError;
 use crate::models::{EditScope, EventInfo, EventInput, OccurrenceInfo};
@@ -312,12 +313,7 @@ fn bind_content<'q>(query: AnyQuery<'q>, event: &NewEvent, (span_start, span_end
 }
 
 /// Writes a new row (inside the caller's transaction) and returns its id.
-pub async fn insert(
-    tx: &mut Transaction<'_, Any>,
-    user_id: &str,
-    event: &NewEvent,
-    id: Option<String>,
-) -> Result<String, AppError> {
+pub async fn insert(tx: &mut Write, user_id: &str, event: &NewEvent, id: Option<String>) -> Result<String, AppError> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let n = CONTENT_COLUMNS.len();
         let content_params = (7..7 + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
@@ -344,6 +340,7 @@ pub async fn insert(
             unexpected("inserting an event", e)
         }
     })?;
+    tx.record(Kind::Event, &id, Op::Created, Some(&event.calendar_id));
     Ok(id)
 }
 
@@ -351,44 +348,48 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
 }
 
-async fn begin(db: &Db) -> Result<Transaction<'static, Any>, AppError> {
-    db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))
-}
-
-async fn commit(tx: Transaction<'_, Any>) -> Result<(), AppError> {
-    tx.commit().await.map_err(|e| unexpected("committing", e))
-}
-
-async fn delete_row(tx: &mut Transaction<'_, Any>, id: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM events WHERE id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| unexpected("deleting an event", e))?;
+/// Deletes a row and, for a series, its exceptions.
+pub async fn delete_row(tx: &mut Write, id: &str) -> Result<(), AppError> {
+    let gone: Vec<(String, String)> =
+        sqlx::query_as("DELETE FROM events WHERE id = $1 OR master_id = $1 RETURNING id, calendar_id")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, calendar_id) in gone {
+        tx.record(Kind::Event, &id, Op::Deleted, Some(&calendar_id));
+    }
     Ok(())
 }
 
+/// Records that an event moved from one calendar to another: gone from the first, new in
+/// the second (what per-calendar sync needs to see).
+fn record_move(tx: &mut Write, id: &str, from: &str, to: &str) {
+    tx.record(Kind::Event, id, Op::Deleted, Some(from));
+    tx.record(Kind::Event, id, Op::Created, Some(to));
+}
+
 /// Replaces a row's content in place (same id, creation time and exceptions).
-async fn replace(tx: &mut Transaction<'_, Any>, old: &EventRow, event: &NewEvent) -> Result<(), AppError> {
+async fn replace(tx: &mut Write, old: &EventRow, event: &NewEvent) -> Result<(), AppError> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let n = CONTENT_COLUMNS.len();
         let sets = CONTENT_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect::<Vec<_>>();
         format!("UPDATE events SET {}, updated_at = ${} WHERE id = ${}", sets.join(", "), n + 1, n + 2)
     });
     let query = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()));
-    bind_content(query, event, event.span()?)
-        .bind(now_ms())
-        .bind(old.id.clone())
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| unexpected("updating an event", e))?;
-    if event.calendar_id != old.calendar_id {
-        sqlx::query("UPDATE events SET calendar_id = $1 WHERE master_id = $2")
-            .bind(&event.calendar_id)
-            .bind(&old.id)
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| unexpected("moving exceptions with their series", e))?;
+    bind_content(query, event, event.span()?).bind(now_ms()).bind(old.id.clone()).execute(&mut **tx).await?;
+    if event.calendar_id == old.calendar_id {
+        tx.record(Kind::Event, &old.id, Op::Updated, Some(&old.calendar_id));
+    } else {
+        record_move(tx, &old.id, &old.calendar_id, &event.calendar_id);
+        let moved: Vec<String> =
+            sqlx::query_scalar("UPDATE events SET calendar_id = $1 WHERE master_id = $2 RETURNING id")
+                .bind(&event.calendar_id)
+                .bind(&old.id)
+                .fetch_all(&mut **tx)
+                .await?;
+        for id in moved {
+            record_move(tx, &id, &old.calendar_id, &event.calendar_id);
+        }
     }
     Ok(())
 }
@@ -400,8 +401,7 @@ pub async fn find(db: &Db, user_id: &str, id: &str) -> Result<EventRow, AppError
     .bind(id)
     .bind(user_id)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("reading an event", e))?
+    .await?
     .ok_or(AppError::NotFound)
 }
 
@@ -412,7 +412,7 @@ async fn exceptions_of(db: &Db, master_id: &str) -> Result<Vec<EventRow>, AppErr
     .bind(master_id)
     .fetch_all(db.read())
     .await
-    .map_err(|e| unexpected("reading exceptions", e))
+    .map_err(AppError::from)
 }
 
 pub async fn get(db: &Db, user_id: &str, id: &str) -> Result<EventInfo, AppError> {
@@ -440,11 +440,10 @@ fn writable(calendar: &CalendarRow) -> Result<(), AppError> {
 }
 
 pub async fn create(db: &Db, user_id: &str, input: EventInput) -> Result<EventInfo, AppError> {
-    let (calendar, event) = prepare_new(db, user_id, input).await?;
-    let mut tx = begin(db).await?;
+    let (_, event) = prepare_new(db, user_id, input).await?;
+    let mut tx = changes::begin(db, user_id).await?;
     let id = insert(&mut tx, user_id, &event, None).await?;
-    commit(tx).await?;
-    calendars::touch(db, &calendar.id).await?;
+    tx.commit().await?;
     get(db, user_id, &id).await
 }
 
@@ -671,10 +670,9 @@ pub async fn update(
                 series: times.series,
                 sequence: row.sequence + 1,
             };
-            let mut tx = begin(db).await?;
+            let mut tx = changes::begin(db, user_id).await?;
             let new_id = insert(&mut tx, user_id, &event, None).await?;
-            commit(tx).await?;
-            calendars::touch(db, &calendar.id).await?;
+            tx.commit().await?;
             get(db, user_id, &new_id).await
         }
         EditScope::Following => {
@@ -705,10 +703,9 @@ async fn update_single(
     let target = target_calendar(db, user_id, &input, calendar).await?;
     let (details, times) = validate(input, &target)?;
     let event = new_event_from(row, details, times, &target.id);
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, user_id).await?;
     replace(&mut tx, row, &event).await?;
-    commit(tx).await?;
-    touch_both(db, calendar, &target).await?;
+    tx.commit().await?;
     get(db, user_id, &row.id).await
 }
 
@@ -728,14 +725,6 @@ async fn target_calendar(
         }
         _ => Ok(current.clone()),
     }
-}
-
-async fn touch_both(db: &Db, a: &CalendarRow, b: &CalendarRow) -> Result<(), AppError> {
-    calendars::touch(db, &a.id).await?;
-    if a.id != b.id {
-        calendars::touch(db, &b.id).await?;
-    }
-    Ok(())
 }
 
 /// A patch whose start and end were written for one occurrence, rewritten for the series:
@@ -789,7 +778,7 @@ async fn update_all(
     let old_series = row.series()?;
     let delta = times.start.local() - old_series.start.local();
     let exceptions = exceptions_of(db, &row.id).await?;
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, user_id).await?;
     if rule_changed {
         times.series.exdates.clear();
         for exception in &exceptions {
@@ -811,12 +800,11 @@ async fn update_all(
                 .bind(key.axis_ms())
                 .bind(&exception.id)
                 .execute(&mut *tx)
-                .await
-                .map_err(|e| unexpected("moving an exception with its series", e))?;
+                .await?;
+            tx.record(Kind::Event, &exception.id, Op::Updated, Some(&target.id));
         }
     }
-    commit(tx).await?;
-    touch_both(db, calendar, &target).await?;
+    tx.commit().await?;
     get(db, user_id, &row.id).await
 }
 
@@ -888,7 +876,7 @@ async fn split(
         sequence: row.sequence + 1,
     };
     let exceptions = exceptions_of(db, &row.id).await?;
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, user_id).await?;
     let tail_id = insert(&mut tx, user_id, &tail, None).await?;
     for exception in exceptions.iter().filter(|e| e.recurrence_ms.is_some_and(|ms| ms >= key.axis_ms())) {
         let moved = exception
@@ -909,15 +897,18 @@ async fn split(
                 .bind(new_key.axis_ms())
                 .bind(&exception.id)
                 .execute(&mut *tx)
-                .await
-                .map_err(|e| unexpected("moving an exception to the new series", e))?;
+                .await?;
+                if exception.calendar_id == tail.calendar_id {
+                    tx.record(Kind::Event, &exception.id, Op::Updated, Some(&tail.calendar_id));
+                } else {
+                    record_move(&mut tx, &exception.id, &exception.calendar_id, &tail.calendar_id);
+                }
             }
             None => delete_row(&mut tx, &exception.id).await?,
         }
     }
     replace(&mut tx, row, &head_event).await?;
-    commit(tx).await?;
-    touch_both(db, calendar, &target).await?;
+    tx.commit().await?;
     get(db, user_id, &tail_id).await
 }
 
@@ -954,10 +945,9 @@ pub async fn delete(
         return Box::pin(delete(db, user_id, master_id, scope, key.as_deref())).await;
     }
     if !row.is_recurring() || scope == EditScope::All {
-        let mut tx = begin(db).await?;
+        let mut tx = changes::begin(db, user_id).await?;
         delete_row(&mut tx, &row.id).await?;
-        commit(tx).await?;
-        return calendars::touch(db, &calendar.id).await;
+        return tx.commit().await;
     }
     let series = row.series()?;
     let key = required_key(recurrence_id)?;
@@ -968,7 +958,7 @@ pub async fn delete(
         return Err(AppError::NotFound);
     }
     let mut updated = series.clone();
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, user_id).await?;
     match scope {
         EditScope::This => {
             updated.exdates.push(placed_as_caltime(at));
@@ -979,8 +969,7 @@ pub async fn delete(
         _ => {
             if is_first(&series, at) {
                 delete_row(&mut tx, &row.id).await?;
-                commit(tx).await?;
-                return calendars::touch(db, &calendar.id).await;
+                return tx.commit().await;
             }
             if let Some(rule) = updated.rule.as_mut() {
                 rule.count = None;
@@ -1005,8 +994,7 @@ pub async fn delete(
         sequence: row.sequence + 1,
     };
     replace(&mut tx, &row, &event).await?;
-    commit(tx).await?;
-    calendars::touch(db, &calendar.id).await
+    tx.commit().await
 }
 
 /// Everything needed to expand the rows of a window.
@@ -1044,8 +1032,7 @@ async fn rows_of_window(
     .bind(from_ms)
     .bind(to_ms)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading the events of a window", e))?;
+    .await?;
     let e = window_columns("e");
     let exceptions = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {e} FROM events e JOIN events m ON e.master_id = m.id
@@ -1059,8 +1046,7 @@ async fn rows_of_window(
     .bind(from_ms)
     .bind(to_ms)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading the exceptions of a window", e))?;
+    .await?;
     Ok(WindowRows { masters, exceptions })
 }
 
@@ -1181,7 +1167,7 @@ pub async fn all_in_calendar(db: &Db, calendar_id: &str) -> Result<Vec<EventRow>
     .bind(calendar_id)
     .fetch_all(db.read())
     .await
-    .map_err(|e| unexpected("reading a calendar's events", e))
+    .map_err(AppError::from)
 }
 
 /// Busy time of `calendars` overlapping `[from_ms, to_ms)`, as UTC millisecond intervals:
@@ -1217,8 +1203,7 @@ pub async fn busy_in(
     .bind(from_ms - FLOATING_PAD_MS)
     .bind(to_ms + FLOATING_PAD_MS)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading busy events", e))?;
+    .await?;
     for (id, calendar_id, start_ms, end_ms, start_at) in singles {
         if !wanted.contains(calendar_id.as_str()) || except_event == Some(id.as_str()) {
             continue;

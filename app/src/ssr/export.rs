@@ -69,11 +69,7 @@ async fn plain_columns(db: &Db, table: &str) -> Result<Vec<String>, AppError> {
              ORDER BY ordinal_position"
         }
     };
-    let rows: Vec<(String,)> = sqlx::query_as(sql)
-        .bind(table)
-        .fetch_all(db.read())
-        .await
-        .map_err(|e| unexpected("reading a table's columns", e))?;
+    let rows: Vec<(String,)> = sqlx::query_as(sql).bind(table).fetch_all(db.read()).await?;
     Ok(rows.into_iter().map(|(name,)| name).collect())
 }
 
@@ -87,11 +83,7 @@ async fn rows_of(db: &Db, table: &str, owner: &str, hidden: &[&str], user_id: &s
         return Ok(Vec::new());
     }
     let sql = format!("SELECT {} FROM {table} WHERE {owner} = $1", columns.join(", "));
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .fetch_all(db.read())
-        .await
-        .map_err(|e| unexpected("exporting rows", e))?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(db.read()).await?;
     Ok(rows
         .iter()
         .map(|row| {
@@ -139,20 +131,16 @@ pub async fn archive(db: &Db, user_id: &str, origin: &Origin) -> Result<Vec<u8>,
 /// audit entries go too; one "account deleted" entry without personal data remains.
 pub async fn delete_account(db: &Db, user_id: &str, origin: &Origin) -> Result<(), AppError> {
     let user = accounts::find_by_id(db, user_id).await?.ok_or(AppError::NotFound)?;
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = db.write().begin().await?;
     for sql in [
         "DELETE FROM audit_log WHERE user_id = $1",
         "DELETE FROM sessions WHERE user_id = $1",
         "DELETE FROM users WHERE id = $1",
     ] {
-        sqlx::query(sql).bind(user_id).execute(&mut *tx).await.map_err(|e| unexpected("deleting an account", e))?;
+        sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
     }
-    sqlx::query("DELETE FROM login_failures WHERE account_key = $1")
-        .bind(&user.email)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("deleting an account", e))?;
-    tx.commit().await.map_err(|e| unexpected("committing a deletion", e))?;
+    sqlx::query("DELETE FROM login_failures WHERE account_key = $1").bind(&user.email).execute(&mut *tx).await?;
+    tx.commit().await?;
     audit::record(db, Some(user_id), None, event::ACCOUNT_DELETED, "", origin).await;
     Ok(())
 }

@@ -4,6 +4,7 @@ use calento::FieldError;
 use calento::focus::{FocusKind, FocusState, FocusTimer, next_kind};
 
 use super::accounts::UserRow;
+use super::changes::{self, Kind, Op};
 use super::motivation::{self, local_day, settings};
 use super::tasks::{day_start, today, user_zone};
 use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
@@ -61,8 +62,7 @@ async fn info(db: &Db, cycle: &Cycle, row: &SessionRow, now: i64) -> Result<Focu
         sqlx::query_as("SELECT id, note, created_at FROM distractions WHERE session_id = $1 ORDER BY created_at, id")
             .bind(&row.id)
             .fetch_all(db.read())
-            .await
-            .map_err(|e| unexpected("reading distractions", e))?;
+            .await?;
     let following = if timer.kind == FocusKind::Focus && timer.state.is_active() {
         next_kind(FocusKind::Focus, cycle.in_a_row + 1, &cycle.settings)
     } else {
@@ -95,8 +95,7 @@ async fn focus_in_a_row(db: &Db, user_id: &str) -> Result<u32, AppError> {
     )
     .bind(user_id)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading recent sessions", e))?;
+    .await?;
     let mut count = 0;
     for (kind, state) in recent {
         match (kind.as_str(), state.as_str()) {
@@ -120,8 +119,7 @@ async fn suggested_kind(
     )
     .bind(user_id)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("reading the last session", e))?;
+    .await?;
     let in_a_row = focus_in_a_row(db, user_id).await?;
     Ok(match last {
         Some((kind, state)) if state == "completed" => {
@@ -134,7 +132,7 @@ async fn suggested_kind(
 /// Writes a timer back if the row is still as it was read (another device may have changed
 /// it meanwhile); a finished session no longer holds the user's one active slot.
 async fn save(db: &Db, user: &UserRow, row: &SessionRow, timer: &FocusTimer) -> Result<bool, AppError> {
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin(db, &user.id).await?;
     let done = sqlx::query(
         "UPDATE focus_sessions SET state = $1, paused_at_ms = $2, paused_total_ms = $3, ended_ms = $4,
              active_key = CASE WHEN $1 IN ('running', 'paused') THEN user_id ELSE NULL END
@@ -148,16 +146,18 @@ async fn save(db: &Db, user: &UserRow, row: &SessionRow, timer: &FocusTimer) -> 
     .bind(&row.state)
     .bind(row.paused_total_ms)
     .execute(&mut *tx)
-    .await
-    .map_err(|e| unexpected("saving a focus session", e))?;
+    .await?;
     let changed = done.rows_affected() == 1;
+    if changed {
+        tx.record(Kind::FocusSession, &row.id, Op::Updated, None);
+    }
     if changed && timer.state == FocusState::Completed && timer.kind == FocusKind::Focus {
         let end = timer.ended_ms.unwrap_or_else(now_ms);
         let minutes = timer.elapsed_ms(end) / 60_000;
         let xp = calento::motivation::focus_xp(minutes);
         motivation::award_on(&mut tx, user, "focus", &row.id, xp, local_day(user, end)).await?;
     }
-    tx.commit().await.map_err(|e| unexpected("committing", e))?;
+    tx.commit().await?;
     Ok(changed)
 }
 
@@ -166,8 +166,7 @@ async fn active(db: &Db, user: &UserRow) -> Result<Option<SessionRow>, AppError>
     let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.active_key = $1")))
         .bind(&user.id)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("reading the focus session", e))?;
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let mut timer = row.timer();
     if timer.settle(now_ms()) {
@@ -182,8 +181,7 @@ async fn by_id(db: &Db, user_id: &str, id: &str) -> Result<SessionRow, AppError>
         .bind(id)
         .bind(user_id)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("reading a focus session", e))?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
@@ -230,8 +228,7 @@ pub async fn start(
             .bind(task_id)
             .bind(&user.id)
             .fetch_optional(db.read())
-            .await
-            .map_err(|e| unexpected("reading a task", e))?;
+            .await?;
         if found.is_none() {
             errors.push(FieldError::new("task_id", "That task does not exist (any more)."));
         }
@@ -248,6 +245,7 @@ pub async fn start(
     let now = now_ms();
     let timer = FocusTimer::start(kind, minutes.unwrap_or_else(|| settings.focus.minutes(kind)), now);
     let id = new_id();
+    let mut tx = changes::begin(db, &user.id).await?;
     sqlx::query(
         "INSERT INTO focus_sessions (id, user_id, task_id, kind, state, planned_ms, started_ms, paused_total_ms,
              active_key, created_at)
@@ -259,7 +257,7 @@ pub async fn start(
     .bind(kind.as_str())
     .bind(timer.planned_ms)
     .bind(now)
-    .execute(db.write())
+    .execute(&mut *tx)
     .await
     .map_err(|e| {
         if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
@@ -268,6 +266,8 @@ pub async fn start(
             unexpected("starting a focus session", e)
         }
     })?;
+    tx.record(Kind::FocusSession, &id, Op::Created, None);
+    tx.commit().await?;
     get(db, user, &id).await
 }
 
@@ -311,8 +311,7 @@ pub async fn history(db: &Db, user: &UserRow, from_ms: i64, to_ms: i64) -> Resul
     .bind(from_ms)
     .bind(to_ms)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading focus sessions", e))?;
+    .await?;
     let now = now_ms();
     let cycle = cycle(db, &user.id).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -342,8 +341,7 @@ pub async fn overview(db: &Db, user: &UserRow) -> Result<FocusOverview, AppError
     )
     .bind(&user.id)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing tasks to focus on", e))?;
+    .await?;
     Ok(FocusOverview {
         current,
         settings: settings.focus,
@@ -372,15 +370,20 @@ pub async fn note_distraction(
     };
     let id = new_id();
     let at = now_ms();
+    let mut tx = changes::begin(db, &user.id).await?;
     sqlx::query("INSERT INTO distractions (id, user_id, session_id, note, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(&user.id)
-        .bind(session)
+        .bind(&session)
         .bind(note)
         .bind(at)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("noting a distraction", e))?;
+        .execute(&mut *tx)
+        .await?;
+    tx.record(Kind::Distraction, &id, Op::Created, None);
+    if let Some(session) = &session {
+        tx.record(Kind::FocusSession, session, Op::Updated, None);
+    }
+    tx.commit().await?;
     Ok(DistractionInfo { id, note: note.to_owned(), at: millis_to_utc(at) })
 }
 
@@ -403,6 +406,7 @@ pub async fn log_energy(
     }
     let id = new_id();
     let at = now_ms();
+    let mut tx = changes::begin(db, &user.id).await?;
     sqlx::query("INSERT INTO energy_logs (id, user_id, level, note, check_in, at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
         .bind(&user.id)
@@ -410,9 +414,10 @@ pub async fn log_energy(
         .bind(note.trim())
         .bind(i64::from(check_in))
         .bind(at)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("logging energy", e))?;
+        .execute(&mut *tx)
+        .await?;
+    tx.record(Kind::Energy, &id, Op::Created, None);
+    tx.commit().await?;
     Ok(EnergyInfo { id, level: level as u8, note: note.trim().to_owned(), check_in, at: millis_to_utc(at) })
 }
 
@@ -425,8 +430,7 @@ pub async fn energy_history(db: &Db, user_id: &str, from_ms: i64, to_ms: i64) ->
     .bind(from_ms)
     .bind(to_ms)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading energy", e))?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, level, note, check_in, at)| EnergyInfo {
@@ -452,8 +456,7 @@ pub async fn what_now(db: &Db, user: &UserRow) -> Result<NowSuggestion, AppError
             .bind(&user.id)
             .bind(now - 6 * 3_600_000)
             .fetch_optional(db.read())
-            .await
-            .map_err(|e| unexpected("reading energy", e))?;
+            .await?;
     let energy = latest.map(|(level,)| level.clamp(1, 5) as u8);
     let horizon = now + 12 * 3_600_000;
     let busy = super::bookings::busy(db, &user.id, tz, now, horizon).await?;
@@ -517,8 +520,7 @@ pub async fn stats(db: &Db, user: &UserRow, days: i64) -> Result<StatsInfo, AppE
     .bind(from)
     .bind(to)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading finished tasks", e))?;
+    .await?;
     for (depth, at) in done {
         if let Some(stat) = by_day.get_mut(&key(at)) {
             if depth == 0 { stat.tasks_done += 1 } else { stat.steps_done += 1 }
@@ -532,8 +534,7 @@ pub async fn stats(db: &Db, user: &UserRow, days: i64) -> Result<StatsInfo, AppE
     .bind(from)
     .bind(to)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading focus sessions", e))?;
+    .await?;
     let mut per_task: HashMap<String, i64> = HashMap::new();
     for (task_id, started, planned, paused, ended) in &sessions {
         let minutes = (ended.unwrap_or(*started) - started - paused).clamp(0, *planned) / 60_000;
@@ -550,8 +551,7 @@ pub async fn stats(db: &Db, user: &UserRow, days: i64) -> Result<StatsInfo, AppE
             .bind(from)
             .bind(to)
             .fetch_all(db.read())
-            .await
-            .map_err(|e| unexpected("reading energy", e))?;
+            .await?;
     let mut energy_sum: HashMap<String, (i64, i64)> = HashMap::new();
     for (level, at) in energy {
         let entry = energy_sum.entry(key(at)).or_default();
@@ -569,8 +569,7 @@ pub async fn stats(db: &Db, user: &UserRow, days: i64) -> Result<StatsInfo, AppE
             .bind(first.format("%Y-%m-%d").to_string())
             .bind(last.format("%Y-%m-%d").to_string())
             .fetch_all(db.read())
-            .await
-            .map_err(|e| unexpected("reading streak days", e))?;
+            .await?;
     for (date,) in active {
         if let Some(stat) = by_day.get_mut(&date) {
             stat.active = true;
@@ -587,8 +586,7 @@ pub async fn stats(db: &Db, user: &UserRow, days: i64) -> Result<StatsInfo, AppE
     .bind(from)
     .bind(to)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading focus per task", e))?;
+    .await?;
     let mut zones: HashMap<String, ZoneMinutes> = HashMap::new();
     let mut estimates: HashMap<String, EstimateVsActual> = HashMap::new();
     for (task_id, root_title, _depth, estimate, root_id, zone, color) in rows {

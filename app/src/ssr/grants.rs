@@ -8,7 +8,7 @@
 use calento::scope::Scopes;
 
 use super::tokens::{Credential, generate_with, hash, well_formed};
-use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
+use super::{Db, millis_to_utc, new_id, now_ms};
 use crate::AppError;
 use crate::models::{AppGrantInfo, TokenPair};
 
@@ -43,8 +43,7 @@ async fn issue(
     .bind(now)
     .bind(now + ACCESS_SECS * 1000)
     .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("storing an access token", e))?;
+    .await?;
     sqlx::query(
         "INSERT INTO refresh_tokens (id, family_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -54,8 +53,7 @@ async fn issue(
     .bind(now)
     .bind(now + REFRESH_SECS * 1000)
     .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("storing a refresh token", e))?;
+    .await?;
     Ok(TokenPair {
         access_token: access,
         refresh_token: refresh,
@@ -69,17 +67,16 @@ async fn issue(
 pub async fn start(db: &Db, user_id: &str, scopes: Scopes) -> Result<(String, TokenPair), AppError> {
     let now = now_ms();
     let family_id = new_id();
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = db.write().begin().await?;
     sqlx::query("INSERT INTO token_families (id, user_id, scopes, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&family_id)
         .bind(user_id)
         .bind(scopes.text())
         .bind(now)
         .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("storing a token family", e))?;
+        .await?;
     let pair = issue(&mut tx, &family_id, scopes, now).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a token family", e))?;
+    tx.commit().await?;
     Ok((family_id, pair))
 }
 
@@ -95,8 +92,7 @@ pub async fn refresh(db: &Db, presented: &str) -> Result<Result<(String, String,
     )
     .bind(hash(presented))
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("checking a refresh token", e))?;
+    .await?;
     let Some((token_id, family_id, expires_at, used_at, user_id, scopes, revoked_at)) = found else {
         return Ok(Err(RefreshError::Invalid));
     };
@@ -110,15 +106,14 @@ pub async fn refresh(db: &Db, presented: &str) -> Result<Result<(String, String,
     if expires_at <= now {
         return Ok(Err(RefreshError::Invalid));
     }
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = db.write().begin().await?;
     // Spending is the transaction's first write: of two concurrent refreshes with the same
     // token, exactly one spends it; the other is a reuse.
     let spent = sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
         .bind(&token_id)
         .bind(now)
         .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("spending a refresh token", e))?;
+        .await?;
     if spent.rows_affected() != 1 {
         drop(tx);
         revoke_family(db, &family_id, "refresh token reused").await?;
@@ -128,10 +123,9 @@ pub async fn refresh(db: &Db, presented: &str) -> Result<Result<(String, String,
         .bind(&family_id)
         .bind(now)
         .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("recording a refresh", e))?;
+        .await?;
     let pair = issue(&mut tx, &family_id, Scopes::from_stored(&scopes), now).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a refresh", e))?;
+    tx.commit().await?;
     Ok(Ok((user_id, family_id, pair)))
 }
 
@@ -143,7 +137,7 @@ pub async fn revoke_family(db: &Db, family_id: &str, reason: &str) -> Result<(),
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("revoking a token family", e))
+        .map_err(AppError::from)
 }
 
 /// Signs one app out: its family is revoked. Another user's family is "not found".
@@ -155,8 +149,7 @@ pub async fn revoke_for_user(db: &Db, user_id: &str, family_id: &str) -> Result<
     .bind(user_id)
     .bind(now_ms())
     .execute(db.write())
-    .await
-    .map_err(|e| unexpected("revoking a token family", e))?;
+    .await?;
     if done.rows_affected() == 1 { Ok(()) } else { Err(AppError::NotFound) }
 }
 
@@ -171,7 +164,7 @@ pub async fn revoke_all(db: &Db, user_id: &str, reason: &str) -> Result<(), AppE
     .execute(db.write())
     .await
     .map(|_| ())
-    .map_err(|e| unexpected("revoking token families", e))
+    .map_err(AppError::from)
 }
 
 /// The user's apps that are still signed in, newest first.
@@ -182,8 +175,7 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<AppGrantInfo>, AppError>
     )
     .bind(user_id)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing signed-in apps", e))?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, scopes, created_at, last_used_at)| AppGrantInfo {
@@ -208,8 +200,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<Credential>
     .bind(hash(presented))
     .bind(now)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("checking an access token", e))?;
+    .await?;
     let Some((family_id, user_id, scopes, last_used_at)) = found else {
         return Ok(None);
     };

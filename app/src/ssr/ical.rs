@@ -6,9 +6,10 @@ use calento::recurrence::{CalTime, Length, Series};
 use chrono::NaiveDateTime;
 use sqlx::Row;
 
+use super::Db;
 use super::calendars::CalendarRow;
+use super::changes::{self, Write};
 use super::events::{self, EventRow, NewEvent};
-use super::{Db, unexpected};
 use crate::AppError;
 use crate::models::{ImportReport, SkippedItem};
 
@@ -38,24 +39,18 @@ pub async fn import_file(db: &Db, calendar: &CalendarRow, file: &CalendarFile) -
         ..ImportReport::default()
     };
     for batch in file.events.chunks(BATCH) {
-        let mut tx = db.write().begin().await.map_err(|e| unexpected("starting an import", e))?;
+        let mut tx = changes::begin(db, &calendar.user_id).await?;
         for event in batch {
             let existing: Option<String> =
                 sqlx::query("SELECT id FROM events WHERE calendar_id = $1 AND uid = $2 AND master_id IS NULL")
                     .bind(&calendar.id)
                     .bind(&event.uid)
                     .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| unexpected("looking up an imported UID", e))?
+                    .await?
                     .map(|row| row.try_get(0))
-                    .transpose()
-                    .map_err(|e| unexpected("reading an id", e))?;
+                    .transpose()?;
             if let Some(id) = &existing {
-                sqlx::query("DELETE FROM events WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| unexpected("replacing an imported event", e))?;
+                events::delete_row(&mut tx, id).await?;
             }
             match write_event(&mut tx, calendar, event, existing.clone()).await {
                 Ok(()) if existing.is_some() => report.updated += 1,
@@ -68,15 +63,14 @@ pub async fn import_file(db: &Db, calendar: &CalendarRow, file: &CalendarFile) -
                 }),
             }
         }
-        tx.commit().await.map_err(|e| unexpected("committing an import", e))?;
+        tx.commit().await?;
     }
     report.skipped.sort_by_key(|s| s.line);
-    super::calendars::touch(db, &calendar.id).await?;
     Ok(report)
 }
 
 async fn write_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Write,
     calendar: &CalendarRow,
     event: &ImportedEvent,
     id: Option<String>,

@@ -47,8 +47,7 @@ async fn find_user_of(db: &Db, provider: &str, subject: &str) -> Result<Option<S
             .bind(provider)
             .bind(subject)
             .fetch_optional(db.read())
-            .await
-            .map_err(|e| unexpected("finding a linked provider", e))?;
+            .await?;
     Ok(row.map(|(id,)| id))
 }
 
@@ -150,8 +149,7 @@ pub async fn list(db: &Db, user_id: &str, providers: &[ProviderInfo]) -> Result<
     )
     .bind(user_id)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing linked providers", e))?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, provider, email, created_at)| LinkedProvider {
@@ -170,8 +168,7 @@ pub async fn unlink(db: &Db, user_id: &str, id: &str, origin: &Origin) -> Result
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, provider FROM user_identities WHERE user_id = $1")
         .bind(user_id)
         .fetch_all(db.read())
-        .await
-        .map_err(|e| unexpected("listing linked providers", e))?;
+        .await?;
     let Some((_, provider)) = rows.iter().find(|(row_id, _)| row_id == id) else {
         return Err(AppError::NotFound);
     };
@@ -184,8 +181,7 @@ pub async fn unlink(db: &Db, user_id: &str, id: &str, origin: &Origin) -> Result
         .bind(id)
         .bind(user_id)
         .execute(db.write())
-        .await
-        .map_err(|e| unexpected("unlinking a provider", e))?;
+        .await?;
     audit::record(db, Some(user_id), None, event::PROVIDER_UNLINKED, provider, origin).await;
     Ok(())
 }

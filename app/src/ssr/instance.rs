@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::audit::{self, Origin, event};
 use super::tokens::{generate_with, hash, well_formed};
-use super::{Db, grants, millis_to_utc, new_id, now_ms, security, tokens, unexpected};
+use super::{Db, grants, millis_to_utc, new_id, now_ms, security, tokens};
 use crate::AppError;
 use crate::models::{AdminUser, InviteInfo, RegistrationMode};
 
@@ -17,8 +17,7 @@ pub async fn registration_mode(db: &Db) -> Result<RegistrationMode, AppError> {
     let row = sqlx::query("SELECT value FROM instance_settings WHERE key = $1")
         .bind(MODE_KEY)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("reading the registration mode", e))?;
+        .await?;
     Ok(row.and_then(|r| r.try_get::<String, _>(0).ok()).and_then(|v| RegistrationMode::parse(&v)).unwrap_or_default())
 }
 
@@ -34,8 +33,7 @@ pub async fn set_registration_mode(
     .bind(MODE_KEY)
     .bind(mode.as_str())
     .execute(db.write())
-    .await
-    .map_err(|e| unexpected("setting the registration mode", e))?;
+    .await?;
     audit::record(db, Some(admin_id), Some(admin_id), event::ADMIN_REGISTRATION_MODE, mode.as_str(), origin).await;
     Ok(())
 }
@@ -72,8 +70,7 @@ pub async fn create_invite(
     .bind(now)
     .bind(expires_at)
     .execute(db.write())
-    .await
-    .map_err(|e| unexpected("creating an invite", e))?;
+    .await?;
     audit::record(
         db,
         Some(admin_id),
@@ -98,8 +95,7 @@ pub async fn list_invites(db: &Db) -> Result<Vec<InviteInfo>, AppError> {
         "SELECT id, email, created_at, expires_at, used_at FROM invites ORDER BY created_at DESC, id DESC LIMIT 100",
     )
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing invites", e))?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, email, created_at, expires_at, used_at)| InviteInfo {
@@ -128,8 +124,7 @@ pub async fn spend_invite(db: &Db, secret: &str, email: &str) -> Result<String, 
     .bind(now_ms())
     .bind(email)
     .fetch_optional(db.write())
-    .await
-    .map_err(|e| unexpected("spending an invite", e))?;
+    .await?;
     row.and_then(|r| r.try_get::<String, _>(0).ok()).ok_or_else(invalid_invite)
 }
 
@@ -140,7 +135,7 @@ pub async fn invite_used_by(db: &Db, invite_id: &str, user_id: &str) -> Result<(
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("recording an invite's use", e))
+        .map_err(AppError::from)
 }
 
 /// Gives an invite back when the registration that spent it failed.
@@ -150,7 +145,7 @@ pub async fn unspend_invite(db: &Db, invite_id: &str) -> Result<(), AppError> {
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("returning an invite", e))
+        .map_err(AppError::from)
 }
 
 type UserTuple = (String, String, String, String, i64, Option<i64>, Option<i64>, i64);
@@ -165,8 +160,7 @@ pub async fn search_users(db: &Db, query: &str) -> Result<Vec<AdminUser>, AppErr
     )
     .bind(pattern)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("searching accounts", e))?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, email, username, name, is_admin, disabled_at, verified_at, created_at)| AdminUser {
@@ -228,12 +222,7 @@ pub async fn act_on_user(
             ("UPDATE users SET is_admin = 0 WHERE id = $1 AND $2 > 0", event::ADMIN_REMOVED_ADMIN)
         }
     };
-    let done = sqlx::query(sql)
-        .bind(user_id)
-        .bind(now)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("changing an account", e))?;
+    let done = sqlx::query(sql).bind(user_id).bind(now).execute(db.write()).await?;
     if done.rows_affected() != 1 {
         return Err(AppError::NotFound);
     }
@@ -251,7 +240,6 @@ pub async fn make_admin_by_email(db: &Db, email: &str) -> Result<(), AppError> {
     let done = sqlx::query("UPDATE users SET is_admin = 1 WHERE email = $1")
         .bind(email.trim().to_lowercase())
         .execute(db.write())
-        .await
-        .map_err(|e| unexpected("making an administrator", e))?;
+        .await?;
     if done.rows_affected() == 1 { Ok(()) } else { Err(AppError::NotFound) }
 }

@@ -2,9 +2,10 @@
 //! lease by workers in any number of server processes, retried with exponential backoff,
 //! and kept as `dead` (with the last error) once they run out of attempts.
 //!
-//! - **Enqueue** ([`enqueue`], [`enqueue_with`]) inside the caller's transaction, so a job
-//!   exists exactly when its cause was committed. Call [`nudge`] after the commit to wake
-//!   the workers of this process at once (they also poll every second).
+//! - **Enqueue** ([`enqueue`], [`enqueue_with`], [`enqueue_once`]) inside the caller's
+//!   [`Write`], so a job exists exactly when its cause was committed. The commit wakes the
+//!   workers of this process and, on PostgreSQL through `NOTIFY`, of every other server
+//!   process at once (they also poll every second).
 //! - **Claim**: one statement marks a due job `running`, counts the attempt and sets
 //!   `locked_until = now + lease` and `locked_by = worker`. PostgreSQL picks the row with
 //!   `FOR UPDATE SKIP LOCKED`, so concurrent claimers in many processes never wait for or
@@ -23,15 +24,15 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::{Any, Transaction};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{Backend, Db, new_id, now_ms, unexpected};
+use super::changes::{self, Write};
+use super::{Backend, Db, new_id, now_ms};
 use crate::AppError;
 
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 8;
@@ -73,20 +74,53 @@ impl JobRow {
 const COLUMNS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, locked_until, locked_by, last_error, created_at, updated_at";
 
 /// Adds a job (up to [`DEFAULT_MAX_ATTEMPTS`] attempts) to run at `run_at_ms` or later, in
-/// the caller's transaction.
+/// the caller's write: it exists exactly when its cause does, and the workers of every
+/// server process are woken when the write commits.
 pub async fn enqueue(
-    tx: &mut Transaction<'_, Any>,
+    write: &mut Write,
     kind: &str,
     payload: &serde_json::Value,
     run_at_ms: i64,
 ) -> Result<String, AppError> {
-    enqueue_with(tx, kind, payload, run_at_ms, DEFAULT_MAX_ATTEMPTS).await
+    enqueue_with(write, kind, payload, run_at_ms, DEFAULT_MAX_ATTEMPTS).await
 }
 
 /// [`enqueue`] with its own number of attempts (at least 1).
 pub async fn enqueue_with(
-    tx: &mut Transaction<'_, Any>,
+    write: &mut Write,
     kind: &str,
+    payload: &serde_json::Value,
+    run_at_ms: i64,
+    max_attempts: i64,
+) -> Result<String, AppError> {
+    insert(write, kind, None, payload, run_at_ms, max_attempts).await
+}
+
+/// [`enqueue`], unless a job with this `key` is already queued (not yet started): a burst
+/// of causes runs the work once. `None` when one was already waiting.
+pub async fn enqueue_once(
+    write: &mut Write,
+    kind: &str,
+    key: &str,
+    payload: &serde_json::Value,
+    run_at_ms: i64,
+) -> Result<Option<String>, AppError> {
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE job_key = $1 AND status = 'queued') THEN 1 ELSE 0 END",
+    )
+    .bind(key)
+    .fetch_one(&mut **write)
+    .await?;
+    if waiting == 1 {
+        return Ok(None);
+    }
+    insert(write, kind, Some(key), payload, run_at_ms, DEFAULT_MAX_ATTEMPTS).await.map(Some)
+}
+
+async fn insert(
+    write: &mut Write,
+    kind: &str,
+    key: Option<&str>,
     payload: &serde_json::Value,
     run_at_ms: i64,
     max_attempts: i64,
@@ -94,28 +128,21 @@ pub async fn enqueue_with(
     let id = new_id();
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6)",
+        "INSERT INTO jobs (id, kind, job_key, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7)",
     )
     .bind(&id)
     .bind(kind)
+    .bind(key)
     .bind(payload.to_string())
     .bind(max_attempts.max(1))
     .bind(run_at_ms)
     .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("enqueueing a job", e))?;
+    .execute(&mut **write)
+    .await?;
+    write.jobs_enqueued();
     Ok(id)
 }
-
-/// Wakes the workers of this process now instead of at their next poll. Call it after the
-/// transaction that enqueued a job has committed.
-pub fn nudge() {
-    WAKE.notify_waiters();
-}
-
-static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 
 /// The claim statement for `kinds` on `backend` (`$1` now, `$2` lease end, `$3` worker,
 /// `$4…` the kinds).
@@ -148,7 +175,7 @@ pub async fn claim(db: &Db, worker: &str, kinds: &[&str], lease: Duration) -> Re
     for kind in kinds {
         query = query.bind(*kind);
     }
-    query.fetch_optional(db.write()).await.map_err(|e| unexpected("claiming a job", e))
+    query.fetch_optional(db.write()).await.map_err(AppError::from)
 }
 
 /// Marks jobs whose last attempt's lease expired (a worker died on it) as dead. Returns
@@ -162,8 +189,7 @@ pub async fn bury_abandoned(db: &Db) -> Result<u64, AppError> {
     )
     .bind(now)
     .execute(db.write())
-    .await
-    .map_err(|e| unexpected("burying abandoned jobs", e))?;
+    .await?;
     Ok(result.rows_affected())
 }
 
@@ -178,8 +204,7 @@ pub async fn complete(db: &Db, id: &str, worker: &str) -> Result<bool, AppError>
     .bind(id)
     .bind(worker)
     .execute(db.write())
-    .await
-    .map_err(|e| unexpected("completing a job", e))?;
+    .await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -234,8 +259,7 @@ pub async fn fail(db: &Db, id: &str, worker: &str, error: &str, backoff: &Backof
     .bind(id)
     .bind(worker)
     .fetch_optional(db.write())
-    .await
-    .map_err(|e| unexpected("reading a failed job", e))?;
+    .await?;
     let Some((attempts, max_attempts)) = held else { return Ok(Failed::NotHeld) };
     let (status, run_at, outcome) = if attempts >= max_attempts {
         (DEAD, None, Failed::Dead)
@@ -255,8 +279,7 @@ pub async fn fail(db: &Db, id: &str, worker: &str, error: &str, backoff: &Backof
     .bind(id)
     .bind(worker)
     .execute(db.write())
-    .await
-    .map_err(|e| unexpected("recording a failed job", e))?;
+    .await?;
     Ok(if result.rows_affected() == 1 { outcome } else { Failed::NotHeld })
 }
 
@@ -269,7 +292,7 @@ pub async fn list_jobs(db: &Db, status: Option<&str>) -> Result<Vec<JobRow>, App
         .bind(LIST_LIMIT)
         .fetch_all(db.read())
         .await
-        .map_err(|e| unexpected("listing jobs", e))
+        .map_err(AppError::from)
 }
 
 pub async fn find_job(db: &Db, id: &str) -> Result<Option<JobRow>, AppError> {
@@ -278,24 +301,24 @@ pub async fn find_job(db: &Db, id: &str) -> Result<Option<JobRow>, AppError> {
         .bind(id)
         .fetch_optional(db.read())
         .await
-        .map_err(|e| unexpected("reading a job", e))
+        .map_err(AppError::from)
 }
 
 /// Gives a dead job a fresh set of attempts, due now. `NotFound` unless it is dead.
 pub async fn retry_dead(db: &Db, id: &str) -> Result<(), AppError> {
     let now = now_ms();
+    let mut write = changes::begin_unowned(db).await?;
     let result = sqlx::query(
         "UPDATE jobs SET status = 'queued', attempts = 0, run_at = $1, locked_until = NULL, locked_by = NULL, \
          updated_at = $1 WHERE id = $2 AND status = 'dead'",
     )
     .bind(now)
     .bind(id)
-    .execute(db.write())
-    .await
-    .map_err(|e| unexpected("retrying a dead job", e))?;
+    .execute(&mut *write)
+    .await?;
     if result.rows_affected() == 1 {
-        nudge();
-        Ok(())
+        write.jobs_enqueued();
+        write.commit().await
     } else {
         Err(AppError::NotFound)
     }
@@ -365,7 +388,7 @@ impl Handlers {
 pub struct WorkerOptions {
     /// Written to `locked_by`; unique per worker (default: `worker-` + a new id).
     pub id: String,
-    /// How often to look for due jobs when not woken by [`nudge`].
+    /// How often to look for due jobs when not woken (see `Bus::wake_jobs`).
     pub poll_every: Duration,
     /// Jobs run at the same time by this worker.
     pub concurrency: usize,
@@ -438,8 +461,8 @@ async fn run_worker(db: Db, handlers: Handlers, options: WorkerOptions, mut stop
     let mut last_sweep = 0_i64;
     tracing::debug!(worker = %options.id, ?kinds, "job worker started");
     while !*stopped.borrow() && !kinds.is_empty() {
-        // Listen before looking, so a nudge between the look and the wait is not lost.
-        let woken = WAKE.notified();
+        // Listen before looking, so a wake-up between the look and the wait is not lost.
+        let woken = db.bus().jobs_woken();
         tokio::pin!(woken);
         woken.as_mut().enable();
         let mut trouble = false;
@@ -458,7 +481,7 @@ async fn run_worker(db: Db, handlers: Handlers, options: WorkerOptions, mut stop
                 }
                 Ok(None) => break,
                 Err(_) => {
-                    // Logged by `unexpected`; try again at the next poll.
+                    // Logged as a storage error; try again at the next poll.
                     trouble = true;
                     break;
                 }

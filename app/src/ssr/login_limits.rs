@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Db, new_id, unexpected};
+use super::{Db, new_id};
 use crate::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,13 +47,8 @@ pub async fn blocked_for(
     for (sql, key, limit) in checks {
         // The limit-th most recent failure in the window: while it is inside the window,
         // the key is paused until it leaves.
-        let row = sqlx::query(sql)
-            .bind(key)
-            .bind(since)
-            .bind(i64::from(limit.max(1)) - 1)
-            .fetch_optional(db.read())
-            .await
-            .map_err(|e| unexpected("checking login limits", e))?;
+        let row =
+            sqlx::query(sql).bind(key).bind(since).bind(i64::from(limit.max(1)) - 1).fetch_optional(db.read()).await?;
         if let Some(failed_at) = row.and_then(|r| r.try_get::<i64, _>(0).ok()) {
             wait_ms = wait_ms.max(failed_at + window_ms - now);
         }
@@ -70,7 +65,7 @@ pub async fn record_failure(db: &Db, account_key: &str, client_ip: &str, now: i6
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("recording a failed login", e))
+        .map_err(AppError::from)
 }
 
 /// A successful sign-in clears that account's failures (not the address's).
@@ -80,7 +75,7 @@ pub async fn forget_account(db: &Db, account_key: &str) -> Result<(), AppError> 
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("clearing failed logins", e))
+        .map_err(AppError::from)
 }
 
 /// Drops failures older than any window could need.

@@ -12,13 +12,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::changes::Write;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sqlx::{Any, Transaction};
 
 use super::jobs::{self, Handlers};
-use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
+use super::{Db, millis_to_utc, new_id, now_ms};
 use crate::AppError;
 use crate::server::outbox::OutboxEmail;
 
@@ -91,14 +91,13 @@ impl EmailRow {
 }
 
 /// Queues an email to send now: the `emails` row (pending) and its `send_email` job, in
-/// the caller's transaction. Returns the email's id. Call [`jobs::nudge`] after the commit
-/// to send it without waiting for the next poll.
-pub async fn queue(tx: &mut Transaction<'_, Any>, draft: &EmailDraft) -> Result<String, AppError> {
+/// the caller's write (its commit wakes the workers). Returns the email's id.
+pub async fn queue(tx: &mut Write, draft: &EmailDraft) -> Result<String, AppError> {
     queue_at(tx, draft, now_ms()).await
 }
 
 /// [`queue`], sent at `send_at_ms` or later (reminders).
-pub async fn queue_at(tx: &mut Transaction<'_, Any>, draft: &EmailDraft, send_at_ms: i64) -> Result<String, AppError> {
+pub async fn queue_at(tx: &mut Write, draft: &EmailDraft, send_at_ms: i64) -> Result<String, AppError> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO emails (id, user_id, booking_id, kind, to_address, to_name, subject, text_body, html_body, ics, \
@@ -116,21 +115,19 @@ pub async fn queue_at(tx: &mut Transaction<'_, Any>, draft: &EmailDraft, send_at
     .bind(&draft.ics)
     .bind(now_ms())
     .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("queueing an email", e))?;
+    .await?;
     jobs::enqueue(tx, SEND_EMAIL, &serde_json::json!({ "email_id": id }), send_at_ms).await?;
     Ok(id)
 }
 
 /// Deletes the emails of a booking of that kind not sent yet (a reminder of a cancelled
 /// booking); their jobs then find nothing to send. Returns how many.
-pub async fn discard_pending(tx: &mut Transaction<'_, Any>, booking_id: &str, kind: &str) -> Result<u64, AppError> {
+pub async fn discard_pending(tx: &mut Write, booking_id: &str, kind: &str) -> Result<u64, AppError> {
     let result = sqlx::query("DELETE FROM emails WHERE booking_id = $1 AND kind = $2 AND status = 'pending'")
         .bind(booking_id)
         .bind(kind)
         .execute(&mut **tx)
-        .await
-        .map_err(|e| unexpected("discarding pending emails", e))?;
+        .await?;
     Ok(result.rows_affected())
 }
 
@@ -139,7 +136,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<EmailRow>, AppError> {
         .bind(id)
         .fetch_optional(db.read())
         .await
-        .map_err(|e| unexpected("reading an email", e))
+        .map_err(AppError::from)
 }
 
 /// A user's emails, newest first (the latest 200).
@@ -150,8 +147,7 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<OutboxEmail>, A
     .bind(user_id)
     .bind(OUTBOX_LIMIT)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing the outbox", e))?;
+    .await?;
     Ok(rows.iter().map(EmailRow::outbox).collect())
 }
 
@@ -290,8 +286,7 @@ async fn mark(db: &Db, id: &str, status: &str, error: Option<&str>) -> Result<()
         .bind(sent_at)
         .bind(id)
         .execute(db.write())
-        .await
-        .map_err(|e| unexpected("updating an email", e))?;
+        .await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod booking_mail;
 pub mod bookings;
 pub mod calendars;
+pub mod changes;
 pub mod db;
 pub mod events;
 pub mod export;

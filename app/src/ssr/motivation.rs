@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
+use super::changes::{self, Kind, Op, Write};
 use calento::FieldError;
 use calento::focus::FocusSettings;
 use calento::motivation::{self as rules, StreakRules, Tally};
 use chrono::{DateTime, NaiveDate};
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Transaction};
 
 use super::accounts::UserRow;
 use super::tasks::{today, user_zone};
@@ -86,37 +86,27 @@ pub async fn settings(db: &Db, user_id: &str) -> Result<TaskSettings, AppError> 
     let (text,): (String,) = sqlx::query_as("SELECT task_settings FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("reading task settings", e))?
+        .await?
         .ok_or(AppError::NotFound)?;
     Ok(serde_json::from_str(&text).unwrap_or_default())
 }
 
 pub async fn save_settings(db: &Db, user_id: &str, settings: &TaskSettings) -> Result<(), AppError> {
     settings.validate()?;
-    let text = serde_json::to_string(settings).map_err(|e| unexpected("writing task settings", e))?;
-    sqlx::query("UPDATE users SET task_settings = $1 WHERE id = $2")
-        .bind(text)
-        .bind(user_id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("saving task settings", e))?;
-    Ok(())
+    let text = serde_json::to_string(settings).map_err(|e| unexpected("writing settings", e))?;
+    let mut tx = changes::begin(db, user_id).await?;
+    sqlx::query("UPDATE users SET task_settings = $1 WHERE id = $2").bind(text).bind(user_id).execute(&mut *tx).await?;
+    tx.record(Kind::TaskSettings, user_id, Op::Updated, None);
+    tx.commit().await
 }
 
 /// Records XP for a thing done, once per thing (a second award of the same is ignored).
-pub async fn award(
-    tx: &mut Transaction<'_, Any>,
-    user: &UserRow,
-    kind: &str,
-    subject_id: &str,
-    points: i64,
-) -> Result<(), AppError> {
+pub async fn award(tx: &mut Write, user: &UserRow, kind: &str, subject_id: &str, points: i64) -> Result<(), AppError> {
     award_on(tx, user, kind, subject_id, points, today(user)).await
 }
 
 pub async fn award_on(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write,
     user: &UserRow,
     kind: &str,
     subject_id: &str,
@@ -138,8 +128,7 @@ pub async fn award_on(
     .bind(day.format("%Y-%m-%d").to_string())
     .bind(now_ms())
     .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("recording XP", e))?;
+    .await?;
     Ok(())
 }
 
@@ -154,8 +143,7 @@ pub async fn progress(db: &Db, user: &UserRow) -> Result<ProgressInfo, AppError>
         sqlx::query_as("SELECT kind, points, day FROM xp_awards WHERE user_id = $1")
             .bind(&user.id)
             .fetch_all(db.read())
-            .await
-            .map_err(|e| unexpected("reading XP", e))?;
+            .await?;
     let today = today(user);
     let today_text = today.format("%Y-%m-%d").to_string();
     let mut tally = Tally::default();
@@ -184,21 +172,18 @@ pub async fn progress(db: &Db, user: &UserRow) -> Result<ProgressInfo, AppError>
     let (planned,): (i64,) = sqlx::query_as("SELECT COUNT(DISTINCT task_id) FROM task_blocks WHERE user_id = $1")
         .bind(&user.id)
         .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("counting planned tasks", e))?;
+        .await?;
     tally.tasks_planned = planned;
     let (spent,): (Option<i64>,) =
         sqlx::query_as("SELECT CAST(SUM(cost) AS BIGINT) FROM reward_claims WHERE user_id = $1")
             .bind(&user.id)
             .fetch_one(db.read())
-            .await
-            .map_err(|e| unexpected("reading rewards", e))?;
+            .await?;
     let rewards: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT id, title, cost FROM rewards WHERE user_id = $1 ORDER BY cost, id")
             .bind(&user.id)
             .fetch_all(db.read())
-            .await
-            .map_err(|e| unexpected("reading rewards", e))?;
+            .await?;
     Ok(ProgressInfo {
         switches: settings.motivation,
         xp,
@@ -220,15 +205,17 @@ pub async fn create_reward(db: &Db, user_id: &str, title: &str, cost: i64) -> Re
     }
     let Some(title) = title.filter(|_| errors.is_empty()) else { return Err(AppError::fields(errors)) };
     let id = new_id();
+    let mut tx = changes::begin(db, user_id).await?;
     sqlx::query("INSERT INTO rewards (id, user_id, title, cost, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(user_id)
         .bind(&title)
         .bind(cost)
         .bind(now_ms())
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("creating a reward", e))?;
+        .execute(&mut *tx)
+        .await?;
+    tx.record(Kind::Reward, &id, Op::Created, None);
+    tx.commit().await?;
     Ok(RewardInfo { id, title, cost })
 }
 
@@ -238,17 +225,11 @@ pub async fn claim_reward(db: &Db, user: &UserRow, reward_id: &str) -> Result<Pr
         .bind(reward_id)
         .bind(&user.id)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("reading a reward", e))?
+        .await?
         .ok_or(AppError::NotFound)?;
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
-    // Writing the user's row first serialises claims of one user on both databases, so two
-    // claims at once cannot both spend the same points.
-    sqlx::query("UPDATE users SET task_settings = task_settings WHERE id = $1")
-        .bind(&user.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("claiming a reward", e))?;
+    // The write takes the user's row lock first, so claims of one user go one at a time on
+    // both databases and two claims at once cannot both spend the same points.
+    let mut tx = changes::begin(db, &user.id).await?;
     // The claim is written only if the points (XP minus what was spent) cover it, in one statement.
     let done = sqlx::query(
         "INSERT INTO reward_claims (id, user_id, reward_id, title, cost, at_ms)
@@ -263,9 +244,11 @@ pub async fn claim_reward(db: &Db, user: &UserRow, reward_id: &str) -> Result<Pr
     .bind(cost)
     .bind(now_ms())
     .execute(&mut *tx)
-    .await
-    .map_err(|e| unexpected("claiming a reward", e))?;
-    tx.commit().await.map_err(|e| unexpected("committing", e))?;
+    .await?;
+    if done.rows_affected() == 1 {
+        tx.record(Kind::Reward, reward_id, Op::Updated, None);
+    }
+    tx.commit().await?;
     if done.rows_affected() == 0 {
         return Err(AppError::Conflict { message: format!("“{title}” costs {cost} points; keep going!") });
     }

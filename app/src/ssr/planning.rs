@@ -12,9 +12,10 @@ use chrono_tz::Tz;
 
 use super::accounts::UserRow;
 use super::calendars::{self, CalendarRow};
+use super::changes::{self, BoxFuture, Change, Kind, Op, Write};
 use super::motivation::{TaskSettings, save_settings, settings};
 use super::tasks::{TaskRow, day_start, parse_when, rfc3339, today, user_zone};
-use super::{Db, bookings, events, now_ms, scheduling, unexpected};
+use super::{Db, bookings, events, jobs, now_ms, scheduling, unexpected};
 use crate::AppError;
 use crate::models::{CalendarInput, EventInput};
 use crate::server::tasks::{
@@ -158,8 +159,7 @@ pub async fn plan(
     .bind(from_ms)
     .bind(to_ms)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading time blocks", e))?;
+    .await?;
     for (task_id, start, end) in blocks {
         if !chosen_ids.contains(&task_id) || start < now {
             busy.push(Interval { start, end });
@@ -211,16 +211,17 @@ pub async fn plan(
                     .await?,
             ));
         }
-        let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+        let mut tx = changes::begin(db, &user.id).await?;
         for id in &chosen_ids {
-            sqlx::query(
-                "DELETE FROM events WHERE id IN (SELECT event_id FROM task_blocks WHERE task_id = $1 AND start_ms >= $2)",
-            )
-            .bind(id)
-            .bind(now.max(from_ms))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unexpected("removing old time blocks", e))?;
+            let blocks: Vec<String> =
+                sqlx::query_scalar("SELECT event_id FROM task_blocks WHERE task_id = $1 AND start_ms >= $2")
+                    .bind(id)
+                    .bind(now.max(from_ms))
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for event_id in blocks {
+                events::delete_row(&mut tx, &event_id).await?;
+            }
         }
         for (index, (placement, event)) in prepared.iter().enumerate() {
             let event_id = events::insert(&mut tx, &user.id, event, None).await?;
@@ -236,8 +237,7 @@ pub async fn plan(
             .await?;
             placements[index].event_id = Some(event_id);
         }
-        tx.commit().await.map_err(|e| unexpected("committing", e))?;
-        calendars::touch(db, &calendar.id).await?;
+        tx.commit().await?;
     }
     Ok(PlanResult { placements, unplaced, applied: apply })
 }
@@ -281,7 +281,7 @@ async fn block_event(
 }
 
 async fn insert_block(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Write,
     user_id: &str,
     event_id: &str,
     task_id: &str,
@@ -301,37 +301,84 @@ async fn insert_block(
     .bind(reason)
     .bind(now_ms())
     .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("linking a time block", e))?;
+    .await?;
     Ok(())
 }
 
-/// After a change to a calendar that makes its owner busy: the tasks whose future blocks now
-/// overlap busy time (events, bookings) are planned again, so a block never sits under a
-/// meeting. The blocks calendar itself, and calendars that do not count as busy, change
-/// nothing.
-pub async fn replan_after_change(db: &Db, calendar_id: &str) -> Result<(), AppError> {
-    let Some(calendar) = calendars::find_any(db, calendar_id).await? else { return Ok(()) };
-    if calendar.counts_as_busy == 0 {
-        return Ok(());
-    }
+/// The job that moves time blocks out from under new busy time.
+pub const REPLAN_JOB: &str = "replan_blocks";
+
+/// Reaction to a change (see `changes::REACTIONS`): when busy time may have grown (an
+/// event on a calendar that counts as busy, other than the blocks calendar itself; a
+/// booking; a calendar's own settings) while the user has time blocks ahead, a
+/// [`REPLAN_JOB`] is queued in the same transaction, once for a burst of changes. The job
+/// moves the blocks that now overlap busy time; a failure is retried and shows in the
+/// admin's job list, and never fails the change.
+pub fn replan_when_busy_time_changes<'a>(
+    write: &'a mut Write,
+    user_id: &'a str,
+    changed: &'a [Change],
+) -> BoxFuture<'a, Result<(), AppError>> {
+    Box::pin(async move {
+        let calendars: Vec<&str> = changed
+            .iter()
+            .filter(|c| matches!(c.kind, Kind::Event | Kind::Calendar))
+            .filter_map(|c| c.calendar_id.as_deref())
+            .collect();
+        let booking = changed.iter().any(|c| c.kind == Kind::Booking);
+        if calendars.is_empty() && !booking {
+            return Ok(());
+        }
+        let now = now_ms();
+        let blocks_ahead: i64 = sqlx::query_scalar(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM task_blocks WHERE user_id = $1 AND end_ms > $2) THEN 1 ELSE 0 END",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(&mut **write)
+        .await?;
+        if blocks_ahead == 0 {
+            return Ok(());
+        }
+        if !booking {
+            let text: Option<String> = sqlx::query_scalar("SELECT task_settings FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut **write)
+                .await?;
+            let blocks =
+                text.and_then(|t| serde_json::from_str::<TaskSettings>(&t).ok()).and_then(|s| s.blocks_calendar_id);
+            let busy: Vec<String> =
+                sqlx::query_scalar("SELECT id FROM calendars WHERE user_id = $1 AND counts_as_busy = 1")
+                    .bind(user_id)
+                    .fetch_all(&mut **write)
+                    .await?;
+            let matters = |id: &&str| busy.iter().any(|b| b == id) && blocks.as_deref() != Some(*id);
+            if !calendars.iter().any(matters) {
+                return Ok(());
+            }
+        }
+        let key = format!("{REPLAN_JOB}:{user_id}");
+        jobs::enqueue_once(write, REPLAN_JOB, &key, &serde_json::json!({ "user_id": user_id }), now).await?;
+        Ok(())
+    })
+}
+
+/// The [`REPLAN_JOB`]: the tasks whose future blocks overlap busy time (events on busy
+/// calendars, bookings) are planned again, so a block never sits under a meeting.
+pub async fn replan_overlapped_blocks(db: &Db, user_id: &str) -> Result<(), AppError> {
+    let Some(user) = super::accounts::find_by_id(db, user_id).await? else { return Ok(()) };
     let now = now_ms();
     let blocks: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT task_id, start_ms, end_ms FROM task_blocks WHERE user_id = $1 AND start_ms >= $2 ORDER BY start_ms",
     )
-    .bind(&calendar.user_id)
+    .bind(&user.id)
     .bind(now)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading time blocks", e))?;
+    .await?;
     if blocks.is_empty() {
         return Ok(());
     }
-    let settings = settings(db, &calendar.user_id).await?;
-    if settings.blocks_calendar_id.as_deref() == Some(calendar_id) {
-        return Ok(());
-    }
-    let Some(user) = super::accounts::find_by_id(db, &calendar.user_id).await? else { return Ok(()) };
+    let settings = settings(db, &user.id).await?;
     let tz = user_zone(&user);
     let last = blocks.iter().map(|b| b.2).max().unwrap_or(now);
     let busy_calendars: Vec<CalendarRow> = calendars::list(db, &user.id)
@@ -362,6 +409,14 @@ pub async fn replan_after_change(db: &Db, calendar_id: &str) -> Result<(), AppEr
         .min(now + Duration::days(MAX_PLAN_DAYS).num_milliseconds());
     plan(db, &user, now, to, Some(&moved), true).await?;
     Ok(())
+}
+
+/// Registers the [`REPLAN_JOB`] handler.
+pub fn register(handlers: jobs::Handlers) -> jobs::Handlers {
+    handlers.add(REPLAN_JOB, |db, payload| async move {
+        let user_id = payload["user_id"].as_str().unwrap_or_default().to_owned();
+        replan_overlapped_blocks(&db, &user_id).await.map_err(|e| format!("re-planning time blocks: {e}"))
+    })
 }
 
 /// Plans the next seven days from now.
@@ -397,11 +452,10 @@ pub async fn add_block(
     let calendar = blocks_calendar(db, user).await?;
     let reason = "Placed by hand".to_owned();
     let event = block_event(db, user, &calendar, &task.title, &reason, start_ms, end_ms, tz).await?;
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin(db, &user.id).await?;
     let event_id = events::insert(&mut tx, &user.id, &event, None).await?;
     insert_block(&mut tx, &user.id, &event_id, &task.id, start_ms, end_ms, &reason).await?;
-    tx.commit().await.map_err(|e| unexpected("committing", e))?;
-    calendars::touch(db, &calendar.id).await?;
+    tx.commit().await?;
     Ok(PlacementInfo {
         task_id: task.id,
         title: task.title,
@@ -422,7 +476,7 @@ async fn plan_row(db: &Db, user_id: &str, day: &str) -> Result<Option<(String, S
         .bind(day)
         .fetch_optional(db.read())
         .await
-        .map_err(|e| unexpected("reading the daily plan", e))
+        .map_err(AppError::from)
 }
 
 /// Today: the calendar, the plan (intention, top three), tasks to choose from, what got done.
@@ -479,8 +533,7 @@ pub async fn daily_plan(db: &Db, user: &UserRow) -> Result<DailyPlanInfo, AppErr
     .bind(from)
     .bind(to)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading today's finished tasks", e))?;
+    .await?;
     Ok(DailyPlanInfo {
         date,
         intention,
@@ -524,6 +577,7 @@ pub async fn save_daily_plan(
         return Err(AppError::fields(errors));
     }
     let day = today(user).format("%Y-%m-%d").to_string();
+    let mut write = changes::begin(db, &user.id).await?;
     sqlx::query(
         "INSERT INTO daily_plans (user_id, day, intention, top_task_ids, planned_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (user_id, day) DO UPDATE SET intention = excluded.intention, top_task_ids = excluded.top_task_ids,
@@ -534,9 +588,10 @@ pub async fn save_daily_plan(
     .bind(intention)
     .bind(ids.join(" "))
     .bind(now_ms())
-    .execute(db.write())
-    .await
-    .map_err(|e| unexpected("saving the daily plan", e))?;
+    .execute(&mut *write)
+    .await?;
+    write.record(Kind::DailyPlan, &day, Op::Updated, None);
+    write.commit().await?;
     if !place || ids.is_empty() {
         return Ok(None);
     }
@@ -567,6 +622,7 @@ pub async fn shutdown(db: &Db, user: &UserRow) -> Result<ShutdownReport, AppErro
         super::tasks::update(db, user, &task.id, patch).await?;
         moved += 1;
     }
+    let mut write = changes::begin(db, &user.id).await?;
     sqlx::query(
         "INSERT INTO daily_plans (user_id, day, intention, top_task_ids, planned_at, shutdown_at) VALUES ($1, $2, '', '', $3, $3)
          ON CONFLICT (user_id, day) DO UPDATE SET shutdown_at = excluded.shutdown_at",
@@ -574,16 +630,16 @@ pub async fn shutdown(db: &Db, user: &UserRow) -> Result<ShutdownReport, AppErro
     .bind(&user.id)
     .bind(&date)
     .bind(now_ms())
-    .execute(db.write())
-    .await
-    .map_err(|e| unexpected("shutting down the day", e))?;
+    .execute(&mut *write)
+    .await?;
+    write.record(Kind::DailyPlan, &date, Op::Updated, None);
+    write.commit().await?;
     let (done_today,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND depth = 0 AND status = 'done' AND completed_at >= $2",
     )
     .bind(&user.id)
     .bind(day_start(user_zone(user), day))
     .fetch_one(db.read())
-    .await
-    .map_err(|e| unexpected("counting today's finished tasks", e))?;
+    .await?;
     Ok(ShutdownReport { moved, done_today: done_today as usize })
 }

@@ -7,7 +7,7 @@
 
 use sqlx::Row;
 
-use super::{Db, now_ms, unexpected};
+use super::{Db, now_ms};
 use crate::AppError;
 
 /// `max` requests per `window_secs`; a `max` of 0 turns the limit off.
@@ -83,13 +83,8 @@ pub async fn hit_at(db: &Db, bucket: &str, key: &str, limit: Limit, now: i64) ->
         }
         full.truncate(cut);
     }
-    let row = sqlx::query(BUMP)
-        .bind(&full)
-        .bind(window_start)
-        .fetch_one(db.write())
-        .await
-        .map_err(|e| unexpected("counting a request", e))?;
-    let hits: i64 = row.try_get(0).map_err(|e| unexpected("reading a request count", e))?;
+    let row = sqlx::query(BUMP).bind(&full).bind(window_start).fetch_one(db.write()).await?;
+    let hits: i64 = row.try_get(0)?;
     if hits > i64::from(limit.max) {
         let left_ms = window_start + window_ms - now;
         return Err(AppError::RateLimited {

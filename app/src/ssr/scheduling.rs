@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
+use super::changes::{self, Kind, Op, Write};
 use calento::FieldError;
 use calento::availability::{Notice, RuleInput, Schedule, ScheduleInput, SlotRules, Window};
-use sqlx::{Any, Transaction};
 
 use super::{Db, new_id, now_ms, unexpected};
 use crate::AppError;
@@ -90,7 +90,7 @@ pub async fn list_schedules(db: &Db, user_id: &str) -> Result<Vec<ScheduleRow>, 
     .bind(user_id)
     .fetch_all(db.read())
     .await
-    .map_err(|e| unexpected("listing schedules", e))
+    .map_err(AppError::from)
 }
 
 pub async fn find_schedule(db: &Db, user_id: &str, id: &str) -> Result<ScheduleRow, AppError> {
@@ -100,17 +100,19 @@ pub async fn find_schedule(db: &Db, user_id: &str, id: &str) -> Result<ScheduleR
     .bind(id)
     .bind(user_id)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("reading a schedule", e))?
+    .await?
     .ok_or(AppError::NotFound)
 }
 
-async fn clear_default(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<(), AppError> {
-    sqlx::query("UPDATE schedules SET is_default = 0 WHERE user_id = $1 AND is_default = 1")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| unexpected("changing the default schedule", e))?;
+async fn clear_default(tx: &mut Write, user_id: &str) -> Result<(), AppError> {
+    let cleared: Vec<String> =
+        sqlx::query_scalar("UPDATE schedules SET is_default = 0 WHERE user_id = $1 AND is_default = 1 RETURNING id")
+            .bind(user_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    for id in cleared {
+        tx.record(Kind::Schedule, &id, Op::Updated, None);
+    }
     Ok(())
 }
 
@@ -133,7 +135,7 @@ pub async fn create_schedule(
     let is_default = body.is_default.unwrap_or(false) || existing.is_empty();
     let id = new_id();
     let now = now_ms();
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin(db, user_id).await?;
     if is_default {
         clear_default(&mut tx, user_id).await?;
     }
@@ -150,9 +152,9 @@ pub async fn create_schedule(
     .bind(i64::from(is_default))
     .bind(now)
     .execute(&mut *tx)
-    .await
-    .map_err(|e| unexpected("creating a schedule", e))?;
-    tx.commit().await.map_err(|e| unexpected("committing", e))?;
+    .await?;
+    tx.record(Kind::Schedule, &id, Op::Created, None);
+    tx.commit().await?;
     Ok(find_schedule(db, user_id, &id).await?.info())
 }
 
@@ -167,7 +169,7 @@ pub async fn update_schedule(db: &Db, user_id: &str, id: &str, body: ScheduleBod
     };
     let (name, input) = checked(body.name.as_deref().unwrap_or(&row.name), &input)?;
     let make_default = body.is_default == Some(true) && row.is_default == 0;
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin(db, user_id).await?;
     if make_default {
         clear_default(&mut tx, user_id).await?;
     }
@@ -184,9 +186,9 @@ pub async fn update_schedule(db: &Db, user_id: &str, id: &str, body: ScheduleBod
     .bind(id)
     .bind(user_id)
     .execute(&mut *tx)
-    .await
-    .map_err(|e| unexpected("updating a schedule", e))?;
-    tx.commit().await.map_err(|e| unexpected("committing", e))?;
+    .await?;
+    tx.record(Kind::Schedule, id, Op::Updated, None);
+    tx.commit().await?;
     Ok(find_schedule(db, user_id, id).await?.info())
 }
 
@@ -196,8 +198,7 @@ pub async fn delete_schedule(db: &Db, user_id: &str, id: &str) -> Result<(), App
     let used: Option<(String,)> = sqlx::query_as("SELECT title FROM booking_links WHERE schedule_id = $1 LIMIT 1")
         .bind(id)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("checking a schedule's links", e))?;
+        .await?;
     if let Some((title,)) = used {
         return Err(AppError::Conflict {
             message: format!(
@@ -205,24 +206,26 @@ pub async fn delete_schedule(db: &Db, user_id: &str, id: &str) -> Result<(), App
             ),
         });
     }
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin(db, user_id).await?;
     sqlx::query("DELETE FROM schedules WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
         .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("deleting a schedule", e))?;
+        .await?;
+    tx.record(Kind::Schedule, id, Op::Deleted, None);
     if row.is_default != 0 {
-        sqlx::query(
+        let promoted: Option<String> = sqlx::query_scalar(
             "UPDATE schedules SET is_default = 1
-              WHERE id = (SELECT id FROM schedules WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
+              WHERE id = (SELECT id FROM schedules WHERE user_id = $1 ORDER BY created_at, id LIMIT 1) RETURNING id",
         )
         .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("choosing a new default schedule", e))?;
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(promoted) = promoted {
+            tx.record(Kind::Schedule, &promoted, Op::Updated, None);
+        }
     }
-    tx.commit().await.map_err(|e| unexpected("committing", e))
+    tx.commit().await
 }
 
 /// The user's default schedule, made (working hours in their zone) when they have none.
@@ -425,7 +428,7 @@ pub async fn list_links(db: &Db, user_id: &str) -> Result<Vec<LinkRow>, AppError
     .bind(user_id)
     .fetch_all(db.read())
     .await
-    .map_err(|e| unexpected("listing booking links", e))
+    .map_err(AppError::from)
 }
 
 pub async fn find_link(db: &Db, user_id: &str, id: &str) -> Result<LinkRow, AppError> {
@@ -435,8 +438,7 @@ pub async fn find_link(db: &Db, user_id: &str, id: &str) -> Result<LinkRow, AppE
     .bind(id)
     .bind(user_id)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("reading a booking link", e))?
+    .await?
     .ok_or(AppError::NotFound)
 }
 
@@ -466,11 +468,11 @@ pub async fn create_link(
     let fields = from_json(merge(serde_json::to_value(BookingLinkFields::default()).unwrap_or_default(), body)?)?;
     let mut fields = validate_link(fields)?;
     fields.schedule_id = owned_schedule(db, user_id, user_zone, &fields.schedule_id).await?;
+    let mut tx = changes::begin(db, user_id).await?;
     let count: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM booking_links WHERE user_id = $1")
         .bind(user_id)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("counting booking links", e))?;
+        .fetch_one(&mut *tx)
+        .await?;
     if count.0 >= MAX_LINKS {
         return Err(AppError::Conflict { message: format!("You can have at most {MAX_LINKS} booking links.") });
     }
@@ -491,7 +493,7 @@ pub async fn create_link(
     .bind(i64::from(fields.secret))
     .bind(random_key())
     .bind(now_ms())
-    .execute(db.write())
+    .execute(&mut *tx)
     .await
     .map_err(|e| {
         if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
@@ -500,6 +502,8 @@ pub async fn create_link(
             unexpected("creating a booking link", e)
         }
     })?;
+    tx.record(Kind::BookingLink, &id, Op::Created, None);
+    tx.commit().await?;
     Ok(find_link(db, user_id, &id).await?.info(username))
 }
 
@@ -516,6 +520,7 @@ pub async fn update_link(
     let current = serde_json::to_value(row.fields()).unwrap_or_default();
     let mut fields = validate_link(from_json(merge(current, patch)?)?)?;
     fields.schedule_id = owned_schedule(db, user_id, user_zone, &fields.schedule_id).await?;
+    let mut tx = changes::begin(db, user_id).await?;
     sqlx::query(
         "UPDATE booking_links SET schedule_id = $1, slug = $2, title = $3, description = $4, settings = $5,
                 active = $6, secret = $7, updated_at = $8
@@ -531,7 +536,7 @@ pub async fn update_link(
     .bind(now_ms())
     .bind(id)
     .bind(user_id)
-    .execute(db.write())
+    .execute(&mut *tx)
     .await
     .map_err(|e| {
         if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
@@ -540,19 +545,22 @@ pub async fn update_link(
             unexpected("updating a booking link", e)
         }
     })?;
+    tx.record(Kind::BookingLink, id, Op::Updated, None);
+    tx.commit().await?;
     Ok(find_link(db, user_id, id).await?.info(username))
 }
 
 /// Deletes a link; its bookings stay (and keep their calendar events).
 pub async fn delete_link(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
     find_link(db, user_id, id).await?;
+    let mut tx = changes::begin(db, user_id).await?;
     sqlx::query("DELETE FROM booking_links WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("deleting a booking link", e))?;
-    Ok(())
+        .execute(&mut *tx)
+        .await?;
+    tx.record(Kind::BookingLink, id, Op::Deleted, None);
+    tx.commit().await
 }
 
 /// The schedule a link names, which must be the user's; none named: the default one.

@@ -27,7 +27,7 @@ use calento::FieldError;
 
 use super::calendars::{self, CalendarRow};
 use super::events::{COLUMNS, EventRow};
-use super::{Backend, Db, unexpected};
+use super::{Backend, Db};
 use crate::AppError;
 use crate::models::EventPage;
 
@@ -586,19 +586,14 @@ pub async fn search(db: &Db, user_id: &str, search: &Search) -> Result<EventPage
         }
     }
     let count = count_statement(db.backend(), user_id, search);
-    let (total,): (i64,) = bind_all(sqlx::query_as(sqlx::AssertSqlSafe(count.sql)), &count.binds)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("counting search results", e))?;
+    let (total,): (i64,) =
+        bind_all(sqlx::query_as(sqlx::AssertSqlSafe(count.sql)), &count.binds).fetch_one(db.read()).await?;
     let offset = (search.page - 1).saturating_mul(search.per_page);
     let rows: Vec<EventRow> = if offset >= total {
         Vec::new()
     } else {
         let page = page_statement(db.backend(), user_id, search, total);
-        bind_all(sqlx::query_as(sqlx::AssertSqlSafe(page.sql)), &page.binds)
-            .fetch_all(db.read())
-            .await
-            .map_err(|e| unexpected("searching events", e))?
+        bind_all(sqlx::query_as(sqlx::AssertSqlSafe(page.sql)), &page.binds).fetch_all(db.read()).await?
     };
     let by_id: HashMap<&str, &CalendarRow> = calendars.iter().map(|c| (c.id.as_str(), c)).collect();
     let items = rows

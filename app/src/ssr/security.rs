@@ -9,9 +9,10 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::audit::{self, Origin, event};
+use super::changes::{self, Write};
 use super::mail::{self, EmailDraft};
 use super::tokens::{generate_with, hash, well_formed};
-use super::{Db, accounts, grants, jobs, millis_to_utc, new_id, now_ms, passwords, tokens, unexpected};
+use super::{Db, accounts, grants, millis_to_utc, new_id, now_ms, passwords, tokens, unexpected};
 use crate::AppError;
 use crate::models::SessionInfo;
 
@@ -34,20 +35,14 @@ fn ttl(purpose: &str) -> i64 {
 }
 
 /// Makes a link secret for `purpose`; earlier unused ones of the same purpose stop working.
-async fn issue_link(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    user_id: &str,
-    purpose: &str,
-    new_email: Option<&str>,
-) -> Result<String, AppError> {
+async fn issue_link(tx: &mut Write, user_id: &str, purpose: &str, new_email: Option<&str>) -> Result<String, AppError> {
     let now = now_ms();
     sqlx::query("UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
         .bind(user_id)
         .bind(purpose)
         .bind(now)
         .execute(&mut **tx)
-        .await
-        .map_err(|e| unexpected("retiring email links", e))?;
+        .await?;
     let secret = generate_with(LINK_PREFIX);
     sqlx::query(
         "INSERT INTO email_tokens (id, user_id, purpose, token_hash, new_email, created_at, expires_at)
@@ -61,18 +56,13 @@ async fn issue_link(
     .bind(now)
     .bind(now + ttl(purpose) * 1000)
     .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("storing an email link", e))?;
+    .await?;
     Ok(secret)
 }
 
 /// Spends a link secret: its account and (for a change of address) the new address.
 /// Unknown, spent, expired or of another purpose: `None`, and nothing changes.
-async fn spend_link(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    secret: &str,
-    purpose: &str,
-) -> Result<Option<(String, Option<String>)>, AppError> {
+async fn spend_link(tx: &mut Write, secret: &str, purpose: &str) -> Result<Option<(String, Option<String>)>, AppError> {
     if !well_formed(secret.trim(), LINK_PREFIX) {
         return Ok(None);
     }
@@ -85,8 +75,7 @@ async fn spend_link(
     .bind(purpose)
     .bind(now_ms())
     .fetch_optional(&mut **tx)
-    .await
-    .map_err(|e| unexpected("spending an email link", e))?;
+    .await?;
     Ok(row.map(|r| (r.try_get::<String, _>(0).unwrap_or_default(), r.try_get::<Option<String>, _>(1).ok().flatten())))
 }
 
@@ -141,13 +130,12 @@ async fn send_link(
     new_email: Option<&str>,
     mail: &LinkMail,
 ) -> Result<(), AppError> {
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin_unowned(db).await?;
     let secret = issue_link(&mut tx, &user.id, mail.purpose, new_email).await?;
     let url = format!("{public_url}{}?token={secret}", mail.page);
     let draft = account_email(&user.id, to, &user.name, mail.kind, mail.subject, mail.lead, Some(&url), mail.tail);
     mail::queue(&mut tx, &draft).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a link email", e))?;
-    jobs::nudge();
+    tx.commit().await?;
     Ok(())
 }
 
@@ -161,10 +149,9 @@ fn notice_email(user_id: &str, to: &str, name: &str, kind: &str, subject: &str, 
 /// Queues a security notice to the account's current address, on its own.
 async fn notify(db: &Db, user_id: &str, kind: &str, subject: &str, what: &str) -> Result<(), AppError> {
     let Some(user) = accounts::find_by_id(db, user_id).await? else { return Ok(()) };
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin_unowned(db).await?;
     mail::queue(&mut tx, &notice_email(&user.id, &user.email, &user.name, kind, subject, what)).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a notice", e))?;
-    jobs::nudge();
+    tx.commit().await?;
     Ok(())
 }
 
@@ -195,22 +182,19 @@ pub async fn confirm(db: &Db, secret: &str, origin: &Origin) -> Result<Confirmed
             "This link is not valid: it was used already, it expired, or it was replaced by a newer one.",
         )
     };
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin_unowned(db).await?;
     let now = now_ms();
     if let Some((user_id, _)) = spend_link(&mut tx, secret, VERIFY).await? {
         accounts::mark_email_verified(&mut *tx, &user_id, now).await?;
-        tx.commit().await.map_err(|e| unexpected("committing a verification", e))?;
+        tx.commit().await?;
         audit::record(db, Some(&user_id), None, event::EMAIL_VERIFIED, "", origin).await;
         return Ok(Confirmed::Verified { user_id });
     }
     let Some((user_id, Some(new_email))) = spend_link(&mut tx, secret, CHANGE_EMAIL).await? else {
         return Err(invalid());
     };
-    let old: Option<(String, String)> = sqlx::query_as("SELECT email, name FROM users WHERE id = $1")
-        .bind(&user_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| unexpected("loading an account", e))?;
+    let old: Option<(String, String)> =
+        sqlx::query_as("SELECT email, name FROM users WHERE id = $1").bind(&user_id).fetch_optional(&mut *tx).await?;
     let Some((old_email, name)) = old else { return Err(invalid()) };
     let changed = sqlx::query("UPDATE users SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1")
         .bind(&user_id)
@@ -235,8 +219,7 @@ pub async fn confirm(db: &Db, secret: &str, origin: &Origin) -> Result<Confirmed
         &format!("The email address of your Calento account is now {new_email}."),
     );
     mail::queue(&mut tx, &notice).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a change of email", e))?;
-    jobs::nudge();
+    tx.commit().await?;
     audit::record(db, Some(&user_id), None, event::EMAIL_CHANGED, &format!("from {old_email} to {new_email}"), origin)
         .await;
     Ok(Confirmed::EmailChanged { user_id, email: new_email })
@@ -347,7 +330,7 @@ pub async fn request_reset(db: &Db, public_url: &str, email: &str, origin: &Orig
 pub async fn reset_password(db: &Db, secret: &str, new: &str, origin: &Origin) -> Result<String, AppError> {
     let password = Password::parse(new)?;
     let password_hash = passwords::hash(&password).await?;
-    let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))?;
+    let mut tx = changes::begin_unowned(db).await?;
     let Some((user_id, _)) = spend_link(&mut tx, secret, RESET).await? else {
         return Err(AppError::bad_request(
             "This reset link is not valid: it was used already, it expired, or a newer one was sent. Ask for a new one.",
@@ -359,11 +342,10 @@ pub async fn reset_password(db: &Db, secret: &str, new: &str, origin: &Origin) -
         .bind(&password_hash)
         .bind(now)
         .execute(&mut *tx)
-        .await
-        .map_err(|e| unexpected("resetting a password", e))?;
+        .await?;
     // The reset also proves the address.
     accounts::mark_email_verified(&mut *tx, &user_id, now).await?;
-    tx.commit().await.map_err(|e| unexpected("committing a reset", e))?;
+    tx.commit().await?;
     end_sessions(db, &user_id, None).await?;
     tokens::revoke_all(db, &user_id).await?;
     grants::revoke_all(db, &user_id, "password reset").await?;
@@ -386,7 +368,7 @@ pub async fn end_sessions(db: &Db, user_id: &str, keep: Option<&str>) -> Result<
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("ending sessions", e))
+        .map_err(AppError::from)
 }
 
 /// The user's signed-in sessions, most recently seen first.
@@ -399,8 +381,7 @@ pub async fn list_sessions(db: &Db, user_id: &str, current: Option<&str>) -> Res
     .bind(user_id)
     .bind(now_ms())
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing sessions", e))?;
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, created_at, last_seen_at, user_agent, ip)| SessionInfo {
@@ -416,11 +397,8 @@ pub async fn list_sessions(db: &Db, user_id: &str, current: Option<&str>) -> Res
 
 /// Ends one of the user's sessions by its handle; another user's is "not found".
 pub async fn revoke_session(db: &Db, user_id: &str, handle: &str) -> Result<(), AppError> {
-    let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_all(db.read())
-        .await
-        .map_err(|e| unexpected("listing sessions", e))?;
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM sessions WHERE user_id = $1").bind(user_id).fetch_all(db.read()).await?;
     let Some((id,)) = ids.into_iter().find(|(id,)| session_handle(id) == handle) else {
         return Err(AppError::NotFound);
     };
@@ -430,7 +408,7 @@ pub async fn revoke_session(db: &Db, user_id: &str, handle: &str) -> Result<(), 
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("ending a session", e))
+        .map_err(AppError::from)
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use super::calendars::{self, COLUMNS, CalendarRow};
-use super::{Db, ical, unexpected};
+use super::calendars::{COLUMNS, CalendarRow};
+use super::changes::{self, Kind, Op};
+use super::{Db, events, ical};
 use crate::AppError;
 use crate::models::ImportReport;
 
@@ -23,8 +24,7 @@ pub async fn find(db: &Db, id: &str) -> Result<CalendarRow, AppError> {
     sqlx::query_as::<_, CalendarRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM calendars WHERE id = $1")))
         .bind(id)
         .fetch_optional(db.read())
-        .await
-        .map_err(|e| unexpected("reading a subscription", e))?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
@@ -43,30 +43,41 @@ pub async fn due(db: &Db, now_ms: i64, limit: i64) -> Result<Vec<CalendarRow>, A
     .bind(limit)
     .fetch_all(db.read())
     .await
-    .map_err(|e| unexpected("finding subscriptions to poll", e))
+    .map_err(AppError::from)
 }
 
 /// The source answered 304: nothing changed.
 pub async fn record_not_modified(db: &Db, id: &str, now_ms: i64) -> Result<(), AppError> {
-    sqlx::query("UPDATE calendars SET polled_at = $1, poll_error = NULL WHERE id = $2")
-        .bind(now_ms)
-        .bind(id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("recording a poll", e))?;
-    Ok(())
+    record_poll(db, id, None, now_ms).await
 }
 
 /// The poll failed: the events stay as they were; the next try comes after the interval.
 pub async fn record_failure(db: &Db, id: &str, error: &str, now_ms: i64) -> Result<(), AppError> {
+    record_poll(db, id, Some(&short_error(error)), now_ms).await
+}
+
+/// Stores when a poll ran and its error. The feed hears of it only when the error the
+/// calendar shows appears, changes or goes: the time of a poll alone is bookkeeping.
+async fn record_poll(db: &Db, id: &str, error: Option<&str>, now_ms: i64) -> Result<(), AppError> {
+    let Some((user_id, before)): Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT user_id, poll_error FROM calendars WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.read())
+            .await?
+    else {
+        return Ok(());
+    };
+    let mut write = changes::begin(db, &user_id).await?;
     sqlx::query("UPDATE calendars SET polled_at = $1, poll_error = $2 WHERE id = $3")
         .bind(now_ms)
-        .bind(short_error(error))
+        .bind(error)
         .bind(id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("recording a failed poll", e))?;
-    Ok(())
+        .execute(&mut *write)
+        .await?;
+    if before.as_deref() != error {
+        write.record(Kind::Calendar, id, Op::Updated, Some(id));
+    }
+    write.commit().await
 }
 
 /// One line of at most [`MAX_ERROR_CHARS`] characters.
@@ -103,31 +114,23 @@ pub async fn mirror(
     let rows = sqlx::query("SELECT id, uid FROM events WHERE calendar_id = $1 AND master_id IS NULL")
         .bind(&calendar.id)
         .fetch_all(db.read())
-        .await
-        .map_err(|e| unexpected("listing a subscription's events", e))?;
+        .await?;
     let mut gone = Vec::new();
     for row in rows {
-        let id: String = row.try_get(0).map_err(|e| unexpected("reading an id", e))?;
-        let uid: String = row.try_get(1).map_err(|e| unexpected("reading a uid", e))?;
+        let id: String = row.try_get(0)?;
+        let uid: String = row.try_get(1)?;
         if !keep.contains(uid.as_str()) {
             gone.push(id);
         }
     }
     for batch in gone.chunks(BATCH) {
-        let mut tx = db.write().begin().await.map_err(|e| unexpected("starting a mirror", e))?;
+        let mut tx = changes::begin(db, &calendar.user_id).await?;
         for id in batch {
-            sqlx::query("DELETE FROM events WHERE id = $1 AND calendar_id = $2")
-                .bind(id)
-                .bind(&calendar.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| unexpected("deleting an event the feed dropped", e))?;
+            events::delete_row(&mut tx, id).await?;
         }
-        tx.commit().await.map_err(|e| unexpected("committing a mirror", e))?;
+        tx.commit().await?;
     }
-    if !gone.is_empty() {
-        calendars::touch(db, &calendar.id).await?;
-    }
+    let mut write = changes::begin(db, &calendar.user_id).await?;
     sqlx::query(
         "UPDATE calendars SET source_etag = $1, source_last_modified = $2, polled_at = $3, poll_error = NULL
           WHERE id = $4",
@@ -136,9 +139,12 @@ pub async fn mirror(
     .bind(last_modified)
     .bind(now_ms)
     .bind(&calendar.id)
-    .execute(db.write())
-    .await
-    .map_err(|e| unexpected("recording a poll", e))?;
+    .execute(&mut *write)
+    .await?;
+    if calendar.poll_error.is_some() {
+        write.record(Kind::Calendar, &calendar.id, Op::Updated, Some(&calendar.id));
+    }
+    write.commit().await?;
     Ok(report)
 }
 

@@ -4,15 +4,15 @@
 
 use std::collections::HashMap;
 
+use super::changes::{self, Kind, Op, Write};
 use calento::FieldError;
 use calento::capture::{self, CaptureContext, Energy, When};
 use calento::task::{self as rules, Progress, StepNode, TaskStatus};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, Utc};
 use chrono_tz::Tz;
-use sqlx::{Any, Transaction};
 
 use super::accounts::UserRow;
-use super::{Db, millis_to_utc, motivation, new_id, now_ms, unexpected};
+use super::{Db, millis_to_utc, motivation, new_id, now_ms};
 use crate::AppError;
 use crate::server::tasks::{
     CaptureItem, CaptureResult, ImportNote, StepInput, TaskImportReport, TaskInfo, TaskInput, TaskPatch, TaskQuery,
@@ -168,8 +168,7 @@ pub async fn zones(db: &Db, user_id: &str) -> Result<Vec<ZoneInfo>, AppError> {
         sqlx::query_as("SELECT id, name, color FROM zones WHERE user_id = $1 ORDER BY created_at, id")
             .bind(user_id)
             .fetch_all(db.read())
-            .await
-            .map_err(|e| unexpected("listing zones", e))?;
+            .await?;
     Ok(rows.into_iter().map(|(id, name, color)| ZoneInfo { id, name, color }).collect())
 }
 
@@ -183,23 +182,19 @@ fn zone_name(text: &str) -> Result<String, FieldError> {
 }
 
 /// The zone with this name (any case), created when new.
-async fn zone_id(tx: &mut Transaction<'_, Any>, user_id: &str, name: &str) -> Result<String, AppError> {
+async fn zone_id(tx: &mut Write, user_id: &str, name: &str) -> Result<String, AppError> {
     let name = zone_name(name).map_err(AppError::field)?;
     let key = name.to_lowercase();
     let found: Option<(String,)> = sqlx::query_as("SELECT id FROM zones WHERE user_id = $1 AND name_key = $2")
         .bind(user_id)
         .bind(&key)
         .fetch_optional(&mut **tx)
-        .await
-        .map_err(|e| unexpected("reading a zone", e))?;
+        .await?;
     if let Some((id,)) = found {
         return Ok(id);
     }
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM zones WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(|e| unexpected("counting zones", e))?;
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM zones WHERE user_id = $1").bind(user_id).fetch_one(&mut **tx).await?;
     if count >= MAX_ZONES {
         return Err(AppError::field(FieldError::new("zone", format!("You can have at most {MAX_ZONES} zones."))));
     }
@@ -212,8 +207,8 @@ async fn zone_id(tx: &mut Transaction<'_, Any>, user_id: &str, name: &str) -> Re
         .bind(ZONE_COLORS[count.rem_euclid(ZONE_COLORS.len() as i64) as usize])
         .bind(now_ms())
         .execute(&mut **tx)
-        .await
-        .map_err(|e| unexpected("creating a zone", e))?;
+        .await?;
+    tx.record(Kind::Zone, &id, Op::Created, None);
     Ok(id)
 }
 
@@ -279,8 +274,7 @@ async fn row(db: &Db, user_id: &str, id: &str) -> Result<TaskRow, AppError> {
     .bind(id)
     .bind(user_id)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("reading a task", e))?
+    .await?
     .ok_or(AppError::NotFound)
 }
 
@@ -294,8 +288,7 @@ pub async fn find(db: &Db, user: &UserRow, id: &str) -> Result<TaskInfo, AppErro
     .bind(&user.id)
     .bind(top.depth)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("reading a task's steps", e))?;
+    .await?;
     let zones = zones(db, &user.id).await?;
     Ok(trees(vec![top], below, &zones, user_zone(user)).remove(0))
 }
@@ -358,8 +351,7 @@ pub async fn list(db: &Db, user: &UserRow, query: &TaskQuery) -> Result<Vec<Task
     .bind(&tag_bind)
     .bind(&like)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing tasks", e))?;
+    .await?;
     if roots.is_empty() {
         return Ok(Vec::new());
     }
@@ -373,8 +365,7 @@ pub async fn list(db: &Db, user: &UserRow, query: &TaskQuery) -> Result<Vec<Task
     .bind(&tag_bind)
     .bind(&like)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("listing steps", e))?;
+    .await?;
     Ok(trees(roots, steps, &zones, user_zone(user)))
 }
 
@@ -480,7 +471,7 @@ struct Place<'a> {
 }
 
 async fn insert(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write,
     place: &Place<'_>,
     fields: &Fields,
     zone_id: Option<&str>,
@@ -519,8 +510,8 @@ async fn insert(
     .bind((fields.status == TaskStatus::Done).then_some(now))
     .bind(now)
     .execute(&mut **tx)
-    .await
-    .map_err(|e| unexpected("inserting a task", e))?;
+    .await?;
+    tx.record(Kind::Task, &id, Op::Created, None);
     Ok(id)
 }
 
@@ -541,7 +532,7 @@ fn step_fields(title: &str) -> Fields {
 }
 
 fn insert_steps<'a>(
-    tx: &'a mut Transaction<'_, Any>,
+    tx: &'a mut Write,
     user_id: &'a str,
     parent_id: &'a str,
     root_id: &'a str,
@@ -560,20 +551,9 @@ fn insert_steps<'a>(
     })
 }
 
-async fn begin(db: &Db) -> Result<Transaction<'static, Any>, AppError> {
-    db.write().begin().await.map_err(|e| unexpected("starting a transaction", e))
-}
-
-async fn commit(tx: Transaction<'_, Any>) -> Result<(), AppError> {
-    tx.commit().await.map_err(|e| unexpected("committing", e))
-}
-
-async fn task_count(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<i64, AppError> {
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(|e| unexpected("counting tasks", e))?;
+async fn task_count(tx: &mut Write, user_id: &str) -> Result<i64, AppError> {
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE user_id = $1").bind(user_id).fetch_one(&mut **tx).await?;
     Ok(count)
 }
 
@@ -602,7 +582,7 @@ pub async fn create(db: &Db, user: &UserRow, input: TaskInput) -> Result<TaskInf
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, &user.id).await?;
     if task_count(&mut tx, &user.id).await? + added as i64 > MAX_TASKS {
         return Err(AppError::Conflict { message: format!("An account keeps at most {MAX_TASKS} tasks and steps.") });
     }
@@ -624,7 +604,7 @@ pub async fn create(db: &Db, user: &UserRow, input: TaskInput) -> Result<TaskInf
     let id = insert(&mut tx, &place, &fields, zone_id.as_deref(), input.is_template && parent.is_none(), tz).await?;
     let root_id = parent.as_ref().map_or(id.clone(), |p| p.root_id.clone());
     insert_steps(&mut tx, &user.id, &id, &root_id, depth + 1, &input.steps, tz).await?;
-    commit(tx).await?;
+    tx.commit().await?;
     find(db, user, &id).await
 }
 
@@ -632,12 +612,11 @@ fn deepest(steps: &[StepInput]) -> u32 {
     steps.iter().map(|s| 1 + deepest(&s.steps)).max().unwrap_or(0)
 }
 
-async fn next_position(tx: &mut Transaction<'_, Any>, parent_id: &str) -> Result<i64, AppError> {
+async fn next_position(tx: &mut Write, parent_id: &str) -> Result<i64, AppError> {
     let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(position) FROM tasks WHERE parent_id = $1")
         .bind(parent_id)
         .fetch_one(&mut **tx)
-        .await
-        .map_err(|e| unexpected("placing a step", e))?;
+        .await?;
     Ok(max.map_or(0, |m| m + 1))
 }
 
@@ -674,7 +653,7 @@ pub async fn update(db: &Db, user: &UserRow, id: &str, patch: TaskPatch) -> Resu
         return Err(AppError::field(FieldError::new("do_at", "A repeating task needs the day it is first done.")));
     }
     let now = now_ms();
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, &user.id).await?;
     let zone_id = match zone {
         Some(Some(name)) => Some(Some(zone_id(&mut tx, &user.id, &name).await?)),
         Some(None) => Some(None),
@@ -720,8 +699,8 @@ pub async fn update(db: &Db, user: &UserRow, id: &str, patch: TaskPatch) -> Resu
     .bind(id)
     .bind(&user.id)
     .execute(&mut *tx)
-    .await
-    .map_err(|e| unexpected("updating a task", e))?;
+    .await?;
+    tx.record(Kind::Task, id, Op::Updated, None);
     if let Some(position) = patch.position {
         reorder(&mut tx, &current, position).await?;
     }
@@ -739,14 +718,14 @@ pub async fn update(db: &Db, user: &UserRow, id: &str, patch: TaskPatch) -> Resu
             repeat(&mut tx, user, &current, rule, &when, tz).await?;
         }
     }
-    commit(tx).await?;
+    tx.commit().await?;
     find(db, user, id).await
 }
 
 /// Creates the next instance of a repeating task: a copy with the next do date (and the
 /// deadline moved by as much), its micro-steps copied open. The finished one stops repeating.
 async fn repeat(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Write,
     user: &UserRow,
     done: &TaskRow,
     rule_text: &str,
@@ -777,30 +756,19 @@ async fn repeat(
     };
     let place = Place { user_id: &user.id, parent_id: None, root_id: None, depth: 0, position: now_ms() };
     let new_id = insert(tx, &place, &fields, done.zone_id.as_deref(), false, tz).await?;
-    sqlx::query("UPDATE tasks SET rrule = NULL WHERE id = $1")
-        .bind(&done.id)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| unexpected("ending a repeat", e))?;
+    sqlx::query("UPDATE tasks SET rrule = NULL WHERE id = $1").bind(&done.id).execute(&mut **tx).await?;
     copy_steps(tx, &user.id, &done.id, &new_id, tz).await
 }
 
 /// Copies every micro-step of `from_root` under `to_root`, parents before children, in
 /// their order, all open again.
-async fn copy_steps(
-    tx: &mut Transaction<'_, Any>,
-    user_id: &str,
-    from_root: &str,
-    to_root: &str,
-    tz: Tz,
-) -> Result<(), AppError> {
+async fn copy_steps(tx: &mut Write, user_id: &str, from_root: &str, to_root: &str, tz: Tz) -> Result<(), AppError> {
     let steps: Vec<TaskRow> = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tasks WHERE root_id = $1 AND depth > 0 ORDER BY depth, position, id"
     )))
     .bind(from_root)
     .fetch_all(&mut **tx)
-    .await
-    .map_err(|e| unexpected("reading steps to copy", e))?;
+    .await?;
     let mut ids: HashMap<String, String> = HashMap::from([(from_root.to_owned(), to_root.to_owned())]);
     for step in steps {
         let Some(parent) = step.parent_id.as_ref().and_then(|p| ids.get(p)).cloned() else { continue };
@@ -842,19 +810,16 @@ pub async fn copy_as(db: &Db, user: &UserRow, id: &str, template: bool) -> Resul
         status: TaskStatus::Todo,
         rrule: None,
     };
-    let mut tx = begin(db).await?;
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE root_id = $1")
-        .bind(&source.id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unexpected("counting steps", e))?;
+    let mut tx = changes::begin(db, &user.id).await?;
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE root_id = $1").bind(&source.id).fetch_one(&mut *tx).await?;
     if task_count(&mut tx, &user.id).await? + count > MAX_TASKS {
         return Err(AppError::Conflict { message: format!("An account keeps at most {MAX_TASKS} tasks and steps.") });
     }
     let place = Place { user_id: &user.id, parent_id: None, root_id: None, depth: 0, position: now_ms() };
     let new_id = insert(&mut tx, &place, &fields, source.zone_id.as_deref(), template, tz).await?;
     copy_steps(&mut tx, &user.id, &source.id, &new_id, tz).await?;
-    commit(tx).await?;
+    tx.commit().await?;
     find(db, user, &new_id).await
 }
 
@@ -865,15 +830,13 @@ pub async fn export_all(db: &Db, user: &UserRow) -> Result<Vec<TaskInfo>, AppErr
     )))
     .bind(&user.id)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("exporting tasks", e))?;
+    .await?;
     let steps: Vec<TaskRow> = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND parent_id IS NOT NULL"
     )))
     .bind(&user.id)
     .fetch_all(db.read())
-    .await
-    .map_err(|e| unexpected("exporting steps", e))?;
+    .await?;
     let zones = zones(db, &user.id).await?;
     Ok(trees(roots, steps, &zones, user_zone(user)))
 }
@@ -918,7 +881,7 @@ pub async fn import_csv(db: &Db, user: &UserRow, text: &str) -> Result<TaskImpor
     let read = task_csv::read(text, &CaptureContext { now: local_now(user), week_start })
         .map_err(|message| AppError::field(FieldError::new("file", message)))?;
     let mut skipped: Vec<Skipped> = read.skipped.clone();
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, &user.id).await?;
     if task_count(&mut tx, &user.id).await? + read.rows.len() as i64 > MAX_TASKS {
         return Err(AppError::Conflict { message: format!("An account keeps at most {MAX_TASKS} tasks and steps.") });
     }
@@ -980,7 +943,7 @@ pub async fn import_csv(db: &Db, user: &UserRow, text: &str) -> Result<TaskImpor
         }
         if depth == 0 { tasks += 1 } else { steps += 1 }
     }
-    commit(tx).await?;
+    tx.commit().await?;
     skipped.sort_by_key(|s| s.line);
     Ok(TaskImportReport {
         format: match read.format {
@@ -995,15 +958,14 @@ pub async fn import_csv(db: &Db, user: &UserRow, text: &str) -> Result<TaskImpor
 }
 
 /// Puts a step at `position` among its siblings (0 first), renumbering them.
-async fn reorder(tx: &mut Transaction<'_, Any>, current: &TaskRow, position: i64) -> Result<(), AppError> {
+async fn reorder(tx: &mut Write, current: &TaskRow, position: i64) -> Result<(), AppError> {
     let Some(parent) = &current.parent_id else { return Ok(()) };
     let siblings: Vec<(String,)> =
         sqlx::query_as("SELECT id FROM tasks WHERE parent_id = $1 AND id <> $2 ORDER BY position, id")
             .bind(parent)
             .bind(&current.id)
             .fetch_all(&mut **tx)
-            .await
-            .map_err(|e| unexpected("reading steps", e))?;
+            .await?;
     let mut order: Vec<String> = siblings.into_iter().map(|(id,)| id).collect();
     let at = position.clamp(0, order.len() as i64) as usize;
     order.insert(at, current.id.clone());
@@ -1012,8 +974,8 @@ async fn reorder(tx: &mut Transaction<'_, Any>, current: &TaskRow, position: i64
             .bind(index as i64)
             .bind(id)
             .execute(&mut **tx)
-            .await
-            .map_err(|e| unexpected("ordering steps", e))?;
+            .await?;
+        tx.record(Kind::Task, id, Op::Updated, None);
     }
     Ok(())
 }
@@ -1027,25 +989,41 @@ pub async fn shift(db: &Db, user: &UserRow, id: &str, by: i64) -> Result<(), App
     let siblings: Vec<(String,)> = sqlx::query_as("SELECT id FROM tasks WHERE parent_id = $1 ORDER BY position, id")
         .bind(parent)
         .fetch_all(db.read())
-        .await
-        .map_err(|e| unexpected("reading steps", e))?;
+        .await?;
     let index = siblings.iter().position(|(s,)| s == id).unwrap_or(0) as i64;
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, &user.id).await?;
     reorder(&mut tx, &current, (index + by.clamp(-1000, 1000)).max(0)).await?;
-    commit(tx).await
+    tx.commit().await
 }
 
+/// Deletes a task or step with everything below it.
 pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
+    let current = row(db, user_id, id).await?;
+    let mut tx = changes::begin(db, user_id).await?;
+    // The steps below go with it (the database cascades); each is a change of its own.
+    let tree: Vec<(String, Option<String>)> = sqlx::query_as("SELECT id, parent_id FROM tasks WHERE root_id = $1")
+        .bind(&current.root_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut gone = vec![current.id.clone()];
+    let mut index = 0;
+    while index < gone.len() {
+        let parent = gone[index].clone();
+        gone.extend(tree.iter().filter(|(_, p)| p.as_deref() == Some(parent.as_str())).map(|(id, _)| id.clone()));
+        index += 1;
+    }
     let found = sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
-        .execute(db.write())
-        .await
-        .map_err(|e| unexpected("deleting a task", e))?;
+        .execute(&mut *tx)
+        .await?;
     if found.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
-    Ok(())
+    for id in &gone {
+        tx.record(Kind::Task, id, Op::Deleted, None);
+    }
+    tx.commit().await
 }
 
 // ---- Quick capture ----
@@ -1087,7 +1065,7 @@ pub async fn capture(db: &Db, user: &UserRow, text: &str, save: bool) -> Result<
     if !save || items.is_empty() {
         return Ok(CaptureResult { items, tasks: Vec::new() });
     }
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, &user.id).await?;
     if task_count(&mut tx, &user.id).await? + items.len() as i64 > MAX_TASKS {
         return Err(AppError::Conflict { message: format!("An account keeps at most {MAX_TASKS} tasks and steps.") });
     }
@@ -1115,7 +1093,7 @@ pub async fn capture(db: &Db, user: &UserRow, text: &str, save: bool) -> Result<
             Place { user_id: &user.id, parent_id: None, root_id: None, depth: 0, position: base + index as i64 };
         ids.push(insert(&mut tx, &place, &fields, zone.as_deref(), false, tz).await?);
     }
-    commit(tx).await?;
+    tx.commit().await?;
     let mut tasks = Vec::new();
     for id in ids {
         tasks.push(find(db, user, &id).await?);
@@ -1132,7 +1110,7 @@ pub async fn open_roots(db: &Db, user_id: &str) -> Result<Vec<TaskRow>, AppError
     .bind(user_id)
     .fetch_all(db.read())
     .await
-    .map_err(|e| unexpected("listing open tasks", e))
+    .map_err(AppError::from)
 }
 
 /// Midnight of a day in the user's zone, as an instant.
@@ -1145,11 +1123,8 @@ pub async fn needs_onboarding(db: &Db, user_id: &str) -> Result<bool, AppError> 
     if super::motivation::settings(db, user_id).await?.onboarded {
         return Ok(false);
     }
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| unexpected("counting tasks", e))?;
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM tasks WHERE user_id = $1").bind(user_id).fetch_one(db.read()).await?;
     Ok(count == 0)
 }
 
@@ -1195,11 +1170,11 @@ pub async fn onboard(
             other => other,
         })?;
     }
-    let mut tx = begin(db).await?;
+    let mut tx = changes::begin(db, &user.id).await?;
     for name in names {
         zone_id(&mut tx, &user.id, name).await?;
     }
-    commit(tx).await
+    tx.commit().await
 }
 
 /// Micro-steps for a task from the configured model, or by the domain core's rules (also
@@ -1228,17 +1203,14 @@ pub async fn breakdown(
     if apply {
         let depth = task.depth + 1;
         rules::depth(depth).map_err(AppError::field)?;
-        let mut tx = begin(db).await?;
+        let mut tx = changes::begin(db, &user.id).await?;
         if task_count(&mut tx, &user.id).await? + steps.len() as i64 > MAX_TASKS {
             return Err(AppError::Conflict {
                 message: format!("An account keeps at most {MAX_TASKS} tasks and steps."),
             });
         }
-        let root: (String,) = sqlx::query_as("SELECT root_id FROM tasks WHERE id = $1")
-            .bind(&task.id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| unexpected("reading a task", e))?;
+        let root: (String,) =
+            sqlx::query_as("SELECT root_id FROM tasks WHERE id = $1").bind(&task.id).fetch_one(&mut *tx).await?;
         let first = next_position(&mut tx, &task.id).await?;
         let tz = user_zone(user);
         for (index, step) in steps.iter().enumerate() {
@@ -1253,7 +1225,7 @@ pub async fn breakdown(
             fields.estimate = step.estimate_minutes;
             insert(&mut tx, &place, &fields, None, false, tz).await?;
         }
-        commit(tx).await?;
+        tx.commit().await?;
         applied = Some(find(db, user, &task.id).await?);
     }
     Ok(crate::server::tasks::BreakdownInfo { task_id: task.id, source: source.to_owned(), note, steps, task: applied })

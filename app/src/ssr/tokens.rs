@@ -4,7 +4,7 @@ use calento::TokenName;
 use calento::scope::Scopes;
 use sha2::{Digest, Sha256};
 
-use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
+use super::{Db, millis_to_utc, new_id, now_ms};
 use crate::AppError;
 use crate::models::{CreatedToken, TokenInfo};
 
@@ -95,8 +95,7 @@ pub async fn create_scoped(db: &Db, user_id: &str, name: &str, scopes: Scopes) -
     .bind(row.created_at)
     .bind(&row.scopes)
     .execute(db.write())
-    .await
-    .map_err(|e| unexpected("creating a token", e))?;
+    .await?;
     Ok(CreatedToken { info: row.info(), token })
 }
 
@@ -110,7 +109,7 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
     .fetch_all(db.read())
     .await
     .map(|rows| rows.into_iter().map(TokenRow::info).collect())
-    .map_err(|e| unexpected("listing tokens", e))
+    .map_err(AppError::from)
 }
 
 /// The name of one of the user's tokens (for the audit log).
@@ -130,12 +129,7 @@ pub async fn name_of(db: &Db, user_id: &str, token_id: &str) -> Option<String> {
 pub(super) async fn note_use(db: &Db, sql: &'static str, id: &str, last_used_at: Option<i64>) -> Result<(), AppError> {
     let now = now_ms();
     if last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
-        sqlx::query(sql)
-            .bind(id)
-            .bind(now)
-            .execute(db.write())
-            .await
-            .map_err(|e| unexpected("recording token use", e))?;
+        sqlx::query(sql).bind(id).bind(now).execute(db.write()).await?;
     }
     Ok(())
 }
@@ -148,7 +142,7 @@ pub async fn revoke_all(db: &Db, user_id: &str) -> Result<(), AppError> {
         .execute(db.write())
         .await
         .map(|_| ())
-        .map_err(|e| unexpected("revoking tokens", e))
+        .map_err(AppError::from)
 }
 
 /// Revokes one of the user's tokens; another user's token is "not found".
@@ -159,8 +153,7 @@ pub async fn revoke(db: &Db, user_id: &str, token_id: &str) -> Result<(), AppErr
             .bind(user_id)
             .bind(now_ms())
             .execute(db.write())
-            .await
-            .map_err(|e| unexpected("revoking a token", e))?;
+            .await?;
     if done.rows_affected() == 1 { Ok(()) } else { Err(AppError::NotFound) }
 }
 
@@ -175,8 +168,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<Credential>
     )
     .bind(&token_hash)
     .fetch_optional(db.read())
-    .await
-    .map_err(|e| unexpected("checking a token", e))?;
+    .await?;
     let Some((id, user_id, last_used_at, scopes)) = row else {
         return Ok(None);
     };

@@ -34,6 +34,8 @@ use Who::{Admin, Owner, Public};
 /// ownership decides the answer.
 const API: &[(&str, &str, Who, &str)] = &[
     ("GET", "/me", Owner, ""),
+    ("GET", "/changes", Owner, ""),
+    ("GET", "/changes?since=0", Owner, ""),
     ("GET", "/tokens", Owner, ""),
     ("POST", "/tokens", Owner, r#"{"name": "b"}"#),
     ("DELETE", "/tokens/{token}", Owner, ""),

@@ -208,10 +208,9 @@ fn booking(host_user_id: &str) -> BookingMail {
 }
 
 async fn queue(db: &Db, draft: &EmailDraft) -> String {
-    let mut tx = db.write().begin().await.expect("begin");
+    let mut tx = app::ssr::changes::begin_unowned(db).await.expect("begin");
     let id = mail::queue(&mut tx, draft).await.expect("queue");
     tx.commit().await.expect("commit");
-    jobs::nudge();
     id
 }
 
@@ -458,7 +457,7 @@ async fn five_workers_process_twenty_jobs_exactly_once(backend: Backend) {
     let db = dbs[0].clone();
 
     // Claims alone, 5 claimers at once: each of 20 jobs is claimed by exactly one.
-    let mut tx = db.write().begin().await.expect("begin");
+    let mut tx = app::ssr::changes::begin_unowned(&db).await.expect("begin");
     for n in 0..20 {
         jobs::enqueue(&mut tx, "claim_race", &json!({ "n": n }), now_ms()).await.expect("enqueue");
     }
@@ -485,7 +484,7 @@ async fn five_workers_process_twenty_jobs_exactly_once(backend: Backend) {
     assert_eq!(claimed, (0..20).collect::<Vec<i64>>(), "every job claimed once");
 
     // Whole workers: 5 of them, 2 jobs at a time each, run every job exactly once.
-    let mut tx = db.write().begin().await.expect("begin");
+    let mut tx = app::ssr::changes::begin_unowned(&db).await.expect("begin");
     for n in 0..20 {
         jobs::enqueue(&mut tx, "count", &json!({ "n": n }), now_ms()).await.expect("enqueue");
     }
@@ -526,7 +525,7 @@ async fn five_workers_process_twenty_jobs_exactly_once(backend: Backend) {
 
 async fn an_expired_lease_is_claimed_again(backend: Backend) {
     let db = open(backend).await;
-    let mut tx = db.write().begin().await.expect("begin");
+    let mut tx = app::ssr::changes::begin_unowned(&db).await.expect("begin");
     let id = jobs::enqueue(&mut tx, "lease_test", &json!({}), now_ms()).await.expect("enqueue");
     let last_chance = jobs::enqueue_with(&mut tx, "last_chance", &json!({}), now_ms(), 1).await.expect("enqueue");
     tx.commit().await.expect("commit");
