@@ -1,6 +1,8 @@
 //! What a token may do: read or write access to an area of the API (calendar, bookings,
-//! tasks). Written as space-separated words such as `calendar:read tasks:write`, as OAuth
-//! scopes are. Write access to an area includes reading it.
+//! tasks), and `account`: the account itself (its tokens, sessions, apps, audit log, export
+//! and deletion), which is never granted unless named and never to an app. Written as
+//! space-separated words such as `calendar:read tasks:write`, as OAuth scopes are. Write
+//! access to an area includes reading it.
 
 use crate::FieldError;
 
@@ -42,13 +44,13 @@ impl Access {
     }
 }
 
-/// A set of scopes: for each area, nothing, read, or read and write.
+/// A set of scopes: for each area, nothing, read, or read and write; and the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Scopes {
     bits: u8,
 }
 
-/// At most this many characters of scope text are read (there are six scopes).
+/// At most this many characters of scope text are read (there are seven scopes).
 const MAX_TEXT: usize = 512;
 
 impl Scopes {
@@ -61,9 +63,32 @@ impl Scopes {
         1 << (base + usize::from(access == Access::Write))
     }
 
-    /// Every scope: what a personal token or a session may do.
+    /// The account bit (beside the six area bits).
+    const ACCOUNT: u8 = 1 << 6;
+
+    /// Every area scope (not `account`): a personal token's or an app's default.
     pub fn all() -> Self {
         Self { bits: 0b11_1111 }
+    }
+
+    /// Every scope with `account`: what a browser session may do.
+    pub fn everything() -> Self {
+        Self { bits: 0b111_1111 }
+    }
+
+    pub fn with_account(mut self) -> Self {
+        self.bits |= Self::ACCOUNT;
+        self
+    }
+
+    pub fn without_account(mut self) -> Self {
+        self.bits &= !Self::ACCOUNT;
+        self
+    }
+
+    /// Whether these scopes reach the account itself.
+    pub fn has_account(self) -> bool {
+        self.bits & Self::ACCOUNT != 0
     }
 
     pub fn none() -> Self {
@@ -84,6 +109,7 @@ impl Scopes {
     /// Whether every scope of `other` is allowed by this set.
     pub fn covers(self, other: Scopes) -> bool {
         other.list().into_iter().all(|(area, access)| self.allows(area, access))
+            && (!other.has_account() || self.has_account())
     }
 
     pub fn is_empty(self) -> bool {
@@ -103,17 +129,19 @@ impl Scopes {
         out
     }
 
-    /// The canonical text: `calendar:read calendar:write …`.
+    /// The canonical text: `calendar:read calendar:write … account`.
     pub fn text(self) -> String {
-        self.list()
-            .into_iter()
-            .map(|(area, access)| format!("{}:{}", area.as_str(), access.as_str()))
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut words: Vec<String> =
+            self.list().into_iter().map(|(area, access)| format!("{}:{}", area.as_str(), access.as_str())).collect();
+        if self.has_account() {
+            words.push("account".to_owned());
+        }
+        words.join(" ")
     }
 
     /// Reads space- (or comma-) separated scopes. `calendar` alone means `calendar:write`
-    /// (and so read); `*` or `all` means every scope. Unknown words are an error naming them.
+    /// (and so read); `*` or `all` means every area scope; `account` must be named. Unknown
+    /// words are an error naming them.
     pub fn parse(text: &str) -> Result<Self, FieldError> {
         let bad = |message: String| FieldError::new("scopes", message);
         if text.len() > MAX_TEXT {
@@ -124,7 +152,11 @@ impl Scopes {
         for word in text.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
             let lower = word.to_ascii_lowercase();
             if lower == "*" || lower == "all" {
-                scopes = Scopes::all();
+                scopes.bits |= Scopes::all().bits;
+                continue;
+            }
+            if lower == "account" {
+                scopes = scopes.with_account();
                 continue;
             }
             let (area, access) = lower.split_once(':').unwrap_or((lower.as_str(), "write"));
@@ -141,7 +173,7 @@ impl Scopes {
         }
         if !unknown.is_empty() {
             return Err(bad(format!(
-                "Unknown scope {}. Use calendar, bookings or tasks, each with :read or :write.",
+                "Unknown scope {}. Use calendar, bookings or tasks, each with :read or :write, or account.",
                 unknown.iter().map(|w| format!("\u{201c}{w}\u{201d}")).collect::<Vec<_>>().join(", ")
             )));
         }
@@ -192,6 +224,19 @@ mod tests {
         assert!(Scopes::parse("  ").is_err());
         assert!(Scopes::parse(&"calendar:read ".repeat(100)).is_err());
         assert_eq!(Scopes::from_stored("garbage"), Scopes::none());
+    }
+
+    #[test]
+    fn the_account_scope_is_named_never_implied() {
+        assert!(!Scopes::all().has_account());
+        assert!(!Scopes::parse("all").expect("parses").has_account());
+        let with = Scopes::parse("calendar:read account").expect("parses");
+        assert!(with.has_account());
+        assert_eq!(with.text(), "calendar:read account");
+        assert_eq!(Scopes::parse(&with.text()), Ok(with));
+        assert!(Scopes::everything().covers(with));
+        assert!(!Scopes::all().covers(with), "area scopes do not reach the account");
+        assert!(!with.without_account().has_account());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Admin commands for scripts and invite-only instances:
-//! `user create --email E --name N` (password on stdin) and `token create --email E --name N`.
+//! `user create --email E --name N` (password on stdin) and `token create --email E --name N
+//! [--scopes S]`.
 
 use std::io::BufRead;
 
@@ -13,8 +14,11 @@ Usage:
                                       create an account; the password is read from stdin
   calento-server user make-admin --email E
                                       make an account an administrator of the instance
-  calento-server token create --email E --name N
-                                      create a personal access token and print it
+  calento-server token create --email E --name N [--scopes S]
+                                      create a personal access token and print it; S is a
+                                      list such as \"calendar:read,tasks:write\" (default:
+                                      every area, not account) or \"all\" for every scope
+                                      including account
   calento-server jobs list [--status queued|running|done|dead]
                                       list background jobs (emails, reminders), newest first
   calento-server jobs retry ID        queue a dead job again
@@ -27,7 +31,7 @@ pub enum Command {
     Help,
     CreateUser { email: String, name: String, username: String, time_zone: String },
     MakeAdmin { email: String },
-    CreateToken { email: String, name: String },
+    CreateToken { email: String, name: String, scopes: calento::scope::Scopes },
     ListJobs { status: Option<String> },
     RetryJob { id: String },
 }
@@ -60,10 +64,17 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             })
         }
         ["token", "create", rest @ ..] => {
-            let pairs = flags(rest, &["--email", "--name"])?;
+            let pairs = flags(rest, &["--email", "--name", "--scopes"])?;
+            let scopes = match get(&pairs, "--scopes").as_deref().map(str::trim) {
+                None => calento::scope::Scopes::all(),
+                // On the operator's machine, "all" means everything, the account included.
+                Some("all" | "*") => calento::scope::Scopes::everything(),
+                Some(text) => calento::scope::Scopes::parse(text).map_err(|e| format!("--scopes: {}", e.message))?,
+            };
             Ok(Command::CreateToken {
                 email: get(&pairs, "--email").ok_or("--email is required")?,
                 name: get(&pairs, "--name").ok_or("--name is required")?,
+                scopes,
             })
         }
         ["user", "make-admin", rest @ ..] => {
@@ -107,13 +118,13 @@ pub async fn run(db: &Db, command: Command, stdin: &mut dyn BufRead) -> Result<S
             .await;
             Ok(format!("{email} is now an administrator"))
         }
-        Command::CreateToken { email, name } => {
+        Command::CreateToken { email, name, scopes } => {
             let email = calento::EmailAddress::parse(&email).map_err(|e| e.to_string())?;
             let user = accounts::find_by_email(db, &email)
                 .await
                 .map_err(describe)?
                 .ok_or_else(|| format!("no user with email {email}"))?;
-            let created = tokens::create(db, &user.id, &name).await.map_err(describe)?;
+            let created = tokens::create_scoped(db, &user.id, &name, scopes).await.map_err(describe)?;
             Ok(created.token)
         }
         Command::ListJobs { status } => {
@@ -161,6 +172,8 @@ mod tests {
         line.split_whitespace().map(str::to_owned).collect()
     }
 
+    use calento::scope::Scopes;
+
     #[test]
     fn commands_parse_with_their_options() {
         assert_eq!(parse_args(&[]), Ok(Command::Serve));
@@ -175,8 +188,16 @@ mod tests {
         );
         assert_eq!(
             parse_args(&args("token create --email a@b.org --name ci")),
-            Ok(Command::CreateToken { email: "a@b.org".into(), name: "ci".into() })
+            Ok(Command::CreateToken { email: "a@b.org".into(), name: "ci".into(), scopes: Scopes::all() })
         );
+        assert_eq!(
+            parse_args(&args("token create --email a@b.org --name ci --scopes all")),
+            Ok(Command::CreateToken { email: "a@b.org".into(), name: "ci".into(), scopes: Scopes::everything() })
+        );
+        let narrow = parse_args(&args("token create --email a@b.org --name ci --scopes calendar:read,account"));
+        let expected = Scopes::parse("calendar:read account").expect("scopes");
+        assert_eq!(narrow, Ok(Command::CreateToken { email: "a@b.org".into(), name: "ci".into(), scopes: expected }));
+        assert!(parse_args(&args("token create --email a@b.org --name ci --scopes root")).is_err());
         assert_eq!(parse_args(&args("jobs list --status dead")), Ok(Command::ListJobs { status: Some("dead".into()) }));
         assert_eq!(parse_args(&args("jobs retry 01ABC")), Ok(Command::RetryJob { id: "01ABC".into() }));
     }

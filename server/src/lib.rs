@@ -3,23 +3,19 @@
 
 pub mod admin;
 pub mod api;
-pub mod auth;
 pub mod config;
 pub mod guard;
 pub mod jwt;
 pub mod llm;
 pub mod oidc;
 pub mod ops;
-pub mod public;
 pub mod subscriptions;
-pub mod tasks;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
 use tower_http::compression::CompressionLayer;
@@ -99,28 +95,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     };
 
-    // Static files and the not-found page. The files get their own routes too, because a
-    // public booking address `/{username}/{slug}` would otherwise catch `/pkg/…`.
-    let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-        {
-            // The not-found page renders the app too (its header asks who is signed in).
-            let state = state.clone();
-            move || provide_context(state.clone())
-        },
-        shell,
-    );
-
+    let mut site = Router::new();
+    for area in site_routes() {
+        site = site.merge(area.into_router());
+    }
     Router::new()
-        .route("/pkg/{*path}", get(files.clone()))
-        .route("/favicon.svg", get(files.clone()))
-        .route("/health/live", get(ops::live))
-        .route("/health/ready", get(ops::ready))
-        .route("/metrics", get(ops::metrics))
-        .nest("/api/v1", public::router(state.clone()).merge(auth::token_router()).merge(api::router(state.clone())))
-        .route("/feeds/{file}", get(api::feed))
-        .route("/auth/oidc/{provider}/start", get(oidc::start))
-        .route("/auth/oidc/{provider}/callback", get(oidc::callback))
-        .route("/settings/calendars/{id}/import", axum::routing::post(api::import_form))
+        .nest("/api/v1", api::router(state.clone()))
+        .merge(site)
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(files)
         .with_state(state)
@@ -139,6 +120,38 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(subscriptions::Poller::new(config.max_import_bytes)))
         .layer(axum::Extension(oidc::SignIn::new(config.sign_in_providers.clone(), config.public_url.clone())))
+}
+
+/// Static files and the not-found page, rendered by the app (its header asks who is
+/// signed in).
+async fn files(
+    uri: axum::http::Uri,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::http::Request<axum::body::Body>,
+) -> axum::response::Response {
+    let context = state.clone();
+    let serve = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || provide_context(context.clone()),
+        shell,
+    );
+    serve(uri, axum::extract::State(state), request).await
+}
+
+/// Every route that is not a page or the API, with its guard: static files, health and
+/// metrics, feeds, provider sign-in, the no-JavaScript import form. The files get their
+/// own routes because a public booking address `/{username}/{slug}` would otherwise catch
+/// `/pkg/…`.
+pub fn site_routes() -> Vec<api::Routes> {
+    let mut areas = api::site_routes();
+    areas.push(
+        api::Routes::new(api::Guard::Public)
+            .get("/pkg/{*path}", files)
+            .get("/favicon.svg", files)
+            .get("/health/live", ops::live)
+            .get("/health/ready", ops::ready)
+            .get("/metrics", ops::metrics),
+    );
+    areas
 }
 
 /// Deletes expired sessions and stale failed-login records every few minutes.

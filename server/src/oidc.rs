@@ -40,7 +40,7 @@ use app::ssr::identities::{self, Identity, Outcome, PENDING_LINK_KEY};
 use app::ssr::session_store::{USER_ID_KEY, start_signed_in};
 use app::ssr::{AppState, now_ms};
 
-use crate::auth::ClientOrigin;
+use crate::api::ClientOrigin;
 use crate::jwt::{self, Jwks};
 
 /// How long a started sign-in may take before its callback is refused.

@@ -12,7 +12,8 @@ on_both_backends!(
     bad_request_bodies_get_clear_4xx_answers,
 );
 
-/// Registers a user and returns a token for them, made through the API with the session.
+/// Registers a user and returns a token with every scope (the account included), made
+/// through the API with the session: the owner of the account, as tests need one.
 pub(crate) async fn user_with_token(app: &TestApp, email: &str) -> String {
     let browser = app.browser();
     assert_eq!(browser.register(email, "Tester").await.status, 200);
@@ -21,7 +22,7 @@ pub(crate) async fn user_with_token(app: &TestApp, email: &str) -> String {
             "POST",
             "/api/v1/tokens",
             &[("content-type", "application/json")],
-            json!({"name": "tests"}).to_string().into_bytes(),
+            json!({"name": "tests", "scopes": ["all", "account"]}).to_string().into_bytes(),
         )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);

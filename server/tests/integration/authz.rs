@@ -11,11 +11,12 @@ use serde_json::{Value, json};
 use crate::booking::{book, host, invitee, link};
 use crate::on_both_backends;
 use crate::support::{Backend, Reply, TestApp, spawn_app};
+use server::api::Guard;
 
-on_both_backends!(every_route_and_server_function_refuses_strangers,);
+on_both_backends!(every_route_and_server_function_refuses_strangers, every_route_asks_for_its_scope,);
 
 /// Who may call a route or server function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Who {
     /// Anyone: it serves visitors and invitees (and never returns an account's data
     /// beyond what its public page shows).
@@ -271,24 +272,6 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("revoke_token", Owner, &[("id", "{token}")]),
 ];
 
-/// The `.route("…", method(…).method(…))` calls of a source file: `(METHOD, path)`.
-fn routes_in(source: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for chunk in source.split(".route(\"").skip(1) {
-        let Some((path, rest)) = chunk.split_once('"') else { continue };
-        let call = rest.split("\n        .").next().unwrap_or(rest);
-        let call = call.split(".route(").next().unwrap_or(call);
-        for method in ["get", "post", "patch", "put", "delete"] {
-            let patterns =
-                [format!("({method}("), format!(".{method}("), format!(" {method}("), format!("::{method}(")];
-            if patterns.iter().any(|p| call.contains(p.as_str())) {
-                out.push((method.to_uppercase(), path.to_owned()));
-            }
-        }
-    }
-    out
-}
-
 /// A's objects, by placeholder name.
 struct Objects(HashMap<&'static str, String>);
 
@@ -353,13 +336,8 @@ async fn objects_of_a(app: &TestApp) -> (Objects, crate::booking::Host) {
 async fn every_route_and_server_function_refuses_strangers(backend: Backend) {
     let app = spawn_app(backend).await;
 
-    // 1. The tables cover every route and server function, and nothing else.
-    let root = env!("CARGO_MANIFEST_DIR");
-    let read = |file: &str| std::fs::read_to_string(format!("{root}/src/{file}")).expect("source");
-    let mut found: BTreeSet<(String, String)> = BTreeSet::new();
-    for file in ["api.rs", "tasks.rs", "auth.rs", "public.rs"] {
-        found.extend(routes_in(&read(file)));
-    }
+    // 1. The tables cover every route and server function, and nothing else. The routes
+    // come from the server's own route table, where every route carries its guard.
     // Placeholders are compared by position only; the matrix names a focus action.
     let normalise = |(m, p): (String, String)| {
         let p = p
@@ -373,17 +351,35 @@ async fn every_route_and_server_function_refuses_strangers(backend: Backend) {
             .join("/");
         (m, p)
     };
+    let table = server::api::route_table();
+    let found: BTreeSet<(String, String)> =
+        table.iter().map(|r| normalise((r.method.to_string(), r.path.to_owned()))).collect();
     let listed: BTreeSet<(String, String)> =
         API.iter().map(|(method, path, _, _)| normalise(((*method).to_owned(), (*path).to_owned()))).collect();
-    let found: BTreeSet<(String, String)> = found.into_iter().map(normalise).collect();
     let unlisted: Vec<_> = found.difference(&listed).collect();
     assert!(unlisted.is_empty(), "API routes missing from the authorization matrix: {unlisted:?}");
     let stale: Vec<_> = listed.difference(&found).collect();
     assert!(stale.is_empty(), "the matrix lists routes that do not exist: {stale:?}");
-    let others: BTreeSet<(String, String)> =
-        routes_in(&read("lib.rs")).into_iter().filter(|(_, p)| !p.starts_with("/api/")).collect();
-    let listed_others: BTreeSet<(String, String)> =
-        OTHER_ROUTES.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+    for route in &table {
+        let public = route.guard == Guard::Public;
+        let listed_public = API.iter().any(|(m, p, who, _)| {
+            normalise(((*m).to_owned(), (*p).to_owned()))
+                == normalise((route.method.to_string(), route.path.to_owned()))
+                && *who == Public
+        });
+        assert_eq!(
+            public, listed_public,
+            "{} {}: the guard and the matrix disagree on who may call it",
+            route.method, route.path
+        );
+    }
+    let others: BTreeSet<(String, String, Who)> = server::site_routes()
+        .iter()
+        .flat_map(|area| area.table().to_vec())
+        .map(|r| (r.method.to_string(), r.path.to_owned(), if r.guard == Guard::Public { Public } else { Owner }))
+        .collect();
+    let listed_others: BTreeSet<(String, String, Who)> =
+        OTHER_ROUTES.iter().map(|(m, p, who)| ((*m).to_owned(), (*p).to_owned(), *who)).collect();
     assert_eq!(others, listed_others, "routes outside the API must be listed in OTHER_ROUTES");
 
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
@@ -505,4 +501,118 @@ async fn every_route_and_server_function_refuses_strangers(backend: Backend) {
     let booking = app.api("GET", &format!("/api/v1/bookings/{}", objects.0["booking"]), t, None).await;
     assert_eq!(booking.json()["status"], "confirmed");
     assert_eq!(app.api("GET", "/api/v1/me", t, None).await.status, 200, "A's token still works");
+}
+
+/// A token of the wrong kind or scope, for each guard: 403 `insufficient_scope` on every
+/// route, read from the route table. Nothing it asks for happens (A's objects stay).
+async fn every_route_asks_for_its_scope(backend: Backend) {
+    use calento::scope::Area;
+    let app = spawn_app(backend).await;
+    let (objects, a) = objects_of_a(&app).await;
+    let fill = |text: &str| objects.fill(text).replace("{username}", &a.username).replace("{slug}", "asecret");
+    let token = |scopes: Value| {
+        let app = &app;
+        let owner = a.token.clone();
+        async move {
+            let made =
+                app.api("POST", "/api/v1/tokens", &owner, Some(json!({"name": "narrow", "scopes": scopes}))).await;
+            assert_eq!(made.status, 201, "{}", made.body);
+            made.json()["token"].as_str().expect("token").to_owned()
+        }
+    };
+    let mut wrong_area = HashMap::new();
+    let mut read_only = HashMap::new();
+    for area in Area::ALL {
+        let mut others: Vec<String> =
+            Area::ALL.into_iter().filter(|x| *x != area).map(|x| format!("{}:write", x.as_str())).collect();
+        others.push("account".to_owned());
+        wrong_area.insert(area, token(json!(others)).await);
+        read_only.insert(area, token(json!(format!("{}:read", area.as_str()))).await);
+    }
+    let without_account = token(json!("all")).await;
+    let pair = app
+        .send(
+            "POST",
+            "/api/v1/auth/token",
+            &[("content-type", "application/json")],
+            json!({"email": "a-owner@example.org", "password": "correct horse battery"}).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(pair.status, 200, "{}", pair.body);
+    let app_token = pair.json()["access_token"].as_str().expect("access token").to_owned();
+    let refused = |reply: &Reply, what: &str| {
+        assert_eq!(reply.status, 403, "{what}: {}", reply.body);
+        assert!(reply.header("www-authenticate").is_some_and(|v| v.contains("insufficient_scope")), "{what}");
+    };
+    let mut checked = 0;
+    for route in server::api::route_table() {
+        // The matrix's example of this route (placeholders match by position).
+        let (template, body) = API
+            .iter()
+            .filter(|(m, _, _, _)| *m == route.method.as_str())
+            .find(|(_, p, _, _)| {
+                let listed: Vec<&str> = p.split('?').next().unwrap_or_default().split('/').collect();
+                let real: Vec<&str> = route.path.split('/').collect();
+                listed.len() == real.len() && listed.iter().zip(&real).all(|(x, y)| x == y || y.starts_with('{'))
+            })
+            .map(|(_, p, _, body)| (*p, *body))
+            .unwrap_or((route.path, ""));
+        let path = format!("/api/v1{}", fill(template));
+        let json_body = (!body.is_empty()).then(|| serde_json::from_str::<Value>(&fill(body)).expect("json"));
+        let method = route.method.as_str();
+        let what = format!("{method} {}", route.path);
+        match route.guard {
+            Guard::Area(area) => {
+                refused(&app.api(method, &path, &wrong_area[&area], json_body.clone()).await, &what);
+                if route.method == http::Method::GET {
+                    let reply = app.api(method, &path, &read_only[&area], None).await;
+                    assert_ne!(reply.status, 403, "{what} with its read scope: {}", reply.body);
+                } else {
+                    refused(&app.api(method, &path, &read_only[&area], json_body).await, &what);
+                }
+                checked += 1;
+            }
+            Guard::Account => {
+                refused(&app.api(method, &path, &app_token, json_body.clone()).await, &what);
+                refused(&app.api(method, &path, &without_account, json_body).await, &what);
+                checked += 1;
+            }
+            Guard::Signed => {
+                let reply = app.api(method, &path, &read_only[&Area::Tasks], json_body).await;
+                assert_ne!(reply.status, 403, "{what} takes any credential: {}", reply.body);
+            }
+            Guard::Public | Guard::Session => {}
+        }
+    }
+    assert!(checked > 60, "only {checked} routes checked");
+    // No token may make a token with a scope it does not hold, nor one reaching the account.
+    let narrow_owner = token(json!(["calendar:read", "account"])).await;
+    let wider =
+        app.api("POST", "/api/v1/tokens", &narrow_owner, Some(json!({"name": "wider", "scopes": "tasks:write"}))).await;
+    assert_eq!(wider.status, 403, "{}", wider.body);
+    let same = app
+        .api("POST", "/api/v1/tokens", &narrow_owner, Some(json!({"name": "same", "scopes": ["calendar:read"]})))
+        .await;
+    assert_eq!(same.status, 201, "{}", same.body);
+    assert_eq!(same.json()["scopes"], "calendar:read");
+    let default = app.api("POST", "/api/v1/tokens", &narrow_owner, Some(json!({"name": "default"}))).await;
+    assert_eq!(default.json()["scopes"], "calendar:read", "a default never widens: {}", default.body);
+    let app_account = app
+        .send(
+            "POST",
+            "/api/v1/auth/token",
+            &[("content-type", "application/json")],
+            json!({"email": "a-owner@example.org", "password": "correct horse battery", "scopes": "account"})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(app_account.status, 422, "apps never hold the account scope: {}", app_account.body);
+    // A's objects are all still there.
+    let t = &a.token;
+    let calendar = app.api("GET", &format!("/api/v1/calendars/{}", objects.0["calendar"]), t, None).await;
+    assert_eq!(calendar.json()["name"], "asecret calendar");
+    let task = app.api("GET", &format!("/api/v1/tasks/{}", objects.0["task"]), t, None).await;
+    assert_eq!(task.json()["title"], "asecret task");
+    assert_eq!(app.api("GET", "/api/v1/tokens", t, None).await.status, 200);
 }

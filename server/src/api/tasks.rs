@@ -5,8 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::Deserialize;
 
 use app::AppError;
@@ -17,35 +16,42 @@ use app::server::tasks::{
 use app::ssr::motivation::TaskSettings;
 use app::ssr::{AppState, focus, motivation, planning, tasks};
 
-use crate::api::{ApiJson, ApiUser, OptionalJson};
+use super::{ApiJson, ApiUser, Guard, OptionalJson, Routes};
+use calento::scope::Area;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/tasks", get(list_tasks).post(create_task))
-        .route("/tasks/export.json", get(export_json))
-        .route("/tasks/export.csv", get(export_csv))
-        .route("/tasks/import", post(import_csv))
-        .route("/tasks/{id}/template", post(save_template))
-        .route("/templates/{id}/use", post(use_template))
-        .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
-        .route("/tasks/{id}/steps", post(add_step))
-        .route("/tasks/{id}/blocks", post(add_block))
-        .route("/tasks/{id}/breakdown", post(breakdown))
-        .route("/zones", get(list_zones))
-        .route("/capture", post(capture))
-        .route("/plan", post(plan))
-        .route("/focus-sessions", get(list_sessions).post(start_session))
-        .route("/focus-sessions/current", get(current_session))
-        .route("/focus-sessions/{id}", get(get_session))
-        .route("/focus-sessions/{id}/distractions", post(add_distraction))
-        .route("/focus-sessions/{id}/{action}", post(change_session))
-        .route("/energy", get(list_energy).post(log_energy))
-        .route("/energy/now", get(what_now))
-        .route("/stats", get(stats))
-        .route("/progress", get(progress))
-        .route("/rewards", post(create_reward))
-        .route("/rewards/{id}/claim", post(claim_reward))
-        .route("/task-settings", get(get_settings).put(put_settings))
+pub fn routes() -> Routes {
+    Routes::new(Guard::Area(Area::Tasks))
+        .get("/tasks", list_tasks)
+        .post("/tasks", create_task)
+        .get("/tasks/export.json", export_json)
+        .get("/tasks/export.csv", export_csv)
+        .post("/tasks/import", import_csv)
+        .post("/tasks/{id}/template", save_template)
+        .post("/templates/{id}/use", use_template)
+        .get("/tasks/{id}", get_task)
+        .patch("/tasks/{id}", update_task)
+        .delete("/tasks/{id}", delete_task)
+        .post("/tasks/{id}/steps", add_step)
+        .post("/tasks/{id}/blocks", add_block)
+        .post("/tasks/{id}/breakdown", breakdown)
+        .get("/zones", list_zones)
+        .post("/capture", capture)
+        .post("/plan", plan)
+        .get("/focus-sessions", list_sessions)
+        .post("/focus-sessions", start_session)
+        .get("/focus-sessions/current", current_session)
+        .get("/focus-sessions/{id}", get_session)
+        .post("/focus-sessions/{id}/distractions", add_distraction)
+        .post("/focus-sessions/{id}/{action}", change_session)
+        .get("/energy", list_energy)
+        .post("/energy", log_energy)
+        .get("/energy/now", what_now)
+        .get("/stats", stats)
+        .get("/progress", progress)
+        .post("/rewards", create_reward)
+        .post("/rewards/{id}/claim", claim_reward)
+        .get("/task-settings", get_settings)
+        .put("/task-settings", put_settings)
 }
 
 async fn list_tasks(

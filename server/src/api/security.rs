@@ -1,85 +1,36 @@
 //! Credentials for the REST API: app sign-in and refresh (`/auth/token`, `/auth/refresh`),
-//! what each route needs (scopes), and the account's own security routes (`/account/…`).
+//! and the account's own security routes (`/account/…`).
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::Value;
 
-use calento::scope::{Access, Area, Scopes};
+use calento::scope::Scopes;
 
 use app::AppError;
 use app::models::{AppGrantInfo, AuditEntry, SessionInfo, TokenPair};
-use app::ssr::audit::{self, Origin, event};
+use app::ssr::audit::{self, event};
 use app::ssr::{AppState, accounts, export, grants, rate_limit, security};
 
-use crate::api::{ApiJson, ApiUser, error_body};
+use super::{ApiJson, ApiUser, ClientOrigin, Guard, Routes, error_body};
 
-/// What a route of the API needs from a bearer token, beyond belonging to a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// Any valid credential (`/me`).
-    Any,
-    /// A scope on an area: reading for GET and HEAD, writing for everything else.
-    Scope(Area, Access),
-    /// The account itself (tokens, sessions, audit log, export, outbox): a personal token
-    /// or the browser session; app tokens never reach these.
-    Account,
+/// Apps sign in and refresh here: no credential needed, they hand credentials out.
+pub fn sign_in_routes() -> Routes {
+    Routes::new(Guard::Public).post("/auth/token", sign_in).post("/auth/refresh", refresh)
 }
 
-/// The need of `method path` (the path inside `/api/v1`).
-pub fn need(method: &Method, path: &str) -> Need {
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    let access = if method == Method::GET || method == Method::HEAD { Access::Read } else { Access::Write };
-    let area = match first {
-        "me" | "changes" => return Need::Any,
-        "tokens" | "account" | "outbox" => return Need::Account,
-        "calendars" | "events" | "occurrences" | "freebusy" => Area::Calendar,
-        "availability" | "booking-links" | "bookings" => Area::Bookings,
-        "tasks" | "templates" | "zones" | "capture" | "plan" | "focus-sessions" | "energy" | "stats" | "progress"
-        | "rewards" | "task-settings" => Area::Tasks,
-        // Unknown routes answer 404 to any valid credential.
-        _ => return Need::Any,
-    };
-    Need::Scope(area, access)
-}
-
-/// Where a request to the API came from, for the audit log.
-pub fn origin_of(headers: &HeaderMap, peer: Option<std::net::SocketAddr>, trust_proxy: bool) -> Origin {
-    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    Origin::new(app::ssr::client_address(headers, peer, trust_proxy), agent)
-}
-
-/// The client's address and User-Agent, for the audit log.
-pub struct ClientOrigin(pub Origin);
-
-impl FromRequestParts<AppState> for ClientOrigin {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|ConnectInfo(a)| *a);
-        Ok(Self(origin_of(&parts.headers, peer, state.trust_proxy)))
-    }
-}
-
-/// Routes that take no credential: they hand credentials out.
-pub fn token_router() -> Router<AppState> {
-    Router::new().route("/auth/token", post(sign_in)).route("/auth/refresh", post(refresh))
-}
-
-/// The account's own security routes (behind the API's authentication).
-pub fn account_router() -> Router<AppState> {
-    Router::new()
-        .route("/account/sessions", get(list_sessions))
-        .route("/account/sessions/{id}", delete(revoke_session))
-        .route("/account/apps", get(list_apps))
-        .route("/account/apps/{id}", delete(revoke_app))
-        .route("/account/audit", get(audit_log))
-        .route("/account/export", get(export_account))
+/// The account's own security routes.
+pub fn account_routes() -> Routes {
+    Routes::new(Guard::Account)
+        .get("/account/sessions", list_sessions)
+        .delete("/account/sessions/{id}", revoke_session)
+        .get("/account/apps", list_apps)
+        .delete("/account/apps/{id}", revoke_app)
+        .get("/account/audit", audit_log)
+        .get("/account/export", export_account)
 }
 
 #[derive(Deserialize)]
@@ -91,7 +42,9 @@ struct SignIn {
     scopes: Option<Value>,
 }
 
-fn scopes_of(value: Option<&Value>) -> Result<Scopes, AppError> {
+/// Scopes as a request gives them: a string or a list of strings; every area scope when
+/// absent.
+pub fn scopes_of(value: Option<&Value>) -> Result<Scopes, AppError> {
     let text = match value {
         None | Some(Value::Null) => return Ok(Scopes::all()),
         Some(Value::String(text)) => text.clone(),
@@ -125,6 +78,13 @@ async fn sign_in(
         .await
         .map_err(IntoResponse::into_response)?;
     let scopes = scopes_of(body.scopes.as_ref()).map_err(IntoResponse::into_response)?;
+    if scopes.has_account() {
+        let refusal = calento::FieldError::new(
+            "scopes",
+            "Apps cannot hold the account scope; manage the account signed in or with a personal token.",
+        );
+        return Err(AppError::field(refusal).into_response());
+    }
     let user = accounts::authenticate(&state.db, &state.login_limits, &body.email, &body.password, &origin)
         .await
         .map_err(|error| match error {
@@ -239,17 +199,6 @@ pub async fn export_account(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_need_the_scope_of_their_area() {
-        assert_eq!(need(&Method::GET, "/calendars/x"), Need::Scope(Area::Calendar, Access::Read));
-        assert_eq!(need(&Method::PATCH, "/events/x"), Need::Scope(Area::Calendar, Access::Write));
-        assert_eq!(need(&Method::POST, "/bookings/x/cancel"), Need::Scope(Area::Bookings, Access::Write));
-        assert_eq!(need(&Method::GET, "/focus-sessions/current"), Need::Scope(Area::Tasks, Access::Read));
-        assert_eq!(need(&Method::POST, "/tokens"), Need::Account);
-        assert_eq!(need(&Method::GET, "/account/export"), Need::Account);
-        assert_eq!(need(&Method::GET, "/me"), Need::Any);
-    }
 
     #[test]
     fn scopes_come_as_text_or_a_list() {

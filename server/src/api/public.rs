@@ -8,7 +8,6 @@ use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
@@ -16,18 +15,24 @@ use app::AppError;
 use app::models::{BookingInfo, BookingRequest, CreatedBooking, PublicLink};
 use app::ssr::{AppState, bookings};
 
-use crate::api::{ApiJson, OptionalJson, ReasonBody, RescheduleBody, query_instant};
+use super::scheduling::{ReasonBody, RescheduleBody};
+use super::{ApiJson, Guard, OptionalJson, Routes, query_instant};
 
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/public/{username}/{slug}", get(link))
-        .route("/public/{username}/{slug}/slots", get(slots))
-        .route("/public/{username}/{slug}/bookings", post(book))
-        .route("/public/bookings/{token}", get(booking))
-        .route("/public/bookings/{token}/cancel", post(cancel))
-        .route("/public/bookings/{token}/reschedule", post(reschedule))
-        .route("/public/bookings/{token}/invite.ics", get(invite_ics))
-        .route_layer(middleware::from_fn_with_state(state, limit))
+pub fn routes() -> Routes {
+    Routes::new(Guard::Public)
+        .get("/public/{username}/{slug}", link)
+        .get("/public/{username}/{slug}/slots", slots)
+        .post("/public/{username}/{slug}/bookings", book)
+        .get("/public/bookings/{token}", booking)
+        .post("/public/bookings/{token}/cancel", cancel)
+        .post("/public/bookings/{token}/reschedule", reschedule)
+        .get("/public/bookings/{token}/invite.ics", invite_ics)
+}
+
+/// The public routes (and apps' sign-in) share one budget per client address, checked
+/// only on the routes themselves (an unknown path is the authenticated API's 404).
+pub fn limited(router: Router<AppState>, state: AppState) -> Router<AppState> {
+    router.route_layer(middleware::from_fn_with_state(state, limit))
 }
 
 async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
