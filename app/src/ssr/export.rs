@@ -41,6 +41,9 @@ pub const NOT_EXPORTED: &[&str] = &[
     "email_tokens",
     // The search index: derived from `events`, which are exported.
     "events_search",
+    // The change feed: a log of which objects changed (ids only), kept 30 days for sync
+    // clients; the objects themselves are exported.
+    "changes",
 ];
 
 /// One stored value as JSON: integers, floats, text or null, whatever the backend.

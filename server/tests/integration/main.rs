@@ -11,6 +11,7 @@ mod authz;
 mod binary;
 mod booking;
 mod calendar;
+mod changes;
 mod interop;
 mod mail;
 mod oidc;
