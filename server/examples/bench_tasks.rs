@@ -71,7 +71,7 @@ async fn main() {
     let all = app::ssr::tasks::list(&state.db, &user, &Default::default()).await.expect("list");
     for task in all.iter().step_by(10) {
         for step in ["First step", "Second step", "Third step"] {
-            let input = app::server::tasks::TaskInput {
+            let input = app::models::TaskInput {
                 title: step.to_owned(),
                 parent_id: Some(task.id.clone()),
                 ..Default::default()

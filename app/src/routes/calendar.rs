@@ -1255,7 +1255,7 @@ fn drop_task(day: NaiveDate) -> impl Fn(leptos::ev::DragEvent) + 'static {
 
 /// Open tasks to drag onto the week or day view, each becoming a time block.
 #[component]
-fn TaskTray(tray: Resource<Result<Vec<crate::server::tasks::TaskInfo>, crate::AppError>>) -> impl IntoView {
+fn TaskTray(tray: Resource<Result<Vec<crate::models::TaskInfo>, crate::AppError>>) -> impl IntoView {
     let dragged = expect_context::<DraggedTask>();
     let actions = expect_context::<Actions>();
     let error = move || match actions.boxed.value().get() {

@@ -6,10 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{FormError, RequireUser, form_error};
-use crate::server::tasks::{
-    ChangeFocus, FocusKind, FocusSessionInfo, FocusState, LogEnergy, NoteDistraction, NowSuggestion, StartFocus,
-    load_focus, what_now,
-};
+use crate::models::{FocusKind, FocusSessionInfo, FocusState, NowSuggestion};
+use crate::server::tasks::{ChangeFocus, LogEnergy, NoteDistraction, StartFocus, load_focus, what_now};
 
 #[derive(Clone, Copy)]
 struct FocusActions {

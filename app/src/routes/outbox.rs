@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{RequireUser, SettingsNav};
-use crate::server::outbox::{OutboxEmail, list_outbox};
+use crate::models::OutboxEmail;
+use crate::server::outbox::list_outbox;
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {

@@ -9,7 +9,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::RequireUser;
-use crate::server::tasks::{DayStat, StatsInfo, load_stats};
+use crate::models::{DayStat, StatsInfo};
+use crate::server::tasks::load_stats;
 
 #[component]
 pub fn StatsPage() -> impl IntoView {

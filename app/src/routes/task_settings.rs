@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{FormError, RequireUser, SettingsNav, form_error};
-use crate::server::tasks::{SaveTaskSettings, TaskSettingsForm, load_task_settings};
+use crate::models::TaskSettingsForm;
+use crate::server::tasks::{SaveTaskSettings, load_task_settings};
 
 #[component]
 pub fn TaskSettingsPage() -> impl IntoView {

@@ -8,10 +8,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{FormError, RequireUser, form_error};
+use crate::models::{PlanResult, ProgressInfo, TaskInfo};
 use crate::server::tasks::{
     AddReward, AddStep, CaptureTasks, ClaimReward, CopyTask, DeleteTask, EditTask, FinishOnboarding, ImportTasks,
-    MoveStep, PlanResult, PlanWeek, ProgressInfo, SetTaskDone, SuggestSteps, TaskInfo, list_tasks, list_zones,
-    my_progress, needs_onboarding,
+    MoveStep, PlanWeek, SetTaskDone, SuggestSteps, list_tasks, list_zones, my_progress, needs_onboarding,
 };
 
 /// The page's write actions: every list and panel refetches after any of them.
@@ -292,11 +292,11 @@ fn CaptureBox() -> impl IntoView {
     }
 }
 
-fn energy_label(energy: crate::server::tasks::Energy) -> &'static str {
+fn energy_label(energy: crate::models::Energy) -> &'static str {
     match energy {
-        crate::server::tasks::Energy::Low => "low",
-        crate::server::tasks::Energy::Medium => "medium",
-        crate::server::tasks::Energy::High => "high",
+        crate::models::Energy::Low => "low",
+        crate::models::Energy::Medium => "medium",
+        crate::models::Energy::High => "high",
     }
 }
 
@@ -340,10 +340,10 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
     if task.rrule.is_some() {
         meta.push("repeats".to_owned());
     }
-    if task.status == crate::server::tasks::TaskStatus::Doing {
+    if task.status == crate::models::TaskStatus::Doing {
         meta.push("in progress".to_owned());
     }
-    if task.status == crate::server::tasks::TaskStatus::Archived {
+    if task.status == crate::models::TaskStatus::Archived {
         meta.push("archived".to_owned());
     }
     let zone = task.zone.clone();
@@ -731,7 +731,7 @@ fn ProgressPanel(progress: Resource<Result<ProgressInfo, crate::AppError>>) -> i
 
 /// Rewards the user defines and buys with points (XP not yet spent).
 #[component]
-fn Rewards(points: i64, rewards: Vec<crate::server::tasks::RewardInfo>) -> impl IntoView {
+fn Rewards(points: i64, rewards: Vec<crate::models::RewardInfo>) -> impl IntoView {
     let actions = expect_context::<TaskActions>();
     let add_error = form_error(move || actions.add_reward.value().get());
     let claim_error = form_error(move || actions.claim.value().get());

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{FormError, RequireUser, form_error};
-use crate::server::tasks::{DailyPlanInfo, LogEnergy, SaveDailyPlan, ShutDownDay, load_daily_plan};
+use crate::models::DailyPlanInfo;
+use crate::server::tasks::{LogEnergy, SaveDailyPlan, ShutDownDay, load_daily_plan};
 
 #[component]
 pub fn TodayPage() -> impl IntoView {

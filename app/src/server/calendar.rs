@@ -8,7 +8,7 @@ use crate::models::{CalendarData, EventInfo};
 #[cfg(feature = "ssr")]
 use {
     super::request,
-    crate::models::{EditScope, ViewItem},
+    crate::models::{EditScope, EventInput, EventPatch, ViewItem},
     crate::ssr::{calendars, events},
     calento::calendar_view::ViewKind,
     chrono::{Duration, NaiveDate, NaiveTime},
@@ -133,80 +133,81 @@ pub async fn save_event(
         }
     }
     let repeat = filled(repeat).unwrap_or_else(|| "keep".into());
-    let rule = match repeat.as_str() {
+    let rrule = match repeat.as_str() {
         "keep" => None,
-        "custom" => Some(serde_json::Value::from(filled(rrule).unwrap_or_default())),
-        "none" => Some(serde_json::Value::Null),
+        "custom" => Some(filled(rrule)),
+        "none" => Some(None),
         key => {
             let date = NaiveDate::parse_from_str(start_date.trim(), "%Y-%m-%d")
                 .map_err(|_| AppError::field(calento::FieldError::new("start", "Enter a date like 2024-03-14.")))?;
             let choice = calento::calendar_view::repeat_choices(date).into_iter().find(|c| c.key == key);
-            Some(choice.and_then(|c| c.rule).map(serde_json::Value::from).unwrap_or(serde_json::Value::Null))
+            Some(choice.and_then(|c| c.rule))
         }
     };
-    let mut patch = serde_json::json!({
-        "title": title,
-        "all_day": all_day,
-        "start": start,
-        "end": end,
-        "description": filled(description).unwrap_or_default(),
-        "location": filled(location).unwrap_or_default(),
-    });
-    if let Some(zone) = filled(time_zone) {
-        patch["time_zone"] = zone.into();
-    } else if all_day {
-        patch["time_zone"] = serde_json::Value::Null;
-    }
-    if let Some(calendar) = filled(calendar_id) {
-        patch["calendar_id"] = calendar.into();
-    }
-    if let Some(rule) = rule {
-        patch["rrule"] = rule;
-    }
-    match reminder.as_deref().map(str::trim) {
-        Some("keep") => {}
-        Some("") | None => patch["reminders"] = serde_json::json!([]),
+    let reminders = match reminder.as_deref().map(str::trim) {
+        Some("keep") => None,
+        Some("") | None => Some(Some(Vec::new())),
         Some(minutes) => {
             let minutes: u32 = minutes.parse().map_err(|_| {
                 AppError::field(calento::FieldError::new("reminders", "Choose a reminder from the list."))
             })?;
-            patch["reminders"] = serde_json::json!([minutes]);
+            Some(Some(vec![minutes]))
         }
-    }
+    };
     // Fields the form may leave out (an older page, a script): absent means unchanged.
-    if let Some(url) = url {
-        patch["url"] = url.trim().into();
-    }
-    if let Some(status) = filled(status) {
-        patch["status"] = status.into();
-    }
-    if let Some(transparency) = filled(transparency) {
-        patch["transparency"] = transparency.into();
-    }
-    if let Some(color) = color {
-        let color = color.trim();
-        patch["color"] = if color.is_empty() { serde_json::Value::Null } else { color.into() };
-    }
-    if let Some(tags) = tags {
-        patch["tags"] = serde_json::json!(calento::event::parse_tag_list(&tags));
-    }
-    if let Some(lines) = attendees {
-        let known = match filled(id.clone()) {
-            Some(id) => events::get(&db, &user.id, &id).await?.details.attendees,
-            None => Vec::new(),
-        };
-        patch["attendees"] = serde_json::to_value(calento::event::parse_attendee_lines(&lines, &known))
-            .map_err(|_| AppError::Unexpected)?;
-    }
+    let status = match filled(status) {
+        Some(text) => Some(Some(calento::event::EventStatus::parse(&text).ok_or_else(|| {
+            AppError::field(calento::FieldError::new("status", "Choose confirmed, tentative or cancelled."))
+        })?)),
+        None => None,
+    };
+    let transparency = match filled(transparency) {
+        Some(text) => Some(Some(
+            calento::event::Transparency::parse(&text)
+                .ok_or_else(|| AppError::field(calento::FieldError::new("transparency", "Choose busy or free.")))?,
+        )),
+        None => None,
+    };
+    let attendees = match attendees {
+        Some(lines) => {
+            let known = match filled(id.clone()) {
+                Some(id) => events::get(&db, &user.id, &id).await?.details.attendees,
+                None => Vec::new(),
+            };
+            Some(Some(calento::event::parse_attendee_lines(&lines, &known)))
+        }
+        None => None,
+    };
+    let patch = EventPatch {
+        calendar_id: filled(calendar_id),
+        title: Some(Some(title)),
+        description: Some(filled(description)),
+        location: Some(filled(location)),
+        url: url.map(|u| Some(u.trim().to_owned())),
+        status,
+        transparency,
+        color: color.map(|c| Some(c.trim().to_owned()).filter(|c| !c.is_empty())),
+        tags: tags.map(|t| Some(calento::event::parse_tag_list(&t))),
+        reminders,
+        attendees,
+        start: Some(Some(start)),
+        end: Some(Some(end)),
+        all_day: Some(Some(all_day)),
+        time_zone: match filled(time_zone) {
+            Some(zone) => Some(Some(zone)),
+            None if all_day => Some(None),
+            None => None,
+        },
+        rrule,
+        exdates: None,
+        rdates: None,
+    };
     let saved = match filled(id) {
         Some(id) => {
             let scope = scope_of(filled(scope).as_deref())?;
             events::update(&db, &user.id, &id, &patch, scope, filled(recurrence_id).as_deref()).await?
         }
-        None => {
-            let input: crate::models::EventInput = events::merge_patch(&crate::models::EventInput::default(), &patch)?;
-            events::create(&db, &user.id, input).await?
-        }
+        None => events::create(&db, &user.id, patch.apply(&EventInput::default())).await?,
     };
     if request::is_plain_form_post() {
         leptos_axum::redirect(&request::local_path(back, "/calendar"));
@@ -225,7 +226,7 @@ pub async fn move_event(
 ) -> Result<EventInfo, AppError> {
     let user = request::require_user().await?;
     let db = request::state()?.db;
-    let patch = serde_json::json!({ "start": start_utc, "end": end_utc });
+    let patch = EventPatch { start: Some(Some(start_utc)), end: Some(Some(end_utc)), ..EventPatch::default() };
     let key = filled(recurrence_id);
     let scope = match filled(scope) {
         Some(scope) => scope_of(Some(&scope))?,

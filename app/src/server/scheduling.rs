@@ -11,7 +11,10 @@ use crate::models::{BookingInfo, BookingLinkInfo, ScheduleInfo};
 #[cfg(feature = "ssr")]
 use {
     super::request,
-    crate::models::{OverrideInput, RangeInput, RuleInput, ScheduleBody},
+    crate::models::{
+        LinkLocation, LinkPatch, LocationKind, OverrideInput, Question, QuestionKind, RangeInput, RuleInput,
+        ScheduleBody,
+    },
     crate::ssr::{bookings, scheduling},
     calento::FieldError,
     chrono::{NaiveDate, NaiveDateTime},
@@ -353,21 +356,12 @@ pub async fn save_link(
     cutoff_unit: Option<String>,
     reminder_hours: Option<String>,
 ) -> Result<BookingLinkInfo, AppError> {
-    use serde_json::{Value, json};
     let user = request::require_user().await?;
     let db = request::state()?.db;
     let mut errors: Vec<FieldError> = Vec::new();
-    let mut optional = |field: &str, value: Option<String>, message: &str| -> Value {
-        match filled(value) {
-            None => Value::Null,
-            Some(text) => match text.parse::<u32>() {
-                Ok(n) => json!(n),
-                Err(_) => {
-                    errors.push(FieldError::new(field, message));
-                    Value::Null
-                }
-            },
-        }
+    let mut optional = |field: &str, value: Option<String>, message: &str| -> Option<u32> {
+        let text = filled(value)?;
+        text.parse::<u32>().map_err(|_| errors.push(FieldError::new(field, message))).ok()
     };
     let slot_interval = optional("slot_interval", slot_interval, "Enter a number of minutes, or leave it empty.");
     let buffer_before = optional("buffer_before", buffer_before, "Enter a number of minutes.");
@@ -382,31 +376,25 @@ pub async fn save_link(
     let window_kind = filled(window).unwrap_or_else(|| "none".into());
     let rolling = if window_kind == "rolling" {
         let days = optional("booking_window_days", booking_window_days, "Enter a number of days.");
-        if days.is_null() {
+        if days.is_none() {
             errors.push(FieldError::new("booking_window_days", "Enter how many days ahead people can book."));
         }
         days
     } else {
-        Value::Null
+        None
     };
-    let mut date = |field: &str, value: Option<String>| -> Value {
-        match filled(value) {
-            None => Value::Null,
-            Some(text) => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-                Ok(d) => json!(d.format("%Y-%m-%d").to_string()),
-                Err(_) => {
-                    errors.push(FieldError::new(field, "Enter a date like 2030-01-15."));
-                    Value::Null
-                }
-            },
-        }
+    let mut date = |field: &str, value: Option<String>| -> Option<NaiveDate> {
+        let text = filled(value)?;
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| errors.push(FieldError::new(field, "Enter a date like 2030-01-15.")))
+            .ok()
     };
     let (window_start, window_end) = if window_kind == "range" {
         (date("window_start", window_start), date("window_end", window_end))
     } else {
-        (Value::Null, Value::Null)
+        (None, None)
     };
-    if window_kind == "range" && window_start.is_null() && !errors.iter().any(|e| e.field == "window_start") {
+    if window_kind == "range" && window_start.is_none() && !errors.iter().any(|e| e.field == "window_start") {
         errors.push(FieldError::new("window_start", "Give the first bookable date."));
     }
     let mut duration_list = Vec::new();
@@ -427,55 +415,65 @@ pub async fn save_link(
         errors.push(FieldError::new("cancel_cutoff_minutes", "Enter a whole number."));
         0
     });
-    let kind = filled(location_kind).unwrap_or_else(|| "none".into());
-    if serde_json::from_value::<crate::models::LocationKind>(json!(kind)).is_err() {
+    let kind = match filled(location_kind).as_deref().unwrap_or("none") {
+        "none" => Some(LocationKind::None),
+        "in_person" => Some(LocationKind::InPerson),
+        "phone" => Some(LocationKind::Phone),
+        "video" => Some(LocationKind::Video),
+        "custom" => Some(LocationKind::Custom),
+        _ => None,
+    };
+    let Some(kind) = kind.or_else(|| {
         errors.push(FieldError::new("location", "Choose where the meeting happens."));
-    }
+        None
+    }) else {
+        return Err(AppError::fields(errors));
+    };
     let mut questions = Vec::new();
     for (i, label) in q_label.iter().enumerate() {
         if label.trim().is_empty() {
             continue;
         }
-        let kind = if q_kind.get(i).is_some_and(|k| k == "long") { "long" } else { "short" };
-        questions.push(json!({
-            "id": q_id.get(i).map(|s| s.trim()).unwrap_or_default(),
-            "label": label.trim(),
-            "kind": kind,
-            "required": q_required.get(i).is_some_and(|r| r == "yes" || r == "true" || r == "on"),
-        }));
+        questions.push(Question {
+            id: q_id.get(i).map(|s| s.trim().to_owned()).unwrap_or_default(),
+            label: label.trim().to_owned(),
+            kind: if q_kind.get(i).is_some_and(|k| k == "long") { QuestionKind::Long } else { QuestionKind::Short },
+            required: q_required.get(i).is_some_and(|r| r == "yes" || r == "true" || r == "on"),
+        });
     }
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
-    let body = json!({
-        "title": title,
-        "slug": filled(slug).unwrap_or_default(),
-        "description": description.unwrap_or_default(),
-        "durations": duration_list,
-        "schedule_id": filled(schedule_id).unwrap_or_default(),
-        "location": {"kind": kind, "value": location_value.unwrap_or_default()},
-        "slot_interval": slot_interval,
-        "buffer_before": if buffer_before.is_null() { json!(0) } else { buffer_before },
-        "buffer_after": if buffer_after.is_null() { json!(0) } else { buffer_after },
-        "minimum_notice_minutes": notice,
-        "not_same_day": checked(&not_same_day),
-        "booking_window_days": rolling,
-        "window_start": window_start,
-        "window_end": window_end,
-        "max_per_day": max_per_day,
-        "max_per_week": max_per_week,
-        "max_minutes_per_day": max_minutes_per_day,
-        "max_minutes_per_week": max_minutes_per_week,
-        "questions": questions,
-        "requires_approval": checked(&requires_approval),
-        "active": checked(&active),
-        "secret": checked(&secret),
-        "cancel_cutoff_minutes": cutoff,
-        "reminder_hours": reminder,
-    });
+    // The form shows every setting, so every one is given (empty optional ones clear).
+    let settings = LinkPatch {
+        title: Some(Some(title)),
+        slug: Some(filled(slug)),
+        description: Some(description),
+        durations: Some(Some(duration_list)),
+        schedule_id: Some(filled(schedule_id)),
+        location: Some(Some(LinkLocation { kind, value: location_value.unwrap_or_default() })),
+        slot_interval: Some(slot_interval),
+        buffer_before: Some(buffer_before),
+        buffer_after: Some(buffer_after),
+        minimum_notice_minutes: Some(Some(notice)),
+        not_same_day: Some(Some(checked(&not_same_day))),
+        booking_window_days: Some(rolling),
+        window_start: Some(window_start),
+        window_end: Some(window_end),
+        max_per_day: Some(max_per_day),
+        max_per_week: Some(max_per_week),
+        max_minutes_per_day: Some(max_minutes_per_day),
+        max_minutes_per_week: Some(max_minutes_per_week),
+        questions: Some(Some(questions)),
+        requires_approval: Some(Some(checked(&requires_approval))),
+        active: Some(Some(checked(&active))),
+        secret: Some(Some(checked(&secret))),
+        cancel_cutoff_minutes: Some(Some(cutoff)),
+        reminder_hours: Some(reminder),
+    };
     let saved = match filled(id) {
-        Some(id) => scheduling::update_link(&db, &user.id, &user.username, &user.time_zone, &id, body).await?,
-        None => scheduling::create_link(&db, &user.id, &user.username, &user.time_zone, body).await?,
+        Some(id) => scheduling::update_link(&db, &user.id, &user.username, &user.time_zone, &id, &settings).await?,
+        None => scheduling::create_link(&db, &user.id, &user.username, &user.time_zone, &settings).await?,
     };
     if request::is_plain_form_post() {
         leptos_axum::redirect("/booking-links");
@@ -487,9 +485,9 @@ pub async fn save_link(
 #[server(prefix = "/fn", endpoint = "set_link_active")]
 pub async fn set_link_active(id: String, active: String) -> Result<BookingLinkInfo, AppError> {
     let user = request::require_user().await?;
-    let patch = serde_json::json!({ "active": active.trim() == "true" });
+    let patch = LinkPatch { active: Some(Some(active.trim() == "true")), ..LinkPatch::default() };
     let saved =
-        scheduling::update_link(&request::state()?.db, &user.id, &user.username, &user.time_zone, &id, patch).await?;
+        scheduling::update_link(&request::state()?.db, &user.id, &user.username, &user.time_zone, &id, &patch).await?;
     if request::is_plain_form_post() {
         leptos_axum::redirect("/booking-links");
     }

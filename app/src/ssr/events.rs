@@ -11,7 +11,7 @@ use super::calendars::{self, CalendarRow};
 use super::changes::{self, Kind, Op, Write};
 use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
 use crate::AppError;
-use crate::models::{EditScope, EventInfo, EventInput, OccurrenceInfo};
+use crate::models::{EditScope, EventInfo, EventInput, EventPatch, OccurrenceInfo};
 
 /// Most occurrences one query returns before asking for a shorter range.
 pub const MAX_OCCURRENCES: usize = 25_000;
@@ -472,34 +472,6 @@ pub async fn prepare_new(db: &Db, user_id: &str, input: EventInput) -> Result<(C
     Ok((calendar, event))
 }
 
-/// Applies a JSON merge patch (RFC 7396) of an [`EventInput`] to `base`.
-pub fn merge_patch(base: &EventInput, patch: &serde_json::Value) -> Result<EventInput, AppError> {
-    let mut value = serde_json::to_value(base).map_err(|e| unexpected("encoding an event", e))?;
-    fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
-        match (target, patch) {
-            (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
-                for (k, v) in p {
-                    if v.is_null() {
-                        t.insert(k.clone(), serde_json::Value::Null);
-                    } else {
-                        merge(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
-                    }
-                }
-            }
-            (t, p) => *t = p.clone(),
-        }
-    }
-    if !patch.is_object() {
-        return Err(AppError::Invalid {
-            message: "Send the fields to change as a JSON object.".into(),
-            fields: Vec::new(),
-        });
-    }
-    merge(&mut value, patch);
-    serde_json::from_value(value)
-        .map_err(|e| AppError::Invalid { message: format!("Some fields have the wrong type: {e}"), fields: Vec::new() })
-}
-
 /// Reads an instance key as the occurrences API writes it: `…Z`, `YYYY-MM-DD` or a floating time.
 pub fn parse_instance_key(text: &str) -> Option<Placed> {
     let text = text.trim();
@@ -601,7 +573,7 @@ pub async fn update(
     db: &Db,
     user_id: &str,
     id: &str,
-    patch: &serde_json::Value,
+    patch: &EventPatch,
     scope: EditScope,
     recurrence_id: Option<&str>,
 ) -> Result<EventInfo, AppError> {
@@ -653,7 +625,7 @@ pub async fn update(
                 time_zone: zone,
                 ..TimesInput::default()
             };
-            let mut input = merge_patch(&base, patch)?;
+            let mut input = patch.apply(&base);
             input.times.rrule = None;
             input.times.exdates.clear();
             input.times.rdates.clear();
@@ -690,9 +662,9 @@ async fn update_single(
     user_id: &str,
     row: &EventRow,
     calendar: &CalendarRow,
-    patch: &serde_json::Value,
+    patch: &EventPatch,
 ) -> Result<EventInfo, AppError> {
-    let mut input = merge_patch(&row.input()?, patch)?;
+    let mut input = patch.apply(&row.input()?);
     if row.master_id.is_some() {
         // An exception stays in its series' calendar and does not repeat on its own.
         input.calendar_id = Some(row.calendar_id.clone());
@@ -734,10 +706,9 @@ fn relative_to_series(
     series: &Series,
     instance: calento::recurrence::Instance,
     calendar: &CalendarRow,
-    patch: &serde_json::Value,
-) -> Result<serde_json::Value, AppError> {
-    let touches_times = patch.get("start").is_some() || patch.get("end").is_some();
-    if !touches_times {
+    patch: &EventPatch,
+) -> Result<EventPatch, AppError> {
+    if !patch.touches_times() {
         return Ok(patch.clone());
     }
     let occurrence_start = as_written(series, instance.start);
@@ -747,7 +718,7 @@ fn relative_to_series(
     base.times.start = start_text;
     base.times.end = wall_clock(&occurrence_end).1;
     base.times.time_zone = zone;
-    let merged = merge_patch(&base, patch)?;
+    let merged = patch.apply(&base);
     // Invalid times are left for validation to report against the fields as entered.
     let Ok(edited) = EventTimes::parse(&merged.times, calendar.tz()) else { return Ok(patch.clone()) };
     let delta = edited.start.local() - occurrence_start.local();
@@ -755,8 +726,8 @@ fn relative_to_series(
     let new_start = shift_local(&series.start, delta);
     let new_end = shift_local(&new_start, span);
     let mut out = patch.clone();
-    out["start"] = wall_clock(&new_start).1.into();
-    out["end"] = wall_clock(&new_end).1.into();
+    out.start = Some(Some(wall_clock(&new_start).1));
+    out.end = Some(Some(wall_clock(&new_end).1));
     Ok(out)
 }
 
@@ -767,10 +738,10 @@ async fn update_all(
     user_id: &str,
     row: &EventRow,
     calendar: &CalendarRow,
-    patch: &serde_json::Value,
+    patch: &EventPatch,
 ) -> Result<EventInfo, AppError> {
     let before = row.input()?;
-    let input = merge_patch(&before, patch)?;
+    let input = patch.apply(&before);
     let target = target_calendar(db, user_id, &input, calendar).await?;
     let rule_changed = input.times.rrule.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(Rule::parse)
         != before.times.rrule.as_deref().map(Rule::parse);
@@ -817,7 +788,7 @@ async fn split(
     calendar: &CalendarRow,
     series: &Series,
     instance: calento::recurrence::Instance,
-    patch: &serde_json::Value,
+    patch: &EventPatch,
 ) -> Result<EventInfo, AppError> {
     let key = instance.recurrence_id;
     let cut = key.axis();
@@ -849,7 +820,7 @@ async fn split(
     base.times.exdates = series.exdates.iter().filter(|t| series.placed(**t).axis() >= cut).map(caltime_text).collect();
     base.times.rdates =
         series.rdates.iter().filter(|r| series.placed(r.at).axis() >= cut).map(|r| caltime_text(&r.at)).collect();
-    let input = merge_patch(&base, patch)?;
+    let input = patch.apply(&base);
     let target = target_calendar(db, user_id, &input, calendar).await?;
     let (details, times) = validate(input, &target)?;
     let delta = times.start.local() - start.local();

@@ -9,7 +9,7 @@ use super::motivation::{self, local_day, settings};
 use super::tasks::{day_start, today, user_zone};
 use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
 use crate::AppError;
-use crate::server::tasks::{
+use crate::models::{
     DayStat, DistractionInfo, EnergyInfo, EstimateVsActual, FocusOverview, FocusSessionInfo, NowSuggestion, StatsInfo,
     TaskInfo, ZoneMinutes,
 };
@@ -469,7 +469,7 @@ pub async fn what_now(db: &Db, user: &UserRow) -> Result<NowSuggestion, AppError
         (Some(3), Some(e)) => e != Energy::High,
         _ => true,
     };
-    let list = super::tasks::list(db, user, &crate::server::tasks::TaskQuery::default()).await?;
+    let list = super::tasks::list(db, user, &crate::models::TaskQuery::default()).await?;
     let mut fitting: Vec<TaskInfo> = list
         .into_iter()
         .filter(|t| allowed(t.energy))

@@ -20,7 +20,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use super::jobs::{self, Handlers};
 use super::{Db, millis_to_utc, new_id, now_ms};
 use crate::AppError;
-use crate::server::outbox::OutboxEmail;
+use crate::models::OutboxEmail;
 
 /// The job kind that delivers an email; its payload is `{"email_id": "…"}`.
 pub const SEND_EMAIL: &str = "send_email";

@@ -14,7 +14,7 @@ use super::accounts::UserRow;
 use super::tasks::{today, user_zone};
 use super::{Db, new_id, now_ms, unexpected};
 use crate::AppError;
-use crate::server::tasks::{MotivationSwitches, ProgressInfo, RewardInfo};
+use crate::models::{MotivationSwitches, ProgressInfo, RewardInfo};
 
 /// One range of peak hours, `HH:MM` to `HH:MM` in the user's zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,9 +18,7 @@ use super::tasks::{TaskRow, day_start, parse_when, rfc3339, today, user_zone};
 use super::{Db, bookings, events, jobs, now_ms, scheduling, unexpected};
 use crate::AppError;
 use crate::models::{CalendarInput, EventInput};
-use crate::server::tasks::{
-    DailyPlanInfo, DayEvent, PlacementInfo, PlanResult, ShutdownReport, TaskQuery, UnplacedInfo,
-};
+use crate::models::{DailyPlanInfo, DayEvent, PlacementInfo, PlanResult, ShutdownReport, TaskQuery, UnplacedInfo};
 
 /// The longest window a plan looks at.
 const MAX_PLAN_DAYS: i64 = 62;
@@ -618,7 +616,7 @@ pub async fn shutdown(db: &Db, user: &UserRow) -> Result<ShutdownReport, AppErro
             Some(When::DateTime(at)) => tomorrow.and_time(at.time()).format("%Y-%m-%dT%H:%M:%S").to_string(),
             _ => tomorrow.format("%Y-%m-%d").to_string(),
         };
-        let patch = crate::server::tasks::TaskPatch { do_at: Some(Some(next)), ..Default::default() };
+        let patch = crate::models::TaskPatch { do_at: Some(Some(next)), ..Default::default() };
         super::tasks::update(db, user, &task.id, patch).await?;
         moved += 1;
     }

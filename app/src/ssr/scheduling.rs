@@ -9,7 +9,7 @@ use calento::availability::{Notice, RuleInput, Schedule, ScheduleInput, SlotRule
 
 use super::{Db, new_id, now_ms, unexpected};
 use crate::AppError;
-use crate::models::{BookingLinkFields, BookingLinkInfo, LocationKind, ScheduleBody, ScheduleInfo};
+use crate::models::{BookingLinkFields, BookingLinkInfo, LinkPatch, LocationKind, ScheduleBody, ScheduleInfo};
 
 pub const MAX_SCHEDULES: i64 = 50;
 pub const MAX_LINKS: i64 = 200;
@@ -457,16 +457,15 @@ fn settings_json(f: &BookingLinkFields) -> String {
     value.to_string()
 }
 
-/// Creates a link from the API's JSON (absent settings take their defaults).
+/// Creates a link (settings not given take their defaults).
 pub async fn create_link(
     db: &Db,
     user_id: &str,
     username: &str,
     user_zone: &str,
-    body: serde_json::Value,
+    settings: &LinkPatch,
 ) -> Result<BookingLinkInfo, AppError> {
-    let fields = from_json(merge(serde_json::to_value(BookingLinkFields::default()).unwrap_or_default(), body)?)?;
-    let mut fields = validate_link(fields)?;
+    let mut fields = validate_link(settings.apply(&BookingLinkFields::default()))?;
     fields.schedule_id = owned_schedule(db, user_id, user_zone, &fields.schedule_id).await?;
     let mut tx = changes::begin(db, user_id).await?;
     let count: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM booking_links WHERE user_id = $1")
@@ -507,18 +506,17 @@ pub async fn create_link(
     Ok(find_link(db, user_id, &id).await?.info(username))
 }
 
-/// Applies a JSON merge patch of the settings.
+/// Changes the settings given (see [`LinkPatch`]).
 pub async fn update_link(
     db: &Db,
     user_id: &str,
     username: &str,
     user_zone: &str,
     id: &str,
-    patch: serde_json::Value,
+    patch: &LinkPatch,
 ) -> Result<BookingLinkInfo, AppError> {
     let row = find_link(db, user_id, id).await?;
-    let current = serde_json::to_value(row.fields()).unwrap_or_default();
-    let mut fields = validate_link(from_json(merge(current, patch)?)?)?;
+    let mut fields = validate_link(patch.apply(&row.fields()))?;
     fields.schedule_id = owned_schedule(db, user_id, user_zone, &fields.schedule_id).await?;
     let mut tx = changes::begin(db, user_id).await?;
     sqlx::query(
@@ -577,41 +575,6 @@ async fn owned_schedule(db: &Db, user_id: &str, user_zone: &str, id: &str) -> Re
     }
 }
 
-fn merge(mut target: serde_json::Value, patch: serde_json::Value) -> Result<serde_json::Value, AppError> {
-    let serde_json::Value::Object(patch) = patch else {
-        return Err(AppError::Invalid { message: "Send the settings as a JSON object.".into(), fields: Vec::new() });
-    };
-    if let Some(map) = target.as_object_mut() {
-        for (key, value) in patch {
-            // Nested objects (the location) are replaced whole; null clears to the default.
-            map.insert(key, value);
-        }
-    }
-    Ok(target)
-}
-
-fn from_json(value: serde_json::Value) -> Result<BookingLinkFields, AppError> {
-    // `null` for an optional setting clears it; for the others it means "the default".
-    // `reminder_hours` is optional with a default (24): null turns the reminder off.
-    const OPTIONAL_WITH_DEFAULT: &[&str] = &["reminder_hours"];
-    let mut value = value;
-    let defaults = serde_json::to_value(BookingLinkFields::default()).unwrap_or_default();
-    if let (Some(map), Some(defaults)) = (value.as_object_mut(), defaults.as_object()) {
-        for (key, default) in defaults {
-            if map.get(key).is_some_and(|v| v.is_null())
-                && !default.is_null()
-                && !OPTIONAL_WITH_DEFAULT.contains(&key.as_str())
-            {
-                map.insert(key.clone(), default.clone());
-            }
-        }
-    }
-    serde_json::from_value(value).map_err(|e| AppError::Invalid {
-        message: format!("Some settings have the wrong type: {e}"),
-        fields: Vec::new(),
-    })
-}
-
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
 }
@@ -621,7 +584,8 @@ mod tests {
     use super::*;
 
     fn link(value: serde_json::Value) -> Result<BookingLinkFields, AppError> {
-        validate_link(from_json(merge(serde_json::to_value(BookingLinkFields::default()).unwrap_or_default(), value)?)?)
+        let patch: LinkPatch = serde_json::from_value(value).map_err(|e| AppError::bad_request(e.to_string()))?;
+        validate_link(patch.apply(&BookingLinkFields::default()))
     }
 
     #[test]

@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use super::accounts::UserRow;
 use super::{Db, millis_to_utc, motivation, new_id, now_ms};
 use crate::AppError;
-use crate::server::tasks::{
+use crate::models::{
     CaptureItem, CaptureResult, ImportNote, StepInput, TaskImportReport, TaskInfo, TaskInput, TaskPatch, TaskQuery,
     TaskView, ZoneInfo,
 };
@@ -1184,7 +1184,7 @@ pub async fn breakdown(
     user: &UserRow,
     id: &str,
     apply: bool,
-) -> Result<crate::server::tasks::BreakdownInfo, AppError> {
+) -> Result<crate::models::BreakdownInfo, AppError> {
     use calento::breakdown;
     let db = &state.db;
     let task = find(db, user, id).await?;
@@ -1228,5 +1228,5 @@ pub async fn breakdown(
         tx.commit().await?;
         applied = Some(find(db, user, &task.id).await?);
     }
-    Ok(crate::server::tasks::BreakdownInfo { task_id: task.id, source: source.to_owned(), note, steps, task: applied })
+    Ok(crate::models::BreakdownInfo { task_id: task.id, source: source.to_owned(), note, steps, task: applied })
 }

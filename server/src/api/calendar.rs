@@ -13,7 +13,7 @@ use app::ssr::AppState;
 
 use super::{ApiJson, ApiUser, Guard, Routes, query_instant};
 use app::models::{
-    CalendarInfo, CalendarInput, EditScope, EventInfo, EventInput, EventPage, ImportReport, OccurrenceInfo,
+    CalendarInfo, CalendarInput, EditScope, EventInfo, EventInput, EventPage, EventPatch, ImportReport, OccurrenceInfo,
 };
 use app::ssr::session_store::USER_ID_KEY;
 use app::ssr::{bookings, calendars, events, ical, search};
@@ -218,7 +218,7 @@ async fn update_event(
     Extension(ApiUser(user)): Extension<ApiUser>,
     Path(id): Path<String>,
     Query(query): Query<ScopeQuery>,
-    ApiJson(patch): ApiJson<Value>,
+    ApiJson(patch): ApiJson<EventPatch>,
 ) -> Result<Json<EventInfo>, AppError> {
     let event =
         events::update(&state.db, &user.id, &id, &patch, query.scope()?, query.recurrence_id.as_deref()).await?;

@@ -7,7 +7,7 @@ use app::AppError;
 use app::ssr::AppState;
 
 use super::{ApiUser, Guard, Routes};
-use app::server::outbox::OutboxEmail;
+use app::models::OutboxEmail;
 use app::ssr::mail;
 
 pub fn routes() -> Routes {

@@ -4,13 +4,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use serde_json::Value;
 
 use app::AppError;
 use app::ssr::AppState;
 
 use super::{ApiJson, ApiUser, Guard, OptionalJson, Routes};
-use app::models::{BookingInfo, BookingLinkInfo, ScheduleBody, ScheduleInfo};
+use app::models::{BookingInfo, BookingLinkInfo, LinkPatch, ScheduleBody, ScheduleInfo};
 use app::ssr::{bookings, scheduling};
 use calento::scope::Area;
 
@@ -90,9 +89,9 @@ async fn list_links(
 async fn create_link(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(body): ApiJson<LinkPatch>,
 ) -> Result<(StatusCode, Json<BookingLinkInfo>), AppError> {
-    let info = scheduling::create_link(&state.db, &user.id, &user.username, &user.time_zone, body).await?;
+    let info = scheduling::create_link(&state.db, &user.id, &user.username, &user.time_zone, &body).await?;
     Ok((StatusCode::CREATED, Json(info)))
 }
 
@@ -108,9 +107,9 @@ async fn update_link(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(body): ApiJson<LinkPatch>,
 ) -> Result<Json<BookingLinkInfo>, AppError> {
-    scheduling::update_link(&state.db, &user.id, &user.username, &user.time_zone, &id, body).await.map(Json)
+    scheduling::update_link(&state.db, &user.id, &user.username, &user.time_zone, &id, &body).await.map(Json)
 }
 
 async fn delete_link(

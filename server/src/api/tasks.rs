@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use app::AppError;
-use app::server::tasks::{
+use app::models::{
     CaptureResult, DistractionInfo, EnergyInfo, FocusSessionInfo, NowSuggestion, PlacementInfo, PlanResult,
     ProgressInfo, RewardInfo, StatsInfo, TaskImportReport, TaskInfo, TaskInput, TaskPatch, TaskQuery, ZoneInfo,
 };
@@ -172,7 +172,7 @@ async fn breakdown(
     Extension(ApiUser(user)): Extension<ApiUser>,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<BreakdownBody>,
-) -> Result<Json<app::server::tasks::BreakdownInfo>, AppError> {
+) -> Result<Json<app::models::BreakdownInfo>, AppError> {
     tasks::breakdown(&state, &user, &id, body.apply).await.map(Json)
 }
 

@@ -273,7 +273,7 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
 ];
 
 /// A's objects, by placeholder name.
-struct Objects(HashMap<&'static str, String>);
+pub(crate) struct Objects(pub(crate) HashMap<&'static str, String>);
 
 impl Objects {
     fn fill(&self, text: &str) -> String {
@@ -291,7 +291,7 @@ fn id_of(reply: &Reply) -> String {
 }
 
 /// Everything user A owns, made through the API; markers contain "asecret".
-async fn objects_of_a(app: &TestApp) -> (Objects, crate::booking::Host) {
+pub(crate) async fn objects_of_a(app: &TestApp) -> (Objects, crate::booking::Host) {
     let a = host(app, "a-owner@example.org").await;
     let t = &a.token;
     let mut o = HashMap::new();

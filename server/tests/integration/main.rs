@@ -12,6 +12,7 @@ mod binary;
 mod booking;
 mod calendar;
 mod changes;
+mod every_write;
 mod interop;
 mod mail;
 mod oidc;

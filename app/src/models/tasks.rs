@@ -1,0 +1,456 @@
+//! Tasks, micro-steps, quick capture, focus sessions, energy, planning and motivation: what
+//! the Tasks, Focus and Today pages and the API show and take.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use calento::capture::Energy;
+pub use calento::focus::{FocusKind, FocusSettings, FocusState};
+pub use calento::motivation::{Achievement, Companion, Level, Streak};
+pub use calento::task::{Progress, TaskStatus};
+
+/// A life area a task belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneInfo {
+    pub id: String,
+    pub name: String,
+    pub color: String,
+}
+
+/// A task or micro-step, with its steps nested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    pub id: String,
+    pub parent_id: Option<String>,
+    /// 0 for a task, 1–7 for its micro-steps.
+    pub depth: u32,
+    pub position: i64,
+    pub title: String,
+    pub notes: String,
+    pub zone: Option<ZoneInfo>,
+    pub tags: Vec<String>,
+    /// 1 highest … 4 lowest.
+    pub priority: u8,
+    /// When to do it: `YYYY-MM-DD`, or RFC 3339 with the user's offset when a time was given.
+    pub do_at: Option<String>,
+    /// The deadline, in the same form.
+    pub due: Option<String>,
+    pub estimate_minutes: Option<u32>,
+    pub energy: Option<Energy>,
+    pub status: TaskStatus,
+    /// A repeating task's RRULE; finishing it creates the next one.
+    pub rrule: Option<String>,
+    pub is_template: bool,
+    /// Leaf micro-steps done of all.
+    pub progress: Progress,
+    pub steps: Vec<TaskInfo>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl TaskInfo {
+    /// The first open step in depth-first order ("just the next step"), with its path.
+    pub fn next_step(&self) -> Option<(&TaskInfo, Vec<&str>)> {
+        fn walk<'a>(steps: &'a [TaskInfo], path: &mut Vec<&'a str>) -> Option<&'a TaskInfo> {
+            for step in steps {
+                if step.status.is_open() {
+                    if step.steps.iter().any(|s| s.status.is_open()) {
+                        path.push(&step.title);
+                        if let Some(found) = walk(&step.steps, path) {
+                            return Some(found);
+                        }
+                        path.pop();
+                    }
+                    return Some(step);
+                }
+            }
+            None
+        }
+        let mut path = Vec::new();
+        walk(&self.steps, &mut path).map(|step| (step, path))
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.status == TaskStatus::Done
+    }
+}
+
+/// A micro-step to create with its task (sub-steps nested).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepInput {
+    pub title: String,
+    #[serde(default)]
+    pub steps: Vec<StepInput>,
+}
+
+/// A new task (or, with `parent_id`, a new micro-step).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskInput {
+    pub title: String,
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// A zone's name; a new name creates the zone.
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` (the user's wall time) or RFC 3339.
+    #[serde(default)]
+    pub do_at: Option<String>,
+    #[serde(default)]
+    pub due: Option<String>,
+    #[serde(default)]
+    pub estimate_minutes: Option<i64>,
+    /// `low`, `medium` or `high`.
+    #[serde(default)]
+    pub energy: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub rrule: Option<String>,
+    #[serde(default)]
+    pub is_template: bool,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub steps: Vec<StepInput>,
+}
+
+/// A change to a task or step: only the fields given change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskPatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub zone: Option<Option<String>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub do_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub due: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub estimate_minutes: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub energy: Option<Option<String>>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub rrule: Option<Option<String>>,
+    /// A new place among its siblings (0 first).
+    #[serde(default)]
+    pub position: Option<i64>,
+}
+
+/// Which tasks a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskView {
+    /// Open tasks planned for today or earlier, or due by today.
+    Today,
+    /// Open tasks planned or due after today.
+    Upcoming,
+    /// Every open task.
+    #[default]
+    All,
+    Done,
+    Templates,
+}
+
+impl TaskView {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "today" => Some(Self::Today),
+            "upcoming" => Some(Self::Upcoming),
+            "all" | "" => Some(Self::All),
+            "done" => Some(Self::Done),
+            "templates" => Some(Self::Templates),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Today => "today",
+            Self::Upcoming => "upcoming",
+            Self::All => "all",
+            Self::Done => "done",
+            Self::Templates => "templates",
+        }
+    }
+}
+
+/// A list's filter and order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskQuery {
+    #[serde(default)]
+    pub view: Option<String>,
+    /// A zone's id or name.
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// `smart` (default: planned day, then deadline, then priority), `due`, `priority`, `created`.
+    #[serde(default)]
+    pub sort: Option<String>,
+}
+
+/// One line of a brain dump, as understood.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureItem {
+    pub title: String,
+    pub do_at: Option<String>,
+    pub due: Option<String>,
+    pub estimate_minutes: Option<u32>,
+    pub priority: Option<u8>,
+    pub tags: Vec<String>,
+    pub zone: Option<String>,
+    pub energy: Option<Energy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureResult {
+    pub items: Vec<CaptureItem>,
+    /// The tasks made (empty for a preview).
+    pub tasks: Vec<TaskInfo>,
+}
+
+/// A block the planner placed (or would place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementInfo {
+    pub task_id: String,
+    pub title: String,
+    pub start: String,
+    pub end: String,
+    pub reason: String,
+    /// The calendar event made for it, when the plan was applied.
+    pub event_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnplacedInfo {
+    pub task_id: String,
+    pub title: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanResult {
+    pub placements: Vec<PlacementInfo>,
+    pub unplaced: Vec<UnplacedInfo>,
+    pub applied: bool,
+}
+
+/// A focus session as every device sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FocusSessionInfo {
+    pub id: String,
+    pub task_id: Option<String>,
+    pub task_title: Option<String>,
+    pub kind: FocusKind,
+    pub state: FocusState,
+    pub planned_seconds: i64,
+    pub elapsed_seconds: i64,
+    pub remaining_seconds: i64,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// What the next session should be (after this one ends).
+    pub next_kind: FocusKind,
+    pub distractions: Vec<DistractionInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistractionInfo {
+    pub id: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the Focus page shows: the running session, if any, the settings and today's total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FocusOverview {
+    pub current: Option<FocusSessionInfo>,
+    pub settings: FocusSettings,
+    /// Play a sound when time is up.
+    pub sound: bool,
+    pub next_kind: FocusKind,
+    pub focus_minutes_today: i64,
+    pub recent: Vec<FocusSessionInfo>,
+    pub open_tasks: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnergyInfo {
+    pub id: String,
+    /// 1 (empty) … 5 (full of energy).
+    pub level: u8,
+    pub note: String,
+    pub check_in: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Which motivation features the user wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MotivationSwitches {
+    pub xp: bool,
+    pub streaks: bool,
+    pub achievements: bool,
+    pub rewards: bool,
+    pub companion: bool,
+}
+
+impl Default for MotivationSwitches {
+    fn default() -> Self {
+        Self { xp: true, streaks: true, achievements: true, rewards: true, companion: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardInfo {
+    pub id: String,
+    pub title: String,
+    pub cost: i64,
+}
+
+/// XP, level, streak, achievements, rewards and companion, as far as they are switched on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressInfo {
+    pub switches: MotivationSwitches,
+    pub xp: i64,
+    pub xp_today: i64,
+    pub level: Level,
+    /// XP not yet spent on rewards.
+    pub points: i64,
+    pub streak: Streak,
+    pub achievements: Vec<Achievement>,
+    pub companion: Companion,
+    pub rewards: Vec<RewardInfo>,
+}
+
+/// What an import did: tasks and micro-steps made, rows skipped and why, and rows read
+/// with a change (each with its line in the file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskImportReport {
+    /// `todoist` or `generic`.
+    pub format: String,
+    pub tasks: usize,
+    pub steps: usize,
+    pub skipped: Vec<ImportNote>,
+    pub notes: Vec<ImportNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportNote {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// "What can I do now": tasks that fit the latest energy and the free time before the next
+/// busy event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NowSuggestion {
+    /// The energy logged in the last 6 hours, if any.
+    pub energy: Option<u8>,
+    /// Free minutes before the next busy event (`None`: nothing in the next 12 hours).
+    pub free_minutes: Option<i64>,
+    pub next_busy_at: Option<String>,
+    pub tasks: Vec<TaskInfo>,
+}
+
+/// One day of the statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayStat {
+    /// `YYYY-MM-DD`, the user's day.
+    pub date: String,
+    pub tasks_done: i64,
+    pub steps_done: i64,
+    pub focus_minutes: i64,
+    /// The day's average logged energy (1–5).
+    pub energy: Option<f64>,
+    /// Whether the day counted for the streak.
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneMinutes {
+    pub zone: String,
+    pub color: String,
+    pub focus_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstimateVsActual {
+    pub task_id: String,
+    pub title: String,
+    pub estimate_minutes: i64,
+    pub focus_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsInfo {
+    /// Oldest first, ending today.
+    pub days: Vec<DayStat>,
+    pub zones: Vec<ZoneMinutes>,
+    pub estimates: Vec<EstimateVsActual>,
+}
+
+/// The task settings as the settings form edits them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSettingsForm {
+    pub focus: FocusSettings,
+    pub sound: bool,
+    pub switches: MotivationSwitches,
+    pub peak_start: String,
+    pub peak_end: String,
+    pub blocks_busy: bool,
+}
+
+/// One event of today, as the daily plan lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayEvent {
+    /// `HH:MM–HH:MM` in the user's zone, or "all day".
+    pub time: String,
+    pub title: String,
+}
+
+/// The morning ritual and the evening shutdown of one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyPlanInfo {
+    /// `YYYY-MM-DD`, the user's today.
+    pub date: String,
+    pub intention: String,
+    pub planned: bool,
+    pub top: Vec<TaskInfo>,
+    pub events: Vec<DayEvent>,
+    /// Open tasks to choose the top three from (today's first).
+    pub candidates: Vec<TaskInfo>,
+    pub shutdown: bool,
+    /// Titles of tasks finished today.
+    pub done_today: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShutdownReport {
+    pub moved: usize,
+    pub done_today: usize,
+}
+
+/// Suggested micro-steps for a task: from the configured language model, or by rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakdownInfo {
+    pub task_id: String,
+    /// `model` or `rules`.
+    pub source: String,
+    /// Why the rules answered although a model is configured.
+    pub note: Option<String>,
+    pub steps: Vec<calento::breakdown::Suggestion>,
+    /// The task with the steps added, when they were applied.
+    pub task: Option<TaskInfo>,
+}
