@@ -80,11 +80,22 @@ pub async fn fresh_database(backend: Backend) -> String {
     }
 }
 
+/// What test servers may call out to: the fake feed servers, the local OpenID provider and
+/// the fake model listen on this address. The guard's own tests set `CALENTO_OUTBOUND_ALLOW`
+/// to something else (an empty value: public addresses only).
+pub const LOCAL_SERVICES: &str = "127.0.0.1/32";
+
+/// The guarded client as test servers have it.
+pub fn local_outbound() -> server::outbound::Outbound {
+    server::outbound::Outbound::new(server::outbound::Allowlist::parse(LOCAL_SERVICES).expect("allowlist"))
+}
+
 /// The configuration a test server runs with; `settings` override the defaults.
 pub fn test_config(database_url: &str, settings: &[(&str, &str)]) -> Config {
     let mut values: HashMap<String, String> = HashMap::new();
     values.insert("DATABASE_URL".into(), database_url.into());
     values.insert("CALENTO_ADDR".into(), "127.0.0.1:0".into());
+    values.insert("CALENTO_OUTBOUND_ALLOW".into(), LOCAL_SERVICES.into());
     values.insert("CALENTO_MAX_BODY_BYTES".into(), "65536".into());
     for (k, v) in settings {
         values.insert((*k).into(), (*v).into());
