@@ -437,14 +437,19 @@ fn written_host(url: &str) -> Option<&str> {
     Some(host_port.split(':').next().unwrap_or(host_port))
 }
 
+/// Refuses a URL whose host, as written, is a numeric spelling of an address.
+fn refuse_numeric_host(url: &str) -> Result<(), OutboundError> {
+    match written_host(url) {
+        Some(host) if is_numeric_host(host) && host.parse::<Ipv4Addr>().is_err() => {
+            Err(OutboundError::Refused(Refusal::NumericHost { host: host.to_owned() }))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Parses a URL to call: http or https, and not a numeric host spelling.
 pub fn target(url: &str) -> Result<url::Url, OutboundError> {
-    if let Some(host) = written_host(url)
-        && is_numeric_host(host)
-        && host.parse::<Ipv4Addr>().is_err()
-    {
-        return Err(OutboundError::Refused(Refusal::NumericHost { host: host.to_owned() }));
-    }
+    refuse_numeric_host(url)?;
     let parsed = url::Url::parse(url).map_err(|_| OutboundError::BadUrl)?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(OutboundError::Scheme(parsed.scheme().to_owned()));
@@ -453,6 +458,23 @@ pub fn target(url: &str) -> Result<url::Url, OutboundError> {
         return Err(OutboundError::BadUrl);
     }
     Ok(parsed)
+}
+
+/// Where a redirect from `current` to `location` leads, if it may be followed: http or
+/// https, never from https down to http, and no numeric host spelling.
+fn next_hop(current: &url::Url, location: &str) -> Result<url::Url, OutboundError> {
+    // A Location naming a host is checked as written, before `join` normalises it.
+    if location.starts_with("//") {
+        refuse_numeric_host(&format!("{}:{location}", current.scheme()))?;
+    } else if location.contains("://") {
+        refuse_numeric_host(location)?;
+    }
+    let next = current.join(location).map_err(|_| OutboundError::BadRedirect(location.chars().take(100).collect()))?;
+    let next = target(next.as_str())?;
+    if current.scheme() == "https" && next.scheme() == "http" {
+        return Err(OutboundError::Downgrade);
+    }
+    Ok(next)
 }
 
 /// A hyper error as the guard's refusal when that is what it was, else its causes.
@@ -548,22 +570,7 @@ impl Outbound {
                 .get(header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .ok_or(OutboundError::NoLocation(status))?;
-            let next =
-                url.join(location).map_err(|_| OutboundError::BadRedirect(location.chars().take(100).collect()))?;
-            let next = target(next.as_str()).and_then(|next| {
-                if url.scheme() == "https" && next.scheme() == "http" {
-                    Err(OutboundError::Downgrade)
-                } else {
-                    Ok(next)
-                }
-            })?;
-            // A relative Location cannot smuggle a numeric spelling past `join`; an absolute one is checked as written.
-            if let Some(host) = written_host(location)
-                && is_numeric_host(host)
-                && host.parse::<Ipv4Addr>().is_err()
-            {
-                return Err(OutboundError::Refused(Refusal::NumericHost { host: host.to_owned() }));
-            }
+            let next = next_hop(&url, location)?;
             url = next;
         }
         Err(OutboundError::TooManyRedirects(redirects))
@@ -744,6 +751,22 @@ mod tests {
         assert_eq!(written_host("https://user:pw@0x7f.1:8080/x?y"), Some("0x7f.1"));
         assert_eq!(written_host("http://[::1]:80/"), Some("::1"));
         assert_eq!(written_host("http://example.org"), Some("example.org"));
+    }
+
+    #[test]
+    fn redirects_stay_on_http_or_https_and_never_go_down_from_https() {
+        let from_https = url::Url::parse("https://cal.example.org/a/feed.ics").expect("url");
+        let from_http = url::Url::parse("http://cal.example.org/feed.ics").expect("url");
+        let hop = |from: &url::Url, to: &str| next_hop(from, to).map(String::from);
+        assert_eq!(hop(&from_https, "http://cal.example.org/feed.ics"), Err(OutboundError::Downgrade));
+        assert_eq!(hop(&from_https, "//cal.example.org/x"), Ok("https://cal.example.org/x".to_owned()));
+        assert_eq!(hop(&from_https, "b.ics"), Ok("https://cal.example.org/a/b.ics".to_owned()));
+        assert_eq!(hop(&from_http, "https://other.example.org/"), Ok("https://other.example.org/".to_owned()));
+        assert!(matches!(hop(&from_http, "ftp://cal.example.org/"), Err(OutboundError::Scheme(_))));
+        assert!(matches!(hop(&from_http, "file:///etc/passwd"), Err(OutboundError::Scheme(_))));
+        for numeric in ["http://2130706433/", "http://0x7f.1/", "https://0177.0.0.1/", "//127.1/"] {
+            assert!(matches!(hop(&from_http, numeric), Err(OutboundError::Refused(_))), "{numeric}");
+        }
     }
 
     #[tokio::test]
