@@ -218,6 +218,9 @@ impl TestApp {
     }
 }
 
+/// The password [`Browser::register`] chooses.
+pub const PASSWORD: &str = "correct horse battery";
+
 pub fn form(fields: &[(&str, &str)]) -> Vec<u8> {
     fields
         .iter()
@@ -301,12 +304,22 @@ impl Browser<'_> {
         .await
     }
 
+    /// Registers and ends up signed in, as a person does: the instance's first account is
+    /// signed in by registering, later ones log in with their password afterwards. The
+    /// answer is the registration's.
     pub async fn register(&self, email: &str, name: &str) -> Reply {
-        self.call(
-            "register",
-            &[("email", email), ("password", "correct horse battery"), ("name", name), ("time_zone", "Europe/Paris")],
-        )
-        .await
+        let reply = self
+            .call(
+                "register",
+                &[("email", email), ("password", PASSWORD), ("name", name), ("time_zone", "Europe/Paris")],
+            )
+            .await;
+        let signed_in =
+            reply.headers.get_all("set-cookie").iter().any(|c| c.as_bytes().starts_with(b"calento_session="));
+        if reply.status == 200 && !signed_in {
+            self.login(email, PASSWORD).await;
+        }
+        reply
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
