@@ -225,7 +225,7 @@ impl Allowlist {
 
     fn allows_host(&self, host: &str) -> bool {
         let host = normal_host(host);
-        self.hosts.iter().any(|allowed| *allowed == host)
+        self.hosts.contains(&host)
     }
 
     fn allows_address(&self, ip: IpAddr) -> bool {

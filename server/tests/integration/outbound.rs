@@ -6,10 +6,6 @@
 //! Test servers run with `CALENTO_OUTBOUND_ALLOW=127.0.0.1/32` so that the other suites
 //! reach their local fakes; these tests set it to something else, or to nothing.
 
-#[path = "../../examples/oidc_provider/provider.rs"]
-#[allow(dead_code)]
-mod provider;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,6 +22,7 @@ use serde_json::{Value, json};
 use server::outbound::{Allowlist, Limits, Outbound, OutboundError};
 
 use crate::api::user_with_token;
+use crate::oidc::provider;
 use crate::on_both_backends;
 use crate::support::{Backend, TestApp, spawn_app_with};
 
