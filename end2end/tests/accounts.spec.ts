@@ -18,21 +18,33 @@ async function register(page: Page, email: string, name = "Ada Lovelace") {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
+  // Registering does not sign in (it answers alike whether or not the address has an
+  // account): the person logs in with the password just chosen.
+  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/calendar$/);
 }
 
 test.describe("with WebAssembly", () => {
   test.use({ timezoneId: "Asia/Tokyo" });
 
-  test("registering pre-fills the browser's time zone and signs in", async ({ page }) => {
+  test("registering pre-fills the browser's time zone, then the person logs in", async ({ page }) => {
     await page.goto("/register");
     await hydrated(page);
     // Only the hydrated page can read the browser's zone: this proves the WASM runs.
     await expect(page.getByLabel("Time zone", { exact: true })).toHaveValue("Asia/Tokyo");
     await page.getByLabel("Name", { exact: true }).fill("Grace Hopper");
-    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("grace"));
+    const email = uniqueEmail("grace");
+    await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await expect(page.getByTestId("login-notice")).toContainText("We sent an email to the address you gave");
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
     await expect(page).toHaveURL(/\/calendar$/);
     await expect(page.getByTestId("account-name")).toHaveText("Grace Hopper");
     await expect(page.getByTestId("today")).toContainText("in Asia/Tokyo");
@@ -160,7 +172,7 @@ test.describe("on a 360 px wide phone", () => {
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("register, see errors, log out and log in with plain forms", async ({ page }) => {
+  test("register, see errors, log in, log out and log in again with plain forms", async ({ page }) => {
     const email = uniqueEmail("nojs");
     await page.goto("/register");
     await page.getByLabel("Name", { exact: true }).fill("No Script");
@@ -173,6 +185,10 @@ test.describe("without JavaScript", () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
     await expect(page).toHaveURL(/\/calendar$/);
     await expect(page.getByTestId("account-name")).toHaveText("No Script");
 
@@ -187,9 +203,15 @@ test.describe("without JavaScript", () => {
   test("a token created without JavaScript is still shown once", async ({ page }) => {
     await page.goto("/register");
     await page.getByLabel("Name", { exact: true }).fill("No Script Tokens");
-    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("nojs-token"));
+    const email = uniqueEmail("nojs-token");
+    await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/calendar$/);
     await page.goto("/settings/tokens");
     await page.getByLabel("Token name", { exact: true }).fill("script");
     await page.getByRole("button", { name: "Create token" }).click();

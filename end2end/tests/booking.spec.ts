@@ -32,6 +32,9 @@ async function host(request: APIRequestContext, label: string, extra: Record<str
     form: { email, password, name: "Hana Host", time_zone: "Europe/Paris" },
   });
   expect(registered.ok(), await registered.text()).toBeTruthy();
+  // Registering does not sign in; logging in does.
+  const loggedIn = await request.post("/fn/login", { form: { email, password } });
+  expect(loggedIn.ok(), await loggedIn.text()).toBeTruthy();
   const me = await (await request.get("/api/v1/me")).json();
   const schedule = await request.post("/api/v1/availability/schedules", {
     data: {

@@ -15,10 +15,17 @@ async function register(page: Page, label: string) {
   await page.goto("/register");
   await hydrated(page);
   await page.getByLabel("Name", { exact: true }).fill("Cal Endar");
-  await page.getByLabel("Email", { exact: true }).fill(uniqueEmail(label));
+  const email = uniqueEmail(label);
+  await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
   await page.getByRole("button", { name: "Create account" }).click();
+  // Registering does not sign in (it answers alike whether or not the address has an
+  // account): the person logs in with the password just chosen.
+  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/calendar$/);
 }
 
@@ -328,10 +335,15 @@ test.describe("calendar without JavaScript", () => {
   test("creating, opening and deleting an event works with plain forms", async ({ page }) => {
     await page.goto("/register");
     await page.getByLabel("Name", { exact: true }).fill("No Script");
-    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("nojs"));
+    const email = uniqueEmail("nojs");
+    await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
     await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
     await expect(page).toHaveURL(/\/calendar$/);
     await page.goto("/calendar?view=week&date=2030-01-14&new=2030-01-15T14:00");
     const dialog = page.getByTestId("event-dialog");
@@ -388,9 +400,14 @@ test.describe("calendars page without JavaScript", () => {
   test("a file is imported by a plain form and the report is shown", async ({ page }) => {
     await page.goto("/register");
     await page.getByLabel("Name", { exact: true }).fill("No Script");
-    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("nojs-import"));
+    const email = uniqueEmail("nojs-import");
+    await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
     await expect(page).toHaveURL(/\/calendar$/);
     await page.goto("/settings/calendars");
     const card = page.getByTestId("calendar-card").first();

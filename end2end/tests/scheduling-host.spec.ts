@@ -15,10 +15,17 @@ async function register(page: Page, label: string, js = true) {
   await page.goto("/register");
   if (js) await hydrated(page);
   await page.getByLabel("Name", { exact: true }).fill("Hos Ting");
-  await page.getByLabel("Email", { exact: true }).fill(uniqueEmail(label));
+  const email = uniqueEmail(label);
+  await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
   await page.getByRole("button", { name: "Create account" }).click();
+  // Registering does not sign in (it answers alike whether or not the address has an
+  // account): the person logs in with the password just chosen.
+  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/calendar$/);
 }
 

@@ -35,6 +35,12 @@ async function register(page: Page, email: string) {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
+  // Registering does not sign in (it answers alike whether or not the address has an
+  // account): the person logs in with the password just chosen.
+  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/calendar$/);
 }
 

@@ -8,6 +8,7 @@ use app::ssr::LoginLimits;
 use app::ssr::rate_limit::{Limit, RateLimits};
 
 use crate::oidc::{Kind, ProviderConfig};
+use crate::outbound::{Allowlist, Outbound};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -43,6 +44,8 @@ pub struct Config {
     pub smtp_from: String,
     /// Sign-in providers (OpenID Connect, GitHub), in the order their buttons show.
     pub sign_in_providers: Vec<crate::oidc::ProviderConfig>,
+    /// Host names and address blocks outbound calls may reach although they are private.
+    pub outbound_allow: Allowlist,
 }
 
 /// One setting: its variable, default and meaning. The README's table is this list.
@@ -223,6 +226,13 @@ pub const SETTINGS: &[Setting] = &[
         meaning: "GitHub's API address (GitHub Enterprise: https://your-server/api/v3).",
     },
     Setting {
+        var: "CALENTO_OUTBOUND_ALLOW",
+        default: "(unset)",
+        meaning: "Host names and address blocks (CIDR) on your own network that Calento may call although they are \
+                  private, comma-separated: e.g. nextcloud.lan,192.168.1.0/24,127.0.0.1/32 (a feed, a model, a \
+                  sign-in provider on the LAN). Unset: only public addresses.",
+    },
+    Setting {
         var: "CALENTO_CONFIG",
         default: "(unset)",
         meaning: "Optional file of KEY=VALUE lines read first; environment variables override it.",
@@ -373,7 +383,10 @@ impl Config {
             let label = get("CALENTO_OIDC_LABEL").unwrap_or_else(|| "Single sign-on".to_owned());
             provider("oidc", label, Kind::Oidc { issuer: issuer.clone(), expected_issuer: issuer }, "CALENTO_OIDC")?;
         }
+        let outbound_allow = Allowlist::parse(&get("CALENTO_OUTBOUND_ALLOW").unwrap_or_default())
+            .map_err(|m| bad("CALENTO_OUTBOUND_ALLOW", m))?;
         Ok(Self {
+            outbound_allow,
             llm_url,
             llm_model: get("CALENTO_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),
             llm_api_key: get("CALENTO_LLM_API_KEY"),
@@ -416,6 +429,11 @@ impl Config {
     pub fn mailer(&self) -> Option<app::ssr::mail::Mailer> {
         let url = self.smtp_url.as_deref()?;
         app::ssr::mail::Mailer::new(url, &self.smtp_from).ok()
+    }
+
+    /// The guarded client for calls out of the server, with the operator's allowlist.
+    pub fn outbound(&self) -> Outbound {
+        Outbound::new(self.outbound_allow.clone())
     }
 
     /// Cookies are `Secure` (and `__Host-` prefixed) when people reach us over https.
@@ -487,6 +505,16 @@ mod tests {
         assert_eq!(config(&[("CALENTO_LOG_FORMAT", "xml")]).expect_err("format").setting, "CALENTO_LOG_FORMAT");
         assert_eq!(config(&[("CALENTO_SMTP_URL", "mail.example.org")]).expect_err("smtp").setting, "CALENTO_SMTP_URL");
         assert_eq!(config(&[("CALENTO_SMTP_FROM", "nobody")]).expect_err("from").setting, "CALENTO_SMTP_FROM");
+        let allow = config(&[("CALENTO_OUTBOUND_ALLOW", "nextcloud.lan,192.168.1.0/33")]).expect_err("allow");
+        assert_eq!(allow.setting, "CALENTO_OUTBOUND_ALLOW");
+        assert!(allow.to_string().contains("192.168.1.0/33"), "{allow}");
+    }
+
+    #[test]
+    fn outbound_calls_reach_only_public_addresses_unless_allowed() {
+        assert_eq!(config(&[]).expect("defaults").outbound_allow, Allowlist::default());
+        let config = config(&[("CALENTO_OUTBOUND_ALLOW", "nextcloud.lan, 192.168.1.0/24,127.0.0.1/32,fd00::/8")]);
+        assert_ne!(config.expect("valid").outbound_allow, Allowlist::default());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod jwt;
 pub mod llm;
 pub mod oidc;
 pub mod ops;
+pub mod outbound;
 pub mod subscriptions;
 
 use std::net::SocketAddr;
@@ -44,6 +45,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         rate_limits: config.rate_limits,
         public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
         step_suggester: llm::suggester(config),
+        url_check: config.outbound().url_check(),
         sign_in_providers: config.sign_in_providers.iter().map(oidc::ProviderConfig::info).collect(),
     })
 }
@@ -118,8 +120,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| ops::limit_body(body_limits, req, next)))
         .layer(axum::middleware::from_fn(ops::observe))
         .layer(axum::Extension(metrics))
-        .layer(axum::Extension(subscriptions::Poller::new(config.max_import_bytes)))
-        .layer(axum::Extension(oidc::SignIn::new(config.sign_in_providers.clone(), config.public_url.clone())))
+        .layer(axum::Extension(subscriptions::Poller::new(config.outbound(), config.max_import_bytes)))
+        .layer(axum::Extension(oidc::SignIn::new(
+            config.sign_in_providers.clone(),
+            config.public_url.clone(),
+            config.outbound(),
+        )))
 }
 
 /// Static files and the not-found page, rendered by the app (its header asks who is

@@ -7,14 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, Request, header};
-use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use app::ssr::StepSuggester;
 
 use crate::Config;
+use crate::outbound::{Limits, OutboundError};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const MAX_REPLY_BYTES: usize = 256 * 1024;
@@ -28,8 +26,9 @@ pub fn suggester(config: &Config) -> Option<StepSuggester> {
     let base = config.llm_url.clone()?;
     let model = config.llm_model.clone();
     let key = config.llm_api_key.clone();
-    let https = crate::subscriptions::connector(Duration::from_secs(5));
-    let client = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(https);
+    let limits =
+        Limits { connect_timeout: Duration::from_secs(5), timeout: TIMEOUT, max_bytes: MAX_REPLY_BYTES, redirects: 0 };
+    let client = config.outbound().with_limits(limits);
     let url = format!("{base}/chat/completions");
     Some(StepSuggester(Arc::new(move |title: String, notes: String| {
         let (client, url, model, key) = (client.clone(), url.clone(), model.clone(), key.clone());
@@ -52,18 +51,16 @@ pub fn suggester(config: &Config) -> Option<StepSuggester> {
                 request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
             }
             let request = request
-                .body(Full::new(Bytes::from(body.to_string())))
+                .body(Bytes::from(body.to_string()))
                 .map_err(|_| "the model's address is not a valid URL".to_owned())?;
-            let response = tokio::time::timeout(TIMEOUT, client.request(request))
-                .await
-                .map_err(|_| "the model did not answer in time".to_owned())?
-                .map_err(|_| "the model could not be reached".to_owned())?;
+            let response = client.send(request).await.map_err(|error| match error {
+                OutboundError::Timeout(_) => "the model did not answer in time".to_owned(),
+                OutboundError::TooLarge(_) => "the model's reply was too long".to_owned(),
+                OutboundError::Refused(refusal) => format!("the model's address is refused: {refusal}"),
+                _ => "the model could not be reached".to_owned(),
+            })?;
             let status = response.status();
-            let bytes = tokio::time::timeout(TIMEOUT, Limited::new(response.into_body(), MAX_REPLY_BYTES).collect())
-                .await
-                .map_err(|_| "the model did not answer in time".to_owned())?
-                .map_err(|_| "the model's reply was too long".to_owned())?
-                .to_bytes();
+            let bytes = response.into_body();
             if !status.is_success() {
                 return Err(format!("the model answered {}", status.as_u16()));
             }

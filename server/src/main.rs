@@ -58,7 +58,10 @@ async fn main() -> ExitCode {
     };
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.addr.to_string());
     server::spawn_upkeep(state.clone());
-    server::subscriptions::spawn(state.db.clone(), server::subscriptions::Poller::new(config.max_import_bytes));
+    server::subscriptions::spawn(
+        state.db.clone(),
+        server::subscriptions::Poller::new(config.outbound(), config.max_import_bytes),
+    );
     let worker = server::spawn_jobs(state.db.clone(), &config);
     if worker.is_none() {
         tracing::info!("CALENTO_SMTP_URL is not set: emails are kept in the outbox, not sent");

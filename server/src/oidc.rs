@@ -16,12 +16,6 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
@@ -42,6 +36,7 @@ use app::ssr::{AppState, now_ms};
 
 use crate::api::ClientOrigin;
 use crate::jwt::{self, Jwks};
+use crate::outbound::{Limits, Outbound};
 
 /// How long a started sign-in may take before its callback is refused.
 const PENDING_SECS: i64 = 10 * 60;
@@ -91,7 +86,9 @@ pub struct SignIn {
     providers: Arc<Vec<ProviderConfig>>,
     /// `CALENTO_PUBLIC_URL`: the base of the callback address when set.
     public_url: Option<String>,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// The guarded client: a discovery document naming an address inside the network gets
+    /// nowhere. Without redirects, as OAuth 2.0 token endpoints expect.
+    client: Outbound,
     cache: Arc<tokio::sync::Mutex<HashMap<String, (Instant, Discovery, Jwks)>>>,
 }
 
@@ -101,22 +98,11 @@ impl std::fmt::Debug for SignIn {
     }
 }
 
-/// Why a request to a provider failed.
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    #[error("cannot reach the provider: {0}")]
-    Network(String),
-    #[error("the provider took too long")]
-    Timeout,
-    #[error("the provider's answer is too large or unreadable")]
-    Body,
-}
-
 impl SignIn {
-    pub fn new(providers: Vec<ProviderConfig>, public_url: Option<String>) -> Self {
-        let https = crate::subscriptions::connector(FETCH_TIMEOUT);
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(https);
-        Self { providers: Arc::new(providers), public_url, client, cache: Arc::default() }
+    pub fn new(providers: Vec<ProviderConfig>, public_url: Option<String>, client: Outbound) -> Self {
+        let limits =
+            Limits { connect_timeout: FETCH_TIMEOUT, timeout: FETCH_TIMEOUT, max_bytes: MAX_RESPONSE, redirects: 0 };
+        Self { providers: Arc::new(providers), public_url, client: client.with_limits(limits), cache: Arc::default() }
     }
 
     pub fn infos(&self) -> Vec<ProviderInfo> {
@@ -127,23 +113,6 @@ impl SignIn {
         self.providers.iter().find(|p| p.id == id)
     }
 
-    /// One HTTP exchange with a provider (time- and size-limited).
-    async fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, FetchError> {
-        let (parts, body) = request.into_parts();
-        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let response = tokio::time::timeout(FETCH_TIMEOUT, self.client.request(request))
-            .await
-            .map_err(|_| FetchError::Timeout)?
-            .map_err(|e| FetchError::Network(e.to_string()))?;
-        let (parts, body) = response.into_parts();
-        let bytes = tokio::time::timeout(FETCH_TIMEOUT, Limited::new(body, MAX_RESPONSE).collect())
-            .await
-            .map_err(|_| FetchError::Timeout)?
-            .map_err(|_| FetchError::Body)?
-            .to_bytes();
-        Ok(http::Response::from_parts(parts, bytes.to_vec()))
-    }
-
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str, bearer: Option<&str>) -> Result<T, String> {
         let mut builder =
             http::Request::get(url).header(header::ACCEPT, "application/json").header(header::USER_AGENT, "Calento");
@@ -151,7 +120,7 @@ impl SignIn {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let request = builder.body(Vec::new()).map_err(|e| e.to_string())?;
-        let response = self.send(request).await.map_err(|e| e.to_string())?;
+        let response = self.client.send(request).await.map_err(|e| format!("{url}: {e}"))?;
         if !response.status().is_success() {
             return Err(format!("{url} answered {}", response.status()));
         }
@@ -176,18 +145,6 @@ impl SignIn {
         let jwks: Jwks = self.get_json(&discovery.jwks_uri, None).await?;
         cache.insert(issuer.to_owned(), (Instant::now(), discovery.clone(), jwks.clone()));
         Ok((discovery, jwks))
-    }
-}
-
-/// oauth2's code exchange goes through our client (a boxed `Send` future, so the
-/// handlers stay `Send`).
-impl<'c> oauth2::AsyncHttpClient<'c> for SignIn {
-    type Error = FetchError;
-    type Future =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, FetchError>> + Send + 'c>>;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(self.send(request))
     }
 }
 
@@ -413,7 +370,7 @@ async fn identify(
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
-        .request_async(sign_in)
+        .request_async(&sign_in.client)
         .await
         .map_err(|e| match e {
             oauth2::RequestTokenError::ServerResponse(r) => format!("the provider refused the code: {}", r.error()),

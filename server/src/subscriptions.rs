@@ -2,29 +2,27 @@
 //! once a minute at most (conditional GET with the stored `ETag`/`Last-Modified`), mirrors
 //! the feed into its read-only calendar, and records the outcome on the calendar.
 //!
-//! The client is hyper's (already in the tree for the server) with rustls for https
-//! (Mozilla's roots, compiled in). Limits: 30 s for a whole fetch, at most 5 redirects,
-//! http and https only, a body no larger than `CALENTO_MAX_IMPORT_BYTES`.
+//! Fetches go through the server's guarded client ([`crate::outbound`]): public addresses
+//! (and the operator's allowlist) only, checked on every redirect. Limits: 30 s for a whole
+//! fetch, at most 5 redirects, http and https only, a body no larger than
+//! `CALENTO_MAX_IMPORT_BYTES`.
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use http::{HeaderValue, Method, Request, StatusCode, header};
-use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use app::AppError;
 use app::ssr::calendars::CalendarRow;
 use app::ssr::{Db, now_ms, subscriptions};
 
+use crate::outbound::{self, Limits, Outbound, OutboundError};
+
 /// A whole fetch (connect, redirects, body) must finish within this.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
-pub const MAX_REDIRECTS: usize = 5;
+pub const MAX_REDIRECTS: usize = outbound::MAX_REDIRECTS;
 /// How often the poller looks for due subscriptions.
 pub const POLL_EVERY: Duration = Duration::from_secs(60);
 /// Subscriptions fetched at the same time by the poller.
@@ -42,18 +40,11 @@ pub enum Fetched {
     Body { bytes: Bytes, etag: Option<String>, last_modified: Option<String> },
 }
 
-/// Fetches and mirrors subscriptions. Cheap to clone (one connection pool).
-#[derive(Clone)]
+/// Fetches and mirrors subscriptions. Cheap to clone.
+#[derive(Clone, Debug)]
 pub struct Poller {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
-    max_bytes: usize,
-    timeout: Duration,
-}
-
-impl std::fmt::Debug for Poller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Poller").field("max_bytes", &self.max_bytes).field("timeout", &self.timeout).finish()
-    }
+    client: Outbound,
+    limits: Limits,
 }
 
 /// Calendars being polled in this process: a refresh waits for a poll in progress rather
@@ -81,141 +72,56 @@ impl Drop for InFlight {
     }
 }
 
-/// An error and its causes on one line (hyper's own message alone says little).
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    // hyper's outer "client error (Connect)" adds nothing to its cause.
-    if error.source().is_some() && parts[0].starts_with("client error") {
-        parts.clear();
-    }
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
-}
-
-/// The outgoing connector every client of the server uses (feeds, the language model,
-/// sign-in providers): http and https (rustls on ring, Mozilla's roots), HTTP/1.
-pub fn connector(connect_timeout: Duration) -> HttpsConnector<HttpConnector> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(connect_timeout));
-    // rustls' process-wide provider: ring (the first install wins; later ones are no-ops),
-    // so that another crate enabling aws-lc-rs cannot leave the choice ambiguous.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().wrap_connector(http)
-}
-
 impl Poller {
-    /// A poller that accepts feeds of at most `max_bytes`.
-    pub fn new(max_bytes: usize) -> Self {
-        let https = connector(Duration::from_secs(10));
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(https);
-        Self { client, max_bytes, timeout: FETCH_TIMEOUT }
+    /// A poller that fetches through `client` feeds of at most `max_bytes`.
+    pub fn new(client: Outbound, max_bytes: usize) -> Self {
+        let limits = Limits {
+            connect_timeout: Duration::from_secs(10),
+            timeout: FETCH_TIMEOUT,
+            max_bytes,
+            redirects: MAX_REDIRECTS,
+        };
+        Self { client, limits }
     }
 
     /// The same poller with another time limit for a fetch (for tests).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.limits.timeout = timeout;
         self
     }
 
     /// GETs `url` (following up to [`MAX_REDIRECTS`] redirects), conditionally when
     /// validators are given. The error is a short sentence for the calendar's `poll_error`.
     pub async fn fetch(&self, url: &str, etag: Option<&str>, last_modified: Option<&str>) -> Result<Fetched, String> {
-        match tokio::time::timeout(self.timeout, self.fetch_within(url, etag, last_modified)).await {
-            Ok(result) => result,
-            Err(_) => {
-                let limit = match self.timeout.subsec_millis() {
-                    0 => format!("{} s", self.timeout.as_secs()),
-                    _ => format!("{} ms", self.timeout.as_millis()),
-                };
-                Err(format!("The calendar server did not answer within {limit}."))
-            }
+        // Scheme and spelling first: `http::Uri` would call `file:///etc/passwd` merely invalid.
+        let url = outbound::target(url).map_err(|e| sentence(&e))?;
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri(url.as_str())
+            .header(header::USER_AGENT, USER_AGENT)
+            .header(header::ACCEPT, "text/calendar, */*;q=0.5");
+        if let Some(value) = etag.and_then(|v| HeaderValue::from_str(v).ok()) {
+            request = request.header(header::IF_NONE_MATCH, value);
         }
-    }
-
-    async fn fetch_within(
-        &self,
-        url: &str,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
-    ) -> Result<Fetched, String> {
-        let mut current =
-            url::Url::parse(url).map_err(|_| "The subscription address is not a valid URL.".to_owned())?;
-        for _ in 0..=MAX_REDIRECTS {
-            if !matches!(current.scheme(), "http" | "https") {
-                return Err(format!("Only http and https addresses can be fetched, not {}:.", current.scheme()));
-            }
-            let uri: http::Uri =
-                current.as_str().parse().map_err(|_| "The subscription address is not a valid URL.".to_owned())?;
-            let mut request = Request::builder()
-                .method(Method::GET)
-                .uri(uri)
-                .header(header::USER_AGENT, USER_AGENT)
-                .header(header::ACCEPT, "text/calendar, */*;q=0.5");
-            if let Some(value) = etag.and_then(|v| HeaderValue::from_str(v).ok()) {
-                request = request.header(header::IF_NONE_MATCH, value);
-            }
-            if let Some(value) = last_modified.and_then(|v| HeaderValue::from_str(v).ok()) {
-                request = request.header(header::IF_MODIFIED_SINCE, value);
-            }
-            let request = request.body(Empty::new()).map_err(|e| format!("Cannot build the request: {e}"))?;
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| format!("Cannot reach the calendar server: {}", describe(&e)))?;
-            let status = response.status();
-            if status == StatusCode::NOT_MODIFIED {
-                return Ok(Fetched::NotModified);
-            }
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| format!("The calendar server answered {status} without a Location."))?;
-                current = current
-                    .join(location)
-                    .map_err(|_| format!("The server redirected to a bad address: {location}"))?;
-                continue;
-            }
-            if !status.is_success() {
-                return Err(format!("The calendar server answered {status}."));
-            }
-            let too_large = || format!("The calendar is larger than {} bytes.", self.max_bytes);
-            let declared = response
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            if declared.is_some_and(|length| length > self.max_bytes as u64) {
-                return Err(too_large());
-            }
-            let text = |name: header::HeaderName| {
-                response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|v| v.len() <= 512)
-            };
-            let (etag, last_modified) = (text(header::ETAG), text(header::LAST_MODIFIED));
-            let bytes = Limited::new(response.into_body(), self.max_bytes)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.is::<http_body_util::LengthLimitError>() {
-                        too_large()
-                    } else {
-                        format!("The download broke off: {}", describe(e.as_ref()))
-                    }
-                })?
-                .to_bytes();
-            return Ok(Fetched::Body { bytes, etag, last_modified });
+        if let Some(value) = last_modified.and_then(|v| HeaderValue::from_str(v).ok()) {
+            request = request.header(header::IF_MODIFIED_SINCE, value);
         }
-        Err(format!("The calendar server redirected more than {MAX_REDIRECTS} times."))
+        // A URL `http::Uri` cannot hold is no URL to fetch either.
+        let request =
+            request.body(Bytes::new()).map_err(|_| "The subscription address is not a valid URL.".to_owned())?;
+        let response = self.client.send_with(request, self.limits).await.map_err(|e| sentence(&e))?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(format!("The calendar server answered {status}."));
+        }
+        let text = |name: header::HeaderName| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|v| v.len() <= 512)
+        };
+        let (etag, last_modified) = (text(header::ETAG), text(header::LAST_MODIFIED));
+        Ok(Fetched::Body { bytes: response.into_body(), etag, last_modified })
     }
 
     /// Polls one subscription now: fetch, then mirror the feed or record why not. Returns
@@ -272,6 +178,21 @@ impl Poller {
     }
 }
 
+/// A failed fetch as the sentence stored in the calendar's `poll_error`.
+fn sentence(error: &OutboundError) -> String {
+    match error {
+        OutboundError::Refused(_) => format!("The address is refused: {error}."),
+        OutboundError::BadUrl => "The subscription address is not a valid URL.".to_owned(),
+        OutboundError::Scheme(scheme) => format!("Only http and https addresses can be fetched, not {scheme}:."),
+        OutboundError::Timeout(limit) => {
+            format!("The calendar server did not answer within {}.", outbound::describe_duration(*limit))
+        }
+        OutboundError::TooLarge(max) => format!("The calendar is larger than {max} bytes."),
+        OutboundError::Network(cause) => format!("Cannot reach the calendar server: {cause}"),
+        other => format!("The calendar server {other}."),
+    }
+}
+
 /// Polls due subscriptions every minute, for as long as the process runs.
 pub fn spawn(db: Db, poller: Poller) {
     tokio::spawn(async move {
@@ -292,7 +213,7 @@ mod tests {
 
     #[tokio::test]
     async fn other_schemes_and_bad_addresses_are_refused_before_any_request() {
-        let poller = Poller::new(1024);
+        let poller = Poller::new(Outbound::new(outbound::Allowlist::default()), 1024);
         let refused = poller.fetch("ftp://example.org/cal.ics", None, None).await.expect_err("ftp");
         assert!(refused.contains("http and https"), "{refused}");
         let refused = poller.fetch("file:///etc/passwd", None, None).await.expect_err("file");

@@ -85,7 +85,13 @@ pub fn LoginPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let notice = move || {
         let q = query.read();
-        if q.get("reset").is_some() {
+        if q.get("registered").is_some() {
+            // Said the same whether the address was new or already had an account.
+            Some(
+                "Thank you! We sent an email to the address you gave; open its link to confirm the address. \
+                 Log in now with your email and password.",
+            )
+        } else if q.get("reset").is_some() {
             Some("Your password is changed, and every session was signed out. Log in with the new one.")
         } else if q.get("deleted").is_some() {
             Some("Your account and its data are deleted.")

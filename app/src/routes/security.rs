@@ -26,6 +26,7 @@ fn describe_event(event: &str) -> &'static str {
         "sign_in_failed" => "Failed sign-in",
         "sign_out" => "Signed out",
         "registered" => "Account created",
+        "sign_up_attempted" => "Someone tried to register with this address",
         "password_changed" => "Password changed",
         "password_reset_requested" => "Password reset requested",
         "password_reset" => "Password reset",

@@ -25,11 +25,34 @@ pub async fn register(
     let origin = request::origin().await;
     crate::ssr::rate_limit::hit(&state.db, "register", &origin.ip, state.rate_limits.register).await?;
     let form = accounts::Registration { email, password, name, username, time_zone, invite, by_operator: false };
-    let user = accounts::register(&state.db, &form).await?;
-    crate::ssr::audit::record(&state.db, Some(&user.id), None, crate::ssr::audit::event::REGISTERED, "", &origin).await;
-    crate::ssr::security::send_verification(&state.db, &state.public_url, &user).await?;
-    request::sign_in(&request::session().await?, &user).await?;
-    leptos_axum::redirect("/calendar");
+    // An address that has an account answers exactly like a new one (the owner gets an
+    // email instead), so registering cannot be used to learn who has an account. Hence no
+    // sign-in here: the person logs in with the password they chose. Only the instance's
+    // first account, its administrator, is signed in at once: before it nobody has an
+    // account, so there is nothing to reveal (docs/SECURITY.md).
+    match accounts::sign_up(&state.db, &form).await? {
+        accounts::SignUp::Created(user) => {
+            crate::ssr::audit::record(
+                &state.db,
+                Some(&user.id),
+                None,
+                crate::ssr::audit::event::REGISTERED,
+                "",
+                &origin,
+            )
+            .await;
+            crate::ssr::security::send_verification(&state.db, &state.public_url, &user).await?;
+            if user.is_admin == 1 {
+                request::sign_in(&request::session().await?, &user).await?;
+                leptos_axum::redirect("/calendar");
+                return Ok(());
+            }
+        }
+        accounts::SignUp::AddressInUse(owner) => {
+            crate::ssr::security::tell_owner_of_sign_up(&state.db, &state.public_url, &owner, &origin).await;
+        }
+    }
+    leptos_axum::redirect("/login?registered=1");
     Ok(())
 }
 

@@ -286,7 +286,9 @@ pub async fn create_calendar(
         source_url: filled(source_url),
         poll_minutes: poll,
     };
-    let row = calendars::create(&request::state()?.db, &user.id, &input, &user.time_zone).await?;
+    let state = request::state()?;
+    calendars::check_subscription(&state.url_check, &input).await?;
+    let row = calendars::create(&state.db, &user.id, &input, &user.time_zone).await?;
     if request::is_plain_form_post() {
         leptos_axum::redirect("/settings/calendars");
     }

@@ -97,12 +97,31 @@ async fn exists(db: &Db, sql: &'static str, value: &str) -> Result<bool, AppErro
 const EMAIL_EXISTS: &str = "SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $1) THEN 1 ELSE 0 END";
 const USERNAME_EXISTS: &str = "SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE username = $1) THEN 1 ELSE 0 END";
 
-/// Creates an account. The first account on an instance becomes its administrator.
+/// What a registration did: a new account, or none because the address has one already.
+#[derive(Debug)]
+pub enum SignUp {
+    /// A new account (the instance's first becomes its administrator).
+    Created(UserRow),
+    /// The address belongs to this account; nothing was created or changed.
+    AddressInUse(UserRow),
+}
+
+/// Creates an account and says plainly when its address is taken: for the operator's
+/// `calento-server user create`. People registering on the page go through [`sign_up`],
+/// whose answer does not tell.
 pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError> {
-    let (email, password, name, chosen, time_zone) = validate(form)?;
-    if exists(db, EMAIL_EXISTS, email.as_str()).await? {
-        return Err(email_taken());
+    match sign_up(db, form).await? {
+        SignUp::Created(user) => Ok(user),
+        SignUp::AddressInUse(_) => Err(email_taken()),
     }
+}
+
+/// Creates an account unless its address has one already. The same checks run in the
+/// same order either way (the registration mode, the invite, a chosen username) and the
+/// password is hashed either way, so neither the answer nor its timing tells whether the
+/// address is registered (docs/SECURITY.md, "Registration does not reveal accounts").
+pub async fn sign_up(db: &Db, form: &Registration) -> Result<SignUp, AppError> {
+    let (email, password, name, chosen, time_zone) = validate(form)?;
     // The first account can always be made (it becomes the administrator).
     let mode = if form.by_operator || !any_user(db).await? {
         RegistrationMode::Open
@@ -118,15 +137,46 @@ pub async fn register(db: &Db, form: &Registration) -> Result<UserRow, AppError>
         }
         RegistrationMode::InviteOnly => Some(instance::spend_invite(db, &form.invite, email.as_str()).await?),
     };
-    let password_hash = passwords::hash(&password).await?;
-    let result = insert_user(db, &email, &password_hash, &name, chosen.as_ref(), &time_zone).await;
+    let result = match passwords::hash(&password).await {
+        Ok(password_hash) => create_unless_taken(db, &email, &password_hash, &name, chosen.as_ref(), &time_zone).await,
+        Err(error) => Err(error),
+    };
     if let Some(invite_id) = &invite {
         match &result {
-            Ok(user) => instance::invite_used_by(db, invite_id, &user.id).await?,
+            Ok(SignUp::Created(user)) => instance::invite_used_by(db, invite_id, &user.id).await?,
+            // Spent all the same: trying it again must answer as after a new account.
+            Ok(SignUp::AddressInUse(_)) => {}
             Err(_) => instance::unspend_invite(db, invite_id).await?,
         }
     }
     result
+}
+
+async fn create_unless_taken(
+    db: &Db,
+    email: &EmailAddress,
+    password_hash: &str,
+    name: &DisplayName,
+    chosen: Option<&Username>,
+    time_zone: &TimeZoneName,
+) -> Result<SignUp, AppError> {
+    if let Some(owner) = find_by_email(db, email).await? {
+        // A taken username is refused as it would be for a new address.
+        if let Some(chosen) = chosen
+            && exists(db, USERNAME_EXISTS, chosen.as_str()).await?
+        {
+            return Err(username_taken(chosen.as_str()));
+        }
+        return Ok(SignUp::AddressInUse(owner));
+    }
+    match insert_user(db, email, password_hash, name, chosen, time_zone).await {
+        Ok(user) => Ok(SignUp::Created(user)),
+        // Lost a race with another registration of the same address.
+        Err(error) if error.field_message("email").is_some() => {
+            find_by_email(db, email).await?.map(SignUp::AddressInUse).ok_or(error)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 async fn any_user(db: &Db) -> Result<bool, AppError> {

@@ -32,6 +32,7 @@ pub mod event {
     pub const SIGN_IN_FAILED: &str = "sign_in_failed";
     pub const SIGN_OUT: &str = "sign_out";
     pub const REGISTERED: &str = "registered";
+    pub const SIGN_UP_ATTEMPTED: &str = "sign_up_attempted";
     pub const PASSWORD_CHANGED: &str = "password_changed";
     pub const PASSWORD_RESET_REQUESTED: &str = "password_reset_requested";
     pub const PASSWORD_RESET: &str = "password_reset";

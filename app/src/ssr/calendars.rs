@@ -4,7 +4,7 @@ use calento::{FieldError, TimeZoneName};
 use sqlx::Row;
 
 use super::changes::{self, Kind, Op};
-use super::{Db, millis_to_utc, new_id, now_ms, tokens};
+use super::{Db, UrlCheck, millis_to_utc, new_id, now_ms, tokens};
 use crate::AppError;
 use crate::models::{CalendarInfo, CalendarInput};
 
@@ -106,6 +106,19 @@ pub fn check_source_url(url: &str) -> Result<String, FieldError> {
     } else {
         Err(FieldError::new("source_url", "Enter the calendar's address, starting with https://."))
     }
+}
+
+/// A new subscription's address must be one the server may fetch (the server's outbound
+/// guard, `AppState::url_check`). Asked where a person subscribes (the API and the page's
+/// form), so they learn it at once; the poller's connections are guarded again later.
+pub async fn check_subscription(check: &UrlCheck, input: &CalendarInput) -> Result<(), AppError> {
+    let Some(Ok(url)) = input.source_url.as_deref().filter(|u| !u.trim().is_empty()).map(check_source_url) else {
+        // No address, or a malformed one that `create` names together with the other fields.
+        return Ok(());
+    };
+    check.check(&url).await.map_err(|reason| {
+        AppError::field(FieldError::new("source_url", format!("Calento cannot subscribe to this address: {reason}.")))
+    })
 }
 
 pub async fn create_default(db: &Db, user_id: &str, time_zone: &str, now: i64) -> Result<(), AppError> {

@@ -55,6 +55,30 @@ pub struct AppState {
     pub sign_in_providers: Vec<crate::models::ProviderInfo>,
     /// Asks a language model for a task's micro-steps (`CALENTO_LLM_URL`); `None`: rules only.
     pub step_suggester: Option<StepSuggester>,
+    /// Whether the server may call a URL (the server's outbound guard), for subscriptions.
+    pub url_check: UrlCheck,
+}
+
+/// Whether the server may call a URL a person gave (a subscription): a short reason when
+/// not. The server's outbound guard, passed in because storage cannot name the server.
+#[derive(Clone)]
+pub struct UrlCheck(
+    #[allow(clippy::type_complexity)]
+    pub  std::sync::Arc<
+        dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> + Send + Sync,
+    >,
+);
+
+impl UrlCheck {
+    pub async fn check(&self, url: &str) -> Result<(), String> {
+        (self.0)(url.to_owned()).await
+    }
+}
+
+impl std::fmt::Debug for UrlCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UrlCheck")
+    }
 }
 
 /// A language model behind "split into micro-steps": `(title, notes)` to step titles, or a

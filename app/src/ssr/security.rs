@@ -12,7 +12,7 @@ use super::audit::{self, Origin, event};
 use super::changes::{self, Write};
 use super::mail::{self, EmailDraft};
 use super::tokens::{generate_with, hash, well_formed};
-use super::{Db, accounts, grants, millis_to_utc, new_id, now_ms, passwords, tokens, unexpected};
+use super::{Db, accounts, grants, millis_to_utc, new_id, now_ms, passwords, rate_limit, tokens, unexpected};
 use crate::AppError;
 use crate::models::SessionInfo;
 
@@ -323,6 +323,42 @@ pub async fn request_reset(db: &Db, public_url: &str, email: &str, origin: &Orig
     send_link(db, public_url, &user, &user.email, None, &mail).await?;
     audit::record(db, Some(&user.id), None, event::PASSWORD_RESET_REQUESTED, "", origin).await;
     Ok(())
+}
+
+/// Emails about someone registering with an address that has an account: at most this
+/// often per account, so the form cannot be used to flood an inbox.
+const SIGN_UP_NOTICE_EVERY: rate_limit::Limit = rate_limit::Limit::per_hour(1);
+
+/// Someone registered with the address of an existing account: its owner hears about it,
+/// with a reset link in case it was them and they forgot the password (at most once an
+/// hour; a disabled account hears nothing). The answer to the registration is the same as
+/// for a new account, so failures here are logged, not shown.
+pub async fn tell_owner_of_sign_up(db: &Db, public_url: &str, owner: &accounts::UserRow, origin: &Origin) {
+    audit::record(db, Some(&owner.id), None, event::SIGN_UP_ATTEMPTED, "", origin).await;
+    if owner.disabled_at.is_some() {
+        return;
+    }
+    match rate_limit::hit(db, "sign-up-notice", &owner.id, SIGN_UP_NOTICE_EVERY).await {
+        Ok(()) => {}
+        Err(AppError::RateLimited { .. }) => return,
+        Err(error) => {
+            tracing::warn!(%error, "counting sign-up notices");
+            return;
+        }
+    }
+    let mail = LinkMail {
+        purpose: RESET,
+        page: "/reset-password",
+        kind: "sign_up_attempt",
+        subject: "Someone tried to create a Calento account with your address",
+        lead: "Someone (perhaps you) tried to create a new Calento account with this email address, which \
+               already has one. No account was created and nothing in yours changed. If it was you and you \
+               forgot your password, choose a new one here:",
+        tail: "The link works once, for one hour. If it was not you, ignore this email: your password stays as it is.",
+    };
+    if let Err(error) = send_link(db, public_url, owner, &owner.email, None, &mail).await {
+        tracing::warn!(%error, "queueing a sign-up notice");
+    }
 }
 
 /// Sets a new password from a reset link; every session, personal token and app sign-in

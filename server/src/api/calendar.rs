@@ -54,6 +54,7 @@ async fn create_calendar(
     Extension(ApiUser(user)): Extension<ApiUser>,
     ApiJson(body): ApiJson<CalendarInput>,
 ) -> Result<(StatusCode, Json<CalendarInfo>), AppError> {
+    calendars::check_subscription(&state.url_check, &body).await?;
     let row = calendars::create(&state.db, &user.id, &body, &user.time_zone).await?;
     Ok((StatusCode::CREATED, Json(row.info())))
 }

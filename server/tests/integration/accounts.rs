@@ -1,12 +1,20 @@
 //! Registering, signing in and out, sessions, limits on failed logins, and settings.
 
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::Value;
+
 use crate::on_both_backends;
-use crate::support::{Backend, spawn_app, spawn_app_with};
+use crate::support::{Backend, Browser, PASSWORD, Reply, TestApp, spawn_app, spawn_app_with};
 
 on_both_backends!(
-    registering_signs_the_person_in,
+    the_first_account_is_signed_in_by_registering,
+    later_accounts_log_in_after_registering,
     registration_rejects_bad_fields_and_changes_nothing,
-    registering_an_email_twice_is_refused,
+    registering_a_taken_address_answers_exactly_like_a_new_one,
+    the_owner_of_a_taken_address_is_told_once_an_hour_with_a_reset_link,
+    the_operator_is_told_plainly_that_an_address_is_taken,
     usernames_are_derived_unique_and_changeable,
     wrong_passwords_do_not_reveal_which_accounts_exist,
     repeated_failed_logins_are_paused_with_retry_after,
@@ -15,7 +23,7 @@ on_both_backends!(
     forms_without_javascript_redirect_and_show_errors,
 );
 
-async fn registering_signs_the_person_in(backend: Backend) {
+async fn the_first_account_is_signed_in_by_registering(backend: Backend) {
     let app = spawn_app(backend).await;
     let browser = app.browser();
     let reply = browser.register("Ada@Example.org", "Ada Lovelace").await;
@@ -61,12 +69,175 @@ async fn registration_rejects_bad_fields_and_changes_nothing(backend: Backend) {
     assert_eq!(browser.register("ok@example.org", "Ok").await.status, 200);
 }
 
-async fn registering_an_email_twice_is_refused(backend: Backend) {
+async fn later_accounts_log_in_after_registering(backend: Backend) {
     let app = spawn_app(backend).await;
-    assert_eq!(app.browser().register("sam@example.org", "Sam").await.status, 200);
-    let again = app.browser().register("SAM@example.org", "Sam again").await;
-    assert_eq!(again.status, 422, "{}", again.body);
-    assert_eq!(again.json()["fields"][0]["field"], "email");
+    app.browser().register("first@example.org", "First").await;
+    let browser = app.browser();
+    let reply = register_as(&browser, "Second@Example.org", "a long password here").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("location"), Some("/login?registered=1"), "asked to confirm, then to log in");
+    assert!(reply.header("set-cookie").is_none(), "not signed in by registering");
+    assert_eq!(browser.get("/api/v1/me").await.status, 401);
+    let page = browser.get("/login?registered=1").await;
+    assert!(page.body.contains("We sent an email to the address you gave"), "the login page says what happened");
+    assert_eq!(browser.login("second@example.org", "a long password here").await.status, 200);
+    assert_eq!(browser.get("/api/v1/me").await.json()["email"], "second@example.org");
+    let outbox = browser.get("/api/v1/outbox").await.json();
+    assert_eq!(outbox[0]["kind"], "verify_email", "{outbox}");
+}
+
+/// Registers with the page's server function, as the hydrated page does.
+async fn register_as(browser: &Browser<'_>, email: &str, password: &str) -> Reply {
+    browser
+        .call("register", &[("email", email), ("password", password), ("name", "Someone"), ("time_zone", "UTC")])
+        .await
+}
+
+/// Registers with the plain form, as a browser without JavaScript does.
+async fn register_without_javascript(app: &TestApp, email: &str) -> Reply {
+    let fields = [("email", email), ("password", "an impostor's password"), ("name", "Someone")];
+    app.browser().submit("register", "/register", &fields).await
+}
+
+/// What a client can see of an answer, without what differs on every response.
+fn visible(reply: &Reply) -> (u16, BTreeMap<String, String>, String) {
+    let headers = reply
+        .headers
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    (reply.status, headers, reply.body.clone())
+}
+
+/// The instance's administrator, and the owner of `owner@example.org` signed in.
+async fn admin_and_owner(app: &TestApp) -> Browser<'_> {
+    app.browser().register("admin@example.org", "Admin").await;
+    let owner = app.browser();
+    assert_eq!(owner.register("owner@example.org", "Owner").await.status, 200);
+    assert_eq!(owner.get("/api/v1/me").await.status, 200, "signed in");
+    owner
+}
+
+async fn count(app: &TestApp, sql: &'static str, value: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql).bind(value).fetch_one(app.state.db.read()).await.expect("count")
+}
+
+async fn registering_a_taken_address_answers_exactly_like_a_new_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = admin_and_owner(&app).await;
+    let hash_before: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = $1")
+        .bind("owner@example.org")
+        .fetch_one(app.state.db.read())
+        .await
+        .expect("hash");
+    let owner_id = owner.get("/api/v1/me").await.json()["id"].as_str().expect("id").to_owned();
+    let sessions = "SELECT COUNT(*) FROM sessions WHERE user_id = $1";
+    let sessions_before = count(&app, sessions, &owner_id).await;
+    assert_eq!(sessions_before, 1);
+
+    // The page's server function (the hydrated form), then the plain form without JavaScript.
+    let (newcomer, someone) = (app.browser(), app.browser());
+    let started = Instant::now();
+    let new = register_as(&newcomer, "newcomer@example.org", "an impostor's password").await;
+    let new_took = started.elapsed();
+    let started = Instant::now();
+    let taken = register_as(&someone, "Owner@Example.org", "an impostor's password").await;
+    let taken_took = started.elapsed();
+    assert_eq!(new.status, 200, "{}", new.body);
+    assert_eq!(visible(&taken), visible(&new), "status, headers and body are the same");
+    assert_eq!(new.header("location"), Some("/login?registered=1"));
+    let (new_form, taken_form) = (
+        register_without_javascript(&app, "another.newcomer@example.org").await,
+        register_without_javascript(&app, "owner@example.org").await,
+    );
+    assert_eq!(new_form.status, 302, "{}", new_form.body);
+    assert_eq!(visible(&taken_form), visible(&new_form));
+    // Both hash the password: the answer for a taken address is not the quick one.
+    let hash_takes = {
+        let started = Instant::now();
+        let password = calento::Password::parse("time one hash of this").expect("password");
+        app::ssr::passwords::hash(&password).await.expect("hash");
+        started.elapsed()
+    };
+    assert!(taken_took >= hash_takes / 2, "{taken_took:?} against a hash of {hash_takes:?} (new: {new_took:?})");
+
+    // Nobody got into the owner's account, and nothing in it changed.
+    assert_eq!(someone.get("/api/v1/me").await.status, 401, "not signed in");
+    assert_eq!(someone.login("owner@example.org", "an impostor's password").await.status, 422);
+    let hash_after: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = $1")
+        .bind("owner@example.org")
+        .fetch_one(app.state.db.read())
+        .await
+        .expect("hash");
+    assert_eq!(hash_after, hash_before);
+    assert_eq!(owner.get("/api/v1/me").await.status, 200, "the owner's session goes on");
+    assert_eq!(count(&app, sessions, &owner_id).await, sessions_before, "no session was made or ended");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users WHERE email = $1", "owner@example.org").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users WHERE email <> $1", "").await, 4, "admin, owner, two newcomers");
+    // The newcomers' accounts work with the password they chose.
+    assert_eq!(app.browser().login("newcomer@example.org", "an impostor's password").await.status, 200);
+}
+
+/// The outbox of a signed-in browser: `(kind, subject, text)` newest first.
+async fn outbox(browser: &Browser<'_>) -> Vec<(String, String, String)> {
+    let list: Value = browser.get("/api/v1/outbox").await.json();
+    let text = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_owned();
+    list.as_array().expect("list").iter().map(|e| (text(e, "kind"), text(e, "subject"), text(e, "text_body"))).collect()
+}
+
+async fn the_owner_of_a_taken_address_is_told_once_an_hour_with_a_reset_link(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = admin_and_owner(&app).await;
+    for _ in 0..3 {
+        assert_eq!(register_as(&app.browser(), "owner@example.org", "an impostor's password").await.status, 200);
+    }
+    let notices: Vec<_> = outbox(&owner).await.into_iter().filter(|(kind, _, _)| kind == "sign_up_attempt").collect();
+    assert_eq!(notices.len(), 1, "one email an hour, however often someone tries: {notices:?}");
+    let (_, subject, text) = &notices[0];
+    assert_eq!(subject, "Someone tried to create a Calento account with your address");
+    assert!(text.contains("No account was created"), "{text}");
+    let audit = owner.get("/api/v1/account/audit").await.json();
+    let attempts = audit.as_array().expect("audit").iter().filter(|e| e["event"] == "sign_up_attempted").count();
+    assert_eq!(attempts, 3, "every attempt is in the owner's audit log");
+
+    // The link resets the password.
+    let start = text.find("/reset-password?token=").expect("a reset link") + "/reset-password?token=".len();
+    let secret = text[start..].split_whitespace().next().expect("token");
+    let stranger = app.browser();
+    let reset = stranger.call("reset_password", &[("token", secret), ("password", "the owner's new password")]).await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert_eq!(stranger.login("owner@example.org", PASSWORD).await.status, 422, "the old password is gone");
+    assert_eq!(stranger.login("owner@example.org", "the owner's new password").await.status, 200);
+
+    // An hour later the owner may be told again.
+    sqlx::query("UPDATE rate_limits SET window_start = window_start - 3600000 WHERE key LIKE 'sign-up-notice:%'")
+        .execute(app.state.db.write())
+        .await
+        .expect("an hour passes");
+    register_as(&app.browser(), "owner@example.org", "an impostor's password").await;
+    let notices = outbox(&stranger).await.into_iter().filter(|(kind, _, _)| kind == "sign_up_attempt").count();
+    assert_eq!(notices, 2);
+}
+
+async fn the_operator_is_told_plainly_that_an_address_is_taken(backend: Backend) {
+    let app = spawn_app(backend).await;
+    admin_and_owner(&app).await;
+    let form = app::ssr::accounts::Registration {
+        email: "OWNER@example.org".into(),
+        password: "an operator's password".into(),
+        name: "Owner again".into(),
+        username: String::new(),
+        time_zone: String::new(),
+        invite: String::new(),
+        by_operator: true,
+    };
+    let error = app::ssr::accounts::register(&app.state.db, &form).await.expect_err("taken");
+    assert_eq!(
+        error.field_message("email").as_deref(),
+        Some("An account with this email already exists. Log in instead.")
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users WHERE email = $1", "owner@example.org").await, 1);
 }
 
 async fn usernames_are_derived_unique_and_changeable(backend: Backend) {

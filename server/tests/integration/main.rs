@@ -17,6 +17,7 @@ mod interop;
 mod mail;
 mod oidc;
 mod ops;
+mod outbound;
 mod scheduling_host;
 mod search;
 mod security;

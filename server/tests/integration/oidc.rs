@@ -5,7 +5,7 @@
 
 #[path = "../../examples/oidc_provider/provider.rs"]
 #[allow(dead_code)]
-mod provider;
+pub(crate) mod provider;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::api::user_with_token;
 use crate::on_both_backends;
-use crate::support::{Backend, TestApp, spawn_app};
+use crate::support::{Backend, TestApp, local_outbound, spawn_app};
 
 on_both_backends!(
     a_subscription_mirrors_its_feed_with_conditional_requests,
@@ -287,11 +287,12 @@ async fn failing_feeds_keep_their_events_and_say_why(backend: Backend) {
     let db = &app.state.db;
     feed.lock().expect("feed").body = first_feed();
     feed.lock().expect("feed").etag = "\"v1-again\"".to_owned();
-    let small = server::subscriptions::Poller::new(100);
+    let small = server::subscriptions::Poller::new(local_outbound(), 100);
     let row = small.poll(db, &calendar).await.expect("poll");
     assert!(row.poll_error.as_deref().is_some_and(|e| e.contains("larger than 100 bytes")), "{:?}", row.poll_error);
     let slow = subscribe(&app, &token, &format!("{base}/slow")).await;
-    let impatient = server::subscriptions::Poller::new(1 << 20).with_timeout(Duration::from_millis(500));
+    let impatient =
+        server::subscriptions::Poller::new(local_outbound(), 1 << 20).with_timeout(Duration::from_millis(500));
     let row = impatient.poll(db, &slow).await.expect("poll");
     assert!(row.poll_error.as_deref().is_some_and(|e| e.contains("did not answer")), "{:?}", row.poll_error);
     assert_eq!(events_of(&app, &token, &calendar).await, before);
@@ -322,7 +323,7 @@ async fn due_subscriptions_are_polled_in_the_background_round(backend: Backend) 
     let token = user_with_token(&app, "due@example.org").await;
     let calendar = subscribe(&app, &token, &format!("{base}/feed.ics")).await;
     let db = &app.state.db;
-    let poller = server::subscriptions::Poller::new(1 << 20);
+    let poller = server::subscriptions::Poller::new(local_outbound(), 1 << 20);
 
     assert_eq!(poller.poll_due(db).await.expect("round"), 1, "never polled: due");
     assert_eq!(events_of(&app, &token, &calendar).await.len(), 4);

@@ -80,11 +80,22 @@ pub async fn fresh_database(backend: Backend) -> String {
     }
 }
 
+/// What test servers may call out to: the fake feed servers, the local OpenID provider and
+/// the fake model listen on this address. The guard's own tests set `CALENTO_OUTBOUND_ALLOW`
+/// to something else (an empty value: public addresses only).
+pub const LOCAL_SERVICES: &str = "127.0.0.1/32";
+
+/// The guarded client as test servers have it.
+pub fn local_outbound() -> server::outbound::Outbound {
+    server::outbound::Outbound::new(server::outbound::Allowlist::parse(LOCAL_SERVICES).expect("allowlist"))
+}
+
 /// The configuration a test server runs with; `settings` override the defaults.
 pub fn test_config(database_url: &str, settings: &[(&str, &str)]) -> Config {
     let mut values: HashMap<String, String> = HashMap::new();
     values.insert("DATABASE_URL".into(), database_url.into());
     values.insert("CALENTO_ADDR".into(), "127.0.0.1:0".into());
+    values.insert("CALENTO_OUTBOUND_ALLOW".into(), LOCAL_SERVICES.into());
     values.insert("CALENTO_MAX_BODY_BYTES".into(), "65536".into());
     for (k, v) in settings {
         values.insert((*k).into(), (*v).into());
@@ -207,6 +218,9 @@ impl TestApp {
     }
 }
 
+/// The password [`Browser::register`] chooses.
+pub const PASSWORD: &str = "correct horse battery";
+
 pub fn form(fields: &[(&str, &str)]) -> Vec<u8> {
     fields
         .iter()
@@ -290,12 +304,22 @@ impl Browser<'_> {
         .await
     }
 
+    /// Registers and ends up signed in, as a person does: the instance's first account is
+    /// signed in by registering, later ones log in with their password afterwards. The
+    /// answer is the registration's.
     pub async fn register(&self, email: &str, name: &str) -> Reply {
-        self.call(
-            "register",
-            &[("email", email), ("password", "correct horse battery"), ("name", name), ("time_zone", "Europe/Paris")],
-        )
-        .await
+        let reply = self
+            .call(
+                "register",
+                &[("email", email), ("password", PASSWORD), ("name", name), ("time_zone", "Europe/Paris")],
+            )
+            .await;
+        let signed_in =
+            reply.headers.get_all("set-cookie").iter().any(|c| c.as_bytes().starts_with(b"calento_session="));
+        if reply.status == 200 && !signed_in {
+            self.login(email, PASSWORD).await;
+        }
+        reply
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
