@@ -96,13 +96,14 @@ pub fn read(input: &[u8]) -> Result<CalendarFile, ics::IcsError> {
                     Err(reason) => file.skipped.push(skip(reason)),
                 },
                 None => match read_master(component, &zones, &uid) {
-                    Ok(event) => {
-                        if masters.contains_key(&uid) {
-                            file.skipped.push(skip("Another event in this file has the same UID.".into()));
-                        } else {
-                            masters.insert(uid, event);
+                    Ok(event) => match masters.entry(uid.clone()) {
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            slot.insert(event);
                         }
-                    }
+                        std::collections::btree_map::Entry::Occupied(_) => {
+                            file.skipped.push(skip("Another event in this file has the same UID.".into()));
+                        }
+                    },
                     Err(reason) => file.skipped.push(skip(reason)),
                 },
             }

@@ -161,7 +161,7 @@ impl EventDetails {
                 errors.push(FieldError::new(field, format!("At most {max} characters.")));
             }
         }
-        if !self.url.is_empty() && !(self.url.starts_with("https://") || self.url.starts_with("http://")) {
+        if !self.url.is_empty() && !self.url.starts_with("https://") && !self.url.starts_with("http://") {
             errors.push(FieldError::new("url", "A link starts with https:// or http://."));
         }
         if let Some(color) = self.color.take() {

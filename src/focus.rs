@@ -141,7 +141,9 @@ impl FocusSettings {
 /// completed in a row (including this one) since the last long break.
 pub fn next_kind(kind: FocusKind, focus_in_a_row: u32, settings: &FocusSettings) -> FocusKind {
     match kind {
-        FocusKind::Focus if settings.cycles > 0 && focus_in_a_row > 0 && focus_in_a_row % settings.cycles == 0 => {
+        FocusKind::Focus
+            if settings.cycles > 0 && focus_in_a_row > 0 && focus_in_a_row.is_multiple_of(settings.cycles) =>
+        {
             FocusKind::LongBreak
         }
         FocusKind::Focus => FocusKind::ShortBreak,

@@ -97,7 +97,7 @@ pub fn streak(active_days: &BTreeSet<NaiveDate>, today: NaiveDate, rules: &Strea
                 out.frozen_days.clear();
             }
             out.current += 1;
-            if out.current % every == 0 {
+            if out.current.is_multiple_of(every) {
                 out.freezes = (out.freezes + 1).min(rules.max_freezes);
             }
             out.longest = out.longest.max(out.current);

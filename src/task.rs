@@ -130,7 +130,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn percent(&self) -> u32 {
-        if self.total == 0 { 0 } else { self.done * 100 / self.total }
+        (self.done * 100).checked_div(self.total).unwrap_or(0)
     }
 }
 

@@ -170,7 +170,7 @@ pub fn read(text: &str, ctx: &CaptureContext) -> Result<Import, String> {
     Ok(read_generic(&rows[1..], &column))
 }
 
-fn cell<'a>(row: &'a [String], index: Option<usize>) -> &'a str {
+fn cell(row: &[String], index: Option<usize>) -> &str {
     index.and_then(|i| row.get(i)).map(|s| s.trim()).unwrap_or_default()
 }
 

@@ -11,8 +11,8 @@
 //! `cargo run --release -p server --example bench_occurrences -- [--runs N] [--events N] [--series N] [--old-index]`
 //! (`--old-index` also times the query with the index it had before migration 20261124000001)
 //! (`scripts/bench --occurrences` runs it).
-
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+// A measuring tool, not production code: a failed step ends the run with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
@@ -187,7 +187,7 @@ async fn seed(db: &Db, options: &Options) -> (String, usize, Duration) {
     let mut made = 0;
     let mut exceptions = 0;
     while made < total {
-        let mut tx = app::ssr::changes::begin(&db, &user.id).await.expect("begin");
+        let mut tx = app::ssr::changes::begin(db, &user.id).await.expect("begin");
         for _ in 0..500.min(total - made) {
             let repeating = made >= options.events;
             let event = new_event(&calendar, input(&mut rng, made, repeating), format!("Event {made}"));

@@ -3,6 +3,8 @@
 //! server-side rendering with the cost of serving the same bytes.
 //!
 //! `cargo run --release -p server --example bench_peer -- PAGE.html 127.0.0.1:3999`
+// A measuring tool, not production code: a failed step ends the run with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::Router;
 use axum::response::Html;

@@ -3,6 +3,8 @@
 //! measured in-process on a fresh SQLite file, in the same run.
 //!
 //! `cargo run --release -p server --example bench_week [-- ROUNDS]`
+// A measuring tool, not production code: a failed step ends the run with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 

@@ -291,10 +291,10 @@ impl Config {
             return Err(bad("DATABASE_URL", "expected a sqlite: or postgres:// URL"));
         }
         let public_url = get("CALENTO_PUBLIC_URL");
-        if let Some(url) = &public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(bad("CALENTO_PUBLIC_URL", format!("expected an http:// or https:// URL, got {url:?}")));
-            }
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(bad("CALENTO_PUBLIC_URL", format!("expected an http:// or https:// URL, got {url:?}")));
         }
         let log_format = match get("CALENTO_LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,

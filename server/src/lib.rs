@@ -90,10 +90,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
     // Each page gets a fresh CSP nonce (leptos makes one per render) in its header.
     let page_context = move || {
         provide_context(app::ssr::PageMemo::default());
-        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>()) {
-            if let Ok(value) = http::HeaderValue::from_str(&ops::page_csp(&nonce.to_string(), dev_reload_port)) {
-                response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-            }
+        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
+            && let Ok(value) = http::HeaderValue::from_str(&ops::page_csp(&nonce.to_string(), dev_reload_port))
+        {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
         }
     };
 

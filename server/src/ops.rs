@@ -269,10 +269,10 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
         return redirect;
     }
     parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let AppError::RateLimited { retry_after_secs } = &error {
-        if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-            parts.headers.insert(header::RETRY_AFTER, value);
-        }
+    if let AppError::RateLimited { retry_after_secs } = &error
+        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        parts.headers.insert(header::RETRY_AFTER, value);
     }
     Response::from_parts(parts, Body::from(bytes))
 }

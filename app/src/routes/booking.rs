@@ -115,12 +115,12 @@ pub fn PublicBookingPage() -> impl IntoView {
     Effect::new({
         let navigate = navigate.clone();
         move |_| {
-            if q("tz").is_none() {
-                if let Some(zone) = browser_time_zone() {
-                    let nav = nav_of(&username(), &slug(), &|k| q(k));
-                    let target = nav.with(|n| n.tz = Some(zone));
-                    navigate(&target, leptos_router::NavigateOptions { replace: true, ..Default::default() });
-                }
+            if q("tz").is_none()
+                && let Some(zone) = browser_time_zone()
+            {
+                let nav = nav_of(&username(), &slug(), &|k| q(k));
+                let target = nav.with(|n| n.tz = Some(zone));
+                navigate(&target, leptos_router::NavigateOptions { replace: true, ..Default::default() });
             }
         }
     });

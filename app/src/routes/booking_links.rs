@@ -30,10 +30,10 @@ pub fn BookingLinksPage() -> impl IntoView {
     let editing = Memo::new(move |_| query.read().get("edit").filter(|id| !id.is_empty()));
     // A saved edit goes back to the list.
     Effect::new(move |_| {
-        if let Some(Ok(_)) = actions.save.value().get() {
-            if editing.get_untracked().is_some() {
-                use_navigate()("/booking-links", Default::default());
-            }
+        if let Some(Ok(_)) = actions.save.value().get()
+            && editing.get_untracked().is_some()
+        {
+            use_navigate()("/booking-links", Default::default());
         }
     });
     let saved = move || matches!(actions.save.value().get(), Some(Ok(_))).then_some("Link saved.");

@@ -643,7 +643,7 @@ fn Agenda(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
             let rows = on_day
                 .iter()
                 .map(|item| {
-                    let href = item_href(&here, item);
+                    let href = item_href(here, item);
                     let summary = item.occurrence.summary.clone();
                     let location = item.occurrence.location.clone();
                     view! {

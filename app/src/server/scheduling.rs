@@ -51,9 +51,9 @@ pub struct BookingsData {
 pub fn split_minutes(minutes: u32) -> (u32, &'static str) {
     if minutes == 0 {
         (0, "hours")
-    } else if minutes % 1440 == 0 {
+    } else if minutes.is_multiple_of(1440) {
         (minutes / 1440, "days")
-    } else if minutes % 60 == 0 {
+    } else if minutes.is_multiple_of(60) {
         (minutes / 60, "hours")
     } else {
         (minutes, "minutes")
@@ -129,6 +129,7 @@ pub async fn create_schedule(name: String, timezone: Option<String>) -> Result<S
 /// switched on. A day switched on without hours gets 09:00–17:00. Errors about a day's
 /// ranges name the field `day{N}`.
 #[server(prefix = "/fn", endpoint = "save_schedule")]
+#[allow(clippy::too_many_arguments)]
 pub async fn save_schedule(
     id: String,
     name: String,

@@ -366,15 +366,15 @@ pub async fn authenticate(
         Some(user) => password_hash(db, &user.id).await?,
         None => None,
     };
-    if passwords::verify(password, stored).await {
-        if let Some(user) = user {
-            login_limits::forget_account(db, &account_key).await?;
-            if user.disabled_at.is_some() {
-                audit::record(db, Some(&user.id), None, event::SIGN_IN_FAILED, "account disabled", origin).await;
-                return Err(disabled());
-            }
-            return Ok(user);
+    if passwords::verify(password, stored).await
+        && let Some(user) = user
+    {
+        login_limits::forget_account(db, &account_key).await?;
+        if user.disabled_at.is_some() {
+            audit::record(db, Some(&user.id), None, event::SIGN_IN_FAILED, "account disabled", origin).await;
+            return Err(disabled());
         }
+        return Ok(user);
     }
     login_limits::record_failure(db, &account_key, client_ip, now).await?;
     let detail = if user.is_some() {

@@ -538,11 +538,11 @@ pub async fn create(
     .await?;
 
     let mut tx = begin_for_host(db, &found.host.id).await?;
-    if let Some(key) = &c.idempotency_key {
-        if let Some(done) = by_idempotency_key(&mut tx, &found.link.id, key).await? {
-            tx.rollback().await?;
-            return Ok((done.created(), false));
-        }
+    if let Some(key) = &c.idempotency_key
+        && let Some(done) = by_idempotency_key(&mut tx, &found.link.id, key).await?
+    {
+        tx.rollback().await?;
+        return Ok((done.created(), false));
     }
     // Checked again now that no other booking of this host can run: the slot must still be
     // offered (availability, busy time with buffers, notice, window, limits).
@@ -896,10 +896,10 @@ fn booking_uid(id: &str) -> String {
 
 /// The host, the zone their emails use and the link's reminder setting.
 async fn mail_context(db: &Db, row: &BookingRow) -> Result<(Host, String, Option<u32>), AppError> {
-    if let Some(link_id) = &row.link_id {
-        if let Ok(found) = found_for_link(db, &row.host_id, link_id).await {
-            return Ok((found.host, found.schedule_row.time_zone, found.fields.reminder_hours));
-        }
+    if let Some(link_id) = &row.link_id
+        && let Ok(found) = found_for_link(db, &row.host_id, link_id).await
+    {
+        return Ok((found.host, found.schedule_row.time_zone, found.fields.reminder_hours));
     }
     let host = find_host(db, HostKey::Id(&row.host_id)).await?;
     let zone = host.time_zone.clone();

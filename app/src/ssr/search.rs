@@ -124,10 +124,10 @@ impl Search {
         let per_page = number("per_page", query.per_page.as_deref(), DEFAULT_PER_PAGE, MAX_PER_PAGE)
             .map_err(|e| problems.push(e))
             .unwrap_or(DEFAULT_PER_PAGE);
-        if let (Some(from), Some(to)) = (from_ms, to_ms) {
-            if to <= from {
-                problems.push(FieldError::new("to", "The end of the range must be after its start."));
-            }
+        if let (Some(from), Some(to)) = (from_ms, to_ms)
+            && to <= from
+        {
+            problems.push(FieldError::new("to", "The end of the range must be after its start."));
         }
         if !problems.is_empty() {
             return Err(AppError::fields(problems));
@@ -580,10 +580,10 @@ fn bind_all<'q, O>(
 /// One page of the user's events matching `search`, and how many match in all.
 pub async fn search(db: &Db, user_id: &str, search: &Search) -> Result<EventPage, AppError> {
     let calendars = calendars::list(db, user_id).await?;
-    if let Some(id) = &search.calendar_id {
-        if !calendars.iter().any(|c| &c.id == id) {
-            return Err(AppError::NotFound);
-        }
+    if let Some(id) = &search.calendar_id
+        && !calendars.iter().any(|c| &c.id == id)
+    {
+        return Err(AppError::NotFound);
     }
     let count = count_statement(db.backend(), user_id, search);
     let (total,): (i64,) =

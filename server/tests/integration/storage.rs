@@ -95,7 +95,7 @@ async fn accounts_round_trip_through_storage(backend: Backend) {
     let other = accounts::register(&db, &registration("other@example.org")).await.expect("other");
     let clash = ProfileUpdate { username: "renamed".into(), ..update };
     let err = accounts::update_profile(&db, &other.id, &clash).await.expect_err("taken");
-    assert_eq!(err.field_message("username").is_some(), true, "{err:?}");
+    assert!(err.field_message("username").is_some(), "{err:?}");
 
     let limits = LoginLimits::default();
     let signed_in =
@@ -204,7 +204,7 @@ async fn concurrent_registrations_of_one_email_create_one_account(backend: Backe
     let created = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(created, 1, "{results:?}");
     for failure in results.iter().filter_map(|r| r.as_ref().err()) {
-        assert_eq!(failure.field_message("email").is_some(), true, "{failure:?}");
+        assert!(failure.field_message("email").is_some(), "{failure:?}");
     }
 }
 
