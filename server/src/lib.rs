@@ -68,7 +68,7 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// The whole HTTP application.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let options = state.leptos_options.clone();
     let dev_reload_port = (options.env == leptos::config::Env::DEV && std::env::var_os("LEPTOS_WATCH").is_some())
         .then_some(options.reload_port);
@@ -126,6 +126,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
             config.public_url.clone(),
             config.outbound(),
         )))
+}
+
+/// The pages' routes, generated once per process. Generating them sets a process-wide
+/// flag under which any page rendering at that moment waits forever for its data
+/// (leptos-rs/leptos#4773: `SuppressResourceLoad`), so a second router in the same process
+/// (the tests run many servers side by side) must never generate them while another one
+/// serves. This was the rare unanswered GET of the integration tests.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Static files and the not-found page, rendered by the app (its header asks who is

@@ -3,7 +3,7 @@
 use crate::on_both_backends;
 use crate::support::{Backend, spawn_app};
 
-on_both_backends!(health_metrics_and_headers);
+on_both_backends!(health_metrics_and_headers, pages_keep_rendering_while_other_servers_start);
 
 async fn health_metrics_and_headers(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -51,4 +51,33 @@ async fn health_metrics_and_headers(backend: Backend) {
     );
     assert!(metrics.body.contains("calento_http_request_duration_seconds_bucket{route=\"/login\",le=\"+Inf\"}"));
     assert!(metrics.body.contains("calento_db_connections{state=\"idle\"}"));
+}
+
+/// Pages render while other servers start in the same process (as the tests run them).
+/// Building a router used to generate the page routes again, which stalls every page
+/// rendering at that moment for good (leptos-rs/leptos#4773): the rare unanswered GET.
+async fn pages_keep_rendering_while_other_servers_start(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let config = crate::support::test_config(&app.url, &[]);
+    let starting = async {
+        for _ in 0..100 {
+            // What starting another server does before it serves: build its router.
+            let _ = server::router(app.state.clone(), &config);
+            tokio::task::yield_now().await;
+        }
+    };
+    let rendering = async {
+        let mut answers = Vec::new();
+        for round in 0..100 {
+            let path = if round % 2 == 0 { "/login" } else { "/no/such/page" };
+            let started = std::time::Instant::now();
+            let reply = tokio::time::timeout(std::time::Duration::from_secs(20), app.get(path)).await.map(|r| r.status);
+            answers.push((path, reply, started.elapsed()));
+        }
+        answers
+    };
+    let ((), answers) = tokio::join!(starting, rendering);
+    for (path, reply, took) in answers {
+        assert!(matches!(reply, Ok(200 | 404)), "{path}: {reply:?} after {took:?}");
+    }
 }
