@@ -199,10 +199,9 @@ pub fn spawn_upkeep(state: AppState) {
 pub fn job_handlers(config: &Config) -> jobs::Handlers {
     let retention = i64::from(config.changes_retention_days);
     let handlers =
-        app::ssr::planning::register(jobs::Handlers::new())
-            .add(app::ssr::changes::PRUNE_JOB, move |db, _| async move {
-                app::ssr::changes::run_pruning(&db, retention).await
-            });
+        app::ssr::planning::register(jobs::Handlers::new()).add(app::ssr::upkeep::PRUNE_JOB, move |db, _| async move {
+            app::ssr::upkeep::run_pruning(&db, retention).await
+        });
     match config.mailer() {
         Some(mailer) => mail::register(handlers, mailer),
         None => handlers,
@@ -215,7 +214,7 @@ pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
     {
         let db = db.clone();
         tokio::spawn(async move {
-            if let Err(error) = app::ssr::changes::schedule_pruning(&db, app::ssr::now_ms()).await {
+            if let Err(error) = app::ssr::upkeep::schedule_pruning(&db, app::ssr::now_ms()).await {
                 tracing::warn!(%error, "scheduling the change feed's pruning");
             }
         });

@@ -9,7 +9,7 @@ use crate::models::{AdminOverview, AuditEntry, InviteInfo, SecurityOverview};
 use {
     super::request,
     crate::ssr::audit::{self, event},
-    crate::ssr::{accounts, grants, identities, instance, jobs, rate_limit, security, unexpected},
+    crate::ssr::{accounts, grants, identities, instance, jobs, rate_limit, registration, security, unexpected},
 };
 
 /// The session's own id, to mark it in the list and keep it on "sign out other sessions".
@@ -201,9 +201,9 @@ pub async fn load_admin(#[server(default)] query: String) -> Result<AdminOvervie
         })
         .collect();
     Ok(AdminOverview {
-        registration_mode: instance::registration_mode(&state.db).await?,
+        registration_mode: registration::registration_mode(&state.db).await?,
         users: instance::search_users(&state.db, &query).await?,
-        invites: instance::list_invites(&state.db).await?,
+        invites: registration::list_invites(&state.db).await?,
         pending_jobs: all.iter().filter(waiting).filter(|j| j.attempts == 0).count(),
         failed_jobs: all.iter().filter(waiting).filter(|j| j.attempts > 0).count(),
         dead_jobs: all.iter().filter(|j| j.status == jobs::DEAD).count(),
@@ -225,14 +225,14 @@ pub async fn admin_set_registration(mode: String) -> Result<(), AppError> {
     let admin = request::require_admin().await?;
     let mode = crate::models::RegistrationMode::parse(&mode)
         .ok_or_else(|| AppError::bad_request("Registration is open, invite_only or closed."))?;
-    instance::set_registration_mode(&state.db, mode, &admin.id, &request::origin().await).await
+    registration::set_registration_mode(&state.db, mode, &admin.id, &request::origin().await).await
 }
 
 #[server(prefix = "/fn", endpoint = "admin_create_invite")]
 pub async fn admin_create_invite(#[server(default)] email: String) -> Result<InviteInfo, AppError> {
     let state = request::state()?;
     let admin = request::require_admin().await?;
-    let mut invite = instance::create_invite(&state.db, &admin.id, Some(&email), &request::origin().await).await?;
+    let mut invite = registration::create_invite(&state.db, &admin.id, Some(&email), &request::origin().await).await?;
     invite.link = invite.link.map(|path| format!("{}{path}", state.public_url));
     Ok(invite)
 }

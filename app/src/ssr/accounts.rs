@@ -1,10 +1,12 @@
 //! Accounts in storage: registration, sign-in checks, profiles and sessions' users.
 
 use calento::{ClockFormat, DisplayName, EmailAddress, FieldError, Password, TimeZoneName, Username, WeekStart};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
 use sqlx::Row;
 
 use super::audit::{self, Origin, event};
-use super::{Db, LoginLimits, calendars, instance, login_limits, new_id, now_ms, passwords, unexpected};
+use super::{Db, LoginLimits, calendars, login_limits, new_id, now_ms, passwords, registration, unexpected};
 use crate::AppError;
 use crate::models::{RegistrationMode, UserProfile};
 
@@ -25,6 +27,20 @@ pub struct UserRow {
 
 const USER_COLUMNS: &str =
     "id, email, username, name, time_zone, week_start, clock, is_admin, created_at, email_verified_at, disabled_at";
+
+/// The user's zone (UTC when the stored name is no longer known).
+pub fn user_zone(user: &UserRow) -> Tz {
+    user.time_zone.parse().unwrap_or(Tz::UTC)
+}
+
+/// The user's wall clock now.
+pub fn local_now(user: &UserRow) -> NaiveDateTime {
+    Utc::now().with_timezone(&user_zone(user)).naive_local()
+}
+
+pub fn today(user: &UserRow) -> NaiveDate {
+    local_now(user).date()
+}
 
 impl UserRow {
     pub fn profile(&self) -> UserProfile {
@@ -126,7 +142,7 @@ pub async fn sign_up(db: &Db, form: &Registration) -> Result<SignUp, AppError> {
     let mode = if form.by_operator || !any_user(db).await? {
         RegistrationMode::Open
     } else {
-        instance::registration_mode(db).await?
+        registration::registration_mode(db).await?
     };
     let invite = match mode {
         RegistrationMode::Open => None,
@@ -135,7 +151,7 @@ pub async fn sign_up(db: &Db, form: &Registration) -> Result<SignUp, AppError> {
                 "Registration is closed on this instance. Ask its administrator for an account.",
             ));
         }
-        RegistrationMode::InviteOnly => Some(instance::spend_invite(db, &form.invite, email.as_str()).await?),
+        RegistrationMode::InviteOnly => Some(registration::spend_invite(db, &form.invite, email.as_str()).await?),
     };
     let result = match passwords::hash(&password).await {
         Ok(password_hash) => create_unless_taken(db, &email, &password_hash, &name, chosen.as_ref(), &time_zone).await,
@@ -143,10 +159,10 @@ pub async fn sign_up(db: &Db, form: &Registration) -> Result<SignUp, AppError> {
     };
     if let Some(invite_id) = &invite {
         match &result {
-            Ok(SignUp::Created(user)) => instance::invite_used_by(db, invite_id, &user.id).await?,
+            Ok(SignUp::Created(user)) => registration::invite_used_by(db, invite_id, &user.id).await?,
             // Spent all the same: trying it again must answer as after a new account.
             Ok(SignUp::AddressInUse(_)) => {}
-            Err(_) => instance::unspend_invite(db, invite_id).await?,
+            Err(_) => registration::unspend_invite(db, invite_id).await?,
         }
     }
     result
@@ -201,7 +217,7 @@ pub async fn register_external(
     }
     let fallback = email.as_str().split('@').next().unwrap_or("New user").to_owned();
     let name = DisplayName::parse(name.unwrap_or(&fallback)).or_else(|_| DisplayName::parse(&fallback))?;
-    let mode = if any_user(db).await? { instance::registration_mode(db).await? } else { RegistrationMode::Open };
+    let mode = if any_user(db).await? { registration::registration_mode(db).await? } else { RegistrationMode::Open };
     let invite_id = match mode {
         RegistrationMode::Open => None,
         RegistrationMode::Closed => {
@@ -209,13 +225,15 @@ pub async fn register_external(
                 "Registration is closed on this instance. Ask its administrator for an account.",
             ));
         }
-        RegistrationMode::InviteOnly => Some(instance::spend_invite(db, invite.unwrap_or(""), email.as_str()).await?),
+        RegistrationMode::InviteOnly => {
+            Some(registration::spend_invite(db, invite.unwrap_or(""), email.as_str()).await?)
+        }
     };
     let result = insert_user(db, &email, "", &name, None, &TimeZoneName::default()).await;
     if let Some(invite_id) = &invite_id {
         match &result {
-            Ok(user) => instance::invite_used_by(db, invite_id, &user.id).await?,
-            Err(_) => instance::unspend_invite(db, invite_id).await?,
+            Ok(user) => registration::invite_used_by(db, invite_id, &user.id).await?,
+            Err(_) => registration::unspend_invite(db, invite_id).await?,
         }
     }
     let user = result?;

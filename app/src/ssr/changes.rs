@@ -7,8 +7,8 @@
 //!   created, updated or deleted, and [`Write::commit`] flushes the records before it
 //!   commits. Because every writer of a user takes the same lock first, a user's changes
 //!   commit in the order of their numbers, and no lock is ever taken in the other order.
-//! - **Flush** (inside the transaction): the reactions run ([`REACTIONS`]: each may enqueue
-//!   jobs, never write data), each calendar touched gets one new revision (its sync token
+//! - **Flush** (inside the transaction): the reactions run (each may enqueue
+//!   jobs, never write data; the list is `ssr::REACTIONS`), each calendar touched gets one new revision (its sync token
 //!   and ctag), the user's `change_seq` grows by the number of changes, the rows are
 //!   inserted, and on PostgreSQL a `NOTIFY` is queued (sent by the server at commit).
 //! - **After commit**: the change is announced on the database handle's [`super::db::Bus`]
@@ -17,8 +17,8 @@
 //!   [`prune`] drops changes older than the retention and remembers where the feed now
 //!   starts, so an older cursor is refused as expired instead of silently missing changes.
 //!
-//! A new consumer of changes is one module: a reaction added to [`REACTIONS`] (work done
-//! because of a change, as a job) or a subscriber of the bus (news after commit).
+//! A new consumer of changes is one module: a reaction added to `ssr::REACTIONS` (work
+//! done because of a change, as a job) or a subscriber of the bus (news after commit).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -174,10 +174,6 @@ pub struct Change {
 pub type Reaction = for<'a> fn(&'a mut Write, &'a str, &'a [Change]) -> BoxFuture<'a, Result<(), AppError>>;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Every reaction, run on every flush. A new one is a function in its own module and a
-/// line here.
-const REACTIONS: &[Reaction] = &[super::planning::replan_when_busy_time_changes];
-
 /// A transaction that writes, and records what it changed. Dereferences to the
 /// connection, so statements run with `.execute(&mut **w)` as in a plain transaction.
 pub struct Write {
@@ -290,7 +286,7 @@ impl Write {
             return Err(AppError::Unexpected);
         };
         let changes = std::mem::take(&mut self.pending);
-        for reaction in REACTIONS {
+        for reaction in super::REACTIONS {
             reaction(self, &user_id, &changes).await?;
         }
         let now = now_ms();
@@ -475,28 +471,6 @@ pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, AppError> {
     let deleted = sqlx::query("DELETE FROM changes WHERE at < $1").bind(before_ms).execute(&mut *write).await?;
     write.commit().await?;
     Ok(deleted.rows_affected())
-}
-
-/// The job that prunes the feed: once an hour, changes older than the retention go.
-pub const PRUNE_JOB: &str = "prune_changes";
-
-/// Makes sure the pruning job is queued (every server process calls this at start; one
-/// job is queued whatever their number).
-pub async fn schedule_pruning(db: &Db, run_at_ms: i64) -> Result<(), AppError> {
-    let mut write = begin_unowned(db).await?;
-    super::jobs::enqueue_once(&mut write, PRUNE_JOB, PRUNE_JOB, &serde_json::json!({}), run_at_ms).await?;
-    write.commit().await
-}
-
-/// Runs one pruning and queues the next an hour later.
-pub async fn run_pruning(db: &Db, retention_days: i64) -> Result<(), String> {
-    let cutoff = now_ms() - retention_days.max(1) * 86_400_000;
-    let deleted = prune(db, cutoff).await.map_err(|e| e.to_string())?;
-    if deleted > 0 {
-        tracing::info!(deleted, retention_days, "pruned the change feed");
-    }
-    // The job running now is not `queued`, so the next one can be.
-    schedule_pruning(db, now_ms() + 3_600_000).await.map_err(|e| e.to_string())
 }
 
 /// On PostgreSQL, listens for the `NOTIFY` of other server processes on this database and

@@ -116,9 +116,9 @@ fn sqlite_file(url: &str) -> Option<&str> {
 }
 
 impl Db {
-    /// Opens the database, creating the SQLite file and its folder on first use, and
-    /// applies pending migrations.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, ConnectError> {
+    /// Opens the pools, creating the SQLite file and its folder on first use, and applies
+    /// pending migrations. `Db::connect` (in `ssr`) also prepares what differs by backend.
+    pub(super) async fn open(url: &str, max_connections: u32) -> Result<Self, ConnectError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
         let db = match backend {
@@ -151,8 +151,6 @@ impl Db {
             }
         };
         sqlx::migrate!("../migrations").run(&db.write).await?;
-        // Full-text search objects differ by backend, so they are made here (see search.rs).
-        super::search::prepare(&db).await?;
         Ok(db)
     }
 

@@ -3,10 +3,10 @@
 use calento::FieldError;
 use calento::focus::{FocusKind, FocusState, FocusTimer, next_kind};
 
-use super::accounts::UserRow;
+use super::accounts::{UserRow, today, user_zone};
 use super::changes::{self, Kind, Op};
 use super::motivation::{self, local_day, settings};
-use super::tasks::{day_start, today, user_zone};
+use super::tasks::day_start;
 use super::{Db, millis_to_utc, new_id, now_ms, unexpected};
 use crate::AppError;
 use crate::models::{

@@ -22,6 +22,7 @@ pub mod motivation;
 pub mod passwords;
 pub mod planning;
 pub mod rate_limit;
+pub mod registration;
 pub mod scheduling;
 pub mod search;
 pub mod security;
@@ -29,12 +30,28 @@ pub mod session_store;
 pub mod subscriptions;
 pub mod tasks;
 pub mod tokens;
+pub mod upkeep;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 pub use db::{Backend, Db};
 pub use login_limits::LoginLimits;
+
+impl Db {
+    /// Opens the database (SQLite by default, PostgreSQL by URL): pools, migrations, and the
+    /// full-text search objects, which differ by backend (`search::prepare`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, db::ConnectError> {
+        let db = Db::open(url, max_connections).await?;
+        search::prepare(&db).await?;
+        Ok(db)
+    }
+}
+
+/// What every change of a user's data sets off in its own transaction (see
+/// `changes::Write::commit`): each reaction looks at the changes and may queue jobs. A new
+/// consumer of changes is a function in its own module and a line here.
+pub(crate) const REACTIONS: &[changes::Reaction] = &[planning::replan_when_busy_time_changes];
 
 /// What every handler and server function can reach.
 #[derive(Clone, Debug)]

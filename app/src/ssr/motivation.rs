@@ -10,8 +10,7 @@ use calento::motivation::{self as rules, StreakRules, Tally};
 use chrono::{DateTime, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::accounts::UserRow;
-use super::tasks::{today, user_zone};
+use super::accounts::{UserRow, today, user_zone};
 use super::{Db, new_id, now_ms, unexpected};
 use crate::AppError;
 use crate::models::{MotivationSwitches, ProgressInfo, RewardInfo};

@@ -10,11 +10,11 @@ use calento::planner::{self, PlanInput, PlanSettings, PlanTask};
 use chrono::Duration;
 use chrono_tz::Tz;
 
-use super::accounts::UserRow;
+use super::accounts::{UserRow, today, user_zone};
 use super::calendars::{self, CalendarRow};
 use super::changes::{self, BoxFuture, Change, Kind, Op, Write};
 use super::motivation::{TaskSettings, save_settings, settings};
-use super::tasks::{TaskRow, day_start, parse_when, rfc3339, today, user_zone};
+use super::tasks::{TaskRow, day_start, parse_when, rfc3339};
 use super::{Db, bookings, events, jobs, now_ms, scheduling, unexpected};
 use crate::AppError;
 use crate::models::{CalendarInput, EventInput};

@@ -8,10 +8,10 @@ use super::changes::{self, Kind, Op, Write};
 use calento::FieldError;
 use calento::capture::{self, CaptureContext, Energy, When};
 use calento::task::{self as rules, Progress, StepNode, TaskStatus};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset};
 use chrono_tz::Tz;
 
-use super::accounts::UserRow;
+use super::accounts::{UserRow, local_now, today, user_zone};
 use super::{Db, millis_to_utc, motivation, new_id, now_ms};
 use crate::AppError;
 use crate::models::{
@@ -81,20 +81,6 @@ pub fn energy_text(energy: Energy) -> &'static str {
         Energy::Medium => "medium",
         Energy::High => "high",
     }
-}
-
-/// The user's zone (UTC when the stored name is no longer known).
-pub fn user_zone(user: &UserRow) -> Tz {
-    user.time_zone.parse().unwrap_or(Tz::UTC)
-}
-
-/// The user's wall clock now.
-pub fn local_now(user: &UserRow) -> NaiveDateTime {
-    Utc::now().with_timezone(&user_zone(user)).naive_local()
-}
-
-pub fn today(user: &UserRow) -> NaiveDate {
-    local_now(user).date()
 }
 
 fn stored_text(when: &When) -> String {

@@ -17,6 +17,7 @@ on_both_backends!(
     each_credential_sees_only_the_kinds_its_scopes_read,
     a_calendar_revision_grows_with_each_write_of_its_events,
     busy_time_changes_replan_blocks_through_a_job,
+    the_pruning_job_drops_old_changes_and_queues_its_next_run,
 );
 
 async fn feed(app: &TestApp, token: &str, query: &str) -> Value {
@@ -302,4 +303,35 @@ async fn a_second_process_hears_jobs_and_changes_through_notify() {
     .await;
     assert_eq!(heard, Ok(true), "the second process heard the first one's change");
     worker.shutdown(Duration::from_secs(1)).await;
+}
+
+async fn the_pruning_job_drops_old_changes_and_queues_its_next_run(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = user_with_token(&app, "prune@example.org").await;
+    let db = &app.state.db;
+    let old = feed(&app, &token, "").await["cursor"].as_str().expect("cursor").to_owned();
+    assert_eq!(app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "Old"}))).await.status, 201);
+    // Forty days pass for what is written so far.
+    sqlx::query("UPDATE changes SET at = at - $1").bind(40 * 86_400_000_i64).execute(db.write()).await.expect("age");
+    let recent = feed(&app, &token, "").await["cursor"].as_str().expect("cursor").to_owned();
+    assert_eq!(app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "New"}))).await.status, 201);
+
+    app::ssr::upkeep::run_pruning(db, 30).await.expect("prune");
+    let expired = app.api("GET", &format!("/api/v1/changes?since={old}"), &token, None).await;
+    assert_eq!(expired.status, 410, "{}", expired.body);
+    assert_eq!(
+        summary(&feed(&app, &token, &format!("?since={recent}")).await),
+        pairs(&[("task", "created")]),
+        "what is younger than the retention stays"
+    );
+    // The next run is queued an hour on, once however often it is scheduled.
+    app::ssr::upkeep::schedule_pruning(db, app::ssr::now_ms()).await.expect("schedule");
+    let queued: Vec<_> = app::ssr::jobs::list_jobs(db, Some("queued"))
+        .await
+        .expect("jobs")
+        .into_iter()
+        .filter(|j| j.kind == app::ssr::upkeep::PRUNE_JOB)
+        .collect();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert!(queued[0].run_at > app::ssr::now_ms() + 3_000_000, "an hour on: {}", queued[0].run_at);
 }
