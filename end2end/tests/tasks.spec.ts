@@ -287,10 +287,17 @@ test.describe("tasks without JavaScript", () => {
 
   test("capture, micro-steps and done work as plain forms", async ({ page }) => {
     await page.goto("/register");
+    const email = uniqueEmail("plain");
     await page.getByLabel("Name", { exact: true }).fill("Plain Forms");
-    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("plain"));
+    await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
+    // Registering does not sign in; the plain login form does.
+    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/calendar$/);
     await page.goto("/tasks");
     await page.getByTestId("capture-text").fill("Fix the bike ~30m\nCall grandma");
     await page.getByTestId("capture-save").click();
