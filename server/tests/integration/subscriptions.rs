@@ -159,6 +159,17 @@ async fn events_of(app: &TestApp, token: &str, calendar: &str) -> Vec<(String, S
         .collect()
 }
 
+/// Where the user's change feed ends now.
+async fn cursor(app: &TestApp, token: &str) -> String {
+    app.api("GET", "/api/v1/changes", token, None).await.json()["cursor"].as_str().expect("cursor").to_owned()
+}
+
+/// The user's changes after `since`.
+async fn changes_since(app: &TestApp, token: &str, since: &str) -> Vec<Value> {
+    let page = app.api("GET", &format!("/api/v1/changes?since={since}"), token, None).await.json();
+    page["changes"].as_array().expect("changes").clone()
+}
+
 fn titles(events: &[(String, String, String)]) -> Vec<&str> {
     events.iter().map(|(title, _, _)| title.as_str()).collect()
 }
@@ -168,6 +179,7 @@ async fn a_subscription_mirrors_its_feed_with_conditional_requests(backend: Back
     let app = spawn_app(backend).await;
     let token = user_with_token(&app, "sub@example.org").await;
     let calendar = subscribe(&app, &token, &format!("{base}/feed.ics")).await;
+    let before_polls = cursor(&app, &token).await;
 
     // First poll: everything is imported.
     let first = refresh(&app, &token, &calendar).await;
@@ -184,6 +196,15 @@ async fn a_subscription_mirrors_its_feed_with_conditional_requests(backend: Back
     assert_eq!(occurrences.as_array().map(Vec::len), Some(5), "{occurrences}");
     assert!(occurrences.as_array().expect("list").iter().all(|o| o["read_only"] == true));
 
+    // The change feed heard of each imported row (the series and its moved instance), in
+    // the subscription's calendar.
+    let polled = changes_since(&app, &token, &before_polls).await;
+    assert_eq!(polled.len(), 4, "{polled:?}");
+    assert!(
+        polled.iter().all(|c| c["kind"] == "event" && c["op"] == "created" && c["calendar_id"] == calendar.as_str())
+    );
+    let after_first = cursor(&app, &token).await;
+
     // Second poll: the stored ETag gets a 304, and nothing changes.
     let second = refresh(&app, &token, &calendar).await;
     assert_eq!(second["poll_error"], Value::Null);
@@ -194,6 +215,7 @@ async fn a_subscription_mirrors_its_feed_with_conditional_requests(backend: Back
         assert_eq!(feed.last_if_none_match.as_deref(), Some("\"v1\""));
     }
     assert_eq!(events_of(&app, &token, &calendar).await, imported, "same rows, not rewritten");
+    assert_eq!(cursor(&app, &token).await, after_first, "a poll that changed nothing records nothing");
 
     // The feed changes: one event removed, one changed, one added.
     {
@@ -210,6 +232,14 @@ async fn a_subscription_mirrors_its_feed_with_conditional_requests(backend: Back
     assert_eq!(feed.lock().expect("feed").last_if_none_match.as_deref(), Some("\"v1\""));
     let search = app.api("GET", "/api/v1/events?q=alpha", &token, None).await.json();
     assert_eq!(search["total"], 0, "the removed event is gone from search too");
+    let mirrored_changes = changes_since(&app, &token, &after_first).await;
+    let alpha = &imported[0].1;
+    assert!(
+        mirrored_changes.iter().any(|c| c["id"] == alpha.as_str() && c["op"] == "deleted"),
+        "the event that left the feed is deleted in the feed: {mirrored_changes:?}"
+    );
+    let delta = &mirrored[1].1;
+    assert!(mirrored_changes.iter().any(|c| c["id"] == delta.as_str() && c["op"] == "created"));
 
     // Subscribed events cannot be changed here.
     let beta_id = &mirrored[0].1;
