@@ -84,6 +84,15 @@ pub struct Question {
     pub required: bool,
 }
 
+/// One page of the host's bookings, and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingPage {
+    pub items: Vec<BookingInfo>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
 /// A booking link's settings, as the API takes and returns them (all minutes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -38,17 +38,19 @@ pub fn BookingsPage() -> impl IntoView {
         let asked = query.read().get("tab").unwrap_or_default();
         TABS.iter().find(|(key, _)| *key == asked).map(|(key, _)| *key).unwrap_or("upcoming")
     });
+    let page = Memo::new(move |_| query.read().get("page").filter(|p| !p.is_empty()));
     let data = Resource::new(
         move || {
             (
                 tab.get(),
+                page.get(),
                 actions.cancel.version().get(),
                 actions.approve.version().get(),
                 actions.decline.version().get(),
                 actions.reschedule.version().get(),
             )
         },
-        |(tab, ..)| list_bookings(Some(tab.to_owned())),
+        |(tab, page, ..)| list_bookings(Some(tab.to_owned()), page),
     );
     // The last action's error, whichever it was.
     let last_error = RwSignal::new(None::<AppError>);
@@ -116,11 +118,23 @@ fn BookingList(data: BookingsData, tab: &'static str) -> impl IntoView {
         };
         return view! { <p class="empty" data-testid="no-bookings">{text}</p> }.into_any();
     }
+    let (page, last) = (data.page, (data.total + data.per_page - 1) / data.per_page.max(1));
+    let link = move |to: i64| format!("/bookings?tab={tab}&page={to}");
     view! {
         <p class="hint">"Times are in " {zone} "."</p>
         <ul class="booking-list">
             {data.bookings.into_iter().map(|item| view! { <BookingRow item tab /> }).collect_view()}
         </ul>
+        {(last > 1)
+            .then(|| {
+                view! {
+                    <nav class="pager" aria-label="More bookings" data-testid="bookings-pager">
+                        {(page > 1).then(|| view! { <a class="button" href=link(page - 1) rel="prev">"Previous"</a> })}
+                        <span>{format!("Page {page} of {last} ({} bookings)", data.total)}</span>
+                        {(page < last).then(|| view! { <a class="button" href=link(page + 1) rel="next">"Next"</a> })}
+                    </nav>
+                }
+            })}
     }
     .into_any()
 }

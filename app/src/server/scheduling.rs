@@ -45,6 +45,10 @@ pub struct HostBooking {
 pub struct BookingsData {
     pub time_zone: String,
     pub bookings: Vec<HostBooking>,
+    /// This page (from 1), its size, and how many bookings the tab has in all.
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
 }
 
 /// Splits minutes into the largest whole unit, for a number-and-unit input pair.
@@ -514,11 +518,15 @@ fn user_zone(user: &crate::ssr::accounts::UserRow) -> chrono_tz::Tz {
 
 /// The host's bookings: `upcoming` (default), `past`, `cancelled` or `pending`.
 #[server(prefix = "/fn", endpoint = "list_bookings")]
-pub async fn list_bookings(status: Option<String>) -> Result<BookingsData, AppError> {
+pub async fn list_bookings(status: Option<String>, page: Option<String>) -> Result<BookingsData, AppError> {
     let user = request::require_user().await?;
     let profile = user.profile();
     let tz = user_zone(&user);
-    let list = bookings::list(&request::state()?.db, &user.id, filled(status).as_deref()).await?;
+    let found =
+        bookings::list(&request::state()?.db, &user.id, filled(status).as_deref(), filled(page).as_deref(), None)
+            .await?;
+    let (page, per_page, total) = (found.page, found.per_page, found.total);
+    let list = found.items;
     let local = |text: &str| {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ")
             .map(|utc| calento::recurrence::utc_to_local(tz, utc))
@@ -544,7 +552,7 @@ pub async fn list_bookings(status: Option<String>) -> Result<BookingsData, AppEr
             }
         })
         .collect();
-    Ok(BookingsData { time_zone: user.time_zone.clone(), bookings })
+    Ok(BookingsData { time_zone: user.time_zone.clone(), bookings, page, per_page, total })
 }
 
 #[server(prefix = "/fn", endpoint = "cancel_booking")]

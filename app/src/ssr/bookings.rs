@@ -15,11 +15,11 @@ use super::changes::{self, Kind, Op, Write};
 use super::events;
 use super::mail;
 use super::scheduling::{self, LINK_COLUMNS, LinkRow, ScheduleRow};
-use super::{Db, millis_to_utc, new_id, now_ms};
+use super::{Db, millis_to_utc, new_id, now_ms, search};
 use crate::AppError;
 use crate::models::{
-    Answer, BookingInfo, BookingLinkFields, BookingRequest, BookingStatus, CreatedBooking, EventInput, PublicLink,
-    QuestionKind,
+    Answer, BookingInfo, BookingLinkFields, BookingPage, BookingRequest, BookingStatus, CreatedBooking, EventInput,
+    PublicLink, QuestionKind,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -626,30 +626,53 @@ pub async fn find_by_token(db: &Db, token: &str) -> Result<BookingRow, AppError>
     .ok_or(AppError::NotFound)
 }
 
-/// The host's bookings: `upcoming` (default), `past`, `cancelled` (and declined),
-/// `pending` (awaiting approval) or `all`.
-pub async fn list(db: &Db, host_id: &str, status: Option<&str>) -> Result<Vec<BookingInfo>, AppError> {
-    let filter = match status.map(str::trim).unwrap_or("upcoming") {
-        "upcoming" | "" => "status IN ('pending', 'confirmed') AND end_ms > $2 ORDER BY start_ms, id",
-        "past" => "status = 'confirmed' AND end_ms <= $2 ORDER BY start_ms DESC, id",
-        "cancelled" => "status IN ('cancelled', 'declined') AND $2 = $2 ORDER BY start_ms DESC, id",
-        "pending" => "status = 'pending' AND $2 = $2 ORDER BY start_ms, id",
-        "all" => "$2 = $2 ORDER BY start_ms DESC, id",
+/// A page of the host's bookings: `upcoming` (default, soonest first), `past`,
+/// `cancelled` (and declined), `pending` (awaiting approval) or `all` (newest first);
+/// `page` from 1, `per_page` 1–200 (50), with the total.
+pub async fn list(
+    db: &Db,
+    host_id: &str,
+    status: Option<&str>,
+    page: Option<&str>,
+    per_page: Option<&str>,
+) -> Result<BookingPage, AppError> {
+    let mut problems = Vec::new();
+    let (filter, order) = match status.map(str::trim).unwrap_or("upcoming") {
+        "upcoming" | "" => ("status IN ('pending', 'confirmed') AND end_ms > $2", "start_ms, id"),
+        "past" => ("status = 'confirmed' AND end_ms <= $2", "start_ms DESC, id"),
+        "cancelled" => ("status IN ('cancelled', 'declined') AND $2 = $2", "start_ms DESC, id"),
+        "pending" => ("status = 'pending' AND $2 = $2", "start_ms, id"),
+        "all" => ("$2 = $2", "start_ms DESC, id"),
         _ => {
-            return Err(AppError::field(FieldError::new(
-                "status",
-                "Choose upcoming, past, cancelled, pending or all.",
-            )));
+            problems.push(FieldError::new("status", "Choose upcoming, past, cancelled, pending or all."));
+            ("$2 = $2", "id")
         }
     };
-    let rows = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {BOOKING_COLUMNS} FROM bookings WHERE host_id = $1 AND {filter} LIMIT 500"
+    let page = search::number("page", page, 1, search::MAX_PAGE).map_err(|e| problems.push(e)).unwrap_or(1);
+    let per_page = search::number("per_page", per_page, search::DEFAULT_PER_PAGE, search::MAX_PER_PAGE)
+        .map_err(|e| problems.push(e))
+        .unwrap_or(search::DEFAULT_PER_PAGE);
+    if !problems.is_empty() {
+        return Err(AppError::fields(problems));
+    }
+    let now = now_ms();
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM bookings WHERE host_id = $1 AND {filter}"
     )))
     .bind(host_id)
-    .bind(now_ms())
+    .bind(now)
+    .fetch_one(db.read())
+    .await?;
+    let rows = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOOKING_COLUMNS} FROM bookings WHERE host_id = $1 AND {filter} ORDER BY {order} LIMIT $3 OFFSET $4"
+    )))
+    .bind(host_id)
+    .bind(now)
+    .bind(per_page)
+    .bind((page - 1).saturating_mul(per_page))
     .fetch_all(db.read())
     .await?;
-    Ok(rows.iter().map(BookingRow::info).collect())
+    Ok(BookingPage { items: rows.iter().map(BookingRow::info).collect(), page, per_page, total })
 }
 
 /// Who asks for a change: the host, or the invitee through their secret link.

@@ -84,7 +84,8 @@ pub struct Search {
     pub per_page: i64,
 }
 
-fn number(field: &str, value: Option<&str>, default: i64, max: i64) -> Result<i64, FieldError> {
+/// A whole number from 1 to `max` in a query (absent: `default`), or the field's message.
+pub fn number(field: &str, value: Option<&str>, default: i64, max: i64) -> Result<i64, FieldError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(default),
         Some(text) => match text.parse::<i64>() {

@@ -9,7 +9,7 @@ use app::AppError;
 use app::ssr::AppState;
 
 use super::{ApiJson, ApiUser, Guard, OptionalJson, Routes};
-use app::models::{BookingInfo, BookingLinkInfo, LinkPatch, ScheduleBody, ScheduleInfo};
+use app::models::{BookingInfo, BookingLinkInfo, BookingPage, LinkPatch, ScheduleBody, ScheduleInfo};
 use app::ssr::{bookings, scheduling};
 use calento::scope::Area;
 
@@ -124,14 +124,17 @@ async fn delete_link(
 #[derive(Deserialize)]
 struct BookingsQuery {
     status: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
 }
 
 async fn list_bookings(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
     Query(query): Query<BookingsQuery>,
-) -> Result<Json<Vec<BookingInfo>>, AppError> {
-    bookings::list(&state.db, &user.id, query.status.as_deref()).await.map(Json)
+) -> Result<Json<BookingPage>, AppError> {
+    let (page, per_page) = (query.page.as_deref(), query.per_page.as_deref());
+    bookings::list(&state.db, &user.id, query.status.as_deref(), page, per_page).await.map(Json)
 }
 
 async fn get_booking(

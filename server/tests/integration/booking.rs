@@ -23,6 +23,7 @@ on_both_backends!(
     secret_and_disabled_links_are_not_found_by_strangers,
     day_limits_and_buffers_close_slots_around_bookings,
     freebusy_merges_events_and_bookings,
+    the_bookings_list_is_paged_with_its_total,
 );
 
 /// A host with a token, their username, a New York schedule (weekdays 09:00–12:00) and a
@@ -399,7 +400,7 @@ async fn a_slot_is_booked_once_and_the_host_sees_the_booking_and_its_event(backe
     assert_eq!(left.len(), 5);
 
     // The host sees the booking and the event on their calendar.
-    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json();
+    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json()["items"].clone();
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(list[0]["email"], "ada@example.org");
     let found = app
@@ -443,7 +444,7 @@ async fn fifty_invitees_racing_for_one_slot_get_exactly_one_booking(backend: Bac
         }
     }
     assert_eq!((created, taken), (1, 49));
-    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json();
+    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json()["items"].clone();
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     let found = app
         .api("GET", "/api/v1/occurrences?from=2030-01-14T00:00:00Z&to=2030-01-15T00:00:00Z", &host.token, None)
@@ -464,7 +465,7 @@ async fn retries_with_the_same_idempotency_key_make_one_booking(backend: Backend
     assert_eq!(first.json()["manage_url"], again.json()["manage_url"]);
     let other = book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), Some("retry-2")).await;
     assert_eq!(other.status, 409);
-    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json();
+    let list = app.api("GET", "/api/v1/bookings", &host.token, None).await.json()["items"].clone();
     assert_eq!(list.as_array().map(Vec::len), Some(1));
 }
 
@@ -538,7 +539,8 @@ async fn invitees_cancel_and_reschedule_with_their_secret_link_and_hosts_with_th
     assert_eq!(app.send("POST", &path, &[], Vec::new()).await.status, 409);
     let open = slots(&app, &host, "intro", "2030-01-15T00:00:00Z", "2030-01-16T00:00:00Z").await;
     assert!(open.contains(&"2030-01-15T14:00:00Z".to_owned()));
-    let cancelled = app.api("GET", "/api/v1/bookings?status=cancelled", &host.token, None).await.json();
+    let cancelled =
+        app.api("GET", "/api/v1/bookings?status=cancelled", &host.token, None).await.json()["items"].clone();
     assert_eq!(cancelled.as_array().map(Vec::len), Some(1));
     let found = app
         .api("GET", "/api/v1/occurrences?from=2030-01-15T00:00:00Z&to=2030-01-16T00:00:00Z", &host.token, None)
@@ -586,7 +588,7 @@ async fn bookings_needing_approval_wait_and_can_be_approved_or_declined(backend:
     // A pending booking holds its slot.
     assert_eq!(book(&app, &host, "vip", invitee("2030-01-15T14:00:00Z"), None).await.status, 409);
     let second = book(&app, &host, "vip", invitee("2030-01-15T15:00:00Z"), None).await.json();
-    let pending = app.api("GET", "/api/v1/bookings?status=pending", &host.token, None).await.json();
+    let pending = app.api("GET", "/api/v1/bookings?status=pending", &host.token, None).await.json()["items"].clone();
     assert_eq!(pending.as_array().map(Vec::len), Some(2));
     let id = first["id"].as_str().expect("id");
     let reply = app.api("POST", &format!("/api/v1/bookings/{id}/approve"), &host.token, None).await;
@@ -694,4 +696,48 @@ async fn public_booking_routes_are_rate_limited_per_address() {
     assert_eq!(reply.json()["code"], "rate_limited");
     // The signed-in API is not limited by it.
     assert_eq!(app.get("/api/v1/me").await.status, 401);
+}
+
+async fn the_bookings_list_is_paged_with_its_total(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "pages@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let starts = ["14:00", "14:30", "15:00", "15:30", "16:00", "16:30", "14:00"];
+    for (i, time) in starts.iter().enumerate() {
+        let day = if i < 6 { "2030-01-15" } else { "2030-01-16" };
+        let booked = book(&app, &host, "intro", invitee(&format!("{day}T{time}:00Z")), None).await;
+        assert_eq!(booked.status, 201, "{}", booked.body);
+    }
+    let page = |query: &str| {
+        let app = &app;
+        let token = host.token.clone();
+        let path = format!("/api/v1/bookings{query}");
+        async move { app.api("GET", &path, &token, None).await }
+    };
+    let mut seen = Vec::new();
+    for number in 1..=3 {
+        let reply = page(&format!("?per_page=3&page={number}")).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.json();
+        assert_eq!(
+            (body["page"].as_i64(), body["per_page"].as_i64(), body["total"].as_i64()),
+            (Some(number), Some(3), Some(7))
+        );
+        seen.extend(
+            body["items"].as_array().expect("items").iter().map(|b| b["start"].as_str().expect("start").to_owned()),
+        );
+    }
+    assert_eq!(seen.len(), 7, "every booking once, over three pages: {seen:?}");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "upcoming bookings come soonest first across pages");
+    let beyond = page("?per_page=3&page=4").await.json();
+    assert_eq!(beyond["items"], json!([]));
+    assert_eq!(beyond["total"], 7);
+    let default = page("").await.json();
+    assert_eq!((default["per_page"].as_i64(), default["items"].as_array().map(Vec::len)), (Some(50), Some(7)));
+    for bad in ["?per_page=0", "?per_page=201", "?page=0", "?page=x"] {
+        let reply = page(bad).await;
+        assert_eq!(reply.status, 422, "{bad}: {}", reply.body);
+    }
 }
