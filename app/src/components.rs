@@ -143,6 +143,8 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
     let location = use_location();
     let children = StoredValue::new(children);
     view! {
+        // A signed-in page is one person's own: never for search engines.
+        <leptos_meta::Meta name="robots" content="noindex" />
         <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match auth.user.await {

@@ -44,6 +44,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         trust_proxy: config.trust_proxy,
         rate_limits: config.rate_limits,
         public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
+        canonical_base: config.public_url.clone(),
         step_suggester: llm::suggester(config),
         url_check: config.outbound().url_check(),
         sign_in_providers: config.sign_in_providers.iter().map(oidc::ProviderConfig::info).collect(),

@@ -306,6 +306,13 @@ pub struct PublicPage {
     pub has_previous: bool,
     /// When moving a booking: the booking being moved.
     pub rescheduling: Option<BookingInfo>,
+    /// The page's address for search engines (`{CALENTO_PUBLIC_URL}/{username}/{slug}`),
+    /// when that setting is given and the page is to be indexed.
+    #[serde(default)]
+    pub canonical: Option<String>,
+    /// Whether search engines may index the page: not a secret link's, nor a booking's move.
+    #[serde(default)]
+    pub indexed: bool,
 }
 
 /// What the invitee's page for one booking shows.
@@ -327,6 +334,10 @@ pub struct HostLinks {
     pub host_name: String,
     pub username: String,
     pub links: Vec<ListedLink>,
+    /// The page's address for search engines (`{CALENTO_PUBLIC_URL}/{username}`), when
+    /// that setting is given.
+    #[serde(default)]
+    pub canonical: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

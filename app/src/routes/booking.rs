@@ -7,7 +7,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use chrono_tz::Tz;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Link, Meta, Title};
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
@@ -44,6 +44,18 @@ fn not_found_status() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
+    }
+}
+
+/// A page's description for search results and link previews: the host's own words when
+/// they wrote some, else `fallback`; at most about 160 characters.
+fn page_description(written: &str, fallback: &str) -> String {
+    let text = written.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = if text.is_empty() { format!("{fallback}: choose a time that suits you.") } else { text };
+    if text.chars().count() <= 160 {
+        text
+    } else {
+        format!("{}…", text.chars().take(159).collect::<String>().trim_end())
     }
 }
 
@@ -222,7 +234,13 @@ fn BookingBody(
     let duration = page.duration;
     let rescheduling = page.rescheduling.clone();
     let kept = nav.clone();
+    let summary = page_description(&link.description, &format!("Book “{}” with {}", link.title, link.host_name));
+    let canonical = page.canonical.clone();
     view! {
+        <Meta name="description" content=summary />
+        {canonical.map(|url| view! { <Link rel="canonical" href=url /> })}
+        // A secret link, or a booking being moved: not for search engines.
+        {(!page.indexed).then(|| view! { <Meta name="robots" content="noindex" /> })}
         <p class="host" data-testid="host-name">{link.host_name.clone()}</p>
         <h1 data-testid="link-title">{link.title.clone()}</h1>
         {(!link.description.is_empty()).then(|| view! { <p class="description">{link.description.clone()}</p> })}
@@ -326,7 +344,7 @@ fn MonthView(
                 <h2 data-testid="month-title">{month_label}</h2>
                 <A href=next_href attr:class="button icon" attr:aria-label="Next month" attr:data-testid="next-month">"›"</A>
             </div>
-            <div class="month-days" role="grid">
+            <div class="month-days" role="group" aria-label="Days with times to book">
                 {["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map(|d| view! { <span class="weekday">{d}</span> }).collect_view()}
                 {(0..cells).map(|i| {
                     let offset = i - lead;
@@ -442,6 +460,8 @@ pub fn ManageBookingPage() -> impl IntoView {
     );
     view! {
         <Title text="Your booking" />
+        // The address carries the invitee's secret: never indexed.
+        <Meta name="robots" content="noindex" />
         <section class="card booking-page" data-testid="manage-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -547,7 +567,10 @@ pub fn HostPage() -> impl IntoView {
                         Ok(host) => {
                             let username = host.username.clone();
                             let empty = host.links.is_empty();
+                            let summary = page_description("", &format!("Book a time with {}", host.host_name));
                             view! {
+                            <Meta name="description" content=summary />
+                            {host.canonical.clone().map(|url| view! { <Link rel="canonical" href=url /> })}
                             <h1>{host.host_name.clone()}</h1>
                             {empty.then(|| view! { <p class="empty">"No booking links here yet."</p> })}
                             <ul class="listed-links">

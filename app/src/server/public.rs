@@ -122,6 +122,13 @@ pub async fn load_public_page(
         today,
         days,
         has_previous: month > today.with_day(1).unwrap_or(today),
+        canonical: match (is_secret || moving.is_some(), request::state()?.canonical_base) {
+            (false, Some(base)) => {
+                Some(format!("{}/{}/{}", base.trim_end_matches('/'), found.host.username, found.link.slug))
+            }
+            _ => None,
+        },
+        indexed: !is_secret && moving.is_none(),
         rescheduling: moving.map(|r| r.info()),
     })
 }
@@ -236,7 +243,9 @@ pub async fn load_host_links(username: String) -> Result<crate::models::HostLink
     request::check_public_rate().await?;
     let db = request::state()?.db;
     let (host, links) = crate::ssr::bookings::listed_links(&db, &username).await?;
+    let base = request::state()?.canonical_base;
     Ok(crate::models::HostLinks {
+        canonical: base.map(|base| format!("{}/{}", base.trim_end_matches('/'), host.username)),
         host_name: host.name,
         username: host.username,
         links: links

@@ -68,6 +68,9 @@ pub struct AppState {
     /// The address people reach Calento at (`CALENTO_PUBLIC_URL`, else the listening
     /// address), for absolute links in emails.
     pub public_url: String,
+    /// `CALENTO_PUBLIC_URL` when it is set: public pages then name their canonical address
+    /// (without it the listening address may not be where people reach Calento).
+    pub canonical_base: Option<String>,
     /// The sign-in providers this instance offers (OpenID Connect, GitHub).
     pub sign_in_providers: Vec<crate::models::ProviderInfo>,
     /// Asks a language model for a task's micro-steps (`CALENTO_LLM_URL`); `None`: rules only.

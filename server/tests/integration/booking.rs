@@ -24,6 +24,7 @@ on_both_backends!(
     day_limits_and_buffers_close_slots_around_bookings,
     freebusy_merges_events_and_bookings,
     the_bookings_list_is_paged_with_its_total,
+    public_pages_describe_themselves_and_private_pages_are_not_indexed,
 );
 
 /// A host with a token, their username, a New York schedule (weekdays 09:00–12:00) and a
@@ -739,5 +740,41 @@ async fn the_bookings_list_is_paged_with_its_total(backend: Backend) {
     for bad in ["?per_page=0", "?per_page=201", "?page=0", "?page=x"] {
         let reply = page(bad).await;
         assert_eq!(reply.status, 422, "{bad}: {}", reply.body);
+    }
+}
+
+async fn public_pages_describe_themselves_and_private_pages_are_not_indexed(backend: Backend) {
+    let base = "http://cal.example.org";
+    let app = crate::support::spawn_app_with(backend, &[("CALENTO_PUBLIC_URL", base)]).await;
+    let host = host(&app, "seo@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30], "description": "A first talk."}))
+        .await;
+    let secret =
+        link(&app, &host, json!({"slug": "hidden", "title": "Hidden", "durations": [30], "secret": true})).await;
+    let page = app.get(&format!("/{}/intro", host.username)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"<meta name="description" content="A first talk.""#), "{}", page.body);
+    let canonical = format!(r#"<link href="{base}/{}/intro" rel="canonical">"#, host.username);
+    assert!(page.body.contains(&canonical), "{}", page.body);
+    assert!(!page.body.contains("noindex"), "a public link is for search engines");
+    let listing = app.get(&format!("/{}", host.username)).await;
+    assert!(listing.body.contains(r#"<meta name="description""#), "{}", listing.body);
+    assert!(listing.body.contains(&format!(r#"<link href="{base}/{}" rel="canonical">"#, host.username)));
+    // A secret link's address carries its key: not indexed, no canonical address.
+    let url = secret["url"].as_str().expect("url");
+    let hidden = app.get(url).await;
+    assert_eq!(hidden.status, 200, "{}", hidden.body);
+    assert!(hidden.body.contains(r#"<meta name="robots" content="noindex""#), "{}", hidden.body);
+    assert!(!hidden.body.contains(r#"rel="canonical""#));
+    // An invitee's own booking page and every signed-in page are not indexed.
+    let booked = book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), None).await.json();
+    let manage = app.get(booked["manage_url"].as_str().expect("manage url")).await;
+    assert!(manage.body.contains(r#"<meta name="robots" content="noindex""#), "{}", manage.body);
+    let browser = app.browser();
+    assert_eq!(browser.register("seo-reader@example.org", "Reader").await.status, 200);
+    for path in ["/calendar", "/tasks", "/settings"] {
+        let private = browser.get(path).await;
+        assert_eq!(private.status, 200, "{path}");
+        assert!(private.body.contains(r#"<meta name="robots" content="noindex""#), "{path}: {}", private.body);
     }
 }
