@@ -101,6 +101,10 @@ pub fn LoginPage() -> impl IntoView {
     };
     view! {
         <Title text="Log in" />
+        <leptos_meta::Meta
+            name="description"
+            content="Log in to Calento: your calendar, booking links, tasks and focus sessions in one place."
+        />
         <section class="card auth-card">
             <h1>"Log in"</h1>
             {move || notice().map(|text| view! { <p class="notice" role="status" data-testid="login-notice">{text}</p> })}
@@ -157,6 +161,10 @@ pub fn RegisterPage() -> impl IntoView {
     });
     view! {
         <Title text="Create an account" />
+        <leptos_meta::Meta
+            name="description"
+            content="Create a Calento account: a calendar to live in, booking links to share, and tasks that find their time."
+        />
         <section class="card auth-card">
             <h1>"Create your account"</h1>
             <ActionForm action=auth.register attr:class="form" attr:novalidate=true>
