@@ -50,6 +50,67 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The document around the pages invitees see (a host's links, a booking link, their own
+/// booking), rendered only on the server. It loads their own small bundle
+/// (`frontend-booking`, output `calento_booking`) instead of the whole app's.
+pub fn booking_shell(options: LeptosOptions) -> impl IntoView {
+    let theme = page_theme();
+    let mut booking = options.clone();
+    booking.output_name = BOOKING_OUTPUT.into();
+    booking.hash_file = BOOKING_HASH_FILE.into();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" data-theme=theme.as_str()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options=booking />
+                <HashedStylesheet options id="leptos" />
+                <MetaTags />
+            </head>
+            <body>
+                <BookingApp />
+            </body>
+        </html>
+    }
+}
+
+/// The invitees' bundle: its output name and the file naming its hashed assets.
+pub const BOOKING_OUTPUT: &str = "calento_booking";
+pub const BOOKING_HASH_FILE: &str = "hash_booking.txt";
+
+/// The pages invitees see, with their own root: nothing of the signed-in app (header,
+/// quick capture, reminders, other pages) is reachable from it, so the browser's bundle
+/// for these pages holds only their code.
+#[component]
+pub fn BookingApp() -> impl IntoView {
+    provide_meta_context();
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Title formatter=|title: String| if title.is_empty() { "Calento".to_owned() } else { format!("{title} · Calento") } />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="app-header public-header">
+                <a href="/" class="brand" rel="external">"Calento"</a>
+            </header>
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/booking/:token") view=ManageBookingPage ssr=SsrMode::Async />
+                    <Route path=path!("/:username") view=HostPage ssr=SsrMode::Async />
+                    <Route path=path!("/:username/:slug") view=PublicBookingPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
 /// The theme the page was rendered with: from the request's cookie on the server, from
 /// the `<html data-theme>` attribute in the browser.
 pub fn page_theme() -> Theme {

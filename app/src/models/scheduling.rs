@@ -284,6 +284,13 @@ pub struct DaySlots {
     pub date: chrono::NaiveDate,
     /// Slot starts, UTC milliseconds.
     pub starts: Vec<i64>,
+    /// Each start as the invitee reads it (their zone and clock), and in the host's zone
+    /// when that differs. Written by the server, so the page needs no zone data in the
+    /// browser.
+    #[serde(default)]
+    pub times: Vec<String>,
+    #[serde(default)]
+    pub host_times: Vec<Option<String>>,
 }
 
 /// Everything the public booking page shows for one month.
@@ -304,8 +311,11 @@ pub struct PublicPage {
     pub days: Vec<DaySlots>,
     /// Whether an earlier month can still have slots (it is not before this one).
     pub has_previous: bool,
-    /// When moving a booking: the booking being moved.
+    /// When moving a booking: the booking being moved, and when it is now as the invitee
+    /// reads it ("Tuesday 15 January 2030 at 14:00").
     pub rescheduling: Option<BookingInfo>,
+    #[serde(default)]
+    pub rescheduling_when: Option<String>,
     /// The page's address for search engines (`{CALENTO_PUBLIC_URL}/{username}/{slug}`),
     /// when that setting is given and the page is to be indexed.
     #[serde(default)]
@@ -326,6 +336,11 @@ pub struct ManagePage {
     /// Whether the invitee may still cancel or move it (before the host's cut-off).
     pub can_change: bool,
     pub clock: ClockFormat,
+    /// When it is, as the invitee reads it, and as the host does when their zone differs.
+    #[serde(default)]
+    pub when: String,
+    #[serde(default)]
+    pub host_when: Option<String>,
 }
 
 /// A host's public page: their listed booking links.

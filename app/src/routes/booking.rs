@@ -5,7 +5,6 @@
 //! once hydrated the browser's zone is used and forms answer in place.
 
 use chrono::{Datelike, Duration, NaiveDate};
-use chrono_tz::Tz;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
 use leptos_router::components::A;
@@ -18,26 +17,6 @@ use crate::server::public::{
     BookSlot, CancelMyBooking, RescheduleMyBooking, load_host_links, load_manage_page, load_public_page,
 };
 use calento::ClockFormat;
-
-/// A wall-clock time of an instant in `tz`.
-fn time_text(ms: i64, tz: Tz, clock: ClockFormat) -> String {
-    let local = calento::recurrence::utc_to_local(
-        tz,
-        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc(),
-    );
-    match clock {
-        ClockFormat::H24 => local.format("%H:%M").to_string(),
-        ClockFormat::H12 => local.format("%-I:%M %p").to_string(),
-    }
-}
-
-fn day_text(ms: i64, tz: Tz) -> String {
-    let local = calento::recurrence::utc_to_local(
-        tz,
-        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().naive_utc(),
-    );
-    local.format("%A %-d %B %Y").to_string()
-}
 
 /// Answers 404 for a page rendered on the server (the page is fully awaited first).
 fn not_found_status() {
@@ -57,10 +36,6 @@ fn page_description(written: &str, fallback: &str) -> String {
     } else {
         format!("{}…", text.chars().take(159).collect::<String>().trim_end())
     }
-}
-
-fn zone_of(name: &str) -> Tz {
-    calento::TimeZoneName::parse(name).map(|z| z.tz()).unwrap_or(Tz::UTC)
 }
 
 fn utc_param(ms: i64) -> String {
@@ -197,8 +172,6 @@ fn BookingBody(
     book: ServerAction<BookSlot>,
     moved: ServerAction<RescheduleMyBooking>,
 ) -> impl IntoView {
-    let tz = zone_of(&page.timezone);
-    let host_tz = zone_of(&page.link.host_timezone);
     let clock = page.clock;
     let link = page.link.clone();
     // The chosen day: from the address, else the first day with slots.
@@ -249,11 +222,10 @@ fn BookingBody(
             {(!link.location.text().is_empty()).then(|| view! { " · " <span>{link.location.text()}</span> })}
             {link.requires_approval.then(|| view! { " · " <span>"The host confirms each booking"</span> })}
         </p>
-        {rescheduling.as_ref().map(|b| {
-            let old = chrono::DateTime::parse_from_rfc3339(&b.start).map(|t| t.timestamp_millis()).unwrap_or_default();
+        {page.rescheduling_when.clone().map(|when| {
             view! {
                 <p class="notice" role="status" data-testid="rescheduling">
-                    {format!("Moving your booking of {} at {}. Choose a new time.", day_text(old, tz), time_text(old, tz, clock))}
+                    {format!("Moving your booking of {when}. Choose a new time.")}
                 </p>
             }
         })}
@@ -292,11 +264,11 @@ fn BookingBody(
                         view! {
                             <h2>{heading}</h2>
                             <ul class="slots">
-                                {day.starts.iter().map(|start| {
+                                {day.starts.iter().enumerate().map(|(i, start)| {
                                     let href = nav.with(|n| { n.slot = Some(utc_param(*start)); n.date = Some(day.date.format("%Y-%m-%d").to_string()); });
                                     let chosen = slot_ms == Some(*start);
-                                    let label = time_text(*start, tz, clock);
-                                    let host_time = (host_tz != tz).then(|| format!(" ({} host time)", time_text(*start, host_tz, clock)));
+                                    let label = day.times.get(i).cloned().unwrap_or_else(|| utc_param(*start));
+                                    let host_time = day.host_times.get(i).cloned().flatten().map(|t| format!(" ({t} host time)"));
                                     view! {
                                         <li>
                                             <A href=href attr:class=if chosen { "slot selected" } else { "slot" } attr:data-testid="slot" attr:data-start=utc_param(*start)>
@@ -315,7 +287,13 @@ fn BookingBody(
             </div>
         </div>
         {slot_ms.map(|start| {
-            let when = format!("{}, {}", day_text(start, tz), time_text(start, tz, clock));
+            // The slot as the page lists it; a slot no longer listed is named in UTC.
+            let when = page
+                .days
+                .iter()
+                .find_map(|d| d.starts.iter().position(|s| *s == start).map(|i| (d, i)))
+                .map(|(d, i)| format!("{}, {}", d.date.format("%A %-d %B %Y"), d.times.get(i).cloned().unwrap_or_default()))
+                .unwrap_or_else(|| format!("{} UTC", utc_param(start).replace('T', " ").trim_end_matches('Z')));
             match rescheduling.clone() {
                 Some(_) => view! { <MoveForm start when nav=nav.clone() moved /> }.into_any(),
                 None => view! { <BookForm page=page.clone() start when nav=nav.clone() book /> }.into_any(),
@@ -486,11 +464,7 @@ pub fn ManageBookingPage() -> impl IntoView {
 fn ManageBody(page: ManagePage, token: String, cancel: ServerAction<CancelMyBooking>) -> impl IntoView {
     let query = use_query_map();
     let b = page.booking.clone();
-    let tz = zone_of(&b.timezone);
-    let host_tz = zone_of(&page.host_timezone);
-    let start = chrono::DateTime::parse_from_rfc3339(&b.start).map(|t| t.timestamp_millis()).unwrap_or_default();
-    let end = chrono::DateTime::parse_from_rfc3339(&b.end).map(|t| t.timestamp_millis()).unwrap_or_default();
-    let clock = page.clock;
+
     let heading = match b.status {
         crate::models::BookingStatus::Confirmed => "You are booked",
         crate::models::BookingStatus::Pending => "Waiting for the host to confirm",
@@ -500,16 +474,7 @@ fn ManageBody(page: ManagePage, token: String, cancel: ServerAction<CancelMyBook
     let is_new = query.read_untracked().get("new").is_some();
     let was_moved = query.read_untracked().get("moved").is_some();
     let error = form_error(move || cancel.value().get());
-    let when = format!("{}, {} – {}", day_text(start, tz), time_text(start, tz, clock), time_text(end, tz, clock));
-    let host_when = (host_tz != tz).then(|| {
-        format!(
-            "{}, {} – {} for {}",
-            day_text(start, host_tz),
-            time_text(start, host_tz, clock),
-            time_text(end, host_tz, clock),
-            page.host_name
-        )
-    });
+    let (when, host_when) = (page.when.clone(), page.host_when.clone());
     let active = matches!(b.status, crate::models::BookingStatus::Confirmed | crate::models::BookingStatus::Pending);
     let reschedule_href =
         page.link_path.clone().filter(|_| page.can_change && active).map(|p| format!("{p}?reschedule={token}"));

@@ -103,12 +103,18 @@ pub async fn load_public_page(
         )
         .await?
     };
+    let clock = clock_for(clock.as_deref());
+    let host_tz = zone_named(&found.schedule_row.time_zone);
     let mut days: Vec<crate::models::DaySlots> = Vec::new();
     for start in starts {
         let date = calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(start).naive_utc()).date();
-        match days.last_mut() {
-            Some(day) if day.date == date => day.starts.push(start),
-            _ => days.push(crate::models::DaySlots { date, starts: vec![start] }),
+        if days.last().is_none_or(|day| day.date != date) {
+            days.push(crate::models::DaySlots { date, starts: Vec::new(), times: Vec::new(), host_times: Vec::new() });
+        }
+        if let Some(day) = days.last_mut() {
+            day.starts.push(start);
+            day.times.push(time_text(start, tz, clock));
+            day.host_times.push((host_tz != tz).then(|| time_text(start, host_tz, clock)));
         }
     }
     let is_secret = found.link.secret != 0;
@@ -117,7 +123,7 @@ pub async fn load_public_page(
         key: (is_secret && moving.is_none()).then(|| found.link.link_key.clone()),
         duration,
         timezone: zone.as_str().to_owned(),
-        clock: clock_for(clock.as_deref()),
+        clock,
         month,
         today,
         days,
@@ -129,6 +135,7 @@ pub async fn load_public_page(
             _ => None,
         },
         indexed: !is_secret && moving.is_none(),
+        rescheduling_when: moving.as_ref().map(|r| format!("{} at {}", day_text(r.start_ms, tz), time_text(r.start_ms, tz, clock))),
         rescheduling: moving.map(|r| r.info()),
     })
 }
@@ -196,16 +203,23 @@ pub async fn load_manage_page(token: String, clock: Option<String>) -> Result<Ma
         Some(found) => found.host.name.clone(),
         None => crate::ssr::accounts::find_by_id(&db, &row.host_id).await?.map(|u| u.name).unwrap_or_default(),
     };
+    let host_timezone =
+        found.as_ref().map(|f| f.schedule_row.time_zone.clone()).unwrap_or_else(|| row.invitee_zone.clone());
+    let clock = clock_for(clock.as_deref());
+    let (tz, host_tz) = (zone_named(&row.invitee_zone), zone_named(&host_timezone));
+    let span = |tz| {
+        let (day, from, to) = (day_text(row.start_ms, tz), time_text(row.start_ms, tz, clock), time_text(row.end_ms, tz, clock));
+        format!("{day}, {from} \u{2013} {to}")
+    };
     Ok(ManagePage {
         booking: row.info(),
+        when: span(tz),
+        host_when: (host_tz != tz).then(|| format!("{} for {host_name}", span(host_tz))),
         host_name,
-        host_timezone: found
-            .as_ref()
-            .map(|f| f.schedule_row.time_zone.clone())
-            .unwrap_or_else(|| row.invitee_zone.clone()),
+        host_timezone,
         link_path: found.as_ref().map(|f| format!("/{}/{}", f.host.username, f.link.slug)),
         can_change: bookings::invitee_can_change(&db, &row).await,
-        clock: clock_for(clock.as_deref()),
+        clock,
     })
 }
 
@@ -261,4 +275,26 @@ pub async fn load_host_links(username: String) -> Result<crate::models::HostLink
             })
             .collect(),
     })
+}
+
+/// A zone by name (UTC when the stored name is no longer known).
+#[cfg(feature = "ssr")]
+fn zone_named(name: &str) -> chrono_tz::Tz {
+    calento::TimeZoneName::parse(name).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC)
+}
+
+/// A wall-clock time of an instant in `tz`, on a 12- or 24-hour clock.
+#[cfg(feature = "ssr")]
+fn time_text(ms: i64, tz: chrono_tz::Tz, clock: calento::ClockFormat) -> String {
+    let local = calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(ms).naive_utc());
+    match clock {
+        calento::ClockFormat::H24 => local.format("%H:%M").to_string(),
+        calento::ClockFormat::H12 => local.format("%-I:%M %p").to_string(),
+    }
+}
+
+/// The day of an instant in `tz`: "Tuesday 15 January 2030".
+#[cfg(feature = "ssr")]
+fn day_text(ms: i64, tz: chrono_tz::Tz) -> String {
+    calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(ms).naive_utc()).format("%A %-d %B %Y").to_string()
 }
