@@ -51,13 +51,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The document around the pages invitees see (a host's links, a booking link, their own
-/// booking), rendered only on the server. It loads their own small bundle
-/// (`frontend-booking`, output `calento_booking`) instead of the whole app's.
+/// booking), rendered only on the server. These pages are plain links and forms: they do
+/// not load the app's bundle, only the small `frontend-booking` module, which shows times
+/// in the browser's zone (docs/ARCHITECTURE.md, "The invitees' pages").
 pub fn booking_shell(options: LeptosOptions) -> impl IntoView {
     let theme = page_theme();
-    let mut booking = options.clone();
-    booking.output_name = BOOKING_OUTPUT.into();
-    booking.hash_file = BOOKING_HASH_FILE.into();
+    let nonce = leptos::nonce::use_nonce().map(|n| n.to_string());
+    let (js, wasm) = booking_assets(&options);
+    let start = format!(
+        "import init from \"/{pkg}/{js}\"; init({{ module_or_path: \"/{pkg}/{wasm}\" }});",
+        pkg = options.site_pkg_dir
+    );
     view! {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme.as_str()>
@@ -67,8 +71,8 @@ pub fn booking_shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options=booking />
                 <HashedStylesheet options id="leptos" />
+                <script type="module" nonce=nonce inner_html=start></script>
                 <MetaTags />
             </head>
             <body>
@@ -78,27 +82,47 @@ pub fn booking_shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The invitees' bundle: its output name and the file naming its hashed assets.
+/// The file names of the invitees' module (`frontend-booking`): hashed when the build
+/// left a hash file beside the server (`booking_js:` and `booking_wasm:` lines).
+fn booking_assets(options: &LeptosOptions) -> (String, String) {
+    let plain = (format!("{BOOKING_OUTPUT}.js"), format!("{BOOKING_OUTPUT}.wasm"));
+    #[cfg(feature = "ssr")]
+    if options.hash_files {
+        static HASHED: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
+        let hash_file = options.hash_file.to_string();
+        let hashed = HASHED.get_or_init(|| {
+            let path = std::env::current_exe().ok()?.parent()?.join(hash_file);
+            let text = std::fs::read_to_string(path).ok()?;
+            let hash = |key: &str| {
+                text.lines().find_map(|l| l.strip_prefix(key).map(|h| h.trim_start_matches(':').trim().to_owned()))
+            };
+            Some((
+                format!("{BOOKING_OUTPUT}.{}.js", hash("booking_js")?),
+                format!("{BOOKING_OUTPUT}.{}.wasm", hash("booking_wasm")?),
+            ))
+        });
+        if let Some(names) = hashed {
+            return names.clone();
+        }
+    }
+    let _ = options;
+    plain
+}
+
+/// The invitees' module's output name (`calento_booking.js`, `calento_booking.wasm`).
 pub const BOOKING_OUTPUT: &str = "calento_booking";
-pub const BOOKING_HASH_FILE: &str = "hash_booking.txt";
 
 /// The pages invitees see, with their own root: nothing of the signed-in app (header,
-/// quick capture, reminders, other pages) is reachable from it, so the browser's bundle
-/// for these pages holds only their code.
+/// quick capture, reminders, other pages) comes with them.
 #[component]
 pub fn BookingApp() -> impl IntoView {
     provide_meta_context();
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Title formatter=|title: String| if title.is_empty() { "Calento".to_owned() } else { format!("{title} · Calento") } />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="app-header public-header">
-                <a href="/" class="brand" rel="external">"Calento"</a>
+                <a href="/" class="brand">"Calento"</a>
             </header>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
@@ -246,11 +270,8 @@ pub fn App() -> impl IntoView {
                             view=OutboxPage
                             ssr=SsrMode::Async
                         />
-                        // Public booking pages. Declared last: fixed paths win; usernames
-                        // never take an app path (see the reserved names in src/account.rs).
-                        <Route path=path!("/booking/:token") view=ManageBookingPage ssr=SsrMode::Async />
-                        <Route path=path!("/:username") view=HostPage ssr=SsrMode::Async />
-                        <Route path=path!("/:username/:slug") view=PublicBookingPage ssr=SsrMode::Async />
+                        // The invitees' pages (`/{username}`, `/{username}/{slug}`,
+                        // `/booking/{token}`) are `BookingApp`'s: links to them leave the app.
                     </Routes>
                 </ErrorBoundary>
             </main>

@@ -105,7 +105,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
     Router::new()
         .nest("/api/v1", api::router(state.clone()))
         .merge(site)
-        .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, page_context.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .leptos_routes_with_context(&state, booking_routes(), page_context, move || app::booking_shell(options.clone()))
         .fallback(files)
         .with_state(state)
         .layer(axum::middleware::from_fn(guard::session_guard))
@@ -137,6 +141,19 @@ pub fn router(state: AppState, config: &Config) -> Router {
 fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
     static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// The invitees' pages' routes (their own root, `BookingApp`), generated once like the
+/// app's. The server functions are the app's routes already: listed here as excluded, so
+/// they are not routed twice.
+fn booking_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES
+        .get_or_init(|| {
+            let functions = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()).collect();
+            leptos_axum::generate_route_list_with_exclusions(app::BookingApp, Some(functions))
+        })
+        .clone()
 }
 
 /// Static files and the not-found page, rendered by the app (its header asks who is

@@ -8,9 +8,8 @@ use chrono::{Datelike, Duration, NaiveDate};
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::browser_time_zone;
 use crate::components::{FormError, TimeZoneOptions, form_error, percent_encode};
 use crate::models::{DaySlots, ManagePage, PublicPage};
 use crate::server::public::{
@@ -89,49 +88,21 @@ pub fn PublicBookingPage() -> impl IntoView {
     let q = move |k: &str| query.read().get(k).filter(|v| !v.trim().is_empty());
     let username = move || params.read().get("username").unwrap_or_default();
     let slug = move || params.read().get("slug").unwrap_or_default();
-    let page = Resource::new(
-        move || (username(), slug(), q("key"), q("month"), q("tz"), q("duration"), q("clock"), q("reschedule")),
-        |(u, s, key, month, tz, duration, clock, reschedule)| {
-            load_public_page(u, s, key, month, tz, duration, clock, reschedule)
-        },
-    );
+    // Not a `Resource`: these pages are never hydrated, so nothing needs the loaded
+    // page serialized into the HTML for the browser (see `BookingApp`).
+    let page = move || {
+        load_public_page(username(), slug(), q("key"), q("month"), q("tz"), q("duration"), q("clock"), q("reschedule"))
+    };
+    // The forms post to their server functions, which answer by sending the browser on
+    // (these pages are not hydrated: see `BookingApp`).
     let book = ServerAction::<BookSlot>::new();
     let moved = ServerAction::<RescheduleMyBooking>::new();
-    let navigate = use_navigate();
-    // Once hydrated: show times in the browser's zone when the address names none.
-    Effect::new({
-        let navigate = navigate.clone();
-        move |_| {
-            if q("tz").is_none()
-                && let Some(zone) = browser_time_zone()
-            {
-                let nav = nav_of(&username(), &slug(), &|k| q(k));
-                let target = nav.with(|n| n.tz = Some(zone));
-                navigate(&target, leptos_router::NavigateOptions { replace: true, ..Default::default() });
-            }
-        }
-    });
-    Effect::new({
-        let navigate = navigate.clone();
-        move |_| {
-            if let Some(Ok(created)) = book.value().get() {
-                // The invitee's clock choice carries over to their booking's page.
-                let clock = q("clock").map(|c| format!("&clock={}", percent_encode(&c))).unwrap_or_default();
-                navigate(&format!("{}?new=1{clock}", created.manage_url), Default::default());
-            }
-        }
-    });
-    Effect::new(move |_| {
-        if let (Some(Ok(())), Some(token)) = (moved.value().get(), q("reschedule")) {
-            navigate(&format!("/booking/{token}?moved=1"), Default::default());
-        }
-    });
     view! {
         <Title text="Book a time" />
         <section class="card booking-page" data-testid="booking-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match page.await {
+                    match page().await {
                         Ok(page) => {
                             let nav = nav_of(&username(), &slug(), &|k| q(k));
                             view! { <BookingBody page nav book moved /> }.into_any()
@@ -265,7 +236,8 @@ fn BookingBody(
                             <h2>{heading}</h2>
                             <ul class="slots">
                                 {day.starts.iter().enumerate().map(|(i, start)| {
-                                    let href = nav.with(|n| { n.slot = Some(utc_param(*start)); n.date = Some(day.date.format("%Y-%m-%d").to_string()); });
+                                    // The form below is where the eyes go next: the link lands on it.
+                                    let href = nav.with(|n| { n.slot = Some(utc_param(*start)); n.date = Some(day.date.format("%Y-%m-%d").to_string()); }) + "#your-details";
                                     let chosen = slot_ms == Some(*start);
                                     let label = day.times.get(i).cloned().unwrap_or_else(|| utc_param(*start));
                                     let host_time = day.host_times.get(i).cloned().flatten().map(|t| format!(" ({t} host time)"));
@@ -356,7 +328,7 @@ fn BookForm(page: PublicPage, start: i64, when: String, nav: Nav, book: ServerAc
     let questions = page.link.questions.clone();
     view! {
         <ActionForm action=book attr:class="form booking-form" attr:novalidate=true attr:data-testid="booking-form">
-            <h2>"Your details"</h2>
+            <h2 id="your-details">"Your details"</h2>
             <p class="chosen" data-testid="chosen-time">{when} " (" {page.timezone.clone()} ")"</p>
             <FormError error />
             <input type="hidden" name="username" value=page.link.username.clone() />
@@ -365,6 +337,7 @@ fn BookForm(page: PublicPage, start: i64, when: String, nav: Nav, book: ServerAc
             <input type="hidden" name="start" value=utc_param(start) />
             <input type="hidden" name="duration" value=page.duration.to_string() />
             <input type="hidden" name="timezone" value=page.timezone.clone() />
+            <input type="hidden" name="clock" value=nav.clock.clone().unwrap_or_default() />
             <div class="field">
                 <label for="book-name">"Name"</label>
                 <input id="book-name" name="name" autocomplete="name" required=true maxlength="200" data-testid="book-name" />
@@ -419,6 +392,7 @@ fn MoveForm(start: i64, when: String, nav: Nav, moved: ServerAction<RescheduleMy
             <FormError error />
             <input type="hidden" name="token" value=nav.reschedule.clone().unwrap_or_default() />
             <input type="hidden" name="start" value=utc_param(start) />
+            <h2 id="your-details">"Move to"</h2>
             <p class="chosen" data-testid="chosen-time">{when}</p>
             <button type="submit" class="primary" data-testid="confirm-move">"Move my booking here"</button>
         </ActionForm>
@@ -432,10 +406,7 @@ pub fn ManageBookingPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let cancel = ServerAction::<CancelMyBooking>::new();
-    let page = Resource::new(
-        move || (token(), query.read().get("clock"), cancel.version().get()),
-        |(token, clock, _)| load_manage_page(token, clock),
-    );
+    let page = move || load_manage_page(token(), query.read().get("clock"));
     view! {
         <Title text="Your booking" />
         // The address carries the invitee's secret: never indexed.
@@ -443,7 +414,7 @@ pub fn ManageBookingPage() -> impl IntoView {
         <section class="card booking-page" data-testid="manage-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match page.await {
+                    match page().await {
                         Ok(page) => view! { <ManageBody page token=token() cancel /> }.into_any(),
                         Err(crate::AppError::NotFound) => {
                             not_found_status();
@@ -522,13 +493,13 @@ fn ManageBody(page: ManagePage, token: String, cancel: ServerAction<CancelMyBook
 pub fn HostPage() -> impl IntoView {
     let params = use_params_map();
     let username = move || params.read().get("username").unwrap_or_default();
-    let links = Resource::new(username, load_host_links);
+    let links = move || load_host_links(username());
     view! {
         <Title text="Book a time" />
         <section class="card booking-page" data-testid="host-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match links.await {
+                    match links().await {
                         Ok(host) => {
                             let username = host.username.clone();
                             let empty = host.links.is_empty();

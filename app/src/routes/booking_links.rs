@@ -148,7 +148,8 @@ fn LinkCard(link: BookingLinkInfo, origin: String) -> AnyView {
             </h3>
             <p class="hint" data-testid="link-about">{about}</p>
             <p class="link-url">
-                <a href=link.url.clone() data-testid="link-url">{full.clone()}</a>
+                // The public page is not part of the app: the browser loads it.
+                <a href=link.url.clone() rel="external" data-testid="link-url">{full.clone()}</a>
                 {move || {
                     live.get()
                         .then(|| {

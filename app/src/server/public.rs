@@ -135,7 +135,9 @@ pub async fn load_public_page(
             _ => None,
         },
         indexed: !is_secret && moving.is_none(),
-        rescheduling_when: moving.as_ref().map(|r| format!("{} at {}", day_text(r.start_ms, tz), time_text(r.start_ms, tz, clock))),
+        rescheduling_when: moving
+            .as_ref()
+            .map(|r| format!("{} at {}", day_text(r.start_ms, tz), time_text(r.start_ms, tz, clock))),
         rescheduling: moving.map(|r| r.info()),
     })
 }
@@ -157,6 +159,7 @@ pub async fn book_slot(
     website: Option<String>,
     answers: Option<BTreeMap<String, String>>,
     idempotency_key: Option<String>,
+    #[server(default)] clock: Option<String>,
 ) -> Result<CreatedBooking, AppError> {
     use crate::ssr::bookings;
 
@@ -182,7 +185,10 @@ pub async fn book_slot(
     let base = request::state()?.public_url;
     let (created, _) = bookings::create(&db, &found, &req, Some(&key), &base).await?;
     if request::is_plain_form_post() {
-        leptos_axum::redirect(&format!("{}?new=1", created.manage_url));
+        // The invitee's clock choice carries over to their booking's page.
+        let clock =
+            clock.filter(|c| matches!(c.as_str(), "12" | "24")).map(|c| format!("&clock={c}")).unwrap_or_default();
+        leptos_axum::redirect(&format!("{}?new=1{clock}", created.manage_url));
     }
     Ok(created)
 }
@@ -208,7 +214,8 @@ pub async fn load_manage_page(token: String, clock: Option<String>) -> Result<Ma
     let clock = clock_for(clock.as_deref());
     let (tz, host_tz) = (zone_named(&row.invitee_zone), zone_named(&host_timezone));
     let span = |tz| {
-        let (day, from, to) = (day_text(row.start_ms, tz), time_text(row.start_ms, tz, clock), time_text(row.end_ms, tz, clock));
+        let (day, from, to) =
+            (day_text(row.start_ms, tz), time_text(row.start_ms, tz, clock), time_text(row.end_ms, tz, clock));
         format!("{day}, {from} \u{2013} {to}")
     };
     Ok(ManagePage {

@@ -25,6 +25,7 @@ on_both_backends!(
     freebusy_merges_events_and_bookings,
     the_bookings_list_is_paged_with_its_total,
     public_pages_describe_themselves_and_private_pages_are_not_indexed,
+    invitee_pages_load_their_small_module_not_the_apps_bundle,
 );
 
 /// A host with a token, their username, a New York schedule (weekdays 09:00–12:00) and a
@@ -777,4 +778,40 @@ async fn public_pages_describe_themselves_and_private_pages_are_not_indexed(back
         assert_eq!(private.status, 200, "{path}");
         assert!(private.body.contains(r#"<meta name="robots" content="noindex""#), "{path}: {}", private.body);
     }
+}
+
+async fn invitee_pages_load_their_small_module_not_the_apps_bundle(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "light@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let booked = book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), None).await.json();
+    let pages = [
+        format!("/{}/intro?month=2030-01&date=2030-01-15", host.username),
+        format!("/{}", host.username),
+        booked["manage_url"].as_str().expect("manage url").to_owned(),
+    ];
+    for path in pages {
+        let page = app.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.body.contains(r#"import init from "/pkg/calento_booking.js""#), "{path}: {}", page.body);
+        assert!(
+            !page.body.contains("/pkg/calento.js") && !page.body.contains("/pkg/calento.wasm"),
+            "{path}: the app's bundle is not loaded"
+        );
+        assert!(!page.body.contains("data-testid=\"account-name\""), "{path}: no app header");
+        // Nothing is serialized for hydration (Leptos writes each resolved resource as
+        // `__RESOLVED_RESOURCES=["…"` or `__RESOLVED_RESOURCES[n] = …`).
+        let serialized = page.body.contains("__RESOLVED_RESOURCES[") || page.body.contains("__RESOLVED_RESOURCES=[\"");
+        assert!(!serialized, "{path}: {}", page.body);
+    }
+    // The day's slots are written in the page's zone by the server, and each lands on the form.
+    let day = app.get(&format!("/{}/intro?month=2030-01&date=2030-01-15&tz=Asia/Tokyo&clock=24", host.username)).await;
+    // 09:00 in New York (23:00 in Tokyo) is booked above; 09:30 is 23:30 in Tokyo.
+    assert!(day.body.contains(">23:30<"), "09:30 in New York is 23:30 in Tokyo: {}", day.body);
+    assert!(day.body.contains("#your-details"));
+    // The signed-in app still has its bundle, and links to public pages leave it.
+    let browser = app.browser();
+    assert_eq!(browser.register("light-host@example.org", "Light").await.status, 200);
+    let calendar = browser.get("/calendar").await;
+    assert!(calendar.body.contains("/pkg/calento.js"), "the app hydrates");
 }
