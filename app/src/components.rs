@@ -176,6 +176,83 @@ pub fn percent_encode(input: &str) -> String {
     out
 }
 
+/// A `<textarea>`'s text. Leptos writes a textarea's children into the server's HTML
+/// unescaped (it is "raw text" to it), so text a person or an invitee wrote, holding
+/// `</textarea>` say, would end the field and become markup: escaped on the server.
+/// The browser decodes the entities back, and a page drawn in the browser sets the
+/// text node directly, so there it stays as it is.
+pub fn textarea_text(text: &str) -> String {
+    if cfg!(feature = "ssr") {
+        text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The cookie that carries a refused form's fields back to its page (`FormDraft`).
+pub const FORM_DRAFT_COOKIE: &str = "calento_form";
+
+/// What a person typed into a form that came back with an error, so a page rendered by
+/// the server (a form posted without the app's script) shows it again instead of empty
+/// fields. The server keeps it in a cookie for a minute and hands it to the next page
+/// once. Passwords, keys, tokens, codes and the bots' trap field are never kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FormDraft(Vec<(String, String)>);
+
+impl FormDraft {
+    /// At most this many bytes of fields are kept (a cookie holds about 4 KB).
+    const MAX_BYTES: usize = 3000;
+
+    /// The fields of `pairs` that may be kept, while they fit.
+    pub fn keepable(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut kept = Vec::new();
+        let mut size = 0;
+        for (name, value) in pairs {
+            let lower = name.to_ascii_lowercase();
+            let secret = ["password", "secret", "token", "key", "code", "website"].iter().any(|s| lower.contains(s));
+            if secret || value.is_empty() {
+                continue;
+            }
+            // Percent-encoding may triple a value.
+            size += 3 * (name.len() + value.len()) + 2;
+            if size > Self::MAX_BYTES {
+                break;
+            }
+            kept.push((name, value));
+        }
+        Self(kept)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// What the person typed into the field `name` of the form just refused, if anything.
+    /// Empty in the browser: a hydrated form keeps its own fields.
+    pub fn field(name: &str) -> String {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<http::request::Parts>()
+                .and_then(|parts| {
+                    parts
+                        .extensions
+                        .get::<FormDraft>()
+                        .and_then(|draft| draft.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+                })
+                .unwrap_or_default()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            let _ = name;
+            String::new()
+        }
+    }
+}
+
 /// The error a form should show: the last submission's, or, after a submission without
 /// JavaScript, the one the server put in the `err` query parameter.
 pub fn form_error<T>(
@@ -207,6 +284,7 @@ pub fn Field(
     #[prop(optional)] list: &'static str,
     #[prop(optional)] node_ref: NodeRef<leptos::html::Input>,
 ) -> impl IntoView {
+    let value = if value.is_empty() && kind != "password" { FormDraft::field(name) } else { value };
     let id = format!("field-{name}");
     let message_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");

@@ -21,8 +21,10 @@ const password = "correct horse battery";
 let counter = 0;
 const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
 
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
+/** The invitee's pages are server-rendered; their small module marks the body once it has
+ *  followed the browser's zone (or found nothing to do). */
+async function enhanced(page: Page) {
+  await expect(page.locator("body[data-enhanced='true']")).toHaveCount(1, { timeout: 30_000 });
 }
 
 /** A host in Paris with weekday hours 09:00–12:00 and a 30-minute link `intro` with a question. */
@@ -65,10 +67,16 @@ test.describe("booking with WebAssembly", () => {
   test("an invitee in New York books a Paris morning slot and sees it in their own zone", async ({ page, request }) => {
     const { username, email: hostEmail } = await host(request, "book-js");
     const ada = uniqueEmail("ada");
+    const wasm: string[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.endsWith(".wasm")) wasm.push(r.url());
+    });
     await page.goto(`/${username}/intro?month=2030-01`);
-    await hydrated(page);
-    // The browser's zone is picked up and the times follow it.
+    await enhanced(page);
+    // The browser's zone is picked up and the times follow it; the app's bundle is not loaded.
     await expect(page).toHaveURL(/tz=America%2FNew_York|tz=America\/New_York/);
+    await expect(page.getByTestId("invitee-tz")).toHaveValue("America/New_York");
+    expect(wasm.map((u) => new URL(u).pathname.replace(/\.[0-9a-f]{8,}\./, "."))).toEqual(["/pkg/calento_booking.wasm"]);
     await expect(page.getByTestId("host-name")).toHaveText("Hana Host");
     await expect(page.getByTestId("host-tz")).toContainText("Europe/Paris");
     await expect(page.getByTestId("month-title")).toHaveText("January 2030");
@@ -90,6 +98,9 @@ test.describe("booking with WebAssembly", () => {
     await form.getByTestId("book-email").fill(ada);
     await form.getByTestId("confirm-booking").click();
     await expect(form).toContainText("Answer “Topic”.");
+    // What was typed is still there.
+    await expect(form.getByTestId("book-name")).toHaveValue("Ada Lovelace");
+    await expect(form.getByTestId("book-email")).toHaveValue(ada);
     await form.getByTestId("answer").fill("Analytical engines");
     await form.getByTestId("confirm-booking").click();
     await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1&clock=24$/);
@@ -101,7 +112,7 @@ test.describe("booking with WebAssembly", () => {
     expect(await ics.text()).toContain("DTSTART:20300115T083000Z");
     // The slot is gone for the next invitee, and the host has it on their calendar.
     await page.goto(`/${username}/intro?month=2030-01&date=2030-01-15&tz=Europe/Paris&clock=24`);
-    await hydrated(page);
+    await enhanced(page);
     await expect(page.getByTestId("slot")).toHaveCount(5);
     await expect(page.getByTestId("slot").filter({ hasText: "09:30" })).toHaveCount(0);
     const bookings = (await (await request.get("/api/v1/bookings")).json()).items;
@@ -126,10 +137,10 @@ test.describe("booking with WebAssembly", () => {
     expect(made.status(), await made.text()).toBe(201);
     const manage = (await made.json()).manage_url as string;
     await page.goto(manage);
-    await hydrated(page);
+    await enhanced(page);
     await expect(page.getByTestId("booking-status")).toHaveText("You are booked");
     await page.getByTestId("reschedule").click();
-    await hydrated(page);
+    await enhanced(page);
     await expect(page.getByTestId("rescheduling")).toContainText("Moving your booking");
     // It opens on the booking's month.
     await expect(page.getByTestId("month-title")).toHaveText("January 2030");
@@ -168,9 +179,10 @@ test.describe("booking without JavaScript", () => {
     await form.getByTestId("confirm-booking").click();
     // Back on the same slot, with the message beside the field.
     await expect(page.getByTestId("booking-form")).toContainText("Enter an email address like name@example.com.");
-    await page.getByTestId("book-name").fill("Kiyoshi");
+    // Only the wrong field needs typing again.
+    await expect(page.getByTestId("book-name")).toHaveValue("Kiyoshi");
+    await expect(page.getByTestId("answer")).toHaveValue("Trains");
     await page.getByTestId("book-email").fill("kiyoshi@example.org");
-    await page.getByTestId("answer").fill("Trains");
     await page.getByTestId("confirm-booking").click();
     await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1$/);
     await expect(page.getByTestId("booking-status")).toHaveText("You are booked");

@@ -76,6 +76,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let hashed_assets = options.hash_files;
     let metrics = ops::Metrics::default();
     let body_limits = ops::BodyLimits { default: config.max_body_bytes, import: config.max_import_bytes };
+    let secure_cookies = config.secure_cookies();
 
     let sessions = {
         let secure = config.secure_cookies();
@@ -113,7 +114,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(files)
         .with_state(state)
         .layer(axum::middleware::from_fn(guard::session_guard))
-        .layer(axum::middleware::from_fn(ops::server_fn_errors))
+        .layer(axum::middleware::from_fn(move |req, next| ops::server_fn_errors(secure_cookies, req, next)))
         .layer(sessions)
         .layer(axum::middleware::from_fn({
             let allowed = guard::AllowedOrigin::new(config.public_url.as_deref());

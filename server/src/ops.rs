@@ -227,13 +227,30 @@ pub async fn harden(hashed_assets: bool, request: Request, next: Next) -> Respon
 
 /// Server functions answer errors with the status their `AppError` carries (leptos would
 /// send 500), and a form posted without JavaScript is sent back to its page with the
-/// error in the `err` query parameter, so the page can show it.
-pub async fn server_fn_errors(request: Request, next: Next) -> Response {
+/// error in the `err` query parameter, so the page can show it, and with what the person
+/// typed in a short-lived cookie, so the page can show that again too (`FormDraft`).
+pub async fn server_fn_errors(secure: bool, request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/fn/") {
-        return next.run(request).await;
+        return with_form_draft(secure, request, next).await;
     }
     let plain_form =
         request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    let urlencoded = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    // The body is already bounded by `limit_body`.
+    let (request, typed) = if plain_form && urlencoded {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        };
+        let draft = app::components::FormDraft::keepable(url::form_urlencoded::parse(&bytes).into_owned());
+        (Request::from_parts(parts, Body::from(bytes)), draft)
+    } else {
+        (request, app::components::FormDraft::default())
+    };
     let referer_path = request
         .headers()
         .get(header::REFERER)
@@ -266,6 +283,13 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
         for cookie in parts.headers.get_all(header::SET_COOKIE) {
             redirect.headers_mut().append(header::SET_COOKIE, cookie.clone());
         }
+        if !typed.is_empty() {
+            let value = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(typed.pairs()).finish();
+            let cookie = form_draft_cookie(&value, 60, secure);
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                redirect.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
         return redirect;
     }
     parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -275,6 +299,34 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
         parts.headers.insert(header::RETRY_AFTER, value);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+fn form_draft_cookie(value: &str, max_age: u32, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}", app::components::FORM_DRAFT_COOKIE)
+}
+
+/// Hands a page the form a person just sent (see `server_fn_errors`) and forgets it: it is
+/// shown once.
+async fn with_form_draft(secure: bool, mut request: Request, next: Next) -> Response {
+    let prefix = format!("{}=", app::components::FORM_DRAFT_COOKIE);
+    let sent = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(&prefix).map(str::to_owned));
+    let Some(sent) = sent else { return next.run(request).await };
+    if request.method() == axum::http::Method::GET {
+        let draft = app::components::FormDraft::keepable(url::form_urlencoded::parse(sent.as_bytes()).into_owned());
+        request.extensions_mut().insert(draft);
+    }
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&form_draft_cookie("", 0, secure)) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// Request body limits: one for everything, a larger one for iCalendar imports.

@@ -10,7 +10,7 @@ use leptos_meta::{Link, Meta, Title};
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::{FormError, TimeZoneOptions, form_error, percent_encode};
+use crate::components::{FormDraft, FormError, TimeZoneOptions, form_error, percent_encode, textarea_text};
 use crate::models::{DaySlots, ManagePage, PublicPage};
 use crate::server::public::{
     BookSlot, CancelMyBooking, RescheduleMyBooking, load_host_links, load_manage_page, load_public_page,
@@ -340,12 +340,12 @@ fn BookForm(page: PublicPage, start: i64, when: String, nav: Nav, book: ServerAc
             <input type="hidden" name="clock" value=nav.clock.clone().unwrap_or_default() />
             <div class="field">
                 <label for="book-name">"Name"</label>
-                <input id="book-name" name="name" autocomplete="name" required=true maxlength="200" data-testid="book-name" />
+                <input id="book-name" name="name" value=FormDraft::field("name") autocomplete="name" required=true maxlength="200" data-testid="book-name" />
                 <p class="field-error" role="alert">{field("name")}</p>
             </div>
             <div class="field">
                 <label for="book-email">"Email"</label>
-                <input id="book-email" name="email" type="email" autocomplete="email" required=true maxlength="254" data-testid="book-email" />
+                <input id="book-email" name="email" value=FormDraft::field("email") type="email" autocomplete="email" required=true maxlength="254" data-testid="book-email" />
                 <p class="field-error" role="alert">{field("email")}</p>
             </div>
             {questions.into_iter().map(|q| {
@@ -354,12 +354,13 @@ fn BookForm(page: PublicPage, start: i64, when: String, nav: Nav, book: ServerAc
                 let key = format!("answers.{}", q.id);
                 let message = move || error.get().and_then(|e| e.field_message(&key));
                 let label = if q.required { q.label.clone() } else { format!("{} (optional)", q.label) };
+                let typed = FormDraft::field(&name);
                 view! {
                     <div class="field">
                         <label for=id.clone()>{label}</label>
                         {match q.kind {
-                            crate::models::QuestionKind::Long => view! { <textarea id=id name=name rows="3" required=q.required maxlength="5000" data-testid="answer"></textarea> }.into_any(),
-                            crate::models::QuestionKind::Short => view! { <input id=id name=name required=q.required maxlength="500" data-testid="answer" /> }.into_any(),
+                            crate::models::QuestionKind::Long => view! { <textarea id=id name=name rows="3" required=q.required maxlength="5000" data-testid="answer">{textarea_text(&typed)}</textarea> }.into_any(),
+                            crate::models::QuestionKind::Short => view! { <input id=id name=name value=typed required=q.required maxlength="500" data-testid="answer" /> }.into_any(),
                         }}
                         <p class="field-error" role="alert">{message}</p>
                     </div>
@@ -367,7 +368,7 @@ fn BookForm(page: PublicPage, start: i64, when: String, nav: Nav, book: ServerAc
             }).collect_view()}
             <div class="field">
                 <label for="book-notes">"Anything to share beforehand? (optional)"</label>
-                <textarea id="book-notes" name="notes" rows="3" maxlength="5000"></textarea>
+                <textarea id="book-notes" name="notes" rows="3" maxlength="5000">{textarea_text(&FormDraft::field("notes"))}</textarea>
                 <p class="field-error" role="alert">{field("notes")}</p>
             </div>
             // People never see this field; bots fill it in.
@@ -479,7 +480,7 @@ fn ManageBody(page: ManagePage, token: String, cancel: ServerAction<CancelMyBook
                 <input type="hidden" name="token" value=token.clone() />
                 <div class="field">
                     <label for="cancel-reason">"Reason for cancelling (optional)"</label>
-                    <textarea id="cancel-reason" name="reason" rows="2" maxlength="1000" data-testid="cancel-reason"></textarea>
+                    <textarea id="cancel-reason" name="reason" rows="2" maxlength="1000" data-testid="cancel-reason">{textarea_text(&FormDraft::field("reason"))}</textarea>
                 </div>
                 <button type="submit" class="danger" data-testid="cancel-booking">"Cancel booking"</button>
             </ActionForm>

@@ -996,7 +996,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                     </div>
                     <div class="field">
                         <label for="description">"Description"</label>
-                        <textarea id="description" name="description" rows="3">{draft.details.description.clone()}</textarea>
+                        <textarea id="description" name="description" rows="3">{crate::components::textarea_text(&draft.details.description)}</textarea>
                     </div>
                     <details class="more-details" open=has_more>
                         <summary data-testid="more-options">"More options"</summary>

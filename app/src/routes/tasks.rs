@@ -668,7 +668,7 @@ fn EditTaskForm(task: TaskInfo, close: String) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for=format!("notes-{id}")>"Notes"</label>
-                    <textarea id=format!("notes-{id}") name="notes" rows="2">{task.notes.clone()}</textarea>
+                    <textarea id=format!("notes-{id}") name="notes" rows="2">{crate::components::textarea_text(&task.notes)}</textarea>
                 </div>
                 <div class="dialog-actions">
                     <a href=close class="button">"Close"</a>

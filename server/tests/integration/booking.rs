@@ -26,6 +26,7 @@ on_both_backends!(
     the_bookings_list_is_paged_with_its_total,
     public_pages_describe_themselves_and_private_pages_are_not_indexed,
     invitee_pages_load_their_small_module_not_the_apps_bundle,
+    a_refused_form_comes_back_with_what_the_invitee_typed_once,
 );
 
 /// A host with a token, their username, a New York schedule (weekdays 09:00–12:00) and a
@@ -814,4 +815,47 @@ async fn invitee_pages_load_their_small_module_not_the_apps_bundle(backend: Back
     assert_eq!(browser.register("light-host@example.org", "Light").await.status, 200);
     let calendar = browser.get("/calendar").await;
     assert!(calendar.body.contains("/pkg/calento.js"), "the app hydrates");
+}
+
+async fn a_refused_form_comes_back_with_what_the_invitee_typed_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let host = host(&app, "draft@example.org").await;
+    let topic = json!([{"id": "topic", "label": "Topic", "required": true}]);
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30], "questions": topic})).await;
+    let page = format!("/{}/intro?month=2030-01&date=2030-01-15&slot=2030-01-15T14:00:00Z", host.username);
+    let invitee = app.browser();
+    let fields = [
+        ("username", host.username.as_str()),
+        ("slug", "intro"),
+        ("key", ""),
+        ("start", "2030-01-15T14:00:00Z"),
+        ("name", "Ada <Lovelace>"),
+        ("email", "ada@example.org"),
+        ("notes", "Bring the engine & notes</textarea><b id=\"pwned\">"),
+        ("idempotency_key", "do-not-keep-me"),
+    ];
+    // The required answer is missing: sent back to the page with the message...
+    let refused = invitee.submit("book_slot", &page, &fields).await;
+    assert_eq!(refused.status, 303, "{}", refused.body);
+    assert!(refused.header("location").is_some_and(|l| l.contains("err=")));
+    let cookie = refused.header("set-cookie").unwrap_or_default().to_owned();
+    assert!(!cookie.contains("do-not-keep-me"), "keys are never kept: {cookie}");
+    // ...where the fields hold what was typed (escaped as text), once.
+    let back = invitee.get(&format!("{page}&err=x")).await;
+    assert!(back.body.contains(r#"value="Ada &lt;Lovelace&gt;""#), "{}", back.body);
+    assert!(back.body.contains(r#"value="ada@example.org""#));
+    // Text, never markup: what was typed cannot close the field.
+    assert!(
+        back.body.contains("Bring the engine &amp; notes&lt;/textarea&gt;&lt;b id=\"pwned\"&gt;</textarea>"),
+        "{}",
+        back.body
+    );
+    assert!(!back.body.contains(r#"<b id="pwned">"#));
+    let again = invitee.get(&page).await;
+    assert!(!again.body.contains("ada@example.org"), "shown once: {}", again.body);
+    // Nothing was booked.
+    let bookings = app.api("GET", "/api/v1/bookings", &host.token, None).await.json();
+    assert_eq!(bookings["total"], json!(0));
+    // Another visitor never sees it.
+    assert!(!app.get(&page).await.body.contains("ada@example.org"));
 }

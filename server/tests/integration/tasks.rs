@@ -19,6 +19,7 @@ on_both_backends!(
     templates_exports_and_imports_keep_micro_steps,
     what_to_do_now_and_statistics_follow_energy_and_focus,
     micro_steps_come_from_a_language_model_when_configured_else_from_rules,
+    notes_and_descriptions_stay_text_in_editors_the_server_draws,
 );
 
 fn created(reply: &Reply) -> Value {
@@ -676,4 +677,33 @@ async fn micro_steps_come_from_a_language_model_when_configured_else_from_rules(
     let rules = ok(&app.api("POST", &format!("/api/v1/tasks/{id}/breakdown"), &token, None).await);
     assert_eq!((rules["source"].as_str(), &rules["note"]), (Some("rules"), &Value::Null));
     assert_eq!(rules["steps"].as_array().unwrap().len(), 4);
+}
+
+/// Text someone wrote (or an invitee's notes on a booking's event) that holds
+/// `</textarea>` stays inside its field when the server draws the editor.
+async fn notes_and_descriptions_stay_text_in_editors_the_server_draws(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = app.browser();
+    assert_eq!(browser.register("textarea@example.org", "Tess").await.status, 200);
+    let json = [("content-type", "application/json")];
+    let hostile = "Milk & eggs</textarea><b id=\"injected\">bold</b>";
+    let task = browser
+        .send("POST", "/api/v1/tasks", &json, json!({"title": "Shop", "notes": hostile}).to_string().into_bytes())
+        .await;
+    let task = created(&task);
+    let editor = browser.get(&format!("/tasks?edit={}", task["id"].as_str().expect("id"))).await;
+    assert_eq!(editor.status, 200);
+    assert!(
+        editor.body.contains("Milk &amp; eggs&lt;/textarea&gt;&lt;b id=\"injected\"&gt;bold&lt;/b&gt;</textarea>"),
+        "{}",
+        editor.body
+    );
+    assert!(!editor.body.contains(r#"<b id="injected">"#));
+    let event = json!({"title": "Call", "start": "2030-01-15T10:00:00", "end": "2030-01-15T11:00:00",
+                       "time_zone": "Europe/Paris", "description": hostile});
+    let event = created(&browser.send("POST", "/api/v1/events", &json, event.to_string().into_bytes()).await);
+    let editor = browser.get(&format!("/calendar?date=2030-01-15&event={}", event["id"].as_str().expect("id"))).await;
+    assert_eq!(editor.status, 200);
+    assert!(editor.body.contains("&lt;/textarea&gt;&lt;b id=\"injected\"&gt;"), "{}", editor.body);
+    assert!(!editor.body.contains(r#"<b id="injected">"#));
 }
