@@ -106,7 +106,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     Router::new()
         .nest("/api/v1", api::router(state.clone()))
         .merge(site)
-        .leptos_routes_with_context(&state, routes, page_context.clone(), {
+        .leptos_routes_with_context(&state, routes, page_context, {
             let options = options.clone();
             move || shell(options.clone())
         })
