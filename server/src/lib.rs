@@ -10,6 +10,7 @@ pub mod llm;
 pub mod oidc;
 pub mod ops;
 pub mod outbound;
+pub mod page_cache;
 pub mod subscriptions;
 
 use std::net::SocketAddr;
@@ -36,7 +37,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
     // Other server processes on the same PostgreSQL database announce their changes and
     // jobs here; SQLite has one process.
     app::ssr::changes::spawn_listener(&db, &config.database_url);
-    Ok(AppState {
+    Ok(AppState::new(app::ssr::AppStateFields {
         leptos_options: leptos_options(config),
         db,
         login_limits: config.login_limits,
@@ -48,7 +49,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         step_suggester: llm::suggester(config),
         url_check: config.outbound().url_check(),
         sign_in_providers: config.sign_in_providers.iter().map(oidc::ProviderConfig::info).collect(),
-    })
+    }))
 }
 
 /// Leptos' options: from cargo-leptos' environment when it runs us (`cargo leptos watch`),
@@ -77,6 +78,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let metrics = ops::Metrics::default();
     let body_limits = ops::BodyLimits { default: config.max_body_bytes, import: config.max_import_bytes };
     let secure_cookies = config.secure_cookies();
+    let pages = page_cache::PageCache::new(&state.db);
 
     let sessions = {
         let secure = config.secure_cookies();
@@ -106,11 +108,15 @@ pub fn router(state: AppState, config: &Config) -> Router {
     Router::new()
         .nest("/api/v1", api::router(state.clone()))
         .merge(site)
+        // Shared, not copied: every layer around a route clones the route for each request.
         .leptos_routes_with_context(&state, routes, page_context, {
-            let options = options.clone();
-            move || shell(options.clone())
+            let options = std::sync::Arc::new(options.clone());
+            move || shell((*options).clone())
         })
-        .leptos_routes_with_context(&state, booking_routes(), page_context, move || app::booking_shell(options.clone()))
+        .leptos_routes_with_context(&state, booking_routes(), page_context, {
+            let options = std::sync::Arc::new(options);
+            move || app::booking_shell((*options).clone())
+        })
         .fallback(files)
         .with_state(state)
         .layer(axum::middleware::from_fn(guard::session_guard))
@@ -121,6 +127,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             move |req, next| guard::same_origin(allowed.clone(), req, next)
         }))
         .layer(axum::middleware::from_fn(move |req, next| ops::harden(hashed_assets, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| page_cache::serve(pages.clone(), req, next)))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(move |req, next| ops::limit_body(body_limits, req, next)))

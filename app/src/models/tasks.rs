@@ -201,6 +201,22 @@ pub struct TaskQuery {
     pub sort: Option<String>,
 }
 
+/// One page of a task list (1-based), and how many tasks the whole list holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskPage {
+    pub items: Vec<TaskInfo>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+impl TaskPage {
+    /// The last page (1 for an empty list).
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page.max(1)).max(1)
+    }
+}
+
 /// One line of a brain dump, as understood.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaptureItem {

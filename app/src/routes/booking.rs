@@ -19,10 +19,25 @@ use calento::ClockFormat;
 
 /// Answers 404 for a page rendered on the server (the page is fully awaited first).
 fn not_found_status() {
+    error_status(&crate::AppError::NotFound);
+}
+
+/// Answers a page rendered on the server with its error's status (429 when the public
+/// budget is spent, with how long to wait), not 200.
+fn error_status(error: &crate::AppError) {
     #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(error.status())
+    {
+        response.set_status(status);
+        if let crate::AppError::RateLimited { retry_after_secs } = error
+            && let Ok(value) = http::HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.insert_header(http::header::RETRY_AFTER, value);
+        }
     }
+    #[cfg(not(feature = "ssr"))]
+    let _ = error;
 }
 
 /// A page's description for search results and link previews: the host's own words when
@@ -114,7 +129,10 @@ pub fn PublicBookingPage() -> impl IntoView {
                                 <p>"This booking link does not exist or is no longer open."</p>
                             }.into_any()
                         }
-                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => {
+                            error_status(&error);
+                            view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -424,7 +442,10 @@ pub fn ManageBookingPage() -> impl IntoView {
                                 <p>"This booking link is not valid."</p>
                             }.into_any()
                         }
-                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => {
+                            error_status(&error);
+                            view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -525,9 +546,13 @@ pub fn HostPage() -> impl IntoView {
                             </ul>
                         }.into_any()
                         }
-                        Err(_) => {
+                        Err(crate::AppError::NotFound) => {
                             not_found_status();
                             view! { <h1>"Not found"</h1><p>"There is no one here by that name."</p> }.into_any()
+                        }
+                        Err(error) => {
+                            error_status(&error);
+                            view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()
                         }
                     }
                 })}

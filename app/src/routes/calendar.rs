@@ -262,9 +262,9 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                     let style = format!("--event-color: {}", item.occurrence.color);
                     let summary = item.occurrence.summary.clone();
                     view! {
-                        <A href=href attr:class="chip" attr:style=style attr:data-testid="event">
+                        <a href=href class="chip" style=style data-testid="event">
                             {summary}
-                        </A>
+                        </a>
                     }
                 })
                 .collect_view();
@@ -279,10 +279,10 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
             let number = day.day();
             view! {
                 <div class="day-head" class:today=*day == today>
-                    <A href=href>
+                    <a href=href>
                         <span class="weekday">{weekday}</span>
                         <span class="day-number">{number}</span>
-                    </A>
+                    </a>
                 </div>
             }
         })
@@ -314,7 +314,7 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                 .map(|h| {
                     let href = format!("{here}&new={}T{h:02}:00", date_text(day));
                     let label = format!("Create at {}", hour_label(h, clock));
-                    view! { <A href=href attr:class="slot" attr:aria-label=label>""</A> }
+                    view! { <a href=href class="slot" aria-label=label>""</a> }
                 })
                 .collect_view();
             let blocks = timed
@@ -521,10 +521,10 @@ fn EventBlock(
                 }
             }
         >
-            <A href=href attr:class="event-link" attr:draggable="false">
+            <a href=href class="event-link" draggable="false">
                 <span class="event-title">{summary}</span>
                 <span class="event-time">{time_text}</span>
-            </A>
+            </a>
             {(!read_only).then(|| view! { <span class="resize-handle" aria-hidden="true"></span> })}
         </div>
     }
@@ -585,9 +585,9 @@ fn MonthGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                     let style = format!("--event-color: {}", item.occurrence.color);
                     view! {
                         <li>
-                            <A href=href attr:class="chip" attr:style=style attr:data-testid="event">
+                            <a href=href class="chip" style=style data-testid="event">
                                 {label}
-                            </A>
+                            </a>
                         </li>
                     }
                 })
@@ -600,13 +600,13 @@ fn MonthGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
             let more_text = format!("+{more} more");
             view! {
                 <div class="month-cell" class:other-month=day.month() != date.month() class:today=day == today data-date=date_text(day)>
-                    <A href=day_href attr:class="day-number">{number}</A>
-                    <A href=new_href attr:class="cell-create" attr:aria-label=create_label>""</A>
+                    <a href=day_href class="day-number">{number}</a>
+                    <a href=new_href class="cell-create" aria-label=create_label>""</a>
                     <ul>{shown}</ul>
                     {(more > 0).then(|| view! {
-                        <A href=more_href attr:class="more" attr:data-testid="more">
+                        <a href=more_href class="more" data-testid="more">
                             {more_text}
-                        </A>
+                        </a>
                     })}
                 </div>
             }
@@ -650,7 +650,7 @@ fn Agenda(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                         <li>
                             <span class="agenda-time">{item_time(item, clock)}</span>
                             <span class="dot" style=format!("--event-color: {}", item.occurrence.color)></span>
-                            <A href=href attr:data-testid="event">{summary}</A>
+                            <a href=href data-testid="event">{summary}</a>
                             {(!location.is_empty()).then(|| view! { <span class="agenda-location">{location}</span> })}
                         </li>
                     }

@@ -79,6 +79,9 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    // Nobody's data: the same page for every visitor who is not signed in.
+    #[cfg(feature = "ssr")]
+    crate::ssr::page_cache::allow(None);
     let auth = expect_context::<Auth>();
     let query = use_query_map();
     let error = form_error(move || auth.login.value().get());

@@ -11,7 +11,7 @@ use crate::components::{FormError, RequireUser, form_error};
 use crate::models::{PlanResult, ProgressInfo, TaskInfo};
 use crate::server::tasks::{
     AddReward, AddStep, CaptureTasks, ClaimReward, CopyTask, DeleteTask, EditTask, FinishOnboarding, ImportTasks,
-    MoveStep, PlanWeek, SetTaskDone, SuggestSteps, list_tasks, list_zones, my_progress, needs_onboarding,
+    MoveStep, PlanWeek, SetTaskDone, SuggestSteps, list_task_page, list_zones, my_progress, needs_onboarding,
 };
 
 /// The page's write actions: every list and panel refetches after any of them.
@@ -109,11 +109,14 @@ pub fn TasksPage() -> impl IntoView {
     let zone = move || query.read().get("zone").filter(|v| !v.is_empty());
     let tag = move || query.read().get("tag").filter(|v| !v.is_empty());
     let sort = move || query.read().get("sort").filter(|v| !v.is_empty());
+    let page = move || query.read().get("page").filter(|v| !v.is_empty());
     let quick_version = move || quick.map(|q| q.0.version().get()).unwrap_or_default();
     let tasks = Resource::new(
         // The task being edited is part of the key, so its row re-renders with the form.
-        move || (view_name(), zone(), tag(), sort(), query.read().get("edit"), actions.version(), quick_version()),
-        |(view, zone, tag, sort, ..)| list_tasks(view, zone, tag, sort),
+        move || {
+            (view_name(), zone(), tag(), sort(), page(), query.read().get("edit"), actions.version(), quick_version())
+        },
+        |(view, zone, tag, sort, page, ..)| list_task_page(view, zone, tag, sort, page),
     );
     let finish = ServerAction::<FinishOnboarding>::new();
     let zones = Resource::new(
@@ -189,21 +192,25 @@ pub fn TasksPage() -> impl IntoView {
                     <Transition fallback=|| view! { <p class="loading">"Loading tasks…"</p> }>
                         {move || Suspend::new(async move {
                             match tasks.await {
-                                Ok(list) if list.is_empty() => view! {
+                                Ok(list) if list.total == 0 => view! {
                                     <p class="empty" data-testid="no-tasks">"Nothing here. Capture what is on your mind above."</p>
                                 }.into_any(),
-                                Ok(list) => view! {
-                                    <ul class="task-list" data-testid="task-list">
-                                        {list.into_iter().map(|task| view! { <TaskRow task /> }).collect_view()}
-                                    </ul>
-                                }.into_any(),
+                                Ok(list) => {
+                                    let pager = Pager::of(&list, &query.read_untracked());
+                                    view! {
+                                        <ul class="task-list" data-testid="task-list">
+                                            {list.items.into_iter().map(|task| view! { <TaskRow task /> }).collect_view()}
+                                        </ul>
+                                        {pager.map(|pager| view! { <PagerNav pager /> })}
+                                    }.into_any()
+                                }
                                 Err(error) => view! { <p class="form-error">{error.to_string()}</p> }.into_any(),
                             }
                         })}
                     </Transition>
                     <p class="hint keys">
                         <kbd>"c"</kbd> " capture · " <kbd>"j"</kbd> "/" <kbd>"k"</kbd> " move · " <kbd>"x"</kbd>
-                        " done · " <kbd>"e"</kbd> " edit"
+                        " done · " <kbd>"e"</kbd> " edit · " <kbd>"n"</kbd> "/" <kbd>"p"</kbd> " next or previous page"
                     </p>
                 </section>
                 <aside class="tasks-side">
@@ -215,6 +222,61 @@ pub fn TasksPage() -> impl IntoView {
         </RequireUser>
     }
     .into_any()
+}
+
+/// Where a list longer than a page goes next: the links to the pages around this one.
+#[derive(Debug, Clone, PartialEq)]
+struct Pager {
+    first: i64,
+    last: i64,
+    total: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+impl Pager {
+    /// `None` when the whole list is on this page.
+    fn of(list: &crate::models::TaskPage, query: &leptos_router::params::ParamsMap) -> Option<Pager> {
+        if list.pages() <= 1 && list.page <= 1 {
+            return None;
+        }
+        let href = |page: i64| {
+            let mut pairs: Vec<String> = Vec::new();
+            for key in ["view", "zone", "tag", "sort"] {
+                if let Some(value) = query.get(key).filter(|v| !v.is_empty()) {
+                    pairs.push(format!("{key}={}", crate::components::percent_encode(&value)));
+                }
+            }
+            if page > 1 {
+                pairs.push(format!("page={page}"));
+            }
+            format!("/tasks?{}", pairs.join("&"))
+        };
+        let first = (list.page - 1) * list.per_page + 1;
+        Some(Pager {
+            first,
+            last: first + i64::try_from(list.items.len()).unwrap_or(0) - 1,
+            total: list.total,
+            previous: (list.page > 1).then(|| href((list.page - 1).min(list.pages()))),
+            next: (list.page < list.pages()).then(|| href(list.page + 1)),
+        })
+    }
+}
+
+#[component]
+fn PagerNav(pager: Pager) -> impl IntoView {
+    let shown = if pager.last >= pager.first {
+        format!("Tasks {}–{} of {}", pager.first, pager.last, pager.total)
+    } else {
+        format!("No tasks on this page; the list holds {}.", pager.total)
+    };
+    view! {
+        <nav class="pager" aria-label="Pages of the list" data-testid="task-pager">
+            {pager.previous.map(|href| view! { <a href=href rel="prev" class="button" data-testid="tasks-previous">"Previous"</a> })}
+            <span class="hint" data-testid="task-pager-shown">{shown}</span>
+            {pager.next.map(|href| view! { <a href=href rel="next" class="button" data-testid="tasks-next">"Next"</a> })}
+        </nav>
+    }
 }
 
 /// The brain dump: many lines at once; Preview shows what was understood, Save makes tasks.
@@ -360,7 +422,7 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
     let query = use_query_map();
     let (edit_href, close_href, editing) = query.with_untracked(|q| {
         let mut base = format!("/tasks?view={}", q.get("view").unwrap_or_else(|| "all".to_owned()));
-        for key in ["zone", "tag", "sort"] {
+        for key in ["zone", "tag", "sort", "page"] {
             if let Some(value) = q.get(key).filter(|v| !v.is_empty()) {
                 base.push_str(&format!("&{key}={}", crate::components::percent_encode(&value)));
             }
@@ -971,6 +1033,19 @@ fn keyboard(_actions: TaskActions) {
                         current.and_then(row).and_then(|el| el.query_selector("[data-testid=edit-link]").ok().flatten())
                         && let Ok(link) = link.dyn_into::<leptos::web_sys::HtmlElement>()
                     {
+                        link.click();
+                        ev.prevent_default();
+                    }
+                }
+                "n" | "p" => {
+                    let testid = if ev.key() == "n" { "tasks-next" } else { "tasks-previous" };
+                    if let Some(Ok(link)) = document()
+                        .query_selector(&format!("[data-testid={testid}]"))
+                        .ok()
+                        .flatten()
+                        .map(|el| el.dyn_into::<leptos::web_sys::HtmlElement>())
+                    {
+                        focused.set(None);
                         link.click();
                         ev.prevent_default();
                     }

@@ -78,7 +78,7 @@ pub async fn login(email: String, password: String, #[server(default)] next: Opt
 /// The providers people can sign in with here ("Sign in with …" buttons).
 #[server(prefix = "/fn", endpoint = "sign_in_providers")]
 pub async fn sign_in_providers() -> Result<Vec<crate::models::ProviderInfo>, AppError> {
-    Ok(request::state()?.sign_in_providers)
+    Ok(request::state()?.sign_in_providers.clone())
 }
 
 #[server(prefix = "/fn", endpoint = "logout")]

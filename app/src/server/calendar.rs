@@ -18,7 +18,7 @@ use {
 #[server(prefix = "/fn", endpoint = "load_calendar")]
 pub async fn load_calendar(view: String, date: String) -> Result<CalendarData, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let profile = user.profile();
     let tz = calento::TimeZoneName::parse(&profile.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
     let now = calento::recurrence::utc_to_local(tz, chrono::Utc::now().naive_utc());
@@ -115,7 +115,7 @@ pub async fn save_event(
     back: Option<String>,
 ) -> Result<EventInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let all_day = all_day.is_some_and(|v| v != "false" && v != "off");
     let when = |date: &str, time: Option<String>| {
         if all_day {
@@ -225,7 +225,7 @@ pub async fn move_event(
     scope: Option<String>,
 ) -> Result<EventInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let patch = EventPatch { start: Some(Some(start_utc)), end: Some(Some(end_utc)), ..EventPatch::default() };
     let key = filled(recurrence_id);
     let scope = match filled(scope) {
@@ -244,7 +244,7 @@ pub async fn delete_event(
     back: Option<String>,
 ) -> Result<(), AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let scope = scope_of(filled(scope).as_deref())?;
     events::delete(&db, &user.id, &id, scope, filled(recurrence_id).as_deref()).await?;
     if request::is_plain_form_post() {
@@ -393,7 +393,7 @@ pub async fn search_events(
 #[server(prefix = "/fn", endpoint = "due_reminders")]
 pub async fn due_reminders() -> Result<Vec<crate::models::DueReminder>, AppError> {
     let Some(user) = request::current_user().await? else { return Ok(Vec::new()) };
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let profile = user.profile();
     let tz = calento::TimeZoneName::parse(&profile.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
     let now = chrono::Utc::now().naive_utc();

@@ -53,7 +53,7 @@ pub async fn load_public_page(
     use chrono::{Datelike, Duration};
 
     request::check_public_rate().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let moving = match reschedule.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(token) => Some(bookings::find_by_token(&db, token).await?),
         None => None,
@@ -118,6 +118,10 @@ pub async fn load_public_page(
         }
     }
     let is_secret = found.link.secret != 0;
+    if moving.is_none() {
+        // The same for every invitee asking for this address, until the host's data changes.
+        crate::ssr::page_cache::allow(Some(&found.host.id));
+    }
     Ok(PublicPage {
         link: found.public(),
         key: (is_secret && moving.is_none()).then(|| found.link.link_key.clone()),
@@ -128,7 +132,7 @@ pub async fn load_public_page(
         today,
         days,
         has_previous: month > today.with_day(1).unwrap_or(today),
-        canonical: match (is_secret || moving.is_some(), request::state()?.canonical_base) {
+        canonical: match (is_secret || moving.is_some(), request::state()?.canonical_base.clone()) {
             (false, Some(base)) => {
                 Some(format!("{}/{}/{}", base.trim_end_matches('/'), found.host.username, found.link.slug))
             }
@@ -164,7 +168,7 @@ pub async fn book_slot(
     use crate::ssr::bookings;
 
     request::check_public_rate().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let found = bookings::find_public(&db, &username, &slug, key.as_deref()).await?;
     let duration = bookings::parse_duration(duration.as_deref())?;
     let req = crate::models::BookingRequest {
@@ -182,7 +186,7 @@ pub async fn book_slot(
     let key = idempotency_key.filter(|k| !k.trim().is_empty()).unwrap_or_else(|| {
         crate::ssr::tokens::hash(&format!("form:{}:{}", req.start.trim(), req.email.trim().to_lowercase()))
     });
-    let base = request::state()?.public_url;
+    let base = request::state()?.public_url.clone();
     let (created, _) = bookings::create(&db, &found, &req, Some(&key), &base).await?;
     if request::is_plain_form_post() {
         // The invitee's clock choice carries over to their booking's page.
@@ -199,7 +203,7 @@ pub async fn load_manage_page(token: String, clock: Option<String>) -> Result<Ma
     use crate::ssr::bookings;
 
     request::check_public_rate().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let row = bookings::find_by_token(&db, &token).await?;
     let found = match &row.link_id {
         Some(link_id) => bookings::found_for_link(&db, &row.host_id, link_id).await.ok(),
@@ -235,7 +239,7 @@ pub async fn cancel_my_booking(token: String, reason: Option<String>) -> Result<
     use crate::ssr::bookings;
 
     request::check_public_rate().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let row = bookings::find_by_token(&db, &token).await?;
     bookings::cancel(&db, &row, bookings::Actor::Invitee, reason.as_deref(), &request::state()?.public_url).await?;
     if request::is_plain_form_post() {
@@ -249,7 +253,7 @@ pub async fn reschedule_my_booking(token: String, start: String) -> Result<(), A
     use crate::ssr::bookings;
 
     request::check_public_rate().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let row = bookings::find_by_token(&db, &token).await?;
     bookings::reschedule(&db, &row, bookings::Actor::Invitee, &start, None, &request::state()?.public_url).await?;
     if request::is_plain_form_post() {
@@ -262,9 +266,10 @@ pub async fn reschedule_my_booking(token: String, start: String) -> Result<(), A
 #[server(prefix = "/fn", endpoint = "host_links")]
 pub async fn load_host_links(username: String) -> Result<crate::models::HostLinks, AppError> {
     request::check_public_rate().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let (host, links) = crate::ssr::bookings::listed_links(&db, &username).await?;
-    let base = request::state()?.canonical_base;
+    let base = request::state()?.canonical_base.clone();
+    crate::ssr::page_cache::allow(Some(&host.id));
     Ok(crate::models::HostLinks {
         canonical: base.map(|base| format!("{}/{}", base.trim_end_matches('/'), host.username)),
         host_name: host.name,

@@ -171,7 +171,7 @@ pub async fn save_schedule(
         overrides: None,
         is_default: None,
     };
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let saved = scheduling::update_schedule(&db, &user.id, &id, body).await.map_err(|e| day_errors(e, &rule_days))?;
     redirect_back(back, &format!("/availability?schedule={id}"));
     Ok(saved)
@@ -213,7 +213,7 @@ pub async fn add_override(
     back: Option<String>,
 ) -> Result<ScheduleInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::field(FieldError::new("override_date", "Choose a date.")))?;
     let unavailable = filled(hours).as_deref() != Some("hours");
@@ -253,7 +253,7 @@ pub async fn add_override(
 #[server(prefix = "/fn", endpoint = "remove_override")]
 pub async fn remove_override(id: String, date: String, back: Option<String>) -> Result<ScheduleInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let mut overrides = scheduling::find_schedule(&db, &user.id, &id).await?.info().overrides;
     overrides.retain(|o| o.date != date.trim());
     let body = ScheduleBody { overrides: Some(overrides), ..Default::default() };
@@ -286,7 +286,7 @@ pub async fn delete_schedule(id: String) -> Result<(), AppError> {
 #[server(prefix = "/fn", endpoint = "list_links")]
 pub async fn list_links() -> Result<LinksData, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let links = scheduling::list_links(&db, &user.id).await?.iter().map(|l| l.info(&user.username)).collect();
     let schedules = scheduling::list_schedules(&db, &user.id).await?.iter().map(|s| s.info()).collect();
     Ok(LinksData { username: user.username.clone(), origin: origin(), links, schedules })
@@ -362,7 +362,7 @@ pub async fn save_link(
     reminder_hours: Option<String>,
 ) -> Result<BookingLinkInfo, AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let mut errors: Vec<FieldError> = Vec::new();
     let mut optional = |field: &str, value: Option<String>, message: &str| -> Option<u32> {
         let text = filled(value)?;

@@ -95,7 +95,7 @@ pub async fn save_task_settings(
     sound: Option<String>,
 ) -> Result<(), AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let mut settings = motivation::settings(&db, &user.id).await?;
     settings.focus = FocusSettings { focus_minutes, short_break_minutes, long_break_minutes, cycles };
     settings.motivation = switches(&xp, &streaks, &achievements, &rewards, &companion);
@@ -168,7 +168,7 @@ pub async fn finish_onboarding(
     skip: Option<String>,
 ) -> Result<(), AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let mut settings = motivation::settings(&db, &user.id).await?;
     if !ticked(&skip) {
         let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).unwrap_or_default();
@@ -227,6 +227,30 @@ pub async fn list_tasks(
     let user = request::require_user().await?;
     let query = TaskQuery { view: Some(view), zone, tag, sort };
     tasks::list(&request::state()?.db, &user, &query).await
+}
+
+/// One page of a list, for the tasks page: people with thousands of open tasks get the
+/// first fifty at once and the rest a page at a time.
+#[server(prefix = "/fn", endpoint = "list_task_page")]
+pub async fn list_task_page(
+    view: String,
+    zone: Option<String>,
+    tag: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+) -> Result<TaskPage, AppError> {
+    let user = request::require_user().await?;
+    let page =
+        match page.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => 1,
+            Some(text) => text.parse::<i64>().ok().filter(|p| (1..=100_000).contains(p)).ok_or_else(|| {
+                AppError::field(calento::FieldError::new("page", "The page is a whole number from 1."))
+            })?,
+        };
+    let query = TaskQuery { view: Some(view), zone, tag, sort };
+    let per_page = tasks::PAGE_SIZE;
+    let (items, total) = tasks::list_page(&request::state()?.db, &user, &query, Some((page, per_page))).await?;
+    Ok(TaskPage { items, page, per_page, total })
 }
 
 #[server(prefix = "/fn", endpoint = "list_zones")]

@@ -20,7 +20,7 @@ pub async fn create_token(name: String, #[server(default)] scopes: Option<String
         Some(text) => calento::scope::Scopes::parse(text)?,
         None => calento::scope::Scopes::all(),
     };
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let created = tokens::create_scoped(&db, &user.id, &name, scopes).await?;
     let detail = format!("{} ({})", created.info.name, created.info.scopes);
     audit::record(&db, Some(&user.id), None, audit::event::TOKEN_CREATED, &detail, &request::origin().await).await;
@@ -58,7 +58,7 @@ pub async fn take_new_token() -> Result<Option<CreatedToken>, AppError> {
 #[server(prefix = "/fn", endpoint = "revoke_token")]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let user = request::require_user().await?;
-    let db = request::state()?.db;
+    let db = request::state()?.db.clone();
     let name = tokens::name_of(&db, &user.id, &id).await.unwrap_or_default();
     tokens::revoke(&db, &user.id, &id).await?;
     audit::record(&db, Some(&user.id), None, audit::event::TOKEN_REVOKED, &name, &request::origin().await).await;

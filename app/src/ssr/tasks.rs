@@ -281,6 +281,20 @@ pub async fn find(db: &Db, user: &UserRow, id: &str) -> Result<TaskInfo, AppErro
 
 /// The root tasks of a list, each with its steps.
 pub async fn list(db: &Db, user: &UserRow, query: &TaskQuery) -> Result<Vec<TaskInfo>, AppError> {
+    Ok(list_page(db, user, query, None).await?.0)
+}
+
+/// The tasks page shows this many at a time.
+pub const PAGE_SIZE: i64 = 50;
+
+/// One page (1-based, of `per_page`) of a list, in its order, and how many the list holds;
+/// `None`: the whole list (up to 5,000 open or 500 done tasks), its length as the total.
+pub async fn list_page(
+    db: &Db,
+    user: &UserRow,
+    query: &TaskQuery,
+    page: Option<(i64, i64)>,
+) -> Result<(Vec<TaskInfo>, i64), AppError> {
     let view = match query.view.as_deref() {
         None => TaskView::All,
         Some(text) => TaskView::parse(text).ok_or_else(|| {
@@ -294,7 +308,7 @@ pub async fn list(db: &Db, user: &UserRow, query: &TaskQuery) -> Result<Vec<Task
             let key = wanted.trim_start_matches('@').to_lowercase();
             match zones.iter().find(|z| z.id == wanted || z.name.to_lowercase() == key) {
                 Some(zone) => Some(zone.id.clone()),
-                None => return Ok(Vec::new()),
+                None => return Ok((Vec::new(), 0)),
             }
         }
         None => None,
@@ -324,12 +338,20 @@ pub async fn list(db: &Db, user: &UserRow, query: &TaskQuery) -> Result<Vec<Task
             return Err(AppError::field(FieldError::new("sort", "Sort by smart, due, priority or created.")));
         }
     };
-    let limit = if view == TaskView::Done { 500 } else { 5_000 };
+    let whole = if view == TaskView::Done { 500 } else { 5_000 };
+    // Both are numbers we made, never text from the request.
+    let (limit, offset) = match page {
+        Some((page, per_page)) => {
+            let per_page = per_page.clamp(1, 500);
+            (per_page, page.max(1).saturating_sub(1).saturating_mul(per_page).min(1_000_000))
+        }
+        None => (whole, 0),
+    };
     let zone_bind = zone_id.unwrap_or_default();
     let tag_bind = tag.clone().unwrap_or_default();
     let like = format!("% {tag_bind} %");
     let roots: Vec<TaskRow> = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM tasks WHERE {filter} ORDER BY {order} LIMIT {limit}"
+        "SELECT {COLUMNS} FROM tasks WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     )))
     .bind(&user.id)
     .bind(&today)
@@ -338,12 +360,26 @@ pub async fn list(db: &Db, user: &UserRow, query: &TaskQuery) -> Result<Vec<Task
     .bind(&like)
     .fetch_all(db.read())
     .await?;
+    let total = match page {
+        None => i64::try_from(roots.len()).unwrap_or(i64::MAX),
+        Some(_) => {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM tasks WHERE {filter}")))
+                .bind(&user.id)
+                .bind(&today)
+                .bind(&zone_bind)
+                .bind(&tag_bind)
+                .bind(&like)
+                .fetch_one(db.read())
+                .await?
+        }
+    };
     if roots.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), total));
     }
+    // The steps of this page's tasks only.
     let steps: Vec<TaskRow> = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND depth > 0
-            AND root_id IN (SELECT id FROM tasks WHERE {filter})"
+            AND root_id IN (SELECT id FROM tasks WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset})"
     )))
     .bind(&user.id)
     .bind(&today)
@@ -352,7 +388,7 @@ pub async fn list(db: &Db, user: &UserRow, query: &TaskQuery) -> Result<Vec<Task
     .bind(&like)
     .fetch_all(db.read())
     .await?;
-    Ok(trees(roots, steps, &zones, user_zone(user)))
+    Ok((trees(roots, steps, &zones, user_zone(user)), total))
 }
 
 // ---- Writing ----

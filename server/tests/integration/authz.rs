@@ -252,6 +252,7 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("add_reward", Owner, &[("title", "B's"), ("cost", "5")]),
     ("claim_reward", Owner, &[("id", "{reward}")]),
     ("list_tasks", Owner, &[("view", "all")]),
+    ("list_task_page", Owner, &[("view", "all"), ("page", "1")]),
     ("list_zones", Owner, &[]),
     ("capture_tasks", Owner, &[("text", "B's thing")]),
     ("add_step", Owner, &[("parent_id", "{task}"), ("title", "Stolen")]),

@@ -27,6 +27,7 @@ on_both_backends!(
     public_pages_describe_themselves_and_private_pages_are_not_indexed,
     invitee_pages_load_their_small_module_not_the_apps_bundle,
     a_refused_form_comes_back_with_what_the_invitee_typed_once,
+    a_public_page_is_kept_for_everyone_with_a_fresh_nonce_until_the_host_changes_something,
 );
 
 /// A host with a token, their username, a New York schedule (weekdays 09:00–12:00) and a
@@ -858,4 +859,61 @@ async fn a_refused_form_comes_back_with_what_the_invitee_typed_once(backend: Bac
     assert_eq!(bookings["total"], json!(0));
     // Another visitor never sees it.
     assert!(!app.get(&page).await.body.contains("ada@example.org"));
+}
+
+/// The nonce of a page's `Content-Security-Policy`, and whether every script of its body
+/// carries that one.
+fn page_nonce(page: &crate::support::Reply) -> (String, bool) {
+    let csp = page.header("content-security-policy").expect("a policy");
+    let start = csp.find("'nonce-").expect("a nonce") + "'nonce-".len();
+    let nonce = csp[start..start + csp[start..].find('\'').expect("quoted")].to_owned();
+    let scripts = page.body.matches("<script").count();
+    let carried = page.body.matches(&format!("nonce=\"{nonce}\"")).count();
+    (nonce, scripts > 0 && carried >= scripts)
+}
+
+async fn a_public_page_is_kept_for_everyone_with_a_fresh_nonce_until_the_host_changes_something(backend: Backend) {
+    // A budget of twelve public requests a minute: views served again from the page cache
+    // cost no database work and are not counted (so fourteen of them pass).
+    let app = spawn_app_with(backend, &[("CALENTO_PUBLIC_RATE_PER_MINUTE", "12")]).await;
+    let host = host(&app, "kept@example.org").await;
+    let made = link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let path = format!("/{}/intro?month=2030-01&date=2030-01-15&clock=24", host.username);
+    let first = app.get(&path).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(first.body.contains("2030-01-15T14:00:00Z"), "09:00 in New York is offered");
+    let mut nonces = vec![page_nonce(&first)];
+    for _ in 0..14 {
+        let again = app.get(&path).await;
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert!(again.body.contains("2030-01-15T14:00:00Z"));
+        nonces.push(page_nonce(&again));
+    }
+    assert!(nonces.iter().all(|(_, carried)| *carried), "every script carries its response's nonce");
+    let distinct: std::collections::HashSet<&String> = nonces.iter().map(|(n, _)| n).collect();
+    assert_eq!(distinct.len(), nonces.len(), "a fresh nonce every time: {nonces:?}");
+
+    // A booking (the public API) is a change of the host's data: the slot is gone at once.
+    assert_eq!(book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), None).await.status, 201);
+    let after = app.get(&path).await;
+    assert_eq!(after.status, 200, "{}", after.body);
+    assert!(!after.body.contains("value=\"2030-01-15T14:00:00Z\""), "the booked slot is not offered again");
+    // So is the host renaming the link.
+    let id = made["id"].as_str().expect("link id");
+    let renamed =
+        app.api("PATCH", &format!("/api/v1/booking-links/{id}"), &host.token, Some(json!({"title": "Renamed"}))).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let renamed_page = app.get(&path).await;
+    assert!(renamed_page.body.contains("Renamed"), "{}", renamed_page.body);
+    // A visitor with cookies (a session, a form's draft) always gets a page rendered for
+    // them, so their views are counted until the budget is spent.
+    let mut statuses = Vec::new();
+    for _ in 0..14 {
+        statuses.push(app.send("GET", &path, &[("cookie", "calento_form=x")], Vec::new()).await.status);
+    }
+    assert!(statuses.contains(&429), "rendered, so counted: {statuses:?}");
+    // Refused with its status, not as a page that says 200.
+    let refused = app.get(&format!("/{}/intro?month=2030-02", host.username)).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert!(refused.header("retry-after").is_some());
 }

@@ -77,6 +77,7 @@ const FNS_READING: &[&str] = &[
     "load_daily_plan",
     "needs_onboarding",
     "list_tasks",
+    "list_task_page",
     "list_zones",
     "focus_overview",
     "my_progress",

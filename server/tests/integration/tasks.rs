@@ -20,6 +20,7 @@ on_both_backends!(
     what_to_do_now_and_statistics_follow_energy_and_focus,
     micro_steps_come_from_a_language_model_when_configured_else_from_rules,
     notes_and_descriptions_stay_text_in_editors_the_server_draws,
+    a_long_task_list_comes_a_page_at_a_time_in_the_lists_order,
 );
 
 fn created(reply: &Reply) -> Value {
@@ -706,4 +707,59 @@ async fn notes_and_descriptions_stay_text_in_editors_the_server_draws(backend: B
     assert_eq!(editor.status, 200);
     assert!(editor.body.contains("&lt;/textarea&gt;&lt;b id=\"injected\"&gt;"), "{}", editor.body);
     assert!(!editor.body.contains(r#"<b id="injected">"#));
+}
+
+async fn a_long_task_list_comes_a_page_at_a_time_in_the_lists_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = app.browser();
+    assert_eq!(browser.register("pages@example.org", "Paige").await.status, 200);
+    let json = [("content-type", "application/json")];
+    // 120 open tasks with priorities 1–4 (the smart order puts priority 1 first), and a
+    // step under one of them.
+    let text: String = (0..120).map(|i| format!("Task {i:03} !{}\n", i % 4 + 1)).collect();
+    let body = json!({"text": text, "preview": false}).to_string().into_bytes();
+    assert_eq!(browser.send("POST", "/api/v1/capture", &json, body).await.status, 201);
+    let order: Vec<String> = ok(&browser.get("/api/v1/tasks?view=all").await)
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["title"].as_str().expect("title").to_owned())
+        .collect();
+    assert_eq!(order.len(), 120, "the API still answers the whole list");
+    let titles = |html: &str| -> Vec<String> {
+        html.split("data-testid=\"task\" data-title=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let first = browser.get("/tasks?view=all&sort=priority").await;
+    assert_eq!(first.status, 200);
+    let by_priority: Vec<String> = {
+        let all = ok(&browser.get("/api/v1/tasks?view=all&sort=priority").await);
+        all.as_array().expect("tasks").iter().map(|t| t["title"].as_str().expect("title").to_owned()).collect()
+    };
+    assert_eq!(titles(&first.body), by_priority[..50], "the first 50 in the list's order");
+    assert!(first.body.contains("Tasks 1–50 of 120"), "{}", first.body);
+    assert!(first.body.contains(r#"href="/tasks?view=all&amp;sort=priority&amp;page=2""#), "{}", first.body);
+    assert!(!first.body.contains("data-testid=\"tasks-previous\""));
+    let second = browser.get("/tasks?view=all&sort=priority&page=2").await;
+    assert_eq!(titles(&second.body), by_priority[50..100]);
+    // The edit link keeps the page, so the row being edited stays in view.
+    assert!(second.body.contains("&amp;page=2&amp;edit="), "{}", second.body);
+    let third = browser.get("/tasks?view=all&sort=priority&page=3").await;
+    assert_eq!(titles(&third.body), by_priority[100..]);
+    assert!(third.body.contains("Tasks 101–120 of 120"));
+    assert!(third.body.contains("data-testid=\"tasks-previous\""));
+    assert!(!third.body.contains("data-testid=\"tasks-next\""));
+    // Past the end: nothing, and the way back.
+    let beyond = browser.get("/tasks?view=all&page=9").await;
+    assert_eq!(titles(&beyond.body).len(), 0);
+    assert!(beyond.body.contains("the list holds 120"), "{}", beyond.body);
+    // A page that is not a page number is a clear message.
+    let bad = browser.get("/tasks?view=all&page=zero").await;
+    assert!(bad.body.contains("The page is a whole number from 1."), "{}", bad.body);
+    // A short list has no pager.
+    let done = browser.get("/tasks?view=done").await;
+    assert!(!done.body.contains("data-testid=\"task-pager\""));
+    assert_eq!(order.len(), 120);
 }
