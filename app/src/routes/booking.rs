@@ -5,6 +5,7 @@
 //! once hydrated the browser's zone is used and forms answer in place.
 
 use chrono::{Datelike, Duration, NaiveDate};
+use futures::FutureExt;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
 use leptos_router::components::A;
@@ -105,9 +106,13 @@ pub fn PublicBookingPage() -> impl IntoView {
     let slug = move || params.read().get("slug").unwrap_or_default();
     // Not a `Resource`: these pages are never hydrated, so nothing needs the loaded
     // page serialized into the HTML for the browser (see `BookingApp`).
-    let page = move || {
+    // Made once and shared: the server renders a `Suspend` closure twice (once to find
+    // what it waits for, once to draw it), and calling the loader in it would load the
+    // page, and count it against the public budget, twice.
+    let page =
         load_public_page(username(), slug(), q("key"), q("month"), q("tz"), q("duration"), q("clock"), q("reschedule"))
-    };
+            .shared();
+    let page = move || page.clone();
     // The forms post to their server functions, which answer by sending the browser on
     // (these pages are not hydrated: see `BookingApp`).
     let book = ServerAction::<BookSlot>::new();
@@ -116,8 +121,10 @@ pub fn PublicBookingPage() -> impl IntoView {
         <Title text="Book a time" />
         <section class="card booking-page" data-testid="booking-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match page().await {
+                {move || {
+                    let loaded = page();
+                    Suspend::new(async move {
+                    match loaded.await {
                         Ok(page) => {
                             let nav = nav_of(&username(), &slug(), &|k| q(k));
                             view! { <BookingBody page nav book moved /> }.into_any()
@@ -134,7 +141,8 @@ pub fn PublicBookingPage() -> impl IntoView {
                             view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()
                         }
                     }
-                })}
+                })
+                }}
             </Transition>
         </section>
     }
@@ -425,15 +433,19 @@ pub fn ManageBookingPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let cancel = ServerAction::<CancelMyBooking>::new();
-    let page = move || load_manage_page(token(), query.read().get("clock"));
+    // Made once and shared (see `PublicBookingPage`).
+    let page = load_manage_page(token(), query.read().get("clock")).shared();
+    let page = move || page.clone();
     view! {
         <Title text="Your booking" />
         // The address carries the invitee's secret: never indexed.
         <Meta name="robots" content="noindex" />
         <section class="card booking-page" data-testid="manage-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match page().await {
+                {move || {
+                    let loaded = page();
+                    Suspend::new(async move {
+                    match loaded.await {
                         Ok(page) => view! { <ManageBody page token=token() cancel /> }.into_any(),
                         Err(crate::AppError::NotFound) => {
                             not_found_status();
@@ -447,7 +459,8 @@ pub fn ManageBookingPage() -> impl IntoView {
                             view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()
                         }
                     }
-                })}
+                })
+                }}
             </Transition>
         </section>
     }
@@ -515,13 +528,17 @@ fn ManageBody(page: ManagePage, token: String, cancel: ServerAction<CancelMyBook
 pub fn HostPage() -> impl IntoView {
     let params = use_params_map();
     let username = move || params.read().get("username").unwrap_or_default();
-    let links = move || load_host_links(username());
+    // Made once and shared (see `PublicBookingPage`).
+    let links = load_host_links(username()).shared();
+    let links = move || links.clone();
     view! {
         <Title text="Book a time" />
         <section class="card booking-page" data-testid="host-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match links().await {
+                {move || {
+                    let loaded = links();
+                    Suspend::new(async move {
+                    match loaded.await {
                         Ok(host) => {
                             let username = host.username.clone();
                             let empty = host.links.is_empty();
@@ -555,7 +572,8 @@ pub fn HostPage() -> impl IntoView {
                             view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()
                         }
                     }
-                })}
+                })
+                }}
             </Transition>
         </section>
     }

@@ -916,4 +916,17 @@ async fn a_public_page_is_kept_for_everyone_with_a_fresh_nonce_until_the_host_ch
     let refused = app.get(&format!("/{}/intro?month=2030-02", host.username)).await;
     assert_eq!(refused.status, 429, "{}", refused.body);
     assert!(refused.header("retry-after").is_some());
+
+    // Each render loads the page once, so it counts once: three renders a minute are three pages.
+    let app = spawn_app_with(backend, &[("CALENTO_PUBLIC_RATE_PER_MINUTE", "3")]).await;
+    let host = self::host(&app, "once@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let statuses: Vec<u16> = {
+        let mut out = Vec::new();
+        for month in ["2030-01", "2030-02", "2030-03", "2030-04"] {
+            out.push(app.get(&format!("/{}/intro?month={month}", host.username)).await.status);
+        }
+        out
+    };
+    assert_eq!(statuses, [200, 200, 200, 429]);
 }
