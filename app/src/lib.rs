@@ -27,6 +27,17 @@ use crate::routes::{
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
+/// What the head of every document starts with.
+#[component]
+fn DocumentHead() -> impl IntoView {
+    view! {
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+    }
+}
+
 /// The HTML document around the app, rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let theme = page_theme();
@@ -34,10 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme.as_str()>
             <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <meta name="color-scheme" content="light dark" />
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <DocumentHead />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options=options.clone() />
                 <HashedStylesheet options id="leptos" />
@@ -66,10 +74,7 @@ pub fn booking_shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme.as_str()>
             <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <meta name="color-scheme" content="light dark" />
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <DocumentHead />
                 <AutoReload options=options.clone() />
                 <HashedStylesheet options id="leptos" />
                 <script type="module" nonce=nonce inner_html=start></script>

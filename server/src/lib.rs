@@ -101,6 +101,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     };
 
+    // Shared, not copied: every layer around a route clones the route for each request.
+    let shared_options = std::sync::Arc::new(options);
     let mut site = Router::new();
     for area in site_routes() {
         site = site.merge(area.into_router());
@@ -108,14 +110,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
     Router::new()
         .nest("/api/v1", api::router(state.clone()))
         .merge(site)
-        // Shared, not copied: every layer around a route clones the route for each request.
         .leptos_routes_with_context(&state, routes, page_context, {
-            let options = std::sync::Arc::new(options.clone());
+            let options = shared_options.clone();
             move || shell((*options).clone())
         })
-        .leptos_routes_with_context(&state, booking_routes(), page_context, {
-            let options = std::sync::Arc::new(options);
-            move || app::booking_shell((*options).clone())
+        .leptos_routes_with_context(&state, booking_routes(), page_context, move || {
+            app::booking_shell((*shared_options).clone())
         })
         .fallback(files)
         .with_state(state)

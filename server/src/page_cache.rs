@@ -69,10 +69,8 @@ impl PageCache {
         let mut inner = self.0.lock().ok()?;
         inner.hear_news();
         let fresh = inner.entries.get(key).filter(|e| now.duration_since(e.stored) < FRESH_FOR).cloned();
-        if fresh.is_none()
-            && let Some(stale) = inner.entries.remove(key)
-        {
-            inner.bytes -= stale.size();
+        if fresh.is_none() {
+            inner.drop_key(key);
         }
         fresh
     }
@@ -80,33 +78,19 @@ impl PageCache {
     fn store(&self, key: String, entry: Entry) {
         let Ok(mut inner) = self.0.lock() else { return };
         inner.hear_news();
-        if let Some(old) = inner.entries.remove(&key) {
-            inner.bytes -= old.size();
-        }
+        inner.drop_key(&key);
         let size = entry.size();
         if inner.entries.len() >= MAX_ENTRIES || inner.bytes + size > MAX_BYTES {
             // Full: what is stale goes first, then the oldest until the page fits.
             let now = Instant::now();
-            inner.entries.retain(|_, e| now.duration_since(e.stored) < FRESH_FOR);
-            while inner.entries.len() >= MAX_ENTRIES || inner.bytes_of_entries() + size > MAX_BYTES {
-                let Some(oldest) = inner.entries.iter().min_by_key(|(_, e)| e.stored).map(|(k, _)| k.clone()) else {
-                    break;
-                };
-                inner.entries.remove(&oldest);
+            inner.drop_where(|e| now.duration_since(e.stored) >= FRESH_FOR);
+            while inner.entries.len() >= MAX_ENTRIES || inner.bytes + size > MAX_BYTES {
+                let Some(oldest) = inner.entries.values().map(|e| e.stored).min() else { break };
+                inner.drop_where(|e| e.stored == oldest);
             }
-            inner.bytes = inner.bytes_of_entries();
         }
         inner.bytes += size;
         inner.entries.insert(key, entry);
-    }
-
-    /// How many pages are kept now (for tests and metrics).
-    pub fn len(&self) -> usize {
-        self.0.lock().map(|inner| inner.entries.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -115,25 +99,31 @@ impl Inner {
     fn hear_news(&mut self) {
         loop {
             match self.news.try_recv() {
-                Ok(news) => {
-                    let before = self.entries.len();
-                    self.entries.retain(|_, e| e.owner != news.user_id);
-                    if self.entries.len() != before {
-                        self.bytes = self.bytes_of_entries();
-                    }
-                }
+                Ok(news) => self.drop_where(|e| e.owner == news.user_id),
                 // Missed some: whose is unknown, so nothing kept can be trusted.
-                Err(TryRecvError::Lagged(_)) => {
-                    self.entries.clear();
-                    self.bytes = 0;
-                }
+                Err(TryRecvError::Lagged(_)) => self.drop_where(|_| true),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => return,
             }
         }
     }
 
-    fn bytes_of_entries(&self) -> usize {
-        self.entries.values().map(Entry::size).sum()
+    fn drop_key(&mut self, key: &str) {
+        if let Some(entry) = self.entries.remove(key) {
+            self.bytes -= entry.size();
+        }
+    }
+
+    /// Drops the pages `gone` picks, keeping the byte count.
+    fn drop_where(&mut self, gone: impl Fn(&Entry) -> bool) {
+        let mut freed = 0;
+        self.entries.retain(|_, entry| {
+            let keep = !gone(entry);
+            if !keep {
+                freed += entry.size();
+            }
+            keep
+        });
+        self.bytes -= freed;
     }
 }
 

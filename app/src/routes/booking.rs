@@ -112,7 +112,6 @@ pub fn PublicBookingPage() -> impl IntoView {
     let page =
         load_public_page(username(), slug(), q("key"), q("month"), q("tz"), q("duration"), q("clock"), q("reschedule"))
             .shared();
-    let page = move || page.clone();
     // The forms post to their server functions, which answer by sending the browser on
     // (these pages are not hydrated: see `BookingApp`).
     let book = ServerAction::<BookSlot>::new();
@@ -122,7 +121,7 @@ pub fn PublicBookingPage() -> impl IntoView {
         <section class="card booking-page" data-testid="booking-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || {
-                    let loaded = page();
+                    let loaded = page.clone();
                     Suspend::new(async move {
                     match loaded.await {
                         Ok(page) => {
@@ -435,7 +434,6 @@ pub fn ManageBookingPage() -> impl IntoView {
     let cancel = ServerAction::<CancelMyBooking>::new();
     // Made once and shared (see `PublicBookingPage`).
     let page = load_manage_page(token(), query.read().get("clock")).shared();
-    let page = move || page.clone();
     view! {
         <Title text="Your booking" />
         // The address carries the invitee's secret: never indexed.
@@ -443,7 +441,7 @@ pub fn ManageBookingPage() -> impl IntoView {
         <section class="card booking-page" data-testid="manage-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || {
-                    let loaded = page();
+                    let loaded = page.clone();
                     Suspend::new(async move {
                     match loaded.await {
                         Ok(page) => view! { <ManageBody page token=token() cancel /> }.into_any(),
@@ -530,13 +528,12 @@ pub fn HostPage() -> impl IntoView {
     let username = move || params.read().get("username").unwrap_or_default();
     // Made once and shared (see `PublicBookingPage`).
     let links = load_host_links(username()).shared();
-    let links = move || links.clone();
     view! {
         <Title text="Book a time" />
         <section class="card booking-page" data-testid="host-page">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || {
-                    let loaded = links();
+                    let loaded = links.clone();
                     Suspend::new(async move {
                     match loaded.await {
                         Ok(host) => {

@@ -240,18 +240,7 @@ impl Pager {
         if list.pages() <= 1 && list.page <= 1 {
             return None;
         }
-        let href = |page: i64| {
-            let mut pairs: Vec<String> = Vec::new();
-            for key in ["view", "zone", "tag", "sort"] {
-                if let Some(value) = query.get(key).filter(|v| !v.is_empty()) {
-                    pairs.push(format!("{key}={}", crate::components::percent_encode(&value)));
-                }
-            }
-            if page > 1 {
-                pairs.push(format!("page={page}"));
-            }
-            format!("/tasks?{}", pairs.join("&"))
-        };
+        let href = |page: i64| list_href(query, Some(page.to_string()));
         let first = (list.page - 1) * list.per_page + 1;
         Some(Pager {
             first,
@@ -261,6 +250,22 @@ impl Pager {
             next: (list.page < list.pages()).then(|| href(list.page + 1)),
         })
     }
+}
+
+/// The address of the list `query` shows (its view, zone, tag and order) at `page`
+/// (none, or the first: the list's own address).
+fn list_href(query: &leptos_router::params::ParamsMap, page: Option<String>) -> String {
+    let mut href =
+        format!("/tasks?view={}", query.get("view").filter(|v| !v.is_empty()).unwrap_or_else(|| "all".to_owned()));
+    for key in ["zone", "tag", "sort"] {
+        if let Some(value) = query.get(key).filter(|v| !v.is_empty()) {
+            href.push_str(&format!("&{key}={}", crate::components::percent_encode(&value)));
+        }
+    }
+    if let Some(page) = page.filter(|p| !p.is_empty() && p != "1") {
+        href.push_str(&format!("&page={}", crate::components::percent_encode(&page)));
+    }
+    href
 }
 
 #[component]
@@ -421,12 +426,7 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
     // long list light; the link works without JavaScript too.
     let query = use_query_map();
     let (edit_href, close_href, editing) = query.with_untracked(|q| {
-        let mut base = format!("/tasks?view={}", q.get("view").unwrap_or_else(|| "all".to_owned()));
-        for key in ["zone", "tag", "sort", "page"] {
-            if let Some(value) = q.get(key).filter(|v| !v.is_empty()) {
-                base.push_str(&format!("&{key}={}", crate::components::percent_encode(&value)));
-            }
-        }
+        let base = list_href(q, q.get("page"));
         (format!("{base}&edit={id}"), base, q.get("edit").as_deref() == Some(id.as_str()))
     });
     view! {

@@ -240,13 +240,8 @@ pub async fn list_task_page(
     page: Option<String>,
 ) -> Result<TaskPage, AppError> {
     let user = request::require_user().await?;
-    let page =
-        match page.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            None => 1,
-            Some(text) => text.parse::<i64>().ok().filter(|p| (1..=100_000).contains(p)).ok_or_else(|| {
-                AppError::field(calento::FieldError::new("page", "The page is a whole number from 1."))
-            })?,
-        };
+    let page = crate::ssr::search::number("page", page.as_deref(), 1, 100_000)
+        .map_err(|_| AppError::field(calento::FieldError::new("page", "The page is a whole number from 1.")))?;
     let query = TaskQuery { view: Some(view), zone, tag, sort };
     let per_page = tasks::PAGE_SIZE;
     let (items, total) = tasks::list_page(&request::state()?.db, &user, &query, Some((page, per_page))).await?;
