@@ -65,8 +65,32 @@ pub struct CalendarFile {
 
 /// Reads an iCalendar file. Structural damage (a missing END, a file too large) fails the
 /// whole file; a bad event is skipped with its reason; a bad line is skipped and reported.
+///
+/// Each VEVENT becomes an [`ImportedEvent`] as soon as its END is read and its text is
+/// dropped, so what a large or hostile file holds in memory is its events, not its lines.
+/// An event naming a time zone whose VTIMEZONE comes later in the file waits for the end.
 pub fn read(input: &[u8]) -> Result<CalendarFile, ics::IcsError> {
-    let parsed = ics::parse(input, &ics::Limits::default())?;
+    let mut readings: Vec<Reading> = Vec::new();
+    let parsed = ics::parse_each(input, &ics::Limits::default(), |parent, child| {
+        if parent.name != "VCALENDAR" {
+            return Some(child);
+        }
+        if readings.last().is_none_or(|r| r.line != parent.line) {
+            readings.push(Reading::new(parent.line));
+        }
+        let reading = readings.last_mut()?;
+        match child.name.as_str() {
+            "VTIMEZONE" => {
+                reading.zones.add(&child);
+                None
+            }
+            "VEVENT" if reading.zones.knows_every_zone_of(&child) => {
+                reading.event(&child);
+                None
+            }
+            _ => Some(child),
+        }
+    })?;
     let mut file = CalendarFile::default();
     for problem in &parsed.problems {
         file.skipped.push(Skipped { uid: None, line: problem.line, reason: problem.message.clone() });
@@ -82,38 +106,72 @@ pub fn read(input: &[u8]) -> Result<CalendarFile, ics::IcsError> {
         if file.name.is_none() {
             file.name = calendar.property("X-WR-CALNAME").map(|p| p.text()).filter(|n| !n.trim().is_empty());
         }
-        let zones = ZoneMap::of(calendar);
-        let mut masters: BTreeMap<String, ImportedEvent> = BTreeMap::new();
-        let mut moved: Vec<(String, ImportedException)> = Vec::new();
-        for component in calendar.components_named("VEVENT") {
-            let uid = component.property("UID").map(|p| p.text()).filter(|u| !u.trim().is_empty());
-            let uid =
-                uid.map(|u| u.trim().chars().take(255).collect::<String>()).unwrap_or_else(|| synthetic_uid(component));
-            let skip = |reason: String| Skipped { uid: Some(uid.clone()), line: component.line, reason };
-            match component.property("RECURRENCE-ID") {
-                Some(_) => match read_exception(component, &zones) {
-                    Ok(exception) => moved.push((uid, exception)),
-                    Err(reason) => file.skipped.push(skip(reason)),
-                },
-                None => match read_master(component, &zones, &uid) {
-                    Ok(event) => match masters.entry(uid.clone()) {
-                        std::collections::btree_map::Entry::Vacant(slot) => {
-                            slot.insert(event);
-                        }
-                        std::collections::btree_map::Entry::Occupied(_) => {
-                            file.skipped.push(skip("Another event in this file has the same UID.".into()));
-                        }
-                    },
-                    Err(reason) => file.skipped.push(skip(reason)),
-                },
-            }
+        let mut reading = match readings.iter().position(|r| r.line == calendar.line) {
+            Some(at) => readings.swap_remove(at),
+            None => Reading::new(calendar.line),
+        };
+        for event in calendar.components_named("VEVENT") {
+            reading.event(event);
         }
-        for (uid, exception) in moved {
-            match masters.get_mut(&uid) {
+        reading.finish(&mut file);
+    }
+    file.events.sort_by_key(|e| e.line);
+    Ok(file)
+}
+
+/// One VCALENDAR of a file being read: its zones, its series and their changed instances.
+struct Reading {
+    /// The line of the VCALENDAR's BEGIN.
+    line: usize,
+    zones: ZoneMap,
+    masters: BTreeMap<String, ImportedEvent>,
+    moved: Vec<(String, ImportedException)>,
+    skipped: Vec<Skipped>,
+}
+
+impl Reading {
+    fn new(line: usize) -> Self {
+        Self { line, zones: ZoneMap(BTreeMap::new()), masters: BTreeMap::new(), moved: Vec::new(), skipped: Vec::new() }
+    }
+
+    /// Reads one VEVENT: a series, or a changed instance kept until every series is read.
+    fn event(&mut self, component: &Component) {
+        let uid = component.property("UID").map(|p| p.text()).filter(|u| !u.trim().is_empty());
+        let uid =
+            uid.map(|u| u.trim().chars().take(255).collect::<String>()).unwrap_or_else(|| synthetic_uid(component));
+        let skip = |uid: String, line: usize, reason: String| Skipped { uid: Some(uid), line, reason };
+        if component.property("RECURRENCE-ID").is_some() {
+            match read_exception(component, &self.zones) {
+                Ok(exception) => self.moved.push((uid, exception)),
+                Err(reason) => self.skipped.push(skip(uid, component.line, reason)),
+            }
+            return;
+        }
+        match read_master(component, &self.zones, &uid) {
+            Ok(event) => match self.masters.entry(uid.clone()) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(event);
+                }
+                // The first in the file is kept (an event may have waited for its zone).
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    let later = if slot.get().line > event.line { slot.insert(event).line } else { event.line };
+                    self.skipped.push(skip(uid, later, "Another event in this file has the same UID.".into()));
+                }
+            },
+            Err(reason) => self.skipped.push(skip(uid, component.line, reason)),
+        }
+    }
+
+    /// Gives each series its changed instances (the first change of an instance wins) and
+    /// adds the series to `file`.
+    fn finish(mut self, file: &mut CalendarFile) {
+        self.moved.sort_by_key(|(_, exception)| exception.line);
+        for (uid, exception) in self.moved {
+            match self.masters.get_mut(&uid) {
                 Some(master) => {
                     let key = master.series.placed(exception.recurrence_id);
                     if master.exceptions.iter().any(|e| master.series.placed(e.recurrence_id) == key) {
-                        file.skipped.push(Skipped {
+                        self.skipped.push(Skipped {
                             uid: Some(uid),
                             line: exception.line,
                             reason: "This instance is changed twice in the file; the first change is kept.".into(),
@@ -122,17 +180,16 @@ pub fn read(input: &[u8]) -> Result<CalendarFile, ics::IcsError> {
                         master.exceptions.push(exception);
                     }
                 }
-                None => file.skipped.push(Skipped {
+                None => self.skipped.push(Skipped {
                     uid: Some(uid),
                     line: exception.line,
                     reason: "A changed instance (RECURRENCE-ID) whose repeating event is not in the file.".into(),
                 }),
             }
         }
-        file.events.extend(masters.into_values());
+        file.events.extend(self.masters.into_values());
+        file.skipped.append(&mut self.skipped);
     }
-    file.events.sort_by_key(|e| e.line);
-    Ok(file)
 }
 
 /// A stable UID for an event that has none, so importing the file again updates it.
@@ -150,18 +207,21 @@ fn synthetic_uid(component: &Component) -> String {
 struct ZoneMap(BTreeMap<String, Option<Tz>>);
 
 impl ZoneMap {
-    fn of(calendar: &Component) -> Self {
-        let mut map = BTreeMap::new();
-        for zone in calendar.components_named("VTIMEZONE") {
-            let Some(tzid) = zone.property("TZID").map(|p| p.value.clone()) else { continue };
-            let hint = zone.property("X-LIC-LOCATION").and_then(|p| iana_zone(&p.value));
-            let found = iana_zone(&tzid).or(hint).or_else(|| zone_by_offsets(zone));
-            map.insert(tzid.clone(), found);
-        }
-        if let Some(zone) = calendar.property("X-WR-TIMEZONE") {
-            map.entry(zone.value.clone()).or_insert_with(|| iana_zone(&zone.value));
-        }
-        Self(map)
+    /// Adds a VTIMEZONE: its TZID, mapped by name, by its X-LIC-LOCATION, or by its offsets.
+    fn add(&mut self, zone: &Component) {
+        let Some(tzid) = zone.property("TZID").map(|p| p.value.clone()) else { return };
+        let hint = zone.property("X-LIC-LOCATION").and_then(|p| iana_zone(&p.value));
+        let found = iana_zone(&tzid).or(hint).or_else(|| zone_by_offsets(zone));
+        self.0.insert(tzid, found);
+    }
+
+    /// Whether every TZID an event names is known now (by a VTIMEZONE read or by name).
+    fn knows_every_zone_of(&self, event: &Component) -> bool {
+        event
+            .properties
+            .iter()
+            .filter_map(|p| p.param("TZID"))
+            .all(|tzid| self.0.contains_key(tzid) || iana_zone(tzid).is_some())
     }
 
     fn get(&self, tzid: &str) -> Result<Tz, String> {

@@ -40,6 +40,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most properties kept in the whole file (default 2 000 000).
     pub max_properties: usize,
+    /// Most properties kept in one component (default 10 000); any beyond are skipped and reported once, so one
+    /// hostile component cannot hold the file's whole budget in memory.
+    pub max_component_properties: usize,
     /// Most parameter values kept in the whole file, each value of a list counting as one (default 2 000 000).
     /// Parameters are cheap to write and costly to hold, so they have a budget of their own.
     pub max_param_values: usize,
@@ -54,6 +57,7 @@ impl Default for Limits {
             max_line_bytes: 256 * 1024,
             max_depth: 8,
             max_properties: 2_000_000,
+            max_component_properties: 10_000,
             max_param_values: 2_000_000,
             max_problems: 1_000,
         }
@@ -240,6 +244,17 @@ impl std::error::Error for IcsError {}
 /// any component) are skipped and listed in [`Parsed::problems`]. Structural errors (mismatched or missing `END`,
 /// nesting too deep, too many properties, input too large) reject the whole file with an [`IcsError`].
 pub fn parse(input: &[u8], limits: &Limits) -> Result<Parsed, IcsError> {
+    parse_each(input, limits, |_, child| Some(child))
+}
+
+/// Parses like [`parse`], handing each finished child of a top-level component (a VEVENT of a VCALENDAR, say) to
+/// `take` with its parent as built so far: `take` keeps it in the parent by returning it, or consumes it by
+/// returning `None`, so a caller that turns components into its own values as they end never holds the whole tree.
+pub fn parse_each(
+    input: &[u8],
+    limits: &Limits,
+    mut take: impl FnMut(&Component, Component) -> Option<Component>,
+) -> Result<Parsed, IcsError> {
     if input.len() > limits.max_bytes {
         return Err(IcsError {
             line: 0,
@@ -252,7 +267,7 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<Parsed, IcsError> {
         });
     }
     let input = input.strip_prefix(BOM).unwrap_or(input);
-    let mut builder = Builder::new(limits);
+    let mut builder = Builder::new(limits, &mut take);
     // The content line being unfolded. Unfolded text is copied into `joined` only when a line is actually folded, and
     // never beyond `max_line_bytes`.
     let mut pending: Option<Pending<'_>> = None;
@@ -351,10 +366,16 @@ impl<'a> Pending<'a> {
     }
 }
 
+/// What a finished child of a top-level component goes through (see [`parse_each`]).
+type Take<'t> = &'t mut dyn FnMut(&Component, Component) -> Option<Component>;
+
 /// Builds the component tree from content lines.
 struct Builder<'l> {
     limits: &'l Limits,
+    take: Take<'l>,
     stack: Vec<Component>,
+    /// The line of the last component reported as having too many properties (reported once each).
+    crowded: usize,
     done: Vec<Component>,
     problems: Vec<Problem>,
     unlisted_problems: usize,
@@ -364,10 +385,12 @@ struct Builder<'l> {
 }
 
 impl<'l> Builder<'l> {
-    fn new(limits: &'l Limits) -> Self {
+    fn new(limits: &'l Limits, take: Take<'l>) -> Self {
         Self {
             limits,
+            take,
             stack: Vec::new(),
+            crowded: 0,
             done: Vec::new(),
             problems: Vec::new(),
             unlisted_problems: 0,
@@ -449,7 +472,13 @@ impl<'l> Builder<'l> {
                         ),
                     });
                 }
+                let depth = self.stack.len();
                 match self.stack.last_mut() {
+                    Some(parent) if depth == 1 => {
+                        if let Some(kept) = (self.take)(parent, open) {
+                            parent.components.push(kept);
+                        }
+                    }
                     Some(parent) => parent.components.push(open),
                     None => self.done.push(open),
                 }
@@ -475,6 +504,21 @@ impl<'l> Builder<'l> {
                         line,
                         message: format!("the file has more than {} parameter values", self.limits.max_param_values),
                     });
+                }
+                if current.properties.len() >= self.limits.max_component_properties {
+                    if self.crowded != current.line {
+                        let (name, begun) = (current.name.clone(), current.line);
+                        self.crowded = begun;
+                        let max = self.limits.max_component_properties;
+                        self.problem(
+                            line,
+                            format!(
+                                "{} on line {begun} has more than {max} properties; the rest are skipped",
+                                preview(&name)
+                            ),
+                        );
+                    }
+                    return Ok(());
                 }
                 current.properties.push(property);
                 Ok(())
@@ -1519,6 +1563,42 @@ mod tests {
     }
 
     #[test]
+    fn one_crowded_component_keeps_its_first_properties_and_says_so_once() {
+        let limits = Limits { max_component_properties: 2, ..Limits::default() };
+        let text = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nX-A:1\r\nX-B:2\r\nX-C:3\r\nEND:VEVENT\r\n\
+                    BEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let parsed = parse(text.as_bytes(), &limits).unwrap();
+        let events: Vec<_> = parsed.components[0].components_named("VEVENT").collect();
+        assert_eq!(events[0].properties.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["UID", "X-A"]);
+        assert_eq!(events[1].property("UID").map(|p| p.value.as_str()), Some("b"));
+        assert_eq!(parsed.problems.len(), 1, "{:?}", parsed.problems);
+        assert_eq!(parsed.problems[0].line, 5);
+        assert!(parsed.problems[0].message.contains("VEVENT on line 2 has more than 2 properties"));
+    }
+
+    #[test]
+    fn parse_each_hands_over_finished_children_with_their_parent_so_far() {
+        let text = "BEGIN:VCALENDAR\r\nX-WR-CALNAME:Home\r\nBEGIN:VTIMEZONE\r\nTZID:Z\r\nEND:VTIMEZONE\r\n\
+                    BEGIN:VEVENT\r\nUID:a\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nEND:VALARM\r\nEND:VEVENT\r\n\
+                    END:VCALENDAR\r\n";
+        let mut seen = Vec::new();
+        let parsed = parse_each(text.as_bytes(), &Limits::default(), |parent, child| {
+            seen.push((parent.name.clone(), parent.properties.len(), parent.components.len(), child.name.clone()));
+            // Consumes events (with their alarm), keeps the rest.
+            if child.name == "VEVENT" { None } else { Some(child) }
+        })
+        .unwrap();
+        assert_eq!(seen, [("VCALENDAR".into(), 1, 0, "VTIMEZONE".into()), ("VCALENDAR".into(), 1, 1, "VEVENT".into())]);
+        let names: Vec<_> = parsed.components[0].components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["VTIMEZONE"]);
+        assert_eq!(
+            parsed,
+            parse_each(text.as_bytes(), &Limits::default(), |_, child| (child.name != "VEVENT").then_some(child))
+                .unwrap()
+        );
+    }
+
+    #[test]
     fn more_than_max_param_values_is_an_error() {
         let limits = Limits { max_param_values: 4, ..Limits::default() };
         let ok = "BEGIN:V\r\nX-A;P=1,2;Q=3:v\r\nX-B;P=:v\r\nEND:V\r\n";
@@ -1842,6 +1922,7 @@ mod tests {
             max_line_bytes: 24,
             max_depth: 2,
             max_properties: 5,
+            max_component_properties: 3,
             max_param_values: 6,
             max_problems: 4,
         }

@@ -175,3 +175,43 @@ fn an_unknown_zone_name_is_matched_by_its_offsets() {
     assert!(file.skipped.is_empty(), "{:?}", file.skipped);
     assert_eq!(file.events[0].start, CalTime::Zoned(instant("2024-07-10T09:00:00Z"), Tz::America__New_York));
 }
+
+#[test]
+fn an_event_before_its_zone_waits_for_it_and_the_first_of_two_same_uids_is_kept() {
+    let zone = "BEGIN:VTIMEZONE\r\nTZID:Custom Zone 7\r\nBEGIN:STANDARD\r\nDTSTART:16011104T020000\r\n\
+        RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n\
+        DTSTART:16010311T020000\r\nRRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\n\
+        END:DAYLIGHT\r\nEND:VTIMEZONE\r\n";
+    // The first "z" names a zone described further down, so it is read last; it is still
+    // the one kept, and the second "z" (readable at once) is the one reported.
+    let text = format!(
+        "BEGIN:VCALENDAR\r\n\
+         BEGIN:VEVENT\r\nUID:z\r\nSUMMARY:first\r\nDTSTART;TZID=Custom Zone 7:20240710T090000\r\nDURATION:PT1H\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:z\r\nSUMMARY:second\r\nDTSTART:20240711T090000Z\r\nEND:VEVENT\r\n\
+         {zone}\
+         BEGIN:VEVENT\r\nUID:z\r\nRECURRENCE-ID;TZID=Custom Zone 7:20240710T090000\r\nSUMMARY:moved\r\n\
+         DTSTART;TZID=Custom Zone 7:20240710T100000\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n"
+    );
+    let file = read(text.as_bytes()).expect("parses");
+    assert_eq!(file.events.len(), 1, "{:?}", file.events);
+    let event = &file.events[0];
+    assert_eq!(event.details.title, "first");
+    assert_eq!(event.line, 2);
+    assert_eq!(event.start, CalTime::Zoned(instant("2024-07-10T09:00:00Z"), Tz::America__New_York));
+    assert_eq!(event.exceptions.len(), 1);
+    assert_eq!(event.exceptions[0].details.title, "moved");
+    let skipped: Vec<(usize, &str)> = file.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
+    assert_eq!(skipped, [(8, "Another event in this file has the same UID.")]);
+}
+
+#[test]
+fn events_in_two_calendars_of_one_file_are_all_read_with_their_own_zones() {
+    let text = "BEGIN:VCALENDAR\r\nX-WR-CALNAME:One\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20240101T090000Z\r\nEND:VEVENT\r\n\
+        END:VCALENDAR\r\nBEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTART;TZID=Europe/Paris:20240101T090000\r\n\
+        END:VEVENT\r\nEND:VCALENDAR\r\n";
+    let file = read(text.as_bytes()).expect("parses");
+    assert_eq!(file.name.as_deref(), Some("One"));
+    assert_eq!(file.events.iter().map(|e| e.uid.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert!(file.skipped.is_empty(), "{:?}", file.skipped);
+}
