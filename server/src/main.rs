@@ -6,6 +6,11 @@ use std::time::Duration;
 use server::admin::{self, Command};
 use server::config::Config;
 
+/// The allocator (see server/Cargo.toml): jemalloc, which gives freed memory back to the
+/// system within seconds.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -17,9 +17,12 @@ use crate::models::{ImportReport, SkippedItem};
 const BATCH: usize = 200;
 
 /// Imports a file into `calendar`. The file is refused whole only when it is not a readable
-/// calendar; otherwise every event is imported, updated or skipped with its reason.
-pub async fn import(db: &Db, calendar: &CalendarRow, bytes: &[u8]) -> Result<ImportReport, AppError> {
-    import_file(db, calendar, &read(bytes)?).await
+/// calendar; otherwise every event is imported, updated or skipped with its reason. The
+/// file's bytes are dropped once it is read, before anything is written.
+pub async fn import<B: AsRef<[u8]>>(db: &Db, calendar: &CalendarRow, bytes: B) -> Result<ImportReport, AppError> {
+    let file = read(bytes.as_ref())?;
+    drop(bytes);
+    import_file(db, calendar, file).await
 }
 
 /// Reads a calendar file for [`import_file`]; an unreadable file is refused whole.
@@ -28,19 +31,22 @@ pub fn read(bytes: &[u8]) -> Result<CalendarFile, AppError> {
         .map_err(|e| AppError::Invalid { message: format!("This file cannot be imported: {e}"), fields: Vec::new() })
 }
 
-/// Imports a file already read (see [`import`]).
-pub async fn import_file(db: &Db, calendar: &CalendarRow, file: &CalendarFile) -> Result<ImportReport, AppError> {
+/// Imports a file already read (see [`import`]), a batch of events per transaction; each
+/// batch is dropped once written, so memory falls as the import goes.
+pub async fn import_file(db: &Db, calendar: &CalendarRow, file: CalendarFile) -> Result<ImportReport, AppError> {
+    let CalendarFile { events, skipped, .. } = file;
     let mut report = ImportReport {
-        skipped: file
-            .skipped
-            .iter()
-            .map(|s| SkippedItem { uid: s.uid.clone(), line: s.line, reason: s.reason.clone() })
-            .collect(),
+        skipped: skipped.into_iter().map(|s| SkippedItem { uid: s.uid, line: s.line, reason: s.reason }).collect(),
         ..ImportReport::default()
     };
-    for batch in file.events.chunks(BATCH) {
+    let mut events = events.into_iter();
+    loop {
+        let batch: Vec<ImportedEvent> = events.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
         let mut tx = changes::begin(db, &calendar.user_id).await?;
-        for event in batch {
+        for event in &batch {
             let existing: Option<String> =
                 sqlx::query("SELECT id FROM events WHERE calendar_id = $1 AND uid = $2 AND master_id IS NULL")
                     .bind(&calendar.id)

@@ -103,14 +103,10 @@ pub async fn mirror(
     now_ms: i64,
 ) -> Result<ImportReport, AppError> {
     let file = ical::read(bytes)?;
-    let report = ical::import_file(db, calendar, &file).await?;
     // UIDs the feed still names, including events it has but we could not read.
-    let keep: HashSet<&str> = file
-        .events
-        .iter()
-        .map(|e| e.uid.as_str())
-        .chain(file.skipped.iter().filter_map(|s| s.uid.as_deref()))
-        .collect();
+    let keep: HashSet<String> =
+        file.events.iter().map(|e| e.uid.clone()).chain(file.skipped.iter().filter_map(|s| s.uid.clone())).collect();
+    let report = ical::import_file(db, calendar, file).await?;
     let rows = sqlx::query("SELECT id, uid FROM events WHERE calendar_id = $1 AND master_id IS NULL")
         .bind(&calendar.id)
         .fetch_all(db.read())

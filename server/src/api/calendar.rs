@@ -116,7 +116,7 @@ async fn import_calendar(
     if calendar.read_only() {
         return Err(AppError::bad_request("This calendar is a subscription; import into one of your own calendars."));
     }
-    Ok(Json(ical::import(&state.db, &calendar, &body).await?))
+    Ok(Json(ical::import(&state.db, &calendar, body).await?))
 }
 
 async fn export_calendar(
@@ -349,7 +349,7 @@ pub async fn import_form(
         Ok(_) => return AppError::bad_request("A subscribed calendar cannot import files.").into_response(),
         Err(error) => return error.into_response(),
     };
-    match ical::import(&state.db, &calendar, &bytes).await {
+    match ical::import(&state.db, &calendar, bytes).await {
         Ok(mut report) => {
             report.skipped.truncate(20);
             back(&serde_json::to_string(&report).unwrap_or_default())
