@@ -2,29 +2,9 @@
 // first one opened), answers an interaction that needs it, and raises no error while it
 // does. Run against the release bundle too (CALENTO_E2E_PROFILE=release scripts/e2e).
 import { expect, test, type Page } from "@playwright/test";
+import { hydrated, register as registerAs } from "./support";
 
-const password = "correct horse battery";
-let counter = 0;
-const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
-}
-
-async function register(page: Page) {
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByLabel("Name", { exact: true }).fill("Hy Drate");
-  const email = uniqueEmail("hydrate");
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/login\?registered=1$/);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
-}
+const register = (page: Page) => registerAs(page, "Hy Drate", "hydrate");
 
 // The pages a signed-in person opens, each loaded afresh (a full page load, so each one
 // hydrates on its own).

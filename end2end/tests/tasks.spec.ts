@@ -1,31 +1,9 @@
 // Tasks and focus in the browser: a brain dump, micro-steps, a focus session that survives a
 // reload, planning the week onto the calendar, and XP and a streak.
 import { expect, test, type Page } from "@playwright/test";
+import { hydrated, password, register as registerAs, uniqueEmail } from "./support";
 
-const password = "correct horse battery";
-let counter = 0;
-const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
-}
-
-async function register(page: Page, name = "Tess Tasker") {
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  const email = uniqueEmail("tasks");
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  // Registering does not sign in (it answers alike whether or not the address has an
-  // account): the person logs in with the password just chosen.
-  await expect(page).toHaveURL(/\/login\?registered=1$/);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
-}
+const register = (page: Page, name = "Tess Tasker") => registerAs(page, name, "tasks");
 
 async function openTasks(page: Page) {
   await page.goto("/tasks");
