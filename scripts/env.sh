@@ -83,6 +83,19 @@ ensure_wasm_bindgen() {
     fi
 }
 
+# The splitter for the lazily loaded pages (scripts/wasm-split, the project's own small
+# tool around the library cargo-leptos uses): reinstalled when its source changes.
+ensure_wasm_split() {
+    local stamp
+    stamp="$(cat "$ROOT/scripts/wasm-split/Cargo.toml" "$ROOT/scripts/wasm-split/Cargo.lock" "$ROOT/scripts/wasm-split/src/main.rs" | sha256sum | cut -c1-16)"
+    if [ "$(cat "$TOOLS/calento-wasm-split.stamp" 2>/dev/null)" != "$stamp" ] || ! command -v calento-wasm-split >/dev/null; then
+        say "installing calento-wasm-split into $TOOLS (a minute or two, once per change)"
+        CARGO_TARGET_DIR="$CALENTO_CACHE/tools-build" cargo install --locked --quiet --force \
+            --path "$ROOT/scripts/wasm-split" --root "$TOOLS"
+        echo "$stamp" > "$TOOLS/calento-wasm-split.stamp"
+    fi
+}
+
 # npm's binaryen: Debian's wasm-opt (108) corrupts wasm-bindgen's output.
 ensure_wasm_opt() {
     if [ ! -x "$NPM_TOOLS/node_modules/.bin/wasm-opt" ]; then

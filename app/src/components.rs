@@ -141,6 +141,9 @@ fn ThemeToggle() -> impl IntoView {
 pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
     let auth = expect_context::<Auth>();
     let location = use_location();
+    // The path this page was drawn for: while the next page's code loads, this one is
+    // still shown under the next page's address, and must not send that address to log in.
+    let own_path = StoredValue::new(location.pathname.get_untracked());
     let children = StoredValue::new(children);
     view! {
         // A signed-in page is one person's own: never for search engines.
@@ -152,6 +155,7 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
                         provide_context(user);
                         children.with_value(|children| children()).into_any()
                     }
+                    Ok(None) if own_path.with_value(|own| *own != location.pathname.get_untracked()) => ().into_any(),
                     Ok(None) => {
                         let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
                         let target = if here.is_empty() || here == "/" { String::new() } else { format!("?next={}", percent_encode(&here)) };

@@ -15,7 +15,7 @@ pub use error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
@@ -193,14 +193,6 @@ pub fn App() -> impl IntoView {
     provide_context(Auth { user, login, register, logout, update_profile, set_theme });
     provide_context(QuickCapture(ServerAction::new()));
 
-    // Effects run only in the browser: mark the page once the WASM has taken over, so
-    // people's tools and the end-to-end tests can tell a hydrated page from a static one.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
         <Title formatter=|title: String| if title.is_empty() { "Calento".to_owned() } else { format!("{title} · Calento") } />
         <Router>
@@ -209,70 +201,70 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">
                 <ErrorBoundary fallback=|errors| view! { <ErrorList errors /> }>
                     <Routes fallback=NotFound>
-                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                        <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
-                        <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
-                        <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
-                        <Route path=path!("/account/confirm") view=ConfirmEmailPage ssr=SsrMode::Async />
-                        <Route path=path!("/settings/security") view=SecurityPage ssr=SsrMode::Async />
-                        <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                        <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/account/confirm") view={Lazy::<ConfirmEmailRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/settings/security") view={Lazy::<SecurityRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                         <Route
                             path=path!("/calendar")
-                            view=CalendarPage
+                            view={Lazy::<CalendarRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/calendar/search")
-                            view=SearchPage
+                            view={Lazy::<SearchRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/tasks")
-                            view=TasksPage
+                            view={Lazy::<TasksRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/focus")
-                            view=FocusPage
+                            view={Lazy::<FocusRoute>::new()}
                             ssr=SsrMode::Async
                         />
-                        <Route path=path!("/stats") view=StatsPage ssr=SsrMode::Async />
-                        <Route path=path!("/today") view=TodayPage ssr=SsrMode::Async />
-                        <Route path=path!("/settings/tasks") view=TaskSettingsPage ssr=SsrMode::Async />
+                        <Route path=path!("/stats") view={Lazy::<StatsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/today") view={Lazy::<TodayRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/settings/tasks") view={Lazy::<TaskSettingsRoute>::new()} ssr=SsrMode::Async />
                         <Route
                             path=path!("/availability")
-                            view=AvailabilityPage
+                            view={Lazy::<AvailabilityRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/booking-links")
-                            view=BookingLinksPage
+                            view={Lazy::<BookingLinksRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/bookings")
-                            view=BookingsPage
+                            view={Lazy::<BookingsRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/settings")
-                            view=|| view! { <RequireUser><SettingsPage /></RequireUser> }
+                            view={Lazy::<SettingsRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/settings/calendars")
-                            view=CalendarsPage
+                            view={Lazy::<CalendarsRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/settings/tokens")
-                            view=TokensPage
+                            view={Lazy::<TokensRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("/settings/outbox")
-                            view=OutboxPage
+                            view={Lazy::<OutboxRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         // The invitees' pages (`/{username}`, `/{username}/{slug}`,
@@ -282,4 +274,60 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// Declares pages as lazily loaded routes: in the browser each page's code is a chunk of
+/// its own (cut out of the bundle by scripts/wasm-split at these `#[lazy]` points), fetched
+/// when the page is first opened; the server preloads the chunks of the page it renders.
+/// On the server a lazy route is an ordinary one. docs/ARCHITECTURE.md, "The signed-in
+/// app's bundle".
+macro_rules! lazy_pages {
+    ($($route:ident => $page:expr;)*) => {$(
+        #[doc(hidden)]
+        pub struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                let _ = this;
+                // The path this page was drawn for: in the browser the address changes
+                // as soon as the page's chunk has loaded, a moment before the page is
+                // drawn, so tools (and the end-to-end tests) wait for this mark.
+                #[cfg(feature = "ssr")]
+                crate::ssr::split::preload_page_chunks(stringify!($route));
+                let path = leptos_router::hooks::use_location().pathname.get_untracked();
+                let page = untrack(move || ($page)().into_any());
+                view! { <div class="route" data-path=path>{page}</div> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    HomeRoute => HomePage;
+    LoginRoute => LoginPage;
+    RegisterRoute => RegisterPage;
+    ForgotPasswordRoute => ForgotPasswordPage;
+    ResetPasswordRoute => ResetPasswordPage;
+    ConfirmEmailRoute => ConfirmEmailPage;
+    SecurityRoute => SecurityPage;
+    AdminRoute => AdminPage;
+    CalendarRoute => CalendarPage;
+    SearchRoute => SearchPage;
+    TasksRoute => TasksPage;
+    FocusRoute => FocusPage;
+    StatsRoute => StatsPage;
+    TodayRoute => TodayPage;
+    TaskSettingsRoute => TaskSettingsPage;
+    AvailabilityRoute => AvailabilityPage;
+    BookingLinksRoute => BookingLinksPage;
+    BookingsRoute => BookingsPage;
+    CalendarsRoute => CalendarsPage;
+    TokensRoute => TokensPage;
+    OutboxRoute => OutboxPage;
+    SettingsRoute => || view! { <RequireUser><SettingsPage /></RequireUser> };
 }

@@ -1,5 +1,6 @@
 // What a person does with their account in the browser, with and without WebAssembly.
 import { expect, test, type Page } from "@playwright/test";
+import { arrived } from "./support";
 
 const password = "correct horse battery";
 let counter = 0;
@@ -20,11 +21,11 @@ async function register(page: Page, email: string, name = "Ada Lovelace") {
   await page.getByRole("button", { name: "Create account" }).click();
   // Registering does not sign in (it answers alike whether or not the address has an
   // account): the person logs in with the password just chosen.
-  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await arrived(page, /\/login\?registered=1$/);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
+  await arrived(page, /\/calendar$/);
 }
 
 test.describe("with WebAssembly", () => {
@@ -40,12 +41,12 @@ test.describe("with WebAssembly", () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await arrived(page, /\/login\?registered=1$/);
     await expect(page.getByTestId("login-notice")).toContainText("We sent an email to the address you gave");
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page).toHaveURL(/\/calendar$/);
+    await arrived(page, /\/calendar$/);
     await expect(page.getByTestId("account-name")).toHaveText("Grace Hopper");
     await expect(page.getByTestId("today")).toContainText("in Asia/Tokyo");
   });
@@ -59,16 +60,16 @@ test.describe("with WebAssembly", () => {
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByText("Enter an email address like name@example.com.")).toBeVisible();
     await expect(page.getByText("Use at least 10 characters.")).toBeVisible();
-    await expect(page).toHaveURL(/\/register/);
+    await arrived(page, /\/register/);
   });
 
   test("log out, then log in again, with a clear message for a wrong password", async ({ page }) => {
     const email = uniqueEmail("login");
     await register(page, email);
     await page.getByRole("button", { name: "Log out" }).click();
-    await expect(page).toHaveURL(/\/login$/);
+    await arrived(page, /\/login$/);
     await page.goto("/settings");
-    await expect(page).toHaveURL(/\/login\?next=\/settings$/);
+    await arrived(page, /\/login\?next=\/settings$/);
 
     await hydrated(page);
     await page.getByLabel("Email", { exact: true }).fill(email);
@@ -78,14 +79,14 @@ test.describe("with WebAssembly", () => {
 
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page).toHaveURL(/\/settings$/);
+    await arrived(page, /\/settings$/);
     await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
   });
 
   test("changing the time zone in settings changes what the calendar shows", async ({ page }) => {
     await register(page, uniqueEmail("zone"));
     await page.getByRole("link", { name: "Settings" }).click();
-    await expect(page).toHaveURL(/\/settings$/);
+    await arrived(page, /\/settings$/);
     await hydrated(page);
     await page.getByLabel("Time zone", { exact: true }).fill("America/New_York");
     await page.getByLabel("Week starts on", { exact: true }).selectOption("sunday");
@@ -146,14 +147,22 @@ test.describe("with WebAssembly", () => {
 
 test("the bundle's files have hashed names, are cached for a year and served compressed", async ({ page, request }) => {
   await page.goto("/login");
-  const href = await page.locator("link[rel=modulepreload]").getAttribute("href");
+  const href = await page.locator("link[rel=modulepreload]").first().getAttribute("href");
   expect(href).toMatch(/^\/pkg\/calento\.[0-9a-f]{16}\.js$/);
-  const wasm = await page.locator("link[rel=preload][as=fetch]").getAttribute("href");
-  const response = await request.get(wasm ?? "", { headers: { "Accept-Encoding": "br" } });
-  expect(response.status()).toBe(200);
-  expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
-  expect(response.headers()["content-encoding"]).toBe("br");
-  expect(response.headers()["content-type"]).toBe("application/wasm");
+  const build = href?.split(".")[1];
+  // The main module and the chunks of the page shown (its lazily loaded code) are
+  // preloaded, every one named with the same build id.
+  const modules = await page.locator("link[rel=preload][as=fetch]").evaluateAll((links) => links.map((l) => l.getAttribute("href")));
+  expect(modules).toContain(`/pkg/calento.${build}.wasm`);
+  expect(modules.length).toBeGreaterThan(1);
+  for (const wasm of modules) {
+    expect(wasm).toMatch(new RegExp(`^/pkg/[a-z_0-9]+\\.${build}\\.wasm$`));
+    const response = await request.get(wasm ?? "", { headers: { "Accept-Encoding": "br" } });
+    expect(response.status()).toBe(200);
+    expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+    expect(response.headers()["content-encoding"]).toBe("br");
+    expect(response.headers()["content-type"]).toBe("application/wasm");
+  }
 });
 
 test.describe("on a 360 px wide phone", () => {
@@ -185,19 +194,19 @@ test.describe("without JavaScript", () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await arrived(page, /\/login\?registered=1$/);
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page).toHaveURL(/\/calendar$/);
+    await arrived(page, /\/calendar$/);
     await expect(page.getByTestId("account-name")).toHaveText("No Script");
 
     await page.getByRole("button", { name: "Log out" }).click();
-    await expect(page).toHaveURL(/\/login$/);
+    await arrived(page, /\/login$/);
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page).toHaveURL(/\/calendar$/);
+    await arrived(page, /\/calendar$/);
   });
 
   test("a token created without JavaScript is still shown once", async ({ page }) => {
@@ -207,11 +216,11 @@ test.describe("without JavaScript", () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await arrived(page, /\/login\?registered=1$/);
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page).toHaveURL(/\/calendar$/);
+    await arrived(page, /\/calendar$/);
     await page.goto("/settings/tokens");
     await page.getByLabel("Token name", { exact: true }).fill("script");
     await page.getByRole("button", { name: "Create token" }).click();

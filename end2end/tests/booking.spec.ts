@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { arrived } from "./support";
 
 /** The booking messages the e2e SMTP server received for `address` (scripts/e2e sets
  *  SMTP_SINK_DIR); the "confirm your email address" of a registration is left out. */
@@ -74,7 +75,7 @@ test.describe("booking with WebAssembly", () => {
     await page.goto(`/${username}/intro?month=2030-01`);
     await enhanced(page);
     // The browser's zone is picked up and the times follow it; the app's bundle is not loaded.
-    await expect(page).toHaveURL(/tz=America%2FNew_York|tz=America\/New_York/);
+    await arrived(page, /tz=America%2FNew_York|tz=America\/New_York/);
     await expect(page.getByTestId("invitee-tz")).toHaveValue("America/New_York");
     expect(wasm.map((u) => new URL(u).pathname.replace(/\.[0-9a-f]{8,}\./, "."))).toEqual(["/pkg/calento_booking.wasm"]);
     await expect(page.getByTestId("host-name")).toHaveText("Hana Host");
@@ -103,7 +104,7 @@ test.describe("booking with WebAssembly", () => {
     await expect(form.getByTestId("book-email")).toHaveValue(ada);
     await form.getByTestId("answer").fill("Analytical engines");
     await form.getByTestId("confirm-booking").click();
-    await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1&clock=24$/);
+    await arrived(page, /\/booking\/[0-9a-f]{64}\?new=1&clock=24$/);
     await expect(page.getByTestId("booking-status")).toHaveText("You are booked");
     // The 24-hour choice carries over to the booking's page.
     await expect(page.getByTestId("booking-when")).toContainText("Tuesday 15 January 2030, 03:30 – 04:00");
@@ -147,7 +148,7 @@ test.describe("booking with WebAssembly", () => {
     await page.locator('[data-testid="open-day"][data-date="2030-01-17"]').click();
     await page.getByTestId("slot").first().click();
     await page.getByTestId("move-form").getByTestId("confirm-move").click();
-    await expect(page).toHaveURL(/\?moved=1$/);
+    await arrived(page, /\?moved=1$/);
     await expect(page.getByTestId("booking-when")).toContainText("Thursday 17 January 2030");
     await page.getByTestId("cancel-reason").fill("Something came up");
     await page.getByTestId("cancel-booking").click();
@@ -166,7 +167,7 @@ test.describe("booking without JavaScript", () => {
     // No script: the host's zone until the invitee picks theirs.
     await page.getByTestId("invitee-tz").fill("Asia/Tokyo");
     await page.getByTestId("change-tz").click();
-    await expect(page).toHaveURL(/tz=Asia%2FTokyo/);
+    await arrived(page, /tz=Asia%2FTokyo/);
     await page.getByRole("link", { name: "60 min" }).click();
     await page.locator('[data-testid="open-day"][data-date="2030-01-15"]').click();
     // 09:00–12:00 Paris is 17:00–20:00 Tokyo; 60-minute slots every hour, 24-hour clock for de-DE.
@@ -184,7 +185,7 @@ test.describe("booking without JavaScript", () => {
     await expect(page.getByTestId("answer")).toHaveValue("Trains");
     await page.getByTestId("book-email").fill("kiyoshi@example.org");
     await page.getByTestId("confirm-booking").click();
-    await expect(page).toHaveURL(/\/booking\/[0-9a-f]{64}\?new=1$/);
+    await arrived(page, /\/booking\/[0-9a-f]{64}\?new=1$/);
     await expect(page.getByTestId("booking-status")).toHaveText("You are booked");
     await expect(page.getByTestId("booking-when")).toContainText("18:00 – 19:00");
     await page.getByTestId("cancel-booking").click();

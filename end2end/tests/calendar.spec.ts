@@ -2,6 +2,7 @@
 // scopes of a repeating event, dragging, deleting, keyboard shortcuts, and the same
 // basics without JavaScript.
 import { expect, test, type Page } from "@playwright/test";
+import { arrived } from "./support";
 
 const password = "correct horse battery";
 let counter = 0;
@@ -22,11 +23,11 @@ async function register(page: Page, label: string) {
   await page.getByRole("button", { name: "Create account" }).click();
   // Registering does not sign in (it answers alike whether or not the address has an
   // account): the person logs in with the password just chosen.
-  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await arrived(page, /\/login\?registered=1$/);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
+  await arrived(page, /\/calendar$/);
 }
 
 /** Opens the week of Monday 14 January 2030 and waits for the grid. */
@@ -256,7 +257,7 @@ test.describe("calendar with WebAssembly", () => {
     const keysReady = () => expect(page.locator("body[data-shortcuts='ready']")).toHaveCount(1);
     await keysReady();
     await page.keyboard.press("m");
-    await expect(page).toHaveURL(/view=month&date=2030-01-14/);
+    await arrived(page, /view=month&date=2030-01-14/);
     await expect(page.getByTestId("month-grid")).toBeVisible();
     await keysReady();
     await page.keyboard.press("j");
@@ -266,7 +267,7 @@ test.describe("calendar with WebAssembly", () => {
     await expect(page.getByTestId("calendar-title")).toHaveText("January 2030");
     await keysReady();
     await page.keyboard.press("d");
-    await expect(page).toHaveURL(/view=day/);
+    await arrived(page, /view=day/);
     await keysReady();
     await page.keyboard.press("a");
     await expect(page.getByTestId("agenda")).toBeVisible();
@@ -340,20 +341,20 @@ test.describe("calendar without JavaScript", () => {
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await arrived(page, /\/login\?registered=1$/);
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page).toHaveURL(/\/calendar$/);
+    await arrived(page, /\/calendar$/);
     await page.goto("/calendar?view=week&date=2030-01-14&new=2030-01-15T14:00");
     const dialog = page.getByTestId("event-dialog");
     await dialog.getByTestId("event-title").fill("Plain form");
     await dialog.getByTestId("save-event").click();
-    await expect(page).toHaveURL(/view=week&date=2030-01-14$/);
+    await arrived(page, /view=week&date=2030-01-14$/);
     await expect(events(page, "Plain form")).toContainText("14:00 – 15:00");
     await events(page, "Plain form").getByRole("link").click();
     await page.getByTestId("delete-event").click();
-    await expect(page).toHaveURL(/view=week&date=2030-01-14$/);
+    await arrived(page, /view=week&date=2030-01-14$/);
     await expect(events(page, "Plain form")).toHaveCount(0);
   });
 });
@@ -404,16 +405,16 @@ test.describe("calendars page without JavaScript", () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await arrived(page, /\/login\?registered=1$/);
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page).toHaveURL(/\/calendar$/);
+    await arrived(page, /\/calendar$/);
     await page.goto("/settings/calendars");
     const card = page.getByTestId("calendar-card").first();
     await card.getByTestId("import-file").setInputFiles({ name: "work.ics", mimeType: "text/calendar", buffer: Buffer.from(ICS) });
     await card.getByTestId("import").click();
-    await expect(page).toHaveURL(/\/settings\/calendars\?report=/);
+    await arrived(page, /\/settings\/calendars\?report=/);
     await expect(page.getByTestId("import-report")).toContainText("Imported 1, updated 0, skipped 1.");
   });
 });
@@ -428,7 +429,7 @@ test.describe("search", () => {
     await week(page);
     await expect(page.locator("body[data-shortcuts='ready']")).toHaveCount(1);
     await page.keyboard.press("/");
-    await expect(page).toHaveURL(/\/calendar\/search$/);
+    await arrived(page, /\/calendar\/search$/);
     await hydrated(page);
     await page.getByTestId("search-q").fill("cafe zoe");
     await page.getByTestId("search-submit").click();

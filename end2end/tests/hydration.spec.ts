@@ -1,8 +1,9 @@
 // Every signed-in page hydrates: its WebAssembly starts on that page (not only on the
 // first one opened), answers an interaction that needs it, and raises no error while it
-// does. Run against the release bundle too (CALENTO_E2E_PROFILE=release scripts/e2e).
+// does, and loads a page's code only when that page is opened. Run against the release
+// bundle too (CALENTO_E2E_PROFILE=release scripts/e2e).
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, register as registerAs } from "./support";
+import { arrived, hydrated, register as registerAs } from "./support";
 
 const register = (page: Page) => registerAs(page, "Hy Drate", "hydrate");
 
@@ -56,7 +57,26 @@ test("moving between pages inside the app keeps the page loaded", async ({ page 
   await page.evaluate(() => ((window as unknown as { marker: string }).marker = "still here"));
   // The app's own navigation: the router swaps the page without a new document.
   await page.getByRole("link", { name: "Calendar", exact: true }).first().click();
-  await expect(page).toHaveURL(/\/calendar/);
+  await arrived(page, /\/calendar/);
   await expect(page.getByTestId("time-grid").or(page.getByTestId("month-grid")).first()).toBeVisible();
   expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe("still here");
+});
+
+test("a page's code is loaded when the page is first opened, not before", async ({ page }) => {
+  // Each page of the app is its own chunk (`split_…_route_view_….wasm`).
+  const chunks: string[] = [];
+  page.on("request", (request) => {
+    const name = new URL(request.url()).pathname.split("/").pop() ?? "";
+    if (name.startsWith("split_")) chunks.push(name);
+  });
+  await register(page);
+  await page.goto("/today");
+  await hydrated(page);
+  expect(chunks.some((name) => name.startsWith("split___today_route_view_"))).toBe(true);
+  expect(chunks.some((name) => name.startsWith("split___focus_route_view_"))).toBe(false);
+  // Opening Focus from the menu fetches its chunk, and the page works.
+  await page.getByRole("link", { name: "Focus", exact: true }).first().click();
+  await arrived(page, /\/focus$/);
+  expect(chunks.some((name) => name.startsWith("split___focus_route_view_"))).toBe(true);
+  await expect(page.getByRole("heading", { name: "Focus", level: 1 })).toBeVisible();
 });

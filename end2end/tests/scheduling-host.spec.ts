@@ -2,6 +2,7 @@
 // links (every setting, listed with their public address, edited), the same with plain
 // forms, and bookings (upcoming, cancelled with a reason, moved, approved).
 import { expect, test, type Page } from "@playwright/test";
+import { arrived } from "./support";
 
 const password = "correct horse battery";
 let counter = 0;
@@ -22,11 +23,11 @@ async function register(page: Page, label: string, js = true) {
   await page.getByRole("button", { name: "Create account" }).click();
   // Registering does not sign in (it answers alike whether or not the address has an
   // account): the person logs in with the password just chosen.
-  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await arrived(page, /\/login\?registered=1$/);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
+  await arrived(page, /\/calendar$/);
 }
 
 async function username(page: Page): Promise<string> {
@@ -71,7 +72,7 @@ test.describe("host scheduling with WebAssembly", () => {
     await page.getByTestId("new-schedule").click();
     await page.getByTestId("new-schedule-name").fill("Office hours");
     await page.getByTestId("create-schedule").click();
-    await expect(page).toHaveURL(/\/availability\?schedule=/);
+    await arrived(page, /\/availability\?schedule=/);
     const editor = page.getByTestId("schedule-editor");
     await expect(editor.getByRole("heading", { name: "Office hours" })).toBeVisible();
 
@@ -146,7 +147,7 @@ test.describe("host scheduling with WebAssembly", () => {
 
     // Edited: a new title, secret, a rolling window; the question stays.
     await card.getByTestId("edit-link").click();
-    await expect(page).toHaveURL(/\?edit=/);
+    await arrived(page, /\?edit=/);
     const form = page.getByTestId("link-form");
     await expect(form.getByTestId("question-label")).toHaveValue("Company");
     await form.getByLabel("Title", { exact: true }).fill("Intro chat");
@@ -154,7 +155,7 @@ test.describe("host scheduling with WebAssembly", () => {
     await form.getByTestId("window-rolling").check();
     await form.getByLabel("Days ahead", { exact: true }).fill("30");
     await form.getByTestId("save-link").click();
-    await expect(page).toHaveURL(/\/booking-links$/);
+    await arrived(page, /\/booking-links$/);
     const edited = page.getByTestId("link-card").filter({ hasText: "Intro chat" });
     await expect(edited.getByTestId("secret-badge")).toBeVisible();
     await expect(edited.getByTestId("link-url")).toHaveText(new RegExp(`/${user}/intro-call\\?key=[0-9a-f]+$`));
@@ -204,7 +205,7 @@ test.describe("host scheduling with WebAssembly", () => {
     await moved.getByTestId("cancel-booking").click();
     await expect(page.getByTestId("no-bookings")).toBeVisible();
     await page.getByTestId("tab-cancelled").click();
-    await expect(page).toHaveURL(/tab=cancelled/);
+    await arrived(page, /tab=cancelled/);
     const cancelled = page.getByTestId("booking").filter({ hasText: "Ivy" });
     await expect(cancelled.getByTestId("booking-status")).toHaveText("Cancelled");
     await expect(cancelled.getByTestId("booking-reason")).toHaveText("Something came up");
@@ -212,7 +213,7 @@ test.describe("host scheduling with WebAssembly", () => {
     // Waiting for approval, then approved.
     await book(page, user, "vetted", "2030-01-15T09:00:00Z", "Pat");
     await page.getByTestId("tab-pending").click();
-    await expect(page).toHaveURL(/tab=pending/);
+    await arrived(page, /tab=pending/);
     const pending = page.getByTestId("booking").filter({ hasText: "Pat" });
     await expect(pending.getByTestId("booking-status")).toHaveText("Awaiting approval");
     await pending.getByTestId("approve").click();
@@ -231,25 +232,25 @@ test.describe("host scheduling without JavaScript", () => {
     const form = page.getByTestId("link-form");
     // An error comes back beside its field.
     await form.getByTestId("save-link").click();
-    await expect(page).toHaveURL(/\/booking-links\?err=/);
+    await arrived(page, /\/booking-links\?err=/);
     await expect(page.getByTestId("link-form").getByText("Give the link a title.")).toBeVisible();
 
     await page.getByTestId("link-form").getByLabel("Title", { exact: true }).fill("Plain link");
     await page.getByTestId("link-form").getByLabel("Durations (minutes)").fill("15, 45");
     await page.getByTestId("link-form").getByTestId("question-label").fill("Topic");
     await page.getByTestId("link-form").getByTestId("save-link").click();
-    await expect(page).toHaveURL(/\/booking-links$/);
+    await arrived(page, /\/booking-links$/);
     const card = page.getByTestId("link-card").filter({ hasText: "Plain link" });
     await expect(card.getByTestId("link-url")).toHaveText(/\/plain-link$/);
     await expect(card.getByTestId("link-about")).toContainText("15 or 45 min");
 
     // Editing keeps the question and takes a second one from the empty row.
     await card.getByTestId("edit-link").click();
-    await expect(page).toHaveURL(/\?edit=/);
+    await arrived(page, /\?edit=/);
     await expect(page.getByTestId("question-label").first()).toHaveValue("Topic");
     await page.getByTestId("question-label").last().fill("Phone");
     await page.getByTestId("link-form").getByTestId("save-link").click();
-    await expect(page).toHaveURL(/\/booking-links$/);
+    await arrived(page, /\/booking-links$/);
 
     // The schedule the link got: Saturday switched on, Monday's second range from the empty row.
     await page.goto("/availability");
@@ -259,7 +260,7 @@ test.describe("host scheduling without JavaScript", () => {
     await day(page, 1).getByTestId("blank-range").getByLabel("Monday from (new range)").fill("14:00");
     await day(page, 1).getByTestId("blank-range").getByLabel("Monday to (new range)").fill("18:00");
     await page.getByTestId("save-schedule").click();
-    await expect(page).toHaveURL(/\/availability\?schedule=/);
+    await arrived(page, /\/availability\?schedule=/);
     await expect(day(page, 6).getByTestId("range-start")).toHaveValue("09:00");
     await expect(day(page, 1).getByTestId("range")).toHaveCount(2);
     await expect(day(page, 1).getByTestId("range-start").nth(1)).toHaveValue("14:00");

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
+import { arrived } from "./support";
 
 const password = "correct horse battery";
 let counter = 0;
@@ -37,11 +38,11 @@ async function register(page: Page, email: string) {
   await page.getByRole("button", { name: "Create account" }).click();
   // Registering does not sign in (it answers alike whether or not the address has an
   // account): the person logs in with the password just chosen.
-  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await arrived(page, /\/login\?registered=1$/);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
+  await arrived(page, /\/calendar$/);
 }
 
 async function logIn(page: Page, email: string, secret = password) {
@@ -50,7 +51,7 @@ async function logIn(page: Page, email: string, secret = password) {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(secret);
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
+  await arrived(page, /\/calendar$/);
 }
 
 test("the sessions list shows both devices and signs the other one out", async ({ page, browser }) => {
@@ -70,7 +71,7 @@ test("the sessions list shows both devices and signs the other one out", async (
   await expect(rows).toHaveCount(1);
 
   await phonePage.goto("/settings");
-  await expect(phonePage).toHaveURL(/\/login\?next=\/settings$/);
+  await arrived(phonePage, /\/login\?next=\/settings$/);
   // The event is in the account's security log.
   await page.reload();
   await expect(page.getByTestId("audit-log")).toContainText("Session ended");
@@ -94,7 +95,7 @@ test("a forgotten password is reset by an emailed link, which signs every sessio
   await resetPage.goto("/login");
   await hydrated(resetPage);
   await resetPage.getByRole("link", { name: "Forgot your password?" }).click();
-  await expect(resetPage).toHaveURL(/\/forgot-password$/);
+  await arrived(resetPage, /\/forgot-password$/);
   await hydrated(resetPage);
   await resetPage.getByLabel("Email", { exact: true }).fill(email);
   await resetPage.getByRole("button", { name: "Send the link" }).click();
@@ -109,12 +110,12 @@ test("a forgotten password is reset by an emailed link, which signs every sessio
   await expect(resetPage.getByText("Use at least 10 characters.")).toBeVisible();
   await resetPage.getByLabel("New password", { exact: true }).fill("a fresh long passphrase");
   await resetPage.getByRole("button", { name: "Save the new password" }).click();
-  await expect(resetPage).toHaveURL(/\/login\?reset=1$/);
+  await arrived(resetPage, /\/login\?reset=1$/);
   await expect(resetPage.getByTestId("login-notice")).toContainText("every session was signed out");
 
   // The first browser was signed out; the new password works, and the link does not work twice.
   await page.goto("/settings");
-  await expect(page).toHaveURL(/\/login/);
+  await arrived(page, /\/login/);
   await logIn(resetPage, email, "a fresh long passphrase");
   await resetPage.goto(link!);
   await hydrated(resetPage);
@@ -141,7 +142,7 @@ test("signing in with an OpenID Connect provider (PKCE) creates the account and 
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Name", { exact: true }).fill("Ida Provider");
   await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
+  await arrived(page, /\/calendar$/);
   await expect(page.getByTestId("account-name")).toHaveText("Ida Provider");
 
   await page.goto("/settings/security");
@@ -154,12 +155,12 @@ test("signing in with an OpenID Connect provider (PKCE) creates the account and 
 
   // Signing out and in again with the provider finds the same account.
   await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await arrived(page, /\/login$/);
   await hydrated(page);
   await page.getByRole("link", { name: "Sign in with Test ID" }).click();
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
+  await arrived(page, /\/calendar$/);
   await expect(page.getByTestId("account-name")).toHaveText("Ida Provider");
 });
 
@@ -181,7 +182,7 @@ test("the administrator finds an account, disables it and re-enables it, and mak
 
   // The member's session ended; signing in again is refused with a clear message.
   await memberPage.goto("/settings");
-  await expect(memberPage).toHaveURL(/\/login/);
+  await arrived(memberPage, /\/login/);
   await hydrated(memberPage);
   await memberPage.getByLabel("Email", { exact: true }).fill(email);
   await memberPage.getByLabel("Password", { exact: true }).fill(password);

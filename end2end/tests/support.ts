@@ -11,6 +11,21 @@ export async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
 }
 
+/**
+ * Waits until the page at `url` is shown. In the app the address changes as soon as a
+ * page's code has loaded, a moment before the page is drawn; each page of the app marks
+ * itself with the path it was drawn for (`main .route[data-path]`), and other documents
+ * (invitees' pages, plain answers) have no mark.
+ */
+export async function arrived(page: Page, url: RegExp | string) {
+  await expect(page).toHaveURL(url);
+  const path = decodeURI(new URL(page.url()).pathname);
+  await page.waitForFunction((path) => {
+    const marks = Array.from(document.querySelectorAll("main .route[data-path]"));
+    return marks.length === 0 || marks.some((mark) => decodeURI(mark.getAttribute("data-path") ?? "") === path);
+  }, path);
+}
+
 /** Registers a new account named `name` (address from `label`), then logs in with it. */
 export async function register(page: Page, name: string, label: string) {
   await page.goto("/register");
@@ -22,9 +37,9 @@ export async function register(page: Page, name: string, label: string) {
   await page.getByRole("button", { name: "Create account" }).click();
   // Registering does not sign in (it answers alike whether or not the address has an
   // account): the person logs in with the password just chosen.
-  await expect(page).toHaveURL(/\/login\?registered=1$/);
+  await arrived(page, /\/login\?registered=1$/);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/calendar$/);
+  await arrived(page, /\/calendar$/);
 }

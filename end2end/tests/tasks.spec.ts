@@ -1,7 +1,7 @@
 // Tasks and focus in the browser: a brain dump, micro-steps, a focus session that survives a
 // reload, planning the week onto the calendar, and XP and a streak.
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, password, register as registerAs, uniqueEmail } from "./support";
+import { arrived, hydrated, password, register as registerAs, uniqueEmail } from "./support";
 
 const register = (page: Page, name = "Tess Tasker") => registerAs(page, name, "tasks");
 
@@ -183,7 +183,7 @@ test.describe("tasks with WebAssembly", () => {
     await expect(proposal.getByTestId("placement-week")).toBeVisible();
     await expect(proposal).toContainText(/high energy/);
     await proposal.getByTestId("placement-week").click();
-    await expect(page).toHaveURL(/\/calendar\?view=week/);
+    await arrived(page, /\/calendar\?view=week/);
     await expect(page.getByTestId("event").filter({ hasText: "Draft the proposal" })).toHaveCount(1);
   });
 
@@ -271,15 +271,15 @@ test.describe("tasks without JavaScript", () => {
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Create account" }).click();
     // Registering does not sign in; the plain login form does.
-    await expect(page).toHaveURL(/\/login\?registered=1$/);
+    await arrived(page, /\/login\?registered=1$/);
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page).toHaveURL(/\/calendar$/);
+    await arrived(page, /\/calendar$/);
     await page.goto("/tasks");
     await page.getByTestId("capture-text").fill("Fix the bike ~30m\nCall grandma");
     await page.getByTestId("capture-save").click();
-    await expect(page).toHaveURL(/\/tasks/);
+    await arrived(page, /\/tasks/);
     await expect(page.getByTestId("task")).toHaveCount(2);
     const bike = page.getByTestId("task").filter({ hasText: "Fix the bike" });
     await bike.getByText("Break it down").click();

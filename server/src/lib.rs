@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -91,13 +91,14 @@ pub fn router(state: AppState, config: &Config) -> Router {
             .with_expiry(Expiry::OnInactivity(time::Duration::days(i64::from(config.session_days))))
     };
 
-    // Each page gets a fresh CSP nonce (leptos makes one per render) in its header.
+    // Each page gets a fresh CSP nonce (leptos makes one per render): the render records
+    // it in the request's slot and `ops::page_nonce` puts it in the header.
     let page_context = move || {
         provide_context(app::ssr::PageMemo::default());
-        if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
-            && let Ok(value) = http::HeaderValue::from_str(&ops::page_csp(&nonce.to_string(), dev_reload_port))
+        if let (Some(nonce), Some(parts)) = (leptos::nonce::use_nonce(), use_context::<http::request::Parts>())
+            && let Some(slot) = parts.extensions.get::<ops::PageNonce>()
         {
-            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+            slot.record(&nonce);
         }
     };
 
@@ -119,6 +120,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         })
         .fallback(files)
         .with_state(state)
+        .layer(axum::middleware::from_fn(move |req, next| ops::page_nonce(dev_reload_port, req, next)))
         .layer(axum::middleware::from_fn(guard::session_guard))
         .layer(axum::middleware::from_fn(move |req, next| ops::server_fn_errors(secure_cookies, req, next)))
         .layer(sessions)

@@ -192,6 +192,37 @@ pub fn page_csp(nonce: &str, dev_reload_port: Option<u32>) -> String {
     )
 }
 
+/// The nonce a page was rendered with: the page's render records it (the server's page
+/// context) and `page_nonce` puts it in the response's Content-Security-Policy. Through
+/// Leptos' `ResponseOptions` the header was lost on some renders of lazily loaded routes
+/// (their scripts were then blocked and the page never hydrated); a slot in the request
+/// does not depend on when Leptos copies those options into the response.
+#[derive(Clone, Default)]
+pub struct PageNonce(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl PageNonce {
+    pub fn record(&self, nonce: &str) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(nonce.to_owned());
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    }
+}
+
+/// Gives every request a `PageNonce` slot; a page's response gets the policy with its nonce.
+pub async fn page_nonce(dev_reload_port: Option<u32>, mut request: Request, next: Next) -> Response {
+    let slot = PageNonce::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    if let Some(nonce) = slot.take()
+        && let Ok(value) = HeaderValue::from_str(&page_csp(&nonce, dev_reload_port))
+    {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 

@@ -28,6 +28,7 @@ pub mod scheduling;
 pub mod search;
 pub mod security;
 pub mod session_store;
+pub mod split;
 pub mod subscriptions;
 pub mod tasks;
 pub mod tokens;
