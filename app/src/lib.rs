@@ -294,11 +294,11 @@ macro_rules! lazy_pages {
 
             fn view(this: Self) -> AnyView {
                 let _ = this;
+                #[cfg(feature = "ssr")]
+                crate::ssr::split::preload_page_chunks(stringify!($route));
                 // The path this page was drawn for: in the browser the address changes
                 // as soon as the page's chunk has loaded, a moment before the page is
                 // drawn, so tools (and the end-to-end tests) wait for this mark.
-                #[cfg(feature = "ssr")]
-                crate::ssr::split::preload_page_chunks(stringify!($route));
                 let path = leptos_router::hooks::use_location().pathname.get_untracked();
                 let page = untrack(move || ($page)().into_any());
                 view! { <div class="route" data-path=path>{page}</div> }.into_any()
