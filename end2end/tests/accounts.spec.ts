@@ -1,32 +1,8 @@
 // What a person does with their account in the browser, with and without WebAssembly.
 import { expect, test, type Page } from "@playwright/test";
-import { arrived } from "./support";
+import { arrived, hydrated, password, registerAccount, uniqueEmail } from "./support";
 
-const password = "correct horse battery";
-let counter = 0;
-const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
-
-/** Waits until the page's WASM has hydrated it (the app marks <body> when it has). */
-async function hydrated(page: Page) {
-  // Generous: a debug bundle on a shared, busy machine can take a while to compile.
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
-}
-
-async function register(page: Page, email: string, name = "Ada Lovelace") {
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  // Registering does not sign in (it answers alike whether or not the address has an
-  // account): the person logs in with the password just chosen.
-  await arrived(page, /\/login\?registered=1$/);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await arrived(page, /\/calendar$/);
-}
+const register = (page: Page, email: string, name = "Ada Lovelace") => registerAccount(page, { name, email });
 
 test.describe("with WebAssembly", () => {
   test.use({ timezoneId: "Asia/Tokyo" });

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { arrived } from "./support";
+import { arrived, password, uniqueEmail } from "./support";
 
 /** The booking messages the e2e SMTP server received for `address` (scripts/e2e sets
  *  SMTP_SINK_DIR); the "confirm your email address" of a registration is left out. */
@@ -18,9 +18,6 @@ function mailTo(address: string): string[] {
     .filter((text) => !text.includes("Subject: Confirm your email address"));
 }
 
-const password = "correct horse battery";
-let counter = 0;
-const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
 
 /** The invitee's pages are server-rendered; their small module marks the body once it has
  *  followed the browser's zone (or found nothing to do). */

@@ -2,33 +2,10 @@
 // scopes of a repeating event, dragging, deleting, keyboard shortcuts, and the same
 // basics without JavaScript.
 import { expect, test, type Page } from "@playwright/test";
-import { arrived } from "./support";
+import { arrived, hydrated, registerAccount, uniqueEmail } from "./support";
 
-const password = "correct horse battery";
-let counter = 0;
-const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
-}
-
-async function register(page: Page, label: string) {
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByLabel("Name", { exact: true }).fill("Cal Endar");
-  const email = uniqueEmail(label);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
-  await page.getByRole("button", { name: "Create account" }).click();
-  // Registering does not sign in (it answers alike whether or not the address has an
-  // account): the person logs in with the password just chosen.
-  await arrived(page, /\/login\?registered=1$/);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await arrived(page, /\/calendar$/);
-}
+const register = (page: Page, label: string) =>
+  registerAccount(page, { name: "Cal Endar", email: uniqueEmail(label), timeZone: "Europe/Paris" });
 
 /** Opens the week of Monday 14 January 2030 and waits for the grid. */
 async function week(page: Page, date = "2030-01-14") {
@@ -334,18 +311,7 @@ test.describe("calendar without JavaScript", () => {
   test.use({ javaScriptEnabled: false, timezoneId: "Europe/Paris" });
 
   test("creating, opening and deleting an event works with plain forms", async ({ page }) => {
-    await page.goto("/register");
-    await page.getByLabel("Name", { exact: true }).fill("No Script");
-    const email = uniqueEmail("nojs");
-    await page.getByLabel("Email", { exact: true }).fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
-    await page.getByRole("button", { name: "Create account" }).click();
-    await arrived(page, /\/login\?registered=1$/);
-    await page.getByLabel("Email", { exact: true }).fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await arrived(page, /\/calendar$/);
+    await registerAccount(page, { name: "No Script", email: uniqueEmail("nojs"), timeZone: "Europe/Paris", js: false });
     await page.goto("/calendar?view=week&date=2030-01-14&new=2030-01-15T14:00");
     const dialog = page.getByTestId("event-dialog");
     await dialog.getByTestId("event-title").fill("Plain form");
@@ -399,17 +365,7 @@ test.describe("calendars page without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
   test("a file is imported by a plain form and the report is shown", async ({ page }) => {
-    await page.goto("/register");
-    await page.getByLabel("Name", { exact: true }).fill("No Script");
-    const email = uniqueEmail("nojs-import");
-    await page.getByLabel("Email", { exact: true }).fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await arrived(page, /\/login\?registered=1$/);
-    await page.getByLabel("Email", { exact: true }).fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await arrived(page, /\/calendar$/);
+    await registerAccount(page, { name: "No Script", email: uniqueEmail("nojs-import"), js: false });
     await page.goto("/settings/calendars");
     const card = page.getByTestId("calendar-card").first();
     await card.getByTestId("import-file").setInputFiles({ name: "work.ics", mimeType: "text/calendar", buffer: Buffer.from(ICS) });

@@ -2,33 +2,10 @@
 // links (every setting, listed with their public address, edited), the same with plain
 // forms, and bookings (upcoming, cancelled with a reason, moved, approved).
 import { expect, test, type Page } from "@playwright/test";
-import { arrived } from "./support";
+import { arrived, hydrated, registerAccount, uniqueEmail } from "./support";
 
-const password = "correct horse battery";
-let counter = 0;
-const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
-}
-
-async function register(page: Page, label: string, js = true) {
-  await page.goto("/register");
-  if (js) await hydrated(page);
-  await page.getByLabel("Name", { exact: true }).fill("Hos Ting");
-  const email = uniqueEmail(label);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByLabel("Time zone", { exact: true }).fill("Europe/Paris");
-  await page.getByRole("button", { name: "Create account" }).click();
-  // Registering does not sign in (it answers alike whether or not the address has an
-  // account): the person logs in with the password just chosen.
-  await arrived(page, /\/login\?registered=1$/);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await arrived(page, /\/calendar$/);
-}
+const register = (page: Page, label: string, js = true) =>
+  registerAccount(page, { name: "Hos Ting", email: uniqueEmail(label), timeZone: "Europe/Paris", js });
 
 async function username(page: Page): Promise<string> {
   const me = await page.request.get("/api/v1/me");

@@ -3,15 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { arrived } from "./support";
-
-const password = "correct horse battery";
-let counter = 0;
-const uniqueEmail = (label: string) => `${label}-${Date.now()}-${counter++}@example.org`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
-}
+import { arrived, hydrated, password, registerAccount, uniqueEmail } from "./support";
 
 /** The newest link of the form `…/path?token=…` in a message to `address`. */
 function linkTo(address: string, path: string): string | undefined {
@@ -29,21 +21,7 @@ function linkTo(address: string, path: string): string | undefined {
   return links.at(-1);
 }
 
-async function register(page: Page, email: string) {
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByLabel("Name", { exact: true }).fill("Sec Person");
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  // Registering does not sign in (it answers alike whether or not the address has an
-  // account): the person logs in with the password just chosen.
-  await arrived(page, /\/login\?registered=1$/);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await arrived(page, /\/calendar$/);
-}
+const register = (page: Page, email: string) => registerAccount(page, { name: "Sec Person", email });
 
 async function logIn(page: Page, email: string, secret = password) {
   await page.goto("/login");

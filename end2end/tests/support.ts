@@ -26,14 +26,22 @@ export async function arrived(page: Page, url: RegExp | string) {
   }, path);
 }
 
-/** Registers a new account named `name` (address from `label`), then logs in with it. */
-export async function register(page: Page, name: string, label: string) {
+/**
+ * Registers a new account through the /register form, then logs in with it as a person
+ * does; ends on the calendar. `js: false` for a context without JavaScript (the forms are
+ * then plain posts); `timeZone` fills the form's zone field.
+ */
+export async function registerAccount(
+  page: Page,
+  account: { name: string; email: string; timeZone?: string; js?: boolean },
+) {
+  const { name, email, timeZone, js = true } = account;
   await page.goto("/register");
-  await hydrated(page);
+  if (js) await hydrated(page);
   await page.getByLabel("Name", { exact: true }).fill(name);
-  const email = uniqueEmail(label);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
+  if (timeZone) await page.getByLabel("Time zone", { exact: true }).fill(timeZone);
   await page.getByRole("button", { name: "Create account" }).click();
   // Registering does not sign in (it answers alike whether or not the address has an
   // account): the person logs in with the password just chosen.
@@ -42,4 +50,9 @@ export async function register(page: Page, name: string, label: string) {
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await arrived(page, /\/calendar$/);
+}
+
+/** Registers a new account named `name` (address made from `label`), then logs in with it. */
+export async function register(page: Page, name: string, label: string) {
+  await registerAccount(page, { name, email: uniqueEmail(label) });
 }

@@ -1,7 +1,7 @@
 // Tasks and focus in the browser: a brain dump, micro-steps, a focus session that survives a
 // reload, planning the week onto the calendar, and XP and a streak.
 import { expect, test, type Page } from "@playwright/test";
-import { arrived, hydrated, password, register as registerAs, uniqueEmail } from "./support";
+import { arrived, hydrated, register as registerAs, registerAccount, uniqueEmail } from "./support";
 
 const register = (page: Page, name = "Tess Tasker") => registerAs(page, name, "tasks");
 
@@ -264,18 +264,7 @@ test.describe("tasks without JavaScript", () => {
   test.use({ javaScriptEnabled: false, timezoneId: "Europe/Paris" });
 
   test("capture, micro-steps and done work as plain forms", async ({ page }) => {
-    await page.goto("/register");
-    const email = uniqueEmail("plain");
-    await page.getByLabel("Name", { exact: true }).fill("Plain Forms");
-    await page.getByLabel("Email", { exact: true }).fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Create account" }).click();
-    // Registering does not sign in; the plain login form does.
-    await arrived(page, /\/login\?registered=1$/);
-    await page.getByLabel("Email", { exact: true }).fill(email);
-    await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await arrived(page, /\/calendar$/);
+    await registerAccount(page, { name: "Plain Forms", email: uniqueEmail("plain"), js: false });
     await page.goto("/tasks");
     await page.getByTestId("capture-text").fill("Fix the bike ~30m\nCall grandma");
     await page.getByTestId("capture-save").click();
