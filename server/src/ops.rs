@@ -19,33 +19,37 @@ use app::ssr::AppState;
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
+/// One route's figures: requests by method and status, and the latency histogram.
 #[derive(Default)]
-struct Series {
+struct RouteFigures {
+    /// (method, status, count); a route sees few pairs, so a list searched in place.
+    requests: Vec<(String, u16, u64)>,
     count: u64,
     sum_secs: f64,
     buckets: [u64; BUCKETS.len()],
 }
 
-/// Request counts by route and status, and latencies by route.
+/// Request counts by route and status, and latencies by route. One lock, and no
+/// allocation on a request to a route already seen (every request passes here).
 #[derive(Clone, Default)]
-pub struct Metrics {
-    requests: Arc<Mutex<BTreeMap<(String, String, u16), u64>>>,
-    latency: Arc<Mutex<BTreeMap<String, Series>>>,
-}
+pub struct Metrics(Arc<Mutex<BTreeMap<String, RouteFigures>>>);
 
 impl Metrics {
     fn record(&self, method: &str, route: &str, status: u16, secs: f64) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        let Ok(mut routes) = self.0.lock() else { return };
+        let figures = match routes.get_mut(route) {
+            Some(figures) => figures,
+            None => routes.entry(route.to_owned()).or_default(),
+        };
+        match figures.requests.iter_mut().find(|(m, s, _)| m == method && *s == status) {
+            Some((_, _, count)) => *count += 1,
+            None => figures.requests.push((method.to_owned(), status, 1)),
         }
-        if let Ok(mut latency) = self.latency.lock() {
-            let series = latency.entry(route.to_owned()).or_default();
-            series.count += 1;
-            series.sum_secs += secs;
-            for (bucket, bound) in series.buckets.iter_mut().zip(BUCKETS) {
-                if secs <= bound {
-                    *bucket += 1;
-                }
+        figures.count += 1;
+        figures.sum_secs += secs;
+        for (bucket, bound) in figures.buckets.iter_mut().zip(BUCKETS) {
+            if secs <= bound {
+                *bucket += 1;
             }
         }
     }
@@ -56,37 +60,43 @@ impl Metrics {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP calento_http_requests_total HTTP requests by method, route and status.");
         let _ = writeln!(out, "# TYPE calento_http_requests_total counter");
-        if let Ok(requests) = self.requests.lock() {
-            for ((method, route, status), count) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "calento_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
-                    escape(route)
-                );
-            }
+        let Ok(routes) = self.0.lock() else { return out };
+        let mut requests: Vec<(&str, &str, u16, u64)> = routes
+            .iter()
+            .flat_map(|(route, figures)| {
+                figures
+                    .requests
+                    .iter()
+                    .map(move |(method, status, count)| (method.as_str(), route.as_str(), *status, *count))
+            })
+            .collect();
+        requests.sort_unstable();
+        for (method, route, status, count) in requests {
+            let _ = writeln!(
+                out,
+                "calento_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
+                escape(route)
+            );
         }
         let _ = writeln!(out, "# HELP calento_http_request_duration_seconds Time to the response head, by route.");
         let _ = writeln!(out, "# TYPE calento_http_request_duration_seconds histogram");
-        if let Ok(latency) = self.latency.lock() {
-            for (route, series) in latency.iter() {
-                let route = escape(route);
-                for (bound, count) in BUCKETS.iter().zip(series.buckets) {
-                    let _ = writeln!(
-                        out,
-                        "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
-                    );
-                }
+        for (route, series) in routes.iter() {
+            let route = escape(route);
+            for (bound, count) in BUCKETS.iter().zip(series.buckets) {
                 let _ = writeln!(
                     out,
-                    "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    series.count
+                    "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
                 );
-                let _ =
-                    writeln!(out, "calento_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", series.sum_secs);
-                let _ =
-                    writeln!(out, "calento_http_request_duration_seconds_count{{route=\"{route}\"}} {}", series.count);
             }
+            let _ = writeln!(
+                out,
+                "calento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                series.count
+            );
+            let _ = writeln!(out, "calento_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", series.sum_secs);
+            let _ = writeln!(out, "calento_http_request_duration_seconds_count{{route=\"{route}\"}} {}", series.count);
         }
+        drop(routes);
         let _ = writeln!(out, "# HELP calento_db_connections Database pool connections by state.");
         let _ = writeln!(out, "# TYPE calento_db_connections gauge");
         let _ = writeln!(out, "calento_db_connections{{state=\"in_use\"}} {pool_in_use}");
@@ -135,12 +145,9 @@ pub async fn observe(request: Request, next: Next) -> Response {
         })
         .map(str::to_owned)
         .unwrap_or_else(app::ssr::new_id);
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| route_label(request.uri().path()));
+    let method = request.method().clone();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let unmatched = route_label(request.uri().path());
     let metrics = request.extensions().get::<Metrics>().cloned();
     let span = tracing::info_span!("request", id = %request_id, %method, path = %loggable_path(request.uri().path()));
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -148,7 +155,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
     let secs = started.elapsed().as_secs_f64();
     span.in_scope(|| tracing::info!(status, ms = secs * 1000.0, "served"));
     if let Some(metrics) = metrics {
-        metrics.record(&method, &route, status, secs);
+        metrics.record(method.as_str(), matched.as_ref().map_or(unmatched, MatchedPath::as_str), status, secs);
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
@@ -172,8 +179,8 @@ pub fn loggable_path(path: &str) -> String {
 
 /// Routes without a matched pattern (static files, fallbacks) are grouped so that
 /// arbitrary paths cannot grow the metrics without bound.
-fn route_label(path: &str) -> String {
-    if path.starts_with("/pkg/") { "/pkg/*".to_owned() } else { "other".to_owned() }
+fn route_label(path: &str) -> &'static str {
+    if path.starts_with("/pkg/") { "/pkg/*" } else { "other" }
 }
 
 /// The policy for pages: scripts only from us, the page's own nonce and WASM compilation.

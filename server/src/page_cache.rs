@@ -65,10 +65,13 @@ impl PageCache {
         PageCache(Arc::new(Mutex::new(Inner { entries: HashMap::new(), bytes: 0, news: db.bus().subscribe() })))
     }
 
-    fn lookup(&self, key: &str, now: Instant) -> Option<Entry> {
+    /// The kept page for `key`, if fresh, as a response with a new nonce (built in place:
+    /// the entry is not copied first).
+    fn lookup(&self, key: &str, now: Instant, nonce: impl FnOnce() -> String) -> Option<Response> {
         let mut inner = self.0.lock().ok()?;
         inner.hear_news();
-        let fresh = inner.entries.get(key).filter(|e| now.duration_since(e.stored) < FRESH_FOR).cloned();
+        let fresh =
+            inner.entries.get(key).filter(|e| now.duration_since(e.stored) < FRESH_FOR).map(|e| e.response(&nonce()));
         if fresh.is_none() {
             inner.drop_key(key);
         }
@@ -206,8 +209,8 @@ pub async fn serve(cache: PageCache, request: Request, next: Next) -> Response {
         response.headers_mut().remove(app::ssr::page_cache::HEADER);
         return response;
     };
-    if let Some(entry) = cache.lookup(&key, Instant::now()) {
-        return entry.response(&leptos::nonce::Nonce::new().to_string());
+    if let Some(response) = cache.lookup(&key, Instant::now(), || leptos::nonce::Nonce::new().to_string()) {
+        return response;
     }
     let response = next.run(request).await;
     let (mut parts, body) = response.into_parts();
