@@ -87,7 +87,7 @@ ensure_wasm_bindgen() {
 # tool around the library cargo-leptos uses): reinstalled when its source changes.
 ensure_wasm_split() {
     local stamp
-    stamp="$(cat "$ROOT/scripts/wasm-split/Cargo.toml" "$ROOT/scripts/wasm-split/Cargo.lock" "$ROOT/scripts/wasm-split/src/main.rs" | sha256sum | cut -c1-16)"
+    stamp="$(find "$ROOT/scripts/wasm-split" -path "$ROOT/scripts/wasm-split/target" -prune -o -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)"
     if [ "$(cat "$TOOLS/calento-wasm-split.stamp" 2>/dev/null)" != "$stamp" ] || ! command -v calento-wasm-split >/dev/null; then
         say "installing calento-wasm-split into $TOOLS (a minute or two, once per change)"
         CARGO_TARGET_DIR="$CALENTO_CACHE/tools-build" cargo install --locked --quiet --force \

@@ -12,6 +12,13 @@
 //!   preload (Leptos' `HydrationScripts` reads it to preload a page's chunks).
 
 use std::path::Path;
+
+/// Code shared by more pages than this goes to the main module instead of a chunk of its
+/// own (a patch of ours to the splitter: vendor/README.md). Unlimited, the splitter made a
+/// chunk for every set of pages sharing some code: 376 modules, median 541 bytes, up to
+/// 182 of them for one page, each a request (on a slow phone network the requests, not
+/// the bytes, set the time to interactive). docs/BENCHMARKS.md has the figures.
+const SHARED_CHUNK_LIMIT: usize = 2;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -48,6 +55,7 @@ fn split(input: &Path, out_dir: &Path, id: &str) -> Result<usize, Box<dyn std::e
         options.main_out_path = &main_out;
         options.main_module = &main_module;
         options.link_name = &link_name;
+        options.shared_chunk_limit = SHARED_CHUNK_LIMIT;
         options
     })?;
 
