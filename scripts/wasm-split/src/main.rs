@@ -12,6 +12,7 @@
 //!   preload (Leptos' `HydrationScripts` reads it to preload a page's chunks).
 
 use std::path::Path;
+use std::process::ExitCode;
 
 /// Code shared by more pages than this goes to the main module instead of a chunk of its
 /// own (a patch of ours to the splitter: vendor/README.md). Unlimited, the splitter made a
@@ -19,7 +20,6 @@ use std::path::Path;
 /// 182 of them for one page, each a request (on a slow phone network the requests, not
 /// the bytes, set the time to interactive). docs/BENCHMARKS.md has the figures.
 const SHARED_CHUNK_LIMIT: usize = 2;
-use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
