@@ -151,6 +151,34 @@ test.describe("calendar with WebAssembly", () => {
     await expect(events(page, "Review")).toContainText("10:00 – 11:30");
   });
 
+  test("a fast drag grabbed by the title moves that event, and the next drag moves the next one", async ({ page }) => {
+    await register(page, "fastdrag");
+    await createEvent(page, "Standup", "2030-01-15", "09:00", "10:00");
+    await createEvent(page, "Lunch", "2030-01-15", "12:00", "13:00");
+    await week(page);
+    const column = await page.locator('.day-column[data-date="2030-01-15"]').boundingBox();
+    if (!column) throw new Error("no column");
+    // Grabbed on its title's text and thrown two hours down and two days right in one move.
+    const title = await events(page, "Standup").locator(".event-title").boundingBox();
+    if (!title) throw new Error("no title");
+    await page.mouse.move(title.x + title.width / 2, title.y + title.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(title.x + title.width / 2 + 2 * column.width, title.y + title.height / 2 + 96);
+    await page.mouse.up();
+    await expect(page.locator('.day-column[data-date="2030-01-17"]').getByText("Standup")).toBeVisible();
+    await expect(events(page, "Standup")).toContainText("11:00 – 12:00");
+    await expect(page.locator(".event-block.dragging")).toHaveCount(0);
+    // The next drag moves the event it grabbed, not the last one.
+    const lunch = await events(page, "Lunch").locator(".event-title").boundingBox();
+    if (!lunch) throw new Error("no title");
+    await page.mouse.move(lunch.x + lunch.width / 2, lunch.y + lunch.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(lunch.x + lunch.width / 2, lunch.y + lunch.height / 2 + 48);
+    await page.mouse.up();
+    await expect(events(page, "Lunch")).toContainText("13:00 – 14:00");
+    await expect(events(page, "Standup")).toContainText("11:00 – 12:00");
+  });
+
   test("dragging one occurrence of a repeating event asks which occurrences move", async ({ page }) => {
     await register(page, "dragscope");
     await createEvent(page, "Walk", "2030-01-14", "08:00", "09:00", "Daily");

@@ -58,6 +58,16 @@ test.describe("tasks with WebAssembly", () => {
     await form.getByTestId("save-task").click();
     await expect(page.getByTestId("task").first()).toContainText("~20 min");
     await expect(page.getByTestId("task").first()).toContainText("in progress");
+    // A ticked task leaves the list, and Undo brings it back.
+    const dentist = page.getByTestId("task").filter({ hasText: "Call the dentist" });
+    await dentist.getByTestId("done-toggle").first().click();
+    await expect(page.getByTestId("task")).toHaveCount(9);
+    await expect(page.getByTestId("undo-toast")).toContainText("Call the dentist");
+    await page.getByTestId("undo-done").click();
+    await expect(page.getByTestId("task")).toHaveCount(10);
+    await expect(page.getByTestId("undo-toast")).toHaveCount(0);
+    // A closed row is one line of actions: its check box and "Edit".
+    await expect(page.locator("[data-testid=task]:not(.open)").first().getByRole("button")).toHaveCount(1);
     // Zones became filters.
     await page.locator(".zone-links").getByRole("link", { name: "@work" }).click();
     await expect(page.getByTestId("task")).toHaveCount(2);

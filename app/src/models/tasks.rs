@@ -196,7 +196,7 @@ pub struct TaskQuery {
     pub zone: Option<String>,
     #[serde(default)]
     pub tag: Option<String>,
-    /// `smart` (default: planned day, then deadline, then priority), `due`, `priority`, `created`.
+    /// `smart` (default: late or due by today, then the coming week, then later; by priority inside each, then the nearer date), `due`, `priority`, `created`.
     #[serde(default)]
     pub sort: Option<String>,
 }
@@ -208,6 +208,10 @@ pub struct TaskPage {
     pub page: i64,
     pub per_page: i64,
     pub total: i64,
+    /// The user's date when the page was read (`YYYY-MM-DD`): dates are shown against it
+    /// ("today", "Fri", "overdue"), the same on the server and in the browser.
+    #[serde(default)]
+    pub today: String,
 }
 
 impl TaskPage {
@@ -469,4 +473,75 @@ pub struct BreakdownInfo {
     pub steps: Vec<calento::breakdown::Suggestion>,
     /// The task with the steps added, when they were applied.
     pub task: Option<TaskInfo>,
+}
+
+/// How a task's date reads in a list, against the user's `today` (`YYYY-MM-DD`):
+/// "today", "tomorrow", "yesterday", a weekday within the coming week ("Fri"), else
+/// "Fri 11 Dec" (this year) or "11 Dec 2027"; a time, when given, follows in 24-hour form.
+/// `text` is `YYYY-MM-DD` or RFC 3339; anything else is shown as it is.
+pub fn when_label(text: &str, today: &str) -> String {
+    use chrono::{Datelike, NaiveDate};
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (date_text, time) = match text.split_once('T') {
+        Some((date, time)) => (date, time.get(..5)),
+        None => (text, None),
+    };
+    let Ok(date) = NaiveDate::parse_from_str(date_text, "%Y-%m-%d") else { return text.to_owned() };
+    let weekday = DAYS[date.weekday().num_days_from_monday() as usize];
+    let month = MONTHS[date.month0() as usize];
+    let day = match NaiveDate::parse_from_str(today, "%Y-%m-%d") {
+        Ok(today) => match (date - today).num_days() {
+            0 => "today".to_owned(),
+            1 => "tomorrow".to_owned(),
+            -1 => "yesterday".to_owned(),
+            2..=6 => weekday.to_owned(),
+            _ if date.year() == today.year() => format!("{weekday} {} {month}", date.day()),
+            _ => format!("{} {month} {}", date.day(), date.year()),
+        },
+        Err(_) => format!("{} {month} {}", date.day(), date.year()),
+    };
+    match time {
+        Some(time) => format!("{day} {time}"),
+        None => day,
+    }
+}
+
+/// Whether a date (`YYYY-MM-DD` or RFC 3339) falls before `today` (`YYYY-MM-DD`).
+pub fn is_before(text: &str, today: &str) -> bool {
+    let date = text.split_once('T').map_or(text, |(date, _)| date);
+    date.len() == 10 && today.len() == 10 && date < today
+}
+
+#[cfg(test)]
+mod when_tests {
+    use super::{is_before, when_label};
+
+    #[test]
+    fn dates_read_as_people_say_them() {
+        let today = "2026-12-09"; // a Wednesday
+        assert_eq!(when_label("2026-12-09", today), "today");
+        assert_eq!(when_label("2026-12-10", today), "tomorrow");
+        assert_eq!(when_label("2026-12-08", today), "yesterday");
+        assert_eq!(when_label("2026-12-11", today), "Fri");
+        assert_eq!(when_label("2026-12-15", today), "Tue");
+        assert_eq!(when_label("2026-12-16", today), "Wed 16 Dec");
+        assert_eq!(when_label("2026-12-01", today), "Tue 1 Dec");
+        assert_eq!(when_label("2027-03-02", today), "2 Mar 2027");
+        assert_eq!(when_label("2026-12-10T15:00:00+01:00", today), "tomorrow 15:00");
+        assert_eq!(when_label("2027-01-04T09:30:00-05:00", today), "4 Jan 2027 09:30");
+        // Across a year's end, the weekday still reads as one.
+        assert_eq!(when_label("2027-01-01", "2026-12-30"), "Fri");
+        assert_eq!(when_label("someday", today), "someday");
+        assert_eq!(when_label("2026-12-10", ""), "10 Dec 2026");
+    }
+
+    #[test]
+    fn overdue_is_before_today_only() {
+        assert!(is_before("2026-12-08", "2026-12-09"));
+        assert!(is_before("2026-12-08T23:00:00+01:00", "2026-12-09"));
+        assert!(!is_before("2026-12-09", "2026-12-09"));
+        assert!(!is_before("2026-12-10", "2026-12-09"));
+        assert!(!is_before("2026-12-08", ""));
+    }
 }

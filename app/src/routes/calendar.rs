@@ -241,7 +241,8 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < end).collect();
     let columns = days.len();
     let items = StoredValue::new(items);
-    let drag = RwSignal::new(None::<Drag>);
+    let drag = DragState { current: RwSignal::new(None), just_dropped: StoredValue::new(false) };
+    watch_drags(drag);
     let all_day_row = days
         .iter()
         .map(|day| {
@@ -346,10 +347,16 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
         })
         .collect_view();
     let style = format!("--columns: {columns}; --hour: {HOUR_PX}px");
-    // Open the day at 07:00 rather than midnight, as calendar apps do.
+    // Open at the present hour when today is shown (an hour of the past above it), else at
+    // 07:00, rather than at midnight, as calendar apps do.
+    let opening_hour = if days.contains(&today) {
+        (f64::from(now.num_seconds_from_midnight()) / 3600.0 - 1.0).clamp(0.0, 16.0)
+    } else {
+        7.0
+    };
     Effect::new(move |_| {
         if let Some(body) = document().get_element_by_id("grid-body") {
-            body.set_scroll_top((7.0 * HOUR_PX) as i32);
+            body.set_scroll_top((opening_hour * HOUR_PX) as i32);
         }
     });
     view! {
@@ -370,15 +377,99 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
     }
 }
 
-/// A drag in progress: which item, moving or resizing, and how far the pointer went.
+/// A drag in progress: which item, moving or resizing, and how far the pointer went, with
+/// what the release needs to save the move.
 #[derive(Debug, Clone, PartialEq)]
 struct Drag {
+    key: String,
     event_id: String,
+    recurrence_id: Option<String>,
+    recurring: bool,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
     resize: bool,
+    pointer: i32,
     origin_x: i32,
     origin_y: i32,
     dx_days: i64,
     dy_minutes: i64,
+}
+
+/// The grid's one drag: the item being dragged, and whether the click that ends a drag
+/// must be swallowed (it lands on the link under the pointer, which must not open).
+#[derive(Clone, Copy)]
+struct DragState {
+    current: RwSignal<Option<Drag>>,
+    just_dropped: StoredValue<bool>,
+}
+
+/// Pointer moves, the release and a cancel are watched once for the whole grid, on the
+/// window, so a fast drag that leaves the event is not lost, and a drag the browser takes
+/// over (a native drag, a scroll: `pointercancel`) leaves nothing ghosted behind.
+fn watch_drags(state: DragState) {
+    let drag = state.current;
+    let actions = expect_context::<Actions>();
+    let zone = use_context::<ZoneName>().map(|z| z.0).unwrap_or_default();
+    Effect::new(move |_| {
+        let zone = zone.clone();
+        let moving = window_event_listener(leptos::ev::pointermove, move |ev| {
+            if let Some(mut d) = drag.get_untracked().filter(|d| d.pointer == ev.pointer_id()) {
+                let column_width = column_width();
+                let dy = ((f64::from(ev.client_y() - d.origin_y) / HOUR_PX * 60.0) / 15.0).round() as i64 * 15;
+                let dx = if d.resize || column_width <= 0.0 {
+                    0
+                } else {
+                    (f64::from(ev.client_x() - d.origin_x) / column_width).round() as i64
+                };
+                if (dx, dy) != (d.dx_days, d.dy_minutes) {
+                    d.dx_days = dx;
+                    d.dy_minutes = dy;
+                    drag.set(Some(d));
+                }
+            }
+        });
+        let cancelling = window_event_listener(leptos::ev::pointercancel, move |_| {
+            if drag.get_untracked().is_some() {
+                drag.set(None);
+            }
+        });
+        let releasing = window_event_listener(leptos::ev::pointerup, move |ev| {
+            let Some(d) = drag.get_untracked() else { return };
+            drag.set(None);
+            if d.pointer != ev.pointer_id() || (d.dy_minutes == 0 && d.dx_days == 0) {
+                return;
+            }
+            // The click that follows this release is swallowed; a click later is not.
+            state.just_dropped.set_value(true);
+            set_timeout(move || state.just_dropped.set_value(false), std::time::Duration::from_millis(100));
+            let (new_start, new_end) = if d.resize {
+                (d.start, (d.end + Duration::minutes(d.dy_minutes)).max(d.start + Duration::minutes(15)))
+            } else {
+                let shift = Duration::minutes(d.dy_minutes) + Duration::days(d.dx_days);
+                (d.start + shift, d.end + shift)
+            };
+            let tz = calento::TimeZoneName::parse(&zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
+            let utc =
+                |t: NaiveDateTime| format!("{}Z", calento::recurrence::local_to_utc(tz, t).format("%Y-%m-%dT%H:%M:%S"));
+            let change = MoveEvent {
+                id: d.event_id,
+                recurrence_id: d.recurrence_id,
+                start_utc: utc(new_start),
+                end_utc: utc(new_end),
+                scope: None,
+            };
+            if d.recurring {
+                actions.pending_move.set(Some(change));
+            } else {
+                actions.moved.dispatch(change);
+            }
+        });
+        on_cleanup(move || {
+            moving.remove();
+            cancelling.remove();
+            releasing.remove();
+        });
+    });
 }
 
 #[component]
@@ -387,123 +478,68 @@ fn EventBlock(
     place: calento::calendar_view::Slot,
     here: String,
     clock: ClockFormat,
-    drag: RwSignal<Option<Drag>>,
+    drag: DragState,
 ) -> impl IntoView {
-    let actions = expect_context::<Actions>();
     let href = item_href(&here, &item);
-    let key = format!("{}|{}", item.occurrence.event_id, item.occurrence.recurrence_id.clone().unwrap_or_default());
-    let key_for_style = key.clone();
+    let key = format!("{}|{}", item.occurrence.event_id, item.occurrence.recurrence_id.as_deref().unwrap_or_default());
     let width = 100.0 / place.columns as f64;
-    let color = item.occurrence.color.clone();
-    let summary = item.occurrence.summary.clone();
     let time_text = item_time(&item, clock);
     let busy = item.busy;
     let tentative = item.occurrence.status == calento::event::EventStatus::Tentative;
-    let style = move || {
-        let (mut top, mut bottom, mut shift) = (place.top, place.bottom, 0i64);
-        if let Some(d) = drag.get().filter(|d| d.event_id == key_for_style) {
-            if d.resize {
-                bottom = (bottom + d.dy_minutes).max(top + 15);
-            } else {
-                top += d.dy_minutes;
-                bottom += d.dy_minutes;
-                shift = d.dx_days;
-            }
-        }
-        format!(
-            "top: {:.1}px; height: {:.1}px; left: calc({:.3}% + {}00%); width: {:.3}%; --event-color: {}",
-            top as f64 / 60.0 * HOUR_PX,
-            ((bottom - top) as f64 / 60.0 * HOUR_PX).max(14.0),
-            width * place.column as f64,
-            shift,
-            width,
-            color
-        )
-    };
     let read_only = item.occurrence.read_only;
-    let recurring = item.occurrence.recurring;
-    let start = item.local_start;
-    let end = item.local_end;
-    let event_id = item.occurrence.event_id.clone();
-    let rid = item.occurrence.recurrence_id.clone();
-    let zone = use_context::<ZoneName>().map(|z| z.0).unwrap_or_default();
-    let key_down = key.clone();
-    // A drag ends with a click on the link under the pointer; that click must not open it.
-    let dragged = StoredValue::new(false);
+    let ViewItem { occurrence, local_start, local_end, .. } = item;
+    let crate::models::OccurrenceInfo { event_id, recurrence_id, recurring, color, summary, .. } = occurrence;
+    let current = drag.current;
+    let mine = {
+        let key = key.clone();
+        move || current.with(|d| d.as_ref().filter(|d| d.key == key).map(|d| (d.resize, d.dx_days, d.dy_minutes)))
+    };
+    let style = {
+        let mine = mine.clone();
+        move || {
+            let (mut top, mut bottom, mut shift) = (place.top, place.bottom, 0i64);
+            match mine() {
+                Some((true, _, dy)) => bottom = (bottom + dy).max(top + 15),
+                Some((false, dx, dy)) => {
+                    top += dy;
+                    bottom += dy;
+                    shift = dx;
+                }
+                None => {}
+            }
+            format!(
+                "top: {:.1}px; height: {:.1}px; left: calc({:.3}% + {}00%); width: {:.3}%; --event-color: {}",
+                top as f64 / 60.0 * HOUR_PX,
+                ((bottom - top) as f64 / 60.0 * HOUR_PX).max(14.0),
+                width * place.column as f64,
+                shift,
+                width,
+                color
+            )
+        }
+    };
     let on_pointer_down = move |ev: leptos::ev::PointerEvent| {
-        if read_only || ev.button() != 0 {
+        if read_only || ev.button() != 0 || !ev.is_primary() {
             return;
         }
-        let resize = ev
-            .target()
-            .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
-            .is_some_and(|el| el.class_list().contains("resize-handle"));
-        drag.set(Some(Drag {
-            event_id: key_down.clone(),
+        let target = ev.target().and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok());
+        let resize = target.as_ref().is_some_and(|el| el.class_list().contains("resize-handle"));
+        current.set(Some(Drag {
+            key: key.clone(),
+            event_id: event_id.clone(),
+            recurrence_id: recurrence_id.clone(),
+            recurring,
+            start: local_start,
+            end: local_end,
             resize,
+            pointer: ev.pointer_id(),
             origin_x: ev.client_x(),
             origin_y: ev.client_y(),
             dx_days: 0,
             dy_minutes: 0,
         }));
     };
-    // Pointer moves and the release are watched on the window, so a fast drag is not lost.
-    let key_move = key.clone();
-    Effect::new(move |_| {
-        let key_move = key_move.clone();
-        let key_up = key_move.clone();
-        let event_id = event_id.clone();
-        let rid = rid.clone();
-        let zone = zone.clone();
-        let moving = window_event_listener(leptos::ev::pointermove, move |ev| {
-            if let Some(mut d) = drag.get_untracked().filter(|d| d.event_id == key_move) {
-                let column_width = column_width();
-                d.dy_minutes = ((f64::from(ev.client_y() - d.origin_y) / HOUR_PX * 60.0) / 15.0).round() as i64 * 15;
-                d.dx_days = if d.resize || column_width <= 0.0 {
-                    0
-                } else {
-                    (f64::from(ev.client_x() - d.origin_x) / column_width).round() as i64
-                };
-                drag.set(Some(d));
-            }
-        });
-        let releasing = window_event_listener(leptos::ev::pointerup, move |_| {
-            if let Some(d) = drag.get_untracked().filter(|d| d.event_id == key_up) {
-                drag.set(None);
-                if d.dy_minutes == 0 && d.dx_days == 0 {
-                    return;
-                }
-                dragged.set_value(true);
-                let (new_start, new_end) = if d.resize {
-                    (start, (end + Duration::minutes(d.dy_minutes)).max(start + Duration::minutes(15)))
-                } else {
-                    let shift = Duration::minutes(d.dy_minutes) + Duration::days(d.dx_days);
-                    (start + shift, end + shift)
-                };
-                let tz = calento::TimeZoneName::parse(&zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
-                let utc = |t: NaiveDateTime| {
-                    format!("{}Z", calento::recurrence::local_to_utc(tz, t).format("%Y-%m-%dT%H:%M:%S"))
-                };
-                let change = MoveEvent {
-                    id: event_id.clone(),
-                    recurrence_id: rid.clone(),
-                    start_utc: utc(new_start),
-                    end_utc: utc(new_end),
-                    scope: None,
-                };
-                if recurring {
-                    actions.pending_move.set(Some(change));
-                } else {
-                    actions.moved.dispatch(change);
-                }
-            }
-        });
-        on_cleanup(move || {
-            moving.remove();
-            releasing.remove();
-        });
-    });
-    let dragging = move || drag.get().is_some_and(|d| d.event_id == key);
+    let dragging = move || mine().is_some();
     view! {
         <div
             class="event-block"
@@ -513,9 +549,11 @@ fn EventBlock(
             style=style
             data-testid="event"
             on:pointerdown=on_pointer_down
+            // No native drag of the link or its text: it would cancel the pointer's drag.
+            on:dragstart=|ev: leptos::ev::DragEvent| ev.prevent_default()
             on:click=move |ev: leptos::ev::MouseEvent| {
-                if dragged.get_value() {
-                    dragged.set_value(false);
+                if drag.just_dropped.get_value() {
+                    drag.just_dropped.set_value(false);
                     ev.prevent_default();
                     ev.stop_propagation();
                 }

@@ -135,6 +135,20 @@ pub fn TasksPage() -> impl IntoView {
         }
     };
     keyboard(actions);
+    // A ticked task leaves the list; "Undo" brings it back (a repeating one is not offered:
+    // finishing it has already made the next one). It goes after eight seconds.
+    let dismissed = RwSignal::new(0usize);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let version = actions.done.version().get();
+        set_timeout(move || dismissed.set(version), std::time::Duration::from_secs(8));
+    });
+    let finished = move || match actions.done.value().get() {
+        Some(Ok(task)) if task.is_done() && task.parent_id.is_none() && task.rrule.is_none() => {
+            (dismissed.get() != actions.done.version().get()).then_some(task)
+        }
+        _ => None,
+    };
     view! {
         <Title text="Tasks" />
         // Resources are made above, outside the sign-in guard's Suspense (stable hydration).
@@ -199,7 +213,7 @@ pub fn TasksPage() -> impl IntoView {
                                     let pager = Pager::of(&list, &query.read_untracked());
                                     view! {
                                         <ul class="task-list" data-testid="task-list">
-                                            {list.items.into_iter().map(|task| view! { <TaskRow task /> }).collect_view()}
+                                            {list.items.into_iter().map(|task| view! { <TaskRow task today=list.today.clone() /> }).collect_view()}
                                         </ul>
                                         {pager.map(|pager| view! { <PagerNav pager /> })}
                                     }.into_any()
@@ -219,6 +233,23 @@ pub fn TasksPage() -> impl IntoView {
                     <DataPanel />
                 </aside>
             </div>
+            {move || finished().map(|task| {
+                let id = task.id.clone();
+                view! {
+                    <div class="undo-toast" role="status" data-testid="undo-toast">
+                        <span>{format!("“{}” done", task.title)}</span>
+                        <button
+                            type="button"
+                            data-testid="undo-done"
+                            on:click=move |_| {
+                                actions.done.dispatch(SetTaskDone { id: id.clone(), done: false });
+                            }
+                        >
+                            "Undo"
+                        </button>
+                    </div>
+                }
+            })}
         </RequireUser>
     }
     .into_any()
@@ -383,17 +414,18 @@ pub fn short_when(text: &str) -> String {
     }
 }
 
+/// One task in a list: its check box, title, dates and the next micro-step; "Edit" opens it
+/// in place (`?edit=ID`, a plain link) with its steps, fields, "Save as template" and
+/// "Delete", so a closed row carries one form, not six.
 #[component]
-fn TaskRow(task: TaskInfo) -> impl IntoView {
+fn TaskRow(task: TaskInfo, today: String) -> impl IntoView {
     let actions = expect_context::<TaskActions>();
     let id = task.id.clone();
     let done = task.is_done();
     let mut meta: Vec<String> = Vec::new();
+    let overdue = !done && task.due.as_deref().is_some_and(|due| crate::models::is_before(due, &today));
     if let Some(at) = &task.do_at {
-        meta.push(format!("do {}", short_when(at)));
-    }
-    if let Some(due) = &task.due {
-        meta.push(format!("due {}", short_when(due)));
+        meta.push(format!("do {}", crate::models::when_label(at, &today)));
     }
     if let Some(m) = task.estimate_minutes {
         meta.push(format!("~{}", minutes_text(m)));
@@ -413,24 +445,28 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
     if task.status == crate::models::TaskStatus::Archived {
         meta.push("archived".to_owned());
     }
+    let due = task.due.as_deref().map(|due| {
+        let label = crate::models::when_label(due, &today);
+        if overdue { format!("overdue, due {label}") } else { format!("due {label}") }
+    });
     let zone = task.zone.clone();
     let tags = task.tags.clone();
     let progress = task.progress;
     let next = task.next_step().map(|(step, path)| (step.id.clone(), step.title.clone(), path.join(" › ")));
     let has_steps = !task.steps.is_empty();
     let title = task.title.clone();
-    let steps = task.steps.clone();
-    let (steps_open, steps_toggle) = remembered(format!("steps-{id}"));
-    let (use_id, save_id) = (id.clone(), id.clone());
-    // The edit form is rendered only for the task being edited (`?edit=ID`), which keeps a
-    // long list light; the link works without JavaScript too.
+    let use_id = id.clone();
+    // The open task's parts are rendered only for the task being edited (`?edit=ID`),
+    // which keeps a long list light; the links work without JavaScript too.
     let query = use_query_map();
-    let (edit_href, close_href, editing) = query.with_untracked(|q| {
+    let (edit_href, close_href, editing, steps_first) = query.with_untracked(|q| {
         let base = list_href(q, q.get("page"));
-        (format!("{base}&edit={id}"), base, q.get("edit").as_deref() == Some(id.as_str()))
+        let editing = q.get("edit").as_deref() == Some(id.as_str());
+        (format!("{base}&edit={id}"), base, editing, editing && q.get("steps").is_some())
     });
+    let break_down = (!editing && !has_steps && !done && !task.is_template).then(|| format!("{edit_href}&steps=1"));
     view! {
-        <li class="task" class:done=done data-testid="task" data-title=title.clone() tabindex="-1">
+        <li class="task" class:done=done class:open=editing data-testid="task" data-title=title.clone() tabindex="-1">
             {if task.is_template {
                 view! {
                     <ActionForm action=actions.copy attr:class="inline-form">
@@ -443,8 +479,14 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
                 view! { <DoneToggle id=id.clone() done label=title.clone() /> }.into_any()
             }}
             <div class="task-body">
-                <span class="task-title">{title.clone()}</span>
+                <div class="task-head">
+                    <span class="task-title">{title.clone()}</span>
+                    {(!editing).then(|| view! {
+                        <a href=edit_href class="task-open" data-testid="edit-link" aria-label=format!("Edit “{title}”")>"Edit"</a>
+                    })}
+                </div>
                 <span class="task-meta">
+                    {due.map(|due| view! { <span class="due" class:overdue=overdue>{due}</span> })}
                     {zone.map(|z| {
                         let style = format!("--zone: {}", z.color);
                         view! { <span class="zone-chip" style=style>{format!("@{}", z.name)}</span> }
@@ -453,7 +495,6 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
                         let href = format!("/tasks?view=all&tag={}", crate::components::percent_encode(&t));
                         view! { <a class="tag" href=href>{format!("#{t}")}</a> }
                     }).collect_view()}
-                    " "
                     {meta.join(" · ")}
                 </span>
                 {has_steps.then(|| view! {
@@ -469,30 +510,48 @@ fn TaskRow(task: TaskInfo) -> impl IntoView {
                         <DoneToggle id=step_id done=false label=step_title />
                     </div>
                 }))}
-                <details class="steps" data-testid="steps" prop:open=steps_open on:toggle=steps_toggle>
-                    <summary>{if has_steps { "Micro-steps" } else { "Break it down" }}</summary>
-                    <StepList steps />
-                    <AddStepForm parent_id=id.clone() label="Add a micro-step" sub=false />
-                    <SuggestSteps id=id.clone() />
-                </details>
-                {if editing {
-                    view! { <EditTaskForm task=task.clone() close=close_href /> }.into_any()
-                } else {
-                    view! { <a href=edit_href class="link-button" data-testid="edit-link">"Edit"</a> }.into_any()
-                }}
-                {(!task.is_template).then(|| view! {
+                {break_down.map(|href| view! { <a href=href class="break-down">"Break it down"</a> })}
+                {editing.then(|| view! { <OpenTask task=task.clone() close=close_href steps_first /> })}
+            </div>
+        </li>
+    }
+    .into_any()
+}
+
+/// The task being edited, opened in its row: micro-steps, the edit form, and the actions
+/// that are rarely wanted in passing (save as template, delete).
+#[component]
+fn OpenTask(task: TaskInfo, close: String, steps_first: bool) -> impl IntoView {
+    let actions = expect_context::<TaskActions>();
+    let id = task.id.clone();
+    let has_steps = !task.steps.is_empty();
+    let steps = task.steps.clone();
+    let is_template = task.is_template;
+    let title = task.title.clone();
+    let (template_id, delete_id) = (id.clone(), id.clone());
+    view! {
+        <div class="open-task">
+            <section class="steps" data-testid="steps" aria-label=format!("Micro-steps of “{title}”")>
+                <h3 class="steps-heading">{if has_steps { "Micro-steps" } else { "Break it down" }}</h3>
+                <StepList steps />
+                <AddStepForm parent_id=id.clone() label="Add a micro-step" sub=false focus=steps_first />
+                <SuggestSteps id=id.clone() />
+            </section>
+            <EditTaskForm task close focus=!steps_first />
+            <div class="task-actions">
+                {(!is_template).then(|| view! {
                     <ActionForm action=actions.copy attr:class="inline-form">
-                        <input type="hidden" name="id" value=save_id />
+                        <input type="hidden" name="id" value=template_id.clone() />
                         <input type="hidden" name="template" value="true" />
                         <button type="submit" class="link-button" data-testid="save-template">"Save as template"</button>
                     </ActionForm>
                 })}
+                <ActionForm action=actions.delete attr:class="inline-form">
+                    <input type="hidden" name="id" value=delete_id />
+                    <button type="submit" class="link-button danger" aria-label=format!("Delete “{title}”")>"Delete"</button>
+                </ActionForm>
             </div>
-            <ActionForm action=actions.delete attr:class="inline-form">
-                <input type="hidden" name="id" value=id.clone() />
-                <button type="submit" class="link-button" aria-label=format!("Delete {}", task.title)>"Delete"</button>
-            </ActionForm>
-        </li>
+        </div>
     }
     .into_any()
 }
@@ -633,7 +692,7 @@ fn SuggestSteps(id: String) -> impl IntoView {
 }
 
 #[component]
-fn AddStepForm(parent_id: String, label: &'static str, sub: bool) -> impl IntoView {
+fn AddStepForm(parent_id: String, label: &'static str, sub: bool, #[prop(optional)] focus: bool) -> impl IntoView {
     let actions = expect_context::<TaskActions>();
     let field = format!("step-{parent_id}");
     let (input_id, button_id) =
@@ -642,14 +701,14 @@ fn AddStepForm(parent_id: String, label: &'static str, sub: bool) -> impl IntoVi
         <ActionForm action=actions.add_step attr:class="inline-form add-step">
             <input type="hidden" name="parent_id" value=parent_id />
             <label class="visually-hidden" for=field.clone()>{label}</label>
-            <input id=field name="title" placeholder=label required=true data-testid=input_id />
+            <input id=field name="title" placeholder=label required=true autofocus=focus data-testid=input_id />
             <button type="submit" data-testid=button_id>"Add"</button>
         </ActionForm>
     }
 }
 
 #[component]
-fn EditTaskForm(task: TaskInfo, close: String) -> impl IntoView {
+fn EditTaskForm(task: TaskInfo, close: String, focus: bool) -> impl IntoView {
     let actions = expect_context::<TaskActions>();
     let edit = actions.edit;
     let id = task.id.clone();
@@ -669,7 +728,7 @@ fn EditTaskForm(task: TaskInfo, close: String) -> impl IntoView {
                 <input type="hidden" name="id" value=id.clone() />
                 <div class="field">
                     <label for=format!("title-{id}")>"Title"</label>
-                    <input id=format!("title-{id}") name="title" value=task.title.clone() autofocus=true />
+                    <input id=format!("title-{id}") name="title" value=task.title.clone() autofocus=focus />
                     <p class="field-error">{message("title")}</p>
                 </div>
                 <div class="field-row">

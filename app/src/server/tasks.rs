@@ -245,7 +245,8 @@ pub async fn list_task_page(
     let query = TaskQuery { view: Some(view), zone, tag, sort };
     let per_page = tasks::PAGE_SIZE;
     let (items, total) = tasks::list_page(&request::state()?.db, &user, &query, Some((page, per_page))).await?;
-    Ok(TaskPage { items, page, per_page, total })
+    let today = crate::ssr::accounts::today(&user).format("%Y-%m-%d").to_string();
+    Ok(TaskPage { items, page, per_page, total, today })
 }
 
 #[server(prefix = "/fn", endpoint = "list_zones")]

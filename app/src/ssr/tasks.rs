@@ -301,7 +301,8 @@ pub async fn list_page(
             AppError::field(FieldError::new("view", "The view is today, upcoming, all, done or templates."))
         })?,
     };
-    let today = today(user).format("%Y-%m-%d").to_string();
+    let today_date = today(user);
+    let today = today_date.format("%Y-%m-%d").to_string();
     let zones = zones(db, &user.id).await?;
     let zone_id = match query.zone.as_deref().map(str::trim).filter(|z| !z.is_empty()) {
         Some(wanted) => {
@@ -328,12 +329,22 @@ pub async fn list_page(
     });
     // $2 is always bound (today), so the numbering stays the same whichever filters apply.
     filter.push_str(" AND ($3 = '' OR zone_id = $3) AND ($4 = '' OR tags LIKE $5)");
+    // "Smart": what is late or due by today first, then the coming week, then later or
+    // undated; inside each, priority, then the nearer of the do-day and the deadline. So a
+    // P1 due on Friday comes before a task planned for March, and a P1 with no date before
+    // a P4 due in March. Both dates are ours (`%Y-%m-%d`), never text from the request.
+    let soonest = "COALESCE(CASE WHEN do_day < due_day THEN do_day ELSE due_day END, do_day, due_day)";
+    let week_end = (today_date + chrono::Duration::days(7)).format("%Y-%m-%d").to_string();
+    let smart = format!(
+        "CASE WHEN {soonest} <= '{today}' THEN 0 WHEN {soonest} <= '{week_end}' THEN 1 ELSE 2 END, \
+         priority, {soonest} IS NULL, {soonest}, due_ms IS NULL, due_ms, created_at, id"
+    );
     let order = match query.sort.as_deref().unwrap_or("smart") {
         "due" => "due_ms IS NULL, due_ms, priority, created_at, id",
         "priority" => "priority, due_ms IS NULL, due_ms, created_at, id",
         "created" => "created_at DESC, id DESC",
         "smart" | "" if view == TaskView::Done => "completed_at DESC, id DESC",
-        "smart" | "" => "do_day IS NULL, do_day, due_ms IS NULL, due_ms, priority, created_at, id",
+        "smart" | "" => smart.as_str(),
         _ => {
             return Err(AppError::field(FieldError::new("sort", "Sort by smart, due, priority or created.")));
         }

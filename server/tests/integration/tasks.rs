@@ -21,6 +21,7 @@ on_both_backends!(
     micro_steps_come_from_a_language_model_when_configured_else_from_rules,
     notes_and_descriptions_stay_text_in_editors_the_server_draws,
     a_long_task_list_comes_a_page_at_a_time_in_the_lists_order,
+    the_smart_order_puts_what_is_urgent_first_and_dates_read_as_words,
 );
 
 fn created(reply: &Reply) -> Value {
@@ -762,4 +763,65 @@ async fn a_long_task_list_comes_a_page_at_a_time_in_the_lists_order(backend: Bac
     let done = browser.get("/tasks?view=done").await;
     assert!(!done.body.contains("data-testid=\"task-pager\""));
     assert_eq!(order.len(), 120);
+}
+
+async fn the_smart_order_puts_what_is_urgent_first_and_dates_read_as_words(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = app.browser();
+    assert_eq!(browser.register("smart@example.org", "Smart").await.status, 200);
+    let json = [("content-type", "application/json")];
+    let today = paris_today();
+    let day = |offset: i64| (today + Duration::days(offset)).format("%Y-%m-%d").to_string();
+    let tasks = [
+        json!({"title": "Plan the garden", "do_at": day(90), "priority": 4}),
+        json!({"title": "Send the report", "due": day(3), "priority": 1}),
+        json!({"title": "Learn the guitar", "priority": 1}),
+        json!({"title": "Pay the bill", "due": day(-2), "priority": 3}),
+        json!({"title": "Renew the passport", "due": day(60), "priority": 4}),
+        json!({"title": "Water the plants", "do_at": day(0), "priority": 2}),
+    ];
+    for task in tasks {
+        created(&browser.send("POST", "/api/v1/tasks", &json, task.to_string().into_bytes()).await);
+    }
+    let order: Vec<String> = ok(&browser.get("/api/v1/tasks?view=all").await)
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["title"].as_str().expect("title").to_owned())
+        .collect();
+    // Late or by today first (by priority), then this week, then later or undated: a P1 due
+    // in three days is above a task planned for three months ahead, and an undated P1 above
+    // a P4 due in two months.
+    assert_eq!(
+        order,
+        [
+            "Water the plants",
+            "Pay the bill",
+            "Send the report",
+            "Learn the guitar",
+            "Renew the passport",
+            "Plan the garden"
+        ]
+    );
+    let page = browser.get("/tasks").await;
+    assert_eq!(page.status, 200);
+    let titles: Vec<&str> = page
+        .body
+        .split("data-testid=\"task\" data-title=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default())
+        .collect();
+    assert_eq!(titles, order, "the page shows the same order");
+    assert!(page.body.contains("do today"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("overdue, due {}", calento_day(today - Duration::days(2), today))),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(&format!("due {}", day(3))), "no ISO dates in the list");
+}
+
+/// The words a list uses for a date more than a day away (`app::models::when_label`).
+fn calento_day(date: NaiveDate, today: NaiveDate) -> String {
+    app::models::when_label(&date.format("%Y-%m-%d").to_string(), &today.format("%Y-%m-%d").to_string())
 }
