@@ -10,6 +10,7 @@ pub mod breakdown;
 pub mod calendar_file;
 pub mod calendar_view;
 pub mod capture;
+pub mod clock;
 pub mod event;
 pub mod focus;
 pub mod ics;

@@ -151,6 +151,30 @@ test.describe("calendar with WebAssembly", () => {
     await expect(events(page, "Review")).toContainText("10:00 – 11:30");
   });
 
+  test("the event dialog takes the focus, keeps Tab inside and closes with Escape", async ({ page }) => {
+    await register(page, "dialogkeys");
+    await week(page);
+    await page.locator('.day-column[data-date="2030-01-16"] .slot').nth(10).click();
+    const dialog = page.getByTestId("event-dialog");
+    await expect(dialog).toBeVisible();
+    await expect(dialog.getByTestId("event-title")).toBeFocused();
+    // Times are typed freely and read back in the grid's 24-hour clock.
+    await dialog.getByTestId("end-time").fill("1:30 pm");
+    await dialog.getByTestId("end-time").blur();
+    await expect(dialog.getByTestId("end-time")).toHaveValue("13:30");
+    const focusInside = () => dialog.evaluate((d) => d.contains(document.activeElement));
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Shift+Tab");
+    expect(await focusInside()).toBe(true);
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press("Tab");
+      expect(await focusInside()).toBe(true);
+    }
+    await page.keyboard.press("Escape");
+    await expect(dialog).toBeHidden();
+    await expect(page).not.toHaveURL(/new=/);
+  });
+
   test("a fast drag grabbed by the title moves that event, and the next drag moves the next one", async ({ page }) => {
     await register(page, "fastdrag");
     await createEvent(page, "Standup", "2030-01-15", "09:00", "10:00");
@@ -424,6 +448,33 @@ test.describe("search", () => {
     await expect(page.getByTestId("event-title")).toHaveValue("Café with Zoë");
     await page.goto("/calendar/search?q=%22%3B+DROP+TABLE+events%3B+--+*");
     await expect(page.getByTestId("no-results")).toBeVisible();
+  });
+});
+
+test.describe("calendar on a phone", () => {
+  test.use({ timezoneId: "Europe/Paris", viewport: { width: 390, height: 844 }, hasTouch: true });
+
+  test("every page's link is in view, a week's days stay readable and a month's event stays in its day", async ({ page }) => {
+    await register(page, "phone");
+    await createEvent(page, "Quarterly planning with the whole design team", "2030-01-15", "09:00", "10:00");
+    await page.goto("/calendar?view=month&date=2030-01-15");
+    await hydrated(page);
+    // The navigation wraps instead of scrolling sideways: every link is on the screen.
+    for (const name of ["Calendar", "Today", "Tasks", "Focus", "Availability", "Booking links", "Bookings", "Settings"]) {
+      await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true })).toBeInViewport({ ratio: 1 });
+    }
+    // A one-day event is drawn inside its own day's cell, cut with an ellipsis.
+    const cell = page.locator('.month-cell[data-date="2030-01-15"]');
+    const chip = cell.getByTestId("event");
+    await expect(chip).toBeVisible();
+    const [cellBox, chipBox] = [await cell.boundingBox(), await chip.boundingBox()];
+    if (!cellBox || !chipBox) throw new Error("no boxes");
+    expect(chipBox.x + chipBox.width).toBeLessThanOrEqual(cellBox.x + cellBox.width + 0.5);
+    // A week keeps its days at least 80 px wide and scrolls sideways.
+    await week(page);
+    const column = await page.locator('.day-column[data-date="2030-01-15"]').boundingBox();
+    if (!column) throw new Error("no column");
+    expect(column.width).toBeGreaterThanOrEqual(80);
   });
 });
 

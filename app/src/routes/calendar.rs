@@ -522,7 +522,8 @@ fn EventBlock(
         if read_only || ev.button() != 0 || !ev.is_primary() {
             return;
         }
-        let target = ev.target().and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok());
+        let target =
+            ev.target().and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok());
         let resize = target.as_ref().is_some_and(|el| el.class_list().contains("resize-handle"));
         current.set(Some(Drag {
             key: key.clone(),
@@ -732,7 +733,9 @@ fn conflicts(
 ) -> Vec<String> {
     data.items
         .iter()
-        .filter(|i| i.busy && i.local_start < end && i.local_end > start)
+        // All-day events mark a day (a holiday, a trip, a birthday); like Google Calendar,
+        // they are not warned about as overlaps.
+        .filter(|i| i.busy && !i.occurrence.all_day && i.local_start < end && i.local_end > start)
         .filter(|i| match except {
             Some((id, rid)) => !(i.occurrence.event_id == id && i.occurrence.recurrence_id.as_deref() == rid),
             None => true,
@@ -817,6 +820,90 @@ fn EventDialog(data: StoredValue<CalendarData>, id: String, rid: Option<String>,
     }
 }
 
+/// A time of day in the person's own clock (the grid's): typed freely (`9:30`, `930`,
+/// `9:30 pm`) or picked from half-hour suggestions, and written back in that clock once it
+/// is left. A browser's `type="time"` field follows the browser's language instead (12-hour
+/// pickers beside a 24-hour grid).
+#[component]
+fn TimeField(id: &'static str, name: &'static str, value: RwSignal<String>, clock: ClockFormat) -> impl IntoView {
+    let list = format!("{id}-choices");
+    let placeholder = time_label(NaiveTime::from_hms_opt(9, 30, 0).unwrap_or_default(), clock);
+    let choices = (0..48u32)
+        .filter_map(|half| NaiveTime::from_hms_opt(half / 2, (half % 2) * 30, 0))
+        .map(|t| view! { <option value=time_label(t, clock)></option> })
+        .collect_view();
+    view! {
+        <input
+            id=id
+            name=name
+            type="text"
+            autocomplete="off"
+            size="8"
+            list=list.clone()
+            placeholder=placeholder
+            value=value.get_untracked()
+            prop:value=move || value.get()
+            on:input=move |ev| value.set(event_target_value(&ev))
+            on:change=move |ev| {
+                if let Some(t) = calento::clock::parse_time_of_day(&event_target_value(&ev)) {
+                    value.set(time_label(t, clock));
+                }
+            }
+            data-testid=id
+        />
+        <datalist id=list>{choices}</datalist>
+    }
+}
+
+/// A modal dialog keeps the keyboard: Tab from its last control goes to its first and
+/// Shift+Tab from its first to its last (never into the grid behind it), and Escape closes it.
+fn keep_focus_in_dialog(ev: leptos::ev::KeyboardEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::web_sys::{Element, HtmlElement};
+        let Some(dialog) = ev.current_target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+        if ev.key() == "Escape" {
+            if let Some(Ok(close)) = dialog
+                .query_selector("[data-testid=close-dialog]")
+                .ok()
+                .flatten()
+                .map(|el| el.dyn_into::<HtmlElement>())
+            {
+                ev.prevent_default();
+                ev.stop_propagation();
+                close.click();
+            }
+            return;
+        }
+        if ev.key() != "Tab" {
+            return;
+        }
+        const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), \
+            select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+        let Ok(list) = dialog.query_selector_all(FOCUSABLE) else { return };
+        // Only what is drawn (a closed `<details>` hides its fields).
+        let controls: Vec<HtmlElement> = (0..list.length())
+            .filter_map(|i| list.item(i))
+            .filter_map(|node| node.dyn_into::<HtmlElement>().ok())
+            .filter(|el| el.offset_parent().is_some())
+            .collect();
+        let (Some(first), Some(last)) = (controls.first(), controls.last()) else { return };
+        let active = document().active_element();
+        let is = |el: &HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<Element>());
+        let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a)));
+        if ev.shift_key() && (is(first) || !inside) {
+            ev.prevent_default();
+            let _ = last.focus();
+        } else if !ev.shift_key() && (is(last) || !inside) {
+            ev.prevent_default();
+            let _ = first.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
 /// The form's starting values for an event, at the occurrence that was clicked.
 fn draft_of(info: &EventInfo, rid: Option<String>, item: Option<ViewItem>, data: StoredValue<CalendarData>) -> Draft {
     let parse = |text: &str| {
@@ -878,27 +965,32 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
             navigate(&here_after_save, Default::default());
         }
     });
+    // The title has the focus when the dialog opens (`autofocus` only works on a page's first
+    // load, not when the dialog is drawn after a click).
+    Effect::new(move |_| {
+        if let Some(title) = document().get_element_by_id("event-title") {
+            let _ = leptos::wasm_bindgen::JsCast::unchecked_into::<leptos::web_sys::HtmlElement>(title).focus();
+        }
+    });
     let start_date = RwSignal::new(date_text(draft.start.date()));
-    let start_time = RwSignal::new(draft.start.format("%H:%M").to_string());
+    let clock = data.with_value(|d| d.clock);
+    let start_time = RwSignal::new(time_label(draft.start.time(), clock));
     let last_day = if draft.all_day { draft.end.date() - Duration::days(1) } else { draft.end.date() };
     let end_date = RwSignal::new(date_text(last_day.max(draft.start.date())));
-    let end_time = RwSignal::new(draft.end.format("%H:%M").to_string());
+    let end_time = RwSignal::new(time_label(draft.end.time(), clock));
     let all_day = RwSignal::new(draft.all_day);
     let repeat = RwSignal::new(if draft.recurring { "keep".to_owned() } else { "none".to_owned() });
     let custom_rule = RwSignal::new(String::new());
     let except_id = draft.id.clone();
     let except_rid = draft.recurrence_id.clone();
     let conflict_text = move || {
-        let parse = |d: String, t: String| NaiveDateTime::parse_from_str(&format!("{d}T{t}"), "%Y-%m-%dT%H:%M").ok();
-        let (start, end) = if all_day.get() {
-            let s = NaiveDate::parse_from_str(&start_date.get(), "%Y-%m-%d").ok().map(|d| d.and_time(NaiveTime::MIN));
-            let e = NaiveDate::parse_from_str(&end_date.get(), "%Y-%m-%d")
-                .ok()
-                .map(|d| (d + Duration::days(1)).and_time(NaiveTime::MIN));
-            (s, e)
-        } else {
-            (parse(start_date.get(), start_time.get()), parse(end_date.get(), end_time.get()))
+        let parse = |d: String, t: String| {
+            Some(NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?.and_time(calento::clock::parse_time_of_day(&t)?))
         };
+        if all_day.get() {
+            return None;
+        }
+        let (start, end) = (parse(start_date.get(), start_time.get()), parse(end_date.get(), end_time.get()));
         let (Some(start), Some(end)) = (start, end) else { return None };
         let names =
             data.with_value(|d| conflicts(d, start, end, except_id.as_deref().map(|id| (id, except_rid.as_deref()))));
@@ -950,7 +1042,14 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
     let delete_back = back.clone();
     view! {
         <div class="dialog-backdrop">
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title" data-testid="event-dialog">
+            <div
+                class="dialog"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="dialog-title"
+                data-testid="event-dialog"
+                on:keydown=keep_focus_in_dialog
+            >
                 <div class="dialog-head">
                     <h2 id="dialog-title">{heading}</h2>
                     <A href=here.clone() attr:class="button icon" attr:aria-label="Close" attr:data-testid="close-dialog">"×"</A>
@@ -979,7 +1078,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                         </div>
                         <div class="field" class:hidden=move || all_day.get()>
                             <label for="start-time">"at"</label>
-                            <input id="start-time" type="time" name="start_time" step="300" value=start_time.get_untracked() on:input=move |ev| start_time.set(event_target_value(&ev)) data-testid="start-time" />
+                            <TimeField id="start-time" name="start_time" value=start_time clock />
                         </div>
                         <div class="field">
                             <label for="end-date">"Ends"</label>
@@ -987,7 +1086,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                         </div>
                         <div class="field" class:hidden=move || all_day.get()>
                             <label for="end-time">"at"</label>
-                            <input id="end-time" type="time" name="end_time" step="300" value=end_time.get_untracked() on:input=move |ev| end_time.set(event_target_value(&ev)) data-testid="end-time" />
+                            <TimeField id="end-time" name="end_time" value=end_time clock />
                         </div>
                     </div>
                     <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("end").or_else(|| e.field_message("start")))}</p>

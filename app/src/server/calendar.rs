@@ -121,7 +121,11 @@ pub async fn save_event(
         if all_day {
             date.trim().to_owned()
         } else {
-            format!("{}T{}", date.trim(), filled(time).unwrap_or_else(|| "09:00".into()))
+            // The dialog's time fields take what people type (`9:30`, `930`, `9:30 pm`);
+            // what is not a time goes on as typed, to be refused with the field's message.
+            let time = filled(time).unwrap_or_else(|| "09:00".into());
+            let time = calento::clock::parse_time_of_day(&time).map_or(time, |t| t.format("%H:%M").to_string());
+            format!("{}T{time}", date.trim())
         }
     };
     let start = when(&start_date, start_time);
