@@ -387,18 +387,20 @@ pub async fn list_page(
     if roots.is_empty() {
         return Ok((Vec::new(), total));
     }
-    // The steps of this page's tasks only.
-    let steps: Vec<TaskRow> = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND depth > 0
-            AND root_id IN (SELECT id FROM tasks WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset})"
-    )))
-    .bind(&user.id)
-    .bind(&today)
-    .bind(&zone_bind)
-    .bind(&tag_bind)
-    .bind(&like)
-    .fetch_all(db.read())
-    .await?;
+    // The steps of this page's tasks only, named by id (the list is not filtered and
+    // sorted a second time), a few hundred ids a query.
+    let mut steps: Vec<TaskRow> = Vec::new();
+    for chunk in roots.chunks(500) {
+        let marks = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let mut query = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND depth > 0 AND root_id IN ({marks})"
+        )))
+        .bind(&user.id);
+        for root in chunk {
+            query = query.bind(&root.id);
+        }
+        steps.extend(query.fetch_all(db.read()).await?);
+    }
     Ok((trees(roots, steps, &zones, user_zone(user)), total))
 }
 
