@@ -151,6 +151,19 @@ test.describe("calendar with WebAssembly", () => {
     await expect(events(page, "Review")).toContainText("10:00 – 11:30");
   });
 
+  test("a 15-minute event shows its whole title and its time on one line", async ({ page }) => {
+    await register(page, "short");
+    await createEvent(page, "Stand", "2030-01-15", "09:00", "09:15");
+    await week(page);
+    const block = events(page, "Stand");
+    const link = await block.locator(".event-link").boundingBox();
+    const title = await block.locator(".event-title").boundingBox();
+    const time = await block.locator(".event-time").boundingBox();
+    if (!link || !title || !time) throw new Error("no boxes");
+    expect(title.y + title.height).toBeLessThanOrEqual(link.y + link.height + 0.5);
+    expect(Math.abs(time.y - title.y)).toBeLessThan(4);
+  });
+
   test("the event dialog takes the focus, keeps Tab inside and closes with Escape", async ({ page }) => {
     await register(page, "dialogkeys");
     await week(page);

@@ -541,9 +541,14 @@ fn EventBlock(
         }));
     };
     let dragging = move || mine().is_some();
+    // Under 45 minutes the title and time share one line; under 25 they shrink to fit, so
+    // a short event shows its title whole instead of cut through the middle of a line.
+    let minutes = place.bottom - place.top;
     view! {
         <div
             class="event-block"
+            class:short=minutes < 45
+            class:tiny=minutes < 25
             class:dragging=dragging
             class:free=!busy
             class:tentative=tentative
