@@ -831,12 +831,7 @@ fn EventDialog(data: StoredValue<CalendarData>, id: String, rid: Option<String>,
 /// pickers beside a 24-hour grid).
 #[component]
 fn TimeField(id: &'static str, name: &'static str, value: RwSignal<String>, clock: ClockFormat) -> impl IntoView {
-    let list = format!("{id}-choices");
     let placeholder = time_label(NaiveTime::from_hms_opt(9, 30, 0).unwrap_or_default(), clock);
-    let choices = (0..48u32)
-        .filter_map(|half| NaiveTime::from_hms_opt(half / 2, (half % 2) * 30, 0))
-        .map(|t| view! { <option value=time_label(t, clock)></option> })
-        .collect_view();
     view! {
         <input
             id=id
@@ -844,7 +839,7 @@ fn TimeField(id: &'static str, name: &'static str, value: RwSignal<String>, cloc
             type="text"
             autocomplete="off"
             size="8"
-            list=list.clone()
+            list=TIME_CHOICES
             placeholder=placeholder
             value=value.get_untracked()
             prop:value=move || value.get()
@@ -856,8 +851,19 @@ fn TimeField(id: &'static str, name: &'static str, value: RwSignal<String>, cloc
             }
             data-testid=id
         />
-        <datalist id=list>{choices}</datalist>
     }
+}
+
+/// The half-hour suggestions every `TimeField` of a form shares (drawn once per form).
+const TIME_CHOICES: &str = "time-choices";
+
+#[component]
+fn TimeChoices(clock: ClockFormat) -> impl IntoView {
+    let choices = (0..48u32)
+        .filter_map(|half| NaiveTime::from_hms_opt(half / 2, (half % 2) * 30, 0))
+        .map(|t| view! { <option value=time_label(t, clock)></option> })
+        .collect_view();
+    view! { <datalist id=TIME_CHOICES>{choices}</datalist> }
 }
 
 /// A modal dialog keeps the keyboard: Tab from its last control goes to its first and
@@ -1093,6 +1099,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                             <label for="end-time">"at"</label>
                             <TimeField id="end-time" name="end_time" value=end_time clock />
                         </div>
+                        <TimeChoices clock />
                     </div>
                     <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("end").or_else(|| e.field_message("start")))}</p>
                     <p class="warning" role="status" data-testid="overlap-warning">{conflict_text}</p>

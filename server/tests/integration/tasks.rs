@@ -34,6 +34,19 @@ fn ok(reply: &Reply) -> Value {
     reply.json()
 }
 
+/// The titles of a task list the API answered, in its order.
+fn titles_of(list: &Value) -> Vec<String> {
+    list.as_array().expect("tasks").iter().map(|t| t["title"].as_str().expect("title").to_owned()).collect()
+}
+
+/// The titles of the task rows a page drew, in its order.
+fn rows_of(html: &str) -> Vec<String> {
+    html.split("data-testid=\"task\" data-title=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
 fn fields(reply: &Reply) -> Vec<String> {
     assert_eq!(reply.status, 422, "{}", reply.body);
     reply.json()["fields"].as_array().expect("fields").iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect()
@@ -720,41 +733,27 @@ async fn a_long_task_list_comes_a_page_at_a_time_in_the_lists_order(backend: Bac
     let text: String = (0..120).map(|i| format!("Task {i:03} !{}\n", i % 4 + 1)).collect();
     let body = json!({"text": text, "preview": false}).to_string().into_bytes();
     assert_eq!(browser.send("POST", "/api/v1/capture", &json, body).await.status, 201);
-    let order: Vec<String> = ok(&browser.get("/api/v1/tasks?view=all").await)
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|t| t["title"].as_str().expect("title").to_owned())
-        .collect();
+    let order = titles_of(&ok(&browser.get("/api/v1/tasks?view=all").await));
     assert_eq!(order.len(), 120, "the API still answers the whole list");
-    let titles = |html: &str| -> Vec<String> {
-        html.split("data-testid=\"task\" data-title=\"")
-            .skip(1)
-            .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
-            .collect()
-    };
     let first = browser.get("/tasks?view=all&sort=priority").await;
     assert_eq!(first.status, 200);
-    let by_priority: Vec<String> = {
-        let all = ok(&browser.get("/api/v1/tasks?view=all&sort=priority").await);
-        all.as_array().expect("tasks").iter().map(|t| t["title"].as_str().expect("title").to_owned()).collect()
-    };
-    assert_eq!(titles(&first.body), by_priority[..50], "the first 50 in the list's order");
+    let by_priority = titles_of(&ok(&browser.get("/api/v1/tasks?view=all&sort=priority").await));
+    assert_eq!(rows_of(&first.body), by_priority[..50], "the first 50 in the list's order");
     assert!(first.body.contains("Tasks 1–50 of 120"), "{}", first.body);
     assert!(first.body.contains(r#"href="/tasks?view=all&amp;sort=priority&amp;page=2""#), "{}", first.body);
     assert!(!first.body.contains("data-testid=\"tasks-previous\""));
     let second = browser.get("/tasks?view=all&sort=priority&page=2").await;
-    assert_eq!(titles(&second.body), by_priority[50..100]);
+    assert_eq!(rows_of(&second.body), by_priority[50..100]);
     // The edit link keeps the page, so the row being edited stays in view.
     assert!(second.body.contains("&amp;page=2&amp;edit="), "{}", second.body);
     let third = browser.get("/tasks?view=all&sort=priority&page=3").await;
-    assert_eq!(titles(&third.body), by_priority[100..]);
+    assert_eq!(rows_of(&third.body), by_priority[100..]);
     assert!(third.body.contains("Tasks 101–120 of 120"));
     assert!(third.body.contains("data-testid=\"tasks-previous\""));
     assert!(!third.body.contains("data-testid=\"tasks-next\""));
     // Past the end: nothing, and the way back.
     let beyond = browser.get("/tasks?view=all&page=9").await;
-    assert_eq!(titles(&beyond.body).len(), 0);
+    assert_eq!(rows_of(&beyond.body).len(), 0);
     assert!(beyond.body.contains("the list holds 120"), "{}", beyond.body);
     // A page that is not a page number is a clear message.
     let bad = browser.get("/tasks?view=all&page=zero").await;
@@ -783,12 +782,7 @@ async fn the_smart_order_puts_what_is_urgent_first_and_dates_read_as_words(backe
     for task in tasks {
         created(&browser.send("POST", "/api/v1/tasks", &json, task.to_string().into_bytes()).await);
     }
-    let order: Vec<String> = ok(&browser.get("/api/v1/tasks?view=all").await)
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|t| t["title"].as_str().expect("title").to_owned())
-        .collect();
+    let order = titles_of(&ok(&browser.get("/api/v1/tasks?view=all").await));
     // Late or by today first (by priority), then this week, then later or undated: a P1 due
     // in three days is above a task planned for three months ahead, and an undated P1 above
     // a P4 due in two months.
@@ -805,13 +799,7 @@ async fn the_smart_order_puts_what_is_urgent_first_and_dates_read_as_words(backe
     );
     let page = browser.get("/tasks").await;
     assert_eq!(page.status, 200);
-    let titles: Vec<&str> = page
-        .body
-        .split("data-testid=\"task\" data-title=\"")
-        .skip(1)
-        .map(|rest| rest.split('"').next().unwrap_or_default())
-        .collect();
-    assert_eq!(titles, order, "the page shows the same order");
+    assert_eq!(rows_of(&page.body), order, "the page shows the same order");
     assert!(page.body.contains("do today"), "{}", page.body);
     assert!(
         page.body.contains(&format!("overdue, due {}", calento_day(today - Duration::days(2), today))),
