@@ -78,6 +78,9 @@ test.describe("booking with WebAssembly", () => {
     await expect(page.getByTestId("host-name")).toHaveText("Hana Host");
     await expect(page.getByTestId("host-tz")).toContainText("Europe/Paris");
     await expect(page.getByTestId("month-title")).toHaveText("January 2030");
+    // The video call's address is for those who book: not on the page, nor in its data.
+    await expect(page.getByTestId("link-location")).toHaveText("Video call");
+    expect(await page.content()).not.toContain("meet.example.org");
     // Weekdays only: 23 open days in January 2030 (1 January is a Tuesday).
     await expect(page.getByTestId("open-day")).toHaveCount(23);
     await page.locator('[data-testid="open-day"][data-date="2030-01-15"]').click();
@@ -106,6 +109,7 @@ test.describe("booking with WebAssembly", () => {
     // The 24-hour choice carries over to the booking's page.
     await expect(page.getByTestId("booking-when")).toContainText("Tuesday 15 January 2030, 03:30 – 04:00");
     await expect(page.getByTestId("booking-when")).toContainText("America/New_York");
+    await expect(page.getByText("https://meet.example.org/hana")).toBeVisible();
     const ics = await page.request.get((await page.getByTestId("add-to-calendar").getAttribute("href")) ?? "");
     expect(await ics.text()).toContain("DTSTART:20300115T083000Z");
     // The slot is gone for the next invitee, and the host has it on their calendar.

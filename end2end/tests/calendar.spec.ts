@@ -29,6 +29,13 @@ async function createEvent(page: Page, title: string, date: string, start: strin
 
 const events = (page: Page, name: string) => page.getByTestId("event").filter({ hasText: name });
 
+/** Opens an event (its card) and then its full form with "Edit". */
+async function editEvent(page: Page, name: string) {
+  await events(page, name).getByRole("link").click();
+  await page.getByTestId("event-card").getByTestId("edit-event").click();
+  await expect(page.getByTestId("event-dialog")).toBeVisible();
+}
+
 test.describe("calendar with WebAssembly", () => {
   test.use({ timezoneId: "Europe/Paris" });
 
@@ -71,7 +78,7 @@ test.describe("calendar with WebAssembly", () => {
 
     // This event: rename 21 January only.
     await week(page, "2030-01-21");
-    await events(page, "Standup").getByRole("link").click();
+    await editEvent(page, "Standup");
     let dialog = page.getByTestId("event-dialog");
     await expect(dialog.getByTestId("repeats")).toContainText("Weekly on Monday");
     await dialog.getByTestId("event-title").fill("Standup (long)");
@@ -84,7 +91,7 @@ test.describe("calendar with WebAssembly", () => {
 
     // This and following from 4 February: renamed "Sync".
     await week(page, "2030-02-04");
-    await events(page, "Standup").getByRole("link").click();
+    await editEvent(page, "Standup");
     dialog = page.getByTestId("event-dialog");
     await dialog.getByTestId("event-title").fill("Sync");
     await dialog.getByTestId("save-scope").getByLabel("This and following events").check();
@@ -97,7 +104,7 @@ test.describe("calendar with WebAssembly", () => {
     await expect(events(page, "Standup")).toHaveCount(1);
 
     // All events (of the first part): an hour later.
-    await events(page, "Standup").getByRole("link").click();
+    await editEvent(page, "Standup");
     dialog = page.getByTestId("event-dialog");
     await dialog.getByTestId("start-time").fill("10:00");
     await dialog.getByTestId("end-time").fill("10:30");
@@ -114,8 +121,11 @@ test.describe("calendar with WebAssembly", () => {
     await createEvent(page, "Gym", "2030-01-14", "18:00", "19:00", "Daily");
     await week(page);
     await expect(events(page, "Gym")).toHaveCount(7);
+    // Clicking an occurrence opens its card: when, and "Delete" with the choice of scope.
     await page.locator('.day-column[data-date="2030-01-16"]').getByText("Gym").click();
-    const dialog = page.getByTestId("event-dialog");
+    const dialog = page.getByTestId("event-card");
+    await expect(dialog.getByTestId("card-when")).toHaveText("Wednesday 16 January 2030, 18:00 – 19:00");
+    await expect(dialog.getByTestId("repeats")).toHaveText("Repeats: Every day");
     await dialog.getByTestId("delete-scope").getByLabel("This event").check();
     await dialog.getByTestId("delete-event").click();
     await expect(dialog).toBeHidden();
@@ -162,6 +172,37 @@ test.describe("calendar with WebAssembly", () => {
     if (!link || !title || !time) throw new Error("no boxes");
     expect(title.y + title.height).toBeLessThanOrEqual(link.y + link.height + 0.5);
     expect(Math.abs(time.y - title.y)).toBeLessThan(4);
+  });
+
+  test("a two-day all-day event is one bar across both days, and opens like any event", async ({ page }) => {
+    await register(page, "allday");
+    await page.goto("/calendar?view=week&date=2030-01-14&new=2030-01-15T09:00");
+    await hydrated(page);
+    const dialog = page.getByTestId("event-dialog");
+    await dialog.getByTestId("event-title").fill("Conference");
+    await dialog.getByTestId("all-day").check();
+    await dialog.getByTestId("end-date").fill("2030-01-16");
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    await createEvent(page, "Standup", "2030-01-15", "09:00", "09:30");
+    await week(page);
+    const bar = events(page, "Conference");
+    await expect(bar).toHaveCount(1);
+    const box = await bar.boundingBox();
+    const tuesday = await page.locator('.day-column[data-date="2030-01-15"]').boundingBox();
+    const wednesday = await page.locator('.day-column[data-date="2030-01-16"]').boundingBox();
+    if (!box || !tuesday || !wednesday) throw new Error("no boxes");
+    // From Tuesday's left edge to Wednesday's right edge (a few pixels of margin).
+    expect(Math.abs(box.x - tuesday.x)).toBeLessThan(8);
+    expect(Math.abs(box.x + box.width - (wednesday.x + wednesday.width))).toBeLessThan(8);
+    // Clicking it opens its card; its form shows the last day as it was entered.
+    await bar.click();
+    await expect(page.getByTestId("event-card").getByTestId("card-when")).toHaveText(
+      "Tuesday 15 January 2030 – Wednesday 16 January 2030, all day",
+    );
+    await page.getByTestId("event-card").getByTestId("edit-event").click();
+    await expect(page.getByTestId("event-dialog").getByTestId("event-title")).toHaveValue("Conference");
+    await expect(page.getByTestId("event-dialog").getByTestId("end-date")).toHaveValue("2030-01-16");
   });
 
   test("the event dialog takes the focus, keeps Tab inside and closes with Escape", async ({ page }) => {
@@ -258,7 +299,7 @@ test.describe("calendar with WebAssembly", () => {
     await register(page, "details");
     await createEvent(page, "Planning", "2030-01-15", "14:00", "15:00");
     await week(page);
-    await events(page, "Planning").getByRole("link").click();
+    await editEvent(page, "Planning");
     let dialog = page.getByTestId("event-dialog");
     await dialog.getByTestId("more-options").click();
     await dialog.getByTestId("event-status").selectOption("tentative");
@@ -275,7 +316,7 @@ test.describe("calendar with WebAssembly", () => {
     await expect(block).toHaveAttribute("style", /--event-color: #8e24aa/);
     // Opening it again shows every value, the section already open.
     await week(page);
-    await events(page, "Planning").getByRole("link").click();
+    await editEvent(page, "Planning");
     dialog = page.getByTestId("event-dialog");
     await expect(dialog.getByTestId("event-status")).toHaveValue("tentative");
     await expect(dialog.getByTestId("event-transparency")).toHaveValue("free");
@@ -289,8 +330,48 @@ test.describe("calendar with WebAssembly", () => {
     await dialog.getByTestId("save-event").click();
     await expect(dialog).toContainText("is not an email address");
     await week(page);
-    await events(page, "Planning").getByRole("link").click();
+    await editEvent(page, "Planning");
     await expect(page.getByTestId("event-dialog").getByTestId("event-attendees")).toHaveValue(/ada@example.org/);
+  });
+
+  test("an event opens as a card with its details, and Duplicate makes a copy", async ({ page }) => {
+    await register(page, "card");
+    await createEvent(page, "Review", "2030-01-15", "14:00", "15:00");
+    await week(page);
+    await editEvent(page, "Review");
+    let dialog = page.getByTestId("event-dialog");
+    await dialog.getByLabel("Location").fill("Room 4");
+    await dialog.getByTestId("more-options").click();
+    await dialog.getByTestId("event-url").fill("https://meet.example.org/review");
+    await dialog.getByTestId("event-attendees").fill("Ada Lovelace <ada@example.org>");
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    await events(page, "Review").getByRole("link").click();
+    const card = page.getByTestId("event-card");
+    await expect(card.getByTestId("card-when")).toHaveText("Tuesday 15 January 2030, 14:00 – 15:00");
+    await expect(card.getByTestId("card-location")).toHaveText("Room 4");
+    await expect(card.getByTestId("card-link")).toHaveAttribute("href", "https://meet.example.org/review");
+    await expect(card.getByTestId("card-guests")).toContainText("Ada Lovelace <ada@example.org> — awaiting reply");
+    await expect(card.getByTestId("card-calendar")).not.toBeEmpty();
+    await expect(card.getByTestId("edit-event")).toBeFocused();
+    // Duplicate: the form of a new event with the same details, saved on Thursday.
+    await card.getByTestId("duplicate-event").click();
+    dialog = page.getByTestId("event-dialog");
+    await expect(dialog.getByTestId("event-title")).toHaveValue("Review");
+    await expect(dialog.getByTestId("delete-event")).toHaveCount(0);
+    await dialog.getByTestId("start-date").fill("2030-01-17");
+    await dialog.getByTestId("end-date").fill("2030-01-17");
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    await expect(events(page, "Review")).toHaveCount(2);
+    await expect(page.locator('.day-column[data-date="2030-01-15"]').getByText("Review")).toBeVisible();
+    await expect(page.locator('.day-column[data-date="2030-01-17"]').getByText("Review")).toBeVisible();
+    // Escape closes the card and changes nothing.
+    await page.locator('.day-column[data-date="2030-01-17"]').getByText("Review").click();
+    await expect(card).toBeVisible();
+    await page.keyboard.press("Escape");
+    await expect(card).toBeHidden();
+    await expect(events(page, "Review")).toHaveCount(2);
   });
 
   test("keyboard shortcuts switch views, move in time and open dialogs", async ({ page }) => {
@@ -457,8 +538,8 @@ test.describe("search", () => {
     await expect(page.getByTestId("search-result")).toHaveCount(1);
     await expect(page.getByTestId("search-result")).toContainText("Café with Zoë");
     await page.getByTestId("search-result").getByRole("link").click();
-    await expect(page.getByTestId("event-dialog")).toBeVisible();
-    await expect(page.getByTestId("event-title")).toHaveValue("Café with Zoë");
+    await expect(page.getByTestId("event-card")).toBeVisible();
+    await expect(page.getByTestId("event-card").getByRole("heading")).toHaveText("Café with Zoë");
     await page.goto("/calendar/search?q=%22%3B+DROP+TABLE+events%3B+--+*");
     await expect(page.getByTestId("no-results")).toBeVisible();
   });

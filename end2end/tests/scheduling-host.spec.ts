@@ -15,19 +15,30 @@ async function username(page: Page): Promise<string> {
 
 const day = (page: Page, n: number) => page.getByTestId("schedule-editor").locator(`[data-testid="day"][data-day="${n}"]`);
 
-/** Creates a link from the form on /booking-links (the page must be open). */
+/**
+ * Creates a link from the short form on /booking-links (the page must be open): it opens on
+ * its own page, where a question or approval is set and saved; ends on the list.
+ */
 async function createLink(page: Page, title: string, durations: string, opts: { approval?: boolean; question?: string } = {}) {
-  const form = page.getByTestId("link-form");
+  const form = page.getByTestId("new-link-form");
   await form.getByLabel("Title", { exact: true }).fill(title);
   await form.getByLabel("Durations (minutes)").fill(durations);
+  await form.getByTestId("create-link").click();
+  await arrived(page, /\/booking-links\?edit=[^&]+&created=1$/);
+  await expect(page.getByTestId("created")).toContainText(`“${title}” is ready to share`);
+  const full = page.getByTestId("link-form");
+  await expect(full.getByLabel("Title", { exact: true })).toHaveValue(title);
   if (opts.question) {
-    await form.getByTestId("add-question").click();
-    await form.getByTestId("question-label").last().fill(opts.question);
-    await form.getByTestId("question-required").last().selectOption("yes");
+    await full.getByTestId("add-question").click();
+    await full.getByTestId("question-label").last().fill(opts.question);
+    await full.getByTestId("question-required").last().selectOption("yes");
   }
-  if (opts.approval) await form.getByTestId("requires-approval").check();
-  await form.getByTestId("save-link").click();
+  if (opts.approval) await full.getByTestId("requires-approval").check();
+  await full.getByTestId("save-link").click();
+  await arrived(page, /\/booking-links$/);
   await expect(page.getByTestId("link-card").filter({ hasText: title })).toHaveCount(1);
+  // The list's form is empty again: a second click cannot make the link twice.
+  await expect(page.getByTestId("new-link-form").getByLabel("Title", { exact: true })).toHaveValue("");
 }
 
 async function book(page: Page, user: string, slug: string, start: string, name: string) {
@@ -137,11 +148,12 @@ test.describe("host scheduling with WebAssembly", () => {
     await expect(edited.getByTestId("secret-badge")).toBeVisible();
     await expect(edited.getByTestId("link-url")).toHaveText(new RegExp(`/${user}/intro-call\\?key=[0-9a-f]+$`));
 
-    // A bad setting keeps the form with the message beside the field.
-    await page.getByTestId("link-form").getByLabel("Title", { exact: true }).fill("Broken");
-    await page.getByTestId("link-form").getByLabel("Durations (minutes)").fill("2");
-    await page.getByTestId("link-form").getByTestId("save-link").click();
-    await expect(page.getByTestId("link-form").getByText("A duration is from 5 minutes to 12 hours.")).toBeVisible();
+    // A bad setting keeps the form with the message beside the field, and makes nothing.
+    await page.getByTestId("new-link-form").getByLabel("Title", { exact: true }).fill("Broken");
+    await page.getByTestId("new-link-form").getByLabel("Durations (minutes)").fill("2");
+    await page.getByTestId("new-link-form").getByTestId("create-link").click();
+    await expect(page.getByTestId("new-link-form").getByText("A duration is from 5 minutes to 12 hours.")).toBeVisible();
+    await expect(page.getByTestId("link-card")).toHaveCount(1);
 
     // Switched off, then deleted.
     await edited.getByTestId("toggle-active").click();
@@ -206,14 +218,19 @@ test.describe("host scheduling without JavaScript", () => {
   test("links and schedules are made with plain forms", async ({ page }) => {
     await register(page, "nojs-host", false);
     await page.goto("/booking-links");
-    const form = page.getByTestId("link-form");
+    const form = page.getByTestId("new-link-form");
     // An error comes back beside its field.
-    await form.getByTestId("save-link").click();
+    await form.getByLabel("Title", { exact: true }).fill("");
+    await form.getByTestId("create-link").click();
     await arrived(page, /\/booking-links\?err=/);
-    await expect(page.getByTestId("link-form").getByText("Give the link a title.")).toBeVisible();
+    await expect(page.getByTestId("new-link-form").getByText("Give the link a title.")).toBeVisible();
 
-    await page.getByTestId("link-form").getByLabel("Title", { exact: true }).fill("Plain link");
-    await page.getByTestId("link-form").getByLabel("Durations (minutes)").fill("15, 45");
+    // Created from the short form, it opens on its own page, where the rest is set.
+    await page.getByTestId("new-link-form").getByLabel("Title", { exact: true }).fill("Plain link");
+    await page.getByTestId("new-link-form").getByLabel("Durations (minutes)").fill("15, 45");
+    await page.getByTestId("new-link-form").getByTestId("create-link").click();
+    await arrived(page, /\/booking-links\?edit=[^&]+&created=1$/);
+    await expect(page.getByTestId("created")).toContainText("/plain-link");
     await page.getByTestId("link-form").getByTestId("question-label").fill("Topic");
     await page.getByTestId("link-form").getByTestId("save-link").click();
     await arrived(page, /\/booking-links$/);

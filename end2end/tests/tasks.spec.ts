@@ -176,8 +176,32 @@ test.describe("tasks with WebAssembly", () => {
     await expect(page.getByTestId("focus-kind")).toHaveValue("short_break");
     await expect(page.getByTestId("focus-history")).toContainText("completed");
 
+    // Energy levels have words.
+    await expect(page.getByTestId("energy-4")).toHaveText("4 Good");
     await page.getByTestId("energy-4").click();
-    await expect(page.getByText("Energy 4 noted.")).toBeVisible();
+    await expect(page.getByText("Energy 4 (good) noted.")).toBeVisible();
+  });
+
+  test("a suggestion starts a focus session, and the tab's title counts down", async ({ page }) => {
+    await register(page);
+    await openTasks(page);
+    await page.getByTestId("capture-text").fill("Answer the landlord ~15m");
+    await page.getByTestId("capture-save").click();
+    await expect(page.getByTestId("task")).toHaveCount(1);
+    await page.goto("/focus");
+    await hydrated(page);
+    const suggested = page.getByTestId("now-task").filter({ hasText: "Answer the landlord" });
+    await suggested.getByTestId("now-start").click();
+    const session = page.getByTestId("focus-session");
+    await expect(session).toHaveAttribute("data-state", "running");
+    await expect(session).toContainText("Answer the landlord");
+    await expect(page).toHaveTitle(/^2[0-5]:[0-5]\d ▶ Focus · Calento$/);
+    const first = await page.title();
+    await expect(page).not.toHaveTitle(first, { timeout: 5_000 });
+    // While a session runs, suggestions offer no second one.
+    await expect(page.getByTestId("now-start")).toHaveCount(0);
+    await page.getByTestId("focus-pause").click();
+    await expect(page).toHaveTitle(/⏸ Focus · Calento$/);
   });
 
   test("planning the week puts time blocks on the calendar", async ({ page }) => {

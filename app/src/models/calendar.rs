@@ -162,16 +162,141 @@ pub struct SkippedItem {
     pub reason: String,
 }
 
-/// An occurrence placed in the viewer's zone, ready for a view to lay out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An occurrence placed in the viewer's zone, ready for a view to lay out: only what the
+/// views and the event dialog read of it (the dialog loads the event itself).
+///
+/// A week of 500 events carries 500 of these to the browser in the page's hydration data,
+/// so on the wire an item is a positional array with the flags in one number and the
+/// wall-clock times as milliseconds (about 150 bytes; the named fields of the
+/// `OccurrenceInfo` it is made from were about 500, escaped again inside the page).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewItem {
-    #[serde(flatten)]
-    pub occurrence: OccurrenceInfo,
+    pub event_id: String,
+    pub recurrence_id: Option<String>,
+    pub summary: String,
+    pub color: String,
+    pub location: String,
+    /// Start and end as UTC milliseconds (floating and all-day pinned to UTC).
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub all_day: bool,
+    pub recurring: bool,
+    pub read_only: bool,
+    pub status: calento::event::EventStatus,
     /// Wall-clock start and end in the viewer's zone (all-day: midnights of the dates).
     pub local_start: chrono::NaiveDateTime,
     pub local_end: chrono::NaiveDateTime,
     /// Whether it blocks time (a busy calendar, not marked free, not cancelled).
     pub busy: bool,
+}
+
+impl ViewItem {
+    /// Places an occurrence at its wall-clock times in the viewer's zone.
+    pub fn new(
+        occurrence: OccurrenceInfo,
+        local_start: chrono::NaiveDateTime,
+        local_end: chrono::NaiveDateTime,
+        busy: bool,
+    ) -> Self {
+        let OccurrenceInfo {
+            event_id,
+            recurrence_id,
+            summary,
+            color,
+            location,
+            start_ms,
+            end_ms,
+            all_day,
+            recurring,
+            read_only,
+            status,
+            ..
+        } = occurrence;
+        Self {
+            event_id,
+            recurrence_id,
+            summary,
+            color,
+            location,
+            start_ms,
+            end_ms,
+            all_day,
+            recurring,
+            read_only,
+            status,
+            local_start,
+            local_end,
+            busy,
+        }
+    }
+}
+
+/// `ViewItem` on the wire: `[event_id, recurrence_id, summary, color, location, start_ms,
+/// end_ms, local_start_ms, local_end_ms, status, flags]`, flags being all-day 1, repeating
+/// 2, read-only 4, busy 8.
+type ViewItemWire =
+    (String, Option<String>, String, String, String, i64, i64, i64, i64, calento::event::EventStatus, u8);
+
+impl Serialize for ViewItem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let flags = u8::from(self.all_day)
+            | u8::from(self.recurring) << 1
+            | u8::from(self.read_only) << 2
+            | u8::from(self.busy) << 3;
+        (
+            &self.event_id,
+            &self.recurrence_id,
+            &self.summary,
+            &self.color,
+            &self.location,
+            self.start_ms,
+            self.end_ms,
+            self.local_start.and_utc().timestamp_millis(),
+            self.local_end.and_utc().timestamp_millis(),
+            self.status,
+            flags,
+        )
+            .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ViewItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (
+            event_id,
+            recurrence_id,
+            summary,
+            color,
+            location,
+            start_ms,
+            end_ms,
+            local_start,
+            local_end,
+            status,
+            flags,
+        ) = ViewItemWire::deserialize(deserializer)?;
+        let local = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .map(|t| t.naive_utc())
+                .ok_or_else(|| serde::de::Error::custom("a view item's time is out of range"))
+        };
+        Ok(Self {
+            event_id,
+            recurrence_id,
+            summary,
+            color,
+            location,
+            start_ms,
+            end_ms,
+            all_day: flags & 1 != 0,
+            recurring: flags & 2 != 0,
+            read_only: flags & 4 != 0,
+            status,
+            local_start: local(local_start)?,
+            local_end: local(local_end)?,
+            busy: flags & 8 != 0,
+        })
+    }
 }
 
 /// Everything a calendar view needs: the viewer's settings, their calendars, and the
@@ -295,6 +420,36 @@ impl EventPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_item_crosses_the_wire_whole_and_small() {
+        let at = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").unwrap();
+        for (all_day, recurring, read_only, busy) in [(false, false, false, true), (true, true, true, false)] {
+            let item = ViewItem {
+                event_id: "0193a5f2-0000-7000-8000-000000000001".into(),
+                recurrence_id: recurring.then(|| "20300114T090000Z".into()),
+                summary: "Tom & \"Jerry\" <3".into(),
+                color: "#336699".into(),
+                location: "Room 4".into(),
+                start_ms: 1_894_600_800_000,
+                end_ms: 1_894_604_400_000,
+                all_day,
+                recurring,
+                read_only,
+                status: calento::event::EventStatus::Tentative,
+                local_start: at("2030-01-14T09:00:00.250"),
+                local_end: at("2030-01-14T10:00:00"),
+                busy,
+            };
+            let json = serde_json::to_string(&item).unwrap();
+            assert!(json.len() < 170, "{} bytes: {json}", json.len());
+            assert_eq!(serde_json::from_str::<ViewItem>(&json).unwrap(), item);
+        }
+        assert!(
+            serde_json::from_str::<ViewItem>(r#"["a",null,"s","c","l",0,0,9223372036854775807,0,"confirmed",0]"#)
+                .is_err()
+        );
+    }
 
     fn base() -> EventInput {
         let mut input = EventInput::default();

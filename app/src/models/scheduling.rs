@@ -53,10 +53,21 @@ pub struct LinkLocation {
 }
 
 impl LinkLocation {
+    /// What a visitor of the booking page learns before booking: a video call's address is
+    /// given to those who book (in their confirmation), as Cal.com and Calendly do, not to
+    /// everyone who opens the link.
+    pub fn before_booking(&self) -> Self {
+        match self.kind {
+            LocationKind::Video => Self { kind: LocationKind::Video, value: String::new() },
+            _ => self.clone(),
+        }
+    }
+
     /// The location as one line for an event or an email.
     pub fn text(&self) -> String {
         match self.kind {
             LocationKind::None => String::new(),
+            LocationKind::Video if self.value.is_empty() => "Video call".to_owned(),
             LocationKind::InPerson | LocationKind::Custom | LocationKind::Video => self.value.clone(),
             LocationKind::Phone => format!("Phone: {}", self.value),
         }

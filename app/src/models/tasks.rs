@@ -384,6 +384,17 @@ pub struct NowSuggestion {
     pub tasks: Vec<TaskInfo>,
 }
 
+/// An energy level in words, so 1–5 means the same thing every time it is logged.
+pub fn energy_word(level: u8) -> &'static str {
+    match level {
+        0 | 1 => "Drained",
+        2 => "Low",
+        3 => "Steady",
+        4 => "Good",
+        _ => "Charged",
+    }
+}
+
 /// One day of the statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayStat {

@@ -215,7 +215,9 @@ fn BookingBody(
         {(!link.description.is_empty()).then(|| view! { <p class="description">{link.description.clone()}</p> })}
         <p class="meta">
             <span data-testid="duration">{format!("{duration} min")}</span>
-            {(!link.location.text().is_empty()).then(|| view! { " · " <span>{link.location.text()}</span> })}
+            {(!link.location.text().is_empty()).then(|| view! { " · " <span data-testid="link-location">{link.location.text()}</span> })}
+            {(link.location.kind == crate::models::LocationKind::Video)
+                .then(|| view! { " · " <span class="hint">"the link comes with your confirmation"</span> })}
             {link.requires_approval.then(|| view! { " · " <span>"The host confirms each booking"</span> })}
         </p>
         {page.rescheduling_when.clone().map(|when| {
@@ -492,7 +494,20 @@ fn ManageBody(page: ManagePage, token: String, cancel: ServerAction<CancelMyBook
             <dt>"When"</dt>
             <dd data-testid="booking-when">{when} " (" {b.timezone.clone()} ")"</dd>
             {host_when.map(|t| view! { <dt>"Host's time"</dt><dd>{t} " (" {page.host_timezone.clone()} ")"</dd> })}
-            {(!b.location.is_empty()).then(|| view! { <dt>"Where"</dt><dd>{b.location.clone()}</dd> })}
+            {(!b.location.is_empty()).then(|| {
+                let place = b.location.clone();
+                let is_link = place.starts_with("https://") || place.starts_with("http://");
+                view! {
+                    <dt>"Where"</dt>
+                    <dd data-testid="booking-where">
+                        {if is_link {
+                            view! { <a href=place.clone() rel="noopener noreferrer">{place.clone()}</a> }.into_any()
+                        } else {
+                            place.clone().into_any()
+                        }}
+                    </dd>
+                }
+            })}
             <dt>"Who"</dt>
             <dd>{format!("{} <{}>", b.name, b.email)}</dd>
             {b.answers.iter().map(|a| view! { <dt>{a.label.clone()}</dt><dd>{a.value.clone()}</dd> }).collect_view()}

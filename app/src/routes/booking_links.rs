@@ -1,5 +1,6 @@
-//! Booking links: the host's list (public address with a copy button, on/off, secret)
-//! and the form with every setting of a link, for a new one or `?edit={id}`.
+//! Booking links: the host's list (public address with a copy button, on/off, secret), a
+//! short form that creates a link (title, address, durations), and the link's own page
+//! with every setting (`?edit={id}`), where a new link opens (`&created=1`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,10 +10,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use super::host::{FieldMessage, SchedulingNav, action_error, next_key, plain_form_error, use_live};
 use crate::components::{Field, FormError, RequireUser};
 use crate::models::{BookingLinkFields, BookingLinkInfo, LocationKind, Question, QuestionKind, ScheduleInfo};
-use crate::server::scheduling::{DeleteLink, LinksData, SaveLink, SetLinkActive, list_links, split_minutes};
+use crate::server::scheduling::{DeleteLink, LinksData, NewLink, SaveLink, SetLinkActive, list_links, split_minutes};
 
 #[derive(Clone, Copy)]
 struct LinkActions {
+    create: ServerAction<NewLink>,
     save: ServerAction<SaveLink>,
     toggle: ServerAction<SetLinkActive>,
     delete: ServerAction<DeleteLink>,
@@ -20,14 +22,34 @@ struct LinkActions {
 
 #[component]
 pub fn BookingLinksPage() -> impl IntoView {
-    let actions = LinkActions { save: ServerAction::new(), toggle: ServerAction::new(), delete: ServerAction::new() };
+    let actions = LinkActions {
+        create: ServerAction::new(),
+        save: ServerAction::new(),
+        toggle: ServerAction::new(),
+        delete: ServerAction::new(),
+    };
     provide_context(actions);
     let data = Resource::new(
-        move || (actions.save.version().get(), actions.toggle.version().get(), actions.delete.version().get()),
+        move || {
+            (
+                actions.create.version().get(),
+                actions.save.version().get(),
+                actions.toggle.version().get(),
+                actions.delete.version().get(),
+            )
+        },
         |_| list_links(),
     );
     let query = use_query_map();
     let editing = Memo::new(move |_| query.read().get("edit").filter(|id| !id.is_empty()));
+    let created = Memo::new(move |_| query.read().get("created").is_some());
+    // A new link opens on its own page (without JS the server redirects there).
+    Effect::new(move |_| {
+        if let Some(Ok(link)) = actions.create.value().get() {
+            actions.create.value().set(None);
+            use_navigate()(&format!("/booking-links?edit={}&created=1", link.id), Default::default());
+        }
+    });
     // A saved edit goes back to the list.
     Effect::new(move |_| {
         if let Some(Ok(_)) = actions.save.value().get()
@@ -53,8 +75,9 @@ pub fn BookingLinksPage() -> impl IntoView {
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         let editing_now = editing.get();
+                        let created_now = created.get();
                         match data.await {
-                            Ok(data) => view! { <LinksView data editing=editing_now.clone() /> }.into_any(),
+                            Ok(data) => view! { <LinksView data editing=editing_now.clone() created=created_now /> }.into_any(),
                             Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                         }
                     })}
@@ -65,18 +88,30 @@ pub fn BookingLinksPage() -> impl IntoView {
 }
 
 #[component]
-fn LinksView(data: LinksData, editing: Option<String>) -> impl IntoView {
+fn LinksView(data: LinksData, editing: Option<String>, created: bool) -> impl IntoView {
     let LinksData { username, origin, links, schedules } = data;
     if let Some(id) = editing {
         return match links.into_iter().find(|l| l.id == id) {
-            Some(link) => view! {
-                <h2>"Edit \u{201c}" {link.fields.title.clone()} "\u{201d}"</h2>
-                <p>
-                    <A href="/booking-links">"Back to the list"</A>
-                </p>
-                <LinkForm link=Some(link) schedules username />
+            Some(link) => {
+                let full = format!("{origin}{}", link.url);
+                view! {
+                    {created.then(|| view! {
+                        <div class="notice" role="status" data-testid="created">
+                            <p>
+                                <strong>{format!("\u{201c}{}\u{201d} is ready to share: ", link.fields.title)}</strong>
+                                <a href=link.url.clone() rel="external" data-testid="created-url">{full.clone()}</a>
+                            </p>
+                            <p class="hint">"Everything below is optional: working hours, where you meet, limits, questions. Save applies it."</p>
+                        </div>
+                    })}
+                    <h2>"Edit \u{201c}" {link.fields.title.clone()} "\u{201d}"</h2>
+                    <p>
+                        <A href="/booking-links">"Back to the list"</A>
+                    </p>
+                    <LinkForm link=Some(link) schedules username />
+                }
+                .into_any()
             }
-            .into_any(),
             None => view! {
                 <p class="form-error" role="alert">"This booking link does not exist (any more)."</p>
                 <p>
@@ -100,10 +135,42 @@ fn LinksView(data: LinksData, editing: Option<String>) -> impl IntoView {
         <div class="link-list" data-testid="link-list">
             {list}
         </div>
-        <h2>"New booking link"</h2>
-        <LinkForm link=None schedules username />
+        <NewLinkForm username />
     }
     .into_any()
+}
+
+/// The short form that makes a link: a title, its address (made from the title when left
+/// empty) and durations. The rest is set on the link's page, where a new link opens.
+#[component]
+fn NewLinkForm(username: String) -> impl IntoView {
+    let actions = expect_context::<LinkActions>();
+    let create_error = action_error(move || actions.create.value().get());
+    let page_error = plain_form_error();
+    let error = Signal::derive(move || create_error.get().or_else(|| page_error.get()));
+    let errors = vec![error];
+    let slug_hint = format!("Your link will be /{username}/slug; left empty, it is made from the title.");
+    // What was typed comes back after a refused plain form; a fresh form offers 30 minutes.
+    let durations = Some(crate::components::FormDraft::field("durations"))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "30".to_owned());
+    view! {
+        <h2 id="new-link">"New booking link"</h2>
+        <ActionForm action=actions.create attr:class="form new-link-form" attr:novalidate=true attr:data-testid="new-link-form" attr:aria-labelledby="new-link">
+            <FormError error />
+            <Field label="Title" name="title" required=true error hint="What invitees book, e.g. Intro call." />
+            <div class="field" class:invalid=move || error.get().and_then(|e| e.field_message("slug")).is_some()>
+                <label for="field-slug">"Slug"</label>
+                <input id="field-slug" name="slug" placeholder="intro-call" />
+                <p class="hint">{slug_hint}</p>
+                <FieldMessage errors=errors.clone() name="slug" />
+            </div>
+            <Field label="Durations (minutes)" name="durations" value=durations error hint="One or more, like 30 or 30, 60." />
+            <div class="dialog-actions">
+                <button type="submit" class="primary" data-testid="create-link">"Create link"</button>
+            </div>
+        </ActionForm>
+    }
 }
 
 fn durations_text(durations: &[u32]) -> String {

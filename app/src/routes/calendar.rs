@@ -27,15 +27,22 @@ fn view_href(view: ViewKind, date: NaiveDate) -> String {
     format!("/calendar?view={}&date={}", view.as_str(), date.format("%Y-%m-%d"))
 }
 
+/// `2030-01-14` (a date's `Display` is ISO 8601 for the years a calendar shows).
 fn date_text(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
+    date.to_string()
 }
 
+/// `09:30`, or `9:30 AM` / `9 AM` on the 12-hour clock (written directly: `format` with a
+/// pattern reads the pattern again for every time, and a week grid writes hundreds).
 fn time_label(time: NaiveTime, clock: ClockFormat) -> String {
+    let (hour, minute) = (time.hour(), time.minute());
     match clock {
-        ClockFormat::H24 => time.format("%H:%M").to_string(),
-        ClockFormat::H12 if time.minute() == 0 => time.format("%-I %p").to_string(),
-        ClockFormat::H12 => time.format("%-I:%M %p").to_string(),
+        ClockFormat::H24 => format!("{hour:02}:{minute:02}"),
+        ClockFormat::H12 => {
+            let (pm, hour12) = time.hour12();
+            let half = if pm { "PM" } else { "AM" };
+            if minute == 0 { format!("{hour12} {half}") } else { format!("{hour12}:{minute:02} {half}") }
+        }
     }
 }
 
@@ -120,6 +127,16 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
     let open_event = Memo::new(move |_| query.read().get("event"));
     let open_rid = Memo::new(move |_| query.read().get("rid"));
     let new_at = Memo::new(move |_| query.read().get("new"));
+    let open_mode = Memo::new(move |_| {
+        let query = query.read();
+        if query.get("copy").is_some() {
+            Open::Copy
+        } else if query.get("edit").is_some() {
+            Open::Edit
+        } else {
+            Open::Card
+        }
+    });
     let show_keys = Memo::new(move |_| query.read().get("keys").is_some());
     let here_for_keys = here.clone();
     keyboard_shortcuts(data, here_for_keys);
@@ -204,7 +221,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
             } else if show_keys.get() {
                 view! { <ShortcutsDialog here /> }.into_any()
             } else if let Some(id) = open_event.get() {
-                view! { <EventDialog data id rid=open_rid.get() here /> }.into_any()
+                view! { <EventDialog data id rid=open_rid.get() here mode=open_mode.get() /> }.into_any()
             } else if let Some(at) = new_at.get() {
                 view! { <NewEventDialog data at here /> }.into_any()
             } else {
@@ -216,13 +233,12 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
 
 /// The link that opens an occurrence's dialog.
 fn item_href(here: &str, item: &ViewItem) -> String {
-    let rid =
-        item.occurrence.recurrence_id.as_deref().map(|r| format!("&rid={}", percent_encode(r))).unwrap_or_default();
-    format!("{here}&event={}{rid}", item.occurrence.event_id)
+    let rid = item.recurrence_id.as_deref().map(|r| format!("&rid={}", percent_encode(r))).unwrap_or_default();
+    format!("{here}&event={}{rid}", item.event_id)
 }
 
 fn item_time(item: &ViewItem, clock: ClockFormat) -> String {
-    if item.occurrence.all_day {
+    if item.all_day {
         "All day".to_owned()
     } else {
         format!("{} – {}", time_label(item.local_start.time(), clock), time_label(item.local_end.time(), clock))
@@ -231,45 +247,93 @@ fn item_time(item: &ViewItem, clock: ClockFormat) -> String {
 
 /// All-day items and timed items longer than a day go in the all-day row.
 fn in_all_day_row(item: &ViewItem) -> bool {
-    item.occurrence.all_day || item.local_end - item.local_start >= Duration::hours(24)
+    item.all_day || item.local_end - item.local_start >= Duration::hours(24)
+}
+
+/// An all-day bar: the item (its index in the view's items), the first column it covers
+/// and how many, its lane, and whether it goes on before or after the days shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bar {
+    index: usize,
+    column: usize,
+    span: usize,
+    lane: usize,
+    before: bool,
+    after: bool,
+}
+
+/// Lays out the all-day row of `columns` days from `first`: each bar takes the first lane
+/// that is free on every day it covers (items come sorted by start). Returns the bars and
+/// the number of lanes.
+fn all_day_bars(items: &[ViewItem], first: NaiveDate, columns: usize) -> (Vec<Bar>, usize) {
+    let mut lane_ends: Vec<usize> = Vec::new();
+    let mut bars = Vec::new();
+    for (index, item) in items.iter().enumerate().filter(|(_, i)| in_all_day_row(i)) {
+        // The last day covered: an end at midnight belongs to the day before.
+        let last = if item.local_end.time() == NaiveTime::MIN && item.local_end > item.local_start {
+            item.local_end.date() - Duration::days(1)
+        } else {
+            item.local_end.date()
+        };
+        let from = (item.local_start.date() - first).num_days();
+        let to = (last - first).num_days();
+        if to < 0 || from >= columns as i64 {
+            continue;
+        }
+        let column = from.max(0) as usize;
+        let end = (to as usize + 1).min(columns);
+        let lane = match lane_ends.iter().position(|e| *e <= column) {
+            Some(lane) => {
+                lane_ends[lane] = end;
+                lane
+            }
+            None => {
+                lane_ends.push(end);
+                lane_ends.len() - 1
+            }
+        };
+        bars.push(Bar { index, column, span: end - column, lane, before: from < 0, after: to >= columns as i64 });
+    }
+    (bars, lane_ends.len())
 }
 
 #[component]
 fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
-    let (first, end, clock, today, now, items) =
-        data.with_value(|d| (d.first_day, d.end_day, d.clock, d.today, d.now, d.items.clone()));
+    let (first, end, clock, today, now) = data.with_value(|d| (d.first_day, d.end_day, d.clock, d.today, d.now));
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < end).collect();
     let columns = days.len();
-    let items = StoredValue::new(items);
     let drag = DragState { current: RwSignal::new(None), just_dropped: StoredValue::new(false) };
     watch_drags(drag);
-    let all_day_row = days
-        .iter()
-        .map(|day| {
-            let here = here.clone();
-            let on_day: Vec<ViewItem> = items.with_value(|items| {
-                items
-                    .iter()
-                    .filter(|i| {
-                        in_all_day_row(i) && i.local_start.date() <= *day && i.local_end > day.and_time(NaiveTime::MIN)
-                    })
-                    .cloned()
-                    .collect()
-            });
-            let chips = on_day
-                .iter()
-                .map(|item| {
-                    let href = item_href(&here, item);
-                    let style = format!("--event-color: {}", item.occurrence.color);
-                    let summary = item.occurrence.summary.clone();
-                    view! {
-                        <a href=href class="chip" style=style data-testid="event">
-                            {summary}
-                        </a>
-                    }
-                })
-                .collect_view();
-            view! { <div class="all-day-cell">{chips}</div> }
+    // All-day events (and timed ones of a day or more) as bars across the days they cover,
+    // each in the first lane free on all of them, as calendar apps draw them.
+    let (bars, lanes) = data.with_value(|d| all_day_bars(&d.items, first, columns));
+    let cells = (0..columns)
+        .map(|c| view! { <div class="all-day-cell" style=format!("grid-column: {}", c + 2)></div> })
+        .collect_view();
+    let all_day_row = bars
+        .into_iter()
+        .map(|bar| {
+            let item = data.with_value(|d| d.items[bar.index].clone());
+            let href = item_href(&here, &item);
+            let style = format!(
+                "grid-column: {} / span {}; grid-row: {}; --event-color: {}",
+                bar.column + 2,
+                bar.span,
+                bar.lane + 1,
+                item.color
+            );
+            view! {
+                <a
+                    href=href
+                    class="chip all-day-bar"
+                    class:continues-before=bar.before
+                    class:continues-after=bar.after
+                    style=style
+                    data-testid="event"
+                >
+                    {item.summary}
+                </a>
+            }
         })
         .collect_view();
     let headers = days
@@ -291,45 +355,17 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
     let hours = (0..24u32)
         .map(|h| view! { <div class="hour-label">{if h == 0 { String::new() } else { hour_label(h, clock) }}</div> })
         .collect_view();
+    // Each column's slots and events are written as one string of markup (`column_markup`)
+    // rather than a view per element: a week of 500 events cost the server 7× its empty
+    // week as views (BENCHMARKS.md, "Week view with 500 events"). The browser keeps the
+    // server's markup when it hydrates (`inner_html` is not re-applied), and one handler
+    // per column finds the event a pointer went down on by its `data-i`.
     let day_columns = days
         .iter()
         .map(|day| {
             let day = *day;
-            let here = here.clone();
-            let midnight = day.and_time(NaiveTime::MIN);
-            let timed: Vec<ViewItem> = items.with_value(|items| {
-                items
-                    .iter()
-                    .filter(|i| {
-                        !in_all_day_row(i)
-                            && i.local_start < midnight + Duration::days(1)
-                            && i.local_end.max(i.local_start + Duration::minutes(1)) > midnight
-                    })
-                    .cloned()
-                    .collect()
-            });
-            let spans: Vec<(i64, i64)> =
-                timed.iter().map(|i| (minutes_into(day, i.local_start), minutes_into(day, i.local_end))).collect();
-            let slots = lay_out_day(&spans);
-            let slot_links = (0..24u32)
-                .map(|h| {
-                    let href = format!("{here}&new={}T{h:02}:00", date_text(day));
-                    let label = format!("Create at {}", hour_label(h, clock));
-                    view! { <a href=href class="slot" aria-label=label>""</a> }
-                })
-                .collect_view();
-            let blocks = timed
-                .iter()
-                .zip(slots)
-                .map(|(item, slot)| {
-                    let item = item.clone();
-                    view! { <EventBlock item place=slot here=here.clone() clock drag /> }
-                })
-                .collect_view();
-            let now_line = (day == today).then(|| {
-                let top = f64::from(now.num_seconds_from_midnight()) / 3600.0 * HOUR_PX;
-                view! { <div class="now-line" style=format!("top: {top:.1}px") data-testid="now-line"></div> }
-            });
+            let now_top = (day == today).then(|| f64::from(now.num_seconds_from_midnight()) / 3600.0 * HOUR_PX);
+            let markup = data.with_value(|d| column_markup(day, &here, clock, &d.items, now_top));
             let on_drop = drop_task(day);
             view! {
                 <div
@@ -338,11 +374,23 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                     data-date=date_text(day)
                     on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
                     on:drop=on_drop
-                >
-                    {slot_links}
-                    {blocks}
-                    {now_line}
-                </div>
+                    on:pointerdown=move |ev| start_drag(ev, data, drag)
+                    // No native drag of an event's link or text: it would cancel the pointer's drag.
+                    on:dragstart=|ev: leptos::ev::DragEvent| {
+                        if in_event_block(ev.target()) {
+                            ev.prevent_default();
+                        }
+                    }
+                    on:click=move |ev: leptos::ev::MouseEvent| {
+                        // The click that ends a drag lands on the link under the pointer.
+                        if drag.just_dropped.get_value() {
+                            drag.just_dropped.set_value(false);
+                            ev.prevent_default();
+                            ev.stop_propagation();
+                        }
+                    }
+                    inner_html=markup
+                ></div>
             }
         })
         .collect_view();
@@ -365,8 +413,9 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                 <div class="gutter"></div>
                 {headers}
             </div>
-            <div class="grid-all-day">
+            <div class="grid-all-day" style=format!("--lanes: {}", lanes.max(1))>
                 <div class="gutter all-day-label">"All day"</div>
+                {cells}
                 {all_day_row}
             </div>
             <div class="grid-body" id="grid-body">
@@ -381,7 +430,8 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
 /// what the release needs to save the move.
 #[derive(Debug, Clone, PartialEq)]
 struct Drag {
-    key: String,
+    /// The item's index in the view's items (its blocks' `data-i`).
+    index: usize,
     event_id: String,
     recurrence_id: Option<String>,
     recurring: bool,
@@ -410,6 +460,7 @@ fn watch_drags(state: DragState) {
     let drag = state.current;
     let actions = expect_context::<Actions>();
     let zone = use_context::<ZoneName>().map(|z| z.0).unwrap_or_default();
+    Effect::new(move |_| drag.with(|d| show_drag(d.as_ref())));
     Effect::new(move |_| {
         let zone = zone.clone();
         let moving = window_event_listener(leptos::ev::pointermove, move |ev| {
@@ -472,106 +523,162 @@ fn watch_drags(state: DragState) {
     });
 }
 
-#[component]
-fn EventBlock(
-    item: ViewItem,
-    place: calento::calendar_view::Slot,
-    here: String,
-    clock: ClockFormat,
-    drag: DragState,
-) -> impl IntoView {
-    let href = item_href(&here, &item);
-    let key = format!("{}|{}", item.occurrence.event_id, item.occurrence.recurrence_id.as_deref().unwrap_or_default());
-    let width = 100.0 / place.columns as f64;
-    let time_text = item_time(&item, clock);
-    let busy = item.busy;
-    let tentative = item.occurrence.status == calento::event::EventStatus::Tentative;
-    let read_only = item.occurrence.read_only;
-    let ViewItem { occurrence, local_start, local_end, .. } = item;
-    let crate::models::OccurrenceInfo { event_id, recurrence_id, recurring, color, summary, .. } = occurrence;
-    let current = drag.current;
-    let mine = {
-        let key = key.clone();
-        move || current.with(|d| d.as_ref().filter(|d| d.key == key).map(|d| (d.resize, d.dx_days, d.dy_minutes)))
-    };
-    let style = {
-        let mine = mine.clone();
-        move || {
-            let (mut top, mut bottom, mut shift) = (place.top, place.bottom, 0i64);
-            match mine() {
-                Some((true, _, dy)) => bottom = (bottom + dy).max(top + 15),
-                Some((false, dx, dy)) => {
-                    top += dy;
-                    bottom += dy;
-                    shift = dx;
-                }
-                None => {}
-            }
-            format!(
-                "top: {:.1}px; height: {:.1}px; left: calc({:.3}% + {}00%); width: {:.3}%; --event-color: {}",
-                top as f64 / 60.0 * HOUR_PX,
-                ((bottom - top) as f64 / 60.0 * HOUR_PX).max(14.0),
-                width * place.column as f64,
-                shift,
-                width,
-                color
-            )
-        }
-    };
-    let on_pointer_down = move |ev: leptos::ev::PointerEvent| {
-        if read_only || ev.button() != 0 || !ev.is_primary() {
-            return;
-        }
-        let target =
-            ev.target().and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok());
-        let resize = target.as_ref().is_some_and(|el| el.class_list().contains("resize-handle"));
-        current.set(Some(Drag {
-            key: key.clone(),
-            event_id: event_id.clone(),
-            recurrence_id: recurrence_id.clone(),
-            recurring,
-            start: local_start,
-            end: local_end,
-            resize,
-            pointer: ev.pointer_id(),
-            origin_x: ev.client_x(),
-            origin_y: ev.client_y(),
-            dx_days: 0,
-            dy_minutes: 0,
-        }));
-    };
-    let dragging = move || mine().is_some();
-    // Under 45 minutes the title and time share one line; under 25 they shrink to fit, so
-    // a short event shows its title whole instead of cut through the middle of a line.
-    let minutes = place.bottom - place.top;
-    view! {
-        <div
-            class="event-block"
-            class:short=minutes < 45
-            class:tiny=minutes < 25
-            class:dragging=dragging
-            class:free=!busy
-            class:tentative=tentative
-            style=style
-            data-testid="event"
-            on:pointerdown=on_pointer_down
-            // No native drag of the link or its text: it would cancel the pointer's drag.
-            on:dragstart=|ev: leptos::ev::DragEvent| ev.prevent_default()
-            on:click=move |ev: leptos::ev::MouseEvent| {
-                if drag.just_dropped.get_value() {
-                    drag.just_dropped.set_value(false);
-                    ev.prevent_default();
-                    ev.stop_propagation();
-                }
-            }
-        >
-            <a href=href class="event-link" draggable="false">
-                <span class="event-title">{summary}</span>
-                <span class="event-time">{time_text}</span>
-            </a>
-            {(!read_only).then(|| view! { <span class="resize-handle" aria-hidden="true"></span> })}
-        </div>
+/// The contents of one day column of the week or day grid, as markup: 24 hour slots (links
+/// that open the new-event dialog), the day's timed events laid out side by side, and the
+/// now-line. An event block carries `data-i`, its index in the view's items, which the
+/// column's pointer handler reads; its style places it with three custom properties a drag
+/// sets (`--dy`, `--dh`: pixels down and taller; `--dx`: days to the right).
+fn column_markup(day: NaiveDate, here: &str, clock: ClockFormat, items: &[ViewItem], now_top: Option<f64>) -> String {
+    use std::fmt::Write;
+    let midnight = day.and_time(NaiveTime::MIN);
+    let next_midnight = midnight + Duration::days(1);
+    let timed: Vec<usize> = (0..items.len())
+        .filter(|i| {
+            let item = &items[*i];
+            !in_all_day_row(item)
+                && item.local_start < next_midnight
+                && item.local_end.max(item.local_start + Duration::minutes(1)) > midnight
+        })
+        .collect();
+    let spans: Vec<(i64, i64)> = timed
+        .iter()
+        .map(|i| (minutes_into(day, items[*i].local_start), minutes_into(day, items[*i].local_end)))
+        .collect();
+    let slots = lay_out_day(&spans);
+    let mut out = String::with_capacity(24 * 110 + timed.len() * 480);
+    let mut here_html = String::with_capacity(here.len() + 8);
+    crate::components::push_escaped(&mut here_html, here);
+    let date = date_text(day);
+    for h in 0..24u32 {
+        let _ = write!(
+            out,
+            r#"<a href="{here_html}&amp;new={date}T{h:02}:00" class="slot" aria-label="Create at {}"></a>"#,
+            hour_label(h, clock)
+        );
     }
+    for (i, place) in timed.into_iter().zip(slots) {
+        let item = &items[i];
+        let minutes = place.bottom - place.top;
+        let width = 100.0 / place.columns as f64;
+        out.push_str(r#"<div class="event-block"#);
+        // Under 45 minutes the title and time share one line; under 25 they shrink to fit, so
+        // a short event shows its title whole instead of cut through the middle of a line.
+        for (on, class) in [
+            (minutes < 45, " short"),
+            (minutes < 25, " tiny"),
+            (!item.busy, " free"),
+            (item.status == calento::event::EventStatus::Tentative, " tentative"),
+        ] {
+            if on {
+                out.push_str(class);
+            }
+        }
+        let _ = write!(
+            out,
+            r#"" style="top: calc({:.1}px + var(--dy, 0px)); height: max({MIN_BLOCK_PX}px, calc({:.1}px + var(--dh, 0px))); left: calc({:.3}% + var(--dx, 0) * 100%); width: {width:.3}%; --event-color: "#,
+            place.top as f64 / 60.0 * HOUR_PX,
+            minutes as f64 / 60.0 * HOUR_PX,
+            width * place.column as f64,
+        );
+        crate::components::push_escaped(&mut out, &item.color);
+        let _ = write!(out, r#"" data-testid="event" data-i="{i}"><a href=""#);
+        crate::components::push_escaped(&mut out, &item_href(here, item));
+        out.push_str(r#"" class="event-link" draggable="false"><span class="event-title">"#);
+        crate::components::push_escaped(&mut out, &item.summary);
+        out.push_str(r#"</span><span class="event-time">"#);
+        out.push_str(&item_time(item, clock));
+        out.push_str("</span></a>");
+        if !item.read_only {
+            out.push_str(r#"<span class="resize-handle" aria-hidden="true"></span>"#);
+        }
+        out.push_str("</div>");
+    }
+    if let Some(top) = now_top {
+        let _ = write!(out, r#"<div class="now-line" style="top: {top:.1}px" data-testid="now-line"></div>"#);
+    }
+    out
+}
+
+/// The shortest an event block is drawn, in pixels (a 5-minute event stays clickable; a
+/// resize stops at 15 minutes, 12 px).
+const MIN_BLOCK_PX: f64 = 14.0;
+
+/// Whether an event's target is inside an event block of the grid.
+fn in_event_block(target: Option<leptos::web_sys::EventTarget>) -> bool {
+    use leptos::wasm_bindgen::JsCast;
+    target
+        .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+        .and_then(|el| el.closest(".event-block").ok().flatten())
+        .is_some()
+}
+
+/// A pointer went down in a day column: on an event block (not read-only), a drag starts,
+/// a move or, on the block's lower edge, a resize.
+fn start_drag(ev: leptos::ev::PointerEvent, data: StoredValue<CalendarData>, drag: DragState) {
+    use leptos::wasm_bindgen::JsCast;
+    if ev.button() != 0 || !ev.is_primary() {
+        return;
+    }
+    let Some(target) = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok()) else { return };
+    let Some(block) = target.closest(".event-block").ok().flatten() else { return };
+    let Some(index) = block.get_attribute("data-i").and_then(|i| i.parse::<usize>().ok()) else { return };
+    let Some(item) = data.with_value(|d| d.items.get(index).cloned()) else { return };
+    if item.read_only {
+        return;
+    }
+    drag.current.set(Some(Drag {
+        index,
+        event_id: item.event_id,
+        recurrence_id: item.recurrence_id,
+        recurring: item.recurring,
+        start: item.local_start,
+        end: item.local_end,
+        resize: target.class_list().contains("resize-handle"),
+        pointer: ev.pointer_id(),
+        origin_x: ev.client_x(),
+        origin_y: ev.client_y(),
+        dx_days: 0,
+        dy_minutes: 0,
+    }));
+}
+
+/// Draws a drag in progress on the dragged event's blocks (an event crossing midnight has
+/// one per day): the `dragging` class and the custom properties its style reads. The
+/// blocks are the server's markup, so this is done on the elements, not through a view.
+fn show_drag(drag: Option<&Drag>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::web_sys::HtmlElement;
+        let each = |selector: &str, f: &dyn Fn(&HtmlElement)| {
+            if let Ok(list) = document().query_selector_all(selector) {
+                for el in
+                    (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into::<HtmlElement>().ok())
+                {
+                    f(&el);
+                }
+            }
+        };
+        each(".event-block.dragging", &|el| {
+            let _ = el.class_list().remove_1("dragging");
+            let style = el.style();
+            for property in ["--dx", "--dy", "--dh"] {
+                let _ = style.remove_property(property);
+            }
+        });
+        let Some(d) = drag else { return };
+        let pixels = d.dy_minutes as f64 / 60.0 * HOUR_PX;
+        let (dx, dy, dh) = if d.resize { (0, 0.0, pixels) } else { (d.dx_days, pixels, 0.0) };
+        each(&format!(".event-block[data-i=\"{}\"]", d.index), &|el| {
+            let _ = el.class_list().add_1("dragging");
+            let style = el.style();
+            let _ = style.set_property("--dx", &dx.to_string());
+            let _ = style.set_property("--dy", &format!("{dy:.1}px"));
+            let _ = style.set_property("--dh", &format!("{dh:.1}px"));
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = drag;
 }
 
 /// The width of one day column in pixels (0 before hydration).
@@ -621,12 +728,12 @@ fn MonthGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                 .take(MONTH_CELL_ITEMS)
                 .map(|item| {
                     let label = if in_all_day_row(item) {
-                        item.occurrence.summary.clone()
+                        item.summary.clone()
                     } else {
-                        format!("{} {}", time_label(item.local_start.time(), clock), item.occurrence.summary)
+                        format!("{} {}", time_label(item.local_start.time(), clock), item.summary)
                     };
                     let href = item_href(&here, item);
-                    let style = format!("--event-color: {}", item.occurrence.color);
+                    let style = format!("--event-color: {}", item.color);
                     view! {
                         <li>
                             <a href=href class="chip" style=style data-testid="event">
@@ -688,12 +795,12 @@ fn Agenda(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                 .iter()
                 .map(|item| {
                     let href = item_href(here, item);
-                    let summary = item.occurrence.summary.clone();
-                    let location = item.occurrence.location.clone();
+                    let summary = item.summary.clone();
+                    let location = item.location.clone();
                     view! {
                         <li>
                             <span class="agenda-time">{item_time(item, clock)}</span>
-                            <span class="dot" style=format!("--event-color: {}", item.occurrence.color)></span>
+                            <span class="dot" style=format!("--event-color: {}", item.color)></span>
                             <a href=href data-testid="event">{summary}</a>
                             {(!location.is_empty()).then(|| view! { <span class="agenda-location">{location}</span> })}
                         </li>
@@ -740,12 +847,12 @@ fn conflicts(
         .iter()
         // All-day events mark a day (a holiday, a trip, a birthday); like Google Calendar,
         // they are not warned about as overlaps.
-        .filter(|i| i.busy && !i.occurrence.all_day && i.local_start < end && i.local_end > start)
+        .filter(|i| i.busy && !i.all_day && i.local_start < end && i.local_end > start)
         .filter(|i| match except {
-            Some((id, rid)) => !(i.occurrence.event_id == id && i.occurrence.recurrence_id.as_deref() == rid),
+            Some((id, rid)) => !(i.event_id == id && i.recurrence_id.as_deref() == rid),
             None => true,
         })
-        .map(|i| i.occurrence.summary.clone())
+        .map(|i| i.summary.clone())
         .collect()
 }
 
@@ -763,6 +870,22 @@ struct Draft {
     time_zone: String,
     details: calento::event::EventDetails,
     read_only: bool,
+}
+
+impl Draft {
+    /// A new single event with this one's details and times, in one of the person's own
+    /// calendars (a subscribed calendar's event is copied into the first of theirs).
+    fn copied(self, data: StoredValue<CalendarData>) -> Self {
+        let calendar_id = data.with_value(|d| {
+            let own = |id: &str| d.calendars.iter().any(|c| c.id == id && c.source_url.is_none());
+            if own(&self.calendar_id) {
+                self.calendar_id.clone()
+            } else {
+                d.calendars.iter().find(|c| c.source_url.is_none()).map(|c| c.id.clone()).unwrap_or_default()
+            }
+        });
+        Self { id: None, recurrence_id: None, recurring: false, repeats: None, calendar_id, read_only: false, ..self }
+    }
 }
 
 #[component]
@@ -792,11 +915,25 @@ fn NewEventDialog(data: StoredValue<CalendarData>, at: String, here: String) -> 
     view! { <EventForm data draft here heading="New event" /> }
 }
 
+/// How an event opens: a short card (what, when, where, who, with edit, duplicate and
+/// delete), as calendar apps do on a click; the full form (`&edit=1`); or the form for a
+/// copy of it (`&copy=1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    Card,
+    Edit,
+    Copy,
+}
+
 #[component]
-fn EventDialog(data: StoredValue<CalendarData>, id: String, rid: Option<String>, here: String) -> impl IntoView {
-    let item = data.with_value(|d| {
-        d.items.iter().find(|i| i.occurrence.event_id == id && i.occurrence.recurrence_id == rid).cloned()
-    });
+fn EventDialog(
+    data: StoredValue<CalendarData>,
+    id: String,
+    rid: Option<String>,
+    here: String,
+    mode: Open,
+) -> impl IntoView {
+    let item = data.with_value(|d| d.items.iter().find(|i| i.event_id == id && i.recurrence_id == rid).cloned());
     let event = Resource::new(move || id.clone(), event_details);
     let rid = StoredValue::new(rid);
     let item = StoredValue::new(item);
@@ -808,7 +945,14 @@ fn EventDialog(data: StoredValue<CalendarData>, id: String, rid: Option<String>,
                     match event.await {
                         Ok(info) => {
                             let draft = draft_of(&info, rid.get_value(), item.get_value(), data);
-                            view! { <EventForm data draft here heading="Event" /> }.into_any()
+                            match mode {
+                                Open::Card => view! { <EventCard data draft item=item.get_value() here /> }.into_any(),
+                                Open::Edit => view! { <EventForm data draft here heading="Event" /> }.into_any(),
+                                Open::Copy => {
+                                    let draft = draft.copied(data);
+                                    view! { <EventForm data draft here heading="Duplicate event" /> }.into_any()
+                                }
+                            }
                         }
                         Err(error) => view! {
                             <div class="dialog-backdrop">
@@ -822,6 +966,151 @@ fn EventDialog(data: StoredValue<CalendarData>, id: String, rid: Option<String>,
                 })
             }}
         </Suspense>
+    }
+}
+
+/// When an occurrence happens, in words: "Tuesday 15 January 2030, 09:00 – 10:00", "Tuesday
+/// 15 January 2030, all day", or both ends written out when it spans days.
+fn when_text(start: NaiveDateTime, end: NaiveDateTime, all_day: bool, clock: ClockFormat) -> String {
+    const DAY: &str = "%A %-d %B %Y";
+    if all_day {
+        let last = (end.date() - Duration::days(1)).max(start.date());
+        return if last == start.date() {
+            format!("{}, all day", start.format(DAY))
+        } else {
+            format!("{} – {}, all day", start.format(DAY), last.format(DAY))
+        };
+    }
+    let (from, to) = (time_label(start.time(), clock), time_label(end.time(), clock));
+    let same_day =
+        end.date() == start.date() || (end.time() == NaiveTime::MIN && end.date() == start.date() + Duration::days(1));
+    if same_day {
+        format!("{}, {from} – {to}", start.format(DAY))
+    } else {
+        format!("{} {from} – {} {to}", start.format(DAY), end.format(DAY))
+    }
+}
+
+/// The card an event opens as: its title, time, calendar, place, link, guests and notes,
+/// with "Edit", "Duplicate" and "Delete" (the this/following/all choice for a series).
+#[component]
+fn EventCard(data: StoredValue<CalendarData>, draft: Draft, item: Option<ViewItem>, here: String) -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let delete_error = form_error(move || actions.remove.value().get());
+    let navigate = use_navigate();
+    let after_delete = here.clone();
+    Effect::new(move |_| {
+        if matches!(actions.remove.value().get(), Some(Ok(_))) {
+            actions.remove.value().set(None);
+            navigate(&after_delete, Default::default());
+        }
+    });
+    // The card takes the focus (its first action) once drawn, so Escape and Tab stay in it.
+    let first_action = NodeRef::<leptos::html::A>::new();
+    Effect::new(move |_| {
+        if first_action.get().is_some() {
+            // After the frame that shows the card: it is built before it is in the page.
+            request_animation_frame(move || {
+                if let Some(link) = first_action.get_untracked() {
+                    let _ = link.focus();
+                }
+            });
+        }
+    });
+    let (clock, calendar) = data.with_value(|d| {
+        (d.clock, d.calendars.iter().find(|c| c.id == draft.calendar_id).map(|c| (c.name.clone(), c.color.clone())))
+    });
+    // The grid's times (the viewer's zone) when the occurrence is on screen, else the event's.
+    let (start, end) = item.as_ref().map_or((draft.start, draft.end), |i| (i.local_start, i.local_end));
+    let when = when_text(start, end, draft.all_day, clock);
+    let id = draft.id.clone().unwrap_or_default();
+    let rid = draft.recurrence_id.clone();
+    let open = format!(
+        "{here}&event={}{}",
+        percent_encode(&id),
+        rid.as_deref().map(|r| format!("&rid={}", percent_encode(r))).unwrap_or_default()
+    );
+    let edit_href = format!("{open}&edit=1");
+    let copy_href = format!("{open}&copy=1");
+    let details = draft.details.clone();
+    let color = details.color.clone().or_else(|| calendar.as_ref().map(|c| c.1.clone())).unwrap_or_default();
+    let link = Some(details.url.clone()).filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+    let guests: Vec<(String, &'static str)> = details
+        .attendees
+        .iter()
+        .map(|a| {
+            (
+                if a.name.is_empty() { a.email.clone() } else { format!("{} <{}>", a.name, a.email) },
+                response_label(a.response),
+            )
+        })
+        .collect();
+    let guest_count = guests.len();
+    let recurring = draft.recurring;
+    let read_only = draft.read_only;
+    view! {
+        <div class="dialog-backdrop">
+            <div
+                class="dialog event-card"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="card-title"
+                data-testid="event-card"
+                on:keydown=keep_focus_in_dialog
+            >
+                <div class="dialog-head">
+                    <h2 id="card-title">
+                        <span class="dot" style=format!("--event-color: {color}") aria-hidden="true"></span>
+                        " "
+                        {details.title.clone()}
+                    </h2>
+                    <A href=here.clone() attr:class="button icon" attr:aria-label="Close" attr:data-testid="close-dialog">"×"</A>
+                </div>
+                <dl class="card-facts">
+                    <dt class="visually-hidden">"When"</dt>
+                    <dd data-testid="card-when">{when}</dd>
+                    {draft.repeats.clone().map(|r| view! { <dt class="visually-hidden">"Repeats"</dt><dd data-testid="repeats">{format!("Repeats: {r}")}</dd> })}
+                    {calendar.map(|(name, _)| view! { <dt>"Calendar"</dt><dd data-testid="card-calendar">{name}</dd> })}
+                    {(!details.location.is_empty()).then(|| view! { <dt>"Where"</dt><dd data-testid="card-location">{details.location.clone()}</dd> })}
+                    {link.map(|url| {
+                        let text = url.clone();
+                        view! { <dt>"Link"</dt><dd><a href=url rel="noopener noreferrer" target="_blank" data-testid="card-link">{text}</a></dd> }
+                    })}
+                    {(guest_count > 0).then(|| view! {
+                        <dt>{if guest_count == 1 { "1 guest".to_owned() } else { format!("{guest_count} guests") }}</dt>
+                        <dd>
+                            <ul class="attendees" data-testid="card-guests">
+                                {guests.into_iter().map(|(who, reply)| view! { <li>{who} " \u{2014} " {reply}</li> }).collect_view()}
+                            </ul>
+                        </dd>
+                    })}
+                    {(!details.description.is_empty()).then(|| view! { <dt>"Notes"</dt><dd class="card-notes">{details.description.clone()}</dd> })}
+                </dl>
+                {read_only.then(|| view! { <p class="hint">"This event comes from a subscribed calendar and cannot be changed here."</p> })}
+                // Plain links: the router's `A` marks every link to /calendar as the current page.
+                <div class="dialog-actions">
+                    {if read_only {
+                        view! { <a href=copy_href class="button" data-testid="duplicate-event" node_ref=first_action>"Duplicate"</a> }.into_any()
+                    } else {
+                        view! {
+                            <a href=edit_href class="button primary" data-testid="edit-event" node_ref=first_action>"Edit"</a>
+                            <a href=copy_href class="button" data-testid="duplicate-event">"Duplicate"</a>
+                        }
+                        .into_any()
+                    }}
+                </div>
+                {(!read_only).then(|| view! {
+                    <ActionForm action=actions.remove attr:class="form delete-form">
+                        <FormError error=delete_error />
+                        <input type="hidden" name="id" value=id.clone() />
+                        <input type="hidden" name="recurrence_id" value=rid.clone().unwrap_or_default() />
+                        <input type="hidden" name="back" value=here.clone() />
+                        {recurring.then(|| view! { <ScopeChoice name="scope" testid="delete-scope" /> })}
+                        <button type="submit" class="danger" data-testid="delete-event">"Delete"</button>
+                    </ActionForm>
+                })}
+            </div>
+        </div>
     }
 }
 
@@ -935,7 +1224,7 @@ fn draft_of(info: &EventInfo, rid: Option<String>, item: Option<ViewItem>, data:
                 )
             };
             if info.time_zone.is_some() {
-                (at(item.occurrence.start_ms), at(item.occurrence.end_ms))
+                (at(item.start_ms), at(item.end_ms))
             } else {
                 (item.local_start, item.local_end)
             }
@@ -1456,4 +1745,116 @@ fn TaskTray(tray: Resource<Result<Vec<crate::models::TaskInfo>, crate::AppError>
         </details>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_chrono_would_write_them_in_either_clock() {
+        for hour in 0..24 {
+            for minute in [0, 5, 30, 59] {
+                let time = NaiveTime::from_hms_opt(hour, minute, 0).unwrap();
+                assert_eq!(time_label(time, ClockFormat::H24), time.format("%H:%M").to_string());
+                let twelve = if minute == 0 { "%-I %p" } else { "%-I:%M %p" };
+                assert_eq!(time_label(time, ClockFormat::H12), time.format(twelve).to_string());
+            }
+        }
+        assert_eq!(time_label(NaiveTime::from_hms_opt(0, 0, 0).unwrap(), ClockFormat::H12), "12 AM");
+        assert_eq!(date_text(NaiveDate::from_ymd_opt(2030, 1, 4).unwrap()), "2030-01-04");
+    }
+
+    fn item(i: usize, summary: &str, start: &str, end: &str) -> ViewItem {
+        let at = |t: &str| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M").unwrap();
+        ViewItem::new(
+            crate::models::OccurrenceInfo {
+                event_id: format!("e{i}"),
+                calendar_id: "c".into(),
+                uid: format!("u{i}"),
+                recurrence_id: None,
+                start: start.into(),
+                end: end.into(),
+                all_day: false,
+                summary: summary.into(),
+                start_ms: 0,
+                end_ms: 0,
+                floating: false,
+                recurring: false,
+                color: "#3b82f6".into(),
+                location: String::new(),
+                status: calento::event::EventStatus::Confirmed,
+                transparency: calento::event::Transparency::Busy,
+                read_only: i == 2,
+                reminders: Vec::new(),
+            },
+            at(start),
+            at(end),
+            true,
+        )
+    }
+
+    #[test]
+    fn all_day_events_are_one_bar_across_their_days_in_the_first_free_lane() {
+        let first = NaiveDate::from_ymd_opt(2030, 1, 14).unwrap();
+        // Sorted by start, as the view's items come.
+        let mut items = vec![
+            // From the week before to the week after.
+            item(0, "Leave", "2030-01-10T00:00", "2030-01-25T00:00"),
+            // Tue–Wed (ends at Thursday's midnight).
+            item(1, "Conference", "2030-01-15T00:00", "2030-01-17T00:00"),
+            item(2, "Meeting", "2030-01-15T09:00", "2030-01-15T10:00"),
+            // Wednesday: lanes 0 and 1 are taken.
+            item(3, "Holiday", "2030-01-16T00:00", "2030-01-17T00:00"),
+            // Thursday: lane 1 is free again. A timed day and a half is a bar too.
+            item(4, "Trip", "2030-01-17T08:00", "2030-01-18T20:00"),
+        ];
+        for i in [0, 1, 3] {
+            items[i].all_day = true;
+        }
+        let (bars, lanes) = all_day_bars(&items, first, 7);
+        let bar = |index: usize| {
+            let b = bars.iter().find(|b| b.index == index).unwrap();
+            (b.column, b.span, b.lane, b.before, b.after)
+        };
+        assert_eq!(bars.len(), 4, "the one-hour meeting is not in the row");
+        assert_eq!(bar(0), (0, 7, 0, true, true));
+        assert_eq!(bar(1), (1, 2, 1, false, false));
+        assert_eq!(bar(3), (2, 1, 2, false, false));
+        assert_eq!(bar(4), (3, 2, 1, false, false));
+        assert_eq!(lanes, 3);
+        // A day view of Wednesday: three bars, the Trip not among them.
+        let (day, lanes) = all_day_bars(&items, NaiveDate::from_ymd_opt(2030, 1, 16).unwrap(), 1);
+        assert_eq!((day.len(), lanes), (3, 3));
+        assert!(day.iter().all(|b| b.index != 4 && b.column == 0 && b.span == 1));
+    }
+
+    #[test]
+    fn a_day_columns_markup_escapes_titles_and_places_each_event_once() {
+        let day = NaiveDate::from_ymd_opt(2030, 1, 15).unwrap();
+        let items = vec![
+            item(0, "Other day", "2030-01-14T09:00", "2030-01-14T10:00"),
+            item(1, "Tom & <b>Jerry</b> \"live\"", "2030-01-15T09:00", "2030-01-15T10:00"),
+            item(2, "Read-only overlap", "2030-01-15T09:30", "2030-01-15T09:45"),
+            item(3, "Late", "2030-01-15T23:30", "2030-01-16T01:00"),
+        ];
+        let html = column_markup(day, "/calendar?view=week&date=2030-01-14", ClockFormat::H24, &items, Some(480.0));
+        assert_eq!(html.matches("class=\"slot\"").count(), 24);
+        assert!(html.contains(r#"href="/calendar?view=week&amp;date=2030-01-14&amp;new=2030-01-15T09:00""#), "{html}");
+        assert!(html.contains("Tom &amp; &lt;b&gt;Jerry&lt;/b&gt; &quot;live&quot;"), "{html}");
+        assert!(!html.contains("<b>"));
+        assert!(!html.contains("Other day"));
+        assert_eq!(html.matches("data-testid=\"event\"").count(), 3);
+        // Index in the view's items, so a pointer handler finds the event.
+        assert!(html.contains(r#"data-i="1""#) && html.contains(r#"data-i="3""#) && !html.contains(r#"data-i="0""#));
+        // Overlapping events share the width; a 15-minute one is drawn on one small line.
+        assert!(html.contains("width: 50.000%"), "{html}");
+        assert!(html.contains(r#"class="event-block short tiny""#), "{html}");
+        // The read-only event has no resize handle: two handles for three events.
+        assert_eq!(html.matches("resize-handle").count(), 2);
+        assert!(html.contains("09:00 – 10:00") && html.contains("23:30 – 01:00"), "{html}");
+        assert!(html.contains(r#"class="now-line" style="top: 480.0px""#));
+        let empty = column_markup(day, "/calendar", ClockFormat::H12, &[], None);
+        assert!(empty.contains("aria-label=\"Create at 1 PM\"") && !empty.contains("now-line"));
+    }
 }

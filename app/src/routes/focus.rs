@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{FormError, RequireUser, form_error};
-use crate::models::{FocusKind, FocusSessionInfo, FocusState, NowSuggestion};
+use crate::models::{FocusKind, FocusSessionInfo, FocusState, NowSuggestion, energy_word};
 use crate::server::tasks::{ChangeFocus, LogEnergy, NoteDistraction, StartFocus, load_focus, what_now};
 
 #[derive(Clone, Copy)]
@@ -34,8 +34,10 @@ pub fn FocusPage() -> impl IntoView {
         },
         |_| load_focus(),
     );
-    let suggestion =
-        Resource::new(move || (actions.energy.version().get(), actions.change.version().get()), |_| what_now());
+    let suggestion = Resource::new(
+        move || (actions.energy.version().get(), actions.change.version().get(), actions.start.version().get()),
+        |_| what_now(),
+    );
     let start_error = form_error(move || actions.start.value().get());
     let change_error = form_error(move || actions.change.value().get());
     view! {
@@ -82,7 +84,9 @@ pub fn FocusPage() -> impl IntoView {
                 <EnergyCheck />
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
-                        suggestion.await.ok().map(|now| view! { <WhatNow now /> })
+                        // A suggestion starts a session when none is running.
+                        let idle = overview.await.is_ok_and(|d| d.current.is_none());
+                        suggestion.await.ok().map(|now| view! { <WhatNow now can_start=idle /> })
                     })}
                 </Transition>
                 <p><a href="/stats" data-testid="stats-link">"Statistics"</a></p>
@@ -178,7 +182,10 @@ fn RunningSession(session: FocusSessionInfo, expired: RwSignal<u32>, sound: bool
         }
     };
     let distractions = session.distractions.clone();
+    // The tab's title counts down too, so the time left shows from any other tab.
+    let title = move || format!("{} {} Focus", clock(remaining.get()), if running { "▶" } else { "⏸" });
     view! {
+        <Title text=title />
         <div class="focus-session" data-testid="focus-session" data-state=state_name(session.state) data-kind=session.kind.as_str()>
             <p class="focus-kind">
                 {session.kind.label()}
@@ -255,7 +262,7 @@ fn DistractionForm() -> impl IntoView {
 fn EnergyCheck() -> impl IntoView {
     let actions = expect_context::<FocusActions>();
     let logged = move || match actions.energy.value().get() {
-        Some(Ok(e)) => Some(format!("Energy {} noted.", e.level)),
+        Some(Ok(e)) => Some(format!("Energy {} ({}) noted.", e.level, energy_word(e.level).to_lowercase())),
         _ => None,
     };
     view! {
@@ -263,10 +270,12 @@ fn EnergyCheck() -> impl IntoView {
             <h2>"How is your energy?"</h2>
             <ActionForm action=actions.energy attr:class="inline-form energy-form">
                 <input type="hidden" name="check_in" value="" />
-                {(1..=5).map(|level| view! {
+                {(1..=5u8).map(|level| view! {
                     <button type="submit" name="level" value=level.to_string() data-testid=format!("energy-{level}")
-                        aria-label=format!("Energy {level} of 5")>
-                        {level}
+                        aria-label=format!("Energy {level} of 5: {}", energy_word(level))>
+                        <span class="energy-level">{level}</span>
+                        " "
+                        <span class="energy-word">{energy_word(level)}</span>
                     </button>
                 }).collect_view()}
             </ActionForm>
@@ -308,13 +317,16 @@ fn notify(title: &str, body: &str) {
 
 /// Tasks that fit the energy just logged and the time before the next event.
 #[component]
-fn WhatNow(now: NowSuggestion) -> impl IntoView {
+fn WhatNow(now: NowSuggestion, can_start: bool) -> impl IntoView {
+    let actions = expect_context::<FocusActions>();
     let gap = match now.free_minutes {
         Some(0) => "You are in a busy block right now.".to_owned(),
         Some(minutes) => format!("{minutes} free minutes before your next event."),
         None => "Nothing on your calendar for the next 12 hours.".to_owned(),
     };
-    let energy = now.energy.map_or("Log your energy to narrow this down.".to_owned(), |e| format!("Energy {e} of 5."));
+    let energy = now.energy.map_or("Log your energy to narrow this down.".to_owned(), |e| {
+        format!("Energy {e} of 5 ({}).", energy_word(e).to_lowercase())
+    });
     view! {
         <section class="what-now" aria-label="What can I do now" data-testid="what-now">
             <h2>"What can I do now?"</h2>
@@ -326,8 +338,17 @@ fn WhatNow(now: NowSuggestion) -> impl IntoView {
                     <ul>
                         {now.tasks.into_iter().map(|t| view! {
                             <li data-testid="now-task">
-                                {t.title}
-                                {t.estimate_minutes.map(|m| format!(" · ~{m} min"))}
+                                <span>
+                                    {t.title.clone()}
+                                    {t.estimate_minutes.map(|m| format!(" · ~{m} min"))}
+                                </span>
+                                {can_start.then(|| view! {
+                                    <ActionForm action=actions.start attr:class="inline-form">
+                                        <input type="hidden" name="task_id" value=t.id.clone() />
+                                        <input type="hidden" name="kind" value="focus" />
+                                        <button type="submit" aria-label=format!("Focus on {}", t.title) data-testid="now-start">"Focus"</button>
+                                    </ActionForm>
+                                })}
                             </li>
                         }).collect_view()}
                     </ul>

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::RequireUser;
+use crate::components::{RequireUser, count};
 use crate::models::{DayStat, StatsInfo};
 use crate::server::tasks::load_stats;
 
@@ -50,7 +50,12 @@ fn Charts(stats: StatsInfo) -> impl IntoView {
         .map(|d| Bar {
             label: short_date(&d.date),
             value: d.tasks_done as f64,
-            tip: format!("{}: {} tasks, {} steps done", d.date, d.tasks_done, d.steps_done),
+            tip: format!(
+                "{}: {}, {} done",
+                d.date,
+                count(d.tasks_done, "task", "tasks"),
+                count(d.steps_done, "step", "steps")
+            ),
         })
         .collect();
     let focus: Vec<Bar> = stats
@@ -94,7 +99,12 @@ fn Charts(stats: StatsInfo) -> impl IntoView {
     let total_focus: i64 = stats.days.iter().map(|d| d.focus_minutes).sum();
     view! {
         <p class="hint" data-testid="stats-summary">
-            {format!("{total_tasks} tasks done and {total_focus} minutes of focus in {} days.", stats.days.len())}
+            {format!(
+                "{} done and {} of focus in {}.",
+                count(total_tasks, "task", "tasks"),
+                count(total_focus, "minute", "minutes"),
+                count(stats.days.len() as i64, "day", "days")
+            )}
         </p>
         <h2>"Tasks done per day"</h2>
         <BarChart bars=tasks label="Tasks done per day" testid="chart-tasks" color="var(--success)" />

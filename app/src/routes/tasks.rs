@@ -1029,7 +1029,13 @@ fn DataPanel() -> impl IntoView {
             {move || match import.value().get() {
                 Some(Ok(report)) => Some(view! {
                     <div class="notice" role="status" data-testid="import-report">
-                        <p>{format!("Imported {} tasks and {} micro-steps ({}); skipped {}.", report.tasks, report.steps, report.format, report.skipped.len())}</p>
+                        <p>{format!(
+                            "Imported {} and {} ({}); skipped {}.",
+                            crate::components::count(report.tasks as i64, "task", "tasks"),
+                            crate::components::count(report.steps as i64, "micro-step", "micro-steps"),
+                            report.format,
+                            report.skipped.len()
+                        )}</p>
                         <ul class="skipped">
                             {report.skipped.into_iter().chain(report.notes).take(50).map(|n| view! { <li>{format!("Line {}: {}", n.line, n.reason)}</li> }).collect_view()}
                         </ul>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{FormError, RequireUser, form_error};
-use crate::models::DailyPlanInfo;
+use crate::models::{DailyPlanInfo, energy_word};
 use crate::server::tasks::{LogEnergy, SaveDailyPlan, ShutDownDay, load_daily_plan};
 
 #[component]
@@ -133,16 +133,22 @@ fn Ritual(
 fn MorningCheckIn() -> impl IntoView {
     let log = ServerAction::<LogEnergy>::new();
     let noted = move || match log.value().get() {
-        Some(Ok(e)) => Some(format!("Energy {} noted for this morning.", e.level)),
+        Some(Ok(e)) => {
+            Some(format!("Energy {} ({}) noted for this morning.", e.level, energy_word(e.level).to_lowercase()))
+        }
         _ => None,
     };
     view! {
         <h2>"How is your energy this morning?"</h2>
         <ActionForm action=log attr:class="inline-form energy-form">
             <input type="hidden" name="check_in" value="true" />
-            {(1..=5).map(|level| view! {
+            {(1..=5u8).map(|level| view! {
                 <button type="submit" name="level" value=level.to_string() data-testid=format!("check-in-{level}")
-                    aria-label=format!("Energy {level} of 5")>{level}</button>
+                    aria-label=format!("Energy {level} of 5: {}", energy_word(level))>
+                    <span class="energy-level">{level}</span>
+                    " "
+                    <span class="energy-word">{energy_word(level)}</span>
+                </button>
             }).collect_view()}
         </ActionForm>
         <p class="saved" role="status">{noted}</p>

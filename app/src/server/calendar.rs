@@ -51,9 +51,9 @@ pub async fn load_calendar(view: String, date: String) -> Result<CalendarData, A
         let busy = counts
             && occurrence.transparency == calento::event::Transparency::Busy
             && occurrence.status != calento::event::EventStatus::Cancelled;
-        items.push(ViewItem { occurrence, local_start, local_end, busy });
+        items.push(ViewItem::new(occurrence, local_start, local_end, busy));
     }
-    items.sort_by(|a, b| (a.local_start, &a.occurrence.summary).cmp(&(b.local_start, &b.occurrence.summary)));
+    items.sort_by(|a, b| (a.local_start, &a.summary).cmp(&(b.local_start, &b.summary)));
     Ok(CalendarData {
         view,
         date,

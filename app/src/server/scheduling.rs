@@ -322,6 +322,52 @@ fn minutes_of(value: Option<String>, unit: Option<String>) -> Result<u32, ()> {
     n.checked_mul(factor).ok_or(())
 }
 
+/// Minutes separated by commas (`30, 60`, `45 min`); a part that is not a number is named.
+#[cfg(feature = "ssr")]
+fn duration_list(text: &str, errors: &mut Vec<FieldError>) -> Vec<u32> {
+    let mut list = Vec::new();
+    for part in text.split([',', ' ', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+        match part.trim_end_matches("min").trim().parse::<u32>() {
+            Ok(n) => list.push(n),
+            Err(_) => {
+                errors.push(FieldError::new("durations", "List minutes separated by commas, like 30, 60."));
+                break;
+            }
+        }
+    }
+    list
+}
+
+/// Creates a link from the short "new link" form: its title, address and durations (none
+/// given: 30 minutes). Every other setting starts at its default and is changed on the
+/// link's own page, where the browser goes next (`/booking-links?edit=ID&created=1`), so
+/// the list's form is empty again and a second click cannot make the link twice.
+#[server(prefix = "/fn", endpoint = "new_link")]
+pub async fn new_link(
+    title: String,
+    slug: Option<String>,
+    durations: Option<String>,
+) -> Result<BookingLinkInfo, AppError> {
+    let user = request::require_user().await?;
+    let db = request::state()?.db.clone();
+    let mut errors = Vec::new();
+    let durations = filled(durations).map(|d| duration_list(&d, &mut errors));
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let settings = LinkPatch {
+        title: Some(Some(title)),
+        slug: Some(filled(slug)),
+        durations: durations.map(Some),
+        ..LinkPatch::default()
+    };
+    let created = scheduling::create_link(&db, &user.id, &user.username, &user.time_zone, &settings).await?;
+    if request::is_plain_form_post() {
+        leptos_axum::redirect(&format!("/booking-links?edit={}&created=1", created.id));
+    }
+    Ok(created)
+}
+
 /// Creates a link (no `id`) or saves every setting of one from its form. Durations are a
 /// comma list of minutes; questions post `q_id[]`, `q_label[]`, `q_kind[]` (short or
 /// long) and `q_required[]` (yes or no) per row, rows without a label being skipped.
@@ -402,16 +448,7 @@ pub async fn save_link(
     if window_kind == "range" && window_start.is_none() && !errors.iter().any(|e| e.field == "window_start") {
         errors.push(FieldError::new("window_start", "Give the first bookable date."));
     }
-    let mut duration_list = Vec::new();
-    for part in durations.split([',', ' ', ';']).map(str::trim).filter(|p| !p.is_empty()) {
-        match part.trim_end_matches("min").trim().parse::<u32>() {
-            Ok(n) => duration_list.push(n),
-            Err(_) => {
-                errors.push(FieldError::new("durations", "List minutes separated by commas, like 30, 60."));
-                break;
-            }
-        }
-    }
+    let duration_list = duration_list(&durations, &mut errors);
     let notice = minutes_of(notice_value, notice_unit).unwrap_or_else(|()| {
         errors.push(FieldError::new("minimum_notice_minutes", "Enter a whole number."));
         0

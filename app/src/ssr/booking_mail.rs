@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::mail::EmailDraft;
+use crate::components::escape_html;
 
 pub const CONFIRMATION: &str = "booking_confirmation";
 pub const HOST_NOTIFICATION: &str = "booking_notification";
@@ -252,22 +253,6 @@ pub fn format_when(start_ms: i64, end_ms: i64, zone: &str) -> String {
             tz.name()
         )
     }
-}
-
-/// `&`, `<`, `>`, `"` and `'` as HTML entities.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn utc(ms: i64) -> DateTime<Utc> {

@@ -55,7 +55,7 @@ impl Found {
             title: self.fields.title.clone(),
             description: self.fields.description.clone(),
             durations: self.fields.durations.clone(),
-            location: self.fields.location.clone(),
+            location: self.fields.location.before_booking(),
             questions: self.fields.questions.clone(),
             requires_approval: self.fields.requires_approval,
             host_timezone: self.schedule_row.time_zone.clone(),

@@ -92,7 +92,7 @@ fn account_email(
     url: Option<&str>,
     tail: &str,
 ) -> EmailDraft {
-    let safe = super::booking_mail::escape_html;
+    let safe = crate::components::escape_html;
     let (text_link, html_link) = match url {
         Some(url) => (format!("{url}\n\n"), format!("<p><a href=\"{}\">{}</a></p>", safe(url), safe(url))),
         None => (String::new(), String::new()),

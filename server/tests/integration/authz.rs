@@ -205,6 +205,7 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("set_default_schedule", Owner, &[("id", "{schedule}")]),
     ("delete_schedule", Owner, &[("id", "{schedule}")]),
     ("list_links", Owner, &[]),
+    ("new_link", Owner, &[("title", "B's link")]),
     ("save_link", Owner, &[("id", "{link}"), ("title", "Stolen"), ("durations", "30")]),
     ("set_link_active", Owner, &[("id", "{link}"), ("active", "false")]),
     ("delete_link", Owner, &[("id", "{link}")]),

@@ -185,6 +185,12 @@ async fn booking_links_are_created_checked_changed_and_private_to_their_host(bac
     assert_eq!(created["buffer_after"], json!(10));
     assert_eq!(created["questions"][0]["id"], json!("what-about"));
     let id = created["id"].as_str().expect("id");
+    // The host sees the video address; a visitor of the link learns it only by booking.
+    assert_eq!(created["location"], json!({"kind": "video", "value": "https://meet.example.org/intro"}));
+    let public = app.get(&format!("/api/v1/public/{}/intro", host.username)).await;
+    assert_eq!(public.json()["location"], json!({"kind": "video", "value": ""}), "{}", public.body);
+    let page = app.get(&format!("/{}/intro", host.username)).await;
+    assert!(page.body.contains("Video call") && !page.body.contains("meet.example.org"), "{}", page.body);
     // The slug is unique per host.
     let reply = app
         .api(

@@ -301,6 +301,7 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
         call(&b, "save_link", &[("title", "Page link"), ("slug", "page-link"), ("durations", "30")]).await.json();
     let page_link = made["id"].as_str().expect("id").to_owned();
     call(&b, "save_link", &[("id", &page_link), ("title", "Page link 2"), ("durations", "30")]).await;
+    let short_link = id_of(&call(&b, "new_link", &[("title", "Short link"), ("durations", "15")]).await);
     call(&b, "set_link_active", &[("id", &page_link), ("active", "false")]).await;
     call(&b, "set_link_active", &[("id", &page_link), ("active", "true")]).await;
     let visitor = app.browser();
@@ -361,6 +362,7 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     call(&b, "claim_reward", &[("id", made["id"].as_str().expect("id"))]).await;
     call(&b, "delete_task", &[("id", pt)]).await;
     call(&b, "delete_link", &[("id", &page_link)]).await;
+    call(&b, "delete_link", &[("id", &short_link)]).await;
     call(&b, "delete_schedule", &[("id", ps)]).await;
     call(&b, "delete_calendar", &[("id", pc)]).await;
 

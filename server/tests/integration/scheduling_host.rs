@@ -323,6 +323,28 @@ async fn booking_links_are_saved_from_their_form_fields(backend: Backend) {
     assert_eq!(plain.header("location"), Some("/booking-links"));
     let page = browser.get("/booking-links").await;
     assert!(page.body.contains(&format!("/{username}/plain")), "the list shows the new link");
+
+    // The short form: a title is enough (30 minutes, the default schedule, switched on), and
+    // a plain post opens the new link's page.
+    let quick = ok(&browser.call("new_link", &[("title", "Quick chat"), ("slug", ""), ("durations", "")]).await);
+    assert_eq!(quick["url"], format!("/{username}/quick-chat"));
+    assert_eq!(quick["durations"], json!([30]));
+    assert_eq!(quick["active"], json!(true));
+    assert_eq!(quick["secret"], json!(false));
+    let bad = browser.call("new_link", &[("title", ""), ("durations", "thirty")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let refused = bad.json();
+    let fields: Vec<&str> =
+        refused["fields"].as_array().into_iter().flatten().filter_map(|f| f["field"].as_str()).collect();
+    assert!(fields.contains(&"durations"), "{}", bad.body);
+    let posted = browser.submit("new_link", "/booking-links", &[("title", "Walk and talk"), ("durations", "45")]).await;
+    assert_eq!(posted.status, 302, "{}", posted.body);
+    let to = posted.header("location").unwrap_or_default().to_owned();
+    assert!(to.starts_with("/booking-links?edit=") && to.ends_with("&created=1"), "{to}");
+    let page = browser.get(&to).await;
+    assert!(page.body.contains("is ready to share") && page.body.contains(&format!("/{username}/walk-and-talk")));
+    let links = ok(&browser.call("list_links", &[]).await);
+    assert_eq!(links["links"].as_array().map(Vec::len), Some(3), "each form made exactly one link");
 }
 
 async fn book(app: &TestApp, username: &str, slug: &str, start: &str, name: &str) -> Value {
