@@ -317,9 +317,12 @@ pub fn Field(
     #[prop(optional)] required: bool,
     #[prop(optional)] list: &'static str,
     #[prop(optional)] node_ref: NodeRef<leptos::html::Input>,
+    /// The input's id when a page has two fields of one name (default `field-{name}`).
+    #[prop(optional)]
+    id: &'static str,
 ) -> impl IntoView {
     let value = if value.is_empty() && kind != "password" { FormDraft::field(name) } else { value };
-    let id = format!("field-{name}");
+    let id = if id.is_empty() { format!("field-{name}") } else { id.to_owned() };
     let message_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let message = move || error.get().and_then(|e| e.field_message(name));

@@ -257,6 +257,36 @@ test.describe("calendar with WebAssembly", () => {
     await expect(events(page, "Standup")).toContainText("11:00 – 12:00");
   });
 
+  test("a focused event moves with the arrow keys, and a move can be undone", async ({ page }) => {
+    await register(page, "arrowmove");
+    await createEvent(page, "Focus block", "2030-01-15", "09:00", "10:00");
+    await week(page);
+    await events(page, "Focus block").getByRole("link").focus();
+    await page.keyboard.press("ArrowDown");
+    await expect(events(page, "Focus block")).toContainText("09:15 – 10:15");
+    // The event keeps the focus, so the keys go on moving it; the week stays.
+    await expect(events(page, "Focus block").getByRole("link")).toBeFocused();
+    await page.keyboard.press("ArrowRight");
+    await expect(page.locator('.day-column[data-date="2030-01-16"]').getByText("Focus block")).toBeVisible();
+    await expect(page.getByTestId("calendar-title")).toHaveText("14 – 20 January 2030");
+    // "Undo" puts the last move back.
+    await page.getByTestId("undo-toast").getByTestId("undo-move").click();
+    await expect(page.locator('.day-column[data-date="2030-01-15"]').getByText("Focus block")).toBeVisible();
+    await expect(events(page, "Focus block")).toContainText("09:15 – 10:15");
+    // A dragged event too.
+    const box = await events(page, "Focus block").boundingBox();
+    if (!box) throw new Error("no block");
+    await page.mouse.move(box.x + box.width / 2, box.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + 58, { steps: 5 });
+    await page.mouse.up();
+    await expect(events(page, "Focus block")).toContainText("10:15 – 11:15");
+    await page.getByTestId("undo-move").click();
+    await expect(events(page, "Focus block")).toContainText("09:15 – 10:15");
+    await week(page);
+    await expect(events(page, "Focus block")).toContainText("09:15 – 10:15");
+  });
+
   test("dragging one occurrence of a repeating event asks which occurrences move", async ({ page }) => {
     await register(page, "dragscope");
     await createEvent(page, "Walk", "2030-01-14", "08:00", "09:00", "Daily");

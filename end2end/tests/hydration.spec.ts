@@ -47,6 +47,13 @@ test("every signed-in page hydrates and answers in place, without an error", asy
     await expect(html, path).not.toHaveAttribute("data-theme", before ?? "");
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker), path).toBe("still here");
     expect(errors, path).toEqual([]);
+    // Every id is unique on the page (a label names exactly one field).
+    const repeated = await page.evaluate(() => {
+      const seen = new Map<string, number>();
+      for (const el of Array.from(document.querySelectorAll("[id]"))) seen.set(el.id, (seen.get(el.id) ?? 0) + 1);
+      return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+    });
+    expect(repeated, path).toEqual([]);
   }
 });
 

@@ -6,6 +6,10 @@
 // A measuring tool, not production code: a failed step ends the run with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// The server's allocator (server/src/main.rs), so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::time::{Duration, Instant};
 
 use axum::body::Body;

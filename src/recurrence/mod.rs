@@ -79,11 +79,30 @@ impl Placed {
 
 impl fmt::Display for Placed {
     /// `YYYY-MM-DD` for dates, `YYYY-MM-DDTHH:MM:SS` for floating times, `…Z` for instants.
+    /// Written field by field: a `format` pattern is parsed again on every call, and a view
+    /// writes two of these per occurrence.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use chrono::{Datelike, Timelike};
+        let date = |f: &mut fmt::Formatter<'_>, d: NaiveDate| {
+            if (0..=9999).contains(&d.year()) {
+                write!(f, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+            } else {
+                write!(f, "{}", d.format("%Y-%m-%d"))
+            }
+        };
+        let time = |f: &mut fmt::Formatter<'_>, t: NaiveDateTime| {
+            date(f, t.date())?;
+            // A leap second reads as :60, as chrono writes it.
+            let second = t.second() + u32::from(t.nanosecond() >= 1_000_000_000);
+            write!(f, "T{:02}:{:02}:{second:02}", t.hour(), t.minute())
+        };
         match self {
-            Placed::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
-            Placed::Floating(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%S")),
-            Placed::Utc(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
+            Placed::Date(d) => date(f, *d),
+            Placed::Floating(t) => time(f, *t),
+            Placed::Utc(t) => {
+                time(f, *t)?;
+                f.write_str("Z")
+            }
         }
     }
 }

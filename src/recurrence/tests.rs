@@ -211,3 +211,18 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A placed time is written exactly as chrono's patterns write it.
+    #[test]
+    fn placed_times_read_as_chronos_patterns(days in -400_000i32..4_000_000, seconds in 0u32..86_400, leap in 0u32..3) {
+        let Some(date) = NaiveDate::from_num_days_from_ce_opt(days) else { return Ok(()) };
+        // One case in three is a leap second (a nanosecond part of a second or more).
+        let nanos = if leap == 0 { 1_500_000_000 } else { 0 };
+        let Some(time) = chrono::NaiveTime::from_num_seconds_from_midnight_opt(seconds, nanos) else { return Ok(()) };
+        let at = date.and_time(time);
+        prop_assert_eq!(Placed::Date(date).to_string(), date.format("%Y-%m-%d").to_string());
+        prop_assert_eq!(Placed::Floating(at).to_string(), at.format("%Y-%m-%dT%H:%M:%S").to_string());
+        prop_assert_eq!(Placed::Utc(at).to_string(), at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    }
+}

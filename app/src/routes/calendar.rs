@@ -76,7 +76,28 @@ pub fn CalendarPage() -> impl IntoView {
         move || boxed.version().get(),
         |_| crate::server::tasks::list_tasks("all".to_owned(), None, None, None),
     );
-    provide_context(Actions { boxed, save, remove, moved, pending_move: RwSignal::new(None) });
+    let actions = Actions {
+        boxed,
+        save,
+        remove,
+        moved,
+        pending_move: RwSignal::new(None),
+        undo: RwSignal::new(None),
+        refocus: StoredValue::new(None),
+    };
+    provide_context(actions);
+    // "Undo" after a move, for eight seconds (a later move replaces it).
+    let undo_shown = RwSignal::new(0usize);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let version = moved.version().get();
+        set_timeout(move || undo_shown.set(version), std::time::Duration::from_secs(8));
+    });
+    let undo_offer = move || {
+        let version = moved.version().get();
+        let saved = matches!(moved.value().get(), Some(Ok(_)));
+        actions.undo.get().filter(|_| saved && undo_shown.get() != version)
+    };
     provide_context(DraggedTask(RwSignal::new(None)));
     // The resource is made here, outside the sign-in guard's Suspense, so the server and the
     // browser create it exactly once and in the same order (stable hydration).
@@ -100,6 +121,21 @@ pub fn CalendarPage() -> impl IntoView {
                     })}
                 </Transition>
             </section>
+            {move || undo_offer().map(|(title, back)| view! {
+                <div class="undo-toast" role="status" data-testid="undo-toast">
+                    <span>{format!("Moved \u{201c}{title}\u{201d}")}</span>
+                    <button
+                        type="button"
+                        data-testid="undo-move"
+                        on:click=move |_| {
+                            actions.undo.set(None);
+                            actions.moved.dispatch(back.clone());
+                        }
+                    >
+                        "Undo"
+                    </button>
+                </div>
+            })}
         </RequireUser>
     }
 }
@@ -113,6 +149,44 @@ struct Actions {
     moved: ServerAction<MoveEvent>,
     /// A dragged occurrence of a repeating event, waiting for "this / following / all".
     pending_move: RwSignal<Option<MoveEvent>>,
+    /// The last move's title and the move that puts it back, offered as "Undo".
+    undo: RwSignal<Option<(String, MoveEvent)>>,
+    /// The event (id, occurrence) moved with the keyboard, to focus again once redrawn.
+    refocus: StoredValue<Option<String>>,
+}
+
+impl Actions {
+    /// Saves a move of `item` by whole days and minutes (a resize moves its end only), in
+    /// the viewer's zone; a repeating event asks "this, following or all" first. A single
+    /// event's move, or one occurrence's, can be undone.
+    fn save_move(self, item: &ViewItem, days: i64, minutes: i64, resize: bool, zone: &str) {
+        let (start, end) = if resize {
+            (
+                item.local_start,
+                (item.local_end + Duration::minutes(minutes)).max(item.local_start + Duration::minutes(15)),
+            )
+        } else {
+            let shift = Duration::minutes(minutes) + Duration::days(days);
+            (item.local_start + shift, item.local_end + shift)
+        };
+        let tz = calento::TimeZoneName::parse(zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
+        let utc =
+            |t: NaiveDateTime| format!("{}Z", calento::recurrence::local_to_utc(tz, t).format("%Y-%m-%dT%H:%M:%S"));
+        let change = |start: NaiveDateTime, end: NaiveDateTime, scope: Option<&str>| MoveEvent {
+            id: item.event_id.clone(),
+            recurrence_id: item.recurrence_id.clone(),
+            start_utc: utc(start),
+            end_utc: utc(end),
+            scope: scope.map(str::to_owned),
+        };
+        if item.recurring {
+            self.undo.set(Some((item.summary.clone(), change(item.local_start, item.local_end, Some("this")))));
+            self.pending_move.set(Some(change(start, end, None)));
+        } else {
+            self.undo.set(Some((item.summary.clone(), change(item.local_start, item.local_end, None))));
+            self.moved.dispatch(change(start, end, None));
+        }
+    }
 }
 
 #[component]
@@ -303,7 +377,21 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < end).collect();
     let columns = days.len();
     let drag = DragState { current: RwSignal::new(None), just_dropped: StoredValue::new(false) };
-    watch_drags(drag);
+    watch_drags(drag, data);
+    // An event moved with the keyboard keeps the focus once the grid is drawn again.
+    if let Some(actions) = use_context::<Actions>()
+        && let Some(id) = actions.refocus.get_value()
+    {
+        actions.refocus.set_value(None);
+        Effect::new(move |_| {
+            let selector = format!(".event-block a.event-link[href*=\"event={id}\"]");
+            request_animation_frame(move || {
+                if let Some(link) = document().query_selector(&selector).ok().flatten() {
+                    let _ = leptos::wasm_bindgen::JsCast::unchecked_into::<leptos::web_sys::HtmlElement>(link).focus();
+                }
+            });
+        });
+    }
     // All-day events (and timed ones of a day or more) as bars across the days they cover,
     // each in the first lane free on all of them, as calendar apps draw them.
     let (bars, lanes) = data.with_value(|d| all_day_bars(&d.items, first, columns));
@@ -432,11 +520,6 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
 struct Drag {
     /// The item's index in the view's items (its blocks' `data-i`).
     index: usize,
-    event_id: String,
-    recurrence_id: Option<String>,
-    recurring: bool,
-    start: NaiveDateTime,
-    end: NaiveDateTime,
     resize: bool,
     pointer: i32,
     origin_x: i32,
@@ -456,7 +539,7 @@ struct DragState {
 /// Pointer moves, the release and a cancel are watched once for the whole grid, on the
 /// window, so a fast drag that leaves the event is not lost, and a drag the browser takes
 /// over (a native drag, a scroll: `pointercancel`) leaves nothing ghosted behind.
-fn watch_drags(state: DragState) {
+fn watch_drags(state: DragState, data: StoredValue<CalendarData>) {
     let drag = state.current;
     let actions = expect_context::<Actions>();
     let zone = use_context::<ZoneName>().map(|z| z.0).unwrap_or_default();
@@ -493,26 +576,8 @@ fn watch_drags(state: DragState) {
             // The click that follows this release is swallowed; a click later is not.
             state.just_dropped.set_value(true);
             set_timeout(move || state.just_dropped.set_value(false), std::time::Duration::from_millis(100));
-            let (new_start, new_end) = if d.resize {
-                (d.start, (d.end + Duration::minutes(d.dy_minutes)).max(d.start + Duration::minutes(15)))
-            } else {
-                let shift = Duration::minutes(d.dy_minutes) + Duration::days(d.dx_days);
-                (d.start + shift, d.end + shift)
-            };
-            let tz = calento::TimeZoneName::parse(&zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
-            let utc =
-                |t: NaiveDateTime| format!("{}Z", calento::recurrence::local_to_utc(tz, t).format("%Y-%m-%dT%H:%M:%S"));
-            let change = MoveEvent {
-                id: d.event_id,
-                recurrence_id: d.recurrence_id,
-                start_utc: utc(new_start),
-                end_utc: utc(new_end),
-                scope: None,
-            };
-            if d.recurring {
-                actions.pending_move.set(Some(change));
-            } else {
-                actions.moved.dispatch(change);
+            if let Some(item) = data.with_value(|data| data.items.get(d.index).cloned()) {
+                actions.save_move(&item, d.dx_days, d.dy_minutes, d.resize, &zone);
             }
         });
         on_cleanup(move || {
@@ -603,6 +668,13 @@ fn column_markup(day: NaiveDate, here: &str, clock: ClockFormat, items: &[ViewIt
 /// resize stops at 15 minutes, 12 px).
 const MIN_BLOCK_PX: f64 = 14.0;
 
+/// The index of the event whose link has the keyboard's focus, if any.
+fn focused_event(ev: &leptos::ev::KeyboardEvent) -> Option<usize> {
+    use leptos::wasm_bindgen::JsCast;
+    let target = ev.target()?.dyn_into::<leptos::web_sys::Element>().ok()?;
+    target.closest(".event-block").ok()??.get_attribute("data-i")?.parse().ok()
+}
+
 /// Whether an event's target is inside an event block of the grid.
 fn in_event_block(target: Option<leptos::web_sys::EventTarget>) -> bool {
     use leptos::wasm_bindgen::JsCast;
@@ -628,11 +700,6 @@ fn start_drag(ev: leptos::ev::PointerEvent, data: StoredValue<CalendarData>, dra
     }
     drag.current.set(Some(Drag {
         index,
-        event_id: item.event_id,
-        recurrence_id: item.recurrence_id,
-        recurring: item.recurring,
-        start: item.local_start,
-        end: item.local_end,
         resize: target.class_list().contains("resize-handle"),
         pointer: ev.pointer_id(),
         origin_x: ev.client_x(),
@@ -1558,6 +1625,10 @@ fn MoveScopeDialog() -> impl IntoView {
     let choose = move |scope: Option<&'static str>| {
         if let Some(mut change) = actions.pending_move.get_untracked() {
             actions.pending_move.set(None);
+            // Only one occurrence's move is undone by moving it back.
+            if scope != Some("this") {
+                actions.undo.set(None);
+            }
             if let Some(scope) = scope {
                 change.scope = Some(scope.to_owned());
                 actions.moved.dispatch(change);
@@ -1629,6 +1700,27 @@ fn keyboard_shortcuts(data: StoredValue<CalendarData>, here: String) {
                     actions.pending_move.set(None);
                 }
                 return;
+            }
+            // Arrow keys on a focused event move it: a quarter of an hour up or down, a day
+            // to either side (elsewhere they change the period shown).
+            if let Some(index) = focused_event(&ev) {
+                let (days, minutes) = match ev.key().as_str() {
+                    "ArrowUp" => (0, -15),
+                    "ArrowDown" => (0, 15),
+                    "ArrowLeft" => (-1, 0),
+                    "ArrowRight" => (1, 0),
+                    _ => (0, 0),
+                };
+                if (days, minutes) != (0, 0) {
+                    ev.prevent_default();
+                    let item = data.with_value(|d| d.items.get(index).cloned()).filter(|i| !i.read_only);
+                    if let (Some(actions), Some(item)) = (actions, item) {
+                        actions.refocus.set_value(Some(item.event_id.clone()));
+                        let zone = data.with_value(|d| d.time_zone.clone());
+                        actions.save_move(&item, days, minutes, false, &zone);
+                    }
+                    return;
+                }
             }
             let (view, date, today) = data.with_value(|d| (d.view, d.date, d.today));
             let go =

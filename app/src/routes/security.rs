@@ -156,7 +156,7 @@ pub fn SecurityPage() -> impl IntoView {
                             <ActionForm action=change_email attr:class="form" attr:novalidate=true>
                                 <FormError error=email_error />
                                 <Field label="New email address" name="email" kind="email" autocomplete="email" error=email_error />
-                                <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" error=email_error />
+                                <Field label="Current password" name="current_password" id="email-current-password" kind="password" autocomplete="current-password" error=email_error />
                                 <SubmitButton label="Change email" busy_label="Sending…" pending=change_email.pending().into() />
                                 <p role="status" data-testid="email-sent">{move || matches!(change_email.value().get(), Some(Ok(()))).then_some(
                                     "We sent a link to the new address. Your email changes when you open it."
@@ -168,7 +168,7 @@ pub fn SecurityPage() -> impl IntoView {
                             })}
                             <ActionForm action=change_password attr:class="form" attr:novalidate=true>
                                 <FormError error=password_error />
-                                <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" error=password_error />
+                                <Field label="Current password" name="current_password" id="password-current-password" kind="password" autocomplete="current-password" error=password_error />
                                 <Field label="New password" name="new_password" kind="password" autocomplete="new-password" hint="At least 10 characters. Your other sessions and signed-in apps will be signed out." error=password_error />
                                 <SubmitButton label="Change password" busy_label="Saving…" pending=change_password.pending().into() />
                                 <p role="status" data-testid="password-saved">{move || matches!(change_password.value().get(), Some(Ok(()))).then_some("Password changed.")}</p>
@@ -271,7 +271,7 @@ pub fn SecurityPage() -> impl IntoView {
                 <p>"This deletes your account, your calendars, events, booking links, bookings (with what invitees told you), tasks and everything else, at once. It cannot be undone."</p>
                 <ActionForm action=delete attr:class="form" attr:novalidate=true>
                     <FormError error=delete_error />
-                    <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" error=delete_error />
+                    <Field label="Current password" name="current_password" id="delete-current-password" kind="password" autocomplete="current-password" error=delete_error />
                     <Field label="Type DELETE to confirm" name="confirm" error=delete_error />
                     <button type="submit" class="danger">"Delete my account"</button>
                 </ActionForm>

@@ -196,9 +196,16 @@ impl Db {
     }
 }
 
+/// A pool of connections to the SQLite file. A connection is not pinged before each use
+/// (sqlx's `test_before_acquire`): a local file does not drop connections as a network
+/// does, and the ping was a round trip to the connection's thread before every query
+/// (BENCHMARKS.md, "Week view with 500 events").
 fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30)).after_connect(
-        |conn, _meta| {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .after_connect(|conn, _meta| {
             Box::pin(async move {
                 if conn.backend_name() == "SQLite" {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -208,8 +215,7 @@ fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
                 }
                 Ok(())
             })
-        },
-    )
+        })
 }
 
 /// The URL without its password, for messages and logs.

@@ -995,7 +995,7 @@ async fn rows_of_window(
         "SELECT {all} FROM events
           WHERE user_id = $1 AND master_id IS NULL AND span_start_ms < $3 AND (span_end_ms IS NULL OR span_end_ms > $2)
                 {series}
-         UNION
+         UNION ALL
          SELECT {m} FROM events m JOIN events e ON e.master_id = m.id
           WHERE e.user_id = $1 AND e.span_start_ms < $3 AND e.span_end_ms > $2"
     )))
@@ -1004,12 +1004,13 @@ async fn rows_of_window(
     .bind(to_ms)
     .fetch_all(db.read())
     .await?;
+    let masters = distinct(masters);
     let e = window_columns("e");
     let exceptions = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {e} FROM events e JOIN events m ON e.master_id = m.id
           WHERE m.user_id = $1 AND m.master_id IS NULL AND m.span_start_ms < $3
             AND (m.span_end_ms IS NULL OR m.span_end_ms > $2)
-         UNION
+         UNION ALL
          SELECT {all} FROM events
           WHERE user_id = $1 AND master_id IS NOT NULL AND span_start_ms < $3 AND span_end_ms > $2"
     )))
@@ -1018,7 +1019,15 @@ async fn rows_of_window(
     .bind(to_ms)
     .fetch_all(db.read())
     .await?;
-    Ok(WindowRows { masters, exceptions })
+    Ok(WindowRows { masters, exceptions: distinct(exceptions) })
+}
+
+/// Rows without repeats (the queries above are `UNION ALL`: letting the database drop the
+/// repeats sorted every row of a window, all its columns, in a temporary tree).
+fn distinct(mut rows: Vec<EventRow>) -> Vec<EventRow> {
+    rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    rows.dedup_by(|a, b| a.id == b.id);
+    rows
 }
 
 fn exception_of(row: &EventRow) -> Result<Exception, AppError> {
