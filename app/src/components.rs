@@ -54,6 +54,7 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
         </nav>
         <QuickCaptureBox />
         <Reminders />
+        <FocusBadge />
         <div class="account">
             <span class="account-name" data-testid="account-name">
                 {user.name}
@@ -103,6 +104,80 @@ fn Reminders() -> impl IntoView {
                     .collect_view()
             }}
         </div>
+    }
+}
+
+/// The running focus session on every page but Focus itself: the time left (a link to
+/// Focus), pause or resume, and stop. Asked for once the page is live, on every move to
+/// another page and every half minute (another device may have started one); not part of
+/// the server-rendered page, as reminders are not.
+#[component]
+fn FocusBadge() -> impl IntoView {
+    use crate::models::{FocusSessionInfo, FocusState};
+    let session = RwSignal::new(None::<FocusSessionInfo>);
+    let left = RwSignal::new(0i64);
+    let location = leptos_router::hooks::use_location();
+    let fetch = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(overview) = crate::server::tasks::load_focus().await {
+                left.set(overview.current.as_ref().map_or(0, |s| s.remaining_seconds));
+                session.set(overview.current);
+            }
+        });
+    };
+    Effect::new(move |_| {
+        location.pathname.track();
+        fetch();
+    });
+    Effect::new(move |_| {
+        let poll = set_interval_with_handle(fetch, std::time::Duration::from_secs(30)).ok();
+        let tick = set_interval_with_handle(
+            move || {
+                if session.with_untracked(|s| s.as_ref().is_some_and(|s| s.state == FocusState::Running)) {
+                    left.update(|l| *l = (*l - 1).max(0));
+                }
+            },
+            std::time::Duration::from_secs(1),
+        )
+        .ok();
+        on_cleanup(move || {
+            for handle in [poll, tick].into_iter().flatten() {
+                handle.clear();
+            }
+        });
+    });
+    let change = move |action: &'static str| {
+        if let Some(id) = session.with_untracked(|s| s.as_ref().map(|s| s.id.clone())) {
+            leptos::task::spawn_local(async move {
+                let _ = crate::server::tasks::change_focus(id, action.to_owned()).await;
+                fetch();
+            });
+        }
+    };
+    view! {
+        {move || {
+            let elsewhere = location.pathname.with(|p| p != "/focus");
+            session.get().filter(|_| elsewhere).map(|s| {
+                let running = s.state == FocusState::Running;
+                let what = s.task_title.clone().unwrap_or_else(|| s.kind.label().to_owned());
+                view! {
+                    <div class="focus-badge" class:paused=!running data-testid="focus-badge">
+                        <A href="/focus" attr:title=what attr:data-testid="badge-time">
+                            {move || {
+                                let seconds = left.get();
+                                format!("\u{23f1} {:02}:{:02}", seconds / 60, seconds % 60)
+                            }}
+                        </A>
+                        <button type="button" class="link-button" data-testid="badge-pause" on:click=move |_| change(if running { "pause" } else { "resume" })>
+                            {if running { "Pause" } else { "Resume" }}
+                        </button>
+                        <button type="button" class="link-button" data-testid="badge-stop" on:click=move |_| change("abandon")>
+                            "Stop"
+                        </button>
+                    </div>
+                }
+            })
+        }}
     }
 }
 

@@ -55,9 +55,31 @@ test.describe("tasks with WebAssembly", () => {
     await expect(form).toBeVisible();
     await form.getByLabel("Estimate (minutes)").fill("20");
     await form.getByLabel("Status").selectOption("doing");
+    // "Do on" and "due" are date pickers, with an optional time in words or digits.
+    await form.getByTestId("do-date").fill("2030-01-15");
+    await form.getByTestId("do-time").fill("2:30 pm");
+    await form.getByTestId("due-date").fill("2030-01-17");
     await form.getByTestId("save-task").click();
-    await expect(page.getByTestId("task").first()).toContainText("~20 min");
-    await expect(page.getByTestId("task").first()).toContainText("in progress");
+    const edited = page.getByTestId("task").filter({ hasText: "~20 min" });
+    await expect(edited).toHaveCount(1);
+    await expect(edited).toContainText("in progress");
+    await expect(edited).toContainText("do 15 Jan 2030 14:30");
+    // Opened again on a fresh page, the pickers show what was saved.
+    await page.goto("/tasks");
+    await hydrated(page);
+    await edited.getByTestId("edit-link").click();
+    await expect(page.getByTestId("do-date")).toHaveValue("2030-01-15");
+    await expect(page.getByTestId("do-time")).toHaveValue("14:30");
+    await expect(page.getByTestId("due-date")).toHaveValue("2030-01-17");
+    await expect(page.getByTestId("due-time")).toHaveValue("");
+    // A time that is not one is refused beside its field, and nothing changes.
+    await page.getByTestId("do-time").fill("teatime");
+    await page.getByTestId("save-task").click();
+    await expect(page.getByTestId("edit-task")).toContainText("Write a time like 09:30 or 2:30 pm.");
+    await page.reload();
+    await expect(page.getByTestId("do-time")).toHaveValue("14:30");
+    await page.goto("/tasks");
+    await hydrated(page);
     // A ticked task leaves the list, and Undo brings it back.
     const dentist = page.getByTestId("task").filter({ hasText: "Call the dentist" });
     await dentist.getByTestId("done-toggle").first().click();
@@ -200,8 +222,27 @@ test.describe("tasks with WebAssembly", () => {
     await expect(page).not.toHaveTitle(first, { timeout: 5_000 });
     // While a session runs, suggestions offer no second one.
     await expect(page.getByTestId("now-start")).toHaveCount(0);
-    await page.getByTestId("focus-pause").click();
+    // On every other page the header shows the time left, with pause and stop.
+    await page.getByRole("link", { name: "Tasks", exact: true }).first().click();
+    await arrived(page, /\/tasks/);
+    const badge = page.getByTestId("focus-badge");
+    await expect(badge.getByTestId("badge-time")).toHaveText(/^⏱ 2[0-5]:[0-5]\d$/);
+    await badge.getByTestId("badge-pause").click();
+    await expect(badge.getByTestId("badge-pause")).toHaveText("Resume");
+    await page.goto("/focus");
+    await hydrated(page);
+    await expect(session).toHaveAttribute("data-state", "paused");
+    await expect(page.getByTestId("focus-badge")).toHaveCount(0);
     await expect(page).toHaveTitle(/⏸ Focus · Calento$/);
+    await page.getByTestId("focus-abandon").click();
+    await expect(page.getByTestId("focus-start")).toBeVisible();
+    // From the task's own row: "Focus on this" opens Focus with the task chosen.
+    await openTasks(page);
+    await page.getByTestId("task").filter({ hasText: "Answer the landlord" }).getByTestId("edit-link").click();
+    await page.getByTestId("focus-on-task").click();
+    await arrived(page, /\/focus\?task=/);
+    await expect(page.getByTestId("focus-task").locator("option:checked")).toHaveText("Answer the landlord");
+    await expect(page.getByTestId("focus-kind")).toHaveValue("focus");
   });
 
   test("planning the week puts time blocks on the calendar", async ({ page }) => {

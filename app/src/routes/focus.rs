@@ -39,6 +39,9 @@ pub fn FocusPage() -> impl IntoView {
         |_| what_now(),
     );
     let start_error = form_error(move || actions.start.value().get());
+    // `?task=ID` (a task's "Focus on this") chooses the task to work on.
+    let query = leptos_router::hooks::use_query_map();
+    let chosen_task = Memo::new(move |_| query.read().get("task"));
     let change_error = form_error(move || actions.change.value().get());
     view! {
         <Title text="Focus" />
@@ -56,7 +59,7 @@ pub fn FocusPage() -> impl IntoView {
                                 view! {
                                     {match current {
                                         Some(session) => view! { <RunningSession session expired sound=data.sound /> }.into_any(),
-                                        None => view! { <StartForm tasks=data.open_tasks.clone() next=data.next_kind /> }.into_any(),
+                                        None => view! { <StartForm tasks=data.open_tasks.clone() next=data.next_kind chosen=chosen_task.get() /> }.into_any(),
                                     }}
                                     <p class="hint" data-testid="focus-today">
                                         {format!("Focused today: {} min", data.focus_minutes_today)}
@@ -111,7 +114,7 @@ fn clock(seconds: i64) -> String {
 }
 
 #[component]
-fn StartForm(tasks: Vec<(String, String)>, next: FocusKind) -> impl IntoView {
+fn StartForm(tasks: Vec<(String, String)>, next: FocusKind, chosen: Option<String>) -> impl IntoView {
     let actions = expect_context::<FocusActions>();
     view! {
         <ActionForm action=actions.start attr:class="form start-focus">
@@ -120,7 +123,7 @@ fn StartForm(tasks: Vec<(String, String)>, next: FocusKind) -> impl IntoView {
                     <label for="focus-kind">"Session"</label>
                     <select id="focus-kind" name="kind" data-testid="focus-kind">
                         {[FocusKind::Focus, FocusKind::ShortBreak, FocusKind::LongBreak].into_iter().map(|k| view! {
-                            <option value=k.as_str() selected=k == next>{k.label()}</option>
+                            <option value=k.as_str() selected=if chosen.is_some() { k == FocusKind::Focus } else { k == next }>{k.label()}</option>
                         }).collect_view()}
                     </select>
                 </div>
@@ -128,7 +131,10 @@ fn StartForm(tasks: Vec<(String, String)>, next: FocusKind) -> impl IntoView {
                     <label for="focus-task">"Working on (optional)"</label>
                     <select id="focus-task" name="task_id" data-testid="focus-task">
                         <option value="">"—"</option>
-                        {tasks.into_iter().map(|(id, title)| view! { <option value=id>{title}</option> }).collect_view()}
+                        {tasks.into_iter().map(|(id, title)| {
+                            let selected = chosen.as_deref() == Some(id.as_str());
+                            view! { <option value=id selected=selected>{title}</option> }
+                        }).collect_view()}
                     </select>
                 </div>
             </div>

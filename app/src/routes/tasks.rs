@@ -540,6 +540,11 @@ fn OpenTask(task: TaskInfo, close: String, steps_first: bool) -> impl IntoView {
             <EditTaskForm task close focus=!steps_first />
             <div class="task-actions">
                 {(!is_template).then(|| view! {
+                    <a href=format!("/focus?task={}", crate::components::percent_encode(&id)) class="button" data-testid="focus-on-task">
+                        "Focus on this"
+                    </a>
+                })}
+                {(!is_template).then(|| view! {
                     <ActionForm action=actions.copy attr:class="inline-form">
                         <input type="hidden" name="id" value=template_id.clone() />
                         <input type="hidden" name="template" value="true" />
@@ -719,8 +724,15 @@ fn EditTaskForm(task: TaskInfo, close: String, focus: bool) -> impl IntoView {
         _ => None,
     });
     let message = move |field: &'static str| move || error.get().and_then(|e| e.field_message(field));
-    let value =
-        |text: &Option<String>| text.as_deref().map(short_when).map(|t| t.replace(' ', "T")).unwrap_or_default();
+    // A date picker and an optional time for each of "do on" and "due".
+    let date_of = |text: &Option<String>| text.as_deref().and_then(|t| t.get(..10)).unwrap_or_default().to_owned();
+    let time_of = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|t| t.split_once('T'))
+            .and_then(|(_, time)| time.get(..5))
+            .unwrap_or_default()
+            .to_owned()
+    };
     view! {
         <details class="edit-task" data-testid="edit-task" open=true>
             <summary>"Edit"</summary>
@@ -734,12 +746,18 @@ fn EditTaskForm(task: TaskInfo, close: String, focus: bool) -> impl IntoView {
                 <div class="field-row">
                     <div class="field">
                         <label for=format!("do-{id}")>"Do on"</label>
-                        <input id=format!("do-{id}") name="do_at" value=value(&task.do_at) placeholder="2030-01-15 or 2030-01-15T10:00" />
+                        <div class="date-time">
+                            <input id=format!("do-{id}") type="date" name="do_date" value=date_of(&task.do_at) data-testid="do-date" />
+                            <input name="do_time" value=time_of(&task.do_at) placeholder="any time" aria-label="Do at (time, optional)" data-testid="do-time" />
+                        </div>
                         <p class="field-error">{message("do_at")}</p>
                     </div>
                     <div class="field">
                         <label for=format!("due-{id}")>"Due"</label>
-                        <input id=format!("due-{id}") name="due" value=value(&task.due) />
+                        <div class="date-time">
+                            <input id=format!("due-{id}") type="date" name="due_date" value=date_of(&task.due) data-testid="due-date" />
+                            <input name="due_time" value=time_of(&task.due) placeholder="end of day" aria-label="Due at (time, optional)" data-testid="due-time" />
+                        </div>
                         <p class="field-error">{message("due")}</p>
                     </div>
                 </div>

@@ -279,7 +279,9 @@ pub async fn set_task_done(id: String, done: bool) -> Result<TaskInfo, AppError>
     tasks::update(&request::state()?.db, &user, &id, patch).await
 }
 
-/// Saves the edit form of a task: every field as typed; an empty one clears it.
+/// Saves the edit form of a task: every field as typed; an empty one clears it. "Do on" and
+/// "due" come as a date (a date picker) and an optional time (`9:30`, `2:30 pm`), or as one
+/// text (`do_at`, `due`: `2030-01-15` or `2030-01-15T10:00`).
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/fn", endpoint = "edit_task")]
 pub async fn edit_task(
@@ -287,6 +289,10 @@ pub async fn edit_task(
     title: String,
     do_at: Option<String>,
     due: Option<String>,
+    do_date: Option<String>,
+    do_time: Option<String>,
+    due_date: Option<String>,
+    due_time: Option<String>,
     estimate_minutes: Option<String>,
     priority: Option<i64>,
     energy: Option<String>,
@@ -303,14 +309,27 @@ pub async fn edit_task(
             AppError::field(calento::FieldError::new("estimate_minutes", "Write the estimate in minutes, like 30."))
         })?),
     };
+    // A date and a time from the pickers, or the one text; an empty date clears it.
+    let when = |at: Option<String>, date: Option<String>, time: Option<String>, field: &str| match date {
+        None => Ok(text(at).flatten()),
+        Some(date) if date.trim().is_empty() => Ok(None),
+        Some(date) => match time.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(Some(date.trim().to_owned())),
+            Some(time) => calento::clock::parse_time_of_day(time)
+                .map(|t| Some(format!("{}T{}", date.trim(), t.format("%H:%M"))))
+                .ok_or_else(|| AppError::field(calento::FieldError::new(field, "Write a time like 09:30 or 2:30 pm."))),
+        },
+    };
+    let do_at = when(do_at, do_date, do_time, "do_at")?;
+    let due = when(due, due_date, due_time, "due")?;
     let patch = TaskPatch {
         title: Some(title),
         notes: notes.or(Some(String::new())),
         zone: text(zone),
         tags: Some(tags.unwrap_or_default().split([' ', ',']).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
         priority,
-        do_at: text(do_at),
-        due: text(due),
+        do_at: Some(do_at),
+        due: Some(due),
         estimate_minutes: Some(estimate),
         energy: text(energy),
         status: status.filter(|s| !s.trim().is_empty()),
