@@ -332,6 +332,10 @@ test.describe("the day with WebAssembly", () => {
     await page.getByTestId("chart-streak").locator("rect").last().hover();
     await expect(page.getByTestId("chart-streak-tip")).toContainText(/^\d{4}-\d{2}-\d{2}: /);
     await expect(page.getByTestId("stats-summary")).toContainText("0 tasks done");
+    // Charts have a value axis and their numbers as text.
+    await expect(page.getByTestId("chart-tasks").locator("text.tick").first()).toHaveText("0");
+    await page.getByText("Tasks done per day: the numbers").click();
+    await expect(page.getByTestId("chart-tasks-table").locator("tr")).toHaveCount(await page.getByTestId("chart-tasks").locator("rect").count());
   });
 });
 

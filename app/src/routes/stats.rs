@@ -155,17 +155,33 @@ struct Bar {
 #[component]
 fn BarChart(bars: Vec<Bar>, label: &'static str, testid: &'static str, color: &'static str) -> impl IntoView {
     let tip = RwSignal::new(None::<String>);
-    let (width, height, bottom) = (600.0, 160.0, 20.0);
-    let max = bars.iter().map(|b| b.value).fold(0.0f64, f64::max).max(1.0);
-    let step = width / bars.len().max(1) as f64;
+    // A value axis on the left (0, half and the top, a round number) with grid lines.
+    let (left, width, height, bottom) = (40.0, 600.0, 160.0, 20.0);
+    let top = nice_ceiling(bars.iter().map(|b| b.value).fold(0.0f64, f64::max));
+    let plot = width - left;
+    let step = plot / bars.len().max(1) as f64;
     let every = (bars.len() / 7).max(1);
+    let y = move |value: f64| height - value / top * (height - 10.0);
+    let ticks = [0.0, top / 2.0, top]
+        .into_iter()
+        .map(|value| {
+            view! {
+                <line x1=left.to_string() x2=width.to_string() y1=format!("{:.1}", y(value)) y2=format!("{:.1}", y(value)) class=if value == 0.0 { "axis" } else { "grid" } />
+                <text x=(left - 6.0).to_string() y=format!("{:.1}", y(value) + 3.5) text-anchor="end" class="tick">{number(value)}</text>
+            }
+        })
+        .collect_view();
+    let rows = bars
+        .iter()
+        .map(|bar| view! { <tr><th scope="row">{bar.label.clone()}</th><td>{number(bar.value)}</td></tr> })
+        .collect_view();
     view! {
         <figure class="chart">
             <svg viewBox=format!("0 0 {width} {}", height + bottom) role="img" aria-label=label data-testid=testid>
-                <line x1="0" x2=width.to_string() y1=height.to_string() y2=height.to_string() class="axis" />
+                {ticks}
                 {bars.into_iter().enumerate().map(|(i, bar)| {
-                    let h = bar.value / max * (height - 10.0);
-                    let x = i as f64 * step;
+                    let h = height - y(bar.value);
+                    let x = left + i as f64 * step;
                     let tip_text = bar.tip.clone();
                     view! {
                         <g tabindex="0" class="mark" data-value=bar.value.to_string()
@@ -183,9 +199,29 @@ fn BarChart(bars: Vec<Bar>, label: &'static str, testid: &'static str, color: &'
                 }).collect_view()}
             </svg>
             <figcaption class="tip" data-testid=format!("{testid}-tip")>{move || tip.get().unwrap_or_default()}</figcaption>
+            // The same figures as text, for screen readers and for whoever wants the numbers.
+            <details class="chart-data">
+                <summary>{format!("{label}: the numbers")}</summary>
+                <table data-testid=format!("{testid}-table")>
+                    <tbody>{rows}</tbody>
+                </table>
+            </details>
         </figure>
     }
     .into_any()
+}
+
+/// The smallest of 1, 2 or 5 times a power of ten that is at least `max` (and at least 1),
+/// so an axis reads in round numbers.
+fn nice_ceiling(max: f64) -> f64 {
+    let max = max.max(1.0);
+    let power = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|v| *v >= max).unwrap_or(max)
+}
+
+/// A chart's number: whole numbers without decimals, others with one.
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.1}") }
 }
 
 /// One square per day, weeks as columns; filled on streak days.
@@ -249,4 +285,28 @@ fn Scatter(days: Vec<DayStat>) -> impl IntoView {
         </figure>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_axis_reads_in_round_numbers() {
+        for (max, top) in [
+            (0.0, 1.0),
+            (0.4, 1.0),
+            (1.0, 1.0),
+            (3.0, 5.0),
+            (7.0, 10.0),
+            (12.0, 20.0),
+            (25.0, 50.0),
+            (480.0, 500.0),
+            (501.0, 1000.0),
+        ] {
+            assert_eq!(nice_ceiling(max), top, "{max}");
+        }
+        assert_eq!(number(12.0), "12");
+        assert_eq!(number(2.5), "2.5");
+    }
 }
