@@ -113,15 +113,18 @@ fn Reminders() -> impl IntoView {
 /// the server-rendered page, as reminders are not.
 #[component]
 fn FocusBadge() -> impl IntoView {
-    use crate::models::{FocusSessionInfo, FocusState};
-    let session = RwSignal::new(None::<FocusSessionInfo>);
+    use crate::models::FocusBadgeInfo;
+    let session = RwSignal::new(None::<FocusBadgeInfo>);
     let left = RwSignal::new(0i64);
     let location = leptos_router::hooks::use_location();
+    let show = move |found: Option<FocusBadgeInfo>| {
+        left.set(found.as_ref().map_or(0, |s| s.remaining_seconds));
+        session.set(found);
+    };
     let fetch = move || {
         leptos::task::spawn_local(async move {
-            if let Ok(overview) = crate::server::tasks::load_focus().await {
-                left.set(overview.current.as_ref().map_or(0, |s| s.remaining_seconds));
-                session.set(overview.current);
+            if let Ok(found) = crate::server::tasks::focus_now().await {
+                show(found);
             }
         });
     };
@@ -133,7 +136,7 @@ fn FocusBadge() -> impl IntoView {
         let poll = set_interval_with_handle(fetch, std::time::Duration::from_secs(30)).ok();
         let tick = set_interval_with_handle(
             move || {
-                if session.with_untracked(|s| s.as_ref().is_some_and(|s| s.state == FocusState::Running)) {
+                if session.with_untracked(|s| s.as_ref().is_some_and(|s| s.running)) {
                     left.update(|l| *l = (*l - 1).max(0));
                 }
             },
@@ -149,8 +152,10 @@ fn FocusBadge() -> impl IntoView {
     let change = move |action: &'static str| {
         if let Some(id) = session.with_untracked(|s| s.as_ref().map(|s| s.id.clone())) {
             leptos::task::spawn_local(async move {
-                let _ = crate::server::tasks::change_focus(id, action.to_owned()).await;
-                fetch();
+                match crate::server::tasks::change_focus_now(id, action.to_owned()).await {
+                    Ok(found) => show(found),
+                    Err(_) => fetch(),
+                }
             });
         }
     };
@@ -158,11 +163,10 @@ fn FocusBadge() -> impl IntoView {
         {move || {
             let elsewhere = location.pathname.with(|p| p != "/focus");
             session.get().filter(|_| elsewhere).map(|s| {
-                let running = s.state == FocusState::Running;
-                let what = s.task_title.clone().unwrap_or_else(|| s.kind.label().to_owned());
+                let running = s.running;
                 view! {
                     <div class="focus-badge" class:paused=!running data-testid="focus-badge">
-                        <A href="/focus" attr:title=what attr:data-testid="badge-time">
+                        <A href="/focus" attr:title=s.what.clone() attr:data-testid="badge-time">
                             {move || {
                                 let seconds = left.get();
                                 format!("\u{23f1} {:02}:{:02}", seconds / 60, seconds % 60)

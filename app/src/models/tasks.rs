@@ -395,6 +395,17 @@ pub fn energy_word(level: u8) -> &'static str {
     }
 }
 
+/// The running or paused focus session in the few fields the header's badge shows (the
+/// badge is on every page, so its code is in every page's first load).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FocusBadgeInfo {
+    pub id: String,
+    pub running: bool,
+    pub remaining_seconds: i64,
+    /// The task worked on, else the kind of session ("Focus", "Short break").
+    pub what: String,
+}
+
 /// One day of the statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayStat {

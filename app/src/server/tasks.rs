@@ -365,6 +365,32 @@ pub async fn load_focus() -> Result<FocusOverview, AppError> {
     focus::overview(&request::state()?.db, &user).await
 }
 
+/// The running or paused session, if any, for the header's badge.
+#[server(prefix = "/fn", endpoint = "focus_now")]
+pub async fn focus_now() -> Result<Option<FocusBadgeInfo>, AppError> {
+    let user = request::require_user().await?;
+    Ok(focus::current(&request::state()?.db, &user).await?.map(badge_of))
+}
+
+/// Pause, resume or stop the session from the header's badge; answers what the badge shows
+/// next (nothing once it is stopped).
+#[server(prefix = "/fn", endpoint = "change_focus_now")]
+pub async fn change_focus_now(id: String, action: String) -> Result<Option<FocusBadgeInfo>, AppError> {
+    let user = request::require_user().await?;
+    let session = focus::change(&request::state()?.db, &user, &id, &action).await?;
+    Ok(session.state.is_active().then(|| badge_of(session)))
+}
+
+#[cfg(feature = "ssr")]
+fn badge_of(session: FocusSessionInfo) -> FocusBadgeInfo {
+    FocusBadgeInfo {
+        id: session.id,
+        running: session.state == FocusState::Running,
+        remaining_seconds: session.remaining_seconds,
+        what: session.task_title.unwrap_or_else(|| session.kind.label().to_owned()),
+    }
+}
+
 /// Starts a session; `kind` defaults to what comes next in the cycle.
 #[server(prefix = "/fn", endpoint = "start_focus")]
 pub async fn start_focus(task_id: Option<String>, kind: Option<String>) -> Result<FocusSessionInfo, AppError> {

@@ -265,6 +265,8 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("focus_overview", Owner, &[]),
     ("start_focus", Owner, &[("task_id", "{task}")]),
     ("change_focus", Owner, &[("id", "{focus}"), ("action", "pause")]),
+    ("focus_now", Owner, &[]),
+    ("change_focus_now", Owner, &[("id", "{focus}"), ("action", "pause")]),
     ("note_distraction", Owner, &[("note", "x")]),
     ("log_energy", Owner, &[("level", "3")]),
     ("my_progress", Owner, &[]),

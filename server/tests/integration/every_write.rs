@@ -80,6 +80,7 @@ const FNS_READING: &[&str] = &[
     "list_task_page",
     "list_zones",
     "focus_overview",
+    "focus_now",
     "my_progress",
     "list_tokens",
 ];
@@ -355,6 +356,8 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     let made = call(&b, "start_focus", &[("task_id", pt)]).await.json();
     let session = made["id"].as_str().expect("id").to_owned();
     call(&b, "change_focus", &[("id", &session), ("action", "pause")]).await;
+    let badge = call(&b, "change_focus_now", &[("id", &session), ("action", "resume")]).await.json();
+    assert_eq!(badge["running"], true, "the badge's answer is the resumed session: {badge}");
     call(&b, "note_distraction", &[("note", "mail")]).await;
     call(&b, "log_energy", &[("level", "2")]).await;
     call(&b, "set_task_done", &[("id", pt), ("done", "true")]).await;
