@@ -43,6 +43,8 @@ test.describe("calendar with WebAssembly", () => {
     await register(page, "create");
     await week(page);
     await expect(page.getByTestId("calendar-title")).toHaveText("14 – 20 January 2030");
+    // Only the view shown is the current page among the toolbar's links.
+    await expect(page.locator('.calendar-toolbar [aria-current="page"]')).toHaveText(["Week"]);
     await page.locator('.day-column[data-date="2030-01-16"] .slot').nth(10).click();
     const dialog = page.getByTestId("event-dialog");
     await expect(dialog.getByTestId("start-date")).toHaveValue("2030-01-16");

@@ -3,11 +3,13 @@
 //!
 //! Everything is a link or a form first (the URL holds the view, the date and an open
 //! dialog), so the page works without JavaScript; hydrated, it adds dragging and keys.
+//! Its links are plain `<a>` (the router still moves between them in place): the router's
+//! `A` marks every link whose path is the current one as the current page, and every link
+//! here is `/calendar` with a different query.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use calento::ClockFormat;
@@ -218,15 +220,15 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
     let (view_kind, date, today_date, zone) = data.with_value(|d| (d.view, d.date, d.today, d.time_zone.clone()));
     view! {
         <div class="calendar-toolbar">
-            <A href=today.clone() attr:class="button" attr:data-testid="today-button">
+            <a href=today.clone() class="button" data-testid="today-button">
                 "Today"
-            </A>
-            <A href=prev attr:class="button icon" attr:aria-label="Previous" attr:data-testid="prev">
+            </a>
+            <a href=prev class="button icon" aria-label="Previous" data-testid="prev">
                 "‹"
-            </A>
-            <A href=next attr:class="button icon" attr:aria-label="Next" attr:data-testid="next">
+            </a>
+            <a href=next class="button icon" aria-label="Next" data-testid="next">
                 "›"
-            </A>
+            </a>
             <h1 class="calendar-title" data-testid="calendar-title">
                 {title}
             </h1>
@@ -259,26 +261,26 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
                         let href = format!("/calendar?view={}&date={}", kind.as_str(), date_text(date));
                         let current = *kind == view_kind;
                         view! {
-                            <A
+                            <a
                                 href=href
-                                attr:class=if current { "button selected" } else { "button" }
-                                attr:aria-current=current.then_some("page")
+                                class=if current { "button selected" } else { "button" }
+                                aria-current=current.then_some("page")
                             >
                                 {kind.label()}
-                            </A>
+                            </a>
                         }
                     })
                     .collect_view()}
             </nav>
-            <A href=format!("{here}&new={}T09:00", date_text(date)) attr:class="button primary" attr:data-testid="create">
+            <a href=format!("{here}&new={}T09:00", date_text(date)) class="button primary" data-testid="create">
                 "Create"
-            </A>
-            <A href="/calendar/search" attr:class="button" attr:data-testid="search">
+            </a>
+            <a href="/calendar/search" class="button" data-testid="search">
                 "Search"
-            </A>
-            <A href=format!("{here}&keys=1") attr:class="button icon" attr:aria-label="Keyboard shortcuts">
+            </a>
+            <a href=format!("{here}&keys=1") class="button icon" aria-label="Keyboard shortcuts">
                 "?"
-            </A>
+            </a>
         </div>
         <p class="calendar-zone" data-testid="today">
             "Today is " {today_date.format("%A %-d %B %Y").to_string()} " in " {zone} "."
@@ -1025,7 +1027,7 @@ fn EventDialog(
                             <div class="dialog-backdrop">
                                 <div class="dialog" role="dialog" aria-modal="true">
                                     <p class="form-error" role="alert">{error.to_string()}</p>
-                                    <A href=here attr:class="button">"Close"</A>
+                                    <a href=here class="button">"Close"</a>
                                 </div>
                             </div>
                         }.into_any(),
@@ -1131,7 +1133,7 @@ fn EventCard(data: StoredValue<CalendarData>, draft: Draft, item: Option<ViewIte
                         " "
                         {details.title.clone()}
                     </h2>
-                    <A href=here.clone() attr:class="button icon" attr:aria-label="Close" attr:data-testid="close-dialog">"×"</A>
+                    <a href=here.clone() class="button icon" aria-label="Close" data-testid="close-dialog">"×"</a>
                 </div>
                 <dl class="card-facts">
                     <dt class="visually-hidden">"When"</dt>
@@ -1419,7 +1421,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
             >
                 <div class="dialog-head">
                     <h2 id="dialog-title">{heading}</h2>
-                    <A href=here.clone() attr:class="button icon" attr:aria-label="Close" attr:data-testid="close-dialog">"×"</A>
+                    <a href=here.clone() class="button icon" aria-label="Close" data-testid="close-dialog">"×"</a>
                 </div>
                 {draft.repeats.clone().map(|r| view! { <p class="repeats" data-testid="repeats">{format!("Repeats: {r}")}</p> })}
                 {read_only.then(|| view! { <p class="hint">"This event comes from a subscribed calendar and cannot be changed here."</p> })}
@@ -1666,7 +1668,7 @@ fn ShortcutsDialog(here: String) -> impl IntoView {
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="keys-title" data-testid="shortcuts">
                 <div class="dialog-head">
                     <h2 id="keys-title">"Keyboard shortcuts"</h2>
-                    <A href=here attr:class="button icon" attr:aria-label="Close">"×"</A>
+                    <a href=here class="button icon" aria-label="Close">"×"</a>
                 </div>
                 <dl class="shortcuts">
                     {keys.into_iter().map(|(k, what)| view! { <dt><kbd>{k}</kbd></dt><dd>{what}</dd> }).collect_view()}
