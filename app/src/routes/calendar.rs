@@ -309,8 +309,13 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
 
 /// The link that opens an occurrence's dialog.
 fn item_href(here: &str, item: &ViewItem) -> String {
-    let rid = item.recurrence_id.as_deref().map(|r| format!("&rid={}", percent_encode(r))).unwrap_or_default();
-    format!("{here}&event={}{rid}", item.event_id)
+    event_href(here, &item.event_id, item.recurrence_id.as_deref())
+}
+
+/// The link that opens an event (at one occurrence of a series) on the view at `here`.
+fn event_href(here: &str, id: &str, rid: Option<&str>) -> String {
+    let rid = rid.map(|r| format!("&rid={}", percent_encode(r))).unwrap_or_default();
+    format!("{here}&event={}{rid}", percent_encode(id))
 }
 
 fn item_time(item: &ViewItem, clock: ClockFormat) -> String {
@@ -1065,7 +1070,6 @@ fn when_text(start: NaiveDateTime, end: NaiveDateTime, all_day: bool, clock: Clo
 #[component]
 fn EventCard(data: StoredValue<CalendarData>, draft: Draft, item: Option<ViewItem>, here: String) -> impl IntoView {
     let actions = expect_context::<Actions>();
-    let delete_error = form_error(move || actions.remove.value().get());
     let navigate = use_navigate();
     let after_delete = here.clone();
     Effect::new(move |_| {
@@ -1094,11 +1098,7 @@ fn EventCard(data: StoredValue<CalendarData>, draft: Draft, item: Option<ViewIte
     let when = when_text(start, end, draft.all_day, clock);
     let id = draft.id.clone().unwrap_or_default();
     let rid = draft.recurrence_id.clone();
-    let open = format!(
-        "{here}&event={}{}",
-        percent_encode(&id),
-        rid.as_deref().map(|r| format!("&rid={}", percent_encode(r))).unwrap_or_default()
-    );
+    let open = event_href(&here, &id, rid.as_deref());
     let edit_href = format!("{open}&edit=1");
     let copy_href = format!("{open}&copy=1");
     let details = draft.details.clone();
@@ -1169,14 +1169,7 @@ fn EventCard(data: StoredValue<CalendarData>, draft: Draft, item: Option<ViewIte
                     }}
                 </div>
                 {(!read_only).then(|| view! {
-                    <ActionForm action=actions.remove attr:class="form delete-form">
-                        <FormError error=delete_error />
-                        <input type="hidden" name="id" value=id.clone() />
-                        <input type="hidden" name="recurrence_id" value=rid.clone().unwrap_or_default() />
-                        <input type="hidden" name="back" value=here.clone() />
-                        {recurring.then(|| view! { <ScopeChoice name="scope" testid="delete-scope" /> })}
-                        <button type="submit" class="danger" data-testid="delete-event">"Delete"</button>
-                    </ActionForm>
+                    <DeleteEventForm id=id.clone() rid=rid.clone().unwrap_or_default() back=here.clone() recurring />
                 })}
             </div>
         </div>
@@ -1321,7 +1314,6 @@ fn draft_of(info: &EventInfo, rid: Option<String>, item: Option<ViewItem>, data:
 fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, heading: &'static str) -> impl IntoView {
     let actions = expect_context::<Actions>();
     let save_error = form_error(move || actions.save.value().get());
-    let delete_error = form_error(move || actions.remove.value().get());
     let navigate = use_navigate();
     let here_after_save = here.clone();
     // Once hydrated, a saved or deleted event closes the dialog (without JS the server redirects).
@@ -1561,14 +1553,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                     </div>
                 </ActionForm>
                 {delete_id.filter(|_| !read_only).map(|id| view! {
-                    <ActionForm action=actions.remove attr:class="form delete-form">
-                        <FormError error=delete_error />
-                        <input type="hidden" name="id" value=id />
-                        <input type="hidden" name="recurrence_id" value=delete_rid />
-                        <input type="hidden" name="back" value=delete_back />
-                        {recurring.then(|| view! { <ScopeChoice name="scope" testid="delete-scope" /> })}
-                        <button type="submit" class="danger" data-testid="delete-event">"Delete"</button>
-                    </ActionForm>
+                    <DeleteEventForm id rid=delete_rid back=delete_back recurring />
                 })}
             </div>
         </div>
@@ -1608,6 +1593,24 @@ fn response_label(response: calento::event::Response) -> &'static str {
 }
 
 /// "This event / This and following / All events", asked whenever an event repeats.
+/// "Delete" for an event (for a series, with the choice of which occurrences), in its card
+/// and in its form; a plain form without JavaScript, which the server sends back to `back`.
+#[component]
+fn DeleteEventForm(id: String, rid: String, back: String, recurring: bool) -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let delete_error = form_error(move || actions.remove.value().get());
+    view! {
+        <ActionForm action=actions.remove attr:class="form delete-form">
+            <FormError error=delete_error />
+            <input type="hidden" name="id" value=id />
+            <input type="hidden" name="recurrence_id" value=rid />
+            <input type="hidden" name="back" value=back />
+            {recurring.then(|| view! { <ScopeChoice name="scope" testid="delete-scope" /> })}
+            <button type="submit" class="danger" data-testid="delete-event">"Delete"</button>
+        </ActionForm>
+    }
+}
+
 #[component]
 fn ScopeChoice(name: &'static str, testid: &'static str) -> impl IntoView {
     view! {
