@@ -277,6 +277,15 @@ pub enum WeekStart {
 impl WeekStart {
     pub const ALL: [Self; 3] = [Self::Monday, Self::Sunday, Self::Saturday];
 
+    /// The first day of the week.
+    pub fn weekday(self) -> chrono::Weekday {
+        match self {
+            Self::Monday => chrono::Weekday::Mon,
+            Self::Sunday => chrono::Weekday::Sun,
+            Self::Saturday => chrono::Weekday::Sat,
+        }
+    }
+
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         match input.trim().to_lowercase().as_str() {
             "monday" => Ok(Self::Monday),

@@ -11,6 +11,8 @@ use crate::WeekStart;
 #[serde(rename_all = "lowercase")]
 pub enum ViewKind {
     Day,
+    /// Three days from the date: a phone's default, readable at 390 px.
+    ThreeDays,
     #[default]
     Week,
     Month,
@@ -24,6 +26,7 @@ impl ViewKind {
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "day" => Some(Self::Day),
+            "3day" => Some(Self::ThreeDays),
             "week" => Some(Self::Week),
             "month" => Some(Self::Month),
             "agenda" => Some(Self::Agenda),
@@ -34,6 +37,7 @@ impl ViewKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Day => "day",
+            Self::ThreeDays => "3day",
             Self::Week => "week",
             Self::Month => "month",
             Self::Agenda => "agenda",
@@ -43,18 +47,25 @@ impl ViewKind {
     pub fn label(self) -> &'static str {
         match self {
             Self::Day => "Day",
+            Self::ThreeDays => "3 days",
             Self::Week => "Week",
             Self::Month => "Month",
             Self::Agenda => "Agenda",
         }
     }
 
-    pub const ALL: [ViewKind; 4] = [Self::Day, Self::Week, Self::Month, Self::Agenda];
+    pub const ALL: [ViewKind; 5] = [Self::Day, Self::ThreeDays, Self::Week, Self::Month, Self::Agenda];
+
+    /// Views drawn as a grid of hours, one column a day.
+    pub fn is_timed(self) -> bool {
+        matches!(self, Self::Day | Self::ThreeDays | Self::Week)
+    }
 
     /// The days shown, `[first, end)`.
     pub fn days(self, date: NaiveDate, week_start: WeekStart) -> (NaiveDate, NaiveDate) {
         match self {
             Self::Day => (date, date + Duration::days(1)),
+            Self::ThreeDays => (date, date + Duration::days(3)),
             Self::Week => {
                 let first = start_of_week(date, week_start);
                 (first, first + Duration::days(7))
@@ -73,6 +84,7 @@ impl ViewKind {
         let forward = direction >= 0;
         match self {
             Self::Day => date + Duration::days(if forward { 1 } else { -1 }),
+            Self::ThreeDays => date + Duration::days(if forward { 3 } else { -3 }),
             Self::Week => date + Duration::days(if forward { 7 } else { -7 }),
             Self::Agenda => date + Duration::days(if forward { AGENDA_DAYS } else { -AGENDA_DAYS }),
             Self::Month => {
@@ -92,7 +104,7 @@ impl ViewKind {
         match self {
             Self::Day => date.format("%A %-d %B %Y").to_string(),
             Self::Month => date.format("%B %Y").to_string(),
-            Self::Week | Self::Agenda => {
+            Self::ThreeDays | Self::Week | Self::Agenda => {
                 let (first, end) = self.days(date, week_start);
                 let last = end - Duration::days(1);
                 if first.year() != last.year() {
@@ -247,6 +259,10 @@ mod tests {
         assert_eq!(ViewKind::Week.days(thursday, WeekStart::Sunday), (d("2024-03-10"), d("2024-03-17")));
         assert_eq!(ViewKind::Month.days(thursday, WeekStart::Monday), (d("2024-02-26"), d("2024-04-08")));
         assert_eq!(ViewKind::Day.days(thursday, WeekStart::Monday), (thursday, d("2024-03-15")));
+        assert_eq!(ViewKind::ThreeDays.days(thursday, WeekStart::Monday), (thursday, d("2024-03-17")));
+        assert_eq!(ViewKind::ThreeDays.step(thursday, -1), d("2024-03-11"));
+        assert_eq!(ViewKind::ThreeDays.title(d("2024-03-30"), WeekStart::Monday), "30 Mar – 1 Apr 2024");
+        assert_eq!(ViewKind::parse("3day"), Some(ViewKind::ThreeDays));
         assert_eq!(ViewKind::Month.step(d("2024-01-31"), 1), d("2024-02-01"));
         assert_eq!(ViewKind::Month.step(d("2024-01-31"), -1), d("2023-12-01"));
         assert_eq!(ViewKind::Week.title(thursday, WeekStart::Monday), "11 – 17 March 2024");

@@ -155,6 +155,48 @@ pub fn parse_line(line: &str, ctx: &CaptureContext) -> Captured {
     Parser::new(&line, ctx).run()
 }
 
+/// An event typed on one line ("lunch with Sam tomorrow 12:30 for 1h"): the title, and
+/// what the line says of when, each `None` when it says nothing of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLine {
+    pub title: String,
+    /// The day, read as [`parse_line`] reads a do-date ("tomorrow", "fri", "12 march").
+    pub date: Option<NaiveDate>,
+    /// The start time ("12:30", "3pm", "tonight" is 20:00).
+    pub time: Option<NaiveTime>,
+    /// How long ("for 1h", "45m").
+    pub minutes: Option<u32>,
+}
+
+impl EventLine {
+    /// Where the event goes: on the day and at the time the line names, else those of
+    /// `start`; as long as the line says, else as long as `start`–`end` (an hour when
+    /// that is not a length).
+    pub fn place(&self, start: NaiveDateTime, end: NaiveDateTime) -> (NaiveDateTime, NaiveDateTime) {
+        let at = self.date.unwrap_or(start.date()).and_time(self.time.unwrap_or(start.time()));
+        let length = match self.minutes {
+            Some(minutes) => chrono::Duration::minutes(i64::from(minutes)),
+            None if end > start => end - start,
+            None => chrono::Duration::hours(1),
+        };
+        (at, at.checked_add_signed(length).unwrap_or(at))
+    }
+}
+
+/// Reads an event's title the way quick capture reads a task: the date, the time and the
+/// length are taken out of the title. A time without a day is not placed here (the caller
+/// knows which day the person had in mind: the one they clicked).
+pub fn parse_event_line(line: &str, ctx: &CaptureContext) -> EventLine {
+    let line: String = line.chars().take(MAX_LINE_CHARS).collect();
+    let (captured, spec) = Parser::new(&line, ctx).run_with_spec();
+    EventLine {
+        title: captured.title,
+        date: spec.date,
+        time: spec.time.or(spec.default_time),
+        minutes: captured.estimate_minutes,
+    }
+}
+
 const CONNECTORS: [&str; 7] = ["at", "on", "by", "for", "in", "due", "before"];
 const DEADLINE_WORDS: [&str; 6] = ["due", "by", "before", "deadline", "due:", "deadline:"];
 
@@ -220,7 +262,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn run(mut self) -> Captured {
+    fn run(self) -> Captured {
+        self.run_with_spec().0
+    }
+
+    /// The task, and the do-date and time as they were written (before "a time alone"
+    /// was given a day).
+    fn run_with_spec(mut self) -> (Captured, Spec) {
         let mut out = Captured {
             title: String::new(),
             do_at: None,
@@ -311,7 +359,7 @@ impl<'a> Parser<'a> {
         }
         out.do_at = do_spec.resolve(self.now);
         out.title = self.title();
-        out
+        (out, do_spec)
     }
 
     fn title(&mut self) -> String {

@@ -40,17 +40,51 @@ pub fn Header() -> impl IntoView {
 #[component]
 fn SignedInNav(user: UserProfile) -> impl IntoView {
     let auth = expect_context::<Auth>();
+    let more = NodeRef::<leptos::html::Details>::new();
+    let secondary = move || {
+        let mut links = vec![
+            ("/availability", "Availability"),
+            ("/booking-links", "Booking links"),
+            ("/bookings", "Bookings"),
+            ("/settings", "Settings"),
+        ];
+        if user.is_admin {
+            links.push(("/admin", "Admin"));
+        }
+        links
+    };
+    // On a desktop every page's link is in one row. On a phone the row is a bar at the
+    // bottom of the screen, within the thumb's reach: the four pages of every day, and
+    // "More" for the rest and logging out (the desktop's links are hidden there, and the
+    // menu's on a desktop; CSS decides, so the server draws one page for both).
     view! {
-        <nav class="nav" aria-label="Main">
+        <nav class="nav main-nav" aria-label="Main">
             <A href="/calendar">"Calendar"</A>
             <A href="/today">"Today"</A>
             <A href="/tasks">"Tasks"</A>
             <A href="/focus">"Focus"</A>
-            <A href="/availability">"Availability"</A>
-            <A href="/booking-links">"Booking links"</A>
-            <A href="/bookings">"Bookings"</A>
-            <A href="/settings">"Settings"</A>
-            {user.is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
+            {secondary()
+                .into_iter()
+                .map(|(href, label)| view! { <A href=href attr:class="secondary">{label}</A> })
+                .collect_view()}
+            <details class="nav-more" node_ref=more>
+                <summary data-testid="nav-more">"More"</summary>
+                <div
+                    class="nav-more-menu"
+                    on:click=move |_| {
+                        if let Some(details) = more.get() {
+                            let _ = details.remove_attribute("open");
+                        }
+                    }
+                >
+                    {secondary().into_iter().map(|(href, label)| view! { <A href=href>{label}</A> }).collect_view()}
+                    <ActionForm action=auth.logout attr:class="inline-form">
+                        <button type="submit" class="link-button">
+                            "Log out"
+                        </button>
+                    </ActionForm>
+                </div>
+            </details>
         </nav>
         <QuickCaptureBox />
         <Reminders />

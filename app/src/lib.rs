@@ -23,7 +23,7 @@ use crate::routes::security::{AdminPage, ConfirmEmailPage, ForgotPasswordPage, R
 use crate::routes::{
     AvailabilityPage, BookingLinksPage, BookingsPage, CalendarPage, CalendarsPage, FocusPage, HomePage, HostPage,
     LoginPage, ManageBookingPage, NotFound, OutboxPage, PublicBookingPage, RegisterPage, SearchPage, SettingsPage,
-    StatsPage, TaskSettingsPage, TasksPage, TodayPage, TokensPage,
+    StatsPage, TaskSettingsPage, TasksPage, TodayPage, TokensPage, WelcomePage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -231,6 +231,7 @@ pub fn App() -> impl IntoView {
                         />
                         <Route path=path!("/stats") view={Lazy::<StatsRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/today") view={Lazy::<TodayRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/welcome") view={Lazy::<WelcomeRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/settings/tasks") view={Lazy::<TaskSettingsRoute>::new()} ssr=SsrMode::Async />
                         <Route
                             path=path!("/availability")
@@ -322,6 +323,7 @@ lazy_pages! {
     FocusRoute => FocusPage;
     StatsRoute => StatsPage;
     TodayRoute => TodayPage;
+    WelcomeRoute => WelcomePage;
     TaskSettingsRoute => TaskSettingsPage;
     AvailabilityRoute => AvailabilityPage;
     BookingLinksRoute => BookingLinksPage;

@@ -1,6 +1,6 @@
 // What a person does with their account in the browser, with and without WebAssembly.
 import { expect, test, type Page } from "@playwright/test";
-import { arrived, hydrated, password, registerAccount, uniqueEmail } from "./support";
+import { arrived, hydrated, password, registerAccount, skipSetup, uniqueEmail } from "./support";
 
 const register = (page: Page, email: string, name = "Ada Lovelace") => registerAccount(page, { name, email });
 
@@ -22,9 +22,48 @@ test.describe("with WebAssembly", () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
+    // The first sign-in opens the guided setup, one step at a time.
+    await arrived(page, /\/welcome$/);
+    await expect(page.getByTestId("welcome-progress")).toHaveText("Step 1 of 4");
+    await expect(page.getByTestId("welcome-step")).toHaveText("Your time zone and working hours");
+    // The unconfirmed address is mentioned, once, here.
+    await expect(page.getByTestId("confirm-email-note")).toContainText(email);
+    await expect(page.getByLabel("Time zone", { exact: true })).toHaveValue("Asia/Tokyo");
+    await page.getByLabel("Fri", { exact: true }).uncheck();
+    await page.getByTestId("work-start").fill("08:30");
+    await page.getByTestId("work-end").fill("16:30");
+    await page.getByTestId("welcome-save").click();
+    await arrived(page, /\/welcome\?step=calendar$/);
+    await expect(page.getByTestId("welcome-progress")).toHaveText("Step 2 of 4");
+    await page.getByTestId("skip-step").click();
+    await arrived(page, /\/welcome\?step=link$/);
+    await page.getByLabel("Title", { exact: true }).fill("Coffee chat");
+    await page.getByTestId("welcome-duration").selectOption("45");
+    await page.getByTestId("welcome-save").click();
+    await arrived(page, /\/welcome\?step=dump$/);
+    await page.getByTestId("welcome-dump").fill("call the bank tomorrow 10am ~15m\nwater the plants");
+    await page.getByTestId("welcome-save").click();
+    // The last page shows what was made.
+    await arrived(page, /\/welcome\?step=done$/);
+    await expect(page.getByTestId("made-zone")).toHaveText("Time zone: Asia/Tokyo");
+    await expect(page.getByTestId("made-hours")).toHaveText("Working hours: Monday, Tuesday, Wednesday, Thursday, 08:30 – 16:30");
+    await expect(page.getByTestId("made-link")).toContainText("Coffee chat");
+    await expect(page.getByTestId("made-tasks")).toHaveText("2 open tasks");
+    await expect(page.getByTestId("confirm-email-note")).toHaveCount(0);
+    await page.getByTestId("welcome-finish").click();
     await arrived(page, /\/calendar$/);
     await expect(page.getByTestId("account-name")).toHaveText("Grace Hopper");
     await expect(page.getByTestId("today")).toContainText("in Asia/Tokyo");
+    // The setup is offered once: the next sign-in goes to the calendar.
+    await page.getByRole("button", { name: "Log out" }).click();
+    await arrived(page, /\/login$/);
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await arrived(page, /\/calendar$/);
+    // The booking link made in the setup is there.
+    await page.goto("/booking-links");
+    await expect(page.getByText("Coffee chat")).toBeVisible();
   });
 
   test("registration shows each field's problem and keeps the person on the form", async ({ page }) => {
@@ -174,6 +213,16 @@ test.describe("without JavaScript", () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
+    // The guided setup's steps are plain forms too.
+    await arrived(page, /\/welcome$/);
+    await page.getByTestId("welcome-save").click();
+    await arrived(page, /\/welcome\?step=calendar$/);
+    await page.goto("/welcome?step=dump");
+    await page.getByTestId("welcome-dump").fill("renew the passport by 1 march");
+    await page.getByTestId("welcome-save").click();
+    await arrived(page, /\/welcome\?step=done$/);
+    await expect(page.getByTestId("made-tasks")).toHaveText("1 open task");
+    await page.getByTestId("welcome-finish").click();
     await arrived(page, /\/calendar$/);
     await expect(page.getByTestId("account-name")).toHaveText("No Script");
 
@@ -196,7 +245,7 @@ test.describe("without JavaScript", () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await arrived(page, /\/calendar$/);
+    await skipSetup(page);
     await page.goto("/settings/tokens");
     await page.getByLabel("Token name", { exact: true }).fill("script");
     await page.getByRole("button", { name: "Create token" }).click();

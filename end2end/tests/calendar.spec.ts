@@ -46,9 +46,12 @@ test.describe("calendar with WebAssembly", () => {
     // Only the view shown is the current page among the toolbar's links.
     await expect(page.locator('.calendar-toolbar [aria-current="page"]')).toHaveText(["Week"]);
     await page.locator('.day-column[data-date="2030-01-16"] .slot').nth(10).click();
-    const dialog = page.getByTestId("event-dialog");
+    // A small popover, its title ready for typing.
+    const dialog = page.getByTestId("quick-create");
+    await expect(dialog.getByTestId("event-title")).toBeFocused();
     await expect(dialog.getByTestId("start-date")).toHaveValue("2030-01-16");
     await expect(dialog.getByTestId("start-time")).toHaveValue("10:00");
+    await expect(dialog.getByTestId("end-time")).toHaveValue("11:00");
     await dialog.getByTestId("event-title").fill("Dentist");
     await dialog.getByTestId("save-event").click();
     await expect(dialog).toBeHidden();
@@ -57,6 +60,64 @@ test.describe("calendar with WebAssembly", () => {
     await expect(block).toContainText("10:00 – 11:00");
     // It lives in Wednesday's column.
     await expect(page.locator('.day-column[data-date="2030-01-16"]').getByText("Dentist")).toBeVisible();
+  });
+
+  test("the quick popover reads a day, a time and a length from the title, and hands them to the full form", async ({ page }) => {
+    await register(page, "quick");
+    await week(page);
+    await page.locator('.day-column[data-date="2030-01-16"] .slot').nth(10).click();
+    const quick = page.getByTestId("quick-create");
+    const title = quick.getByTestId("event-title");
+    // A time and a length: the clicked day keeps, the fields follow as it is typed.
+    await title.pressSequentially("Review 15:00 for 45m");
+    await expect(quick.getByTestId("start-time")).toHaveValue("15:00");
+    await expect(quick.getByTestId("end-time")).toHaveValue("15:45");
+    await expect(quick.getByTestId("quick-when")).toContainText("Review");
+    // Deleting it brings the clicked hour back.
+    await title.fill("");
+    await title.pressSequentially("Review");
+    await expect(quick.getByTestId("start-time")).toHaveValue("10:00");
+    await expect(quick.getByTestId("end-time")).toHaveValue("11:00");
+    // "More options": the whole form, with what was typed.
+    await title.fill("");
+    await title.pressSequentially("Review 15:00 for 45m");
+    await quick.getByTestId("more-options").click();
+    const dialog = page.getByTestId("event-dialog");
+    await expect(dialog.getByTestId("event-title")).toHaveValue("Review");
+    await expect(dialog.getByTestId("start-date")).toHaveValue("2030-01-16");
+    await expect(dialog.getByTestId("start-time")).toHaveValue("15:00");
+    await expect(dialog.getByTestId("end-time")).toHaveValue("15:45");
+    await dialog.getByTestId("repeat").selectOption({ label: "Weekly on Wednesday" });
+    await dialog.getByTestId("save-event").click();
+    await expect(dialog).toBeHidden();
+    await expect(events(page, "Review")).toContainText("15:00 – 15:45");
+    // A day said in words is from today: "tomorrow" is tomorrow, whatever week is shown.
+    await page.locator('.day-column[data-date="2030-01-17"] .slot').nth(9).click();
+    await quick.getByTestId("event-title").pressSequentially("lunch with Sam tomorrow 12:30 for 1h");
+    const tomorrow = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Paris" }).format(new Date(Date.now() + 86_400_000));
+    await expect(quick.getByTestId("start-date")).toHaveValue(tomorrow);
+    await expect(quick.getByTestId("start-time")).toHaveValue("12:30");
+    await expect(quick.getByTestId("end-time")).toHaveValue("13:30");
+    await quick.getByTestId("save-event").click();
+    await expect(quick).toBeHidden();
+    await page.goto(`/calendar?view=day&date=${tomorrow}`);
+    await hydrated(page);
+    await expect(events(page, "lunch with Sam")).toContainText("12:30 – 13:30");
+    await expect(events(page, "tomorrow")).toHaveCount(0);
+  });
+
+  test("without JavaScript the quick popover is a form, and the server reads the title the same way", async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false, timezoneId: "Europe/Paris" });
+    const page = await context.newPage();
+    await registerAccount(page, { name: "No Script", email: uniqueEmail("quick-nojs"), timeZone: "Europe/Paris", js: false });
+    await page.goto("/calendar?view=week&date=2030-01-14");
+    await page.locator('.day-column[data-date="2030-01-15"] .slot').nth(9).click();
+    const quick = page.getByTestId("quick-create");
+    await quick.getByTestId("event-title").fill("Planning at 14:00 for 90m");
+    await quick.getByTestId("save-event").click();
+    await expect(page).toHaveURL(/date=2030-01-14/);
+    await expect(events(page, "Planning")).toContainText("14:00 – 15:30");
+    await context.close();
   });
 
   test("a bad form keeps the dialog open with the field's message and saves nothing", async ({ page }) => {
@@ -133,6 +194,20 @@ test.describe("calendar with WebAssembly", () => {
     await expect(dialog).toBeHidden();
     await expect(events(page, "Gym")).toHaveCount(6);
     await expect(page.locator('.day-column[data-date="2030-01-16"]').getByText("Gym")).toHaveCount(0);
+    // "Undo" in the toast puts the occurrence back.
+    const toast = page.getByTestId("undo-toast");
+    await expect(toast).toContainText("Deleted \u201cGym\u201d");
+    await toast.getByTestId("undo-delete").click();
+    await expect(events(page, "Gym")).toHaveCount(7);
+    await expect(page.locator('.day-column[data-date="2030-01-16"]').getByText("Gym")).toHaveCount(1);
+    await expect(toast).toContainText("\u201cGym\u201d is back");
+    // The whole series too.
+    await page.locator('.day-column[data-date="2030-01-17"]').getByText("Gym").click();
+    await dialog.getByTestId("delete-scope").getByLabel("All events").check();
+    await dialog.getByTestId("delete-event").click();
+    await expect(events(page, "Gym")).toHaveCount(0);
+    await toast.getByTestId("undo-delete").click();
+    await expect(events(page, "Gym")).toHaveCount(7);
   });
 
   test("dragging an event moves it and dragging its edge resizes it", async ({ page }) => {
@@ -211,7 +286,7 @@ test.describe("calendar with WebAssembly", () => {
     await register(page, "dialogkeys");
     await week(page);
     await page.locator('.day-column[data-date="2030-01-16"] .slot').nth(10).click();
-    const dialog = page.getByTestId("event-dialog");
+    const dialog = page.getByTestId("quick-create");
     await expect(dialog).toBeVisible();
     await expect(dialog.getByTestId("event-title")).toBeFocused();
     // Times are typed freely and read back in the grid's 24-hour clock.
@@ -434,12 +509,12 @@ test.describe("calendar with WebAssembly", () => {
     await expect(page.getByTestId("shortcuts")).toBeHidden();
     await keysReady();
     await page.keyboard.press("c");
-    await expect(page.getByTestId("event-dialog")).toBeVisible();
+    await expect(page.getByTestId("quick-create")).toBeVisible();
     // Typing in the dialog does not trigger shortcuts.
     await page.getByTestId("event-title").fill("made with keys");
-    await expect(page.getByTestId("event-dialog")).toBeVisible();
+    await expect(page.getByTestId("quick-create")).toBeVisible();
     await page.goBack();
-    await expect(page.getByTestId("event-dialog")).toBeHidden();
+    await expect(page.getByTestId("quick-create")).toBeHidden();
     await keysReady();
     await page.keyboard.press("t");
     await expect(page).not.toHaveURL(/date=2030/);
@@ -498,8 +573,12 @@ test.describe("calendar without JavaScript", () => {
     await expect(events(page, "Plain form")).toContainText("14:00 – 15:00");
     await events(page, "Plain form").getByRole("link").click();
     await page.getByTestId("delete-event").click();
-    await arrived(page, /view=week&date=2030-01-14$/);
+    await arrived(page, /view=week&date=2030-01-14&deleted=/);
     await expect(events(page, "Plain form")).toHaveCount(0);
+    // The undo is a form too.
+    await page.getByTestId("undo-toast").getByTestId("undo-delete").click();
+    await arrived(page, /view=week&date=2030-01-14$/);
+    await expect(events(page, "Plain form")).toContainText("14:00 – 15:00");
   });
 });
 
@@ -578,25 +657,70 @@ test.describe("search", () => {
 });
 
 test.describe("calendar on a phone", () => {
-  test.use({ timezoneId: "Europe/Paris", viewport: { width: 390, height: 844 }, hasTouch: true });
+  // A phone's browser: a narrow touch screen, and "Mobile" in its user agent.
+  test.use({
+    timezoneId: "Europe/Paris",
+    viewport: { width: 390, height: 844 },
+    hasTouch: true,
+    isMobile: true,
+    userAgent:
+      "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+  });
 
-  test("every page's link is in view, a week's days stay readable and a month's event stays in its day", async ({ page }) => {
+  test("the navigation is a bar within reach with every other page under More, and a month's event stays in its day", async ({ page }) => {
     await register(page, "phone");
     await createEvent(page, "Quarterly planning with the whole design team", "2030-01-15", "09:00", "10:00");
     await page.goto("/calendar?view=month&date=2030-01-15");
     await hydrated(page);
-    // The navigation wraps instead of scrolling sideways: every link is on the screen.
-    for (const name of ["Calendar", "Today", "Tasks", "Focus", "Availability", "Booking links", "Bookings", "Settings"]) {
-      await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true })).toBeInViewport({ ratio: 1 });
+    const nav = page.getByRole("navigation", { name: "Main" });
+    // The pages of every day are in a bar at the bottom of the screen.
+    for (const name of ["Calendar", "Today", "Tasks", "Focus"]) {
+      const link = nav.getByRole("link", { name, exact: true });
+      await expect(link).toBeInViewport({ ratio: 1 });
+      const box = await link.boundingBox();
+      if (!box) throw new Error("no box");
+      expect(box.y).toBeGreaterThan(844 - 80);
+      expect(box.height).toBeGreaterThanOrEqual(44);
     }
+    // The others, and logging out, are one tap away under More; choosing one closes it.
+    await expect(nav.getByRole("link", { name: "Settings", exact: true })).toBeHidden();
+    await nav.getByTestId("nav-more").click();
+    for (const name of ["Availability", "Booking links", "Bookings", "Settings"]) {
+      await expect(nav.getByRole("link", { name, exact: true })).toBeInViewport({ ratio: 1 });
+    }
+    await expect(nav.getByRole("button", { name: "Log out" })).toBeInViewport({ ratio: 1 });
+    await nav.getByRole("link", { name: "Booking links", exact: true }).click();
+    await arrived(page, /\/booking-links$/);
+    await expect(nav.getByRole("link", { name: "Settings", exact: true })).toBeHidden();
     // A one-day event is drawn inside its own day's cell, cut with an ellipsis.
+    await page.goto("/calendar?view=month&date=2030-01-15");
     const cell = page.locator('.month-cell[data-date="2030-01-15"]');
     const chip = cell.getByTestId("event");
     await expect(chip).toBeVisible();
     const [cellBox, chipBox] = [await cell.boundingBox(), await chip.boundingBox()];
     if (!cellBox || !chipBox) throw new Error("no boxes");
     expect(chipBox.x + chipBox.width).toBeLessThanOrEqual(cellBox.x + cellBox.width + 0.5);
-    // A week keeps its days at least 80 px wide and scrolls sideways.
+  });
+
+  test("the calendar opens on three readable days from today; a week still scrolls sideways", async ({ page }) => {
+    await register(page, "phone-days");
+    // Signing in lands on /calendar, which a phone shows as three days from today.
+    await hydrated(page);
+    const today = new Intl.DateTimeFormat("sv-SE", { timeZone: "Europe/Paris" }).format(new Date());
+    const columns = page.locator(".day-column");
+    await expect(columns).toHaveCount(3);
+    await expect(columns.first()).toHaveAttribute("data-date", today);
+    await expect(page.getByRole("navigation", { name: "View" }).getByRole("link", { name: "3 days" })).toHaveAttribute("aria-current", "page");
+    for (const column of await columns.all()) {
+      const box = await column.boundingBox();
+      if (!box) throw new Error("no column");
+      expect(box.width).toBeGreaterThanOrEqual(90);
+      expect(box.x + box.width).toBeLessThanOrEqual(390);
+    }
+    // "Next" moves three days on; the week is still there, its days at least 80 px wide.
+    await page.getByTestId("next").click();
+    await expect(columns).toHaveCount(3);
+    await expect(columns.first()).not.toHaveAttribute("data-date", today);
     await week(page);
     const column = await page.locator('.day-column[data-date="2030-01-15"]').boundingBox();
     if (!column) throw new Error("no column");

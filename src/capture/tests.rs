@@ -1,4 +1,4 @@
-use chrono::{NaiveDate, NaiveDateTime, Weekday};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use proptest::prelude::*;
 
 use super::*;
@@ -215,6 +215,42 @@ fn a_table_of_typed_lines_reads_as_a_person_means_them() {
     for (line, expected) in &cases {
         assert_eq!(&parse_line(line, &ctx()), expected, "line: {line:?}");
     }
+}
+
+#[test]
+fn an_event_line_gives_its_title_day_time_and_length_apart() {
+    let ctx = ctx();
+    let read = |line: &str| parse_event_line(line, &ctx);
+    let tomorrow = ctx.now.date().succ_opt();
+    let time = |text: &str| NaiveTime::parse_from_str(text, "%H:%M").ok();
+    assert_eq!(
+        read("lunch with Sam tomorrow 12:30 for 1h"),
+        EventLine { title: "lunch with Sam".into(), date: tomorrow, time: time("12:30"), minutes: Some(60) }
+    );
+    // A time alone keeps no day: the caller places it on the day the person chose.
+    assert_eq!(
+        read("Dentist at 3pm"),
+        EventLine { title: "Dentist".into(), date: None, time: time("15:00"), minutes: None }
+    );
+    assert_eq!(read("Standup 15m").minutes, Some(15));
+    assert_eq!(read("Trip 12 march 2031").date, NaiveDate::from_ymd_opt(2031, 3, 12));
+    // Placed: the clicked slot gives what the line leaves out.
+    let (slot_start, slot_end) = (t("2030-01-18 09:00"), t("2030-01-18 09:30"));
+    assert_eq!(read("Dentist at 3pm").place(slot_start, slot_end), (t("2030-01-18 15:00"), t("2030-01-18 15:30")));
+    assert_eq!(
+        read("lunch tomorrow for 1h").place(slot_start, slot_end),
+        (t("2030-01-16 09:00"), t("2030-01-16 10:00"))
+    );
+    assert_eq!(
+        read("Late call 23:30 for 1h").place(slot_start, slot_end),
+        (t("2030-01-18 23:30"), t("2030-01-19 00:30"))
+    );
+    assert_eq!(read("Nothing").place(slot_start, slot_start), (slot_start, t("2030-01-18 10:00")));
+    // Nothing to read: all title.
+    assert_eq!(
+        read("Quarterly review"),
+        EventLine { title: "Quarterly review".into(), date: None, time: None, minutes: None }
+    );
 }
 
 #[test]

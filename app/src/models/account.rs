@@ -322,3 +322,19 @@ pub struct OutboxEmail {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
 }
+
+/// What the guided setup (/welcome) shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WelcomeData {
+    pub profile: UserProfile,
+    /// The default schedule's hours (its first range) and days (1 = Monday … 7 = Sunday).
+    pub work_start: String,
+    pub work_end: String,
+    pub work_days: Vec<u8>,
+    /// How many calendars the person has, and the subscribed ones' names.
+    pub calendars: usize,
+    pub subscriptions: Vec<String>,
+    /// Booking links: title and public path.
+    pub links: Vec<(String, String)>,
+    pub open_tasks: i64,
+}

@@ -44,6 +44,14 @@ pub struct CalendarInput {
     pub poll_minutes: Option<i64>,
 }
 
+/// A deleted event: its title, and the token that puts it back ("Undo"; empty when it
+/// cannot be undone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub title: String,
+    pub undo: String,
+}
+
 /// An event or series as stored: times as written, plus the rule and its summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventInfo {

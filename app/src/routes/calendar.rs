@@ -16,8 +16,8 @@ use calento::ClockFormat;
 use calento::calendar_view::{ViewKind, lay_out_day, minutes_into, repeat_choices};
 
 use crate::components::{FormError, RequireUser, TimeZoneOptions, form_error, percent_encode};
-use crate::models::{CalendarData, EventInfo, ViewItem};
-use crate::server::calendar::{DeleteEvent, MoveEvent, SaveEvent, event_details, load_calendar};
+use crate::models::{CalendarData, Deleted, EventInfo, ViewItem};
+use crate::server::calendar::{DeleteEvent, MoveEvent, SaveEvent, UndoDelete, event_details, load_calendar};
 
 /// Height of one hour in the day and week grids, in pixels (CSS uses the same number).
 const HOUR_PX: f64 = 48.0;
@@ -55,11 +55,16 @@ fn hour_label(hour: u32, clock: ClockFormat) -> String {
 #[component]
 pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
-    let view_kind = Memo::new(move |_| query.read().get("view").and_then(|v| ViewKind::parse(&v)).unwrap_or_default());
+    // No view named: the server picks one for the device (three days on a phone, else the
+    // week) and says which in the data, so the page and its hydration agree.
+    let view_kind = Memo::new(move |_| {
+        query.read().get("view").and_then(|v| ViewKind::parse(&v)).map(ViewKind::as_str).unwrap_or_default()
+    });
     let date_param = Memo::new(move |_| query.read().get("date").unwrap_or_default());
     let save = ServerAction::<SaveEvent>::new();
     let remove = ServerAction::<DeleteEvent>::new();
     let moved = ServerAction::<MoveEvent>::new();
+    let restore = ServerAction::<UndoDelete>::new();
     let boxed = ServerAction::<crate::server::tasks::TimeboxTask>::new();
     let data = Resource::new(
         move || {
@@ -69,10 +74,11 @@ pub fn CalendarPage() -> impl IntoView {
                 save.version().get(),
                 remove.version().get(),
                 moved.version().get(),
+                restore.version().get(),
                 boxed.version().get(),
             )
         },
-        |(view, date, ..)| load_calendar(view.as_str().to_owned(), date),
+        |(view, date, ..)| load_calendar(view.to_owned(), date),
     );
     let tray = Resource::new(
         move || boxed.version().get(),
@@ -83,22 +89,32 @@ pub fn CalendarPage() -> impl IntoView {
         save,
         remove,
         moved,
+        restore,
         pending_move: RwSignal::new(None),
         undo: RwSignal::new(None),
+        toast: RwSignal::new(None),
         refocus: StoredValue::new(None),
     };
     provide_context(actions);
-    // "Undo" after a move, for eight seconds (a later move replaces it).
-    let undo_shown = RwSignal::new(0usize);
-    #[cfg(feature = "hydrate")]
+    // A move that was saved offers to put it back (a later move or delete replaces it).
     Effect::new(move |_| {
-        let version = moved.version().get();
-        set_timeout(move || undo_shown.set(version), std::time::Duration::from_secs(8));
+        if matches!(moved.value().get(), Some(Ok(_)))
+            && let Some((title, back)) = actions.undo.get_untracked()
+        {
+            actions.undo.set(None);
+            actions.offer(format!("Moved \u{201c}{title}\u{201d}"), Undo::Move(back));
+        }
     });
-    let undo_offer = move || {
-        let version = moved.version().get();
-        let saved = matches!(moved.value().get(), Some(Ok(_)));
-        actions.undo.get().filter(|_| saved && undo_shown.get() != version)
+    Effect::new(move |_| match restore.value().get() {
+        Some(Ok(title)) => actions.offer(format!("\u{201c}{title}\u{201d} is back"), Undo::Nothing),
+        Some(Err(error)) => actions.offer(error.to_string(), Undo::Nothing),
+        None => {}
+    });
+    // Without JavaScript a delete comes back here with its token: the same offer, as a form.
+    let deleted_token = Memo::new(move |_| query.read().get("deleted"));
+    let back_here = move || {
+        let view = query.read().get("view").map(|v| format!("view={}&", percent_encode(&v))).unwrap_or_default();
+        format!("/calendar?{view}date={}", percent_encode(&date_param.get()))
     };
     provide_context(DraggedTask(RwSignal::new(None)));
     // The resource is made here, outside the sign-in guard's Suspense, so the server and the
@@ -111,7 +127,7 @@ pub fn CalendarPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match data.await {
                             Ok(data) => {
-                                let timed = matches!(data.view, ViewKind::Week | ViewKind::Day);
+                                let timed = data.view.is_timed();
                                 view! {
                                     <CalendarBody data />
                                     {timed.then(|| view! { <TaskTray tray /> })}
@@ -123,23 +139,67 @@ pub fn CalendarPage() -> impl IntoView {
                     })}
                 </Transition>
             </section>
-            {move || undo_offer().map(|(title, back)| view! {
-                <div class="undo-toast" role="status" data-testid="undo-toast">
-                    <span>{format!("Moved \u{201c}{title}\u{201d}")}</span>
-                    <button
-                        type="button"
-                        data-testid="undo-move"
-                        on:click=move |_| {
-                            actions.undo.set(None);
-                            actions.moved.dispatch(back.clone());
-                        }
-                    >
-                        "Undo"
-                    </button>
-                </div>
+            {move || actions.toast.get().map(|Toast { text, undo, .. }| {
+                let testid = match undo {
+                    Undo::Move(_) => "undo-move",
+                    Undo::Delete(_) => "undo-delete",
+                    Undo::Nothing => "",
+                };
+                let undo = StoredValue::new(undo);
+                view! {
+                    <div class="undo-toast" role="status" data-testid="undo-toast">
+                        <span>{text}</span>
+                        {(!testid.is_empty()).then(|| view! {
+                            <button
+                                type="button"
+                                data-testid=testid
+                                on:click=move |_| {
+                                    actions.toast.set(None);
+                                    match undo.get_value() {
+                                        Undo::Move(back) => {
+                                            actions.moved.dispatch(back);
+                                        }
+                                        Undo::Delete(token) => {
+                                            actions.restore.dispatch(UndoDelete { token, back: None });
+                                        }
+                                        Undo::Nothing => {}
+                                    }
+                                }
+                            >
+                                "Undo"
+                            </button>
+                        })}
+                    </div>
+                }
+            })}
+            {move || deleted_token.get().filter(|_| restore.version().get() == 0 && actions.toast.with(Option::is_none)).map(|token| view! {
+                <ActionForm action=restore attr:class="undo-toast" attr:data-testid="undo-toast">
+                    <span>"Event deleted."</span>
+                    <input type="hidden" name="token" value=token />
+                    <input type="hidden" name="back" value=back_here() />
+                    <button type="submit" data-testid="undo-delete">"Undo"</button>
+                </ActionForm>
             })}
         </RequireUser>
     }
+}
+
+/// What the toast at the bottom of the calendar puts back.
+#[derive(Clone)]
+enum Undo {
+    /// The move back of a moved event.
+    Move(MoveEvent),
+    /// A deleted event's token.
+    Delete(String),
+    /// Only a message.
+    Nothing,
+}
+
+#[derive(Clone)]
+struct Toast {
+    id: u64,
+    text: String,
+    undo: Undo,
 }
 
 #[derive(Clone, Copy)]
@@ -151,13 +211,39 @@ struct Actions {
     moved: ServerAction<MoveEvent>,
     /// A dragged occurrence of a repeating event, waiting for "this / following / all".
     pending_move: RwSignal<Option<MoveEvent>>,
+    /// Puts back a deleted event.
+    restore: ServerAction<UndoDelete>,
     /// The last move's title and the move that puts it back, offered as "Undo".
     undo: RwSignal<Option<(String, MoveEvent)>>,
+    /// The toast shown: what just happened, and its undo (for eight seconds).
+    toast: RwSignal<Option<Toast>>,
     /// The event (id, occurrence) moved with the keyboard, to focus again once redrawn.
     refocus: StoredValue<Option<String>>,
 }
 
 impl Actions {
+    /// Shows a toast for eight seconds (a later one replaces it).
+    fn offer(self, text: String, undo: Undo) {
+        let id = self.toast.with_untracked(|t| t.as_ref().map_or(0, |t| t.id)) + 1;
+        self.toast.set(Some(Toast { id, text, undo }));
+        #[cfg(feature = "hydrate")]
+        set_timeout(
+            move || {
+                if self.toast.with_untracked(|t| t.as_ref().is_some_and(|t| t.id == id)) {
+                    self.toast.set(None);
+                }
+            },
+            std::time::Duration::from_secs(8),
+        );
+    }
+
+    /// After a delete: "Deleted …" with its undo.
+    fn offer_undo_delete(self, deleted: Deleted) {
+        if !deleted.undo.is_empty() {
+            self.offer(format!("Deleted \u{201c}{}\u{201d}", deleted.title), Undo::Delete(deleted.undo));
+        }
+    }
+
     /// Saves a move of `item` by whole days and minutes (a resize moves its end only), in
     /// the viewer's zone; a repeating event asks "this, following or all" first. A single
     /// event's move, or one occurrence's, can be undone.
@@ -272,7 +358,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
                     })
                     .collect_view()}
             </nav>
-            <a href=format!("{here}&new={}T09:00", date_text(date)) class="button primary" data-testid="create">
+            <a href=format!("{here}&new={}&quick=1", create_at(data)) class="button primary" data-testid="create">
                 "Create"
             </a>
             <a href="/calendar/search" class="button" data-testid="search">
@@ -286,7 +372,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
             "Today is " {today_date.format("%A %-d %B %Y").to_string()} " in " {zone} "."
         </p>
         {match view_kind {
-            ViewKind::Day | ViewKind::Week => view! { <TimeGrid data here=here.clone() /> }.into_any(),
+            ViewKind::Day | ViewKind::ThreeDays | ViewKind::Week => view! { <TimeGrid data here=here.clone() /> }.into_any(),
             ViewKind::Month => view! { <MonthGrid data here=here.clone() /> }.into_any(),
             ViewKind::Agenda => view! { <Agenda data here=here.clone() /> }.into_any(),
         }}
@@ -299,7 +385,13 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
             } else if let Some(id) = open_event.get() {
                 view! { <EventDialog data id rid=open_rid.get() here mode=open_mode.get() /> }.into_any()
             } else if let Some(at) = new_at.get() {
-                view! { <NewEventDialog data at here /> }.into_any()
+                let query = query.read_untracked();
+                if query.get("quick").is_some() {
+                    view! { <QuickCreate data at here /> }.into_any()
+                } else {
+                    let (until, title, calendar) = (query.get("until"), query.get("title"), query.get("calendar"));
+                    view! { <NewEventDialog data at until title calendar here /> }.into_any()
+                }
             } else {
                 ().into_any()
             }
@@ -624,7 +716,7 @@ fn column_markup(day: NaiveDate, here: &str, clock: ClockFormat, items: &[ViewIt
     for h in 0..24u32 {
         let _ = write!(
             out,
-            r#"<a href="{here_html}&amp;new={date}T{h:02}:00" class="slot" aria-label="Create at {}"></a>"#,
+            r#"<a href="{here_html}&amp;new={date}T{h:02}:00&amp;quick=1" class="slot" aria-label="Create at {}"></a>"#,
             hour_label(h, clock)
         );
     }
@@ -818,7 +910,7 @@ fn MonthGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                 })
                 .collect_view();
             let day_href = format!("/calendar?view=day&date={}", date_text(day));
-            let new_href = format!("{here}&new={}T09:00", date_text(day));
+            let new_href = format!("{here}&new={}T09:00&quick=1", date_text(day));
             let create_label = format!("Create on {}", day.format("%-d %B"));
             let number = day.day();
             let more_href = day_href.clone();
@@ -962,17 +1054,41 @@ impl Draft {
     }
 }
 
+/// When "Create" starts a new event: the next whole hour today when the view shows
+/// today, else 09:00 on the view's first day.
+fn create_at(data: StoredValue<CalendarData>) -> String {
+    data.with_value(|d| {
+        let shows_today = d.first_day <= d.today && d.today < d.end_day;
+        let next_hour = (d.now.hour() + 1).min(23);
+        let at = if shows_today { d.today.and_hms_opt(next_hour, 0, 0) } else { d.date.and_hms_opt(9, 0, 0) };
+        at.unwrap_or_default().format("%Y-%m-%dT%H:%M").to_string()
+    })
+}
+
+/// The calendar a new event goes in: the one asked for if it is the person's own, else
+/// their first own calendar.
+fn own_calendar(data: StoredValue<CalendarData>, wanted: Option<&str>) -> String {
+    data.with_value(|d| {
+        let own = || d.calendars.iter().filter(|c| c.source_url.is_none());
+        own().find(|c| Some(c.id.as_str()) == wanted).or_else(|| own().next()).map(|c| c.id.clone()).unwrap_or_default()
+    })
+}
+
 #[component]
-fn NewEventDialog(data: StoredValue<CalendarData>, at: String, here: String) -> impl IntoView {
-    let (zone, calendar_id, date) = data.with_value(|d| {
-        (
-            d.time_zone.clone(),
-            d.calendars.iter().find(|c| c.source_url.is_none()).map(|c| c.id.clone()).unwrap_or_default(),
-            d.date,
-        )
-    });
-    let start = NaiveDateTime::parse_from_str(&at, "%Y-%m-%dT%H:%M")
-        .unwrap_or_else(|_| date.and_hms_opt(9, 0, 0).unwrap_or_default());
+fn NewEventDialog(
+    data: StoredValue<CalendarData>,
+    at: String,
+    until: Option<String>,
+    title: Option<String>,
+    calendar: Option<String>,
+    here: String,
+) -> impl IntoView {
+    let (zone, date) = data.with_value(|d| (d.time_zone.clone(), d.date));
+    let calendar_id = own_calendar(data, calendar.as_deref());
+    let parse = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok();
+    let start = parse(&at).unwrap_or_else(|| date.and_hms_opt(9, 0, 0).unwrap_or_default());
+    let end = until.as_deref().and_then(parse).filter(|end| *end > start).unwrap_or(start + Duration::hours(1));
+    let details = calento::event::EventDetails { title: title.unwrap_or_default(), ..Default::default() };
     let draft = Draft {
         id: None,
         recurrence_id: None,
@@ -981,12 +1097,174 @@ fn NewEventDialog(data: StoredValue<CalendarData>, at: String, here: String) -> 
         calendar_id,
         all_day: false,
         start,
-        end: start + Duration::hours(1),
+        end,
         time_zone: zone,
-        details: Default::default(),
+        details,
         read_only: false,
     };
     view! { <EventForm data draft here heading="New event" /> }
+}
+
+/// The small popover a click on an empty slot (or "Create") opens: the title, focused,
+/// read as the person types ("lunch with Sam tomorrow 12:30 for 1h" sets the day, the
+/// time and the length, with the capture parser), the times, the calendar, and "More
+/// options" for the whole form with what was typed. Without JavaScript it is a plain
+/// form, and the server reads the title the same way.
+#[component]
+fn QuickCreate(data: StoredValue<CalendarData>, at: String, here: String) -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let save_error = form_error(move || actions.save.value().get());
+    let navigate = use_navigate();
+    let back = here.clone();
+    Effect::new(move |_| {
+        if matches!(actions.save.value().get(), Some(Ok(_))) {
+            actions.save.value().set(None);
+            navigate(&back, Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(title) = document().get_element_by_id("event-title") {
+            let _ = leptos::wasm_bindgen::JsCast::unchecked_into::<leptos::web_sys::HtmlElement>(title).focus();
+        }
+    });
+    let (zone, date, clock, context) = data.with_value(|d| {
+        let context = calento::capture::CaptureContext { now: d.now, week_start: d.week_start.weekday() };
+        (d.time_zone.clone(), d.date, d.clock, context)
+    });
+    let slot = NaiveDateTime::parse_from_str(&at, "%Y-%m-%dT%H:%M")
+        .unwrap_or_else(|_| date.and_hms_opt(9, 0, 0).unwrap_or_default());
+    let day = RwSignal::new(date_text(slot.date()));
+    let from = RwSignal::new(time_label(slot.time(), clock));
+    let to = RwSignal::new(time_label((slot + Duration::hours(1)).time(), clock));
+    let calendar = RwSignal::new(own_calendar(data, None));
+    let text = RwSignal::new(String::new());
+    let fields = move || {
+        let day = NaiveDate::parse_from_str(&day.get(), "%Y-%m-%d").ok()?;
+        let from = calento::clock::parse_time_of_day(&from.get())?;
+        let to = calento::clock::parse_time_of_day(&to.get())?;
+        let start = day.and_time(from);
+        let end = if to > from { day.and_time(to) } else { (day + Duration::days(1)).and_time(to) };
+        Some((start, end))
+    };
+    // What the title says of when wins over the fields, and goes when it is deleted: the
+    // fields as they were before the title said anything come back.
+    let before = StoredValue::new(None::<(NaiveDateTime, NaiveDateTime)>);
+    let read = Memo::new(move |_| calento::capture::parse_event_line(&text.get(), &context));
+    Effect::new(move |_| {
+        let line = read.get();
+        let says = line.date.is_some() || line.time.is_some() || line.minutes.is_some();
+        let base = match before.get_value() {
+            Some(base) => base,
+            None if says => match untrack(fields) {
+                Some(base) => {
+                    before.set_value(Some(base));
+                    base
+                }
+                None => return,
+            },
+            None => return,
+        };
+        let (start, end) = if says { line.place(base.0, base.1) } else { base };
+        if !says {
+            before.set_value(None);
+        }
+        day.set(date_text(start.date()));
+        from.set(time_label(start.time(), clock));
+        to.set(time_label(end.time(), clock));
+    });
+    let end_date = move || fields().map(|(_, end)| date_text(end.date())).unwrap_or_else(|| day.get());
+    let summary = move || {
+        let line = read.get();
+        let (start, end) = fields()?;
+        let title = if line.title.trim().is_empty() { "(no title)".to_owned() } else { line.title.clone() };
+        Some(format!("{title} \u{b7} {}", when_text(start, end, false, clock)))
+    };
+    let more_here = here.clone();
+    let more = move || {
+        let here = &more_here;
+        let line = read.get();
+        let (start, end) = fields().unwrap_or((slot, slot + Duration::hours(1)));
+        format!(
+            "{here}&new={}&until={}&title={}&calendar={}",
+            start.format("%Y-%m-%dT%H:%M"),
+            end.format("%Y-%m-%dT%H:%M"),
+            percent_encode(&line.title),
+            percent_encode(&calendar.get())
+        )
+    };
+    let calendars =
+        data.with_value(|d| d.calendars.iter().filter(|c| c.source_url.is_none()).cloned().collect::<Vec<_>>());
+    let close = here.clone();
+    view! {
+        <div class="dialog-backdrop">
+            <div
+                class="dialog quick-create"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="dialog-title"
+                data-testid="quick-create"
+                on:keydown=keep_focus_in_dialog
+            >
+                <div class="dialog-head">
+                    <h2 id="dialog-title">"New event"</h2>
+                    <a href=close class="button icon" aria-label="Close" data-testid="close-dialog">"×"</a>
+                </div>
+                <ActionForm action=actions.save attr:class="form event-form" attr:novalidate=true>
+                    <FormError error=save_error />
+                    <input type="hidden" name="back" value=here.clone() />
+                    <input type="hidden" name="time_zone" value=zone.clone() />
+                    <input type="hidden" name="quick" value="1" />
+                    <input type="hidden" name="repeat" value="none" />
+                    <input type="hidden" name="end_date" value=end_date />
+                    <div class="field">
+                        <label for="event-title">"Title"</label>
+                        <input
+                            id="event-title"
+                            name="title"
+                            required=true
+                            autofocus=true
+                            autocomplete="off"
+                            placeholder="Lunch with Sam tomorrow 12:30 for 1h"
+                            data-testid="event-title"
+                            on:input=move |ev| text.set(event_target_value(&ev))
+                        />
+                        <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("title"))}</p>
+                    </div>
+                    <p class="hint quick-when" role="status" data-testid="quick-when">{summary}</p>
+                    <div class="field-row">
+                        <div class="field">
+                            <label for="start-date">"Day"</label>
+                            <input id="start-date" type="date" name="start_date" value=day.get_untracked() prop:value=move || day.get() on:input=move |ev| day.set(event_target_value(&ev)) data-testid="start-date" />
+                        </div>
+                        <div class="field">
+                            <label for="start-time">"From"</label>
+                            <TimeField id="start-time" name="start_time" value=from clock />
+                        </div>
+                        <div class="field">
+                            <label for="end-time">"To"</label>
+                            <TimeField id="end-time" name="end_time" value=to clock />
+                        </div>
+                        <TimeChoices clock />
+                    </div>
+                    <p class="field-error" role="alert">{move || save_error.get().and_then(|e| e.field_message("end").or_else(|| e.field_message("start")))}</p>
+                    <div class="field">
+                        <label for="calendar">"Calendar"</label>
+                        <select id="calendar" name="calendar_id" on:change=move |ev| calendar.set(event_target_value(&ev))>
+                            {calendars.into_iter().map(|c| {
+                                let selected = c.id == calendar.get_untracked();
+                                view! { <option value=c.id selected=selected>{c.name}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <p class="hint">{format!("Times are in {zone}.")}</p>
+                    <div class="dialog-actions">
+                        <a href=more class="button" data-testid="more-options">"More options"</a>
+                        <button type="submit" class="primary" data-testid="save-event">"Save"</button>
+                    </div>
+                </ActionForm>
+            </div>
+        </div>
+    }
 }
 
 /// How an event opens: a short card (what, when, where, who, with edit, duplicate and
@@ -1073,8 +1351,9 @@ fn EventCard(data: StoredValue<CalendarData>, draft: Draft, item: Option<ViewIte
     let navigate = use_navigate();
     let after_delete = here.clone();
     Effect::new(move |_| {
-        if matches!(actions.remove.value().get(), Some(Ok(_))) {
+        if let Some(Ok(deleted)) = actions.remove.value().get() {
             actions.remove.value().set(None);
+            actions.offer_undo_delete(deleted);
             navigate(&after_delete, Default::default());
         }
     });
@@ -1319,10 +1598,16 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
     // Once hydrated, a saved or deleted event closes the dialog (without JS the server redirects).
     Effect::new(move |_| {
         let saved = matches!(actions.save.value().get(), Some(Ok(_)));
-        let deleted = matches!(actions.remove.value().get(), Some(Ok(_)));
-        if saved || deleted {
+        let deleted = match actions.remove.value().get() {
+            Some(Ok(deleted)) => Some(deleted),
+            _ => None,
+        };
+        if saved || deleted.is_some() {
             actions.save.value().set(None);
             actions.remove.value().set(None);
+            if let Some(deleted) = deleted {
+                actions.offer_undo_delete(deleted);
+            }
             navigate(&here_after_save, Default::default());
         }
     });
@@ -1658,7 +1943,7 @@ fn MoveScopeDialog() -> impl IntoView {
 #[component]
 fn ShortcutsDialog(here: String) -> impl IntoView {
     let keys = [
-        ("d / w / m / a", "Day, week, month, agenda view"),
+        ("d / x / w / m / a", "Day, three days, week, month, agenda view"),
         ("t", "Today"),
         ("j or → / k or ←", "Next / previous period"),
         ("c", "Create an event"),
@@ -1681,7 +1966,7 @@ fn ShortcutsDialog(here: String) -> impl IntoView {
     }
 }
 
-/// d/w/m/a, t, j/k and arrows, c, / and ?, once hydrated; ignored while typing.
+/// d/x/w/m/a, t, j/k and arrows, c, / and ?, once hydrated; ignored while typing.
 fn keyboard_shortcuts(data: StoredValue<CalendarData>, here: String) {
     let navigate = use_navigate();
     let actions = use_context::<Actions>();
@@ -1732,13 +2017,14 @@ fn keyboard_shortcuts(data: StoredValue<CalendarData>, here: String) {
                 |view: ViewKind, date: NaiveDate| format!("/calendar?view={}&date={}", view.as_str(), date_text(date));
             let target = match ev.key().as_str() {
                 "d" => Some(go(ViewKind::Day, date)),
+                "x" => Some(go(ViewKind::ThreeDays, date)),
                 "w" => Some(go(ViewKind::Week, date)),
                 "m" => Some(go(ViewKind::Month, date)),
                 "a" => Some(go(ViewKind::Agenda, date)),
                 "t" => Some(go(view, today)),
                 "j" | "ArrowRight" => Some(go(view, view.step(date, 1))),
                 "k" | "ArrowLeft" => Some(go(view, view.step(date, -1))),
-                "c" => Some(format!("{here}&new={}T09:00", date_text(date))),
+                "c" => Some(format!("{here}&new={}&quick=1", create_at(data))),
                 "/" => Some("/calendar/search".to_owned()),
                 "?" => Some(format!("{here}&keys=1")),
                 "Escape" => Some(here.clone()),
@@ -1937,7 +2223,10 @@ mod tests {
         ];
         let html = column_markup(day, "/calendar?view=week&date=2030-01-14", ClockFormat::H24, &items, Some(480.0));
         assert_eq!(html.matches("class=\"slot\"").count(), 24);
-        assert!(html.contains(r#"href="/calendar?view=week&amp;date=2030-01-14&amp;new=2030-01-15T09:00""#), "{html}");
+        assert!(
+            html.contains(r#"href="/calendar?view=week&amp;date=2030-01-14&amp;new=2030-01-15T09:00&amp;quick=1""#),
+            "{html}"
+        );
         assert!(html.contains("Tom &amp; &lt;b&gt;Jerry&lt;/b&gt; &quot;live&quot;"), "{html}");
         assert!(!html.contains("<b>"));
         assert!(!html.contains("Other day"));

@@ -15,6 +15,7 @@ mod stats;
 mod task_settings;
 mod tasks;
 mod today;
+mod welcome;
 
 pub use availability::AvailabilityPage;
 pub use booking::{HostPage, ManageBookingPage, PublicBookingPage};
@@ -29,6 +30,7 @@ pub use stats::StatsPage;
 pub use task_settings::TaskSettingsPage;
 pub use tasks::TasksPage;
 pub use today::TodayPage;
+pub use welcome::WelcomePage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -229,7 +231,11 @@ pub fn SettingsPage() -> impl IntoView {
         <section class="card">
             <h1>"Settings"</h1>
             <SettingsNav />
-            <p>"Signed in as " <strong>{user.email.clone()}</strong></p>
+            <p>
+                "Signed in as " <strong>{user.email.clone()}</strong> ". "
+                <a href="/welcome" data-testid="guided-setup">"Guided setup"</a>
+                " walks through your hours, a calendar, a booking link and a brain dump."
+            </p>
             <ActionForm action=auth.update_profile attr:class="form" attr:novalidate=true>
                 <FormError error />
                 <Field label="Name" name="name" autocomplete="name" value=user.name.clone() required=true error />

@@ -71,7 +71,101 @@ pub async fn login(email: String, password: String, #[server(default)] next: Opt
         leptos_axum::redirect("/settings/security?linked=1");
         return Ok(());
     }
-    leptos_axum::redirect(&request::local_path(next, "/calendar"));
+    // A new account's first sign-in goes to the guided setup (offered once).
+    let home = if accounts::needs_welcome(&state.db, &user.id).await? { "/welcome" } else { "/calendar" };
+    leptos_axum::redirect(&request::local_path(next, home));
+    Ok(())
+}
+
+/// What the guided setup shows: the person's zone and working hours, and what they have
+/// made so far (calendars, booking links, tasks). Opening it counts as the setup having
+/// been offered: sign-in no longer sends the account here.
+#[server(prefix = "/fn", endpoint = "welcome_page")]
+pub async fn welcome_page() -> Result<crate::models::WelcomeData, AppError> {
+    let user = request::require_user().await?;
+    let db = request::state()?.db.clone();
+    accounts::mark_welcomed(&db, &user.id).await?;
+    let schedule = crate::ssr::scheduling::default_schedule(&db, &user.id, &user.time_zone).await?.info();
+    let rules = schedule.rules;
+    let work_days = rules.iter().map(|r| r.weekday).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let first = rules.first();
+    let calendars = crate::ssr::calendars::list(&db, &user.id).await?;
+    let links = crate::ssr::scheduling::list_links(&db, &user.id).await?;
+    let open_tasks: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND parent_id IS NULL AND status <> 'done' AND is_template = 0",
+    )
+    .bind(&user.id)
+    .fetch_one(db.read())
+    .await?;
+    Ok(crate::models::WelcomeData {
+        profile: user.profile(),
+        work_start: first.map_or_else(|| "09:00".to_owned(), |r| r.start.clone()),
+        work_end: first.map_or_else(|| "17:00".to_owned(), |r| r.end.clone()),
+        work_days,
+        subscriptions: calendars.iter().filter_map(|c| c.source_url.as_ref().map(|_| c.name.clone())).collect(),
+        calendars: calendars.len(),
+        links: links.iter().map(|l| (l.title.clone(), l.url(&user.username))).collect(),
+        open_tasks,
+    })
+}
+
+/// The guided setup's first step: the person's time zone, and their working days and
+/// hours (the default availability schedule, which booking links and planning use).
+#[server(prefix = "/fn", endpoint = "welcome_hours")]
+#[allow(clippy::too_many_arguments)]
+pub async fn welcome_hours(
+    time_zone: String,
+    work_start: String,
+    work_end: String,
+    #[server(default)] d1: Option<String>,
+    #[server(default)] d2: Option<String>,
+    #[server(default)] d3: Option<String>,
+    #[server(default)] d4: Option<String>,
+    #[server(default)] d5: Option<String>,
+    #[server(default)] d6: Option<String>,
+    #[server(default)] d7: Option<String>,
+) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    let db = request::state()?.db.clone();
+    let days: Vec<u8> = [d1, d2, d3, d4, d5, d6, d7]
+        .iter()
+        .zip(1u8..)
+        .filter(|(v, _)| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false"))
+        .map(|(_, day)| day)
+        .collect();
+    if days.is_empty() {
+        return Err(AppError::field(calento::FieldError::new("days", "Choose at least one working day.")));
+    }
+    let profile = user.profile();
+    let update = accounts::ProfileUpdate {
+        name: user.name.clone(),
+        username: user.username.clone(),
+        time_zone: time_zone.trim().to_owned(),
+        week_start: profile.week_start.as_str().to_owned(),
+        clock: profile.clock.as_str().to_owned(),
+    };
+    let rules = days
+        .iter()
+        .map(|&weekday| calento::availability::RuleInput {
+            weekday,
+            start: work_start.trim().to_owned(),
+            end: work_end.trim().to_owned(),
+        })
+        .collect();
+    // The zone first: a bad one is refused before anything changes.
+    let zone = calento::TimeZoneName::parse(update.time_zone.trim())
+        .map_err(|_| AppError::field(calento::FieldError::new("time_zone", "Choose a time zone from the list.")))?;
+    let schedule = crate::ssr::scheduling::default_schedule(&db, &user.id, zone.as_str()).await?;
+    let body = crate::models::ScheduleBody {
+        timezone: Some(zone.as_str().to_owned()),
+        rules: Some(rules),
+        ..Default::default()
+    };
+    crate::ssr::scheduling::update_schedule(&db, &user.id, &schedule.id, body).await?;
+    accounts::update_profile(&db, &user.id, &update).await?;
+    if request::is_plain_form_post() {
+        leptos_axum::redirect("/welcome?step=calendar");
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::AppError;
-use crate::models::{CalendarData, EventInfo};
+use crate::models::{CalendarData, Deleted, EventInfo};
 #[cfg(feature = "ssr")]
 use {
     super::request,
@@ -22,7 +22,8 @@ pub async fn load_calendar(view: String, date: String) -> Result<CalendarData, A
     let profile = user.profile();
     let tz = calento::TimeZoneName::parse(&profile.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
     let now = calento::recurrence::utc_to_local(tz, chrono::Utc::now().naive_utc());
-    let view = ViewKind::parse(&view).unwrap_or_default();
+    let view = ViewKind::parse(&view)
+        .unwrap_or_else(|| if request::is_phone() { ViewKind::ThreeDays } else { ViewKind::Week });
     let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
         .ok()
         .filter(|d| (1000..=9000).contains(&chrono::Datelike::year(d)))
@@ -113,10 +114,19 @@ pub async fn save_event(
     tags: Option<String>,
     attendees: Option<String>,
     back: Option<String>,
+    quick: Option<String>,
 ) -> Result<EventInfo, AppError> {
     let user = request::require_user().await?;
     let db = request::state()?.db.clone();
     let all_day = all_day.is_some_and(|v| v != "false" && v != "off");
+    // The quick-create popover: a day, a time or a length written in the title ("lunch
+    // with Sam tomorrow 12:30 for 1h") wins over its fields, as the popover showed.
+    let (title, start_date, start_time, end_date, end_time) = match filled(quick) {
+        Some(_) if !all_day && filled(id.clone()).is_none() => {
+            read_event_line(&user.profile(), title, start_date, start_time, end_date, end_time)
+        }
+        _ => (title, start_date, start_time, end_date, end_time),
+    };
     let when = |date: &str, time: Option<String>| {
         if all_day {
             date.trim().to_owned()
@@ -219,6 +229,42 @@ pub async fn save_event(
     Ok(saved)
 }
 
+/// The title read for a day, a time and a length (`calento::capture::parse_event_line`),
+/// placed from the fields' times; the fields unchanged when it names none of them (or the
+/// fields are not times, to be refused with their own messages).
+#[cfg(feature = "ssr")]
+fn read_event_line(
+    profile: &crate::models::UserProfile,
+    title: String,
+    start_date: String,
+    start_time: Option<String>,
+    end_date: String,
+    end_time: Option<String>,
+) -> (String, String, Option<String>, String, Option<String>) {
+    let tz = calento::TimeZoneName::parse(&profile.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
+    let now = calento::recurrence::utc_to_local(tz, chrono::Utc::now().naive_utc());
+    let context = calento::capture::CaptureContext { now, week_start: profile.week_start.weekday() };
+    let line = calento::capture::parse_event_line(&title, &context);
+    let at = |date: &str, time: Option<&str>| {
+        Some(
+            NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+                .ok()?
+                .and_time(calento::clock::parse_time_of_day(time?)?),
+        )
+    };
+    let fields = (at(&start_date, start_time.as_deref()), at(&end_date, end_time.as_deref()));
+    let says = line.date.is_some() || line.time.is_some() || line.minutes.is_some();
+    match fields {
+        (Some(start), Some(end)) if says => {
+            let (start, end) = line.place(start, end);
+            let time = |at: chrono::NaiveDateTime| Some(at.format("%H:%M").to_string());
+            let date = |at: chrono::NaiveDateTime| at.format("%Y-%m-%d").to_string();
+            (line.title, date(start), time(start), date(end), time(end))
+        }
+        _ => (title, start_date, start_time, end_date, end_time),
+    }
+}
+
 /// Moves or resizes one event (for a repeating one, the one occurrence) to new instants.
 #[server(prefix = "/fn", endpoint = "move_event")]
 pub async fn move_event(
@@ -246,15 +292,29 @@ pub async fn delete_event(
     scope: Option<String>,
     recurrence_id: Option<String>,
     back: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<Deleted, AppError> {
     let user = request::require_user().await?;
     let db = request::state()?.db.clone();
     let scope = scope_of(filled(scope).as_deref())?;
-    events::delete(&db, &user.id, &id, scope, filled(recurrence_id).as_deref()).await?;
+    let undo = events::delete_with_undo(&db, &user.id, &id, scope, filled(recurrence_id).as_deref()).await?;
+    if request::is_plain_form_post() {
+        // Without JavaScript the page the browser goes back to offers the undo.
+        let back = request::local_path(back, "/calendar");
+        let sep = if back.contains('?') { '&' } else { '?' };
+        leptos_axum::redirect(&format!("{back}{sep}deleted={}", undo.token));
+    }
+    Ok(Deleted { title: undo.title, undo: undo.token })
+}
+
+/// Puts back an event deleted a moment ago (the `undo` token `delete_event` returned).
+#[server(prefix = "/fn", endpoint = "undo_delete")]
+pub async fn undo_delete(token: String, back: Option<String>) -> Result<String, AppError> {
+    let user = request::require_user().await?;
+    let title = events::restore(&request::state()?.db, &user.id, token.trim()).await?;
     if request::is_plain_form_post() {
         leptos_axum::redirect(&request::local_path(back, "/calendar"));
     }
-    Ok(())
+    Ok(title)
 }
 
 #[server(prefix = "/fn", endpoint = "list_calendars")]
@@ -272,6 +332,7 @@ pub async fn create_calendar(
     time_zone: Option<String>,
     source_url: Option<String>,
     poll_minutes: Option<String>,
+    #[server(default)] next: Option<String>,
 ) -> Result<crate::models::CalendarInfo, AppError> {
     let user = request::require_user().await?;
     let poll = match filled(poll_minutes) {
@@ -294,7 +355,7 @@ pub async fn create_calendar(
     calendars::check_subscription(&state.url_check, &input).await?;
     let row = calendars::create(&state.db, &user.id, &input, &user.time_zone).await?;
     if request::is_plain_form_post() {
-        leptos_axum::redirect("/settings/calendars");
+        leptos_axum::redirect(&request::local_path(next, "/settings/calendars"));
     }
     Ok(row.info())
 }

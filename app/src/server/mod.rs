@@ -133,6 +133,16 @@ pub(crate) mod request {
         (!first.is_empty()).then_some(first)
     }
 
+    /// True when the browser is a phone's: it says so in the `Sec-CH-UA-Mobile` client
+    /// hint (Chromium) or with "Mobi" in its user agent (everyone's convention; tablets
+    /// leave it out and get the desktop's views).
+    pub fn is_phone() -> bool {
+        use_context::<http::request::Parts>().is_some_and(|parts| {
+            let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            header("sec-ch-ua-mobile").trim() == "?1" || header("user-agent").contains("Mobi")
+        })
+    }
+
     /// True when a browser posted a form without JavaScript (it will follow a redirect).
     pub fn is_plain_form_post() -> bool {
         use_context::<http::request::Parts>().is_some_and(|parts| {

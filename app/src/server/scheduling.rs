@@ -347,6 +347,7 @@ pub async fn new_link(
     title: String,
     slug: Option<String>,
     durations: Option<String>,
+    #[server(default)] next: Option<String>,
 ) -> Result<BookingLinkInfo, AppError> {
     let user = request::require_user().await?;
     let db = request::state()?.db.clone();
@@ -363,7 +364,8 @@ pub async fn new_link(
     };
     let created = scheduling::create_link(&db, &user.id, &user.username, &user.time_zone, &settings).await?;
     if request::is_plain_form_post() {
-        leptos_axum::redirect(&format!("/booking-links?edit={}&created=1", created.id));
+        let edit = format!("/booking-links?edit={}&created=1", created.id);
+        leptos_axum::redirect(&request::local_path(next, &edit));
     }
     Ok(created)
 }

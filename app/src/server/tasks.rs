@@ -257,9 +257,17 @@ pub async fn list_zones() -> Result<Vec<ZoneInfo>, AppError> {
 
 /// Reads a brain dump; with `save` the tasks are created.
 #[server(prefix = "/fn", endpoint = "capture_tasks")]
-pub async fn capture_tasks(text: String, save: Option<String>) -> Result<CaptureResult, AppError> {
+pub async fn capture_tasks(
+    text: String,
+    save: Option<String>,
+    #[server(default)] next: Option<String>,
+) -> Result<CaptureResult, AppError> {
     let user = request::require_user().await?;
-    tasks::capture(&request::state()?.db, &user, &text, ticked(&save)).await
+    let captured = tasks::capture(&request::state()?.db, &user, &text, ticked(&save)).await?;
+    if let Some(next) = next.filter(|_| request::is_plain_form_post()) {
+        leptos_axum::redirect(&request::local_path(Some(next), "/tasks"));
+    }
+    Ok(captured)
 }
 
 /// Adds a micro-step under a task or step.

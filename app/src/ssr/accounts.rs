@@ -404,6 +404,25 @@ pub async fn authenticate(
     Err(wrong())
 }
 
+/// True until the guided setup has been offered to the account (its first sign-in).
+pub async fn needs_welcome(db: &Db, user_id: &str) -> Result<bool, AppError> {
+    let at: Option<Option<i64>> = sqlx::query_scalar("SELECT welcomed_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.read())
+        .await?;
+    Ok(matches!(at, Some(None)))
+}
+
+/// Notes that the guided setup was offered (it is not offered again at sign-in).
+pub async fn mark_welcomed(db: &Db, user_id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET welcomed_at = $1 WHERE id = $2 AND welcomed_at IS NULL")
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(db.write())
+        .await?;
+    Ok(())
+}
+
 /// What the settings form submits.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileUpdate {

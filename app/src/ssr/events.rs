@@ -20,7 +20,7 @@ pub const MAX_WINDOW_DAYS: i64 = 3_700;
 /// Floating and all-day times are pinned to UTC on the axis; a viewer may be 14 hours off.
 const FLOATING_PAD_MS: i64 = 86_400_000;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct EventRow {
     pub id: String,
     pub calendar_id: String,
@@ -966,6 +966,169 @@ pub async fn delete(
     };
     replace(&mut tx, &row, &event).await?;
     tx.commit().await
+}
+
+/// How long a deleted event can be put back ("Undo" shows for eight seconds; a slow
+/// click or a second tab still gets it back).
+const UNDO_MS: i64 = 10 * 60 * 1000;
+
+/// A deleted event's way back: the token `restore` takes, and the title to show.
+pub struct Undo {
+    pub token: String,
+    pub title: String,
+}
+
+/// A task's time block, as kept with a deleted event so "Undo" links it again.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+struct BlockRow {
+    event_id: String,
+    task_id: String,
+    start_ms: i64,
+    end_ms: i64,
+    reason: String,
+    created_at: i64,
+}
+
+/// [`delete`], keeping the series' rows as they were (the master, its exceptions and
+/// the time blocks pointing at them) for [`restore`].
+pub async fn delete_with_undo(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+    scope: EditScope,
+    recurrence_id: Option<&str>,
+) -> Result<Undo, AppError> {
+    let row = find(db, user_id, id).await?;
+    let master_id = row.master_id.clone().unwrap_or_else(|| row.id.clone());
+    let mut rows = vec![find(db, user_id, &master_id).await?];
+    rows.extend(exceptions_of(db, &master_id).await?);
+    let blocks: Vec<BlockRow> = sqlx::query_as(
+        "SELECT event_id, task_id, start_ms, end_ms, reason, created_at FROM task_blocks
+         WHERE user_id = $1 AND event_id IN (SELECT id FROM events WHERE id = $2 OR master_id = $2)",
+    )
+    .bind(user_id)
+    .bind(&master_id)
+    .fetch_all(db.read())
+    .await?;
+    delete(db, user_id, id, scope, recurrence_id).await?;
+    let token = new_id();
+    let now = now_ms();
+    sqlx::query("DELETE FROM event_trash WHERE created_at < $1").bind(now - 6 * UNDO_MS).execute(db.write()).await?;
+    sqlx::query(
+        "INSERT INTO event_trash (id, user_id, master_id, title, rows_json, blocks_json, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&token)
+    .bind(user_id)
+    .bind(&master_id)
+    .bind(&row.title)
+    .bind(to_json(&rows))
+    .bind(to_json(&blocks))
+    .bind(now)
+    .execute(db.write())
+    .await?;
+    Ok(Undo { token, title: row.title })
+}
+
+/// Puts back what a delete removed (its token from [`delete_with_undo`]), as it was:
+/// the same ids, UID, occurrences and exceptions, time blocks linked again. Whatever the
+/// series became since the delete is replaced. Returns the event's title.
+pub async fn restore(db: &Db, user_id: &str, token: &str) -> Result<String, AppError> {
+    let kept: Option<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT master_id, title, rows_json, blocks_json, created_at FROM event_trash WHERE id = $1 AND user_id = $2",
+    )
+    .bind(token)
+    .bind(user_id)
+    .fetch_optional(db.read())
+    .await?;
+    let Some((master_id, title, rows_json, blocks_json, at)) = kept else { return Err(AppError::NotFound) };
+    if at < now_ms() - UNDO_MS {
+        return Err(AppError::bad_request("It is too late to undo this delete."));
+    }
+    let rows: Vec<EventRow> = serde_json::from_str(&rows_json).map_err(|e| unexpected("reading a deleted event", e))?;
+    let blocks: Vec<BlockRow> =
+        serde_json::from_str(&blocks_json).map_err(|e| unexpected("reading a deleted event's blocks", e))?;
+    let Some(master) = rows.first() else { return Err(AppError::NotFound) };
+    let calendar = calendars::find(db, user_id, &master.calendar_id)
+        .await
+        .map_err(|_| AppError::bad_request("The event's calendar was deleted; the event cannot come back."))?;
+    writable(&calendar)?;
+    let mut tx = changes::begin(db, user_id).await?;
+    // What is left of the series (after deleting one occurrence, or the following ones).
+    delete_row(&mut tx, &master_id).await?;
+    let now = now_ms();
+    for row in &rows {
+        insert_row(&mut tx, row, now).await?;
+    }
+    for block in &blocks {
+        sqlx::query(
+            "INSERT INTO task_blocks (event_id, task_id, user_id, start_ms, end_ms, reason, created_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM tasks WHERE id = $2 AND user_id = $3)",
+        )
+        .bind(&block.event_id)
+        .bind(&block.task_id)
+        .bind(user_id)
+        .bind(block.start_ms)
+        .bind(block.end_ms)
+        .bind(&block.reason)
+        .bind(block.created_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM event_trash WHERE id = $1").bind(token).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(title)
+}
+
+/// Writes a row back exactly as it was kept (its change time now, its sequence one on).
+async fn insert_row(tx: &mut Write, row: &EventRow, now: i64) -> Result<(), AppError> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let params = (1..=COLUMNS.split(", ").count()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        format!("INSERT INTO events ({COLUMNS}) VALUES ({params})")
+    });
+    sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(row.id.clone())
+        .bind(row.calendar_id.clone())
+        .bind(row.user_id.clone())
+        .bind(row.uid.clone())
+        .bind(row.master_id.clone())
+        .bind(row.recurrence_id.clone())
+        .bind(row.recurrence_ms)
+        .bind(row.title.clone())
+        .bind(row.description.clone())
+        .bind(row.location.clone())
+        .bind(row.url.clone())
+        .bind(row.status.clone())
+        .bind(row.transparency.clone())
+        .bind(row.color.clone())
+        .bind(row.tags.clone())
+        .bind(row.reminders.clone())
+        .bind(row.attendees.clone())
+        .bind(row.all_day)
+        .bind(row.start_at.clone())
+        .bind(row.end_at.clone())
+        .bind(row.duration.clone())
+        .bind(row.rrule.clone())
+        .bind(row.rdates.clone())
+        .bind(row.exdates.clone())
+        .bind(row.start_ms)
+        .bind(row.end_ms)
+        .bind(row.span_start_ms)
+        .bind(row.span_end_ms)
+        .bind(row.sequence + 1)
+        .bind(row.created_at)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+                AppError::bad_request("An event with this UID was made since; the deleted one cannot come back.")
+            } else {
+                unexpected("restoring an event", e)
+            }
+        })?;
+    tx.record(Kind::Event, &row.id, Op::Created, Some(&row.calendar_id));
+    Ok(())
 }
 
 /// Everything needed to expand the rows of a window.

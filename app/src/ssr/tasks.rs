@@ -1064,11 +1064,7 @@ pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
 // ---- Quick capture ----
 
 fn week_start(user: &UserRow) -> chrono::Weekday {
-    match calento::WeekStart::parse(&user.week_start).unwrap_or_default() {
-        calento::WeekStart::Monday => chrono::Weekday::Mon,
-        calento::WeekStart::Sunday => chrono::Weekday::Sun,
-        calento::WeekStart::Saturday => chrono::Weekday::Sat,
-    }
+    calento::WeekStart::parse(&user.week_start).unwrap_or_default().weekday()
 }
 
 /// Reads every non-empty line of a brain dump in the user's zone; with `save`, makes a task

@@ -20,6 +20,7 @@ on_both_backends!(
     private_feeds_answer_304_when_nothing_changed_and_stop_when_revoked,
     hostile_calendar_files_get_a_report_never_a_server_error,
     other_users_calendars_and_events_are_not_found,
+    a_deleted_event_comes_back_exactly_with_undo,
 );
 
 type Tuple = (String, String, String, String);
@@ -535,4 +536,75 @@ async fn other_users_calendars_and_events_are_not_found(backend: Backend) {
         occurrences(&app, &ann, "2024-01-01T00:00:00Z", "2024-01-08T00:00:00Z", None).await.as_array().map(Vec::len),
         Some(7)
     );
+}
+
+/// "Undo" after a delete from the calendar page puts the series back as it was: one
+/// occurrence, or the whole series with its moved occurrence; with the page's script and
+/// as plain forms; only for its owner, and once.
+async fn a_deleted_event_comes_back_exactly_with_undo(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ann = app.browser();
+    assert_eq!(ann.register("undo@example.org", "Ann").await.status, 200);
+    let made = ann
+        .send(
+            "POST",
+            "/api/v1/tokens",
+            &[("content-type", "application/json")],
+            json!({"name": "tests", "scopes": ["all"]}).to_string().into_bytes(),
+        )
+        .await;
+    let token = made.json()["token"].as_str().expect("token").to_owned();
+    let calendar = new_calendar(&app, &token, "Undo").await;
+    assert_eq!(import(&app, &token, &calendar, SERIES.as_bytes()).await.status, 200);
+    let (from, to) = ("2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z");
+    let before = occurrences(&app, &token, from, to, Some(&calendar)).await;
+    let series = before
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|o| o["summary"] == "Review, weekly")
+        .cloned()
+        .expect("an occurrence of the series");
+    let id = series["event_id"].as_str().expect("event id").to_owned();
+    let rid = series["recurrence_id"].as_str().expect("recurrence id").to_owned();
+    let undo = |reply: crate::support::Reply| {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.json()["title"], "Review, weekly", "{}", reply.body);
+        reply.json()["undo"].as_str().expect("an undo token").to_owned()
+    };
+
+    // One occurrence, then back.
+    let one = undo(ann.call("delete_event", &[("id", &id), ("scope", "this"), ("recurrence_id", &rid)]).await);
+    let fewer = occurrences(&app, &token, from, to, Some(&calendar)).await;
+    assert_eq!(fewer.as_array().map(Vec::len), before.as_array().map(|a| a.len() - 1));
+    // Nobody else can use the token.
+    let bob = app.browser();
+    assert_eq!(bob.register("bob-undo@example.org", "Bob").await.status, 200);
+    assert_eq!(bob.call("undo_delete", &[("token", &one)]).await.status, 404);
+    let back = ann.call("undo_delete", &[("token", &one)]).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert_eq!(back.json(), json!("Review, weekly"));
+    assert_eq!(tuples(&occurrences(&app, &token, from, to, Some(&calendar)).await), tuples(&before));
+    // A token puts back once.
+    assert_eq!(ann.call("undo_delete", &[("token", &one)]).await.status, 404);
+
+    // The whole series, its moved occurrence included: the same event comes back.
+    let all = undo(ann.call("delete_event", &[("id", &id), ("scope", "all")]).await);
+    assert_eq!(app.api("GET", &format!("/api/v1/events/{id}"), &token, None).await.status, 404);
+    assert_eq!(ann.call("undo_delete", &[("token", &all)]).await.status, 200);
+    let event = app.api("GET", &format!("/api/v1/events/{id}"), &token, None).await;
+    assert_eq!(event.status, 200, "{}", event.body);
+    assert_eq!(event.json()["uid"], "rt@example.org");
+    assert_eq!(tuples(&occurrences(&app, &token, from, to, Some(&calendar)).await), tuples(&before));
+
+    // Without JavaScript: the delete sends the browser back with the token, and the
+    // undo form sends it back to the view.
+    let view = "/calendar?view=week&date=2024-03-04";
+    let gone = ann.submit("delete_event", view, &[("id", &id), ("scope", "all"), ("back", view)]).await;
+    let location = gone.header("location").unwrap_or_default().to_owned();
+    assert!(location.starts_with(&format!("{view}&deleted=")), "{} {location}", gone.status);
+    let plain = location.rsplit("deleted=").next().unwrap_or_default().to_owned();
+    let again = ann.submit("undo_delete", &location, &[("token", &plain), ("back", view)]).await;
+    assert_eq!(again.header("location"), Some(view), "{}", again.status);
+    assert_eq!(tuples(&occurrences(&app, &token, from, to, Some(&calendar)).await), tuples(&before));
 }

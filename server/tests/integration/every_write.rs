@@ -54,6 +54,7 @@ const FNS_NOT_IN_THE_FEED: &[(&str, &str)] = &[
 /// Server functions that only read (some make a default on first use, which records).
 const FNS_READING: &[&str] = &[
     "current_user",
+    "welcome_page",
     "sign_in_providers",
     "public_page",
     "manage_page",
@@ -271,6 +272,9 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     let profile =
         [("name", "A"), ("username", user.as_str()), ("time_zone", "UTC"), ("week_start", "monday"), ("clock", "24h")];
     call(&b, "update_profile", &profile).await;
+    let hours =
+        [("time_zone", "Europe/Paris"), ("work_start", "08:00"), ("work_end", "16:00"), ("d1", "on"), ("d2", "on")];
+    call(&b, "welcome_hours", &hours).await;
     let made = call(&b, "create_calendar", &[("name", "Page")]).await.json();
     let page_calendar = made["id"].as_str().expect("id").to_owned();
     let pc = page_calendar.as_str();
@@ -290,7 +294,9 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     let pe = page_event.as_str();
     let moved = [("id", pe), ("start_utc", "2030-03-01T11:00:00Z"), ("end_utc", "2030-03-01T12:00:00Z")];
     call(&b, "move_event", &moved).await;
-    call(&b, "delete_event", &[("id", pe)]).await;
+    let deleted = call(&b, "delete_event", &[("id", pe)]).await.json();
+    let token = deleted["undo"].as_str().expect("undo token").to_owned();
+    call(&b, "undo_delete", &[("token", token.as_str())]).await;
     let made = call(&b, "create_schedule", &[("name", "Page hours")]).await.json();
     let page_schedule = made["id"].as_str().expect("id").to_owned();
     let ps = page_schedule.as_str();
