@@ -654,3 +654,40 @@ fn QuickCaptureBox() -> impl IntoView {
     }
     .into_any()
 }
+
+/// The text colour that reads best on a background colour (`#rrggbb` or `#rgb`): white or
+/// near-black, whichever has the higher contrast (WCAG relative luminance), so a pale
+/// calendar colour gets dark text. White for a colour it cannot read.
+pub fn text_on(background: &str) -> &'static str {
+    let hex = background.trim().trim_start_matches('#');
+    let digits: Vec<u8> = hex.chars().filter_map(|c| c.to_digit(16).map(|d| d as u8)).collect();
+    let (r, g, b) = match digits.as_slice() {
+        [r, g, b] => (r * 17, g * 17, b * 17),
+        [r1, r2, g1, g2, b1, b2] => (r1 * 16 + r2, g1 * 16 + g2, b1 * 16 + b2),
+        _ => return "#fff",
+    };
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+    };
+    let luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    const DARK: f64 = 0.0116; // #1b1b1b
+    let on_white = 1.05 / (luminance + 0.05);
+    let on_dark = (luminance + 0.05) / (DARK + 0.05);
+    if on_white >= on_dark { "#fff" } else { "#1b1b1b" }
+}
+
+#[cfg(test)]
+mod contrast_tests {
+    use super::text_on;
+
+    #[test]
+    fn pale_colours_get_dark_text_and_deep_ones_white() {
+        assert_eq!(text_on("#1a73e8"), "#fff");
+        assert_eq!(text_on("#336699"), "#fff");
+        assert_eq!(text_on("#ffeb3b"), "#1b1b1b");
+        assert_eq!(text_on("#fff"), "#1b1b1b");
+        assert_eq!(text_on("#8bc34a"), "#1b1b1b");
+        assert_eq!(text_on("not a colour"), "#fff");
+    }
+}

@@ -2,6 +2,7 @@
 // finds no serious or critical violation (WCAG 2.1 A and AA and axe's best practices), and
 // a full-page screenshot of each is kept as a test artifact (end2end/test-results/
 // screenshots, not committed) for a person to look at.
+import { join } from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { hydrated, password, uniqueEmail } from "./support";
@@ -30,6 +31,8 @@ const signedIn = [
   ["settings-calendars", "/settings/calendars"],
   ["settings-tasks", "/settings/tasks"],
   ["settings-security", "/settings/security"],
+  ["welcome", "/welcome"],
+  ["welcome-done", "/welcome?step=done"],
 ];
 
 /** An account in Paris with an event on 15 January 2030, three tasks and a booking link. */
@@ -76,8 +79,18 @@ async function violations(page: Page): Promise<string[]> {
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 4).join(", ")}`);
 }
 
+/** Switches the theme (light, dark, system) with the header's button, even behind a
+ *  dialog, and waits until the page shows it. */
+async function toggleTheme(page: Page) {
+  const html = page.locator("html");
+  const before = (await html.getAttribute("data-theme")) ?? "";
+  await page.getByTestId("theme-toggle").evaluate((button) => (button as HTMLButtonElement).click());
+  await expect(html).not.toHaveAttribute("data-theme", before);
+}
+
 async function shoot(page: Page, viewport: string, name: string) {
-  await page.screenshot({ path: test.info().outputPath(`../screenshots/${viewport}-${name}.png`), fullPage: true });
+  const dir = join(test.info().project.outputDir, "screenshots");
+  await page.screenshot({ path: join(dir, `${viewport}-${name}.png`), fullPage: true });
 }
 
 for (const { name: device, viewport, hasTouch } of viewports) {
@@ -86,6 +99,9 @@ for (const { name: device, viewport, hasTouch } of viewports) {
 
     test("every main page has no serious or critical accessibility violation", async ({ page, browser }) => {
       test.setTimeout(240_000);
+      // Each page is loaded afresh, so each one also proves it hydrates without an error.
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(error.message));
       const { eventId, bookingUrl } = await seed(page);
       const found: Record<string, string[]> = {};
       for (const [name, path] of signedIn) {
@@ -98,10 +114,10 @@ for (const { name: device, viewport, hasTouch } of viewports) {
           if (problems.length) found[`${name} (${theme} theme)`] = problems;
           if (theme === "first") {
             await shoot(page, device, name);
-            await page.getByTestId("theme-toggle").click();
+            await toggleTheme(page);
           }
         }
-        await page.getByTestId("theme-toggle").click();
+        await toggleTheme(page);
       }
       // The public pages, as a visitor without an account sees them.
       const visitor = await browser.newContext({ viewport, hasTouch, timezoneId: "America/New_York" });
@@ -118,6 +134,7 @@ for (const { name: device, viewport, hasTouch } of viewports) {
         await shoot(anonymous, device, name);
       }
       await visitor.close();
+      expect(errors).toEqual([]);
       expect(found).toEqual({});
     });
   });

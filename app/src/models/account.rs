@@ -321,6 +321,11 @@ pub struct OutboxEmail {
     pub has_invitation: bool,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// A pending email's delivery: tries made so far, and when the next one is due.
+    #[serde(default)]
+    pub attempts: i64,
+    #[serde(default)]
+    pub next_try: Option<DateTime<Utc>>,
 }
 
 /// What the guided setup (/welcome) shows.

@@ -80,6 +80,16 @@ pub fn CalendarPage() -> impl IntoView {
         },
         |(view, date, ..)| load_calendar(view.to_owned(), date),
     );
+    let opened = Resource::new(
+        move || (query.read().get("event"), save.version().get(), moved.version().get()),
+        |(id, ..)| async move {
+            match id {
+                Some(id) => event_details(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    provide_context(OpenedEvent(opened));
     let tray = Resource::new(
         move || boxed.version().get(),
         |_| crate::server::tasks::list_tasks("all".to_owned(), None, None, None),
@@ -503,11 +513,12 @@ fn TimeGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
             let item = data.with_value(|d| d.items[bar.index].clone());
             let href = item_href(&here, &item);
             let style = format!(
-                "grid-column: {} / span {}; grid-row: {}; --event-color: {}",
+                "grid-column: {} / span {}; grid-row: {}; --event-color: {}; --event-text: {}",
                 bar.column + 2,
                 bar.span,
                 bar.lane + 1,
-                item.color
+                item.color,
+                crate::components::text_on(&item.color)
             );
             view! {
                 <a
@@ -745,7 +756,11 @@ fn column_markup(day: NaiveDate, here: &str, clock: ClockFormat, items: &[ViewIt
             width * place.column as f64,
         );
         crate::components::push_escaped(&mut out, &item.color);
-        let _ = write!(out, r#"" data-testid="event" data-i="{i}"><a href=""#);
+        let _ = write!(
+            out,
+            r#"; --event-text: {}" data-testid="event" data-i="{i}"><a href=""#,
+            crate::components::text_on(&item.color)
+        );
         crate::components::push_escaped(&mut out, &item_href(here, item));
         out.push_str(r#"" class="event-link" draggable="false"><span class="event-title">"#);
         crate::components::push_escaped(&mut out, &item.summary);
@@ -899,7 +914,8 @@ fn MonthGrid(data: StoredValue<CalendarData>, here: String) -> impl IntoView {
                         format!("{} {}", time_label(item.local_start.time(), clock), item.summary)
                     };
                     let href = item_href(&here, item);
-                    let style = format!("--event-color: {}", item.color);
+                    let style =
+                        format!("--event-color: {}; --event-text: {}", item.color, crate::components::text_on(&item.color));
                     view! {
                         <li>
                             <a href=href class="chip" style=style data-testid="event">
@@ -1277,6 +1293,13 @@ enum Open {
     Copy,
 }
 
+/// The event opened by the address (`&event=ID`), read at the page's top with the view's
+/// data: a resource made inside the view's `Suspend` is made twice on the server (once to
+/// learn what the view waits for, once to draw it) and once in the browser, so the page
+/// loaded with an event open did not hydrate.
+#[derive(Clone, Copy)]
+struct OpenedEvent(Resource<Result<Option<EventInfo>, crate::AppError>>);
+
 #[component]
 fn EventDialog(
     data: StoredValue<CalendarData>,
@@ -1286,7 +1309,7 @@ fn EventDialog(
     mode: Open,
 ) -> impl IntoView {
     let item = data.with_value(|d| d.items.iter().find(|i| i.event_id == id && i.recurrence_id == rid).cloned());
-    let event = Resource::new(move || id.clone(), event_details);
+    let event = expect_context::<OpenedEvent>().0;
     let rid = StoredValue::new(rid);
     let item = StoredValue::new(item);
     view! {
@@ -1295,7 +1318,8 @@ fn EventDialog(
                 let here = here.clone();
                 Suspend::new(async move {
                     match event.await {
-                        Ok(info) => {
+                        Ok(None) => ().into_any(),
+                        Ok(Some(info)) => {
                             let draft = draft_of(&info, rid.get_value(), item.get_value(), data);
                             match mode {
                                 Open::Card => view! { <EventCard data draft item=item.get_value() here /> }.into_any(),

@@ -66,7 +66,21 @@ fn EmailRow(email: OutboxEmail) -> impl IntoView {
         ("sent", Some(at)) => format!("Sent {}", at.format("%Y-%m-%d %H:%M UTC")),
         ("sent", None) => "Sent".to_owned(),
         ("failed", _) => "Failed".to_owned(),
-        _ => "Pending".to_owned(),
+        _ => {
+            let at = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+            match (email.attempts, &email.next_try) {
+                (0, Some(next)) if *next > email.created_at + chrono::Duration::minutes(1) => {
+                    format!("Pending · to be sent {}", at(next))
+                }
+                (0, _) => "Pending · not tried yet".to_owned(),
+                (tries, Some(next)) => format!(
+                    "Pending · tried {}, next try {}",
+                    crate::components::count(tries, "time", "times"),
+                    at(next)
+                ),
+                (tries, None) => format!("Pending · tried {}", crate::components::count(tries, "time", "times")),
+            }
+        }
     };
     let invitation = email.has_invitation.then_some(" · with invitation (.ics)");
     view! {

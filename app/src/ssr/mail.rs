@@ -86,6 +86,8 @@ impl EmailRow {
             has_invitation: self.ics.is_some(),
             created_at: millis_to_utc(self.created_at),
             sent_at: self.sent_at.map(millis_to_utc),
+            attempts: 0,
+            next_try: None,
         }
     }
 }
@@ -148,7 +150,34 @@ pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<OutboxEmail>, A
     .bind(OUTBOX_LIMIT)
     .fetch_all(db.read())
     .await?;
-    Ok(rows.iter().map(EmailRow::outbox).collect())
+    let mut list: Vec<OutboxEmail> = rows.iter().map(EmailRow::outbox).collect();
+    // A pending email's job: how often it was tried, and when it is tried next.
+    let pending: Vec<String> = list
+        .iter()
+        .filter(|e| e.status == PENDING)
+        .map(|e| serde_json::json!({ "email_id": e.id }).to_string())
+        .collect();
+    if !pending.is_empty() {
+        let params = (2..pending.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT payload, attempts, run_at FROM jobs WHERE kind = $1 AND status IN ('queued', 'running') \
+             AND payload IN ({params})"
+        );
+        let mut query = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(SEND_EMAIL);
+        for payload in &pending {
+            query = query.bind(payload.clone());
+        }
+        for (payload, attempts, run_at) in query.fetch_all(db.read()).await? {
+            let id = serde_json::from_str::<serde_json::Value>(&payload)
+                .ok()
+                .and_then(|v| v["email_id"].as_str().map(str::to_owned));
+            if let Some(email) = list.iter_mut().find(|e| Some(&e.id) == id.as_ref()) {
+                email.attempts = attempts;
+                email.next_try = Some(millis_to_utc(run_at));
+            }
+        }
+    }
+    Ok(list)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -423,6 +423,9 @@ async fn without_smtp_emails_stay_pending_and_are_listed(backend: Backend) {
     assert_eq!(confirmation["has_invitation"], true);
     assert!(confirmation["text_body"].as_str().expect("body").contains("09:00–09:30 (Europe/Paris)"));
     assert!(confirmation["created_at"].is_string());
+    // Not tried (no SMTP server), its job due at once.
+    assert_eq!(confirmation["attempts"], 0);
+    assert!(confirmation["next_try"].is_string(), "{confirmation}");
 
     // Another account sees none of them; without credentials, nothing.
     let other = user_with_token(&app, "other@example.org").await;
@@ -443,7 +446,7 @@ async fn without_smtp_emails_stay_pending_and_are_listed(backend: Backend) {
     let page = browser.get("/settings/outbox").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Confirmed: Intro call with Hana Host"), "{}", page.body);
-    assert!(page.body.contains("Pending"), "{}", page.body);
+    assert!(page.body.contains("Pending · not tried yet"), "{}", page.body);
     assert!(page.body.contains("href=\"/settings/outbox\""), "the settings menu links the outbox");
 }
 
