@@ -304,6 +304,8 @@ test.describe("calendar with WebAssembly", () => {
     await page.keyboard.press("Escape");
     await expect(dialog).toBeHidden();
     await expect(page).not.toHaveURL(/new=/);
+    // The focus goes back to the hour that opened it.
+    await expect(page.locator('.day-column[data-date="2030-01-16"] .slot').nth(10)).toBeFocused();
   });
 
   test("a fast drag grabbed by the title moves that event, and the next drag moves the next one", async ({ page }) => {

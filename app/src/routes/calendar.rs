@@ -36,7 +36,8 @@ fn date_text(date: NaiveDate) -> String {
 
 /// `09:30`, or `9:30 AM` / `9 AM` on the 12-hour clock (written directly: `format` with a
 /// pattern reads the pattern again for every time, and a week grid writes hundreds).
-fn time_label(time: NaiveTime, clock: ClockFormat) -> String {
+/// A time of day in the person's clock ("14:30" or "2:30 PM").
+pub(crate) fn time_label(time: NaiveTime, clock: ClockFormat) -> String {
     let (hour, minute) = (time.hour(), time.minute());
     match clock {
         ClockFormat::H24 => format!("{hour:02}:{minute:02}"),
@@ -312,6 +313,8 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
     let show_keys = Memo::new(move |_| query.read().get("keys").is_some());
     let here_for_keys = here.clone();
     keyboard_shortcuts(data, here_for_keys);
+    let dialog_open = Memo::new(move |_| open_event.get().is_some() || new_at.get().is_some() || show_keys.get());
+    return_focus_after_dialogs(dialog_open);
     let pending_move = expect_context::<Actions>().pending_move;
     let (view_kind, date, today_date, zone) = data.with_value(|d| (d.view, d.date, d.today, d.time_zone.clone()));
     view! {
@@ -1988,6 +1991,57 @@ fn ShortcutsDialog(here: String) -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// A closed dialog gives the focus back to what opened it (the slot, the event, the
+/// button), as a modal does: the last link or button focused outside a dialog is
+/// remembered by its address or test id and found again once the view is redrawn (after
+/// a save the grid is new).
+fn return_focus_after_dialogs(dialog_open: Memo<bool>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::web_sys::{Element, HtmlElement};
+        let opener = StoredValue::new(None::<(String, String)>);
+        Effect::new(move |_| {
+            let handle = window_event_listener(leptos::ev::focusin, move |ev| {
+                let Some(el) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+                if el.closest("[role=dialog]").ok().flatten().is_some() {
+                    return;
+                }
+                let key = match (el.get_attribute("href"), el.get_attribute("data-testid")) {
+                    (Some(href), _) => Some(("href".to_owned(), href)),
+                    (None, Some(id)) => Some(("data-testid".to_owned(), id)),
+                    _ => None,
+                };
+                if key.is_some() {
+                    opener.set_value(key);
+                }
+            });
+            on_cleanup(move || handle.remove());
+        });
+        Effect::new(move |was_open: Option<bool>| {
+            let open = dialog_open.get();
+            if was_open == Some(true)
+                && !open
+                && let Some((attribute, value)) = opener.get_value()
+            {
+                request_animation_frame(move || {
+                    let Ok(found) = document().query_selector_all(&format!("[{attribute}]")) else { return };
+                    let target = (0..found.length())
+                        .filter_map(|i| found.item(i))
+                        .filter_map(|node| node.dyn_into::<HtmlElement>().ok())
+                        .find(|el| el.get_attribute(&attribute).as_deref() == Some(value.as_str()));
+                    if let Some(target) = target {
+                        let _ = target.focus();
+                    }
+                });
+            }
+            open
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = dialog_open;
 }
 
 /// d/x/w/m/a, t, j/k and arrows, c, / and ?, once hydrated; ignored while typing.

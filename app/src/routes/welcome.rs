@@ -23,6 +23,13 @@ const STEPS: [(&str, &str); 5] = [
     ("done", "All set"),
 ];
 
+/// A schedule's `HH:MM` in the person's clock.
+fn in_clock(text: &str, clock: calento::ClockFormat) -> String {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M")
+        .map(|t| super::calendar::time_label(t, clock))
+        .unwrap_or_else(|_| text.to_owned())
+}
+
 fn step_href(step: &str) -> String {
     format!("/welcome?step={step}")
 }
@@ -137,6 +144,10 @@ fn HoursStep(data: WelcomeData, hours: ServerAction<WelcomeHours>) -> impl IntoV
         }
     });
     let message = move |field: &'static str| move || error.get().and_then(|e| e.field_message(field));
+    // Times in the person's clock, as everywhere else (a browser's time picker follows
+    // the browser's language instead); the server reads what is typed.
+    let clock = data.profile.clock;
+    let shown = move |text: &str| in_clock(text, clock);
     view! {
         {unconfirmed}
         <p>"Calento shows your day in your zone, and offers booking slots and plans tasks only in your working hours."</p>
@@ -151,11 +162,11 @@ fn HoursStep(data: WelcomeData, hours: ServerAction<WelcomeHours>) -> impl IntoV
             <div class="field-row">
                 <div class="field">
                     <label for="welcome-start">"From"</label>
-                    <input id="welcome-start" name="work_start" type="time" value=data.work_start.clone() data-testid="work-start" />
+                    <input id="welcome-start" name="work_start" autocomplete="off" size="8" value=shown(&data.work_start) data-testid="work-start" />
                 </div>
                 <div class="field">
                     <label for="welcome-end">"To"</label>
-                    <input id="welcome-end" name="work_end" type="time" value=data.work_end.clone() data-testid="work-end" />
+                    <input id="welcome-end" name="work_end" autocomplete="off" size="8" value=shown(&data.work_end) data-testid="work-end" />
                 </div>
             </div>
             <p class="field-error" role="alert">{message("rules")}</p>
@@ -239,6 +250,8 @@ fn DoneStep(data: WelcomeData) -> impl IntoView {
     const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
     let days = data.work_days.iter().filter_map(|d| DAYS.get(usize::from(*d).wrapping_sub(1))).copied();
     let days = days.collect::<Vec<_>>().join(", ");
+    let clock = data.profile.clock;
+    let shown = move |text: &str| in_clock(text, clock);
     let calendars = if data.subscriptions.is_empty() {
         crate::components::count(data.calendars as i64, "calendar", "calendars")
     } else {
@@ -252,7 +265,7 @@ fn DoneStep(data: WelcomeData) -> impl IntoView {
         <p>"Here is what you have now:"</p>
         <ul class="welcome-made" data-testid="welcome-made">
             <li data-testid="made-zone">{format!("Time zone: {}", data.profile.time_zone)}</li>
-            <li data-testid="made-hours">{format!("Working hours: {days}, {} – {}", data.work_start, data.work_end)}</li>
+            <li data-testid="made-hours">{format!("Working hours: {days}, {} – {}", shown(&data.work_start), shown(&data.work_end))}</li>
             <li data-testid="made-calendars">
                 <a href="/settings/calendars">{calendars}</a>
             </li>

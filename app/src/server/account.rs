@@ -144,13 +144,17 @@ pub async fn welcome_hours(
         week_start: profile.week_start.as_str().to_owned(),
         clock: profile.clock.as_str().to_owned(),
     };
+    // Times as typed in the person's clock ("9:00 AM", "17:00"); 24:00 is the day's end.
+    let time = |text: &str| match text.trim() {
+        "24:00" => "24:00".to_owned(),
+        typed => {
+            calento::clock::parse_time_of_day(typed).map_or_else(|| typed.to_owned(), |t| t.format("%H:%M").to_string())
+        }
+    };
+    let (start, end) = (time(&work_start), time(&work_end));
     let rules = days
         .iter()
-        .map(|&weekday| calento::availability::RuleInput {
-            weekday,
-            start: work_start.trim().to_owned(),
-            end: work_end.trim().to_owned(),
-        })
+        .map(|&weekday| calento::availability::RuleInput { weekday, start: start.clone(), end: end.clone() })
         .collect();
     // The zone first: a bad one is refused before anything changes.
     let zone = calento::TimeZoneName::parse(update.time_zone.trim())

@@ -272,9 +272,6 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     let profile =
         [("name", "A"), ("username", user.as_str()), ("time_zone", "UTC"), ("week_start", "monday"), ("clock", "24h")];
     call(&b, "update_profile", &profile).await;
-    let hours =
-        [("time_zone", "Europe/Paris"), ("work_start", "08:00"), ("work_end", "16:00"), ("d1", "on"), ("d2", "on")];
-    call(&b, "welcome_hours", &hours).await;
     let made = call(&b, "create_calendar", &[("name", "Page")]).await.json();
     let page_calendar = made["id"].as_str().expect("id").to_owned();
     let pc = page_calendar.as_str();
@@ -374,6 +371,10 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     call(&b, "delete_link", &[("id", &short_link)]).await;
     call(&b, "delete_schedule", &[("id", ps)]).await;
     call(&b, "delete_calendar", &[("id", pc)]).await;
+    // Last: it changes the default schedule the booking calls above rely on.
+    let hours =
+        [("time_zone", "Europe/Paris"), ("work_start", "08:00"), ("work_end", "16:00"), ("d1", "on"), ("d2", "on")];
+    call(&b, "welcome_hours", &hours).await;
 
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.trim_start_matches("/fn/").to_owned())
