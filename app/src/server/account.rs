@@ -85,8 +85,13 @@ pub async fn welcome_page() -> Result<crate::models::WelcomeData, AppError> {
     let user = request::require_user().await?;
     let db = request::state()?.db.clone();
     accounts::mark_welcomed(&db, &user.id).await?;
-    let schedule = crate::ssr::scheduling::default_schedule(&db, &user.id, &user.time_zone).await?.info();
-    let rules = schedule.rules;
+    // The default schedule's hours, or the working hours one would be made with: opening
+    // the page makes nothing.
+    let schedules = crate::ssr::scheduling::list_schedules(&db, &user.id).await?;
+    let rules = match schedules.iter().find(|s| s.is_default != 0).or(schedules.first()) {
+        Some(schedule) => schedule.info().rules,
+        None => crate::ssr::scheduling::working_hours(),
+    };
     let work_days = rules.iter().map(|r| r.weekday).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let first = rules.first();
     let calendars = crate::ssr::calendars::list(&db, &user.id).await?;
