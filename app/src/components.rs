@@ -39,7 +39,6 @@ pub fn Header() -> impl IntoView {
 
 #[component]
 fn SignedInNav(user: UserProfile) -> impl IntoView {
-    let auth = expect_context::<Auth>();
     let more = NodeRef::<leptos::html::Details>::new();
     let secondary = move || {
         let mut links = vec![
@@ -78,11 +77,7 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
                     }
                 >
                     {secondary().into_iter().map(|(href, label)| view! { <A href=href>{label}</A> }).collect_view()}
-                    <ActionForm action=auth.logout attr:class="inline-form">
-                        <button type="submit" class="link-button">
-                            "Log out"
-                        </button>
-                    </ActionForm>
+                    <LogOut />
                 </div>
             </details>
         </nav>
@@ -93,12 +88,21 @@ fn SignedInNav(user: UserProfile) -> impl IntoView {
             <span class="account-name" data-testid="account-name">
                 {user.name}
             </span>
-            <ActionForm action=auth.logout attr:class="inline-form">
-                <button type="submit" class="link-button">
-                    "Log out"
-                </button>
-            </ActionForm>
+            <LogOut />
         </div>
+    }
+}
+
+/// "Log out": in the header on a desktop, in the "More" menu on a phone.
+#[component]
+fn LogOut() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    view! {
+        <ActionForm action=auth.logout attr:class="inline-form">
+            <button type="submit" class="link-button">
+                "Log out"
+            </button>
+        </ActionForm>
     }
 }
 

@@ -121,7 +121,10 @@ pub fn RangeInputs(
         <div class="range-row" data-testid="range">
             {weekday.map(|day| view! { <input type="hidden" name="weekday[]" value=day.to_string() /> })}
             <input
-                type="time"
+                type="text"
+                size="6"
+                autocomplete="off"
+                placeholder="09:00"
                 name="start[]"
                 aria-label=from_label
                 value=row.start.get_untracked()
@@ -130,7 +133,10 @@ pub fn RangeInputs(
             />
             <span aria-hidden="true">"–"</span>
             <input
-                type="time"
+                type="text"
+                size="6"
+                autocomplete="off"
+                placeholder="17:00"
                 name="end[]"
                 aria-label=to_label
                 value=row.end.get_untracked()
@@ -171,9 +177,9 @@ pub fn BlankRange(live: RwSignal<bool>, label: String, #[prop(optional)] weekday
                     view! {
                         <div class="range-row blank" data-testid="blank-range">
                             {weekday.map(|day| view! { <input type="hidden" name="weekday[]" value=day.to_string() /> })}
-                            <input type="time" name="start[]" aria-label=from_label.clone() />
+                            <input type="text" size="6" autocomplete="off" placeholder="09:00" name="start[]" aria-label=from_label.clone() />
                             <span aria-hidden="true">"–"</span>
-                            <input type="time" name="end[]" aria-label=to_label.clone() />
+                            <input type="text" size="6" autocomplete="off" placeholder="17:00" name="end[]" aria-label=to_label.clone() />
                         </div>
                     }
                 })

@@ -64,7 +64,7 @@ pub fn split_minutes(minutes: u32) -> (u32, &'static str) {
     }
 }
 
-/// A stored end time as a `type="time"` input shows it: the end of the day, 24:00, is 00:00.
+/// A stored end time as a range's field shows it: the end of the day, 24:00, is 00:00.
 pub fn time_input_value(text: &str) -> String {
     if text == "24:00" { "00:00".to_owned() } else { text.to_owned() }
 }
@@ -86,10 +86,22 @@ fn redirect_back(back: Option<String>, default: &str) {
     }
 }
 
-/// An end time from a `type="time"` input: 00:00 means the end of the day.
+/// A time as typed in a range's field ("9:00", "930", "5 pm", "17:00"), as `HH:MM`; what
+/// is not a time goes on as typed, to be refused with the range's message. The fields are
+/// text, not `type="time"`: a browser's time picker follows the browser's language (12-hour
+/// beside a 24-hour calendar).
+#[cfg(feature = "ssr")]
+fn typed_time(text: &str) -> String {
+    calento::clock::parse_time_of_day(text).map_or_else(|| text.to_owned(), |t| t.format("%H:%M").to_string())
+}
+
+/// An end time as typed: 00:00 (or 24:00) means the end of the day.
 #[cfg(feature = "ssr")]
 fn end_time(text: &str) -> String {
-    if text == "00:00" { "24:00".to_owned() } else { text.to_owned() }
+    match typed_time(text).as_str() {
+        "00:00" | "24:00" => "24:00".to_owned(),
+        time => time.to_owned(),
+    }
 }
 
 /// Ranges from paired `start[]`/`end[]` fields; rows left empty are skipped.
@@ -102,7 +114,7 @@ fn ranges_of(starts: &[String], ends: &[String]) -> Vec<(usize, String, String)>
         if start.is_empty() && end.is_empty() {
             continue;
         }
-        out.push((i, start.to_owned(), end_time(end)));
+        out.push((i, typed_time(start), end_time(end)));
     }
     out
 }
