@@ -4,6 +4,13 @@
 
 use chrono::NaiveTime;
 
+/// A time as typed into a time field, written `HH:MM` when it names one; otherwise as
+/// typed (trimmed), for the form to refuse with its own message. `24:00` (the end of a
+/// day) stays as it is.
+pub fn typed_time(input: &str) -> String {
+    parse_time_of_day(input).map_or_else(|| input.trim().to_owned(), |t| t.format("%H:%M").to_string())
+}
+
 /// The time of day `input` names, or `None` when it names none (`24:00`, `13 pm`, `9:7`,
 /// words).
 pub fn parse_time_of_day(input: &str) -> Option<NaiveTime> {
@@ -67,7 +74,15 @@ pub fn parse_time_of_day(input: &str) -> Option<NaiveTime> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_time_of_day;
+    use super::{parse_time_of_day, typed_time};
+
+    #[test]
+    fn typed_times_are_written_in_24_hours_or_left_as_typed() {
+        assert_eq!(typed_time(" 5 pm "), "17:00");
+        assert_eq!(typed_time("930"), "09:30");
+        assert_eq!(typed_time("24:00"), "24:00");
+        assert_eq!(typed_time(" soon "), "soon");
+    }
     use chrono::NaiveTime;
 
     fn at(h: u32, m: u32) -> Option<NaiveTime> {

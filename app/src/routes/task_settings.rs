@@ -75,11 +75,11 @@ fn SettingsForm(
                 <div class="field-row">
                     <div class="field">
                         <label for="peak_start">"Peak hours from"</label>
-                        <input id="peak_start" name="peak_start" type="time" value=form.peak_start />
+                        <input id="peak_start" name="peak_start" autocomplete="off" size="6" placeholder="09:00" value=form.peak_start />
                     </div>
                     <div class="field">
                         <label for="peak_end">"to"</label>
-                        <input id="peak_end" name="peak_end" type="time" value=form.peak_end />
+                        <input id="peak_end" name="peak_end" autocomplete="off" size="6" placeholder="09:00" value=form.peak_end />
                     </div>
                 </div>
                 <p class="field-error">{message("peak_hours")}</p>

@@ -985,21 +985,21 @@ fn Onboarding(finish: ServerAction<FinishOnboarding>) -> impl IntoView {
                 <div class="field-row">
                     <div class="field">
                         <label for="work-start">"Working hours from"</label>
-                        <input id="work-start" name="work_start" type="time" value="09:00" />
+                        <input id="work-start" name="work_start" autocomplete="off" size="6" placeholder="09:00" value="09:00" />
                         <p class="field-error">{message("work_start")}</p>
                     </div>
                     <div class="field">
                         <label for="work-end">"to"</label>
-                        <input id="work-end" name="work_end" type="time" value="17:00" />
+                        <input id="work-end" name="work_end" autocomplete="off" size="6" placeholder="09:00" value="17:00" />
                     </div>
                     <div class="field">
                         <label for="peak-start">"Best focus from"</label>
-                        <input id="peak-start" name="peak_start" type="time" value="09:00" />
+                        <input id="peak-start" name="peak_start" autocomplete="off" size="6" placeholder="09:00" value="09:00" />
                         <p class="field-error">{message("peak_hours")}</p>
                     </div>
                     <div class="field">
                         <label for="peak-end">"to"</label>
-                        <input id="peak-end" name="peak_end" type="time" value="12:00" />
+                        <input id="peak-end" name="peak_end" autocomplete="off" size="6" placeholder="09:00" value="12:00" />
                     </div>
                 </div>
                 <fieldset>

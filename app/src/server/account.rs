@@ -150,13 +150,7 @@ pub async fn welcome_hours(
         clock: profile.clock.as_str().to_owned(),
     };
     // Times as typed in the person's clock ("9:00 AM", "17:00"); 24:00 is the day's end.
-    let time = |text: &str| match text.trim() {
-        "24:00" => "24:00".to_owned(),
-        typed => {
-            calento::clock::parse_time_of_day(typed).map_or_else(|| typed.to_owned(), |t| t.format("%H:%M").to_string())
-        }
-    };
-    let (start, end) = (time(&work_start), time(&work_end));
+    let (start, end) = (calento::clock::typed_time(&work_start), calento::clock::typed_time(&work_end));
     let rules = days
         .iter()
         .map(|&weekday| calento::availability::RuleInput { weekday, start: start.clone(), end: end.clone() })

@@ -86,14 +86,12 @@ fn redirect_back(back: Option<String>, default: &str) {
     }
 }
 
-/// A time as typed in a range's field ("9:00", "930", "5 pm", "17:00"), as `HH:MM`; what
-/// is not a time goes on as typed, to be refused with the range's message. The fields are
-/// text, not `type="time"`: a browser's time picker follows the browser's language (12-hour
-/// beside a 24-hour calendar).
+// A time as typed in a range's field ("9:00", "930", "5 pm", "17:00"), as `HH:MM`; what
+// is not a time goes on as typed, to be refused with the range's message. The fields are
+// text, not `type="time"`: a browser's time picker follows the browser's language (12-hour
+// beside a 24-hour calendar).
 #[cfg(feature = "ssr")]
-fn typed_time(text: &str) -> String {
-    calento::clock::parse_time_of_day(text).map_or_else(|| text.to_owned(), |t| t.format("%H:%M").to_string())
-}
+use calento::clock::typed_time;
 
 /// An end time as typed: 00:00 (or 24:00) means the end of the day.
 #[cfg(feature = "ssr")]

@@ -103,7 +103,7 @@ pub async fn save_task_settings(
     settings.peak_hours = if start.trim().is_empty() && end.trim().is_empty() {
         Vec::new()
     } else {
-        vec![motivation::PeakRange { start: start.trim().to_owned(), end: end.trim().to_owned() }]
+        vec![motivation::PeakRange { start: calento::clock::typed_time(&start), end: calento::clock::typed_time(&end) }]
     };
     settings.sound = ticked(&sound);
     let busy_changed = settings.blocks_busy != ticked(&blocks_busy);
@@ -173,12 +173,15 @@ pub async fn finish_onboarding(
     if !ticked(&skip) {
         let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).unwrap_or_default();
         let (peak_start, peak_end) = (text(peak_start), text(peak_end));
+        let (peak_start, peak_end) = (calento::clock::typed_time(&peak_start), calento::clock::typed_time(&peak_end));
         if !peak_start.is_empty() || !peak_end.is_empty() {
             settings.peak_hours = vec![motivation::PeakRange { start: peak_start, end: peak_end }];
         }
         settings.motivation = switches(&xp, &streaks, &achievements, &rewards, &companion);
         settings.validate()?;
-        tasks::onboard(&db, &user, zones.as_deref().unwrap_or_default(), &text(work_start), &text(work_end)).await?;
+        let (work_start, work_end) =
+            (calento::clock::typed_time(&text(work_start)), calento::clock::typed_time(&text(work_end)));
+        tasks::onboard(&db, &user, zones.as_deref().unwrap_or_default(), &work_start, &work_end).await?;
     }
     settings.onboarded = true;
     motivation::save_settings(&db, &user.id, &settings).await

@@ -44,6 +44,9 @@ pub const NOT_EXPORTED: &[&str] = &[
     // The change feed: a log of which objects changed (ids only), kept 30 days for sync
     // clients; the objects themselves are exported.
     "changes",
+    // Events deleted in the last minutes, kept for "Undo" (pruned after an hour): what
+    // the person deleted, not what they keep.
+    "event_trash",
 ];
 
 /// One stored value as JSON: integers, floats, text or null, whatever the backend.
