@@ -1061,14 +1061,7 @@ impl Draft {
     /// A new single event with this one's details and times, in one of the person's own
     /// calendars (a subscribed calendar's event is copied into the first of theirs).
     fn copied(self, data: StoredValue<CalendarData>) -> Self {
-        let calendar_id = data.with_value(|d| {
-            let own = |id: &str| d.calendars.iter().any(|c| c.id == id && c.source_url.is_none());
-            if own(&self.calendar_id) {
-                self.calendar_id.clone()
-            } else {
-                d.calendars.iter().find(|c| c.source_url.is_none()).map(|c| c.id.clone()).unwrap_or_default()
-            }
-        });
+        let calendar_id = own_calendar(data, Some(&self.calendar_id));
         Self { id: None, recurrence_id: None, recurring: false, repeats: None, calendar_id, read_only: false, ..self }
     }
 }
@@ -1082,6 +1075,46 @@ fn create_at(data: StoredValue<CalendarData>) -> String {
         let at = if shows_today { d.today.and_hms_opt(next_hour, 0, 0) } else { d.date.and_hms_opt(9, 0, 0) };
         at.unwrap_or_default().format("%Y-%m-%dT%H:%M").to_string()
     })
+}
+
+/// A dialog's title field takes the focus when the dialog opens (`autofocus` only works
+/// on a page's first load, not when the dialog is drawn after a click).
+fn focus_event_title() {
+    Effect::new(move |_| {
+        if let Some(title) = document().get_element_by_id("event-title") {
+            let _ = leptos::wasm_bindgen::JsCast::unchecked_into::<leptos::web_sys::HtmlElement>(title).focus();
+        }
+    });
+}
+
+/// The frame of a dialog with a form (the quick popover, the event's form): the backdrop,
+/// the modal that keeps the keyboard, its heading and the close link.
+#[component]
+fn FormDialog(
+    class: &'static str,
+    testid: &'static str,
+    heading: &'static str,
+    close: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="dialog-backdrop">
+            <div
+                class=class
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="dialog-title"
+                data-testid=testid
+                on:keydown=keep_focus_in_dialog
+            >
+                <div class="dialog-head">
+                    <h2 id="dialog-title">{heading}</h2>
+                    <a href=close class="button icon" aria-label="Close" data-testid="close-dialog">"×"</a>
+                </div>
+                {children()}
+            </div>
+        </div>
+    }
 }
 
 /// The calendar a new event goes in: the one asked for if it is the person's own, else
@@ -1141,11 +1174,7 @@ fn QuickCreate(data: StoredValue<CalendarData>, at: String, here: String) -> imp
             navigate(&back, Default::default());
         }
     });
-    Effect::new(move |_| {
-        if let Some(title) = document().get_element_by_id("event-title") {
-            let _ = leptos::wasm_bindgen::JsCast::unchecked_into::<leptos::web_sys::HtmlElement>(title).focus();
-        }
-    });
+    focus_event_title();
     let (zone, date, clock, context) = data.with_value(|d| {
         let context = calento::capture::CaptureContext { now: d.now, week_start: d.week_start.weekday() };
         (d.time_zone.clone(), d.date, d.clock, context)
@@ -1215,19 +1244,7 @@ fn QuickCreate(data: StoredValue<CalendarData>, at: String, here: String) -> imp
         data.with_value(|d| d.calendars.iter().filter(|c| c.source_url.is_none()).cloned().collect::<Vec<_>>());
     let close = here.clone();
     view! {
-        <div class="dialog-backdrop">
-            <div
-                class="dialog quick-create"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="dialog-title"
-                data-testid="quick-create"
-                on:keydown=keep_focus_in_dialog
-            >
-                <div class="dialog-head">
-                    <h2 id="dialog-title">"New event"</h2>
-                    <a href=close class="button icon" aria-label="Close" data-testid="close-dialog">"×"</a>
-                </div>
+        <FormDialog class="dialog quick-create" testid="quick-create" heading="New event" close>
                 <ActionForm action=actions.save attr:class="form event-form" attr:novalidate=true>
                     <FormError error=save_error />
                     <input type="hidden" name="back" value=here.clone() />
@@ -1281,8 +1298,7 @@ fn QuickCreate(data: StoredValue<CalendarData>, at: String, here: String) -> imp
                         <button type="submit" class="primary" data-testid="save-event">"Save"</button>
                     </div>
                 </ActionForm>
-            </div>
-        </div>
+        </FormDialog>
     }
 }
 
@@ -1638,13 +1654,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
             navigate(&here_after_save, Default::default());
         }
     });
-    // The title has the focus when the dialog opens (`autofocus` only works on a page's first
-    // load, not when the dialog is drawn after a click).
-    Effect::new(move |_| {
-        if let Some(title) = document().get_element_by_id("event-title") {
-            let _ = leptos::wasm_bindgen::JsCast::unchecked_into::<leptos::web_sys::HtmlElement>(title).focus();
-        }
-    });
+    focus_event_title();
     let start_date = RwSignal::new(date_text(draft.start.date()));
     let clock = data.with_value(|d| d.clock);
     let start_time = RwSignal::new(time_label(draft.start.time(), clock));
@@ -1714,19 +1724,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
     let delete_rid = rid.clone().unwrap_or_default();
     let delete_back = back.clone();
     view! {
-        <div class="dialog-backdrop">
-            <div
-                class="dialog"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="dialog-title"
-                data-testid="event-dialog"
-                on:keydown=keep_focus_in_dialog
-            >
-                <div class="dialog-head">
-                    <h2 id="dialog-title">{heading}</h2>
-                    <a href=here.clone() class="button icon" aria-label="Close" data-testid="close-dialog">"×"</a>
-                </div>
+        <FormDialog class="dialog" testid="event-dialog" heading close=here.clone()>
                 {draft.repeats.clone().map(|r| view! { <p class="repeats" data-testid="repeats">{format!("Repeats: {r}")}</p> })}
                 {read_only.then(|| view! { <p class="hint">"This event comes from a subscribed calendar and cannot be changed here."</p> })}
                 <ActionForm action=actions.save attr:class="form event-form" attr:novalidate=true>
@@ -1867,8 +1865,7 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                 {delete_id.filter(|_| !read_only).map(|id| view! {
                     <DeleteEventForm id rid=delete_rid back=delete_back recurring />
                 })}
-            </div>
-        </div>
+        </FormDialog>
         <TimeZoneOptions />
     }
 }

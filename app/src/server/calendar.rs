@@ -123,7 +123,7 @@ pub async fn save_event(
     // with Sam tomorrow 12:30 for 1h") wins over its fields, as the popover showed.
     let (title, start_date, start_time, end_date, end_time) = match filled(quick) {
         Some(_) if !all_day && filled(id.clone()).is_none() => {
-            read_event_line(&user.profile(), title, start_date, start_time, end_date, end_time)
+            read_event_line(&user, title, start_date, start_time, end_date, end_time)
         }
         _ => (title, start_date, start_time, end_date, end_time),
     };
@@ -234,16 +234,15 @@ pub async fn save_event(
 /// fields are not times, to be refused with their own messages).
 #[cfg(feature = "ssr")]
 fn read_event_line(
-    profile: &crate::models::UserProfile,
+    user: &crate::ssr::accounts::UserRow,
     title: String,
     start_date: String,
     start_time: Option<String>,
     end_date: String,
     end_time: Option<String>,
 ) -> (String, String, Option<String>, String, Option<String>) {
-    let tz = calento::TimeZoneName::parse(&profile.time_zone).map(|z| z.tz()).unwrap_or(chrono_tz::Tz::UTC);
-    let now = calento::recurrence::utc_to_local(tz, chrono::Utc::now().naive_utc());
-    let context = calento::capture::CaptureContext { now, week_start: profile.week_start.weekday() };
+    let now = crate::ssr::accounts::local_now(user);
+    let context = calento::capture::CaptureContext { now, week_start: user.profile().week_start.weekday() };
     let line = calento::capture::parse_event_line(&title, &context);
     let at = |date: &str, time: Option<&str>| {
         Some(

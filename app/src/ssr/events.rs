@@ -1000,7 +1000,8 @@ pub async fn delete_with_undo(
 ) -> Result<Undo, AppError> {
     let row = find(db, user_id, id).await?;
     let master_id = row.master_id.clone().unwrap_or_else(|| row.id.clone());
-    let mut rows = vec![find(db, user_id, &master_id).await?];
+    let master = if row.master_id.is_some() { find(db, user_id, &master_id).await? } else { row.clone() };
+    let mut rows = vec![master];
     rows.extend(exceptions_of(db, &master_id).await?);
     let blocks: Vec<BlockRow> = sqlx::query_as(
         "SELECT event_id, task_id, start_ms, end_ms, reason, created_at FROM task_blocks
