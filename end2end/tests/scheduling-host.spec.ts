@@ -112,6 +112,64 @@ test.describe("host scheduling with WebAssembly", () => {
     await expect(page.getByTestId("override")).toHaveCount(1);
   });
 
+  test("on the 12-hour clock, hours are shown and read as AM and PM", async ({ page }) => {
+    await register(page, "avail12");
+    await page.goto("/settings");
+    await hydrated(page);
+    await page.getByLabel("Clock").selectOption("12h");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByTestId("saved")).toBeVisible();
+
+    await page.goto("/availability");
+    await hydrated(page);
+    await page.getByTestId("new-schedule").click();
+    await page.getByTestId("new-schedule-name").fill("Afternoons");
+    await page.getByTestId("create-schedule").click();
+    await arrived(page, /\/availability\?schedule=/);
+    const monday = day(page, 1);
+    // A new schedule's hours, in the person's clock.
+    await expect(monday.getByTestId("range-start").first()).toHaveValue("9 AM");
+    await expect(monday.getByTestId("range-end").first()).toHaveValue("5 PM");
+    await monday.getByTestId("range-end").first().fill("12 pm");
+    // The next range starts where the last ends, an hour long.
+    await monday.getByTestId("add-range").click();
+    await expect(monday.getByTestId("range-start").nth(1)).toHaveValue("12 PM");
+    await expect(monday.getByTestId("range-end").nth(1)).toHaveValue("1 PM");
+    await monday.getByTestId("range-start").nth(1).fill("1:30 pm");
+    await monday.getByTestId("range-end").nth(1).fill("17:45");
+    await page.getByTestId("save-schedule").click();
+    await expect(page.getByTestId("schedule-saved")).toHaveText("Saved.");
+
+    // Stored in 24 hours, shown in 12 after a reload.
+    const schedules = await (await page.request.get("/api/v1/availability/schedules")).json();
+    const rules = schedules[0].rules.filter((r: { weekday: number }) => r.weekday === 1);
+    expect(rules.map((r: { start: string; end: string }) => `${r.start}-${r.end}`)).toEqual(["09:00-12:00", "13:30-17:45"]);
+    await page.reload();
+    await hydrated(page);
+    await expect(day(page, 1).getByTestId("range-start").nth(1)).toHaveValue("1:30 PM");
+    await expect(day(page, 1).getByTestId("range-end").nth(1)).toHaveValue("5:45 PM");
+
+    // A date with other hours is listed in the same clock.
+    const overrides = page.getByTestId("overrides");
+    await overrides.getByTestId("override-date").fill("2030-01-16");
+    await overrides.getByTestId("override-hours").check();
+    await expect(overrides.getByTestId("range-start").first()).toHaveValue("9 AM");
+    await overrides.getByTestId("range-end").first().fill("11:30 am");
+    await overrides.getByTestId("add-override").click();
+    await expect(page.getByTestId("override").filter({ hasText: "2030-01-16" })).toContainText("9 AM–11:30 AM");
+
+    // Peak hours under Settings → Tasks & focus too.
+    await page.goto("/settings/tasks");
+    await hydrated(page);
+    await page.getByLabel("Peak hours from").fill("2 pm");
+    await page.getByLabel("to", { exact: true }).fill("16:30");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByLabel("Peak hours from")).toHaveValue("2 PM");
+    await expect(page.getByLabel("to", { exact: true })).toHaveValue("4:30 PM");
+  });
+
   test("a link with two durations and a question is listed with its address and can be edited", async ({ page }) => {
     await register(page, "links");
     const user = await username(page);

@@ -7,14 +7,13 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::host::{
-    BlankRange, FieldMessage, RangeInputs, RangeRow, SchedulingNav, action_error, plain_form_error, use_live,
+    BlankRange, FieldMessage, RangeInputs, RangeRow, SchedulingNav, action_error, clock_text, plain_form_error, use_live,
 };
 use crate::AppError;
 use crate::components::{FormError, RequireUser, TimeZoneOptions, use_user};
 use crate::models::ScheduleInfo;
 use crate::server::scheduling::{
     AddOverride, CreateSchedule, DeleteSchedule, RemoveOverride, SaveSchedule, SetDefaultSchedule, list_schedules,
-    time_input_value,
 };
 
 const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -143,13 +142,14 @@ fn ScheduleEditor(schedule: ScheduleInfo) -> AnyView {
     let save_error = action_error(move || actions.save.value().get());
     let errors = vec![save_error, page_error];
     let back = format!("/availability?schedule={}", schedule.id);
+    let clock = use_user().clock;
     let days: Vec<DayState> = (1..=7u8)
         .map(|day| {
             let rows: Vec<RangeRow> = schedule
                 .rules
                 .iter()
                 .filter(|r| r.weekday == day)
-                .map(|r| RangeRow::new(&r.start, &time_input_value(&r.end)))
+                .map(|r| RangeRow::new(&r.start, &r.end, clock))
                 .collect();
             DayState { day, on: RwSignal::new(!rows.is_empty()), rows: RwSignal::new(rows) }
         })
@@ -163,7 +163,9 @@ fn ScheduleEditor(schedule: ScheduleInfo) -> AnyView {
             for day in &days[1..5] {
                 day.on.set(on);
                 day.rows.set(
-                    rows.iter().map(|r| RangeRow::new(&r.start.get_untracked(), &r.end.get_untracked())).collect(),
+                    rows.iter()
+                        .map(|r| RangeRow::new(&r.start.get_untracked(), &r.end.get_untracked(), clock))
+                        .collect(),
                 );
             }
         })
@@ -260,14 +262,15 @@ fn DayRow(day: DayState, live: RwSignal<bool>, errors: Vec<Signal<Option<AppErro
     let check_id = format!("day-on-{}", day.day);
     let label_for = check_id.clone();
     let rows = day.rows;
+    let clock = use_user().clock;
     let on_toggle = move |ev: leptos::ev::Event| {
         let checked = event_target_checked(&ev);
         day.on.set(checked);
         if checked && rows.with_untracked(Vec::is_empty) {
-            rows.set(vec![RangeRow::new("09:00", "17:00")]);
+            rows.set(vec![RangeRow::new("09:00", "17:00", clock)]);
         }
     };
-    let add = move |_| rows.update(|list| list.push(RangeRow::after(list)));
+    let add = move |_| rows.update(|list| list.push(RangeRow::after(list, clock)));
     view! {
         <div class="day-row" data-testid="day" data-day=day.day>
             <label class="check day-name" for=label_for>
@@ -314,7 +317,8 @@ fn Overrides(schedule: ScheduleInfo) -> AnyView {
     let add_error = action_error(move || actions.add_override.value().get());
     let errors = vec![add_error, plain_form_error()];
     let back = format!("/availability?schedule={}", schedule.id);
-    let rows = RwSignal::new(vec![RangeRow::new("09:00", "12:00")]);
+    let clock = use_user().clock;
+    let rows = RwSignal::new(vec![RangeRow::new("09:00", "12:00", clock)]);
     let hours_chosen = RwSignal::new(false);
     let empty = schedule.overrides.is_empty();
     let schedule_id = schedule.id.clone();
@@ -327,7 +331,11 @@ fn Overrides(schedule: ScheduleInfo) -> AnyView {
             let hours = if o.ranges.is_empty() {
                 "Unavailable all day".to_owned()
             } else {
-                o.ranges.iter().map(|r| format!("{}–{}", r.start, r.end)).collect::<Vec<_>>().join(", ")
+                o.ranges
+                    .iter()
+                    .map(|r| format!("{}–{}", clock_text(&r.start, clock), clock_text(&r.end, clock)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let label = format!("Remove {}", o.date);
             view! {
@@ -397,7 +405,7 @@ fn Overrides(schedule: ScheduleInfo) -> AnyView {
                                         <button
                                             type="button"
                                             class="link-button"
-                                            on:click=move |_| rows.update(|list| list.push(RangeRow::after(list)))
+                                            on:click=move |_| rows.update(|list| list.push(RangeRow::after(list, clock)))
                                         >
                                             "+ Add a range"
                                         </button>

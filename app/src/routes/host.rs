@@ -4,8 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use calento::ClockFormat;
+use chrono::NaiveTime;
+
 use crate::AppError;
-use crate::components::form_error;
+use crate::components::{form_error, use_user};
 
 /// Availability · Booking links · Bookings.
 #[component]
@@ -62,12 +65,32 @@ pub fn FieldMessage(
     }
 }
 
-/// Adds an hour to `HH:MM`, staying within the day.
-pub fn plus_hour(text: &str) -> String {
-    let (h, m) = text.split_once(':').unwrap_or(("9", "0"));
-    let minutes = h.parse::<u32>().unwrap_or(9) * 60 + m.parse::<u32>().unwrap_or(0) + 60;
-    let minutes = minutes.min(23 * 60 + 59);
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+/// A time of day (`17:00`, or as typed: `5pm`) in the person's clock: `17:00` or `5 PM`.
+/// Text that names no time is left as it is, for the form to refuse with its message.
+pub fn clock_text(text: &str, clock: ClockFormat) -> String {
+    match calento::clock::parse_time_of_day(text) {
+        Some(time) => super::calendar::time_label(time, clock),
+        None if text == "24:00" => clock_text("00:00", clock),
+        None => text.to_owned(),
+    }
+}
+
+/// What a time field shows before anything is typed: `09:00` or `9 AM` (and `17:00`/`5 PM`).
+pub fn clock_placeholders(clock: ClockFormat) -> (&'static str, &'static str) {
+    match clock {
+        ClockFormat::H24 => ("09:00", "17:00"),
+        ClockFormat::H12 => ("9 AM", "5 PM"),
+    }
+}
+
+/// An hour after a time of day (as typed, in either clock), staying within the day,
+/// written in the person's clock; 09:00 when `text` names no time.
+pub fn plus_hour(text: &str, clock: ClockFormat) -> String {
+    let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
+    let time = calento::clock::parse_time_of_day(text).unwrap_or(nine);
+    let last = NaiveTime::from_hms_opt(23, 59, 0).unwrap_or_default();
+    let later = if time >= NaiveTime::from_hms_opt(22, 59, 0).unwrap_or_default() { last } else { time + chrono::Duration::hours(1) };
+    super::calendar::time_label(later, clock)
 }
 
 /// Keys for rows added in the browser, unique within the page.
@@ -86,20 +109,26 @@ pub struct RangeRow {
 }
 
 impl RangeRow {
-    pub fn new(start: &str, end: &str) -> Self {
-        Self { key: next_key(), start: RwSignal::new(start.to_owned()), end: RwSignal::new(end.to_owned()) }
+    /// A row showing `start` and `end` (`HH:MM`, or as typed) in the person's clock.
+    pub fn new(start: &str, end: &str, clock: ClockFormat) -> Self {
+        let (start, end) = (clock_text(start, clock), clock_text(end, clock));
+        Self { key: next_key(), start: RwSignal::new(start), end: RwSignal::new(end) }
     }
 
-    /// A row after this one: starting where it ends, an hour long.
-    pub fn after(rows: &[RangeRow]) -> Self {
-        match rows.last() {
-            Some(last) => {
-                let start = last.end.get_untracked();
-                let start = if start == "00:00" { "09:00".to_owned() } else { start };
-                let end = plus_hour(&start);
-                Self::new(&start, &end)
+    /// A row after the last: starting where it ends, an hour long (09:00–17:00 when
+    /// there is none, or the last ends at midnight).
+    pub fn after(rows: &[RangeRow], clock: ClockFormat) -> Self {
+        let start = rows
+            .last()
+            .and_then(|last| calento::clock::parse_time_of_day(&last.end.get_untracked()))
+            .filter(|time| *time != NaiveTime::MIN);
+        match start {
+            Some(start) => {
+                let start = super::calendar::time_label(start, clock);
+                let end = plus_hour(&start, clock);
+                Self::new(&start, &end, clock)
             }
-            None => Self::new("09:00", "17:00"),
+            None => Self::new("09:00", "17:00", clock),
         }
     }
 }
@@ -116,15 +145,16 @@ pub fn RangeInputs(
 ) -> AnyView {
     let from_label = format!("{label} from");
     let to_label = format!("{label} to");
+    let (from_hint, to_hint) = clock_placeholders(use_user().clock);
     let remove_label = format!("Remove this range of {label}");
     view! {
         <div class="range-row" data-testid="range">
             {weekday.map(|day| view! { <input type="hidden" name="weekday[]" value=day.to_string() /> })}
             <input
                 type="text"
-                size="6"
+                size="8"
                 autocomplete="off"
-                placeholder="09:00"
+                placeholder=from_hint
                 name="start[]"
                 aria-label=from_label
                 value=row.start.get_untracked()
@@ -134,9 +164,9 @@ pub fn RangeInputs(
             <span aria-hidden="true">"–"</span>
             <input
                 type="text"
-                size="6"
+                size="8"
                 autocomplete="off"
-                placeholder="17:00"
+                placeholder=to_hint
                 name="end[]"
                 aria-label=to_label
                 value=row.end.get_untracked()
@@ -170,6 +200,7 @@ pub fn RangeInputs(
 pub fn BlankRange(live: RwSignal<bool>, label: String, #[prop(optional)] weekday: Option<u8>) -> AnyView {
     let from_label = format!("{label} from (new range)");
     let to_label = format!("{label} to (new range)");
+    let (from_hint, to_hint) = clock_placeholders(use_user().clock);
     view! {
         {move || {
             (!live.get())
@@ -177,9 +208,9 @@ pub fn BlankRange(live: RwSignal<bool>, label: String, #[prop(optional)] weekday
                     view! {
                         <div class="range-row blank" data-testid="blank-range">
                             {weekday.map(|day| view! { <input type="hidden" name="weekday[]" value=day.to_string() /> })}
-                            <input type="text" size="6" autocomplete="off" placeholder="09:00" name="start[]" aria-label=from_label.clone() />
+                            <input type="text" size="8" autocomplete="off" placeholder=from_hint name="start[]" aria-label=from_label.clone() />
                             <span aria-hidden="true">"–"</span>
-                            <input type="text" size="6" autocomplete="off" placeholder="17:00" name="end[]" aria-label=to_label.clone() />
+                            <input type="text" size="8" autocomplete="off" placeholder=to_hint name="end[]" aria-label=to_label.clone() />
                         </div>
                     }
                 })

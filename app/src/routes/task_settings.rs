@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::{FormError, RequireUser, SettingsNav, form_error};
+use super::host::clock_text;
+use crate::components::{FormError, RequireUser, SettingsNav, form_error, use_user};
 use crate::models::TaskSettingsForm;
 use crate::server::tasks::{SaveTaskSettings, load_task_settings};
 
@@ -57,6 +58,9 @@ fn SettingsForm(
         }
     };
     let s = form.switches;
+    let clock = use_user().clock;
+    let (peak_start, peak_end) = (clock_text(&form.peak_start, clock), clock_text(&form.peak_end, clock));
+    let (start_hint, end_hint) = (clock_text("09:00", clock), clock_text("12:00", clock));
     view! {
         <ActionForm action=save attr:class="form">
             <FormError error />
@@ -75,11 +79,11 @@ fn SettingsForm(
                 <div class="field-row">
                     <div class="field">
                         <label for="peak_start">"Peak hours from"</label>
-                        <input id="peak_start" name="peak_start" autocomplete="off" size="6" placeholder="09:00" value=form.peak_start />
+                        <input id="peak_start" name="peak_start" autocomplete="off" size="8" placeholder=start_hint value=peak_start />
                     </div>
                     <div class="field">
                         <label for="peak_end">"to"</label>
-                        <input id="peak_end" name="peak_end" autocomplete="off" size="6" placeholder="09:00" value=form.peak_end />
+                        <input id="peak_end" name="peak_end" autocomplete="off" size="8" placeholder=end_hint value=peak_end />
                     </div>
                 </div>
                 <p class="field-error">{message("peak_hours")}</p>

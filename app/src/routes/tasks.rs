@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{FormError, RequireUser, form_error};
+use crate::components::{FormError, RequireUser, form_error, use_user};
 use crate::models::{PlanResult, ProgressInfo, TaskInfo};
 use crate::server::tasks::{
     AddReward, AddStep, CaptureTasks, ClaimReward, CopyTask, DeleteTask, EditTask, FinishOnboarding, ImportTasks,
@@ -972,6 +972,8 @@ fn Onboarding(finish: ServerAction<FinishOnboarding>) -> impl IntoView {
             </label>
         }
     };
+    let clock = use_user().clock;
+    let shown = move |text: &str| super::host::clock_text(text, clock);
     view! {
         <section class="onboarding notice" data-testid="onboarding" aria-label="Getting started">
             <h2>"Welcome! Three quick choices"</h2>
@@ -985,21 +987,21 @@ fn Onboarding(finish: ServerAction<FinishOnboarding>) -> impl IntoView {
                 <div class="field-row">
                     <div class="field">
                         <label for="work-start">"Working hours from"</label>
-                        <input id="work-start" name="work_start" autocomplete="off" size="6" placeholder="09:00" value="09:00" />
+                        <input id="work-start" name="work_start" autocomplete="off" size="8" placeholder=shown("09:00") value=shown("09:00") />
                         <p class="field-error">{message("work_start")}</p>
                     </div>
                     <div class="field">
                         <label for="work-end">"to"</label>
-                        <input id="work-end" name="work_end" autocomplete="off" size="6" placeholder="09:00" value="17:00" />
+                        <input id="work-end" name="work_end" autocomplete="off" size="8" placeholder=shown("17:00") value=shown("17:00") />
                     </div>
                     <div class="field">
                         <label for="peak-start">"Best focus from"</label>
-                        <input id="peak-start" name="peak_start" autocomplete="off" size="6" placeholder="09:00" value="09:00" />
+                        <input id="peak-start" name="peak_start" autocomplete="off" size="8" placeholder=shown("09:00") value=shown("09:00") />
                         <p class="field-error">{message("peak_hours")}</p>
                     </div>
                     <div class="field">
                         <label for="peak-end">"to"</label>
-                        <input id="peak-end" name="peak_end" autocomplete="off" size="6" placeholder="09:00" value="12:00" />
+                        <input id="peak-end" name="peak_end" autocomplete="off" size="8" placeholder=shown("12:00") value=shown("12:00") />
                     </div>
                 </div>
                 <fieldset>

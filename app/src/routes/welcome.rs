@@ -23,13 +23,6 @@ const STEPS: [(&str, &str); 5] = [
     ("done", "All set"),
 ];
 
-/// A schedule's `HH:MM` in the person's clock.
-fn in_clock(text: &str, clock: calento::ClockFormat) -> String {
-    chrono::NaiveTime::parse_from_str(text, "%H:%M")
-        .map(|t| super::calendar::time_label(t, clock))
-        .unwrap_or_else(|_| text.to_owned())
-}
-
 fn step_href(step: &str) -> String {
     format!("/welcome?step={step}")
 }
@@ -147,7 +140,7 @@ fn HoursStep(data: WelcomeData, hours: ServerAction<WelcomeHours>) -> impl IntoV
     // Times in the person's clock, as everywhere else (a browser's time picker follows
     // the browser's language instead); the server reads what is typed.
     let clock = data.profile.clock;
-    let shown = move |text: &str| in_clock(text, clock);
+    let shown = move |text: &str| super::host::clock_text(text, clock);
     view! {
         {unconfirmed}
         <p>"Calento shows your day in your zone, and offers booking slots and plans tasks only in your working hours."</p>
@@ -251,7 +244,7 @@ fn DoneStep(data: WelcomeData) -> impl IntoView {
     let days = data.work_days.iter().filter_map(|d| DAYS.get(usize::from(*d).wrapping_sub(1))).copied();
     let days = days.collect::<Vec<_>>().join(", ");
     let clock = data.profile.clock;
-    let shown = move |text: &str| in_clock(text, clock);
+    let shown = move |text: &str| super::host::clock_text(text, clock);
     let calendars = if data.subscriptions.is_empty() {
         crate::components::count(data.calendars as i64, "calendar", "calendars")
     } else {

@@ -64,11 +64,6 @@ pub fn split_minutes(minutes: u32) -> (u32, &'static str) {
     }
 }
 
-/// A stored end time as a range's field shows it: the end of the day, 24:00, is 00:00.
-pub fn time_input_value(text: &str) -> String {
-    if text == "24:00" { "00:00".to_owned() } else { text.to_owned() }
-}
-
 #[cfg(feature = "ssr")]
 fn filled(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
