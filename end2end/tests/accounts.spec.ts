@@ -1,4 +1,6 @@
 // What a person does with their account in the browser, with and without WebAssembly.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { expect, test, type Page } from "@playwright/test";
 import { arrived, hydrated, password, registerAccount, skipSetup, uniqueEmail } from "./support";
 
@@ -64,6 +66,59 @@ test.describe("with WebAssembly", () => {
     // The booking link made in the setup is there.
     await page.goto("/booking-links");
     await expect(page.getByText("Coffee chat")).toBeVisible();
+  });
+
+  test("the setup's calendar step subscribes to an ICS address, whose events then show", async ({ page }) => {
+    // A calendar server of the person's: one event, served as an ICS feed on this machine.
+    const feed = [
+      "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//e2e//feed//EN",
+      "BEGIN:VEVENT", "UID:standup-1@e2e.example", "DTSTAMP:20300101T000000Z",
+      "DTSTART:20300115T090000Z", "DTEND:20300115T093000Z", "SUMMARY:Team standup (from work)",
+      "END:VEVENT", "END:VCALENDAR", "",
+    ].join("\r\n");
+    const server = http.createServer((_, res) => {
+      res.writeHead(200, { "Content-Type": "text/calendar" });
+      res.end(feed);
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const email = uniqueEmail("subscriber");
+      await page.goto("/register");
+      await hydrated(page);
+      await page.getByLabel("Name", { exact: true }).fill("Sub Scriber");
+      await page.getByLabel("Email", { exact: true }).fill(email);
+      await page.getByLabel("Password", { exact: true }).fill(password);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await arrived(page, /\/login\?registered=1$/);
+      await page.getByLabel("Email", { exact: true }).fill(email);
+      await page.getByLabel("Password", { exact: true }).fill(password);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await arrived(page, /\/welcome$/);
+      await page.getByTestId("welcome-save").click();
+      await arrived(page, /\/welcome\?step=calendar$/);
+      // An address Calento will not fetch is refused in place.
+      await page.getByLabel("ICS address").fill("ftp://example.org/work.ics");
+      await page.getByTestId("welcome-save").click();
+      await expect(page.getByText("Calento cannot subscribe to this address")).toBeVisible();
+      await expect(page).toHaveURL(/\/welcome\?step=calendar$/);
+      await page.getByLabel("Name", { exact: true }).fill("Work");
+      await page.getByLabel("ICS address").fill(`http://127.0.0.1:${port}/work.ics`);
+      await page.getByTestId("welcome-save").click();
+      await arrived(page, /\/welcome\?step=link$/);
+      await page.getByTestId("skip-step").click();
+      await arrived(page, /\/welcome\?step=dump$/);
+      await page.getByTestId("skip-step").click();
+      await arrived(page, /\/welcome\?step=done$/);
+      await expect(page.getByTestId("made-calendars")).toContainText("subscribed to Work");
+      // The feed is read at once, not at the next minute's poll: its event is in the week.
+      await expect(async () => {
+        await page.goto("/calendar?view=week&date=2030-01-15");
+        await expect(page.getByTestId("event").filter({ hasText: "Team standup (from work)" })).toHaveCount(1, { timeout: 500 });
+      }).toPass({ timeout: 15_000 });
+    } finally {
+      server.close();
+    }
   });
 
   test("registration shows each field's problem and keeps the person on the form", async ({ page }) => {

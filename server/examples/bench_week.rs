@@ -110,6 +110,27 @@ async fn main() {
     println!("| week view, 500 events | {:.1} ms | {} bytes |", busy.as_secs_f64() * 1000.0, full.len());
     println!("| week view, empty (peer) | {:.1} ms | {} bytes |", quiet.as_secs_f64() * 1000.0, empty.len());
     println!("| ratio | {:.1}× | |", busy.as_secs_f64() / quiet.as_secs_f64());
+
+    // Where the difference goes: the window's rows read from the database, then laid out as
+    // occurrences (the page's data without its HTML), the same way `load_calendar` does.
+    let calendars = app::ssr::calendars::list(&state.db, &user.id).await.expect("calendars");
+    let at = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date").and_hms_opt(0, 0, 0).expect("midnight");
+    let (from, to) = (at("2030-01-13"), at("2030-01-22"));
+    let ms = |t: chrono::NaiveDateTime| t.and_utc().timestamp_millis();
+    let mut reads = Vec::with_capacity(rounds);
+    let mut layouts = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let rows = app::ssr::events::rows_in_window(&state.db, &user.id, ms(from), ms(to)).await.expect("rows");
+        reads.push(start.elapsed());
+        let start = Instant::now();
+        let found = app::ssr::events::expand_rows(&rows, &calendars, from, to).expect("occurrences");
+        layouts.push(start.elapsed());
+        assert_eq!(found.len(), 500);
+    }
+    let (read, layout) = (median(reads), median(layouts));
+    println!("| of which: the window's rows (database) | {:.2} ms | |", read.as_secs_f64() * 1000.0);
+    println!("| of which: their occurrences (expansion) | {:.2} ms | |", layout.as_secs_f64() * 1000.0);
     state.db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -193,19 +193,47 @@ fn sentence(error: &OutboundError) -> String {
     }
 }
 
-/// Polls due subscriptions every minute, for as long as the process runs.
+/// Polls due subscriptions every minute, for as long as the process runs, and also soon
+/// after a write (heard on the change feed's announcements), so a calendar subscribed a
+/// moment ago is fetched at once rather than at the next minute. A burst of writes (an
+/// import) is one look for due subscriptions; one that is not due costs that one query.
 pub fn spawn(db: Db, poller: Poller) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut news = Some(db.bus().subscribe());
         loop {
-            tick.tick().await;
+            match news.as_mut() {
+                Some(receiver) => {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        heard = receiver.recv() => {
+                            if matches!(heard, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                                news = None;
+                                continue;
+                            }
+                            tokio::time::sleep(SETTLE).await;
+                            while !matches!(
+                                receiver.try_recv(),
+                                Err(tokio::sync::broadcast::error::TryRecvError::Empty
+                                    | tokio::sync::broadcast::error::TryRecvError::Closed)
+                            ) {}
+                        }
+                    }
+                }
+                None => {
+                    tick.tick().await;
+                }
+            }
             if let Err(error) = poller.poll_due(&db).await {
                 tracing::warn!(%error, "polling subscriptions");
             }
         }
     });
 }
+
+/// How long the poller lets a burst of writes settle before it looks for due subscriptions.
+const SETTLE: Duration = Duration::from_millis(300);
 
 #[cfg(test)]
 mod tests {
