@@ -97,10 +97,13 @@ test.describe("with WebAssembly", () => {
       await arrived(page, /\/welcome$/);
       await page.getByTestId("welcome-save").click();
       await arrived(page, /\/welcome\?step=calendar$/);
-      // An address Calento will not fetch is refused in place.
+      // Addresses Calento will not fetch are refused in place: another scheme, a private network.
       await page.getByLabel("ICS address").fill("ftp://example.org/work.ics");
       await page.getByTestId("welcome-save").click();
-      await expect(page.getByText("Calento cannot subscribe to this address")).toBeVisible();
+      await expect(page.getByRole("alert").filter({ hasText: "Enter the calendar's address, starting with https://." })).toBeVisible();
+      await page.getByLabel("ICS address").fill("http://10.1.2.3/work.ics");
+      await page.getByTestId("welcome-save").click();
+      await expect(page.getByRole("alert").filter({ hasText: "Calento cannot subscribe to this address" })).toBeVisible();
       await expect(page).toHaveURL(/\/welcome\?step=calendar$/);
       await page.getByLabel("Name", { exact: true }).fill("Work");
       await page.getByLabel("ICS address").fill(`http://127.0.0.1:${port}/work.ics`);
