@@ -229,7 +229,9 @@ struct ZoneMap(BTreeMap<String, Option<Tz>>);
 impl ZoneMap {
     /// Adds a VTIMEZONE: its TZID, mapped by name, by its X-LIC-LOCATION, or by its offsets.
     fn add(&mut self, zone: &Component) {
-        let Some(tzid) = zone.property("TZID").map(|p| p.value.clone()) else { return };
+        // The TZID property is TEXT: Exchange writes display names with escaped commas
+        // (`(UTC+01:00) Amsterdam\, Berlin\, …`) that events name unescaped, in quotes.
+        let Some(tzid) = zone.property("TZID").map(|p| p.text()) else { return };
         let hint = zone.property("X-LIC-LOCATION").and_then(|p| iana_zone(&p.value));
         let found = iana_zone(&tzid).or(hint).or_else(|| zone_by_offsets(zone));
         self.0.insert(tzid, found);
@@ -291,7 +293,46 @@ pub fn iana_zone(tzid: &str) -> Option<Tz> {
         ("UTC", "UTC"),
         ("Coordinated Universal Time", "UTC"),
     ];
-    WINDOWS.iter().find(|(name, _)| name.eq_ignore_ascii_case(tzid)).and_then(|(_, iana)| Tz::from_str(iana).ok())
+    WINDOWS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(tzid))
+        .and_then(|(_, iana)| Tz::from_str(iana).ok())
+        .or_else(|| zone_of_display_name(tzid))
+}
+
+/// The zone of a Windows display name, `(UTC+01:00) Amsterdam, Berlin, Bern, Rome,
+/// Stockholm, Vienna`: the first city that names an IANA zone (`Europe/Amsterdam`) whose
+/// standard offset today is the one written. `None` for anything else.
+fn zone_of_display_name(name: &str) -> Option<Tz> {
+    let rest = name.trim().strip_prefix("(UTC")?;
+    let (offset, cities) = rest.split_once(')')?;
+    let minutes = match offset {
+        "" => 0,
+        _ => {
+            let sign = match offset.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hours, mins) = offset[1..].split_once(':')?;
+            if hours.len() > 2 || mins.len() != 2 {
+                return None;
+            }
+            sign * (hours.parse::<i32>().ok()? * 60 + mins.parse::<i32>().ok()?)
+        }
+    };
+    // Windows writes a zone's standard offset as it is now: the city's offset in January
+    // or in July of a recent year (a fixed one keeps the reading pure) must be it.
+    let seasons: Vec<NaiveDateTime> = [1, 7]
+        .iter()
+        .filter_map(|m| NaiveDate::from_ymd_opt(2026, *m, 15).and_then(|d| d.and_hms_opt(12, 0, 0)))
+        .collect();
+    cities.split(',').map(|c| c.trim().replace(' ', "_")).filter(|c| !c.is_empty()).find_map(|city| {
+        chrono_tz::TZ_VARIANTS.iter().copied().find(|tz| {
+            tz.name().rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(&city))
+                && seasons.iter().any(|at| tz.offset_from_utc_datetime(at).fix().local_minus_utc() == minutes * 60)
+        })
+    })
 }
 
 /// Zones tried first when a VTIMEZONE's name is unknown: the most used ones per offset.

@@ -114,7 +114,9 @@ async fn main() {
     // Where the difference goes: the window's rows read from the database, then laid out as
     // occurrences (the page's data without its HTML), the same way `load_calendar` does.
     let calendars = app::ssr::calendars::list(&state.db, &user.id).await.expect("calendars");
-    let at = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date").and_hms_opt(0, 0, 0).expect("midnight");
+    let at = |d: &str| {
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date").and_hms_opt(0, 0, 0).expect("midnight")
+    };
     let (from, to) = (at("2030-01-13"), at("2030-01-22"));
     let ms = |t: chrono::NaiveDateTime| t.and_utc().timestamp_millis();
     let mut reads = Vec::with_capacity(rounds);

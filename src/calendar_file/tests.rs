@@ -165,6 +165,41 @@ fn windows_and_mozilla_zone_names_map_to_iana() {
 }
 
 #[test]
+fn windows_display_names_map_to_the_city_they_list_at_the_offset_they_write() {
+    let berlin = "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna";
+    assert_eq!(iana_zone(berlin), Some(Tz::Europe__Amsterdam));
+    assert_eq!(iana_zone("(UTC-05:00) Eastern Time (US & Canada)"), None);
+    assert_eq!(iana_zone("(UTC+05:30) Chennai, Kolkata, Mumbai, New Delhi"), Some(Tz::Asia__Kolkata));
+    assert_eq!(iana_zone("(UTC) Dublin, Edinburgh, Lisbon, London"), Some(Tz::Europe__Dublin));
+    // A city at another offset than the one written is not taken.
+    assert_eq!(iana_zone("(UTC+03:00) Berlin"), None);
+    assert_eq!(iana_zone("(UTC+01:00"), None);
+    assert_eq!(iana_zone("(UTC+99999999999:00) Berlin"), None);
+    assert_eq!(iana_zone("(UTC+é:00) Berlin"), None);
+}
+
+/// An invitation as Exchange and Outlook write it: the VTIMEZONE's TZID is a display name
+/// written as TEXT (its commas escaped), which the event's TZID parameter quotes.
+#[test]
+fn an_exchange_zone_with_escaped_commas_is_the_one_its_events_name() {
+    let text = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\n\
+        BEGIN:VTIMEZONE\r\nTZID:(UTC+01:00) Amsterdam\\, Berlin\\, Bern\\, Rome\\, Stockholm\\, Vienna\r\n\
+        BEGIN:STANDARD\r\nDTSTART:16010101T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n\
+        RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10\r\nEND:STANDARD\r\n\
+        BEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\n\
+        RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n\
+        BEGIN:VEVENT\r\nUID:040000008200E00074C5B7101A82E00800000000\r\nSUMMARY;LANGUAGE=en-US:Quarterly review\r\n\
+        DTSTART;TZID=\"(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna\":20240710T090000\r\n\
+        DTEND;TZID=\"(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna\":20240710T100000\r\n\
+        DTSTAMP:20240701T120000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let file = read(text.as_bytes()).expect("parses");
+    assert!(file.skipped.is_empty(), "{:?}", file.skipped);
+    assert_eq!(file.events.len(), 1);
+    assert_eq!(file.events[0].start, CalTime::Zoned(instant("2024-07-10T09:00:00Z"), Tz::Europe__Amsterdam));
+    assert_eq!(file.events[0].details.title, "Quarterly review");
+}
+
+#[test]
 fn an_unknown_zone_name_is_matched_by_its_offsets() {
     let text = "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:Custom Zone 7\r\nBEGIN:STANDARD\r\nDTSTART:16011104T020000\r\n\
         RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n\

@@ -7,7 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::host::{
-    BlankRange, FieldMessage, RangeInputs, RangeRow, SchedulingNav, action_error, clock_text, plain_form_error, use_live,
+    BlankRange, FieldMessage, RangeInputs, RangeRow, SchedulingNav, action_error, clock_text, plain_form_error,
+    use_live,
 };
 use crate::AppError;
 use crate::components::{FormError, RequireUser, TimeZoneOptions, use_user};

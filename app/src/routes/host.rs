@@ -89,7 +89,11 @@ pub fn plus_hour(text: &str, clock: ClockFormat) -> String {
     let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
     let time = calento::clock::parse_time_of_day(text).unwrap_or(nine);
     let last = NaiveTime::from_hms_opt(23, 59, 0).unwrap_or_default();
-    let later = if time >= NaiveTime::from_hms_opt(22, 59, 0).unwrap_or_default() { last } else { time + chrono::Duration::hours(1) };
+    let later = if time >= NaiveTime::from_hms_opt(22, 59, 0).unwrap_or_default() {
+        last
+    } else {
+        time + chrono::Duration::hours(1)
+    };
     super::calendar::time_label(later, clock)
 }
 
