@@ -165,6 +165,15 @@ fn windows_and_mozilla_zone_names_map_to_iana() {
 }
 
 #[test]
+fn every_windows_zone_name_maps_to_a_zone_this_build_knows() {
+    for (windows, iana) in WINDOWS_ZONES {
+        assert_eq!(iana_zone(windows).map(|tz| tz.name()), Some(iana), "{windows}");
+    }
+    assert_eq!(iana_zone("romance standard time"), Some(Tz::Europe__Paris));
+    assert_eq!(iana_zone("Pacific Standard Time (Mexico)"), Some(Tz::America__Tijuana));
+}
+
+#[test]
 fn windows_display_names_map_to_the_city_they_list_at_the_offset_they_write() {
     let berlin = "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna";
     assert_eq!(iana_zone(berlin), Some(Tz::Europe__Amsterdam));
