@@ -164,6 +164,7 @@ test.describe("host scheduling with WebAssembly", () => {
     await page.getByLabel("Peak hours from").fill("2 pm");
     await page.getByLabel("to", { exact: true }).fill("16:30");
     await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByTestId("settings-saved")).toHaveText("Saved.");
     await page.reload();
     await hydrated(page);
     await expect(page.getByLabel("Peak hours from")).toHaveValue("2 PM");
