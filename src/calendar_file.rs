@@ -789,8 +789,11 @@ pub fn write(name: &str, events: &[ExportEvent<'_>], now: NaiveDateTime) -> Stri
     calendar
         .push(Property::new("VERSION", "2.0"))
         .push(Property::new("PRODID", "-//Calento//Calento//EN"))
-        .push(Property::new("CALSCALE", "GREGORIAN"))
-        .push(Property::new_text("X-WR-CALNAME", name));
+        .push(Property::new("CALSCALE", "GREGORIAN"));
+    // A calendar's name; a single object's file (CalDAV) has none.
+    if !name.is_empty() {
+        calendar.push(Property::new_text("X-WR-CALNAME", name));
+    }
     let mut zones: BTreeMap<&'static str, (Tz, i32, i32)> = BTreeMap::new();
     let mut note_zone = |time: &CalTime| {
         if let CalTime::Zoned(t, tz) = time

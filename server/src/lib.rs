@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod config;
+pub mod dav;
 pub mod guard;
 pub mod jwt;
 pub mod llm;
@@ -119,6 +120,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             app::booking_shell((*shared_options).clone())
         })
         .fallback(files)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), dav::site_root))
         .with_state(state)
         .layer(axum::middleware::from_fn(move |req, next| ops::page_nonce(dev_reload_port, req, next)))
         .layer(axum::middleware::from_fn(guard::session_guard))

@@ -176,6 +176,18 @@ pub async fn default_for(db: &Db, user_id: &str) -> Result<CalendarRow, AppError
 }
 
 pub async fn create(db: &Db, user_id: &str, input: &CalendarInput, user_zone: &str) -> Result<CalendarRow, AppError> {
+    create_with_id(db, user_id, new_id(), input, user_zone).await
+}
+
+/// [`create`] under an id the caller chose (a CalDAV client names the collection it makes);
+/// an id already taken is refused as a conflict.
+pub async fn create_with_id(
+    db: &Db,
+    user_id: &str,
+    id: String,
+    input: &CalendarInput,
+    user_zone: &str,
+) -> Result<CalendarRow, AppError> {
     let name = check_name(input.name.as_deref().unwrap_or_default());
     let color = check_color(input.color.as_deref().unwrap_or(DEFAULT_COLOR));
     let zone = TimeZoneName::parse(input.time_zone.as_deref().unwrap_or(user_zone));
@@ -201,7 +213,6 @@ pub async fn create(db: &Db, user_id: &str, input: &CalendarInput, user_zone: &s
             format!("You can have at most {MAX_CALENDARS} calendars."),
         )));
     }
-    let id = new_id();
     let now = now_ms();
     let poll = source.as_ref().map(|_| poll.unwrap_or(60));
     sqlx::query(
@@ -220,7 +231,14 @@ pub async fn create(db: &Db, user_id: &str, input: &CalendarInput, user_zone: &s
     .bind(poll)
     .bind(now)
     .execute(&mut *write)
-    .await?;
+    .await
+    .map_err(|e| {
+        if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+            AppError::Conflict { message: "A calendar with this address already exists.".to_owned() }
+        } else {
+            AppError::from(e)
+        }
+    })?;
     write.record(Kind::Calendar, &id, Op::Created, Some(&id));
     write.commit().await?;
     find(db, user_id, &id).await

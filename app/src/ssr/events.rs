@@ -1229,7 +1229,7 @@ fn distinct(mut rows: Vec<EventRow>) -> Vec<EventRow> {
     rows
 }
 
-fn exception_of(row: &EventRow) -> Result<Exception, AppError> {
+pub fn exception_of(row: &EventRow) -> Result<Exception, AppError> {
     let key = row
         .recurrence_id
         .as_deref()

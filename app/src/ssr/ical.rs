@@ -75,7 +75,7 @@ pub async fn import_file(db: &Db, calendar: &CalendarRow, file: CalendarFile) ->
     Ok(report)
 }
 
-async fn write_event(
+pub async fn write_event(
     tx: &mut Write,
     calendar: &CalendarRow,
     event: &ImportedEvent,
@@ -120,13 +120,19 @@ async fn write_event(
     Ok(())
 }
 
-fn at(ms: i64) -> NaiveDateTime {
+pub fn at(ms: i64) -> NaiveDateTime {
     super::millis_to_utc(ms).naive_utc()
 }
 
 /// The calendar as an iCalendar file.
 pub async fn export(db: &Db, calendar: &CalendarRow) -> Result<String, AppError> {
     let rows = events::all_in_calendar(db, &calendar.id).await?;
+    file_of(&calendar.name, rows, at(super::now_ms()))
+}
+
+/// Rows as an iCalendar file named `name` (none when empty): a calendar's events, or one
+/// series with its exceptions (a CalDAV object). `now` is the file's DTSTAMP.
+pub fn file_of(name: &str, rows: Vec<EventRow>, now: NaiveDateTime) -> Result<String, AppError> {
     let mut series: Vec<(EventRow, Series)> = Vec::with_capacity(rows.len());
     for row in rows {
         let s = row.series()?;
@@ -152,7 +158,7 @@ pub async fn export(db: &Db, calendar: &CalendarRow) -> Result<String, AppError>
             modified: at(row.updated_at),
         });
     }
-    Ok(calendar_file::write(&calendar.name, &out, at(super::now_ms())))
+    Ok(calendar_file::write(name, &out, now))
 }
 
 /// An instance key written as the series writes its times (so RECURRENCE-ID has its TZID).

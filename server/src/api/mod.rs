@@ -52,6 +52,10 @@ pub enum Guard {
     /// A page-like route outside `/api/v1` that takes the browser session and sends a
     /// visitor without one to sign in (its handler does).
     Session,
+    /// CalDAV (`/dav/`): HTTP Basic with the account's email or username and an app
+    /// password (a personal token). Its handler checks the credential, and the
+    /// `calendar:read` scope for reading or `calendar:write` for writing, per request.
+    AppPassword,
 }
 
 impl Guard {
@@ -59,7 +63,7 @@ impl Guard {
     pub fn refusal(self, credential: &ApiCredential, method: &Method) -> Option<String> {
         let access = if method == Method::GET || method == Method::HEAD { Access::Read } else { Access::Write };
         match self {
-            Guard::Public | Guard::Signed | Guard::Session => None,
+            Guard::Public | Guard::Signed | Guard::Session | Guard::AppPassword => None,
             Guard::Area(area) if credential.scopes.allows(area, access) => None,
             Guard::Area(area) => Some(format!("This token lacks the {}:{} scope.", area.as_str(), access.as_str())),
             Guard::Account if credential.personal && credential.scopes.has_account() => None,
@@ -114,6 +118,12 @@ impl Routes {
         self.add(Method::DELETE, path, axum::routing::delete(handler))
     }
 
+    /// Every method, the WebDAV ones included (`ANY` in the table).
+    pub fn any<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        let any = Method::from_bytes(b"ANY").unwrap_or(Method::GET);
+        self.add(any, path, axum::routing::any(handler))
+    }
+
     fn add(mut self, method: Method, path: &'static str, route: MethodRouter<AppState>) -> Self {
         self.router = self.router.route(path, route);
         self.table.push(Route { method, path, guard: self.guard });
@@ -128,7 +138,7 @@ impl Routes {
     /// which sets the credential).
     pub fn into_router(self) -> Router<AppState> {
         match self.guard {
-            Guard::Public | Guard::Session => self.router,
+            Guard::Public | Guard::Session | Guard::AppPassword => self.router,
             guard => self
                 .router
                 .route_layer(middleware::from_fn(move |request: Request, next: Next| check(guard, request, next))),
@@ -171,6 +181,11 @@ pub fn site_routes() -> Vec<Routes> {
             .get("/auth/oidc/{provider}/start", crate::oidc::start)
             .get("/auth/oidc/{provider}/callback", crate::oidc::callback),
         Routes::new(Guard::Session).post("/settings/calendars/{id}/import", calendar::import_form),
+        Routes::new(Guard::Public).any("/.well-known/caldav", crate::dav::well_known),
+        Routes::new(Guard::AppPassword)
+            .any("/dav", crate::dav::handle)
+            .any("/dav/", crate::dav::handle)
+            .any("/dav/{*path}", crate::dav::handle),
     ]
 }
 

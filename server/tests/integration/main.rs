@@ -10,6 +10,7 @@ mod api;
 mod authz;
 mod binary;
 mod booking;
+mod caldav;
 mod calendar;
 mod changes;
 mod every_write;

@@ -1,0 +1,27 @@
+-- CalDAV (issue 16). A calendar app's copy of an event: the iCalendar text it PUT, under
+-- the resource name it chose, kept beside the rows Calento reads (server/src/dav). The
+-- text is served back while the event's rows are still as that PUT left them (the
+-- fingerprint of their ids, calendar, keys, sequence and update times); once Calento
+-- changes them, the text is made from the rows again. A deleted event's row stays (its
+-- text dropped) so sync reports can name what is gone; no foreign key to `events` for
+-- that reason.
+CREATE TABLE dav_objects (
+    event_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    raw TEXT,
+    fingerprint TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX dav_objects_name ON dav_objects (user_id, name);
+
+-- WebDAV properties a client set on a calendar that Calento does not model itself
+-- (Apple's calendar-order, a description, a time zone): stored and given back as written.
+CREATE TABLE dav_properties (
+    calendar_id TEXT NOT NULL REFERENCES calendars (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (calendar_id, name)
+);

@@ -1,0 +1,938 @@
+//! CalDAV: calendar apps (Apple Calendar, Thunderbird, DAVx5, GNOME) sync with Calento.
+//!
+//! WebDAV (RFC 4918) and CalDAV (RFC 4791) under `/dav/`: a principal per account
+//! (`/dav/principals/{user}/`), a calendar home (`/dav/calendars/{user}/`) holding a
+//! collection per calendar (`…/{calendar}/`) and an object per event or series
+//! (`…/{calendar}/{name}`). Discovery: `/.well-known/caldav` redirects here (RFC 6764), and
+//! PROPFIND or OPTIONS on the site's root answer as `/dav/` does (Apple asks the bare URL).
+//!
+//! **Who may call.** HTTP Basic with the account's email or username and an app password (a
+//! personal token; Settings → Calendar apps makes one). Reading needs `calendar:read`,
+//! writing `calendar:write`; subscriptions are read-only and say so in their privileges.
+//! A wrong password counts toward the same limits as a wrong sign-in. OPTIONS needs none.
+//!
+//! **Data.** Objects are Calento's own event rows: what a client PUTs is read as an import
+//! reads a file and written through the change feed, so it is in the views, the API, busy
+//! time and the feed at once; the text it sent is kept beside the rows and served back
+//! until Calento changes the event (`store`). Sync tokens and ctags are the calendar's
+//! revision (the feed's per-calendar counter); reports are in `report`.
+
+mod report;
+mod store;
+pub mod xml;
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+
+use app::AppError;
+use app::models::CalendarInput;
+use app::ssr::accounts::UserRow;
+use app::ssr::calendars::{self, CalendarRow};
+use app::ssr::{AppState, Db, accounts, login_limits, tokens};
+use calento::scope::{Access, Area, Scopes};
+use store::Object;
+use xml::{CALDAV, CS, DAV, ICAL, Multistatus, Name, escape, href};
+
+/// Where the DAV tree starts.
+pub const ROOT: &str = "/dav/";
+/// What sync tokens start with (a URI, RFC 6578), before `{revision}-{feed counter}`.
+const SYNC_PREFIX: &str = "https://calento.app/ns/sync/";
+/// The largest object or request body read.
+const MAX_BODY: usize = 1 << 20;
+const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL";
+
+/// What a DAV path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Root,
+    Principal(String),
+    Home(String),
+    Calendar(String, String),
+    Object(String, String, String),
+}
+
+impl Target {
+    fn parse(path: &str) -> Option<Self> {
+        let rest = path.strip_prefix("/dav").unwrap_or(path);
+        let parts: Vec<String> = rest
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(|p| percent_encoding::percent_decode_str(p).decode_utf8().map(|s| s.into_owned()))
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        Some(match parts.as_slice() {
+            [] => Target::Root,
+            ["principals", user] => Target::Principal((*user).to_owned()),
+            ["calendars", user] => Target::Home((*user).to_owned()),
+            ["calendars", user, calendar] => Target::Calendar((*user).to_owned(), (*calendar).to_owned()),
+            ["calendars", user, calendar, name] => {
+                Target::Object((*user).to_owned(), (*calendar).to_owned(), (*name).to_owned())
+            }
+            _ => return None,
+        })
+    }
+
+    fn user(&self) -> Option<&str> {
+        match self {
+            Target::Root => None,
+            Target::Principal(u) | Target::Home(u) | Target::Calendar(u, _) | Target::Object(u, _, _) => Some(u),
+        }
+    }
+}
+
+/// A path segment as it appears in an href.
+fn segment(text: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'@')
+        .remove(b'+')
+        .remove(b'=');
+    percent_encoding::utf8_percent_encode(text, KEEP).to_string()
+}
+
+fn principal_path(user: &str) -> String {
+    format!("{ROOT}principals/{}/", segment(user))
+}
+
+fn home_path(user: &str) -> String {
+    format!("{ROOT}calendars/{}/", segment(user))
+}
+
+fn calendar_path(user: &str, calendar: &str) -> String {
+    format!("{}{}/", home_path(user), segment(calendar))
+}
+
+fn object_path(user: &str, calendar: &str, name: &str) -> String {
+    format!("{}{}", calendar_path(user, calendar), segment(name))
+}
+
+/// The account a request acts for and what its app password may do.
+pub struct Who {
+    user: UserRow,
+    scopes: Scopes,
+}
+
+impl Who {
+    fn may(&self, access: Access) -> bool {
+        self.scopes.allows(Area::Calendar, access)
+    }
+
+    fn may_write(&self, calendar: &CalendarRow) -> bool {
+        self.may(Access::Write) && !calendar.read_only()
+    }
+}
+
+/// `/.well-known/caldav` (RFC 6764): the DAV tree, whatever the method.
+pub async fn well_known() -> Response {
+    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, ROOT)]).into_response()
+}
+
+/// PROPFIND and OPTIONS on the site's root are DAV requests (clients given the bare URL
+/// start there); everything else goes on to the pages.
+pub async fn site_root(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let dav_method = matches!(request.method().as_str(), "PROPFIND" | "OPTIONS" | "REPORT");
+    if request.uri().path() == "/" && dav_method {
+        return handle(State(state), request).await;
+    }
+    next.run(request).await
+}
+
+/// Every request under `/dav/`.
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    let method = request.method().clone();
+    if method == Method::OPTIONS {
+        return options();
+    }
+    let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|ConnectInfo(a)| *a);
+    let who = match authenticate(&state, request.headers().clone(), peer).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let path = request.uri().path().to_owned();
+    let target = if path == "/" { Some(Target::Root) } else { Target::parse(&path) };
+    let Some(target) = target else {
+        return AppError::NotFound.into_response();
+    };
+    // Another account's collections are not found, whoever asks.
+    if target.user().is_some_and(|u| u != who.user.id) {
+        return AppError::NotFound.into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.").into_response(),
+    };
+    let Ok(body) = std::str::from_utf8(&body) else {
+        return (StatusCode::BAD_REQUEST, "The request body must be UTF-8.").into_response();
+    };
+    let headers = &parts.headers;
+    let answer = match method.as_str() {
+        "PROPFIND" => propfind(&state.db, &who, &target, headers, body).await,
+        "PROPPATCH" => proppatch(&state.db, &who, &target, body).await,
+        "REPORT" => report::report(&state.db, &who, &target, headers, body).await,
+        "MKCALENDAR" | "MKCOL" => mkcalendar(&state.db, &who, &target, body).await,
+        "GET" | "HEAD" => get(&state.db, &who, &target, headers, method == Method::HEAD).await,
+        "PUT" => put(&state.db, &who, &target, headers, body).await,
+        "DELETE" => delete(&state.db, &who, &target, headers).await,
+        _ => Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response()),
+    };
+    answer.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn options() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::ALLOW, HeaderValue::from_static(ALLOW)),
+            (header::HeaderName::from_static("dav"), HeaderValue::from_static("1, 3, access-control, calendar-access")),
+        ],
+    )
+        .into_response()
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Calento\", charset=\"UTF-8\""))],
+        "Sign in with your email or username and an app password (Settings → Calendar apps).",
+    )
+        .into_response()
+}
+
+/// HTTP Basic with an app password. Failures count toward the sign-in limits of the
+/// account and of the client's address.
+async fn authenticate(
+    state: &AppState,
+    headers: HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> Result<Who, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized());
+    };
+    let decoded = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.get(..6).filter(|p| p.eq_ignore_ascii_case("basic ")).map(|_| v[6..].trim()))
+        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let Some((login, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Err(unauthorized());
+    };
+    let login = login.trim().to_lowercase();
+    if login.is_empty() || login.len() > 320 {
+        return Err(unauthorized());
+    }
+    let client_ip = app::ssr::client_address(&headers, peer, state.trust_proxy);
+    let db = &state.db;
+    let failed = |e: AppError| e.into_response();
+    let user: Option<(String, String)> =
+        sqlx::query_as("SELECT id, email FROM users WHERE lower(email) = $1 OR lower(username) = $1 LIMIT 1")
+            .bind(&login)
+            .fetch_optional(db.read())
+            .await
+            .map_err(|e| failed(e.into()))?;
+    // The same key as a sign-in with the password (the email), so both count together.
+    let account_key = user.as_ref().map_or(login.clone(), |(_, email)| email.to_lowercase());
+    let now = app::ssr::now_ms();
+    if let Some(retry) =
+        login_limits::blocked_for(db, &state.login_limits, &account_key, &client_ip, now).await.map_err(failed)?
+    {
+        return Err(AppError::RateLimited { retry_after_secs: retry }.into_response());
+    }
+    let credential = tokens::authenticate(db, password.trim()).await.map_err(failed)?;
+    let found = match (&user, credential) {
+        (Some((id, _)), Some(credential)) if credential.user_id == *id => accounts::find_by_id(db, id)
+            .await
+            .map_err(failed)?
+            .filter(|u| u.disabled_at.is_none())
+            .map(|u| (u, credential)),
+        _ => None,
+    };
+    match found {
+        Some((user, credential)) => Ok(Who { user, scopes: credential.scopes }),
+        None => {
+            login_limits::record_failure(db, &account_key, &client_ip, now).await.map_err(failed)?;
+            Err(unauthorized())
+        }
+    }
+}
+
+fn multistatus(body: String) -> Response {
+    (
+        StatusCode::MULTI_STATUS,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"))],
+        body,
+    )
+        .into_response()
+}
+
+/// A refused precondition (403 or 409 with `<d:error>`).
+fn refuse(status: StatusCode, condition: Name, inner: &str, reason: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"))],
+        xml::error(&condition, inner, reason),
+    )
+        .into_response()
+}
+
+fn bad_xml(reason: String) -> AppError {
+    AppError::BadRequest { message: reason }
+}
+
+/// What a PROPFIND or REPORT asks of each resource.
+#[derive(Debug, Clone)]
+enum Wanted {
+    All,
+    Names,
+    Props(Vec<Name>),
+}
+
+impl Wanted {
+    /// From the element holding `prop`, `allprop` or `propname` (an empty body is allprop).
+    fn of(parent: Option<roxmltree::Node<'_, '_>>) -> Self {
+        let Some(parent) = parent else { return Wanted::All };
+        if xml::child(parent, DAV, "propname").is_some() {
+            return Wanted::Names;
+        }
+        match xml::child(parent, DAV, "prop") {
+            Some(prop) => Wanted::Props(xml::elements(prop).map(Name::of).collect()),
+            None => Wanted::All,
+        }
+    }
+
+    fn wants(&self, ns: &str, local: &str) -> bool {
+        match self {
+            Wanted::Props(names) => names.iter().any(|n| n.is(ns, local)),
+            Wanted::All => false,
+            Wanted::Names => false,
+        }
+    }
+}
+
+/// A resource being described.
+enum Res<'a> {
+    Root,
+    Principal,
+    Home,
+    Calendar(&'a CalendarRow),
+    Object(&'a CalendarRow, &'a Object, Option<&'a str>),
+}
+
+/// What describing resources needs: the account, the feed's counter (for sync tokens),
+/// and the calendars' stored properties.
+struct Ctx<'a> {
+    who: &'a Who,
+    seq: i64,
+    dead: HashMap<String, Vec<(String, String)>>,
+}
+
+const LIVE: &[(&str, &str)] = &[
+    (DAV, "resourcetype"),
+    (DAV, "displayname"),
+    (DAV, "getetag"),
+    (DAV, "getcontenttype"),
+    (DAV, "getlastmodified"),
+    (DAV, "current-user-principal"),
+    (DAV, "principal-URL"),
+    (DAV, "owner"),
+    (DAV, "sync-token"),
+    (DAV, "supported-report-set"),
+    (DAV, "current-user-privilege-set"),
+    (CALDAV, "calendar-home-set"),
+    (CALDAV, "calendar-user-address-set"),
+    (CALDAV, "supported-calendar-component-set"),
+    (CALDAV, "supported-calendar-data"),
+    (CALDAV, "max-resource-size"),
+    (CALDAV, "calendar-data"),
+    (CS, "getctag"),
+    (ICAL, "calendar-color"),
+];
+
+impl<'a> Ctx<'a> {
+    /// Reads the feed's counter before anything else, so a sync token never claims more
+    /// than was read.
+    async fn load(db: &Db, who: &'a Who) -> Result<Self, AppError> {
+        let (seq, _) = store::feed_bounds(db, &who.user.id).await?;
+        let dead = store::dead_properties(db, &who.user.id).await?;
+        Ok(Self { who, seq, dead })
+    }
+
+    fn sync_token(&self, calendar: &CalendarRow) -> String {
+        format!("{SYNC_PREFIX}{}-{}", calendar.revision, self.seq)
+    }
+
+    fn privileges(&self, writable: bool) -> String {
+        let mut out = String::from("<d:privilege><d:read/></d:privilege>");
+        out.push_str("<d:privilege><d:read-current-user-privilege-set/></d:privilege>");
+        if writable {
+            for p in ["write", "write-properties", "write-content", "bind", "unbind"] {
+                out.push_str(&format!("<d:privilege><d:{p}/></d:privilege>"));
+            }
+        }
+        out
+    }
+
+    /// A property's value (inner XML), or `None` when the resource has no such property.
+    fn value(&self, res: &Res<'_>, name: &Name) -> Option<String> {
+        let user = &self.who.user;
+        let principal = || href(&principal_path(&user.id));
+        let ns = name.ns.as_str();
+        let local = name.local.as_str();
+        let value = match (ns, local, res) {
+            (DAV, "resourcetype", Res::Root | Res::Home) => "<d:collection/>".to_owned(),
+            (DAV, "resourcetype", Res::Principal) => "<d:principal/><d:collection/>".to_owned(),
+            (DAV, "resourcetype", Res::Calendar(_)) => "<d:collection/><c:calendar/>".to_owned(),
+            (DAV, "resourcetype", Res::Object(..)) => String::new(),
+            (DAV, "current-user-principal", _) => principal(),
+            (DAV, "principal-URL", Res::Principal) => principal(),
+            (DAV, "owner", Res::Home | Res::Calendar(_) | Res::Object(..)) => principal(),
+            (CALDAV, "calendar-home-set", Res::Root | Res::Principal | Res::Home) => href(&home_path(&user.id)),
+            (CALDAV, "calendar-user-address-set", Res::Principal) => href(&format!("mailto:{}", user.email)),
+            (DAV, "displayname", Res::Principal) => {
+                escape(if user.name.trim().is_empty() { &user.username } else { &user.name })
+            }
+            (DAV, "displayname", Res::Calendar(c)) => escape(&c.name),
+            (CS, "getctag", Res::Calendar(c)) => escape(&format!("\"{}\"", c.revision)),
+            (DAV, "sync-token", Res::Calendar(c)) => escape(&self.sync_token(c)),
+            (CALDAV, "supported-calendar-component-set", Res::Calendar(_)) => "<c:comp name=\"VEVENT\"/>".to_owned(),
+            (CALDAV, "supported-calendar-data", Res::Calendar(_)) => {
+                "<c:calendar-data content-type=\"text/calendar\" version=\"2.0\"/>".to_owned()
+            }
+            (CALDAV, "max-resource-size", Res::Calendar(_)) => MAX_BODY.to_string(),
+            (DAV, "supported-report-set", Res::Calendar(_)) => {
+                ["c:calendar-query", "c:calendar-multiget", "d:sync-collection", "c:free-busy-query"]
+                    .iter()
+                    .map(|r| format!("<d:supported-report><d:report><{r}/></d:report></d:supported-report>"))
+                    .collect()
+            }
+            (DAV, "current-user-privilege-set", Res::Calendar(c) | Res::Object(c, _, _)) => {
+                self.privileges(self.who.may_write(c))
+            }
+            (DAV, "current-user-privilege-set", Res::Home) => self.privileges(self.who.may(Access::Write)),
+            (DAV, "current-user-privilege-set", Res::Root | Res::Principal) => self.privileges(false),
+            (ICAL, "calendar-color", Res::Calendar(c)) => escape(&format!("{}FF", c.color.to_ascii_uppercase())),
+            (DAV, "getetag", Res::Object(_, o, _)) => escape(&format!("\"{}\"", o.etag)),
+            (DAV, "getcontenttype", Res::Object(..)) => "text/calendar; charset=utf-8; component=vevent".to_owned(),
+            (DAV, "getlastmodified", Res::Object(_, o, _)) => http_date(o.updated_at),
+            (CALDAV, "calendar-data", Res::Object(_, _, Some(body))) => escape(body),
+            (_, _, Res::Calendar(c)) => {
+                let clark = name.clark();
+                let (_, value) = self.dead.get(&c.id)?.iter().find(|(n, _)| *n == clark)?;
+                escape(value)
+            }
+            _ => return None,
+        };
+        Some(value)
+    }
+
+    /// Adds a resource's response to `out`.
+    fn describe(&self, out: &mut Multistatus, path: &str, res: &Res<'_>, wanted: &Wanted) {
+        match wanted {
+            Wanted::Props(names) => {
+                let mut found = Vec::new();
+                let mut missing = Vec::new();
+                for name in names {
+                    match self.value(res, name) {
+                        Some(v) => found.push((name.clone(), v)),
+                        None => missing.push(name.clone()),
+                    }
+                }
+                out.response(path, &found, &missing);
+            }
+            Wanted::All | Wanted::Names => {
+                let mut names: Vec<Name> = LIVE
+                    .iter()
+                    .map(|(ns, local)| Name::new(ns, local))
+                    // allprop leaves out what is costly or large (RFC 4918 §9.1, RFC 4791 §9.6).
+                    .filter(|n| !matches!(wanted, Wanted::All) || !n.is(CALDAV, "calendar-data"))
+                    .collect();
+                if let Res::Calendar(c) = res {
+                    names.extend(self.dead.get(&c.id).into_iter().flatten().filter_map(|(n, _)| Name::from_clark(n)));
+                }
+                let found: Vec<(Name, String)> = names
+                    .into_iter()
+                    .filter_map(|n| self.value(res, &n).map(|v| (n, v)))
+                    .map(|(n, v)| if matches!(wanted, Wanted::Names) { (n, String::new()) } else { (n, v) })
+                    .collect();
+                out.response(path, &found, &[]);
+            }
+        }
+    }
+}
+
+fn http_date(ms: i64) -> String {
+    app::ssr::millis_to_utc(ms).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// `Depth`: 0, 1, or infinity (the default), which is answered as 1.
+fn depth(headers: &HeaderMap) -> u8 {
+    match headers.get("depth").and_then(|v| v.to_str().ok()).map(str::trim) {
+        Some("0") => 0,
+        _ => 1,
+    }
+}
+
+async fn find_calendar(db: &Db, who: &Who, id: &str) -> Result<CalendarRow, AppError> {
+    calendars::find(db, &who.user.id, id).await
+}
+
+async fn propfind(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, body: &str) -> Result<Response, AppError> {
+    if !who.may(Access::Read) {
+        return Ok(need_privilege("read", "This app password cannot read calendars."));
+    }
+    let doc = if body.trim().is_empty() { None } else { Some(xml::parse(body).map_err(bad_xml)?) };
+    let root = doc.as_ref().map(roxmltree::Document::root_element);
+    if root.is_some_and(|r| !xml::is(r, DAV, "propfind")) {
+        return Err(bad_xml("A PROPFIND body is a DAV:propfind element.".to_owned()));
+    }
+    let wanted = Wanted::of(root);
+    let depth = depth(headers);
+    let ctx = Ctx::load(db, who).await?;
+    let user = &who.user.id;
+    let mut out = Multistatus::new();
+    match target {
+        Target::Root => ctx.describe(&mut out, ROOT, &Res::Root, &wanted),
+        Target::Principal(_) => ctx.describe(&mut out, &principal_path(user), &Res::Principal, &wanted),
+        Target::Home(_) => {
+            ctx.describe(&mut out, &home_path(user), &Res::Home, &wanted);
+            if depth > 0 {
+                for calendar in calendars::list(db, user).await? {
+                    ctx.describe(&mut out, &calendar_path(user, &calendar.id), &Res::Calendar(&calendar), &wanted);
+                }
+            }
+        }
+        Target::Calendar(_, id) => {
+            let calendar = find_calendar(db, who, id).await?;
+            ctx.describe(&mut out, &calendar_path(user, &calendar.id), &Res::Calendar(&calendar), &wanted);
+            if depth > 0 {
+                let listing = store::list(db, &calendar.id).await?;
+                let all: Vec<&Object> = listing.objects.iter().collect();
+                let bodies = if wanted.wants(CALDAV, "calendar-data") {
+                    store::bodies(db, &calendar.id, &all).await?
+                } else {
+                    HashMap::new()
+                };
+                for object in all {
+                    let res = Res::Object(&calendar, object, bodies.get(&object.event_id).map(String::as_str));
+                    ctx.describe(&mut out, &object_path(user, &calendar.id, &object.name), &res, &wanted);
+                }
+            }
+        }
+        Target::Object(_, id, name) => {
+            let calendar = find_calendar(db, who, id).await?;
+            let listing = store::list(db, &calendar.id).await?;
+            let object = listing.by_name(name).ok_or(AppError::NotFound)?;
+            let bodies = if wanted.wants(CALDAV, "calendar-data") {
+                store::bodies(db, &calendar.id, &[object]).await?
+            } else {
+                HashMap::new()
+            };
+            let res = Res::Object(&calendar, object, bodies.get(&object.event_id).map(String::as_str));
+            ctx.describe(&mut out, &object_path(user, &calendar.id, &object.name), &res, &wanted);
+        }
+    }
+    Ok(multistatus(out.finish()))
+}
+
+fn need_privilege(privilege: &str, reason: &str) -> Response {
+    refuse(
+        StatusCode::FORBIDDEN,
+        Name::new(DAV, "need-privileges"),
+        &format!("<d:resource><d:privilege><d:{privilege}/></d:privilege></d:resource>"),
+        reason,
+    )
+}
+
+/// Properties nobody may set: the server keeps them.
+fn protected(name: &Name) -> bool {
+    LIVE.iter().any(|(ns, local)| name.is(ns, local))
+        && !name.is(DAV, "displayname")
+        && !name.is(ICAL, "calendar-color")
+}
+
+/// `#RRGGBB` from what clients write (`#RRGGBB` or Apple's `#RRGGBBAA`).
+fn color_of(text: &str) -> Option<String> {
+    let t = text.trim();
+    let hex = t.strip_prefix('#')?;
+    let rgb = match hex.len() {
+        6 => hex,
+        8 => &hex[..6],
+        _ => return None,
+    };
+    rgb.bytes().all(|b| b.is_ascii_hexdigit()).then(|| format!("#{}", rgb.to_ascii_lowercase()))
+}
+
+async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Response, AppError> {
+    let doc = xml::parse(body).map_err(bad_xml)?;
+    let root = doc.root_element();
+    if !xml::is(root, DAV, "propertyupdate") {
+        return Err(bad_xml("A PROPPATCH body is a DAV:propertyupdate element.".to_owned()));
+    }
+    // (name, new text or None to remove), in document order.
+    let mut updates: Vec<(Name, Option<String>)> = Vec::new();
+    for action in xml::elements(root) {
+        let set = xml::is(action, DAV, "set");
+        if !set && !xml::is(action, DAV, "remove") {
+            continue;
+        }
+        for prop in xml::elements(action).filter(|n| xml::is(*n, DAV, "prop")) {
+            for p in xml::elements(prop) {
+                updates.push((Name::of(p), set.then(|| xml::text(p))));
+            }
+        }
+    }
+    let Target::Calendar(_, id) = target else {
+        let path = match target {
+            Target::Home(_) => home_path(&who.user.id),
+            Target::Principal(_) => principal_path(&who.user.id),
+            _ => ROOT.to_owned(),
+        };
+        let names: Vec<Name> = updates.into_iter().map(|(n, _)| n).collect();
+        let mut out = Multistatus::new();
+        out.response_statuses(&path, &[(&names, "403 Forbidden")]);
+        return Ok(multistatus(out.finish()));
+    };
+    let calendar = find_calendar(db, who, id).await?;
+    if !who.may(Access::Write) {
+        return Ok(need_privilege("write-properties", "This app password cannot change calendars."));
+    }
+    let mut input = CalendarInput::default();
+    let mut dead: Vec<(String, Option<String>)> = Vec::new();
+    let mut failed: Vec<Name> = Vec::new();
+    let mut invalid: Vec<Name> = Vec::new();
+    for (name, value) in &updates {
+        if name.is(DAV, "displayname") {
+            match value.as_deref().map(str::trim).filter(|v| !v.is_empty() && v.chars().count() <= 100) {
+                Some(v) => input.name = Some(v.to_owned()),
+                None => invalid.push(name.clone()),
+            }
+        } else if name.is(ICAL, "calendar-color") {
+            match value.as_deref().and_then(color_of) {
+                Some(c) => input.color = Some(c),
+                None => invalid.push(name.clone()),
+            }
+        } else if protected(name) {
+            failed.push(name.clone());
+        } else if value.as_ref().is_some_and(|v| v.len() > 64 * 1024) {
+            invalid.push(name.clone());
+        } else {
+            dead.push((name.clark(), value.clone()));
+        }
+    }
+    let path = calendar_path(&who.user.id, &calendar.id);
+    let all: Vec<Name> = updates.iter().map(|(n, _)| n.clone()).collect();
+    let mut out = Multistatus::new();
+    if !failed.is_empty() || !invalid.is_empty() {
+        // All or nothing (RFC 4918 §9.2): the rest fail as dependents.
+        let others: Vec<Name> = all.into_iter().filter(|n| !failed.contains(n) && !invalid.contains(n)).collect();
+        out.response_statuses(
+            &path,
+            &[(&failed, "403 Forbidden"), (&invalid, "409 Conflict"), (&others, "424 Failed Dependency")],
+        );
+        return Ok(multistatus(out.finish()));
+    }
+    if input.name.is_some() || input.color.is_some() {
+        calendars::update(db, &who.user.id, &calendar.id, &input).await?;
+    }
+    if !dead.is_empty() {
+        store::set_dead_properties(db, &calendar, &dead).await?;
+    }
+    out.response_statuses(&path, &[(&all, "200 OK")]);
+    Ok(multistatus(out.finish()))
+}
+
+/// A calendar's id as a client names it in MKCALENDAR.
+fn valid_collection_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+async fn mkcalendar(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Response, AppError> {
+    let Target::Calendar(_, id) = target else {
+        return Ok((StatusCode::FORBIDDEN, "Calendars are made inside the calendar home.").into_response());
+    };
+    if !who.may(Access::Write) {
+        return Ok(need_privilege("bind", "This app password cannot make calendars."));
+    }
+    if !valid_collection_name(id) {
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            Name::new(DAV, "resource-must-be-null"),
+            "",
+            "A new calendar's name has 1 to 64 letters, digits, '-', '_' or '.'.",
+        ));
+    }
+    let mut input = CalendarInput { name: Some(id.clone()), ..CalendarInput::default() };
+    if !body.trim().is_empty() {
+        let doc = xml::parse(body).map_err(bad_xml)?;
+        let set = xml::elements(doc.root_element()).filter(|n| xml::is(*n, DAV, "set"));
+        for prop in set.flat_map(xml::elements).filter(|n| xml::is(*n, DAV, "prop")) {
+            for p in xml::elements(prop) {
+                if xml::is(p, DAV, "displayname") && !xml::text(p).trim().is_empty() {
+                    input.name = Some(xml::text(p).trim().chars().take(100).collect());
+                } else if xml::is(p, ICAL, "calendar-color") {
+                    input.color = color_of(&xml::text(p));
+                } else if xml::is(p, CALDAV, "supported-calendar-component-set") {
+                    let events = xml::elements(p).any(|c| {
+                        xml::is(c, CALDAV, "comp")
+                            && c.attribute("name").is_some_and(|n| n.eq_ignore_ascii_case("VEVENT"))
+                    });
+                    if !events {
+                        return Ok(refuse(
+                            StatusCode::FORBIDDEN,
+                            Name::new(CALDAV, "supported-calendar-component"),
+                            "",
+                            "A calendar here holds events (VEVENT); tasks live in the Tasks collection.",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    match calendars::create_with_id(db, &who.user.id, id.clone(), &input, &who.user.time_zone).await {
+        Ok(_) => Ok((StatusCode::CREATED, [(header::LOCATION, calendar_path(&who.user.id, id))]).into_response()),
+        Err(AppError::Conflict { .. }) => Ok(refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Name::new(DAV, "resource-must-be-null"),
+            "",
+            "A calendar with this name already exists.",
+        )),
+        Err(other) => Err(other),
+    }
+}
+
+/// The ETags an `If-Match` or `If-None-Match` names; `*` as itself.
+fn etags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<String>> {
+    let values: Vec<String> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"').to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    (!values.is_empty()).then_some(values)
+}
+
+/// Whether a write's preconditions hold for the object as it is (`current`'s ETag).
+fn preconditions_hold(headers: &HeaderMap, current: Option<&str>) -> bool {
+    if let Some(wanted) = etags(headers, header::IF_MATCH)
+        && !current.is_some_and(|etag| wanted.iter().any(|w| w == "*" || w == etag))
+    {
+        return false;
+    }
+    if let Some(unwanted) = etags(headers, header::IF_NONE_MATCH)
+        && current.is_some_and(|etag| unwanted.iter().any(|w| w == "*" || w == etag))
+    {
+        return false;
+    }
+    true
+}
+
+fn precondition_failed() -> Response {
+    (StatusCode::PRECONDITION_FAILED, "The object changed since it was read (its ETag differs); read it again.")
+        .into_response()
+}
+
+async fn get(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, head: bool) -> Result<Response, AppError> {
+    if !who.may(Access::Read) {
+        return Ok(need_privilege("read", "This app password cannot read calendars."));
+    }
+    let calendar_text = |text: String, etag: String| {
+        let mut response = (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8")),
+                (header::ETAG, HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static(""))),
+            ],
+        )
+            .into_response();
+        if !head {
+            *response.body_mut() = Body::from(text);
+        }
+        response
+    };
+    match target {
+        Target::Object(_, id, name) => {
+            let calendar = find_calendar(db, who, id).await?;
+            let listing = store::list(db, &calendar.id).await?;
+            let object = listing.by_name(name).ok_or(AppError::NotFound)?;
+            if etags(headers, header::IF_NONE_MATCH).is_some_and(|t| t.iter().any(|t| *t == object.etag || t == "*")) {
+                return Ok(StatusCode::NOT_MODIFIED.into_response());
+            }
+            let mut bodies = store::bodies(db, &calendar.id, &[object]).await?;
+            let text = bodies.remove(&object.event_id).ok_or(AppError::NotFound)?;
+            Ok(calendar_text(text, object.etag.clone()))
+        }
+        Target::Calendar(_, id) => {
+            let calendar = find_calendar(db, who, id).await?;
+            let text = app::ssr::ical::export(db, &calendar).await?;
+            let etag = store::text_etag(&text);
+            Ok(calendar_text(text, etag))
+        }
+        _ => {
+            Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Calento CalDAV")
+                .into_response())
+        }
+    }
+}
+
+fn calendar_data_refused(reason: &str) -> Response {
+    refuse(StatusCode::FORBIDDEN, Name::new(CALDAV, "valid-calendar-data"), "", reason)
+}
+
+async fn put(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, body: &str) -> Result<Response, AppError> {
+    let Target::Object(_, id, name) = target else {
+        return Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response());
+    };
+    let calendar = find_calendar(db, who, id).await?;
+    if !who.may_write(&calendar) {
+        let reason = if calendar.read_only() {
+            "This calendar is a subscription: it mirrors its source and cannot be edited."
+        } else {
+            "This app password cannot change calendars."
+        };
+        return Ok(need_privilege("write-content", reason));
+    }
+    if name.len() > 255 || name.contains('/') {
+        return Ok(calendar_data_refused("An object's name has at most 255 characters."));
+    }
+    let file = match app::ssr::ical::read(body.as_bytes()) {
+        Ok(file) => file,
+        Err(error) => return Ok(calendar_data_refused(&error.to_string())),
+    };
+    let mut events = file.events;
+    if events.len() > 1 {
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            Name::new(CALDAV, "valid-calendar-object-resource"),
+            "",
+            "An object holds one event or series (one UID); this one has several.",
+        ));
+    }
+    let Some(event) = events.pop() else {
+        if let Some(skipped) = file.skipped.first() {
+            return Ok(calendar_data_refused(&skipped.reason));
+        }
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            Name::new(CALDAV, "supported-calendar-component"),
+            "",
+            "This calendar holds events (VEVENT); the object has none.",
+        ));
+    };
+    let listing = store::list(db, &calendar.id).await?;
+    let current = listing.by_name(name);
+    if !preconditions_hold(headers, current.map(|o| o.etag.as_str())) {
+        return Ok(precondition_failed());
+    }
+    if let Some(current) = current
+        && current.uid != event.uid
+    {
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            Name::new(CALDAV, "no-uid-conflict"),
+            &href(&object_path(&who.user.id, &calendar.id, &current.name)),
+            "An object's UID cannot change; put the new UID under a new name.",
+        ));
+    }
+    if let Some((other_calendar, other)) =
+        store::uid_taken(db, &who.user.id, &event.uid, current.map(|o| o.event_id.as_str())).await?
+    {
+        let other_name = store::name_of_gone(db, &who.user.id, &other).await?;
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            Name::new(CALDAV, "no-uid-conflict"),
+            &href(&object_path(&who.user.id, &other_calendar, &other_name)),
+            "An event with this UID is already in one of your calendars.",
+        ));
+    }
+    match store::put(db, &calendar, name, &event, body, current.map(|o| o.event_id.as_str())).await {
+        Ok(etag) => {
+            let status = if current.is_some() { StatusCode::NO_CONTENT } else { StatusCode::CREATED };
+            let etag = HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static(""));
+            Ok((status, [(header::ETAG, etag)]).into_response())
+        }
+        Err(AppError::Unexpected) => Err(AppError::Unexpected),
+        Err(other) => Ok(calendar_data_refused(&other.to_string())),
+    }
+}
+
+async fn delete(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -> Result<Response, AppError> {
+    match target {
+        Target::Object(_, id, name) => {
+            let calendar = find_calendar(db, who, id).await?;
+            if !who.may_write(&calendar) {
+                return Ok(need_privilege("unbind", "This calendar cannot be changed with this app password."));
+            }
+            let listing = store::list(db, &calendar.id).await?;
+            let object = listing.by_name(name).ok_or(AppError::NotFound)?;
+            if !preconditions_hold(headers, Some(&object.etag)) {
+                return Ok(precondition_failed());
+            }
+            store::delete(db, &who.user.id, &object.event_id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Target::Calendar(_, id) => {
+            let calendar = find_calendar(db, who, id).await?;
+            if !who.may(Access::Write) {
+                return Ok(need_privilege("unbind", "This app password cannot delete calendars."));
+            }
+            if calendar.is_default == 1 {
+                return Ok(need_privilege("unbind", "The default calendar cannot be deleted."));
+            }
+            calendars::delete(db, &who.user.id, &calendar.id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Ok((StatusCode::FORBIDDEN, "This resource cannot be deleted.").into_response()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_the_tree_and_decode_their_segments() {
+        assert_eq!(Target::parse("/dav/"), Some(Target::Root));
+        assert_eq!(Target::parse("/dav/principals/u1/"), Some(Target::Principal("u1".into())));
+        assert_eq!(Target::parse("/dav/calendars/u1"), Some(Target::Home("u1".into())));
+        assert_eq!(
+            Target::parse("/dav/calendars/u1/c1/a%20b%40x.ics"),
+            Some(Target::Object("u1".into(), "c1".into(), "a b@x.ics".into()))
+        );
+        assert_eq!(Target::parse("/dav/calendars/u1/c1/a/b"), None);
+        assert_eq!(object_path("u1", "c1", "a b@x.ics"), "/dav/calendars/u1/c1/a%20b@x.ics");
+    }
+
+    #[test]
+    fn preconditions_follow_if_match_and_if_none_match() {
+        let mut h = HeaderMap::new();
+        assert!(preconditions_hold(&h, None));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(preconditions_hold(&h, None));
+        assert!(!preconditions_hold(&h, Some("abc")));
+        let mut h = HeaderMap::new();
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"abc\""));
+        assert!(preconditions_hold(&h, Some("abc")));
+        assert!(!preconditions_hold(&h, Some("abd")));
+        assert!(!preconditions_hold(&h, None));
+    }
+
+    #[test]
+    fn colours_read_apple_and_plain_forms() {
+        assert_eq!(color_of("#FF8800FF").as_deref(), Some("#ff8800"));
+        assert_eq!(color_of("#ff8800").as_deref(), Some("#ff8800"));
+        assert_eq!(color_of("red"), None);
+    }
+}

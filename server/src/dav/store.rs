@@ -1,0 +1,373 @@
+//! What CalDAV reads and writes in storage: a calendar's objects (a series or single event
+//! with its exceptions, under a resource name) with their ETags, their iCalendar text, and
+//! the writes a client makes. Events are Calento's ordinary rows, written through the
+//! change feed like every other write; beside them `dav_objects` keeps the text a client
+//! PUT and the name it chose, served back while the rows are as that PUT left them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use app::AppError;
+use app::ssr::calendars::CalendarRow;
+use app::ssr::changes;
+use app::ssr::events::{self, EventRow};
+use app::ssr::{Db, ical, new_id, now_ms};
+use calento::calendar_file::ImportedEvent;
+
+/// One object of a calendar: a single event or a series with its exceptions.
+#[derive(Clone, Debug)]
+pub struct Object {
+    /// The master row's id.
+    pub event_id: String,
+    pub uid: String,
+    /// The resource name: the one the client chose, else `{event_id}.ics`.
+    pub name: String,
+    /// Without quotes.
+    pub etag: String,
+    /// Whether the client's own text is still the object's text.
+    pub raw: bool,
+    /// Newest update time of its rows (ms).
+    pub updated_at: i64,
+}
+
+/// A calendar's objects, and for each exception row the master it belongs to.
+pub struct Listing {
+    pub objects: Vec<Object>,
+    pub exceptions: HashMap<String, String>,
+}
+
+impl Listing {
+    pub fn by_name(&self, name: &str) -> Option<&Object> {
+        self.objects.iter().find(|o| o.name == name)
+    }
+}
+
+/// The fields whose change means Calento wrote the event: every writer of an event row
+/// sets one of them (a content edit its update time, a move its calendar, a split its
+/// master, UID or key, a booking's reschedule its sequence).
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    master_id: Option<String>,
+    uid: String,
+    calendar_id: String,
+    recurrence_id: Option<String>,
+    sequence: i64,
+    updated_at: i64,
+}
+
+const KEY_COLUMNS: &str = "id, master_id, uid, calendar_id, recurrence_id, sequence, updated_at";
+
+fn fingerprint(rows: &mut [&KeyRow]) -> String {
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut hasher = Sha256::new();
+    for r in rows.iter() {
+        hasher.update(format!(
+            "{}|{}|{}|{}|{}|{}|{}\n",
+            r.id,
+            r.master_id.as_deref().unwrap_or(""),
+            r.uid,
+            r.calendar_id,
+            r.recurrence_id.as_deref().unwrap_or(""),
+            r.sequence,
+            r.updated_at
+        ));
+    }
+    hex(&hasher.finalize()[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The ETag of text Calento writes from the rows: their fingerprint and this build (a new
+/// build may write the same rows differently).
+fn made_etag(fingerprint: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    hasher.update(fingerprint);
+    hex(&hasher.finalize()[..16])
+}
+
+pub fn text_etag(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes())[..16])
+}
+
+/// The objects of a calendar with their names and ETags: two indexed reads, no text.
+pub async fn list(db: &Db, calendar_id: &str) -> Result<Listing, AppError> {
+    let rows: Vec<KeyRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {KEY_COLUMNS} FROM events WHERE calendar_id = $1")))
+            .bind(calendar_id)
+            .fetch_all(db.read())
+            .await?;
+    let kept: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT d.event_id, d.name, d.fingerprint, d.etag FROM dav_objects d JOIN events e ON e.id = d.event_id
+          WHERE e.calendar_id = $1 AND e.master_id IS NULL",
+    )
+    .bind(calendar_id)
+    .fetch_all(db.read())
+    .await?;
+    let kept: HashMap<String, (String, String, String)> =
+        kept.into_iter().map(|(id, name, fp, etag)| (id, (name, fp, etag))).collect();
+    Ok(listing(&rows, &kept))
+}
+
+fn listing(rows: &[KeyRow], kept: &HashMap<String, (String, String, String)>) -> Listing {
+    let mut groups: BTreeMap<&str, Vec<&KeyRow>> = BTreeMap::new();
+    let mut exceptions = HashMap::new();
+    for row in rows {
+        let master = row.master_id.as_deref().unwrap_or(&row.id);
+        if row.master_id.is_some() {
+            exceptions.insert(row.id.clone(), master.to_owned());
+        }
+        groups.entry(master).or_default().push(row);
+    }
+    let mut objects = Vec::with_capacity(groups.len());
+    for (master_id, mut group) in groups {
+        let Some(master) = group.iter().find(|r| r.id == master_id) else { continue };
+        let uid = master.uid.clone();
+        let updated_at = group.iter().map(|r| r.updated_at).max().unwrap_or(0);
+        let fp = fingerprint(&mut group);
+        let (name, etag, raw) = match kept.get(master_id) {
+            Some((name, stored, etag)) if *stored == fp => (name.clone(), etag.clone(), true),
+            Some((name, _, _)) => (name.clone(), made_etag(&fp), false),
+            None => (format!("{master_id}.ics"), made_etag(&fp), false),
+        };
+        objects.push(Object { event_id: master_id.to_owned(), uid, name, etag, raw, updated_at });
+    }
+    Listing { objects, exceptions }
+}
+
+/// The iCalendar text of objects: the client's own where it still holds, else written
+/// from the rows (with each object's newest update as its DTSTAMP, so the same rows give
+/// the same bytes).
+pub async fn bodies(db: &Db, calendar_id: &str, objects: &[&Object]) -> Result<HashMap<String, String>, AppError> {
+    let mut out = HashMap::with_capacity(objects.len());
+    if objects.iter().any(|o| o.raw) {
+        let raws: Vec<(String, String)> = if objects.len() <= 8 {
+            let mut found = Vec::new();
+            for object in objects.iter().filter(|o| o.raw) {
+                let raw: Option<Option<String>> = sqlx::query_scalar("SELECT raw FROM dav_objects WHERE event_id = $1")
+                    .bind(&object.event_id)
+                    .fetch_optional(db.read())
+                    .await?;
+                if let Some(Some(raw)) = raw {
+                    found.push((object.event_id.clone(), raw));
+                }
+            }
+            found
+        } else {
+            sqlx::query_as(
+                "SELECT d.event_id, d.raw FROM dav_objects d JOIN events e ON e.id = d.event_id
+                  WHERE e.calendar_id = $1 AND d.raw IS NOT NULL",
+            )
+            .bind(calendar_id)
+            .fetch_all(db.read())
+            .await?
+        };
+        let wanted: HashMap<&str, bool> = objects.iter().map(|o| (o.event_id.as_str(), o.raw)).collect();
+        for (id, raw) in raws {
+            if wanted.get(id.as_str()) == Some(&true) {
+                out.insert(id, raw);
+            }
+        }
+    }
+    let made: Vec<&&Object> = objects.iter().filter(|o| !out.contains_key(&o.event_id)).collect();
+    if made.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<EventRow> = if made.len() <= 8 {
+        let mut rows = Vec::new();
+        for object in &made {
+            rows.extend(object_rows(db, &object.event_id).await?);
+        }
+        rows
+    } else {
+        events::all_in_calendar(db, calendar_id).await?
+    };
+    let mut groups: HashMap<String, Vec<EventRow>> = HashMap::new();
+    for row in rows {
+        let master = row.master_id.clone().unwrap_or_else(|| row.id.clone());
+        groups.entry(master).or_default().push(row);
+    }
+    for object in made {
+        let Some(mut rows) = groups.remove(&object.event_id) else { continue };
+        rows.sort_by_key(|r| (r.master_id.is_some(), r.recurrence_ms));
+        let stamp = rows.iter().map(|r| r.updated_at).max().unwrap_or(0);
+        out.insert(object.event_id.clone(), ical::file_of("", rows, ical::at(stamp))?);
+    }
+    Ok(out)
+}
+
+/// A series' rows (master first) or a single event's row.
+pub async fn object_rows(db: &Db, event_id: &str) -> Result<Vec<EventRow>, AppError> {
+    let mut rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM events WHERE id = $1 OR master_id = $1",
+        events::COLUMNS
+    )))
+    .bind(event_id)
+    .fetch_all(db.read())
+    .await?;
+    rows.sort_by_key(|r| (r.master_id.is_some(), r.recurrence_ms));
+    Ok(rows)
+}
+
+/// The name a deleted object was known by (sync reports name what is gone).
+pub async fn name_of_gone(db: &Db, user_id: &str, event_id: &str) -> Result<String, AppError> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM dav_objects WHERE event_id = $1 AND user_id = $2")
+        .bind(event_id)
+        .bind(user_id)
+        .fetch_optional(db.read())
+        .await?;
+    Ok(name.unwrap_or_else(|| format!("{event_id}.ics")))
+}
+
+/// Another object of the user's with this UID, in any calendar: (calendar id, master id).
+pub async fn uid_taken(
+    db: &Db,
+    user_id: &str,
+    uid: &str,
+    except_event: Option<&str>,
+) -> Result<Option<(String, String)>, AppError> {
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT calendar_id, id FROM events WHERE user_id = $1 AND uid = $2 AND master_id IS NULL AND id <> $3 LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(uid)
+    .bind(except_event.unwrap_or(""))
+    .fetch_optional(db.read())
+    .await?;
+    Ok(found)
+}
+
+/// Writes an object a client PUT: the event's rows (replacing the object's old ones, same
+/// id) and the client's text under its name, in one write of the change feed. Returns the
+/// new ETag.
+pub async fn put(
+    db: &Db,
+    calendar: &CalendarRow,
+    name: &str,
+    event: &ImportedEvent,
+    text: &str,
+    existing: Option<&str>,
+) -> Result<String, AppError> {
+    let mut write = changes::begin(db, &calendar.user_id).await?;
+    let id = match existing {
+        Some(id) => {
+            events::delete_row(&mut write, id).await?;
+            id.to_owned()
+        }
+        None => new_id(),
+    };
+    ical::write_event(&mut write, calendar, event, Some(id.clone())).await?;
+    let rows: Vec<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {KEY_COLUMNS} FROM events WHERE id = $1 OR master_id = $1"
+    )))
+    .bind(&id)
+    .fetch_all(&mut *write)
+    .await?;
+    let fp = fingerprint(&mut rows.iter().collect::<Vec<_>>());
+    let etag = text_etag(text);
+    sqlx::query(
+        "INSERT INTO dav_objects (event_id, user_id, name, raw, fingerprint, etag, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (event_id) DO UPDATE SET name = $3, raw = $4, fingerprint = $5, etag = $6, updated_at = $7",
+    )
+    .bind(&id)
+    .bind(&calendar.user_id)
+    .bind(name)
+    .bind(text)
+    .bind(&fp)
+    .bind(&etag)
+    .bind(now_ms())
+    .execute(&mut *write)
+    .await?;
+    write.commit().await?;
+    Ok(etag)
+}
+
+/// Deletes an object (its series and exceptions); its name stays known for sync reports.
+pub async fn delete(db: &Db, user_id: &str, event_id: &str) -> Result<(), AppError> {
+    let mut write = changes::begin(db, user_id).await?;
+    events::delete_row(&mut write, event_id).await?;
+    sqlx::query("UPDATE dav_objects SET raw = NULL, updated_at = $2 WHERE event_id = $1")
+        .bind(event_id)
+        .bind(now_ms())
+        .execute(&mut *write)
+        .await?;
+    write.commit().await
+}
+
+/// What changed in a calendar after revision `after` up to `upto`: (object id, deleted?).
+pub async fn changed_since(db: &Db, calendar_id: &str, after: i64, upto: i64) -> Result<Vec<String>, AppError> {
+    let rows = sqlx::query(
+        "SELECT object_id FROM changes WHERE calendar_id = $1 AND kind = 'event' AND revision > $2 AND revision <= $3
+          ORDER BY revision",
+    )
+    .bind(calendar_id)
+    .bind(after)
+    .bind(upto)
+    .fetch_all(db.read())
+    .await?;
+    rows.iter().map(|r| r.try_get::<String, _>(0).map_err(AppError::from)).collect()
+}
+
+/// The user's change counter and the newest change pruned away.
+pub async fn feed_bounds(db: &Db, user_id: &str) -> Result<(i64, i64), AppError> {
+    let (seq, floor): (i64, i64) = sqlx::query_as("SELECT change_seq, changes_floor FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(db.read())
+        .await?;
+    Ok((seq, floor))
+}
+
+/// Properties a client set on a calendar that Calento keeps as given: (Clark name, text).
+pub async fn dead_properties(db: &Db, user_id: &str) -> Result<HashMap<String, Vec<(String, String)>>, AppError> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT calendar_id, name, value FROM dav_properties WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(db.read())
+            .await?;
+    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (calendar, name, value) in rows {
+        out.entry(calendar).or_default().push((name, value));
+    }
+    Ok(out)
+}
+
+/// Sets (Some) or removes (None) dead properties of a calendar, recorded as a change of
+/// the calendar.
+pub async fn set_dead_properties(
+    db: &Db,
+    calendar: &CalendarRow,
+    values: &[(String, Option<String>)],
+) -> Result<(), AppError> {
+    let mut write = changes::begin(db, &calendar.user_id).await?;
+    for (name, value) in values {
+        match value {
+            Some(value) => {
+                sqlx::query(
+                    "INSERT INTO dav_properties (calendar_id, user_id, name, value) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (calendar_id, name) DO UPDATE SET value = $4",
+                )
+                .bind(&calendar.id)
+                .bind(&calendar.user_id)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *write)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM dav_properties WHERE calendar_id = $1 AND name = $2")
+                    .bind(&calendar.id)
+                    .bind(name)
+                    .execute(&mut *write)
+                    .await?;
+            }
+        }
+    }
+    write.record(changes::Kind::Calendar, &calendar.id, changes::Op::Updated, Some(&calendar.id));
+    write.commit().await
+}

@@ -1,0 +1,589 @@
+//! CalDAV over HTTP, as calendar apps speak it: discovery from the site's root and
+//! `/.well-known/caldav`, HTTP Basic with an app password, objects PUT and read back byte
+//! for byte, ETag preconditions, precondition errors, sync-collection, calendar-query with
+//! time ranges and expand, multiget, MKCALENDAR and PROPPATCH, and the calendar's events
+//! shared with the rest of Calento (a client's event is in the occurrences; an edit made in
+//! Calento reaches the client with a new ETag).
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::api::user_with_token;
+use crate::on_both_backends;
+use crate::support::{Backend, Reply, TestApp, spawn_app};
+
+on_both_backends!(
+    caldav_discovery_and_app_passwords,
+    caldav_objects_round_trip_under_etags,
+    caldav_sync_query_and_multiget,
+    caldav_collections_are_made_and_named_by_clients,
+    caldav_python_client_scenarios,
+);
+
+struct Dav<'a> {
+    app: &'a TestApp,
+    auth: String,
+    user: String,
+    calendar: String,
+}
+
+impl<'a> Dav<'a> {
+    async fn new(app: &'a TestApp, email: &str) -> (Self, String) {
+        let token = user_with_token(app, email).await;
+        let me = app.api("GET", "/api/v1/me", &token, None).await.json();
+        let calendars = app.api("GET", "/api/v1/calendars", &token, None).await.json();
+        let calendar = calendars[0]["id"].as_str().expect("a default calendar").to_owned();
+        let auth = basic(email, &token);
+        (Self { app, auth, user: me["id"].as_str().expect("id").to_owned(), calendar }, token)
+    }
+
+    async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut all = vec![("authorization", self.auth.as_str())];
+        all.extend_from_slice(headers);
+        self.app.send(method, path, &all, body.as_bytes().to_vec()).await
+    }
+
+    fn calendar_path(&self) -> String {
+        format!("/dav/calendars/{}/{}/", self.user, self.calendar)
+    }
+
+    fn object(&self, name: &str) -> String {
+        format!("{}{name}", self.calendar_path())
+    }
+
+    async fn put(&self, name: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("content-type", "text/calendar; charset=utf-8")];
+        all.extend_from_slice(headers);
+        self.send("PUT", &self.object(name), &all, body).await
+    }
+
+    async fn report(&self, body: &str) -> Reply {
+        self.send("REPORT", &self.calendar_path(), &[("depth", "1"), ("content-type", "application/xml")], body).await
+    }
+}
+
+fn basic(login: &str, password: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}")))
+}
+
+fn etag(reply: &Reply) -> String {
+    reply.headers.get("etag").and_then(|v| v.to_str().ok()).expect("an ETag").to_owned()
+}
+
+/// The `<d:getetag>` of the response for `href` in a multistatus body.
+fn etag_in(body: &str, href: &str) -> Option<String> {
+    let start = body.find(&format!("<d:href>{href}</d:href>"))?;
+    let rest = &body[start..];
+    let end = rest.find("</d:response>")?;
+    let response = &rest[..end];
+    let tag = response.split("<d:getetag>").nth(1)?.split("</d:getetag>").next()?;
+    Some(tag.replace("&quot;", "\""))
+}
+
+const PROPFIND_PRINCIPAL: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>"#;
+
+/// A weekly meeting in Berlin with what Calento does not model (an X- property, an
+/// alarm), under a resource name that is not its UID.
+fn meeting(title: &str) -> String {
+    [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Apple Inc.//macOS 15.0//EN",
+        "BEGIN:VTIMEZONE",
+        "TZID:Europe/Berlin",
+        "BEGIN:DAYLIGHT",
+        "TZOFFSETFROM:+0100",
+        "TZOFFSETTO:+0200",
+        "DTSTART:19810329T020000",
+        "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+        "TZNAME:CEST",
+        "END:DAYLIGHT",
+        "BEGIN:STANDARD",
+        "TZOFFSETFROM:+0200",
+        "TZOFFSETTO:+0100",
+        "DTSTART:19961027T030000",
+        "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+        "TZNAME:CET",
+        "END:STANDARD",
+        "END:VTIMEZONE",
+        "BEGIN:VEVENT",
+        "UID:weekly-sync@example.org",
+        "DTSTAMP:20240301T120000Z",
+        "DTSTART;TZID=Europe/Berlin:20240311T090000",
+        "DTEND;TZID=Europe/Berlin:20240311T093000",
+        "RRULE:FREQ=WEEKLY;COUNT=6",
+        &format!("SUMMARY:{title}"),
+        "X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC",
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        "DESCRIPTION:Reminder",
+        "TRIGGER:-PT10M",
+        "END:VALARM",
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
+    ]
+    .join("\r\n")
+}
+
+fn single(uid: &str, title: &str, day: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240301T120000Z\r\n\
+         DTSTART:{day}T140000Z\r\nDTEND:{day}T150000Z\r\nSUMMARY:{title}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+async fn caldav_discovery_and_app_passwords(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (dav, token) = Dav::new(&app, "dav-discovery@example.org").await;
+
+    let redirect = app.send("PROPFIND", "/.well-known/caldav", &[], Vec::new()).await;
+    assert_eq!(redirect.status, 301);
+    assert_eq!(redirect.headers.get("location").and_then(|v| v.to_str().ok()), Some("/dav/"));
+
+    for path in ["/", "/dav/"] {
+        let options = app.send("OPTIONS", path, &[], Vec::new()).await;
+        assert_eq!(options.status, 200, "OPTIONS {path}");
+        let dav_header = options.headers.get("dav").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(dav_header.contains("calendar-access"), "{dav_header}");
+    }
+
+    // iOS asks without credentials first: a Basic challenge, not a page.
+    let anonymous = app.send("PROPFIND", "/dav/", &[("depth", "0")], PROPFIND_PRINCIPAL.into()).await;
+    assert_eq!(anonymous.status, 401);
+    let challenge = anonymous.headers.get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(challenge.starts_with("Basic realm=\"Calento\""), "{challenge}");
+
+    // From the bare site URL to the principal, the home and the calendars.
+    let principal = dav.send("PROPFIND", "/", &[("depth", "0")], PROPFIND_PRINCIPAL).await;
+    assert_eq!(principal.status, 207, "{}", principal.body);
+    let principal_path = format!("/dav/principals/{}/", dav.user);
+    assert!(principal.body.contains(&format!("<d:current-user-principal><d:href>{principal_path}</d:href>")));
+    let home = dav
+        .send(
+            "PROPFIND",
+            &principal_path,
+            &[("depth", "0")],
+            r#"<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>
+                 <c:calendar-home-set/><c:calendar-user-address-set/><d:displayname/></d:prop></d:propfind>"#,
+        )
+        .await;
+    assert_eq!(home.status, 207);
+    let home_path = format!("/dav/calendars/{}/", dav.user);
+    assert!(home.body.contains(&format!("<c:calendar-home-set><d:href>{home_path}</d:href>")), "{}", home.body);
+    assert!(home.body.contains("mailto:dav-discovery@example.org"));
+    let listing = dav
+        .send(
+            "PROPFIND",
+            &home_path,
+            &[("depth", "1")],
+            r#"<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/">
+                 <d:prop><d:resourcetype/><d:displayname/><cs:getctag/><d:sync-token/>
+                 <c:supported-calendar-component-set/><d:current-user-privilege-set/><x:unknown xmlns:x="urn:x"/></d:prop>
+               </d:propfind>"#,
+        )
+        .await;
+    assert_eq!(listing.status, 207);
+    assert!(listing.body.contains(&format!("<d:href>{}</d:href>", dav.calendar_path())), "{}", listing.body);
+    assert!(listing.body.contains("<c:calendar/>"));
+    assert!(listing.body.contains("<c:comp name=\"VEVENT\"/>"));
+    assert!(listing.body.contains("<d:write-content/>"), "the own calendar is writable");
+    assert!(listing.body.contains("404 Not Found"), "an unknown property is reported missing");
+
+    // The username works as the login too; another account's tree is not found.
+    let me = app.api("GET", "/api/v1/me", &token, None).await.json();
+    let by_username = basic(me["username"].as_str().expect("username"), &token);
+    let reply = app
+        .send(
+            "PROPFIND",
+            "/dav/",
+            &[("authorization", by_username.as_str()), ("depth", "0")],
+            PROPFIND_PRINCIPAL.into(),
+        )
+        .await;
+    assert_eq!(reply.status, 207);
+    let (other, _) = Dav::new(&app, "dav-other@example.org").await;
+    let stranger = dav.send("PROPFIND", &other.calendar_path(), &[("depth", "0")], "").await;
+    assert_eq!(stranger.status, 404);
+
+    // A read-only app password reads but cannot write, and says so in its privileges.
+    let read_only = app
+        .api("POST", "/api/v1/tokens", &token, Some(json!({"name": "phone", "scopes": ["calendar:read"]})))
+        .await
+        .json()["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let reader = Dav { app: &app, auth: basic("dav-discovery@example.org", &read_only), ..dav };
+    let privileges = reader
+        .send(
+            "PROPFIND",
+            &reader.calendar_path(),
+            &[("depth", "0")],
+            r#"<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-privilege-set/></d:prop></d:propfind>"#,
+        )
+        .await;
+    assert!(privileges.body.contains("<d:read/>") && !privileges.body.contains("<d:write-content/>"));
+    let refused = reader.put("x.ics", &single("x@example.org", "No", "20240312"), &[]).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("need-privileges"), "{}", refused.body);
+
+    // Wrong passwords count toward the sign-in limits: at some point even the right one waits.
+    let wrong =
+        basic("dav-discovery@example.org", "cal_0000000000000000000000000000000000000000000000000000000000000000");
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(app.send("PROPFIND", "/dav/", &[("authorization", wrong.as_str())], Vec::new()).await.status);
+    }
+    assert_eq!(statuses[0], 401);
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let right = reader.send("PROPFIND", "/dav/", &[("depth", "0")], PROPFIND_PRINCIPAL).await;
+    assert_eq!(right.status, 429, "the account waits, whatever the password");
+}
+
+async fn caldav_objects_round_trip_under_etags(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (dav, token) = Dav::new(&app, "dav-objects@example.org").await;
+    let text = meeting("Weekly sync");
+
+    let created = dav.put("meeting-1.ics", &text, &[("if-none-match", "*")]).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let first = etag(&created);
+    let read = dav.send("GET", &dav.object("meeting-1.ics"), &[], "").await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body, text, "the client's bytes come back, X- properties and alarms included");
+    assert_eq!(etag(&read), first);
+
+    // It is an ordinary Calento event: six Mondays at 09:00 Berlin time.
+    let occurrences = app
+        .api("GET", "/api/v1/occurrences?from=2024-03-01T00:00:00Z&to=2024-05-01T00:00:00Z", &token, None)
+        .await
+        .json();
+    let items = occurrences.as_array().or_else(|| occurrences["items"].as_array()).expect("occurrences").clone();
+    let titles: Vec<&str> = items.iter().filter_map(|o| o["summary"].as_str()).collect();
+    assert_eq!(titles, vec!["Weekly sync"; 6], "{occurrences}");
+    let event_id = items[0]["event_id"].as_str().expect("event id").to_owned();
+
+    // Preconditions: creating over it, or writing with a stale ETag, is refused.
+    assert_eq!(dav.put("meeting-1.ics", &text, &[("if-none-match", "*")]).await.status, 412);
+    assert_eq!(dav.put("meeting-1.ics", &text, &[("if-match", "\"stale\"")]).await.status, 412);
+    let updated = dav.put("meeting-1.ics", &meeting("Weekly sync (moved)"), &[("if-match", &first)]).await;
+    assert_eq!(updated.status, 204, "{}", updated.body);
+    let second = etag(&updated);
+    assert_ne!(second, first);
+
+    // Bad data is refused with a reason and changes nothing.
+    let broken = dav.put("meeting-1.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n", &[]).await;
+    assert_eq!(broken.status, 403);
+    assert!(broken.body.contains("valid-calendar-data"), "{}", broken.body);
+    let two = format!("{}{}", single("a@x", "A", "20240312"), single("b@x", "B", "20240313"))
+        .replace("END:VCALENDAR\r\nBEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n", "");
+    let several = dav.put("several.ics", &two, &[]).await;
+    assert_eq!(several.status, 403);
+    assert!(several.body.contains("valid-calendar-object-resource"), "{}", several.body);
+    assert_eq!(etag(&dav.send("GET", &dav.object("meeting-1.ics"), &[], "").await), second);
+
+    // A UID already in another calendar of the account.
+    let other = app.api("POST", "/api/v1/calendars", &token, Some(json!({"name": "Work"}))).await.json();
+    let other_path = format!("/dav/calendars/{}/{}/copy.ics", dav.user, other["id"].as_str().expect("id"));
+    let conflict = dav.send("PUT", &other_path, &[], &meeting("Copy")).await;
+    assert_eq!(conflict.status, 403);
+    assert!(conflict.body.contains("no-uid-conflict"), "{}", conflict.body);
+    assert!(conflict.body.contains("meeting-1.ics"), "the conflict names the object holding the UID");
+
+    // Edited in Calento: the client reads the change under a new ETag.
+    let patched = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/events/{event_id}?scope=all"),
+            &token,
+            Some(json!({"title": "Renamed in Calento"})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let after = dav.send("GET", &dav.object("meeting-1.ics"), &[], "").await;
+    assert_eq!(after.status, 200);
+    assert!(after.body.contains("SUMMARY:Renamed in Calento"), "{}", after.body);
+    assert!(after.body.contains("RRULE:FREQ=WEEKLY;COUNT=6"));
+    assert_ne!(etag(&after), second);
+    assert_eq!(
+        dav.send("GET", &dav.object("meeting-1.ics"), &[("if-none-match", &etag(&after))], "").await.status,
+        304
+    );
+
+    // Delete with a stale ETag is refused; then it goes, from CalDAV and from Calento.
+    assert_eq!(dav.send("DELETE", &dav.object("meeting-1.ics"), &[("if-match", &second)], "").await.status, 412);
+    assert_eq!(dav.send("DELETE", &dav.object("meeting-1.ics"), &[("if-match", &etag(&after))], "").await.status, 204);
+    assert_eq!(dav.send("GET", &dav.object("meeting-1.ics"), &[], "").await.status, 404);
+    let gone = app.api("GET", &format!("/api/v1/events/{event_id}"), &token, None).await;
+    assert_eq!(gone.status, 404);
+
+    // Events made in Calento are objects too, named by their id.
+    let made = app
+        .api(
+            "POST",
+            "/api/v1/events",
+            &token,
+            Some(json!({"calendar_id": dav.calendar, "title": "Made in Calento", "start": "2024-03-20T10:00", "end": "2024-03-20T11:00"})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = made.json()["id"].as_str().expect("id").to_owned();
+    let object = dav.send("GET", &dav.object(&format!("{id}.ics")), &[], "").await;
+    assert_eq!(object.status, 200);
+    assert!(object.body.contains("SUMMARY:Made in Calento"), "{}", object.body);
+}
+
+async fn caldav_sync_query_and_multiget(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (dav, token) = Dav::new(&app, "dav-sync@example.org").await;
+    let sync = |token: &str| {
+        format!(
+            r#"<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>
+               <d:prop><d:getetag/></d:prop></d:sync-collection>"#
+        )
+    };
+    let token_of =
+        |body: &str| body.split("<d:sync-token>").nth(1).and_then(|t| t.split('<').next()).expect("token").to_owned();
+
+    assert_eq!(dav.put("a.ics", &single("a@example.org", "Alpha", "20240312"), &[]).await.status, 201);
+    assert_eq!(dav.put("b.ics", &single("b@example.org", "Beta", "20240320"), &[]).await.status, 201);
+    let initial = dav.report(&sync("")).await;
+    assert_eq!(initial.status, 207, "{}", initial.body);
+    assert!(
+        etag_in(&initial.body, &dav.object("a.ics")).is_some()
+            && etag_in(&initial.body, &dav.object("b.ics")).is_some()
+    );
+    let t1 = token_of(&initial.body);
+
+    let nothing = dav.report(&sync(&t1)).await;
+    assert!(!nothing.body.contains("<d:response>"), "nothing changed: {}", nothing.body);
+
+    let updated = dav.put("a.ics", &single("a@example.org", "Alpha 2", "20240312"), &[]).await;
+    assert_eq!(updated.status, 204);
+    assert_eq!(dav.put("c.ics", &single("c@example.org", "Gamma", "20240401"), &[]).await.status, 201);
+    let delta = dav.report(&sync(&t1)).await;
+    assert_eq!(etag_in(&delta.body, &dav.object("a.ics")), Some(etag(&updated)));
+    assert!(etag_in(&delta.body, &dav.object("c.ics")).is_some());
+    assert!(!delta.body.contains(&dav.object("b.ics")), "b did not change: {}", delta.body);
+    let t2 = token_of(&delta.body);
+    assert_ne!(t1, t2);
+
+    assert_eq!(dav.send("DELETE", &dav.object("b.ics"), &[], "").await.status, 204);
+    let deleted = dav.report(&sync(&t2)).await;
+    let b = deleted.body.split("<d:response>").find(|r| r.contains(&dav.object("b.ics"))).expect("b reported");
+    assert!(b.contains("404 Not Found"), "{b}");
+
+    let invalid = dav.report(&sync("https://calento.app/ns/sync/999999-0")).await;
+    assert_eq!(invalid.status, 403);
+    assert!(invalid.body.contains("valid-sync-token"));
+    let garbage = dav.report(&sync("not-a-token")).await;
+    assert_eq!(garbage.status, 403);
+
+    // Calendar-query: a time range picks what has an instance in it, repeating included.
+    assert_eq!(dav.put("weekly.ics", &meeting("Weekly sync"), &[]).await.status, 201);
+    let query = |range: &str, data: &str| {
+        format!(
+            r#"<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+                 <d:prop><d:getetag/>{data}</d:prop>
+                 <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">{range}</c:comp-filter></c:comp-filter></c:filter>
+               </c:calendar-query>"#
+        )
+    };
+    let april = query(r#"<c:time-range start="20240401T000000Z" end="20240408T000000Z"/>"#, "");
+    let found = dav.report(&april).await;
+    assert_eq!(found.status, 207, "{}", found.body);
+    assert!(found.body.contains(&dav.object("weekly.ics")), "the 6th Monday (1 April) is in range");
+    assert!(found.body.contains(&dav.object("c.ics")));
+    assert!(!found.body.contains(&dav.object("a.ics")));
+    let may = dav.report(&query(r#"<c:time-range start="20240501T000000Z" end="20240601T000000Z"/>"#, "")).await;
+    assert!(!may.body.contains("weekly.ics"), "COUNT=6 ends on 15 April: {}", may.body);
+
+    let expanded = dav
+        .report(&query(
+            r#"<c:time-range start="20240318T000000Z" end="20240326T000000Z"/>"#,
+            r#"<c:calendar-data><c:expand start="20240318T000000Z" end="20240326T000000Z"/></c:calendar-data>"#,
+        ))
+        .await;
+    let weekly = expanded.body.split("<d:response>").find(|r| r.contains("weekly.ics")).expect("weekly in range");
+    assert!(weekly.contains("RECURRENCE-ID:20240318T080000Z"), "{weekly}");
+    assert!(weekly.contains("DTSTART:20240318T080000Z"), "instances in UTC: {weekly}");
+    assert!(!weekly.contains("RRULE"), "expanded instances carry no rule");
+    assert_eq!(weekly.matches("BEGIN:VEVENT").count(), 2, "18 and 25 March: {weekly}");
+
+    // A text match on SUMMARY; VTODO filters find nothing in an events calendar.
+    let by_title = dav
+        .report(
+            r#"<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>
+                 <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
+                   <c:prop-filter name="SUMMARY"><c:text-match>gamma</c:text-match></c:prop-filter>
+                 </c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"#,
+        )
+        .await;
+    assert!(by_title.body.contains("c.ics") && !by_title.body.contains("a.ics"), "{}", by_title.body);
+    let todos = dav
+        .report(
+            r#"<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>
+                 <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VTODO"/></c:comp-filter></c:filter></c:calendar-query>"#,
+        )
+        .await;
+    assert!(!todos.body.contains("<d:response>"), "{}", todos.body);
+
+    // Multiget: the objects asked for, with their text; an unknown one is 404.
+    let multiget = dav
+        .report(&format!(
+            r#"<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+                 <d:prop><d:getetag/><c:calendar-data/></d:prop>
+                 <d:href>{}</d:href><d:href>{}</d:href></c:calendar-multiget>"#,
+            dav.object("a.ics"),
+            dav.object("missing.ics")
+        ))
+        .await;
+    assert_eq!(multiget.status, 207);
+    assert!(multiget.body.contains("SUMMARY:Alpha 2"), "{}", multiget.body);
+    let missing = multiget.body.split("<d:response>").find(|r| r.contains("missing.ics")).expect("missing reported");
+    assert!(missing.contains("404 Not Found"));
+
+    // The ctag moves with every write.
+    let ctag = |body: &str| body.split("<cs:getctag>").nth(1).and_then(|t| t.split('<').next()).map(str::to_owned);
+    let propfind_ctag = r#"<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop><cs:getctag/></d:prop></d:propfind>"#;
+    let before = ctag(&dav.send("PROPFIND", &dav.calendar_path(), &[("depth", "0")], propfind_ctag).await.body);
+    let made = app
+        .api(
+            "POST",
+            "/api/v1/events",
+            &token,
+            Some(json!({"calendar_id": dav.calendar, "title": "From the API", "start": "2024-03-21T10:00", "end": "2024-03-21T11:00"})),
+        )
+        .await;
+    assert_eq!(made.status, 201);
+    let after = ctag(&dav.send("PROPFIND", &dav.calendar_path(), &[("depth", "0")], propfind_ctag).await.body);
+    assert!(before.is_some() && before != after, "{before:?} {after:?}");
+    let news = dav.report(&sync(&token_of(&deleted.body))).await;
+    let id = made.json()["id"].as_str().expect("id").to_owned();
+    assert!(
+        news.body.contains(&dav.object(&format!("{id}.ics"))),
+        "an event made in Calento reaches the client: {}",
+        news.body
+    );
+}
+
+async fn caldav_collections_are_made_and_named_by_clients(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (dav, token) = Dav::new(&app, "dav-mkcalendar@example.org").await;
+    let path = format!("/dav/calendars/{}/holidays-2024/", dav.user);
+    let made = dav
+        .send(
+            "MKCALENDAR",
+            &path,
+            &[],
+            r#"<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:ical="http://apple.com/ns/ical/">
+                 <d:set><d:prop><d:displayname>Holidays</d:displayname><ical:calendar-color>#FF8800FF</ical:calendar-color></d:prop></d:set>
+               </c:mkcalendar>"#,
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(dav.send("MKCALENDAR", &path, &[], "").await.status, 405, "it exists now");
+    let calendars: Value = app.api("GET", "/api/v1/calendars", &token, None).await.json();
+    let holidays = calendars.as_array().expect("list").iter().find(|c| c["id"] == "holidays-2024").expect("made");
+    assert_eq!(holidays["name"], "Holidays");
+    assert_eq!(holidays["color"], "#ff8800");
+
+    let patch = dav
+        .send(
+            "PROPPATCH",
+            &path,
+            &[],
+            r#"<d:propertyupdate xmlns:d="DAV:" xmlns:ical="http://apple.com/ns/ical/"><d:set><d:prop>
+                 <d:displayname>Days off</d:displayname><ical:calendar-order>3</ical:calendar-order>
+               </d:prop></d:set></d:propertyupdate>"#,
+        )
+        .await;
+    assert_eq!(patch.status, 207);
+    assert!(patch.body.contains("200 OK"), "{}", patch.body);
+    let read = dav
+        .send(
+            "PROPFIND",
+            &path,
+            &[("depth", "0")],
+            r#"<d:propfind xmlns:d="DAV:" xmlns:ical="http://apple.com/ns/ical/"><d:prop><d:displayname/><ical:calendar-order/><ical:calendar-color/></d:prop></d:propfind>"#,
+        )
+        .await;
+    assert!(read.body.contains("<d:displayname>Days off</d:displayname>"), "{}", read.body);
+    assert!(read.body.contains("<ical:calendar-order>3</ical:calendar-order>"));
+    assert!(read.body.contains("<ical:calendar-color>#FF8800FF</ical:calendar-color>"));
+
+    // A protected property cannot be set, and then nothing in the request is.
+    let refused = dav
+        .send(
+            "PROPPATCH",
+            &path,
+            &[],
+            r#"<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>X</d:displayname><d:getetag>1</d:getetag></d:prop></d:set></d:propertyupdate>"#,
+        )
+        .await;
+    assert!(
+        refused.body.contains("403 Forbidden") && refused.body.contains("424 Failed Dependency"),
+        "{}",
+        refused.body
+    );
+    let calendars: Value = app.api("GET", "/api/v1/calendars", &token, None).await.json();
+    assert!(calendars.as_array().expect("list").iter().any(|c| c["name"] == "Days off"));
+
+    // Malformed XML is a clear 400, never a 500.
+    let malformed = dav.send("PROPFIND", &path, &[("depth", "0")], "<d:propfind xmlns:d=\"DAV:\">").await;
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
+    let bomb = "<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY b \"bbbb\">]><a>&b;</a>";
+    assert_eq!(dav.send("PROPFIND", &path, &[("depth", "0")], bomb).await.status, 400);
+
+    assert_eq!(dav.send("DELETE", &path, &[], "").await.status, 204);
+    assert_eq!(dav.send("PROPFIND", &path, &[("depth", "0")], "").await.status, 404);
+    let default = dav.send("DELETE", &dav.calendar_path(), &[], "").await;
+    assert_eq!(default.status, 403, "the default calendar stays");
+}
+
+/// The python of the CalDAV clients' environment (scripts/python-dav), or a failure that
+/// says how to get it: these tests never pass without the real clients.
+fn dav_python() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("CALENTO_DAV_PYTHON").filter(|p| !p.is_empty()) {
+        return path.into();
+    }
+    let cache = std::env::var_os("CALENTO_CACHE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/calento")));
+    match cache.map(|c| c.join("python-dav/bin/python")).filter(|p| p.exists()) {
+        Some(path) => path,
+        None => panic!(
+            "This test needs the python caldav client. Run scripts/python-dav (scripts/test does it) and set \
+             CALENTO_DAV_PYTHON to the path it prints."
+        ),
+    }
+}
+
+async fn caldav_python_client_scenarios(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let email = "dav-python@example.org";
+    let token = user_with_token(&app, email).await;
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/dav/scenario.py");
+    let url = format!("http://{}/", app.addr);
+    let python = dav_python();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&python).arg(&script).arg(&url).arg(email).arg(&token).output()
+    })
+    .await
+    .expect("join")
+    .expect("run python caldav");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let results: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let failed: Vec<String> = results
+        .as_object()
+        .expect("checks")
+        .iter()
+        .filter(|(_, v)| *v != "ok")
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    assert!(results.as_object().is_some_and(|r| r.len() >= 7), "{results}");
+    assert!(failed.is_empty(), "python caldav found problems:\n{}", failed.join("\n"));
+}
