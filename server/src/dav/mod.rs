@@ -19,6 +19,7 @@
 
 mod report;
 mod store;
+mod todo;
 pub mod xml;
 
 use std::collections::HashMap;
@@ -123,12 +124,80 @@ pub struct Who {
 }
 
 impl Who {
+    /// Calendars, with this access.
     fn may(&self, access: Access) -> bool {
         self.scopes.allows(Area::Calendar, access)
     }
 
+    /// Calendars or tasks (the principal and the home serve both).
+    fn may_any(&self, access: Access) -> bool {
+        self.may(access) || self.scopes.allows(Area::Tasks, access)
+    }
+
     fn may_write(&self, calendar: &CalendarRow) -> bool {
         self.may(Access::Write) && !calendar.read_only()
+    }
+
+    fn may_in(&self, collection: &Collection, access: Access) -> bool {
+        match collection {
+            Collection::Events(c) if access == Access::Write => self.may_write(c),
+            Collection::Events(_) => self.may(access),
+            Collection::Tasks(_) => self.scopes.allows(Area::Tasks, access),
+        }
+    }
+}
+
+/// A collection of the calendar home: a calendar of events, or a task list.
+pub enum Collection {
+    Events(CalendarRow),
+    Tasks(todo::TaskList),
+}
+
+impl Collection {
+    fn id(&self) -> &str {
+        match self {
+            Collection::Events(c) => &c.id,
+            Collection::Tasks(l) => &l.id,
+        }
+    }
+}
+
+/// The collection an id names (a task list's id is `tasks` or its zone's).
+async fn find_collection(db: &Db, who: &Who, id: &str) -> Result<Collection, AppError> {
+    if let Some(list) = todo::find_list(db, &who.user.id, id).await? {
+        return Ok(Collection::Tasks(list));
+    }
+    calendars::find(db, &who.user.id, id).await.map(Collection::Events)
+}
+
+/// The home's collections this credential may read.
+async fn collections(db: &Db, who: &Who) -> Result<Vec<Collection>, AppError> {
+    let mut out = Vec::new();
+    if who.may(Access::Read) {
+        out.extend(calendars::list(db, &who.user.id).await?.into_iter().map(Collection::Events));
+    }
+    if who.scopes.allows(Area::Tasks, Access::Read) {
+        out.extend(todo::lists(db, &who.user.id).await?.into_iter().map(Collection::Tasks));
+    }
+    Ok(out)
+}
+
+async fn listing(db: &Db, who: &Who, collection: &Collection) -> Result<store::Listing, AppError> {
+    match collection {
+        Collection::Events(c) => store::list(db, &c.id).await,
+        Collection::Tasks(l) => todo::list(db, &who.user.id, l).await,
+    }
+}
+
+async fn bodies(
+    db: &Db,
+    who: &Who,
+    collection: &Collection,
+    objects: &[&Object],
+) -> Result<HashMap<String, String>, AppError> {
+    match collection {
+        Collection::Events(c) => store::bodies(db, &c.id, objects).await,
+        Collection::Tasks(_) => todo::bodies(db, &who.user, objects).await,
     }
 }
 
@@ -325,8 +394,8 @@ enum Res<'a> {
     Root,
     Principal,
     Home,
-    Calendar(&'a CalendarRow),
-    Object(&'a CalendarRow, &'a Object, Option<&'a str>),
+    Collection(&'a Collection),
+    Object(&'a Collection, &'a Object, Option<&'a str>),
 }
 
 /// What describing resources needs: the account, the feed's counter (for sync tokens),
@@ -368,8 +437,11 @@ impl<'a> Ctx<'a> {
         Ok(Self { who, seq, dead })
     }
 
-    fn sync_token(&self, calendar: &CalendarRow) -> String {
-        format!("{SYNC_PREFIX}{}-{}", calendar.revision, self.seq)
+    fn sync_token(&self, collection: &Collection) -> String {
+        match collection {
+            Collection::Events(c) => format!("{SYNC_PREFIX}{}-{}", c.revision, self.seq),
+            Collection::Tasks(_) => format!("{SYNC_PREFIX}t{}", self.seq),
+        }
     }
 
     fn privileges(&self, writable: bool) -> String {
@@ -392,43 +464,66 @@ impl<'a> Ctx<'a> {
         let value = match (ns, local, res) {
             (DAV, "resourcetype", Res::Root | Res::Home) => "<d:collection/>".to_owned(),
             (DAV, "resourcetype", Res::Principal) => "<d:principal/><d:collection/>".to_owned(),
-            (DAV, "resourcetype", Res::Calendar(_)) => "<d:collection/><c:calendar/>".to_owned(),
+            (DAV, "resourcetype", Res::Collection(_)) => "<d:collection/><c:calendar/>".to_owned(),
             (DAV, "resourcetype", Res::Object(..)) => String::new(),
             (DAV, "current-user-principal", _) => principal(),
             (DAV, "principal-URL", Res::Principal) => principal(),
-            (DAV, "owner", Res::Home | Res::Calendar(_) | Res::Object(..)) => principal(),
+            (DAV, "owner", Res::Home | Res::Collection(_) | Res::Object(..)) => principal(),
             (CALDAV, "calendar-home-set", Res::Root | Res::Principal | Res::Home) => href(&home_path(&user.id)),
             (CALDAV, "calendar-user-address-set", Res::Principal) => href(&format!("mailto:{}", user.email)),
             (DAV, "displayname", Res::Principal) => {
                 escape(if user.name.trim().is_empty() { &user.username } else { &user.name })
             }
-            (DAV, "displayname", Res::Calendar(c)) => escape(&c.name),
-            (CS, "getctag", Res::Calendar(c)) => escape(&format!("\"{}\"", c.revision)),
-            (DAV, "sync-token", Res::Calendar(c)) => escape(&self.sync_token(c)),
-            (CALDAV, "supported-calendar-component-set", Res::Calendar(_)) => "<c:comp name=\"VEVENT\"/>".to_owned(),
-            (CALDAV, "supported-calendar-data", Res::Calendar(_)) => {
+            (DAV, "displayname", Res::Collection(Collection::Events(c))) => escape(&c.name),
+            (DAV, "displayname", Res::Collection(Collection::Tasks(l))) => escape(&l.name),
+            (CS, "getctag", Res::Collection(Collection::Events(c))) => escape(&format!("\"{}\"", c.revision)),
+            (CS, "getctag", Res::Collection(Collection::Tasks(_))) => escape(&format!("\"t{}\"", self.seq)),
+            (DAV, "sync-token", Res::Collection(c)) => escape(&self.sync_token(c)),
+            (CALDAV, "supported-calendar-component-set", Res::Collection(Collection::Events(_))) => {
+                "<c:comp name=\"VEVENT\"/>".to_owned()
+            }
+            (CALDAV, "supported-calendar-component-set", Res::Collection(Collection::Tasks(_))) => {
+                "<c:comp name=\"VTODO\"/>".to_owned()
+            }
+            (CALDAV, "supported-calendar-data", Res::Collection(_)) => {
                 "<c:calendar-data content-type=\"text/calendar\" version=\"2.0\"/>".to_owned()
             }
-            (CALDAV, "max-resource-size", Res::Calendar(_)) => MAX_BODY.to_string(),
-            (DAV, "supported-report-set", Res::Calendar(_)) => {
-                ["c:calendar-query", "c:calendar-multiget", "d:sync-collection", "c:free-busy-query"]
+            (CALDAV, "max-resource-size", Res::Collection(_)) => MAX_BODY.to_string(),
+            (DAV, "supported-report-set", Res::Collection(c)) => {
+                let reports: &[&str] = match c {
+                    Collection::Events(_) => {
+                        &["c:calendar-query", "c:calendar-multiget", "d:sync-collection", "c:free-busy-query"]
+                    }
+                    Collection::Tasks(_) => &["c:calendar-query", "c:calendar-multiget", "d:sync-collection"],
+                };
+                reports
                     .iter()
                     .map(|r| format!("<d:supported-report><d:report><{r}/></d:report></d:supported-report>"))
                     .collect()
             }
-            (DAV, "current-user-privilege-set", Res::Calendar(c) | Res::Object(c, _, _)) => {
-                self.privileges(self.who.may_write(c))
+            (DAV, "current-user-privilege-set", Res::Collection(c) | Res::Object(c, _, _)) => {
+                self.privileges(self.who.may_in(c, Access::Write))
             }
-            (DAV, "current-user-privilege-set", Res::Home) => self.privileges(self.who.may(Access::Write)),
+            (DAV, "current-user-privilege-set", Res::Home) => self.privileges(self.who.may_any(Access::Write)),
             (DAV, "current-user-privilege-set", Res::Root | Res::Principal) => self.privileges(false),
-            (ICAL, "calendar-color", Res::Calendar(c)) => escape(&format!("{}FF", c.color.to_ascii_uppercase())),
+            (ICAL, "calendar-color", Res::Collection(Collection::Events(c))) => {
+                escape(&format!("{}FF", c.color.to_ascii_uppercase()))
+            }
+            (ICAL, "calendar-color", Res::Collection(Collection::Tasks(l))) => {
+                escape(&format!("{}FF", l.color.to_ascii_uppercase()))
+            }
             (DAV, "getetag", Res::Object(_, o, _)) => escape(&format!("\"{}\"", o.etag)),
-            (DAV, "getcontenttype", Res::Object(..)) => "text/calendar; charset=utf-8; component=vevent".to_owned(),
+            (DAV, "getcontenttype", Res::Object(Collection::Events(_), ..)) => {
+                "text/calendar; charset=utf-8; component=vevent".to_owned()
+            }
+            (DAV, "getcontenttype", Res::Object(Collection::Tasks(_), ..)) => {
+                "text/calendar; charset=utf-8; component=vtodo".to_owned()
+            }
             (DAV, "getlastmodified", Res::Object(_, o, _)) => http_date(o.updated_at),
             (CALDAV, "calendar-data", Res::Object(_, _, Some(body))) => escape(body),
-            (_, _, Res::Calendar(c)) => {
+            (_, _, Res::Collection(c)) => {
                 let clark = name.clark();
-                let (_, value) = self.dead.get(&c.id)?.iter().find(|(n, _)| *n == clark)?;
+                let (_, value) = self.dead.get(c.id())?.iter().find(|(n, _)| *n == clark)?;
                 escape(value)
             }
             _ => return None,
@@ -457,8 +552,8 @@ impl<'a> Ctx<'a> {
                     // allprop leaves out what is costly or large (RFC 4918 §9.1, RFC 4791 §9.6).
                     .filter(|n| !matches!(wanted, Wanted::All) || !n.is(CALDAV, "calendar-data"))
                     .collect();
-                if let Res::Calendar(c) = res {
-                    names.extend(self.dead.get(&c.id).into_iter().flatten().filter_map(|(n, _)| Name::from_clark(n)));
+                if let Res::Collection(c) = res {
+                    names.extend(self.dead.get(c.id()).into_iter().flatten().filter_map(|(n, _)| Name::from_clark(n)));
                 }
                 let found: Vec<(Name, String)> = names
                     .into_iter()
@@ -483,20 +578,18 @@ fn depth(headers: &HeaderMap) -> u8 {
     }
 }
 
-async fn find_calendar(db: &Db, who: &Who, id: &str) -> Result<CalendarRow, AppError> {
-    calendars::find(db, &who.user.id, id).await
-}
-
 async fn propfind(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, body: &str) -> Result<Response, AppError> {
-    if !who.may(Access::Read) {
-        return Ok(need_privilege("read", "This app password cannot read calendars."));
+    if !who.may_any(Access::Read) {
+        return Ok(need_privilege("read", "This app password can read neither calendars nor tasks."));
     }
-    let doc = if body.trim().is_empty() { None } else { Some(xml::parse(body).map_err(bad_xml)?) };
-    let root = doc.as_ref().map(roxmltree::Document::root_element);
-    if root.is_some_and(|r| !xml::is(r, DAV, "propfind")) {
-        return Err(bad_xml("A PROPFIND body is a DAV:propfind element.".to_owned()));
-    }
-    let wanted = Wanted::of(root);
+    let wanted = {
+        let doc = if body.trim().is_empty() { None } else { Some(xml::parse(body).map_err(bad_xml)?) };
+        let root = doc.as_ref().map(roxmltree::Document::root_element);
+        if root.is_some_and(|r| !xml::is(r, DAV, "propfind")) {
+            return Err(bad_xml("A PROPFIND body is a DAV:propfind element.".to_owned()));
+        }
+        Wanted::of(root)
+    };
     let depth = depth(headers);
     let ctx = Ctx::load(db, who).await?;
     let user = &who.user.id;
@@ -507,42 +600,49 @@ async fn propfind(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, body
         Target::Home(_) => {
             ctx.describe(&mut out, &home_path(user), &Res::Home, &wanted);
             if depth > 0 {
-                for calendar in calendars::list(db, user).await? {
-                    ctx.describe(&mut out, &calendar_path(user, &calendar.id), &Res::Calendar(&calendar), &wanted);
+                for collection in collections(db, who).await? {
+                    let path = calendar_path(user, collection.id());
+                    ctx.describe(&mut out, &path, &Res::Collection(&collection), &wanted);
                 }
             }
         }
         Target::Calendar(_, id) => {
-            let calendar = find_calendar(db, who, id).await?;
-            ctx.describe(&mut out, &calendar_path(user, &calendar.id), &Res::Calendar(&calendar), &wanted);
+            let collection = readable(db, who, id).await?;
+            ctx.describe(&mut out, &calendar_path(user, collection.id()), &Res::Collection(&collection), &wanted);
             if depth > 0 {
-                let listing = store::list(db, &calendar.id).await?;
+                let listing = listing(db, who, &collection).await?;
                 let all: Vec<&Object> = listing.objects.iter().collect();
                 let bodies = if wanted.wants(CALDAV, "calendar-data") {
-                    store::bodies(db, &calendar.id, &all).await?
+                    bodies(db, who, &collection, &all).await?
                 } else {
                     HashMap::new()
                 };
                 for object in all {
-                    let res = Res::Object(&calendar, object, bodies.get(&object.event_id).map(String::as_str));
-                    ctx.describe(&mut out, &object_path(user, &calendar.id, &object.name), &res, &wanted);
+                    let res = Res::Object(&collection, object, bodies.get(&object.id).map(String::as_str));
+                    ctx.describe(&mut out, &object_path(user, collection.id(), &object.name), &res, &wanted);
                 }
             }
         }
         Target::Object(_, id, name) => {
-            let calendar = find_calendar(db, who, id).await?;
-            let listing = store::list(db, &calendar.id).await?;
+            let collection = readable(db, who, id).await?;
+            let listing = listing(db, who, &collection).await?;
             let object = listing.by_name(name).ok_or(AppError::NotFound)?;
             let bodies = if wanted.wants(CALDAV, "calendar-data") {
-                store::bodies(db, &calendar.id, &[object]).await?
+                bodies(db, who, &collection, &[object]).await?
             } else {
                 HashMap::new()
             };
-            let res = Res::Object(&calendar, object, bodies.get(&object.event_id).map(String::as_str));
-            ctx.describe(&mut out, &object_path(user, &calendar.id, &object.name), &res, &wanted);
+            let res = Res::Object(&collection, object, bodies.get(&object.id).map(String::as_str));
+            ctx.describe(&mut out, &object_path(user, collection.id(), &object.name), &res, &wanted);
         }
     }
     Ok(multistatus(out.finish()))
+}
+
+/// A collection this credential may read (one it may not is not found).
+async fn readable(db: &Db, who: &Who, id: &str) -> Result<Collection, AppError> {
+    let collection = find_collection(db, who, id).await?;
+    if who.may_in(&collection, Access::Read) { Ok(collection) } else { Err(AppError::NotFound) }
 }
 
 fn need_privilege(privilege: &str, reason: &str) -> Response {
@@ -603,9 +703,13 @@ async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Re
         out.response_statuses(&path, &[(&names, "403 Forbidden")]);
         return Ok(multistatus(out.finish()));
     };
-    let calendar = find_calendar(db, who, id).await?;
-    if !who.may(Access::Write) {
-        return Ok(need_privilege("write-properties", "This app password cannot change calendars."));
+    let collection = readable(db, who, id).await?;
+    let may = match &collection {
+        Collection::Events(_) => who.may(Access::Write),
+        Collection::Tasks(_) => who.may_in(&collection, Access::Write),
+    };
+    if !may {
+        return Ok(need_privilege("write-properties", "This app password cannot change this collection."));
     }
     let mut input = CalendarInput::default();
     let mut dead: Vec<(String, Option<String>)> = Vec::new();
@@ -630,7 +734,11 @@ async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Re
             dead.push((name.clark(), value.clone()));
         }
     }
-    let path = calendar_path(&who.user.id, &calendar.id);
+    if matches!(collection, Collection::Tasks(_)) {
+        // A task list is a zone: its name and colour, nothing else to keep.
+        failed.extend(dead.drain(..).filter_map(|(clark, _)| Name::from_clark(&clark)));
+    }
+    let path = calendar_path(&who.user.id, collection.id());
     let all: Vec<Name> = updates.iter().map(|(n, _)| n.clone()).collect();
     let mut out = Multistatus::new();
     if !failed.is_empty() || !invalid.is_empty() {
@@ -642,11 +750,22 @@ async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Re
         );
         return Ok(multistatus(out.finish()));
     }
-    if input.name.is_some() || input.color.is_some() {
-        calendars::update(db, &who.user.id, &calendar.id, &input).await?;
-    }
-    if !dead.is_empty() {
-        store::set_dead_properties(db, &calendar, &dead).await?;
+    match &collection {
+        Collection::Events(calendar) => {
+            if input.name.is_some() || input.color.is_some() {
+                calendars::update(db, &who.user.id, &calendar.id, &input).await?;
+            }
+            if !dead.is_empty() {
+                store::set_dead_properties(db, calendar, &dead).await?;
+            }
+        }
+        Collection::Tasks(list) => {
+            if list.zone_id.is_none() && (input.name.is_some() || input.color.is_some()) {
+                out.response_statuses(&path, &[(&all, "403 Forbidden")]);
+                return Ok(multistatus(out.finish()));
+            }
+            todo::update_list(db, &who.user.id, &list.id, input.name.as_deref(), input.color.as_deref()).await?;
+        }
     }
     out.response_statuses(&path, &[(&all, "200 OK")]);
     Ok(multistatus(out.finish()))
@@ -661,9 +780,6 @@ async fn mkcalendar(db: &Db, who: &Who, target: &Target, body: &str) -> Result<R
     let Target::Calendar(_, id) = target else {
         return Ok((StatusCode::FORBIDDEN, "Calendars are made inside the calendar home.").into_response());
     };
-    if !who.may(Access::Write) {
-        return Ok(need_privilege("bind", "This app password cannot make calendars."));
-    }
     if !valid_collection_name(id) {
         return Ok(refuse(
             StatusCode::FORBIDDEN,
@@ -672,7 +788,20 @@ async fn mkcalendar(db: &Db, who: &Who, target: &Target, body: &str) -> Result<R
             "A new calendar's name has 1 to 64 letters, digits, '-', '_' or '.'.",
         ));
     }
+    let exists = || {
+        refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Name::new(DAV, "resource-must-be-null"),
+            "",
+            "A calendar or list with this name already exists.",
+        )
+    };
+    if find_collection(db, who, id).await.is_ok() {
+        return Ok(exists());
+    }
     let mut input = CalendarInput { name: Some(id.clone()), ..CalendarInput::default() };
+    // The components asked for; none named means events.
+    let mut components: Vec<String> = Vec::new();
     if !body.trim().is_empty() {
         let doc = xml::parse(body).map_err(bad_xml)?;
         let set = xml::elements(doc.root_element()).filter(|n| xml::is(*n, DAV, "set"));
@@ -683,30 +812,38 @@ async fn mkcalendar(db: &Db, who: &Who, target: &Target, body: &str) -> Result<R
                 } else if xml::is(p, ICAL, "calendar-color") {
                     input.color = color_of(&xml::text(p));
                 } else if xml::is(p, CALDAV, "supported-calendar-component-set") {
-                    let events = xml::elements(p).any(|c| {
-                        xml::is(c, CALDAV, "comp")
-                            && c.attribute("name").is_some_and(|n| n.eq_ignore_ascii_case("VEVENT"))
-                    });
-                    if !events {
-                        return Ok(refuse(
-                            StatusCode::FORBIDDEN,
-                            Name::new(CALDAV, "supported-calendar-component"),
-                            "",
-                            "A calendar here holds events (VEVENT); tasks live in the Tasks collection.",
-                        ));
-                    }
+                    components.extend(
+                        xml::elements(p)
+                            .filter(|c| xml::is(*c, CALDAV, "comp"))
+                            .filter_map(|c| c.attribute("name").map(str::to_ascii_uppercase)),
+                    );
                 }
             }
         }
     }
-    match calendars::create_with_id(db, &who.user.id, id.clone(), &input, &who.user.time_zone).await {
-        Ok(_) => Ok((StatusCode::CREATED, [(header::LOCATION, calendar_path(&who.user.id, id))]).into_response()),
-        Err(AppError::Conflict { .. }) => Ok(refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            Name::new(DAV, "resource-must-be-null"),
+    let events = components.is_empty() || components.iter().any(|c| c == "VEVENT");
+    let made = if events {
+        if !who.may(Access::Write) {
+            return Ok(need_privilege("bind", "This app password cannot make calendars."));
+        }
+        calendars::create_with_id(db, &who.user.id, id.clone(), &input, &who.user.time_zone).await.map(|_| ())
+    } else if components.iter().any(|c| c == "VTODO") {
+        if !who.scopes.allows(Area::Tasks, Access::Write) {
+            return Ok(need_privilege("bind", "This app password cannot make task lists."));
+        }
+        let name = input.name.clone().unwrap_or_else(|| id.clone());
+        todo::create_list(db, &who.user.id, id, &name, input.color.clone()).await
+    } else {
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            Name::new(CALDAV, "supported-calendar-component"),
             "",
-            "A calendar with this name already exists.",
-        )),
+            "Collections here hold events (VEVENT) or tasks (VTODO).",
+        ));
+    };
+    match made {
+        Ok(()) => Ok((StatusCode::CREATED, [(header::LOCATION, calendar_path(&who.user.id, id))]).into_response()),
+        Err(AppError::Conflict { .. }) => Ok(exists()),
         Err(other) => Err(other),
     }
 }
@@ -745,9 +882,6 @@ fn precondition_failed() -> Response {
 }
 
 async fn get(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, head: bool) -> Result<Response, AppError> {
-    if !who.may(Access::Read) {
-        return Ok(need_privilege("read", "This app password cannot read calendars."));
-    }
     let calendar_text = |text: String, etag: String| {
         let mut response = (
             StatusCode::OK,
@@ -764,22 +898,24 @@ async fn get(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, head: boo
     };
     match target {
         Target::Object(_, id, name) => {
-            let calendar = find_calendar(db, who, id).await?;
-            let listing = store::list(db, &calendar.id).await?;
+            let collection = readable(db, who, id).await?;
+            let listing = listing(db, who, &collection).await?;
             let object = listing.by_name(name).ok_or(AppError::NotFound)?;
             if etags(headers, header::IF_NONE_MATCH).is_some_and(|t| t.iter().any(|t| *t == object.etag || t == "*")) {
                 return Ok(StatusCode::NOT_MODIFIED.into_response());
             }
-            let mut bodies = store::bodies(db, &calendar.id, &[object]).await?;
-            let text = bodies.remove(&object.event_id).ok_or(AppError::NotFound)?;
+            let mut bodies = bodies(db, who, &collection, &[object]).await?;
+            let text = bodies.remove(&object.id).ok_or(AppError::NotFound)?;
             Ok(calendar_text(text, object.etag.clone()))
         }
-        Target::Calendar(_, id) => {
-            let calendar = find_calendar(db, who, id).await?;
-            let text = app::ssr::ical::export(db, &calendar).await?;
-            let etag = store::text_etag(&text);
-            Ok(calendar_text(text, etag))
-        }
+        Target::Calendar(_, id) => match readable(db, who, id).await? {
+            Collection::Events(calendar) => {
+                let text = app::ssr::ical::export(db, &calendar).await?;
+                let etag = store::text_etag(&text);
+                Ok(calendar_text(text, etag))
+            }
+            Collection::Tasks(_) => Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response()),
+        },
         _ => {
             Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Calento CalDAV")
                 .into_response())
@@ -791,63 +927,87 @@ fn calendar_data_refused(reason: &str) -> Response {
     refuse(StatusCode::FORBIDDEN, Name::new(CALDAV, "valid-calendar-data"), "", reason)
 }
 
+fn object_refused(reason: &str) -> Response {
+    refuse(StatusCode::FORBIDDEN, Name::new(CALDAV, "valid-calendar-object-resource"), "", reason)
+}
+
+fn component_refused(reason: &str) -> Response {
+    refuse(StatusCode::FORBIDDEN, Name::new(CALDAV, "supported-calendar-component"), "", reason)
+}
+
+fn written(etag: &str, created: bool) -> Response {
+    let status = if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
+    let etag = HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static(""));
+    (status, [(header::ETAG, etag)]).into_response()
+}
+
 async fn put(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, body: &str) -> Result<Response, AppError> {
     let Target::Object(_, id, name) = target else {
         return Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response());
     };
-    let calendar = find_calendar(db, who, id).await?;
-    if !who.may_write(&calendar) {
-        let reason = if calendar.read_only() {
-            "This calendar is a subscription: it mirrors its source and cannot be edited."
-        } else {
-            "This app password cannot change calendars."
+    let collection = readable(db, who, id).await?;
+    if !who.may_in(&collection, Access::Write) {
+        let reason = match &collection {
+            Collection::Events(c) if c.read_only() => {
+                "This calendar is a subscription: it mirrors its source and cannot be edited."
+            }
+            _ => "This app password cannot change this collection.",
         };
         return Ok(need_privilege("write-content", reason));
     }
     if name.len() > 255 || name.contains('/') {
         return Ok(calendar_data_refused("An object's name has at most 255 characters."));
     }
+    let listing = listing(db, who, &collection).await?;
+    let current = listing.by_name(name);
+    match &collection {
+        Collection::Events(calendar) => put_event(db, who, calendar, name, headers, body, current).await,
+        Collection::Tasks(list) => put_task(db, who, list, name, headers, body, current).await,
+    }
+}
+
+/// Refuses a PUT whose UID differs from the object's, or is used by another object.
+fn uid_changed(who: &Who, collection: &str, current: Option<&Object>, uid: &str) -> Option<Response> {
+    let current = current.filter(|c| c.uid != uid)?;
+    Some(refuse(
+        StatusCode::FORBIDDEN,
+        Name::new(CALDAV, "no-uid-conflict"),
+        &href(&object_path(&who.user.id, collection, &current.name)),
+        "An object's UID cannot change; put the new UID under a new name.",
+    ))
+}
+
+async fn put_event(
+    db: &Db,
+    who: &Who,
+    calendar: &CalendarRow,
+    name: &str,
+    headers: &HeaderMap,
+    body: &str,
+    current: Option<&Object>,
+) -> Result<Response, AppError> {
     let file = match app::ssr::ical::read(body.as_bytes()) {
         Ok(file) => file,
         Err(error) => return Ok(calendar_data_refused(&error.to_string())),
     };
     let mut events = file.events;
     if events.len() > 1 {
-        return Ok(refuse(
-            StatusCode::FORBIDDEN,
-            Name::new(CALDAV, "valid-calendar-object-resource"),
-            "",
-            "An object holds one event or series (one UID); this one has several.",
-        ));
+        return Ok(object_refused("An object holds one event or series (one UID); this one has several."));
     }
     let Some(event) = events.pop() else {
         if let Some(skipped) = file.skipped.first() {
             return Ok(calendar_data_refused(&skipped.reason));
         }
-        return Ok(refuse(
-            StatusCode::FORBIDDEN,
-            Name::new(CALDAV, "supported-calendar-component"),
-            "",
-            "This calendar holds events (VEVENT); the object has none.",
-        ));
+        return Ok(component_refused("This calendar holds events (VEVENT); the object has none."));
     };
-    let listing = store::list(db, &calendar.id).await?;
-    let current = listing.by_name(name);
     if !preconditions_hold(headers, current.map(|o| o.etag.as_str())) {
         return Ok(precondition_failed());
     }
-    if let Some(current) = current
-        && current.uid != event.uid
-    {
-        return Ok(refuse(
-            StatusCode::FORBIDDEN,
-            Name::new(CALDAV, "no-uid-conflict"),
-            &href(&object_path(&who.user.id, &calendar.id, &current.name)),
-            "An object's UID cannot change; put the new UID under a new name.",
-        ));
+    if let Some(refused) = uid_changed(who, &calendar.id, current, &event.uid) {
+        return Ok(refused);
     }
     if let Some((other_calendar, other)) =
-        store::uid_taken(db, &who.user.id, &event.uid, current.map(|o| o.event_id.as_str())).await?
+        store::uid_taken(db, &who.user.id, &event.uid, current.map(|o| o.id.as_str())).await?
     {
         let other_name = store::name_of_gone(db, &who.user.id, &other).await?;
         return Ok(refuse(
@@ -857,43 +1017,89 @@ async fn put(db: &Db, who: &Who, target: &Target, headers: &HeaderMap, body: &st
             "An event with this UID is already in one of your calendars.",
         ));
     }
-    match store::put(db, &calendar, name, &event, body, current.map(|o| o.event_id.as_str())).await {
-        Ok(etag) => {
-            let status = if current.is_some() { StatusCode::NO_CONTENT } else { StatusCode::CREATED };
-            let etag = HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static(""));
-            Ok((status, [(header::ETAG, etag)]).into_response())
-        }
+    match store::put(db, calendar, name, &event, body, current.map(|o| o.id.as_str())).await {
+        Ok(etag) => Ok(written(&etag, current.is_none())),
         Err(AppError::Unexpected) => Err(AppError::Unexpected),
         Err(other) => Ok(calendar_data_refused(&other.to_string())),
+    }
+}
+
+async fn put_task(
+    db: &Db,
+    who: &Who,
+    list: &todo::TaskList,
+    name: &str,
+    headers: &HeaderMap,
+    body: &str,
+    current: Option<&Object>,
+) -> Result<Response, AppError> {
+    let todo = match todo::read(body) {
+        Ok(todo) => todo,
+        Err(todo::Unreadable::Invalid(reason)) => return Ok(calendar_data_refused(&reason)),
+        Err(todo::Unreadable::NotATask) => {
+            return Ok(component_refused("A task list holds tasks (VTODO); the object has none."));
+        }
+        Err(todo::Unreadable::Several) => {
+            return Ok(object_refused("An object holds one task (one UID); this one has several."));
+        }
+    };
+    if !preconditions_hold(headers, current.map(|o| o.etag.as_str())) {
+        return Ok(precondition_failed());
+    }
+    if let Some(refused) = uid_changed(who, &list.id, current, &todo.uid) {
+        return Ok(refused);
+    }
+    if let Some(other) = todo::task_of_uid(db, &who.user.id, &todo.uid).await?
+        && current.is_none_or(|c| c.id != other)
+    {
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            Name::new(CALDAV, "no-uid-conflict"),
+            "",
+            "A task with this UID is already in one of your lists.",
+        ));
+    }
+    match todo::put(db, &who.user, list, name, todo, body, current.map(|o| o.id.as_str())).await {
+        Ok(etag) => Ok(written(&etag, current.is_none())),
+        Err(AppError::Unexpected) => Err(AppError::Unexpected),
+        Err(other) => Ok(object_refused(&other.to_string())),
     }
 }
 
 async fn delete(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -> Result<Response, AppError> {
     match target {
         Target::Object(_, id, name) => {
-            let calendar = find_calendar(db, who, id).await?;
-            if !who.may_write(&calendar) {
-                return Ok(need_privilege("unbind", "This calendar cannot be changed with this app password."));
+            let collection = readable(db, who, id).await?;
+            if !who.may_in(&collection, Access::Write) {
+                return Ok(need_privilege("unbind", "This collection cannot be changed with this app password."));
             }
-            let listing = store::list(db, &calendar.id).await?;
+            let listing = listing(db, who, &collection).await?;
             let object = listing.by_name(name).ok_or(AppError::NotFound)?;
             if !preconditions_hold(headers, Some(&object.etag)) {
                 return Ok(precondition_failed());
             }
-            store::delete(db, &who.user.id, &object.event_id).await?;
+            match collection {
+                Collection::Events(_) => store::delete(db, &who.user.id, &object.id).await?,
+                Collection::Tasks(_) => todo::delete(db, &who.user.id, &object.id).await?,
+            }
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Target::Calendar(_, id) => {
-            let calendar = find_calendar(db, who, id).await?;
-            if !who.may(Access::Write) {
-                return Ok(need_privilege("unbind", "This app password cannot delete calendars."));
+        Target::Calendar(_, id) => match readable(db, who, id).await? {
+            Collection::Events(calendar) => {
+                if !who.may(Access::Write) {
+                    return Ok(need_privilege("unbind", "This app password cannot delete calendars."));
+                }
+                if calendar.is_default == 1 {
+                    return Ok(need_privilege("unbind", "The default calendar cannot be deleted."));
+                }
+                calendars::delete(db, &who.user.id, &calendar.id).await?;
+                Ok(StatusCode::NO_CONTENT.into_response())
             }
-            if calendar.is_default == 1 {
-                return Ok(need_privilege("unbind", "The default calendar cannot be deleted."));
-            }
-            calendars::delete(db, &who.user.id, &calendar.id).await?;
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
+            Collection::Tasks(_) => Ok(need_privilege(
+                "unbind",
+                "Task lists are Calento's zones, which stay; delete the tasks in the list instead.",
+            )),
+        },
         _ => Ok((StatusCode::FORBIDDEN, "This resource cannot be deleted.").into_response()),
     }
 }

@@ -19,10 +19,11 @@ use calento::recurrence::{CalTime, ExpandError, Placed};
 use calento::scope::Access;
 
 use super::store::{self, Listing, Object};
+use super::todo;
 use super::xml::{self, CALDAV, DAV, Multistatus, Name};
 use super::{
-    Ctx, Res, SYNC_PREFIX, Target, Wanted, Who, bad_xml, find_calendar, multistatus, need_privilege, object_path,
-    refuse,
+    Collection, Ctx, Res, SYNC_PREFIX, Target, Wanted, Who, bad_xml, bodies, listing, multistatus, need_privilege,
+    object_path, readable, refuse,
 };
 
 /// At most this many instances are written by one `expand`.
@@ -35,24 +36,24 @@ pub async fn report(
     _headers: &HeaderMap,
     body: &str,
 ) -> Result<Response, AppError> {
-    if !who.may(Access::Read) {
-        return Ok(need_privilege("read", "This app password cannot read calendars."));
+    if !who.may_any(Access::Read) {
+        return Ok(need_privilege("read", "This app password can read neither calendars nor tasks."));
     }
     let doc = xml::parse(body).map_err(bad_xml)?;
     let root = doc.root_element();
-    let calendar = match target {
-        Target::Calendar(_, id) | Target::Object(_, id, _) => find_calendar(db, who, id).await?,
+    let collection = match target {
+        Target::Calendar(_, id) | Target::Object(_, id, _) => readable(db, who, id).await?,
         _ => return Ok(unsupported()),
     };
     let name = Name::of(root);
     if name.is(CALDAV, "calendar-multiget") {
-        multiget(db, who, &calendar, root).await
+        multiget(db, who, &collection, root).await
     } else if name.is(CALDAV, "calendar-query") {
-        query(db, who, &calendar, target, root).await
+        query(db, who, &collection, target, root).await
     } else if name.is(DAV, "sync-collection") {
-        sync(db, who, &calendar, root).await
-    } else if name.is(CALDAV, "free-busy-query") {
-        free_busy(db, who, &calendar, root).await
+        sync(db, who, &collection, root).await
+    } else if let (true, Collection::Events(calendar)) = (name.is(CALDAV, "free-busy-query"), &collection) {
+        free_busy(db, who, calendar, root).await
     } else {
         Ok(unsupported())
     }
@@ -110,7 +111,7 @@ fn utc_time(text: &str) -> Option<NaiveDateTime> {
 async fn respond(
     db: &Db,
     who: &Who,
-    calendar: &CalendarRow,
+    collection: &Collection,
     root: roxmltree::Node<'_, '_>,
     objects: &[&Object],
     out: &mut Multistatus,
@@ -118,17 +119,17 @@ async fn respond(
     let wanted = Wanted::of(Some(root));
     let ctx = Ctx::load(db, who).await?;
     let mut bodies = if wanted.wants(CALDAV, "calendar-data") {
-        match expand_window(root)? {
-            Some((from, to)) => expanded(db, objects, from, to).await?,
-            None => store::bodies(db, &calendar.id, objects).await?,
+        match (expand_window(root)?, collection) {
+            (Some((from, to)), Collection::Events(_)) => expanded(db, objects, from, to).await?,
+            _ => bodies(db, who, collection, objects).await?,
         }
     } else {
         HashMap::new()
     };
     for object in objects {
-        let body = bodies.remove(&object.event_id);
-        let res = Res::Object(calendar, object, body.as_deref());
-        ctx.describe(out, &object_path(&who.user.id, &calendar.id, &object.name), &res, &wanted);
+        let body = bodies.remove(&object.id);
+        let res = Res::Object(collection, object, body.as_deref());
+        ctx.describe(out, &object_path(&who.user.id, collection.id(), &object.name), &res, &wanted);
     }
     Ok(())
 }
@@ -145,26 +146,28 @@ fn href_path(text: &str) -> &str {
 async fn multiget(
     db: &Db,
     who: &Who,
-    calendar: &CalendarRow,
+    collection: &Collection,
     root: roxmltree::Node<'_, '_>,
 ) -> Result<Response, AppError> {
-    let listing = store::list(db, &calendar.id).await?;
+    let listing = listing(db, who, collection).await?;
     let mut found: Vec<&Object> = Vec::new();
     let mut out = Multistatus::new();
     for href in xml::elements(root).filter(|n| xml::is(*n, DAV, "href")) {
         let text = xml::text(href);
         let path = href_path(&text);
         let object = match Target::parse(path) {
-            Some(Target::Object(user, id, name)) if user == who.user.id && id == calendar.id => listing.by_name(&name),
+            Some(Target::Object(user, id, name)) if user == who.user.id && id == collection.id() => {
+                listing.by_name(&name)
+            }
             _ => None,
         };
         match object {
-            Some(o) if !found.iter().any(|f| f.event_id == o.event_id) => found.push(o),
+            Some(o) if !found.iter().any(|f| f.id == o.id) => found.push(o),
             Some(_) => {}
             None => out.status(path, "404 Not Found"),
         }
     }
-    respond(db, who, calendar, root, &found, &mut out).await?;
+    respond(db, who, collection, root, &found, &mut out).await?;
     Ok(multistatus(out.finish()))
 }
 
@@ -242,11 +245,42 @@ fn comp_matches(filter: &Filter, components: &[&Component], in_range: &dyn Fn(&F
     if filter.time_range.is_some() && filter.name == "VEVENT" && !in_range(filter) {
         return false;
     }
-    named.iter().any(|c| {
+    named.iter().filter(|c| filter.name != "VTODO" || filter.time_range.is_none_or(|r| todo_in_range(c, r))).any(|c| {
         let children: Vec<&Component> = c.components.iter().collect();
         filter.props.iter().all(|p| prop_matches(p, c))
             && filter.comps.iter().all(|f| comp_matches(f, &children, in_range))
     })
+}
+
+/// A date or time property as a UTC instant (a date at its midnight; floating and unknown
+/// zones read as UTC).
+fn instant_of(component: &Component, name: &str) -> Option<NaiveDateTime> {
+    let p = component.property(name)?;
+    Some(match ics::parse_date_or_date_time(p.value.trim(), p.param("VALUE"))? {
+        ics::DateTimeValue::Date(d) => d.and_hms_opt(0, 0, 0)?,
+        ics::DateTimeValue::Utc(t) => t,
+        ics::DateTimeValue::Floating(t) => match p.param("TZID").and_then(calento::calendar_file::iana_zone) {
+            Some(tz) => calento::recurrence::local_to_utc(tz, t),
+            None => t,
+        },
+    })
+}
+
+/// Whether a VTODO overlaps `[start, end)` (RFC 4791 §9.9).
+fn todo_in_range(todo: &Component, (start, end): (NaiveDateTime, NaiveDateTime)) -> bool {
+    let dtstart = instant_of(todo, "DTSTART");
+    let due = instant_of(todo, "DUE");
+    let completed = instant_of(todo, "COMPLETED");
+    let created = instant_of(todo, "CREATED");
+    match (dtstart, due, completed, created) {
+        (Some(s), Some(d), _, _) => (start < d || start <= s) && (end > s || end >= d),
+        (Some(s), None, _, _) => start <= s && end > s,
+        (None, Some(d), _, _) => start < d && end >= d,
+        (None, None, Some(done), Some(made)) => (start <= made || start <= done) && (end >= made || end >= done),
+        (None, None, Some(done), None) => start <= done && end >= done,
+        (None, None, None, Some(made)) => end > made,
+        (None, None, None, None) => true,
+    }
 }
 
 fn prop_matches(filter: &Filter, component: &Component) -> bool {
@@ -294,14 +328,14 @@ async fn overlapping(
         }
     }
     // Exceptions name their master in the listing; rows of other calendars are ignored.
-    found.retain(|id| listing.objects.iter().any(|o| o.event_id == *id));
+    found.retain(|id| listing.objects.iter().any(|o| o.id == *id));
     Ok(found)
 }
 
 async fn query(
     db: &Db,
     who: &Who,
-    calendar: &CalendarRow,
+    collection: &Collection,
     target: &Target,
     root: roxmltree::Node<'_, '_>,
 ) -> Result<Response, AppError> {
@@ -318,7 +352,7 @@ async fn query(
             "A calendar-query filter starts with the VCALENDAR component.",
         ));
     }
-    let listing = store::list(db, &calendar.id).await?;
+    let listing = listing(db, who, collection).await?;
     let mut candidates: Vec<&Object> = match target {
         Target::Object(_, _, name) => listing.by_name(name).into_iter().collect(),
         _ => listing.objects.iter().collect(),
@@ -330,41 +364,49 @@ async fn query(
         if f.name == "VEVENT"
             && let Some(range) = f.time_range
             && !ranges.contains_key(&range)
+            && let Collection::Events(calendar) = collection
         {
             ranges.insert(range, overlapping(db, calendar, &listing, range.0, range.1).await?);
         }
         pending.extend(f.comps.iter());
     }
-    let simple =
-        filter.props.is_empty() && filter.comps.iter().all(|c| c.name == "VEVENT" && !c.not_defined && c.simple());
+    let simple = matches!(collection, Collection::Events(_))
+        && filter.props.is_empty()
+        && filter.comps.iter().all(|c| c.name == "VEVENT" && !c.not_defined && c.simple());
     if simple {
         candidates.retain(|o| {
-            filter
-                .comps
-                .iter()
-                .all(|c| c.time_range.is_none_or(|r| ranges.get(&r).is_some_and(|s| s.contains(&o.event_id))))
+            filter.comps.iter().all(|c| c.time_range.is_none_or(|r| ranges.get(&r).is_some_and(|s| s.contains(&o.id))))
         });
     } else {
-        let texts = store::bodies(db, &calendar.id, &candidates).await?;
+        let texts = bodies(db, who, collection, &candidates).await?;
         candidates.retain(|o| {
-            let Some(text) = texts.get(&o.event_id) else { return false };
+            let Some(text) = texts.get(&o.id) else { return false };
             let Ok(parsed) = ics::parse(text.as_bytes(), &ics::Limits::default()) else { return false };
             let tops: Vec<&Component> = parsed.components.iter().collect();
-            let in_range =
-                |f: &Filter| f.time_range.is_none_or(|r| ranges.get(&r).is_some_and(|s| s.contains(&o.event_id)));
+            let in_range = |f: &Filter| f.time_range.is_none_or(|r| ranges.get(&r).is_some_and(|s| s.contains(&o.id)));
             comp_matches(&filter, &tops, &in_range)
         });
     }
     let mut out = Multistatus::new();
-    respond(db, who, calendar, root, &candidates, &mut out).await?;
+    respond(db, who, collection, root, &candidates, &mut out).await?;
     Ok(multistatus(out.finish()))
 }
 
-/// The revision and feed counter a sync token names.
-fn read_token(token: &str) -> Option<(i64, i64)> {
+/// What a sync token names: a calendar's revision and the feed's counter, or (a task
+/// list's) the feed's counter alone.
+#[derive(Debug, PartialEq, Eq)]
+enum Token {
+    Calendar(i64, i64),
+    Tasks(i64),
+}
+
+fn read_token(token: &str) -> Option<Token> {
     let rest = token.trim().strip_prefix(SYNC_PREFIX)?;
+    if let Some(seq) = rest.strip_prefix('t') {
+        return Some(Token::Tasks(seq.parse().ok()?));
+    }
     let (revision, seq) = rest.split_once('-')?;
-    Some((revision.parse().ok()?, seq.parse().ok()?))
+    Some(Token::Calendar(revision.parse().ok()?, seq.parse().ok()?))
 }
 
 fn invalid_token() -> Response {
@@ -376,35 +418,48 @@ fn invalid_token() -> Response {
     )
 }
 
-async fn sync(db: &Db, who: &Who, calendar: &CalendarRow, root: roxmltree::Node<'_, '_>) -> Result<Response, AppError> {
+async fn sync(
+    db: &Db,
+    who: &Who,
+    collection: &Collection,
+    root: roxmltree::Node<'_, '_>,
+) -> Result<Response, AppError> {
     let token = xml::child(root, DAV, "sync-token").map(xml::text).unwrap_or_default();
     let ctx = Ctx::load(db, who).await?;
     // The revision is read after the feed's counter, so the token never claims more.
-    let calendar = &find_calendar(db, who, &calendar.id).await?;
-    let new_token = ctx.sync_token(calendar);
-    let listing = store::list(db, &calendar.id).await?;
+    let collection = &readable(db, who, collection.id()).await?;
+    let new_token = ctx.sync_token(collection);
+    let listing = listing(db, who, collection).await?;
     let mut out = Multistatus::new();
     if token.trim().is_empty() {
         let all: Vec<&Object> = listing.objects.iter().collect();
-        respond(db, who, calendar, root, &all, &mut out).await?;
+        respond(db, who, collection, root, &all, &mut out).await?;
         out.sync_token(&new_token);
         return Ok(multistatus(out.finish()));
     }
-    let Some((revision, seq)) = read_token(&token) else {
-        return Ok(invalid_token());
-    };
     let (_, floor) = store::feed_bounds(db, &who.user.id).await?;
-    if revision > calendar.revision || seq < floor || seq > ctx.seq {
-        return Ok(invalid_token());
-    }
-    let changed = store::changed_since(db, &calendar.id, revision, calendar.revision).await?;
+    let changed = match (read_token(&token), collection) {
+        (Some(Token::Calendar(revision, seq)), Collection::Events(calendar)) => {
+            if revision > calendar.revision || seq < floor || seq > ctx.seq {
+                return Ok(invalid_token());
+            }
+            store::changed_since(db, &calendar.id, revision, calendar.revision).await?
+        }
+        (Some(Token::Tasks(seq)), Collection::Tasks(_)) => {
+            if seq < floor || seq > ctx.seq {
+                return Ok(invalid_token());
+            }
+            todo::changed_since(db, &who.user.id, seq, ctx.seq).await?
+        }
+        _ => return Ok(invalid_token()),
+    };
     let mut present: Vec<&Object> = Vec::new();
     let mut gone: BTreeSet<String> = BTreeSet::new();
     for id in changed {
         let master = listing.exceptions.get(&id).cloned().unwrap_or(id);
-        match listing.objects.iter().find(|o| o.event_id == master) {
+        match listing.objects.iter().find(|o| o.id == master) {
             Some(o) => {
-                if !present.iter().any(|p| p.event_id == o.event_id) {
+                if !present.iter().any(|p| p.id == o.id) {
                     present.push(o);
                 }
             }
@@ -413,10 +468,10 @@ async fn sync(db: &Db, who: &Who, calendar: &CalendarRow, root: roxmltree::Node<
             }
         }
     }
-    respond(db, who, calendar, root, &present, &mut out).await?;
+    respond(db, who, collection, root, &present, &mut out).await?;
     for id in gone {
         let name = store::name_of_gone(db, &who.user.id, &id).await?;
-        out.status(&object_path(&who.user.id, &calendar.id, &name), "404 Not Found");
+        out.status(&object_path(&who.user.id, collection.id(), &name), "404 Not Found");
     }
     out.sync_token(&new_token);
     Ok(multistatus(out.finish()))
@@ -442,7 +497,7 @@ async fn expanded(
     let mut out = HashMap::new();
     let mut written = 0usize;
     for object in objects {
-        let rows = store::object_rows(db, &object.event_id).await?;
+        let rows = store::object_rows(db, &object.id).await?;
         let Some(master) = rows.iter().find(|r| r.master_id.is_none()) else { continue };
         let own: Vec<&EventRow> = rows.iter().filter(|r| r.master_id.is_some()).collect();
         let exceptions = own.iter().map(|e| events::exception_of(e)).collect::<Result<Vec<_>, _>>()?;
@@ -473,7 +528,7 @@ async fn expanded(
             })
             .collect();
         let stamp = rows.iter().map(|r| r.updated_at).max().unwrap_or(0);
-        out.insert(object.event_id.clone(), calendar_file::write("", &events, app::ssr::ical::at(stamp)));
+        out.insert(object.id.clone(), calendar_file::write("", &events, app::ssr::ical::at(stamp)));
     }
     Ok(out)
 }
@@ -530,7 +585,8 @@ mod tests {
 
     #[test]
     fn sync_tokens_read_back_and_strangers_do_not() {
-        assert_eq!(read_token(&format!("{SYNC_PREFIX}12-340")), Some((12, 340)));
+        assert_eq!(read_token(&format!("{SYNC_PREFIX}12-340")), Some(Token::Calendar(12, 340)));
+        assert_eq!(read_token(&format!("{SYNC_PREFIX}t340")), Some(Token::Tasks(340)));
         assert_eq!(read_token("http://example.com/sync/12-340"), None);
         assert_eq!(read_token(&format!("{SYNC_PREFIX}x-1")), None);
     }

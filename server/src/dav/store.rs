@@ -20,9 +20,9 @@ use calento::calendar_file::ImportedEvent;
 #[derive(Clone, Debug)]
 pub struct Object {
     /// The master row's id.
-    pub event_id: String,
+    pub id: String,
     pub uid: String,
-    /// The resource name: the one the client chose, else `{event_id}.ics`.
+    /// The resource name: the one the client chose, else `{id}.ics`.
     pub name: String,
     /// Without quotes.
     pub etag: String,
@@ -103,7 +103,7 @@ pub async fn list(db: &Db, calendar_id: &str) -> Result<Listing, AppError> {
             .fetch_all(db.read())
             .await?;
     let kept: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT d.event_id, d.name, d.fingerprint, d.etag FROM dav_objects d JOIN events e ON e.id = d.event_id
+        "SELECT d.object_id, d.name, d.fingerprint, d.etag FROM dav_objects d JOIN events e ON e.id = d.object_id
           WHERE e.calendar_id = $1 AND e.master_id IS NULL",
     )
     .bind(calendar_id)
@@ -135,7 +135,7 @@ fn listing(rows: &[KeyRow], kept: &HashMap<String, (String, String, String)>) ->
             Some((name, _, _)) => (name.clone(), made_etag(&fp), false),
             None => (format!("{master_id}.ics"), made_etag(&fp), false),
         };
-        objects.push(Object { event_id: master_id.to_owned(), uid, name, etag, raw, updated_at });
+        objects.push(Object { id: master_id.to_owned(), uid, name, etag, raw, updated_at });
     }
     Listing { objects, exceptions }
 }
@@ -149,39 +149,40 @@ pub async fn bodies(db: &Db, calendar_id: &str, objects: &[&Object]) -> Result<H
         let raws: Vec<(String, String)> = if objects.len() <= 8 {
             let mut found = Vec::new();
             for object in objects.iter().filter(|o| o.raw) {
-                let raw: Option<Option<String>> = sqlx::query_scalar("SELECT raw FROM dav_objects WHERE event_id = $1")
-                    .bind(&object.event_id)
-                    .fetch_optional(db.read())
-                    .await?;
+                let raw: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT raw FROM dav_objects WHERE object_id = $1")
+                        .bind(&object.id)
+                        .fetch_optional(db.read())
+                        .await?;
                 if let Some(Some(raw)) = raw {
-                    found.push((object.event_id.clone(), raw));
+                    found.push((object.id.clone(), raw));
                 }
             }
             found
         } else {
             sqlx::query_as(
-                "SELECT d.event_id, d.raw FROM dav_objects d JOIN events e ON e.id = d.event_id
+                "SELECT d.object_id, d.raw FROM dav_objects d JOIN events e ON e.id = d.object_id
                   WHERE e.calendar_id = $1 AND d.raw IS NOT NULL",
             )
             .bind(calendar_id)
             .fetch_all(db.read())
             .await?
         };
-        let wanted: HashMap<&str, bool> = objects.iter().map(|o| (o.event_id.as_str(), o.raw)).collect();
+        let wanted: HashMap<&str, bool> = objects.iter().map(|o| (o.id.as_str(), o.raw)).collect();
         for (id, raw) in raws {
             if wanted.get(id.as_str()) == Some(&true) {
                 out.insert(id, raw);
             }
         }
     }
-    let made: Vec<&&Object> = objects.iter().filter(|o| !out.contains_key(&o.event_id)).collect();
+    let made: Vec<&&Object> = objects.iter().filter(|o| !out.contains_key(&o.id)).collect();
     if made.is_empty() {
         return Ok(out);
     }
     let rows: Vec<EventRow> = if made.len() <= 8 {
         let mut rows = Vec::new();
         for object in &made {
-            rows.extend(object_rows(db, &object.event_id).await?);
+            rows.extend(object_rows(db, &object.id).await?);
         }
         rows
     } else {
@@ -193,21 +194,21 @@ pub async fn bodies(db: &Db, calendar_id: &str, objects: &[&Object]) -> Result<H
         groups.entry(master).or_default().push(row);
     }
     for object in made {
-        let Some(mut rows) = groups.remove(&object.event_id) else { continue };
+        let Some(mut rows) = groups.remove(&object.id) else { continue };
         rows.sort_by_key(|r| (r.master_id.is_some(), r.recurrence_ms));
         let stamp = rows.iter().map(|r| r.updated_at).max().unwrap_or(0);
-        out.insert(object.event_id.clone(), ical::file_of("", rows, ical::at(stamp))?);
+        out.insert(object.id.clone(), ical::file_of("", rows, ical::at(stamp))?);
     }
     Ok(out)
 }
 
 /// A series' rows (master first) or a single event's row.
-pub async fn object_rows(db: &Db, event_id: &str) -> Result<Vec<EventRow>, AppError> {
+pub async fn object_rows(db: &Db, id: &str) -> Result<Vec<EventRow>, AppError> {
     let mut rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {} FROM events WHERE id = $1 OR master_id = $1",
         events::COLUMNS
     )))
-    .bind(event_id)
+    .bind(id)
     .fetch_all(db.read())
     .await?;
     rows.sort_by_key(|r| (r.master_id.is_some(), r.recurrence_ms));
@@ -215,13 +216,13 @@ pub async fn object_rows(db: &Db, event_id: &str) -> Result<Vec<EventRow>, AppEr
 }
 
 /// The name a deleted object was known by (sync reports name what is gone).
-pub async fn name_of_gone(db: &Db, user_id: &str, event_id: &str) -> Result<String, AppError> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM dav_objects WHERE event_id = $1 AND user_id = $2")
-        .bind(event_id)
+pub async fn name_of_gone(db: &Db, user_id: &str, id: &str) -> Result<String, AppError> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM dav_objects WHERE object_id = $1 AND user_id = $2")
+        .bind(id)
         .bind(user_id)
         .fetch_optional(db.read())
         .await?;
-    Ok(name.unwrap_or_else(|| format!("{event_id}.ics")))
+    Ok(name.unwrap_or_else(|| format!("{id}.ics")))
 }
 
 /// Another object of the user's with this UID, in any calendar: (calendar id, master id).
@@ -270,29 +271,62 @@ pub async fn put(
     .await?;
     let fp = fingerprint(&mut rows.iter().collect::<Vec<_>>());
     let etag = text_etag(text);
-    sqlx::query(
-        "INSERT INTO dav_objects (event_id, user_id, name, raw, fingerprint, etag, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (event_id) DO UPDATE SET name = $3, raw = $4, fingerprint = $5, etag = $6, updated_at = $7",
+    keep(
+        &mut write,
+        Kept {
+            kind: "event",
+            id: &id,
+            user_id: &calendar.user_id,
+            name,
+            uid: &event.uid,
+            raw: text,
+            fingerprint: &fp,
+            etag: &etag,
+        },
     )
-    .bind(&id)
-    .bind(&calendar.user_id)
-    .bind(name)
-    .bind(text)
-    .bind(&fp)
-    .bind(&etag)
-    .bind(now_ms())
-    .execute(&mut *write)
     .await?;
     write.commit().await?;
     Ok(etag)
+}
+
+/// A client's text of an object, as `dav_objects` keeps it.
+pub struct Kept<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub uid: &'a str,
+    pub raw: &'a str,
+    pub fingerprint: &'a str,
+    pub etag: &'a str,
+}
+
+/// Writes (or replaces) the kept text of an object, inside the caller's write.
+pub async fn keep(write: &mut changes::Write, kept: Kept<'_>) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO dav_objects (object_id, kind, user_id, name, uid, raw, fingerprint, etag, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (object_id) DO UPDATE SET name = $4, uid = $5, raw = $6, fingerprint = $7, etag = $8, updated_at = $9",
+    )
+    .bind(kept.id)
+    .bind(kept.kind)
+    .bind(kept.user_id)
+    .bind(kept.name)
+    .bind(kept.uid)
+    .bind(kept.raw)
+    .bind(kept.fingerprint)
+    .bind(kept.etag)
+    .bind(now_ms())
+    .execute(&mut **write)
+    .await?;
+    Ok(())
 }
 
 /// Deletes an object (its series and exceptions); its name stays known for sync reports.
 pub async fn delete(db: &Db, user_id: &str, event_id: &str) -> Result<(), AppError> {
     let mut write = changes::begin(db, user_id).await?;
     events::delete_row(&mut write, event_id).await?;
-    sqlx::query("UPDATE dav_objects SET raw = NULL, updated_at = $2 WHERE event_id = $1")
+    sqlx::query("UPDATE dav_objects SET raw = NULL, updated_at = $2 WHERE object_id = $1")
         .bind(event_id)
         .bind(now_ms())
         .execute(&mut *write)

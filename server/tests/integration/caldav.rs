@@ -18,6 +18,7 @@ on_both_backends!(
     caldav_sync_query_and_multiget,
     caldav_collections_are_made_and_named_by_clients,
     caldav_python_client_scenarios,
+    caldav_tasks_are_calento_tasks,
 );
 
 struct Dav<'a> {
@@ -586,4 +587,141 @@ async fn caldav_python_client_scenarios(backend: Backend) {
         .collect();
     assert!(results.as_object().is_some_and(|r| r.len() >= 7), "{results}");
     assert!(failed.is_empty(), "python caldav found problems:\n{}", failed.join("\n"));
+}
+
+fn vtodo(uid: &str, title: &str, extra: &[&str]) -> String {
+    let mut lines = vec!["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Apple Inc.//Reminders//EN", "BEGIN:VTODO"];
+    let uid_line = format!("UID:{uid}");
+    let title_line = format!("SUMMARY:{title}");
+    lines.push(&uid_line);
+    lines.push("DTSTAMP:20240301T000000Z");
+    lines.push(&title_line);
+    lines.extend_from_slice(extra);
+    lines.extend_from_slice(&["END:VTODO", "END:VCALENDAR", ""]);
+    lines.join("\r\n")
+}
+
+async fn caldav_tasks_are_calento_tasks(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (dav, token) = Dav::new(&app, "dav-tasks@example.org").await;
+    let tasks_path = format!("/dav/calendars/{}/tasks/", dav.user);
+
+    // The home lists "Tasks" as a VTODO collection beside the calendars.
+    let home = dav
+        .send(
+            "PROPFIND",
+            &format!("/dav/calendars/{}/", dav.user),
+            &[("depth", "1")],
+            r#"<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:displayname/>
+                 <c:supported-calendar-component-set/></d:prop></d:propfind>"#,
+        )
+        .await;
+    let tasks = home.body.split("<d:response>").find(|r| r.contains(&tasks_path)).expect("the Tasks list");
+    assert!(tasks.contains("<c:comp name=\"VTODO\"/>") && tasks.contains("Tasks"), "{tasks}");
+
+    // A reminder with a sub-task, as Apple Reminders writes them.
+    let parent = vtodo(
+        "reminder-1@example.org",
+        "Plan the trip",
+        &["DUE;VALUE=DATE:20300115", "PRIORITY:1", "CATEGORIES:travel,family", "X-APPLE-SORT-ORDER:12"],
+    );
+    let put = dav.send("PUT", &format!("{tasks_path}reminder-1.ics"), &[("if-none-match", "*")], &parent).await;
+    assert_eq!(put.status, 201, "{}", put.body);
+    let step = vtodo("reminder-2@example.org", "Book the train", &["RELATED-TO;RELTYPE=PARENT:reminder-1@example.org"]);
+    assert_eq!(dav.send("PUT", &format!("{tasks_path}reminder-2.ics"), &[], &step).await.status, 201);
+    let read = dav.send("GET", &format!("{tasks_path}reminder-1.ics"), &[], "").await;
+    assert_eq!(read.body, parent, "the app's text comes back, its own properties included");
+
+    let listed = app.api("GET", "/api/v1/tasks?view=all", &token, None).await.json();
+    let task =
+        listed.as_array().expect("tasks").iter().find(|t| t["title"] == "Plan the trip").expect("a Calento task");
+    assert_eq!(task["priority"], 1);
+    assert_eq!(task["due"], "2030-01-15");
+    assert_eq!(task["tags"], json!(["travel", "family"]));
+    assert_eq!(task["steps"][0]["title"], "Book the train", "the sub-task is a micro-step: {task}");
+    let task_id = task["id"].as_str().expect("id").to_owned();
+
+    // Completed in the app: done in Calento, with XP.
+    let before = app.api("GET", "/api/v1/progress", &token, None).await.json()["xp"].as_i64().unwrap_or(0);
+    let done = vtodo(
+        "reminder-2@example.org",
+        "Book the train",
+        &["RELATED-TO;RELTYPE=PARENT:reminder-1@example.org", "STATUS:COMPLETED", "COMPLETED:20300110T090000Z"],
+    );
+    assert_eq!(dav.send("PUT", &format!("{tasks_path}reminder-2.ics"), &[], &done).await.status, 204);
+    let task = app.api("GET", &format!("/api/v1/tasks/{task_id}"), &token, None).await.json();
+    assert_eq!(task["steps"][0]["status"], "done", "{task}");
+    let after = app.api("GET", "/api/v1/progress", &token, None).await.json()["xp"].as_i64().unwrap_or(0);
+    assert!(after > before, "completing in the app earns XP: {before} → {after}");
+
+    // A task made in Calento reaches the app; a sync reports what changed since.
+    let sync = |t: &str| {
+        format!(
+            r#"<d:sync-collection xmlns:d="DAV:"><d:sync-token>{t}</d:sync-token><d:sync-level>1</d:sync-level>
+               <d:prop><d:getetag/></d:prop></d:sync-collection>"#
+        )
+    };
+    let first = dav.send("REPORT", &tasks_path, &[("depth", "1")], &sync("")).await;
+    assert_eq!(first.status, 207, "{}", first.body);
+    let t1 = first.body.split("<d:sync-token>").nth(1).and_then(|t| t.split('<').next()).expect("token").to_owned();
+    let made = app
+        .api(
+            "POST",
+            "/api/v1/tasks",
+            &token,
+            Some(json!({"title": "Water the plants", "priority": 2, "do_at": "2030-01-20"})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made_id = made.json()["id"].as_str().expect("id").to_owned();
+    let delta = dav.send("REPORT", &tasks_path, &[("depth", "1")], &sync(&t1)).await;
+    assert!(delta.body.contains(&format!("{tasks_path}{made_id}.ics")), "{}", delta.body);
+    assert!(!delta.body.contains("reminder-1.ics"), "unchanged tasks are not reported: {}", delta.body);
+    let text = dav.send("GET", &format!("{tasks_path}{made_id}.ics"), &[], "").await;
+    assert!(
+        text.body.contains("SUMMARY:Water the plants") && text.body.contains("DTSTART;VALUE=DATE:20300120"),
+        "{}",
+        text.body
+    );
+    assert!(text.body.contains("PRIORITY:5"), "{}", text.body);
+
+    // Time ranges on tasks, and events are refused in a task list.
+    let query = dav
+        .send(
+            "REPORT",
+            &tasks_path,
+            &[("depth", "1")],
+            r#"<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>
+                 <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VTODO">
+                   <c:time-range start="20300114T000000Z" end="20300116T000000Z"/></c:comp-filter></c:comp-filter></c:filter>
+               </c:calendar-query>"#,
+        )
+        .await;
+    assert!(query.body.contains("reminder-1.ics") && !query.body.contains(&made_id), "{}", query.body);
+    let event = dav.send("PUT", &format!("{tasks_path}e.ics"), &[], &single("e@x", "Event", "20300101")).await;
+    assert_eq!(event.status, 403);
+    assert!(event.body.contains("supported-calendar-component"), "{}", event.body);
+
+    // A new list in the app is a zone in Calento.
+    let list_path = format!("/dav/calendars/{}/groceries/", dav.user);
+    let mk = dav
+        .send(
+            "MKCALENDAR",
+            &list_path,
+            &[],
+            r#"<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
+                 <d:displayname>Groceries</d:displayname>
+                 <c:supported-calendar-component-set><c:comp name="VTODO"/></c:supported-calendar-component-set>
+               </d:prop></d:set></c:mkcalendar>"#,
+        )
+        .await;
+    assert_eq!(mk.status, 201, "{}", mk.body);
+    assert_eq!(dav.send("PUT", &format!("{list_path}milk.ics"), &[], &vtodo("milk@x", "Milk", &[])).await.status, 201);
+    let listed = app.api("GET", "/api/v1/tasks?view=all", &token, None).await.json();
+    let milk = listed.as_array().expect("tasks").iter().find(|t| t["title"] == "Milk").expect("milk");
+    assert_eq!(milk["zone"]["name"], "Groceries", "{milk}");
+
+    // Deleted in the app: gone from Calento, with its steps.
+    assert_eq!(dav.send("DELETE", &format!("{tasks_path}reminder-1.ics"), &[], "").await.status, 204);
+    assert_eq!(app.api("GET", &format!("/api/v1/tasks/{task_id}"), &token, None).await.status, 404);
 }
