@@ -661,9 +661,32 @@ fn protected(name: &Name) -> bool {
         && !name.is(ICAL, "calendar-color")
 }
 
-/// `#RRGGBB` from what clients write (`#RRGGBB` or Apple's `#RRGGBBAA`).
+/// `#RRGGBB` from what clients write (`#RRGGBB`, Apple's `#RRGGBBAA`, or a CSS colour
+/// name such as `blue`).
 fn color_of(text: &str) -> Option<String> {
     let t = text.trim();
+    const NAMES: &[(&str, &str)] = &[
+        ("black", "#000000"),
+        ("white", "#ffffff"),
+        ("gray", "#808080"),
+        ("grey", "#808080"),
+        ("red", "#ff0000"),
+        ("orange", "#ffa500"),
+        ("yellow", "#ffff00"),
+        ("green", "#008000"),
+        ("lime", "#00ff00"),
+        ("teal", "#008080"),
+        ("cyan", "#00ffff"),
+        ("blue", "#0000ff"),
+        ("navy", "#000080"),
+        ("purple", "#800080"),
+        ("magenta", "#ff00ff"),
+        ("pink", "#ffc0cb"),
+        ("brown", "#a52a2a"),
+    ];
+    if let Some((_, hex)) = NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(t)) {
+        return Some((*hex).to_owned());
+    }
     let hex = t.strip_prefix('#')?;
     let rgb = match hex.len() {
         6 => hex,
@@ -773,7 +796,10 @@ async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Re
 
 /// A calendar's id as a client names it in MKCALENDAR.
 fn valid_collection_name(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    (1..=64).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@+~".contains(&b))
 }
 
 async fn mkcalendar(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Response, AppError> {
@@ -785,7 +811,7 @@ async fn mkcalendar(db: &Db, who: &Who, target: &Target, body: &str) -> Result<R
             StatusCode::FORBIDDEN,
             Name::new(DAV, "resource-must-be-null"),
             "",
-            "A new calendar's name has 1 to 64 letters, digits, '-', '_' or '.'.",
+            "A new calendar's name has 1 to 64 letters, digits, '-', '_', '.', '@', '+' or '~'.",
         ));
     }
     let exists = || {
@@ -1095,10 +1121,16 @@ async fn delete(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -> Res
                 calendars::delete(db, &who.user.id, &calendar.id).await?;
                 Ok(StatusCode::NO_CONTENT.into_response())
             }
-            Collection::Tasks(_) => Ok(need_privilege(
-                "unbind",
-                "Task lists are Calento's zones, which stay; delete the tasks in the list instead.",
-            )),
+            Collection::Tasks(list) => {
+                if !who.scopes.allows(Area::Tasks, Access::Write) {
+                    return Ok(need_privilege("unbind", "This app password cannot delete task lists."));
+                }
+                if list.zone_id.is_none() {
+                    return Ok(need_privilege("unbind", "The Tasks list stays: it holds the tasks of no zone."));
+                }
+                todo::delete_list(db, &who.user.id, &list.id).await?;
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
         },
         _ => Ok((StatusCode::FORBIDDEN, "This resource cannot be deleted.").into_response()),
     }

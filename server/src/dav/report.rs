@@ -3,7 +3,7 @@
 //! sync-collection (RFC 6578, from the change feed's per-calendar revisions) and
 //! free-busy-query (RFC 4791 §7.10).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,11 +41,14 @@ pub async fn report(
     }
     let doc = xml::parse(body).map_err(bad_xml)?;
     let root = doc.root_element();
+    let name = Name::of(root);
     let collection = match target {
         Target::Calendar(_, id) | Target::Object(_, id, _) => readable(db, who, id).await?,
+        _ if name.is(DAV, "principal-property-search") || name.is(DAV, "principal-match") => {
+            return principals(db, who, root).await;
+        }
         _ => return Ok(unsupported()),
     };
-    let name = Name::of(root);
     if name.is(CALDAV, "calendar-multiget") {
         multiget(db, who, &collection, root).await
     } else if name.is(CALDAV, "calendar-query") {
@@ -57,6 +60,33 @@ pub async fn report(
     } else {
         Ok(unsupported())
     }
+}
+
+/// principal-property-search and principal-match (RFC 3744 §9.3–9.4): an account sees
+/// only its own principal, and finds it by its name, username or email.
+async fn principals(db: &Db, who: &Who, root: roxmltree::Node<'_, '_>) -> Result<Response, AppError> {
+    let user = &who.user;
+    let known = [user.name.to_lowercase(), user.username.to_lowercase(), user.email.to_lowercase()];
+    let matches = xml::elements(root).filter(|n| xml::is(*n, DAV, "property-search")).all(|search| {
+        let wanted = xml::child(search, DAV, "match").map(xml::text).unwrap_or_default().to_lowercase();
+        known.iter().any(|k| k.contains(wanted.trim()))
+    });
+    let mut wanted = Wanted::of(Some(root));
+    if matches!(&wanted, Wanted::Props(names) if names.is_empty()) {
+        // python caldav (3.6) writes the properties beside an empty <prop/>: read them there.
+        let siblings = xml::elements(root)
+            .filter(|n| !xml::is(*n, DAV, "property-search") && !xml::is(*n, DAV, "prop") && !xml::is(*n, DAV, "self"))
+            .filter(|n| !xml::is(*n, DAV, "apply-to-principal-collection-set"))
+            .map(Name::of)
+            .collect();
+        wanted = Wanted::Props(siblings);
+    }
+    let ctx = Ctx::load(db, who).await?;
+    let mut out = Multistatus::new();
+    if matches {
+        ctx.describe(&mut out, &super::principal_path(&user.id), &Res::Principal, &wanted);
+    }
+    Ok(multistatus(out.finish()))
 }
 
 fn unsupported() -> Response {
@@ -121,6 +151,15 @@ async fn respond(
     let mut bodies = if wanted.wants(CALDAV, "calendar-data") {
         match (expand_window(root)?, collection) {
             (Some((from, to)), Collection::Events(_)) => expanded(db, objects, from, to).await?,
+            (Some((from, to)), Collection::Tasks(_)) => {
+                let mut texts = bodies(db, who, collection, objects).await?;
+                for text in texts.values_mut() {
+                    if let Some(instances) = expanded_todo(text, from, to) {
+                        *text = instances;
+                    }
+                }
+                texts
+            }
             _ => bodies(db, who, collection, objects).await?,
         }
     } else {
@@ -235,6 +274,17 @@ impl TextMatch {
 /// Whether `components` (the children named as the filter names, of one parent) satisfy
 /// a comp-filter. `in_range` says whether the object has an instance in a VEVENT's range.
 fn comp_matches(filter: &Filter, components: &[&Component], in_range: &dyn Fn(&Filter) -> bool) -> bool {
+    comp_matches_in(filter, components, None, in_range)
+}
+
+/// [`comp_matches`] for the children of `parent` (a VALARM's time range is its trigger's,
+/// which counts from its event or task).
+fn comp_matches_in(
+    filter: &Filter,
+    components: &[&Component],
+    parent: Option<&Component>,
+    in_range: &dyn Fn(&Filter) -> bool,
+) -> bool {
     let named: Vec<&&Component> = components.iter().filter(|c| c.name.eq_ignore_ascii_case(&filter.name)).collect();
     if filter.not_defined {
         return named.is_empty();
@@ -245,11 +295,78 @@ fn comp_matches(filter: &Filter, components: &[&Component], in_range: &dyn Fn(&F
     if filter.time_range.is_some() && filter.name == "VEVENT" && !in_range(filter) {
         return false;
     }
-    named.iter().filter(|c| filter.name != "VTODO" || filter.time_range.is_none_or(|r| todo_in_range(c, r))).any(|c| {
+    let timely = |c: &Component| match (filter.name.as_str(), filter.time_range) {
+        (_, None) => true,
+        ("VTODO", Some(r)) => todo_in_range(c, r),
+        ("VALARM", Some(r)) => parent.is_some_and(|p| alarm_in_range(p, c, r)),
+        _ => true,
+    };
+    named.iter().filter(|c| timely(c)).any(|c| {
         let children: Vec<&Component> = c.components.iter().collect();
         filter.props.iter().all(|p| prop_matches(p, c))
-            && filter.comps.iter().all(|f| comp_matches(f, &children, in_range))
+            && filter.comps.iter().all(|f| comp_matches_in(f, &children, Some(c), in_range))
     })
+}
+
+/// Whether an alarm of `parent` triggers in `[start, end)` (RFC 4791 §9.9): its TRIGGER
+/// as a time, or as a duration from the start (or, `RELATED=END`, the end) of the event or
+/// task, for each of its instances when it repeats.
+fn alarm_in_range(parent: &Component, alarm: &Component, (start, end): (NaiveDateTime, NaiveDateTime)) -> bool {
+    let Some(trigger) = alarm.property("TRIGGER") else { return false };
+    if trigger.param("VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE-TIME")) {
+        return instant_of(alarm, "TRIGGER").is_some_and(|t| start <= t && t < end);
+    }
+    let Some(d) = ics::parse_duration(trigger.value.trim()) else { return false };
+    let seconds = (d.weeks * 7 + d.days) * 86_400 + d.seconds;
+    let offset = chrono::Duration::seconds(if d.negative { -seconds } else { seconds });
+    let from_end = trigger.param("RELATED").is_some_and(|r| r.eq_ignore_ascii_case("END"));
+    let series = if parent.name == "VTODO" {
+        todo_series(parent)
+    } else {
+        let mut calendar = Component::new("VCALENDAR");
+        calendar.push(ics::Property::new("VERSION", "2.0")).push_component(parent.clone());
+        calendar_file::read(ics::write(&calendar).as_bytes())
+            .ok()
+            .and_then(|f| f.events.into_iter().next())
+            .map(|e| e.series)
+    };
+    match series {
+        // The instants the alarm counts from fall in the range moved back by its offset.
+        Some(series) => {
+            let length = if from_end { instant_length(parent) } else { chrono::Duration::zero() };
+            let (from, to) = (start - offset - length, end - offset - length);
+            match series.occurrences(&[], from, to + chrono::Duration::seconds(1), 100_000) {
+                Ok(found) => found.iter().any(|o| {
+                    let at = placed_instant(o.instance.start) + offset + length;
+                    start <= at && at < end
+                }),
+                Err(_) => false,
+            }
+        }
+        None => {
+            let base = if from_end {
+                instant_of(parent, "DTEND").or_else(|| instant_of(parent, "DUE"))
+            } else {
+                instant_of(parent, "DTSTART").or_else(|| instant_of(parent, "DUE"))
+            };
+            base.is_some_and(|b| start <= b + offset && b + offset < end)
+        }
+    }
+}
+
+/// An event's or task's length from its DTSTART to its DTEND or DUE (zero without one).
+fn instant_length(c: &Component) -> chrono::Duration {
+    match (instant_of(c, "DTSTART"), instant_of(c, "DTEND").or_else(|| instant_of(c, "DUE"))) {
+        (Some(s), Some(e)) => e - s,
+        _ => chrono::Duration::zero(),
+    }
+}
+
+fn placed_instant(placed: Placed) -> NaiveDateTime {
+    match placed {
+        Placed::Date(d) => d.and_hms_opt(0, 0, 0).unwrap_or_default(),
+        Placed::Floating(t) | Placed::Utc(t) => t,
+    }
 }
 
 /// A date or time property as a UTC instant (a date at its midnight; floating and unknown
@@ -266,10 +383,48 @@ fn instant_of(component: &Component, name: &str) -> Option<NaiveDateTime> {
     })
 }
 
-/// Whether a VTODO overlaps `[start, end)` (RFC 4791 §9.9).
+/// A repeating VTODO's series, read as Calento reads a VEVENT: DTSTART (or DUE alone) as
+/// the start, DUE or DURATION for the length, and the rule and dates as written.
+fn todo_series(todo: &Component) -> Option<calento::recurrence::Series> {
+    if todo.property("RRULE").is_none() && todo.property("RDATE").is_none() {
+        return None;
+    }
+    let mut event = Component::new("VEVENT");
+    let has_start = todo.property("DTSTART").is_some();
+    for p in &todo.properties {
+        let mut p = p.clone();
+        match p.name.as_str() {
+            "UID" | "DTSTART" | "RRULE" | "RDATE" | "EXDATE" | "DURATION" => {}
+            "DUE" if has_start => p.name = "DTEND".to_owned(),
+            "DUE" => p.name = "DTSTART".to_owned(),
+            _ => continue,
+        }
+        event.push(p);
+    }
+    let mut calendar = Component::new("VCALENDAR");
+    calendar.push(ics::Property::new("VERSION", "2.0")).push_component(event);
+    let file = calendar_file::read(ics::write(&calendar).as_bytes()).ok()?;
+    file.events.into_iter().next().map(|e| e.series)
+}
+
+/// Whether a VTODO overlaps `[start, end)` (RFC 4791 §9.9); a repeating one when any
+/// instance does.
 fn todo_in_range(todo: &Component, (start, end): (NaiveDateTime, NaiveDateTime)) -> bool {
+    if let Some(series) = todo_series(todo) {
+        return match series.occurrences(&[], start, end, 1) {
+            Ok(found) => !found.is_empty(),
+            Err(ExpandError::TooMany { .. }) => true,
+            Err(_) => false,
+        };
+    }
     let dtstart = instant_of(todo, "DTSTART");
-    let due = instant_of(todo, "DUE");
+    // DTSTART with a DURATION ends where a DUE would (RFC 4791 §9.9, first row).
+    let length = todo.property("DURATION").and_then(|p| ics::parse_duration(p.value.trim()));
+    let due = instant_of(todo, "DUE").or_else(|| {
+        let (start, d) = (dtstart?, length?);
+        let seconds = (d.weeks * 7 + d.days) * 86_400 + d.seconds;
+        Some(start + chrono::Duration::seconds(if d.negative { -seconds } else { seconds }))
+    });
     let completed = instant_of(todo, "COMPLETED");
     let created = instant_of(todo, "CREATED");
     match (dtstart, due, completed, created) {
@@ -393,20 +548,26 @@ async fn query(
 }
 
 /// What a sync token names: a calendar's revision and the feed's counter, or (a task
-/// list's) the feed's counter alone.
+/// list's) the feed's counter alone; and, while a first sync comes in parts, the last
+/// object sent.
 #[derive(Debug, PartialEq, Eq)]
 enum Token {
-    Calendar(i64, i64),
-    Tasks(i64),
+    Calendar(i64, i64, Option<String>),
+    Tasks(i64, Option<String>),
 }
 
 fn read_token(token: &str) -> Option<Token> {
     let rest = token.trim().strip_prefix(SYNC_PREFIX)?;
-    if let Some(seq) = rest.strip_prefix('t') {
-        return Some(Token::Tasks(seq.parse().ok()?));
+    let after = |part: Option<&str>| part.filter(|p| !p.is_empty()).map(str::to_owned);
+    if let Some(rest) = rest.strip_prefix('t') {
+        let mut parts = rest.splitn(2, '-');
+        let seq = parts.next()?.parse().ok()?;
+        return Some(Token::Tasks(seq, after(parts.next())));
     }
-    let (revision, seq) = rest.split_once('-')?;
-    Some(Token::Calendar(revision.parse().ok()?, seq.parse().ok()?))
+    let mut parts = rest.splitn(3, '-');
+    let revision = parts.next()?.parse().ok()?;
+    let seq = parts.next()?.parse().ok()?;
+    Some(Token::Calendar(revision, seq, after(parts.next())))
 }
 
 fn invalid_token() -> Response {
@@ -425,53 +586,110 @@ async fn sync(
     root: roxmltree::Node<'_, '_>,
 ) -> Result<Response, AppError> {
     let token = xml::child(root, DAV, "sync-token").map(xml::text).unwrap_or_default();
+    let limit: Option<usize> = xml::child(root, DAV, "limit")
+        .and_then(|l| xml::child(l, DAV, "nresults"))
+        .and_then(|n| xml::text(n).trim().parse().ok())
+        .filter(|n| *n > 0);
     let ctx = Ctx::load(db, who).await?;
     // The revision is read after the feed's counter, so the token never claims more.
     let collection = &readable(db, who, collection.id()).await?;
-    let new_token = ctx.sync_token(collection);
-    let listing = listing(db, who, collection).await?;
-    let mut out = Multistatus::new();
-    if token.trim().is_empty() {
-        let all: Vec<&Object> = listing.objects.iter().collect();
-        respond(db, who, collection, root, &all, &mut out).await?;
-        out.sync_token(&new_token);
-        return Ok(multistatus(out.finish()));
-    }
+    let mut listing = listing(db, who, collection).await?;
+    listing.objects.sort_by(|a, b| a.id.cmp(&b.id));
     let (_, floor) = store::feed_bounds(db, &who.user.id).await?;
-    let changed = match (read_token(&token), collection) {
-        (Some(Token::Calendar(revision, seq)), Collection::Events(calendar)) => {
-            if revision > calendar.revision || seq < floor || seq > ctx.seq {
-                return Ok(invalid_token());
-            }
-            store::changed_since(db, &calendar.id, revision, calendar.revision).await?
-        }
-        (Some(Token::Tasks(seq)), Collection::Tasks(_)) => {
-            if seq < floor || seq > ctx.seq {
-                return Ok(invalid_token());
-            }
-            todo::changed_since(db, &who.user.id, seq, ctx.seq).await?
-        }
-        _ => return Ok(invalid_token()),
-    };
-    let mut present: Vec<&Object> = Vec::new();
-    let mut gone: BTreeSet<String> = BTreeSet::new();
-    for id in changed {
-        let master = listing.exceptions.get(&id).cloned().unwrap_or(id);
-        match listing.objects.iter().find(|o| o.id == master) {
-            Some(o) => {
-                if !present.iter().any(|p| p.id == o.id) {
-                    present.push(o);
+    // Where the client is: the mark (revision or feed counter) it has everything up to,
+    // and during a first sync in parts, the last object it was sent.
+    let (mark, after): (Option<i64>, Option<String>) = if token.trim().is_empty() {
+        (None, None)
+    } else {
+        match (read_token(&token), collection) {
+            (Some(Token::Calendar(revision, seq, after)), Collection::Events(calendar)) => {
+                if revision > calendar.revision || seq < floor || seq > ctx.seq {
+                    return Ok(invalid_token());
                 }
+                (Some(revision), after)
             }
-            None => {
-                gone.insert(master);
+            (Some(Token::Tasks(seq, after)), Collection::Tasks(_)) => {
+                if seq < floor || seq > ctx.seq {
+                    return Ok(invalid_token());
+                }
+                (Some(seq), after)
             }
+            _ => return Ok(invalid_token()),
+        }
+    };
+    let now = match collection {
+        Collection::Events(calendar) => calendar.revision,
+        Collection::Tasks(_) => ctx.seq,
+    };
+    // Objects of a first sync not sent yet.
+    let first: Vec<&Object> = match (&mark, &after) {
+        (None, _) => listing.objects.iter().collect(),
+        (Some(_), Some(after)) => listing.objects.iter().filter(|o| o.id > *after).collect(),
+        (Some(_), None) => Vec::new(),
+    };
+    let changed = match (mark, collection) {
+        (None, _) => Vec::new(),
+        (Some(m), Collection::Events(calendar)) => store::changed_since(db, &calendar.id, m, now).await?,
+        (Some(m), Collection::Tasks(_)) => todo::changed_since(db, &who.user.id, m, now).await?,
+    };
+    // What changed, by object (exceptions count as their series), once, in order.
+    let mut delta: Vec<(String, i64)> = Vec::new();
+    for (id, at) in changed {
+        let master = listing.exceptions.get(&id).cloned().unwrap_or(id);
+        if after.as_ref().is_some_and(|a| master > *a) || delta.iter().any(|(d, _)| *d == master) {
+            continue;
+        }
+        delta.push((master, at));
+    }
+    let mut new_mark = now;
+    let mut sent_first = first.len();
+    let mut truncated = false;
+    if let Some(n) = limit
+        && delta.len() + first.len() > n
+    {
+        truncated = true;
+        if delta.len() >= n {
+            // Whole marks only: everything up to the last one sent is then known.
+            let cut = delta[n - 1].1;
+            let keep = delta.iter().take_while(|(_, at)| *at <= cut).count();
+            delta.truncate(keep.max(1));
+            new_mark = delta.last().map_or(now, |(_, at)| *at);
+            sent_first = 0;
+        } else {
+            sent_first = n - delta.len();
         }
     }
+    let first = &first[..sent_first];
+    let resume = (sent_first > 0 && truncated).then(|| first.last().map(|o| o.id.clone())).flatten().or_else(|| {
+        // Still inside a first sync when none of it was sent this time.
+        if truncated && sent_first == 0 { after.clone() } else { None }
+    });
+    let new_token = match collection {
+        Collection::Events(_) => format!("{SYNC_PREFIX}{new_mark}-{}", ctx.seq),
+        Collection::Tasks(_) => format!("{SYNC_PREFIX}t{new_mark}"),
+    };
+    let new_token = match &resume {
+        Some(id) => format!("{new_token}-{id}"),
+        None => new_token,
+    };
+    let mut present: Vec<&Object> = first.to_vec();
+    let mut gone: Vec<String> = Vec::new();
+    for (id, _) in &delta {
+        match listing.objects.iter().find(|o| o.id == *id) {
+            Some(o) if !present.iter().any(|p| p.id == o.id) => present.push(o),
+            Some(_) => {}
+            None => gone.push(id.clone()),
+        }
+    }
+    let mut out = Multistatus::new();
     respond(db, who, collection, root, &present, &mut out).await?;
     for id in gone {
         let name = store::name_of_gone(db, &who.user.id, &id).await?;
         out.status(&object_path(&who.user.id, collection.id(), &name), "404 Not Found");
+    }
+    if truncated {
+        // RFC 6578 §3.6: more to come; the token continues from here.
+        out.status(&super::calendar_path(&who.user.id, collection.id()), "507 Insufficient Storage");
     }
     out.sync_token(&new_token);
     Ok(multistatus(out.finish()))
@@ -533,6 +751,44 @@ async fn expanded(
     Ok(out)
 }
 
+/// A repeating VTODO's instances in `[from, to)` as VTODOs in UTC with RECURRENCE-IDs;
+/// `None` for a task that does not repeat (or cannot be read), which is kept as it is.
+fn expanded_todo(text: &str, from: NaiveDateTime, to: NaiveDateTime) -> Option<String> {
+    let parsed = ics::parse(text.as_bytes(), &ics::Limits::default()).ok()?;
+    let calendar = parsed.components.iter().find(|c| c.name == "VCALENDAR")?;
+    let todo = calendar.components_named("VTODO").next()?;
+    let series = todo_series(todo)?;
+    let found = series.occurrences(&[], from, to, MAX_EXPANDED).ok()?;
+    let has_start = todo.property("DTSTART").is_some();
+    let has_due = todo.property("DUE").is_some();
+    let stamp = |placed: Placed, name: &str| match placed {
+        Placed::Date(d) => ics::Property::new(name, ics::format_date(d)).with_param("VALUE", "DATE"),
+        Placed::Floating(t) => ics::Property::new(name, ics::format_date_time(t)),
+        Placed::Utc(t) => ics::Property::new(name, format!("{}Z", ics::format_date_time(t))),
+    };
+    let mut out = Component::new("VCALENDAR");
+    out.push(ics::Property::new("VERSION", "2.0")).push(ics::Property::new("PRODID", "-//Calento//Calento//EN"));
+    for occurrence in found {
+        let mut instance = Component::new("VTODO");
+        for p in &todo.properties {
+            if !matches!(p.name.as_str(), "DTSTART" | "DUE" | "RRULE" | "RDATE" | "EXDATE" | "DURATION") {
+                instance.push(p.clone());
+            }
+        }
+        instance.push(stamp(occurrence.instance.recurrence_id, "RECURRENCE-ID"));
+        if has_start {
+            instance.push(stamp(occurrence.instance.start, "DTSTART"));
+            if has_due {
+                instance.push(stamp(occurrence.instance.end, "DUE"));
+            }
+        } else {
+            instance.push(stamp(occurrence.instance.start, "DUE"));
+        }
+        out.push_component(instance);
+    }
+    Some(ics::write(&out))
+}
+
 async fn free_busy(
     db: &Db,
     who: &Who,
@@ -585,8 +841,13 @@ mod tests {
 
     #[test]
     fn sync_tokens_read_back_and_strangers_do_not() {
-        assert_eq!(read_token(&format!("{SYNC_PREFIX}12-340")), Some(Token::Calendar(12, 340)));
-        assert_eq!(read_token(&format!("{SYNC_PREFIX}t340")), Some(Token::Tasks(340)));
+        assert_eq!(read_token(&format!("{SYNC_PREFIX}12-340")), Some(Token::Calendar(12, 340, None)));
+        assert_eq!(
+            read_token(&format!("{SYNC_PREFIX}12-340-01ABC")),
+            Some(Token::Calendar(12, 340, Some("01ABC".into())))
+        );
+        assert_eq!(read_token(&format!("{SYNC_PREFIX}t340")), Some(Token::Tasks(340, None)));
+        assert_eq!(read_token(&format!("{SYNC_PREFIX}t340-01ABC")), Some(Token::Tasks(340, Some("01ABC".into()))));
         assert_eq!(read_token("http://example.com/sync/12-340"), None);
         assert_eq!(read_token(&format!("{SYNC_PREFIX}x-1")), None);
     }

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use app::AppError;
 use app::ssr::calendars::CalendarRow;
@@ -334,18 +333,25 @@ pub async fn delete(db: &Db, user_id: &str, event_id: &str) -> Result<(), AppErr
     write.commit().await
 }
 
-/// What changed in a calendar after revision `after` up to `upto`: (object id, deleted?).
-pub async fn changed_since(db: &Db, calendar_id: &str, after: i64, upto: i64) -> Result<Vec<String>, AppError> {
-    let rows = sqlx::query(
-        "SELECT object_id FROM changes WHERE calendar_id = $1 AND kind = 'event' AND revision > $2 AND revision <= $3
-          ORDER BY revision",
+/// What changed in a calendar after revision `after` up to `upto`: each object once, with
+/// the revision of its first change there, in that order.
+pub async fn changed_since(db: &Db, calendar_id: &str, after: i64, upto: i64) -> Result<Vec<(String, i64)>, AppError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT object_id, revision FROM changes
+          WHERE calendar_id = $1 AND kind = 'event' AND revision > $2 AND revision <= $3 ORDER BY revision",
     )
     .bind(calendar_id)
     .bind(after)
     .bind(upto)
     .fetch_all(db.read())
     .await?;
-    rows.iter().map(|r| r.try_get::<String, _>(0).map_err(AppError::from)).collect()
+    Ok(first_of_each(rows))
+}
+
+/// Each id once, at its first place.
+pub fn first_of_each(rows: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter().filter(|(id, _)| seen.insert(id.clone())).collect()
 }
 
 /// The user's change counter and the newest change pruned away.

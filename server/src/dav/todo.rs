@@ -12,7 +12,7 @@
 //! PERCENT-COMPLETE:100 also mean done), CATEGORIES tags, RRULE, and
 //! `X-CALENTO-ENERGY` / `X-CALENTO-ESTIMATE` (minutes).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime};
 use chrono_tz::Tz;
@@ -30,6 +30,9 @@ use super::store::{self, Kept, Listing, Object};
 
 /// The collection of tasks without a zone.
 pub const INBOX: &str = "tasks";
+
+/// A zone's longest name (as Calento's own zones).
+const MAX_NAME: usize = 50;
 
 /// A task list: "Tasks", or a zone.
 #[derive(Debug, Clone)]
@@ -74,7 +77,7 @@ pub async fn find_list(db: &Db, user_id: &str, id: &str) -> Result<Option<TaskLi
 
 /// Makes a zone under the id a client chose (MKCALENDAR of a VTODO collection).
 pub async fn create_list(db: &Db, user_id: &str, id: &str, name: &str, color: Option<String>) -> Result<(), AppError> {
-    let name: String = name.trim().chars().take(60).collect();
+    let name: String = name.trim().chars().take(MAX_NAME).collect();
     let mut write = changes::begin(db, user_id).await?;
     let taken: Option<String> = sqlx::query_scalar("SELECT id FROM zones WHERE user_id = $1 AND name_key = $2")
         .bind(user_id)
@@ -117,7 +120,7 @@ pub async fn update_list(
     }
     let mut write = changes::begin(db, user_id).await?;
     if let Some(name) = name {
-        let name: String = name.trim().chars().take(60).collect();
+        let name: String = name.trim().chars().take(MAX_NAME).collect();
         sqlx::query("UPDATE zones SET name = $3, name_key = $4 WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
@@ -142,6 +145,40 @@ pub async fn update_list(
             .await?;
     }
     write.record(changes::Kind::Zone, id, changes::Op::Updated, None);
+    write.commit().await
+}
+
+/// Deletes a zone's list as an app deletes a list: its tasks (with their steps, each a
+/// change) and then the zone.
+pub async fn delete_list(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
+    let roots: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE user_id = $1 AND zone_id = $2 AND parent_id IS NULL AND is_template = 0",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_all(db.read())
+    .await?;
+    for root in roots {
+        match tasks::delete(db, user_id, &root).await {
+            Ok(()) | Err(AppError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    let mut write = changes::begin(db, user_id).await?;
+    // Templates are not in the list; they stay, without the zone.
+    let kept: Vec<String> = sqlx::query_scalar(
+        "UPDATE tasks SET zone_id = NULL, updated_at = $3 WHERE user_id = $1 AND zone_id = $2 RETURNING id",
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(app::ssr::now_ms())
+    .fetch_all(&mut *write)
+    .await?;
+    for task in kept {
+        write.record(changes::Kind::Task, &task, changes::Op::Updated, None);
+    }
+    sqlx::query("DELETE FROM zones WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).execute(&mut *write).await?;
+    write.record(changes::Kind::Zone, id, changes::Op::Deleted, None);
     write.commit().await
 }
 
@@ -564,23 +601,18 @@ pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Task changes after feed counter `after` up to `upto`.
-pub async fn changed_since(db: &Db, user_id: &str, after: i64, upto: i64) -> Result<Vec<String>, AppError> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT object_id FROM changes WHERE user_id = $1 AND kind = 'task' AND seq > $2 AND seq <= $3 ORDER BY seq",
+/// Task changes after feed counter `after` up to `upto`: each task once, with the counter
+/// of its first change, in that order.
+pub async fn changed_since(db: &Db, user_id: &str, after: i64, upto: i64) -> Result<Vec<(String, i64)>, AppError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT object_id, seq FROM changes WHERE user_id = $1 AND kind = 'task' AND seq > $2 AND seq <= $3 ORDER BY seq",
     )
     .bind(user_id)
     .bind(after)
     .bind(upto)
     .fetch_all(db.read())
     .await?;
-    let mut seen = BTreeMap::new();
-    for (i, id) in ids.into_iter().enumerate() {
-        seen.entry(id).or_insert(i);
-    }
-    let mut ordered: Vec<(String, usize)> = seen.into_iter().collect();
-    ordered.sort_by_key(|(_, i)| *i);
-    Ok(ordered.into_iter().map(|(id, _)| id).collect())
+    Ok(store::first_of_each(rows))
 }
 
 #[cfg(test)]
