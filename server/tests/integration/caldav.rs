@@ -21,6 +21,7 @@ on_both_backends!(
     caldav_tasks_are_calento_tasks,
     caldav_server_tester_finds_only_the_documented_gaps,
     vdirsyncer_syncs_both_ways,
+    recorded_client_requests_are_answered,
 );
 
 struct Dav<'a> {
@@ -913,4 +914,114 @@ async fn vdirsyncer_syncs_both_ways(backend: Backend) {
     let quiet = run(&["sync"]).await;
     assert!(!quiet.contains("Copying") && !quiet.contains("Deleting") && !quiet.contains("Updating"), "{quiet}");
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The request bodies of Apple Calendar, Thunderbird, DAVx5, BusyCal and Outlook's
+/// synchronizer as their logs in public bug trackers recorded them
+/// (server/tests/fixtures/caldav/README.md), replayed: each gets what its client reads.
+async fn recorded_client_requests_are_answered(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (dav, _) = Dav::new(&app, "dav-clients@example.org").await;
+    let fixture = |name: &str| {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/caldav").join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let apple = [("depth", "0"), ("brief", "t"), ("prefer", "return=minimal"), ("content-type", "text/xml")];
+    let principal = format!("/dav/principals/{}/", dav.user);
+    let home = format!("/dav/calendars/{}/", dav.user);
+
+    // iOS: the well-known address, then the same question where it was sent.
+    let wellknown = fixture("ios18-wellknown.xml");
+    let redirect = dav.send("PROPFIND", "/.well-known/caldav", &apple, &wellknown).await;
+    assert_eq!(redirect.status, 301);
+    let root = dav.send("PROPFIND", "/dav/", &apple, &wellknown).await;
+    assert_eq!(root.status, 207, "{}", root.body);
+    assert!(root.body.contains(&format!("<d:current-user-principal><d:href>{principal}</d:href>")), "{}", root.body);
+
+    // macOS and BusyCal on the principal: the home and the address; the rest unknown (404).
+    for (name, path) in [("macos-principal.xml", principal.as_str()), ("busycal-principal.xml", "/")] {
+        let reply = dav.send("PROPFIND", path, &apple, &fixture(name)).await;
+        assert_eq!(reply.status, 207, "{name}: {}", reply.body);
+        assert!(
+            reply.body.contains(&format!("<c:calendar-home-set><d:href>{home}</d:href>")),
+            "{name}: {}",
+            reply.body
+        );
+        assert!(reply.body.contains("404 Not Found"), "{name}: unknown properties are reported missing");
+    }
+    let macos = dav.send("PROPFIND", &principal, &apple, &fixture("macos-principal.xml")).await;
+    assert!(macos.body.contains("mailto:dav-clients@example.org"), "{}", macos.body);
+
+    // iOS on the home, Depth 1: every calendar with what iOS keeps of it.
+    let ios_home = dav
+        .send(
+            "PROPFIND",
+            &home,
+            &[("depth", "1"), ("brief", "t"), ("prefer", "return=minimal")],
+            &fixture("ios18-home.xml"),
+        )
+        .await;
+    assert_eq!(ios_home.status, 207);
+    let calendar =
+        ios_home.body.split("<d:response>").find(|r| r.contains(&dav.calendar_path())).expect("the calendar");
+    for wanted in [
+        "<c:calendar/>",
+        "<cs:getctag>",
+        "<d:sync-token>",
+        "<ical:calendar-color>",
+        "<c:comp name=\"VEVENT\"/>",
+        "<d:write-content/>",
+    ] {
+        assert!(calendar.contains(wanted), "{wanted} missing for iOS: {calendar}");
+    }
+    let tasks =
+        ios_home.body.split("<d:response>").find(|r| r.contains(&format!("{home}tasks/"))).expect("the tasks list");
+    assert!(tasks.contains("<c:comp name=\"VTODO\"/>"), "{tasks}");
+
+    // iOS sets a colour and an order; both come back as set.
+    let patch = dav
+        .send("PROPPATCH", &dav.calendar_path(), &[("content-type", "text/xml")], &fixture("ios18-proppatch.xml"))
+        .await;
+    assert_eq!(patch.status, 207);
+    assert!(patch.body.contains("200 OK") && !patch.body.contains("424"), "{}", patch.body);
+    let again = dav.send("PROPFIND", &home, &[("depth", "1")], &fixture("ios18-home.xml")).await;
+    assert!(again.body.contains("<ical:calendar-color>#CC73E1FF</ical:calendar-color>"), "{}", again.body);
+    assert!(again.body.contains("<ical:calendar-order>6</ical:calendar-order>"));
+
+    // Thunderbird's discovery on the root, and its multiget with DAV: as default namespace.
+    let thunderbird = dav.send("PROPFIND", "/dav/", &[("depth", "0")], &fixture("thunderbird-discovery.xml")).await;
+    assert_eq!(thunderbird.status, 207);
+    assert!(
+        thunderbird.body.contains(&format!("<c:calendar-home-set><d:href>{home}</d:href>")),
+        "{}",
+        thunderbird.body
+    );
+    assert!(thunderbird.body.contains("<d:current-user-principal>"));
+    assert_eq!(dav.put("tb.ics", &single("tb@example.org", "From Thunderbird", "20300110"), &[]).await.status, 201);
+    let multiget = dav.report(&fixture("thunderbird-multiget.xml").replace("{object}", &dav.object("tb.ics"))).await;
+    assert_eq!(multiget.status, 207);
+    assert!(
+        multiget.body.contains("SUMMARY:From Thunderbird") && multiget.body.contains("<d:getetag>"),
+        "{}",
+        multiget.body
+    );
+
+    // DAVx5 on a calendar: colour, name, ctag, sync token, privileges and components.
+    let davx5 = dav.send("PROPFIND", &dav.calendar_path(), &[("depth", "0")], &fixture("davx5-collection.xml")).await;
+    assert_eq!(davx5.status, 207);
+    for wanted in [
+        "<ical:calendar-color>",
+        "<d:displayname>",
+        "<cs:getctag>",
+        "<d:sync-token>",
+        "<d:current-user-privilege-set>",
+        "<c:supported-calendar-component-set>",
+    ] {
+        assert!(davx5.body.contains(wanted), "{wanted} missing for DAVx5: {}", davx5.body);
+    }
+
+    // Outlook's synchronizer: a time-range query declaring DAV: on <prop>.
+    let outlook = dav.report(&fixture("outlook-query.xml")).await;
+    assert_eq!(outlook.status, 207);
+    assert!(outlook.body.contains(&dav.object("tb.ics")), "{}", outlook.body);
 }
