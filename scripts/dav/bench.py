@@ -5,10 +5,12 @@ python scripts/dav/bench.py NAME=COLLECTION_URL,USER,PASSWORD [NAME=…] [--runs
 Each collection must exist and be empty. The script PUTs the same 1,000 events into each
 (800 single events over 2024 and 200 weekly series, a fifth of them with an exception),
 then times, per server, the median of N runs of:
-  - calendar-query for March 2024 (time-range, getetag and calendar-data) without expand,
+  - calendar-query for March 2024 (time-range) asking only getetag (Apple's first step),
+  - the same asking getetag and calendar-data, without expand,
   - the same with expand,
   - sync-collection from a token taken before 10 changes (5 updates, 5 new events).
-Prints a JSON object: {name: {query_ms, expand_ms, sync_ms, objects_month, expanded}}.
+Prints a JSON object: {name: {etag_ms, query_ms, expand_ms, sync_ms, objects_month,
+expanded, sync_changed}}, then each peer's times as multiples of the first server's.
 """
 
 import base64
@@ -115,12 +117,13 @@ class Server:
 
 QUERY = """<?xml version="1.0" encoding="utf-8"?>
 <c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
-  <d:prop><d:getetag/><c:calendar-data>{expand}</c:calendar-data></d:prop>
+  <d:prop><d:getetag/>{data}</d:prop>
   <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
     <c:time-range start="20240301T000000Z" end="20240401T000000Z"/>
   </c:comp-filter></c:comp-filter></c:filter>
 </c:calendar-query>"""
-EXPAND = '<c:expand start="20240301T000000Z" end="20240401T000000Z"/>'
+DATA = "<c:calendar-data/>"
+EXPAND = '<c:calendar-data><c:expand start="20240301T000000Z" end="20240401T000000Z"/></c:calendar-data>'
 SYNC = """<?xml version="1.0" encoding="utf-8"?>
 <d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>
 <d:prop><d:getetag/></d:prop></d:sync-collection>"""
@@ -148,9 +151,10 @@ for server in servers:
 
 results = {}
 for server in servers:
-    query_ms, body = timed(lambda: server.report(QUERY.format(expand="")))
+    etag_ms, body = timed(lambda: server.report(QUERY.format(data="")))
+    query_ms, body = timed(lambda: server.report(QUERY.format(data=DATA)))
     month = body.count("getetag>") // 2
-    expand_ms, body = timed(lambda: server.report(QUERY.format(expand=EXPAND)))
+    expand_ms, body = timed(lambda: server.report(QUERY.format(data=EXPAND)))
     expanded = body.count("BEGIN:VEVENT")
     first = server.report(SYNC.format(token=""))
     token = token_of(first)
@@ -161,6 +165,7 @@ for server in servers:
     sync_ms, body = timed(lambda: server.report(SYNC.format(token=token)))
     changed = body.count("<d:response>") + body.count("<response>")
     results[server.name] = {
+        "etag_ms": etag_ms,
         "query_ms": query_ms,
         "expand_ms": expand_ms,
         "sync_ms": sync_ms,
@@ -169,3 +174,10 @@ for server in servers:
         "sync_changed": changed,
     }
 print(json.dumps(results, indent=2))
+first = servers[0].name
+for server in servers[1:]:
+    ratios = {
+        k: round(results[server.name][k] / max(results[first][k], 0.001), 1)
+        for k in ("etag_ms", "query_ms", "expand_ms", "sync_ms")
+    }
+    print(f"{server.name} / {first}: {ratios}")
