@@ -31,3 +31,7 @@ CREATE TABLE dav_properties (
     value TEXT NOT NULL,
     PRIMARY KEY (calendar_id, name)
 );
+
+-- App passwords (Settings → Calendar apps): personal tokens made for one calendar app,
+-- listed there and not among the API tokens.
+ALTER TABLE api_tokens ADD COLUMN purpose TEXT NOT NULL DEFAULT 'api';

@@ -556,6 +556,7 @@ pub fn SettingsNav() -> impl IntoView {
             <A href="/settings/security">"Security"</A>
             <A href="/settings/calendars">"Calendars"</A>
             <A href="/settings/tasks">"Tasks & focus"</A>
+            <A href="/settings/calendar-apps">"Calendar apps"</A>
             <A href="/settings/tokens">"API tokens"</A>
             <A href="/settings/outbox">"Outbox"</A>
         </nav>

@@ -21,9 +21,9 @@ use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
 use crate::routes::security::{AdminPage, ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage, SecurityPage};
 use crate::routes::{
-    AvailabilityPage, BookingLinksPage, BookingsPage, CalendarPage, CalendarsPage, FocusPage, HomePage, HostPage,
-    LoginPage, ManageBookingPage, NotFound, OutboxPage, PublicBookingPage, RegisterPage, SearchPage, SettingsPage,
-    StatsPage, TaskSettingsPage, TasksPage, TodayPage, TokensPage, WelcomePage,
+    AvailabilityPage, BookingLinksPage, BookingsPage, CalendarAppsPage, CalendarPage, CalendarsPage, FocusPage,
+    HomePage, HostPage, LoginPage, ManageBookingPage, NotFound, OutboxPage, PublicBookingPage, RegisterPage,
+    SearchPage, SettingsPage, StatsPage, TaskSettingsPage, TasksPage, TodayPage, TokensPage, WelcomePage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -264,6 +264,11 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route
+                            path=path!("/settings/calendar-apps")
+                            view={Lazy::<CalendarAppsRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
                             path=path!("/settings/outbox")
                             view={Lazy::<OutboxRoute>::new()}
                             ssr=SsrMode::Async
@@ -330,6 +335,7 @@ lazy_pages! {
     BookingsRoute => BookingsPage;
     CalendarsRoute => CalendarsPage;
     TokensRoute => TokensPage;
+    CalendarAppsRoute => CalendarAppsPage;
     OutboxRoute => OutboxPage;
     SettingsRoute => || view! { <RequireUser><SettingsPage /></RequireUser> };
 }

@@ -31,6 +31,7 @@ const signedIn = [
   ["settings-calendars", "/settings/calendars"],
   ["settings-tasks", "/settings/tasks"],
   ["settings-security", "/settings/security"],
+  ["settings-calendar-apps", "/settings/calendar-apps"],
   ["welcome", "/welcome"],
   ["welcome-done", "/welcome?step=done"],
 ];

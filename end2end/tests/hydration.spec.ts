@@ -25,6 +25,7 @@ const pages = [
   "/settings/calendars",
   "/settings/tasks",
   "/settings/tokens",
+  "/settings/calendar-apps",
   "/settings/security",
 ];
 

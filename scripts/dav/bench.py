@@ -17,6 +17,7 @@ import base64
 import http.client
 import json
 import random
+import re
 import statistics
 import sys
 import time
@@ -163,7 +164,7 @@ for server in servers:
         server.put(name, text.replace(f"Event {i}", f"Event {i} (changed)"))
         server.put(f"new-{i}", event(f"new-{i}@bench", f"New {i}", "20240305T100000", "20240305T110000"))
     sync_ms, body = timed(lambda: server.report(SYNC.format(token=token)))
-    changed = body.count("<d:response>") + body.count("<response>")
+    changed = len(re.findall(r"<(?:\w+:)?response[ >]", body))
     results[server.name] = {
         "etag_ms": etag_ms,
         "query_ms": query_ms,

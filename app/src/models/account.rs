@@ -34,6 +34,17 @@ pub struct TokenInfo {
     pub scopes: String,
 }
 
+/// What Settings → Calendar apps shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarAppsInfo {
+    /// The address apps are given (`CALENTO_PUBLIC_URL`, else the listening address).
+    pub server_url: String,
+    /// What apps take as the user name.
+    pub login: String,
+    /// App passwords that still work, newest first.
+    pub passwords: Vec<TokenInfo>,
+}
+
 /// A token just created: the only time its secret is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedToken {

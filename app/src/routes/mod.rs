@@ -43,7 +43,7 @@ use crate::Auth;
 use crate::components::{
     Field, FormError, ProviderButtons, RequireUser, SettingsNav, SubmitButton, TimeZoneOptions, form_error, use_user,
 };
-use crate::server::tokens::{CreateToken, RevokeToken, list_tokens, take_new_token};
+use crate::server::tokens::{CreateAppPassword, CreateToken, RevokeToken, calendar_apps, list_tokens, take_new_token};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -361,6 +361,144 @@ pub fn TokensPage() -> impl IntoView {
                                                             <td>
                                                                 <ActionForm action=revoke attr:class="inline-form">
                                                                     <input type="hidden" name="id" value=token.id />
+                                                                    <button type="submit" class="danger" aria-label=label>
+                                                                        "Revoke"
+                                                                    </button>
+                                                                </ActionForm>
+                                                            </td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                                    .into_any()
+                            })
+                    })}
+                </Transition>
+            </section>
+        </RequireUser>
+    }
+}
+
+/// Settings → Calendar apps: what to type into Apple Calendar, Thunderbird or DAVx5, an
+/// app password per app (shown once), and the apps' last use.
+#[component]
+pub fn CalendarAppsPage() -> impl IntoView {
+    let create = ServerAction::<CreateAppPassword>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let info = Resource::new(move || (create.version().get(), revoke.version().get()), |_| calendar_apps());
+    let from_plain_form = Resource::new(|| (), |_| take_new_token());
+    let error = form_error(move || create.value().get());
+    let revoke_error = Signal::derive(move || match revoke.value().get() {
+        Some(Err(error)) => Some(error),
+        _ => None,
+    });
+    let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    view! {
+        <Title text="Calendar apps" />
+        <RequireUser>
+            <section class="card">
+                <h1>"Calendar apps"</h1>
+                <SettingsNav />
+                <p>
+                    "Apple Calendar and Reminders, Thunderbird, DAVx5 on Android and other CalDAV apps sync "
+                    "your calendars and tasks with Calento, both ways. Add a CalDAV account in the app with:"
+                </p>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        info.await
+                            .map(|info| {
+                                view! {
+                                    <dl class="facts" data-testid="caldav-account">
+                                        <dt>"Server"</dt>
+                                        <dd><code>{info.server_url}</code></dd>
+                                        <dt>"User name"</dt>
+                                        <dd><code>{info.login}</code></dd>
+                                        <dt>"Password"</dt>
+                                        <dd>"an app password made below, one for each app"</dd>
+                                    </dl>
+                                }
+                            })
+                    })}
+                </Transition>
+                <details>
+                    <summary>"iPhone, iPad and Mac"</summary>
+                    <p>
+                        "Settings → Calendar → Accounts → Add Account → Other → Add CalDAV Account (on a Mac: "
+                        "Calendar → Settings → Accounts → + → Other CalDAV Account, Manual). Give the server's "
+                        "host name, your user name and the app password."
+                    </p>
+                </details>
+                <details>
+                    <summary>"Thunderbird"</summary>
+                    <p>"New Calendar → On the Network: your user name and the server's address; then the app password."</p>
+                </details>
+                <details>
+                    <summary>"Android (DAVx5)"</summary>
+                    <p>"Add account → Login with URL and user name: the server's address, your user name and the app password."</p>
+                </details>
+                <ActionForm action=create attr:class="form inline" attr:novalidate=true>
+                    <FormError error />
+                    <Field label="App name" name="name" hint="The app or device it is for, e.g. “iPhone”." error />
+                    <SubmitButton label="Create app password" busy_label="Creating…" pending=create.pending().into() />
+                </ActionForm>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let from_form = from_plain_form.await.ok().flatten();
+                        let created = create.value().get().and_then(Result::ok).or(from_form);
+                        created
+                            .map(|created| {
+                                view! {
+                                    <div class="notice" role="status">
+                                        <p>
+                                            "The app password for “" {created.info.name}
+                                            "”. Type it into the app now: it will not be shown again."
+                                        </p>
+                                        <code class="token" data-testid="new-app-password">
+                                            {created.token}
+                                        </code>
+                                    </div>
+                                }
+                            })
+                    })}
+                </Suspense>
+                <FormError error=revoke_error />
+                <Transition fallback=|| view! { <p class="loading">"Loading apps…"</p> }>
+                    {move || Suspend::new(async move {
+                        info.await
+                            .map(|info| {
+                                if info.passwords.is_empty() {
+                                    return view! { <p class="empty" data-testid="no-apps">"No app passwords yet."</p> }
+                                        .into_any();
+                                }
+                                view! {
+                                    <table class="tokens" data-testid="apps">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"App"</th>
+                                                <th scope="col">"Created"</th>
+                                                <th scope="col">"Last synced"</th>
+                                                <th scope="col">
+                                                    <span class="visually-hidden">"Actions"</span>
+                                                </th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {info
+                                                .passwords
+                                                .into_iter()
+                                                .map(|app| {
+                                                    let label = format!("Revoke {}", app.name);
+                                                    view! {
+                                                        <tr>
+                                                            <td>{app.name}</td>
+                                                            <td>{when(app.created_at)}</td>
+                                                            <td>{app.last_used_at.map(when).unwrap_or_else(|| "Never".to_owned())}</td>
+                                                            <td>
+                                                                <ActionForm action=revoke attr:class="inline-form">
+                                                                    <input type="hidden" name="id" value=app.id />
                                                                     <button type="submit" class="danger" aria-label=label>
                                                                         "Revoke"
                                                                     </button>

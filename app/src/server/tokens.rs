@@ -1,9 +1,10 @@
-//! Personal access tokens for the REST API: list, create (shown once), revoke.
+//! Personal access tokens for the REST API: list, create (shown once), revoke; and app
+//! passwords for calendar apps (CalDAV), the same kind of token made for one app.
 
 use leptos::prelude::*;
 
 use crate::AppError;
-use crate::models::{CreatedToken, TokenInfo};
+use crate::models::{CalendarAppsInfo, CreatedToken, TokenInfo};
 #[cfg(feature = "ssr")]
 use {super::request, crate::ssr::audit, crate::ssr::tokens};
 
@@ -53,6 +54,33 @@ pub async fn take_new_token() -> Result<Option<CreatedToken>, AppError> {
         memo.remember_new_token(taken.clone());
     }
     Ok(taken)
+}
+
+/// Settings → Calendar apps: the address and user name to give an app, and the app
+/// passwords made so far (with when each was last used).
+#[server(prefix = "/fn", endpoint = "calendar_apps")]
+pub async fn calendar_apps() -> Result<CalendarAppsInfo, AppError> {
+    let user = request::require_user().await?;
+    let state = request::state()?;
+    let passwords = tokens::list_for(&state.db, &user.id, tokens::APP_PASSWORD).await?;
+    Ok(CalendarAppsInfo { server_url: state.public_url.clone(), login: user.email.clone(), passwords })
+}
+
+/// An app password: a personal token for one calendar app, with the calendar and tasks
+/// scopes (CalDAV reads and writes both), shown once.
+#[server(prefix = "/fn", endpoint = "create_app_password")]
+pub async fn create_app_password(name: String) -> Result<CreatedToken, AppError> {
+    let user = request::require_user().await?;
+    let scopes = calento::scope::Scopes::parse("calendar:write tasks:write")?;
+    let db = request::state()?.db.clone();
+    let created = tokens::create_for(&db, &user.id, &name, scopes, tokens::APP_PASSWORD).await?;
+    let detail = format!("{} (app password)", created.info.name);
+    audit::record(&db, Some(&user.id), None, audit::event::TOKEN_CREATED, &detail, &request::origin().await).await;
+    if request::is_plain_form_post() {
+        let session = request::session().await?;
+        session.insert(NEW_TOKEN_KEY, &created).await.map_err(|e| crate::ssr::unexpected("writing the session", e))?;
+    }
+    Ok(created)
 }
 
 #[server(prefix = "/fn", endpoint = "revoke_token")]

@@ -33,6 +33,9 @@ pub const OWNED_TABLES: &[(&str, &str, &[&str])] = &[
     ("sessions", "user_id", &["id", "data"]),
     ("user_identities", "user_id", &[]),
     ("audit_log", "user_id", &[]),
+    // What calendar apps wrote (CalDAV), as they wrote it; the fingerprints are internal.
+    ("dav_objects", "user_id", &["fingerprint", "etag"]),
+    ("dav_properties", "user_id", &[]),
 ];
 
 /// Tables with a `user_id` column that are deliberately not exported.

@@ -11,6 +11,11 @@ use crate::models::{CreatedToken, TokenInfo};
 /// Every token starts with this, so leaked tokens are easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "cal_";
 
+/// What a token is for: the API (Settings → API tokens) or one calendar app
+/// (Settings → Calendar apps, CalDAV).
+pub const API: &str = "api";
+pub const APP_PASSWORD: &str = "app_password";
+
 /// How stale `last_used_at` may get before a use writes it again.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
@@ -76,6 +81,17 @@ pub async fn create(db: &Db, user_id: &str, name: &str) -> Result<CreatedToken, 
 }
 
 pub async fn create_scoped(db: &Db, user_id: &str, name: &str, scopes: Scopes) -> Result<CreatedToken, AppError> {
+    create_for(db, user_id, name, scopes, API).await
+}
+
+/// A token for `purpose` ([`API`] or [`APP_PASSWORD`]).
+pub async fn create_for(
+    db: &Db,
+    user_id: &str,
+    name: &str,
+    scopes: Scopes,
+    purpose: &str,
+) -> Result<CreatedToken, AppError> {
     let name = TokenName::parse(name)?;
     let token = generate();
     let row = TokenRow {
@@ -86,7 +102,8 @@ pub async fn create_scoped(db: &Db, user_id: &str, name: &str, scopes: Scopes) -
         scopes: scopes.text(),
     };
     sqlx::query(
-        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, scopes) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, scopes, purpose)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&row.id)
     .bind(user_id)
@@ -94,18 +111,25 @@ pub async fn create_scoped(db: &Db, user_id: &str, name: &str, scopes: Scopes) -
     .bind(hash(&token))
     .bind(row.created_at)
     .bind(&row.scopes)
+    .bind(purpose)
     .execute(db.write())
     .await?;
     Ok(CreatedToken { info: row.info(), token })
 }
 
-/// The user's tokens that still work, newest first.
+/// The user's API tokens that still work, newest first.
 pub async fn list(db: &Db, user_id: &str) -> Result<Vec<TokenInfo>, AppError> {
+    list_for(db, user_id, API).await
+}
+
+/// The user's tokens for `purpose` that still work, newest first.
+pub async fn list_for(db: &Db, user_id: &str, purpose: &str) -> Result<Vec<TokenInfo>, AppError> {
     sqlx::query_as::<_, TokenRow>(
         "SELECT id, name, created_at, last_used_at, scopes FROM api_tokens
-         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+         WHERE user_id = $1 AND purpose = $2 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
     )
     .bind(user_id)
+    .bind(purpose)
     .fetch_all(db.read())
     .await
     .map(|rows| rows.into_iter().map(TokenRow::info).collect())

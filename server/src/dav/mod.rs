@@ -149,7 +149,7 @@ impl Who {
 
 /// A collection of the calendar home: a calendar of events, or a task list.
 pub enum Collection {
-    Events(CalendarRow),
+    Events(Box<CalendarRow>),
     Tasks(todo::TaskList),
 }
 
@@ -167,14 +167,14 @@ async fn find_collection(db: &Db, who: &Who, id: &str) -> Result<Collection, App
     if let Some(list) = todo::find_list(db, &who.user.id, id).await? {
         return Ok(Collection::Tasks(list));
     }
-    calendars::find(db, &who.user.id, id).await.map(Collection::Events)
+    calendars::find(db, &who.user.id, id).await.map(|c| Collection::Events(Box::new(c)))
 }
 
 /// The home's collections this credential may read.
 async fn collections(db: &Db, who: &Who) -> Result<Vec<Collection>, AppError> {
     let mut out = Vec::new();
     if who.may(Access::Read) {
-        out.extend(calendars::list(db, &who.user.id).await?.into_iter().map(Collection::Events));
+        out.extend(calendars::list(db, &who.user.id).await?.into_iter().map(|c| Collection::Events(Box::new(c))));
     }
     if who.scopes.allows(Area::Tasks, Access::Read) {
         out.extend(todo::lists(db, &who.user.id).await?.into_iter().map(Collection::Tasks));

@@ -593,8 +593,6 @@ async fn sync(
     let ctx = Ctx::load(db, who).await?;
     // The revision is read after the feed's counter, so the token never claims more.
     let collection = &readable(db, who, collection.id()).await?;
-    let mut listing = listing(db, who, collection).await?;
-    listing.objects.sort_by(|a, b| a.id.cmp(&b.id));
     let (_, floor) = store::feed_bounds(db, &who.user.id).await?;
     // Where the client is: the mark (revision or feed counter) it has everything up to,
     // and during a first sync in parts, the last object it was sent.
@@ -621,16 +619,25 @@ async fn sync(
         Collection::Events(calendar) => calendar.revision,
         Collection::Tasks(_) => ctx.seq,
     };
+    let changed = match (mark, collection) {
+        (None, _) => Vec::new(),
+        (Some(m), Collection::Events(calendar)) => store::changed_since(db, &calendar.id, m, now).await?,
+        (Some(m), Collection::Tasks(_)) => todo::changed_since(db, &who.user.id, m, now).await?,
+    };
+    // A sync after a few changes reads only the objects that changed.
+    let mut listing = match (collection, &mark, &after) {
+        (Collection::Events(calendar), Some(_), None) if changed.len() <= 500 => {
+            let ids: Vec<String> = changed.iter().map(|(id, _)| id.clone()).collect();
+            store::list_of(db, &calendar.id, &ids).await?
+        }
+        _ => listing(db, who, collection).await?,
+    };
+    listing.objects.sort_by(|a, b| a.id.cmp(&b.id));
     // Objects of a first sync not sent yet.
     let first: Vec<&Object> = match (&mark, &after) {
         (None, _) => listing.objects.iter().collect(),
         (Some(_), Some(after)) => listing.objects.iter().filter(|o| o.id > *after).collect(),
         (Some(_), None) => Vec::new(),
-    };
-    let changed = match (mark, collection) {
-        (None, _) => Vec::new(),
-        (Some(m), Collection::Events(calendar)) => store::changed_since(db, &calendar.id, m, now).await?,
-        (Some(m), Collection::Tasks(_)) => todo::changed_since(db, &who.user.id, m, now).await?,
     };
     // What changed, by object (exceptions count as their series), once, in order.
     let mut delta: Vec<(String, i64)> = Vec::new();

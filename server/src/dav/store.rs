@@ -113,6 +113,45 @@ pub async fn list(db: &Db, calendar_id: &str) -> Result<Listing, AppError> {
     Ok(listing(&rows, &kept))
 }
 
+/// The objects among `ids` (event or exception ids; an exception stands for its series)
+/// still in the calendar: what a sync after a few changes needs, without the rest.
+pub async fn list_of(db: &Db, calendar_id: &str, ids: &[String]) -> Result<Listing, AppError> {
+    if ids.is_empty() {
+        return Ok(Listing { objects: Vec::new(), exceptions: HashMap::new() });
+    }
+    let marks = |n: usize| (2..n + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT id, master_id FROM events WHERE calendar_id = $1 AND id IN ({})", marks(ids.len()));
+    let mut query = sqlx::query_as::<_, (String, Option<String>)>(sqlx::AssertSqlSafe(sql)).bind(calendar_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let mut masters: Vec<String> =
+        query.fetch_all(db.read()).await?.into_iter().map(|(id, m)| m.unwrap_or(id)).collect();
+    masters.sort();
+    masters.dedup();
+    if masters.is_empty() {
+        return Ok(Listing { objects: Vec::new(), exceptions: HashMap::new() });
+    }
+    let m = marks(masters.len());
+    let sql =
+        format!("SELECT {KEY_COLUMNS} FROM events WHERE calendar_id = $1 AND (id IN ({m}) OR master_id IN ({m}))");
+    let mut query = sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(sql)).bind(calendar_id);
+    for id in &masters {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(db.read()).await?;
+    let sql = format!("SELECT object_id, name, fingerprint, etag FROM dav_objects WHERE object_id IN ({})", {
+        (1..=masters.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    });
+    let mut query = sqlx::query_as::<_, (String, String, String, String)>(sqlx::AssertSqlSafe(sql));
+    for id in &masters {
+        query = query.bind(id);
+    }
+    let kept =
+        query.fetch_all(db.read()).await?.into_iter().map(|(id, name, fp, etag)| (id, (name, fp, etag))).collect();
+    Ok(listing(&rows, &kept))
+}
+
 fn listing(rows: &[KeyRow], kept: &HashMap<String, (String, String, String)>) -> Listing {
     let mut groups: BTreeMap<&str, Vec<&KeyRow>> = BTreeMap::new();
     let mut exceptions = HashMap::new();

@@ -286,6 +286,8 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("create_token", Owner, &[("name", "b")]),
     ("take_new_token", Owner, &[]),
     ("revoke_token", Owner, &[("id", "{token}")]),
+    ("calendar_apps", Owner, &[]),
+    ("create_app_password", Owner, &[("name", "b")]),
 ];
 
 /// A's objects, by placeholder name.

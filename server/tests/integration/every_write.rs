@@ -49,6 +49,7 @@ const FNS_NOT_IN_THE_FEED: &[(&str, &str)] = &[
     ("create_token", "a personal token"),
     ("take_new_token", "reads the session"),
     ("revoke_token", "a personal token"),
+    ("create_app_password", "a personal token (an app password)"),
 ];
 
 /// Server functions that only read (some make a default on first use, which records).
@@ -84,6 +85,7 @@ const FNS_READING: &[&str] = &[
     "focus_now",
     "my_progress",
     "list_tokens",
+    "calendar_apps",
 ];
 
 async fn cursor(app: &TestApp, token: &str) -> u64 {
