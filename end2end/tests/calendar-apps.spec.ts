@@ -18,6 +18,13 @@ test("an app password is shown once, syncs over CalDAV, shows its last sync and 
   await expect(account).toContainText("http://");
   await expect(account).toContainText(email);
   await expect(page.getByTestId("no-apps")).toBeVisible();
+  // The Apple profile is offered for the signed-in account.
+  const profileLink = page.getByTestId("apple-profile");
+  await expect(profileLink).toHaveAttribute("href", "/settings/calendar-apps/calento.mobileconfig");
+  const profile = await page.request.get("/settings/calendar-apps/calento.mobileconfig");
+  expect(profile.status()).toBe(200);
+  expect(profile.headers()["content-type"]).toContain("application/x-apple-aspen-config");
+  expect(await profile.text()).toContain(`<string>${email}</string>`);
 
   await page.getByLabel("App name", { exact: true }).fill("iPhone");
   await page.getByRole("button", { name: "Create app password" }).click();

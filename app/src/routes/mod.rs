@@ -426,9 +426,13 @@ pub fn CalendarAppsPage() -> impl IntoView {
                 <details>
                     <summary>"iPhone, iPad and Mac"</summary>
                     <p>
-                        "Settings → Calendar → Accounts → Add Account → Other → Add CalDAV Account (on a Mac: "
-                        "Calendar → Settings → Accounts → + → Other CalDAV Account, Manual). Give the server's "
-                        "host name, your user name and the app password."
+                        <a href="/settings/calendar-apps/calento.mobileconfig" rel="external" data-testid="apple-profile">
+                            "Download the profile"
+                        </a>
+                        " and open it: it adds the account, and asks for the app password. Or by hand: Settings → "
+                        "Calendar → Accounts → Add Account → Other → Add CalDAV Account (on a Mac: Calendar → "
+                        "Settings → Accounts → + → Other CalDAV Account, Manual), with the server's host name, "
+                        "your user name and the app password."
                     </p>
                 </details>
                 <details>

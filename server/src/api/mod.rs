@@ -180,7 +180,9 @@ pub fn site_routes() -> Vec<Routes> {
             .get("/feeds/{file}", calendar::feed)
             .get("/auth/oidc/{provider}/start", crate::oidc::start)
             .get("/auth/oidc/{provider}/callback", crate::oidc::callback),
-        Routes::new(Guard::Session).post("/settings/calendars/{id}/import", calendar::import_form),
+        Routes::new(Guard::Session)
+            .post("/settings/calendars/{id}/import", calendar::import_form)
+            .get("/settings/calendar-apps/calento.mobileconfig", crate::dav::apple_profile),
         Routes::new(Guard::Public).any("/.well-known/caldav", crate::dav::well_known),
         Routes::new(Guard::AppPassword)
             .any("/dav", crate::dav::handle)

@@ -30,6 +30,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use sha2::Digest as _;
 
 use app::AppError;
 use app::models::CalendarInput;
@@ -199,6 +200,85 @@ async fn bodies(
         Collection::Events(c) => store::bodies(db, &c.id, objects).await,
         Collection::Tasks(_) => todo::bodies(db, &who.user, objects).await,
     }
+}
+
+/// An Apple configuration profile (`.mobileconfig`) for the signed-in account: opened on
+/// an iPhone, iPad or Mac it adds the CalDAV account (server, port, TLS, principal, user
+/// name); the device asks for the app password when it is installed.
+pub async fn apple_profile(State(state): State<AppState>, session: tower_sessions::Session) -> Response {
+    let user_id = session.get::<String>(app::ssr::session_store::USER_ID_KEY).await.ok().flatten();
+    let Some(user_id) = user_id else {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login?next=/settings/calendar-apps")]).into_response();
+    };
+    let user = match accounts::find_by_id(&state.db, &user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return AppError::Unauthorized.into_response(),
+        Err(error) => return error.into_response(),
+    };
+    let profile = profile_text(&state.public_url, &user);
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/x-apple-aspen-config; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"Calento.mobileconfig\"")),
+        ],
+        profile,
+    )
+        .into_response()
+}
+
+/// The profile's text: a `com.apple.caldav.account` payload inside a configuration.
+fn profile_text(public_url: &str, user: &UserRow) -> String {
+    let url = url::Url::parse(public_url).ok();
+    let host = url.as_ref().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "localhost".to_owned());
+    let tls = url.as_ref().is_some_and(|u| u.scheme() == "https");
+    let port = url.as_ref().and_then(url::Url::port_or_known_default).unwrap_or(if tls { 443 } else { 80 });
+    // Stable identifiers: the same account on the same server is the same profile.
+    let uuid = |salt: &str| {
+        let digest = sha2::Sha256::digest(format!("{salt}|{host}|{}", user.id).as_bytes());
+        let h: String = digest[..16].iter().map(|b| format!("{b:02X}")).collect();
+        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    };
+    let x = |t: &str| escape(t);
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>PayloadContent</key>
+  <array>
+    <dict>
+      <key>CalDAVAccountDescription</key><string>Calento</string>
+      <key>CalDAVHostName</key><string>{host}</string>
+      <key>CalDAVPort</key><integer>{port}</integer>
+      <key>CalDAVPrincipalURL</key><string>{principal}</string>
+      <key>CalDAVUseSSL</key><{tls}/>
+      <key>CalDAVUsername</key><string>{login}</string>
+      <key>PayloadDescription</key><string>Your Calento calendars and task lists</string>
+      <key>PayloadDisplayName</key><string>Calento (CalDAV)</string>
+      <key>PayloadIdentifier</key><string>calento.caldav.{id}</string>
+      <key>PayloadType</key><string>com.apple.caldav.account</string>
+      <key>PayloadUUID</key><string>{inner}</string>
+      <key>PayloadVersion</key><integer>1</integer>
+    </dict>
+  </array>
+  <key>PayloadDisplayName</key><string>Calento on {host}</string>
+  <key>PayloadIdentifier</key><string>calento.{id}</string>
+  <key>PayloadRemovalDisallowed</key><false/>
+  <key>PayloadType</key><string>Configuration</string>
+  <key>PayloadUUID</key><string>{outer}</string>
+  <key>PayloadVersion</key><integer>1</integer>
+</dict>
+</plist>
+"#,
+        host = x(&host),
+        principal = x(&principal_path(&user.id)),
+        tls = if tls { "true" } else { "false" },
+        login = x(&user.email),
+        id = x(&user.id),
+        inner = uuid("caldav"),
+        outer = uuid("profile"),
+    )
 }
 
 /// `/.well-known/caldav` (RFC 6764): the DAV tree, whatever the method.

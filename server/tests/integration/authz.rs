@@ -141,6 +141,7 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/metrics", Public),
     ("GET", "/feeds/{file}", Public),
     ("POST", "/settings/calendars/{id}/import", Owner),
+    ("GET", "/settings/calendar-apps/calento.mobileconfig", Owner),
     ("GET", "/auth/oidc/{provider}/start", Public),
     ("GET", "/auth/oidc/{provider}/callback", Public),
     ("ANY", "/.well-known/caldav", Public),

@@ -22,6 +22,7 @@ on_both_backends!(
     caldav_server_tester_finds_only_the_documented_gaps,
     vdirsyncer_syncs_both_ways,
     recorded_client_requests_are_answered,
+    an_apple_profile_adds_the_account,
 );
 
 struct Dav<'a> {
@@ -1024,4 +1025,26 @@ async fn recorded_client_requests_are_answered(backend: Backend) {
     let outlook = dav.report(&fixture("outlook-query.xml")).await;
     assert_eq!(outlook.status, 207);
     assert!(outlook.body.contains(&dav.object("tb.ics")), "{}", outlook.body);
+}
+
+/// Settings → Calendar apps offers an Apple configuration profile for the signed-in
+/// account: a CalDAV payload naming the server, its principal and the user name.
+async fn an_apple_profile_adds_the_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let path = "/settings/calendar-apps/calento.mobileconfig";
+    let anonymous = app.get(path).await;
+    assert_eq!(anonymous.status, 303);
+    let browser = app.browser();
+    assert_eq!(browser.register("dav-apple@example.org", "Ada").await.status, 200);
+    let me = browser.get("/api/v1/me").await.json();
+    let profile = browser.get(path).await;
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    let kind = profile.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(kind.starts_with("application/x-apple-aspen-config"), "{kind}");
+    assert!(profile.body.contains("<string>com.apple.caldav.account</string>"), "{}", profile.body);
+    let principal = format!("<string>/dav/principals/{}/</string>", me["id"].as_str().expect("id"));
+    assert!(profile.body.contains(&principal), "{}", profile.body);
+    assert!(profile.body.contains("<key>CalDAVUsername</key><string>dav-apple@example.org</string>"));
+    assert!(!profile.body.contains("CalDAVPassword"), "the device asks for the app password");
+    assert_eq!(browser.get(path).await.body, profile.body, "the same account gets the same profile");
 }
