@@ -1251,6 +1251,7 @@ mod tests {
     fn colours_read_apple_and_plain_forms() {
         assert_eq!(color_of("#FF8800FF").as_deref(), Some("#ff8800"));
         assert_eq!(color_of("#ff8800").as_deref(), Some("#ff8800"));
-        assert_eq!(color_of("red"), None);
+        assert_eq!(color_of("blue").as_deref(), Some("#0000ff"), "CSS names, as the tester sets them");
+        assert_eq!(color_of("reddish"), None);
     }
 }
