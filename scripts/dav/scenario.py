@@ -153,6 +153,27 @@ def _():
     expect(response.status == 412, f"status {response.status}")
 
 
+@check("a task with a sub-task (VTODO with RELATED-TO), completed from the client")
+def _():
+    tasks = state["principal"].calendar(cal_id="tasks")
+    parent = tasks.save_todo(summary="Plan the trip", uid="scenario-task@example.org", priority=1)
+    child = tasks.save_todo(
+        summary="Book the train",
+        uid="scenario-step@example.org",
+        parent=["scenario-task@example.org"],
+    )
+    loaded = tasks.todo_by_uid("scenario-step@example.org")
+    related = str(loaded.icalendar_component.get("RELATED-TO", ""))
+    expect(related == "scenario-task@example.org", f"RELATED-TO {related!r}")
+    child.complete()
+    pending = [str(t.icalendar_component["UID"]) for t in tasks.todos()]
+    expect("scenario-step@example.org" not in pending, f"pending {pending}")
+    expect("scenario-task@example.org" in pending, f"pending {pending}")
+    done = tasks.todos(include_completed=True)
+    expect(len(done) == 2, f"{len(done)} tasks with the completed one")
+    expect(parent.id is not None, "the parent was saved")
+
+
 @check("invalid data is refused")
 def _():
     calendar = state["calendar"]
