@@ -23,6 +23,7 @@ on_both_backends!(
     vdirsyncer_syncs_both_ways,
     recorded_client_requests_are_answered,
     an_apple_profile_adds_the_account,
+    calendar_queries_find_what_radicale_finds,
 );
 
 struct Dav<'a> {
@@ -1047,4 +1048,197 @@ async fn an_apple_profile_adds_the_account(backend: Backend) {
     assert!(profile.body.contains("<key>CalDAVUsername</key><string>dav-apple@example.org</string>"));
     assert!(!profile.body.contains("CalDAVPassword"), "the device asks for the app password");
     assert_eq!(browser.get(path).await.body, profile.body, "the same account gets the same profile");
+}
+
+/// Radicale 3.9 run beside the test; stopped when dropped.
+struct Radicale {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Radicale {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn radicale() -> Radicale {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    let dir = std::env::temp_dir().join(format!("calento-radicale-{port}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let child = std::process::Command::new(dav_python().with_file_name("radicale"))
+        .args(["--server-hosts", &format!("127.0.0.1:{port}"), "--auth-type", "none", "--logging-level", "warning"])
+        .arg("--storage-filesystem-folder")
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start radicale");
+    let server = Radicale { child, port, dir };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return server;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("Radicale did not start on port {port}");
+}
+
+/// Sends a request to Radicale (no authentication; a user name for its paths).
+async fn to_radicale(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<hyper::body::Bytes>>();
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://127.0.0.1:{port}{path}"))
+        .header("authorization", basic("differential", "x"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = client
+        .request(request.body(http_body_util::Full::new(hyper::body::Bytes::from(body.to_owned()))).expect("request"))
+        .await
+        .expect("radicale answers");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The object names (last path segments) a multistatus answers with, with a 200 status.
+fn names_found(body: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    // Both servers write responses as <prefix:response>…<prefix:href>…</prefix:href>.
+    for response in body.split("response>").filter(|r| r.contains("href>")) {
+        let Some(href) = response.split("href>").nth(1).and_then(|h| h.split('<').next()) else { continue };
+        if href.ends_with('/') || (response.contains("404 Not Found") && !response.contains("200 OK")) {
+            continue;
+        }
+        let name = href.rsplit('/').next().unwrap_or_default();
+        names.insert(percent_encoding::percent_decode_str(name).decode_utf8_lossy().into_owned());
+    }
+    names
+}
+
+/// The differential check of the issue: the same calendar-query and multiget against
+/// Calento and Radicale give the same set of objects.
+async fn calendar_queries_find_what_radicale_finds(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (dav, _) = Dav::new(&app, "dav-differential@example.org").await;
+    let peer = radicale().await;
+    let collection = "/differential/cal/";
+    assert_eq!(to_radicale(peer.port, "MKCALENDAR", collection, &[], "").await.0, 201);
+
+    let vcal = |body: &str| {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Calento tests//EN\r\n{body}END:VCALENDAR\r\n")
+    };
+    let event = |uid: &str, lines: &str| {
+        vcal(&format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\nSUMMARY:{uid}\r\n{lines}END:VEVENT\r\n"
+        ))
+    };
+    let objects: Vec<(&str, String)> = vec![
+        ("march-single.ics", event("march-single", "DTSTART:20240312T100000Z\r\nDTEND:20240312T110000Z\r\n")),
+        ("april-single.ics", event("april-single", "DTSTART:20240415T100000Z\r\nDTEND:20240415T110000Z\r\n")),
+        ("all-day.ics", event("all-day", "DTSTART;VALUE=DATE:20240320\r\nDTEND;VALUE=DATE:20240322\r\n")),
+        ("floating.ics", event("floating", "DTSTART:20240305T120000\r\nDTEND:20240305T130000\r\n")),
+        (
+            "weekly-berlin.ics",
+            event(
+                "weekly-berlin",
+                "DTSTART;TZID=Europe/Berlin:20240101T090000\r\nDTEND;TZID=Europe/Berlin:20240101T100000\r\nRRULE:FREQ=WEEKLY;COUNT=8\r\n",
+            ),
+        ),
+        (
+            "monthly-exdate.ics",
+            event(
+                "monthly-exdate",
+                "DTSTART:20240110T150000Z\r\nDTEND:20240110T160000Z\r\nRRULE:FREQ=MONTHLY;COUNT=6\r\nEXDATE:20240310T150000Z\r\n",
+            ),
+        ),
+        (
+            "moved-in.ics",
+            vcal(
+                "BEGIN:VEVENT\r\nUID:moved-in\r\nDTSTAMP:20240101T000000Z\r\nSUMMARY:moved-in\r\nDTSTART:20240201T080000Z\r\n\
+                 DTEND:20240201T090000Z\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:moved-in\r\n\
+                 DTSTAMP:20240101T000000Z\r\nSUMMARY:moved-in (moved)\r\nRECURRENCE-ID:20240202T080000Z\r\n\
+                 DTSTART:20240318T080000Z\r\nDTEND:20240318T090000Z\r\nEND:VEVENT\r\n",
+            ),
+        ),
+        ("yearly.ics", event("yearly", "DTSTART;VALUE=DATE:20200314\r\nRRULE:FREQ=YEARLY\r\n")),
+        ("lunch.ics", event("lunch", "DTSTART:20240606T120000Z\r\nDTEND:20240606T130000Z\r\nLOCATION:Cafe\r\n")),
+    ];
+    for (name, text) in &objects {
+        assert_eq!(dav.put(name, text, &[]).await.status, 201, "{name}");
+        let (status, body) =
+            to_radicale(peer.port, "PUT", &format!("{collection}{name}"), &[("content-type", "text/calendar")], text)
+                .await;
+        assert!(status == 201 || status == 204, "Radicale refused {name}: {status} {body}");
+    }
+    let query = |filter: &str| {
+        format!(
+            r#"<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>
+               <c:filter><c:comp-filter name="VCALENDAR">{filter}</c:comp-filter></c:filter></c:calendar-query>"#
+        )
+    };
+    let range = |start: &str, end: &str| {
+        format!(r#"<c:comp-filter name="VEVENT"><c:time-range start="{start}" end="{end}"/></c:comp-filter>"#)
+    };
+    let queries = [
+        ("every object", query("")),
+        ("every event", query(r#"<c:comp-filter name="VEVENT"/>"#)),
+        ("March", query(&range("20240301T000000Z", "20240401T000000Z"))),
+        ("one week of January", query(&range("20240115T000000Z", "20240122T000000Z"))),
+        ("the excluded Sunday", query(&range("20240310T000000Z", "20240311T000000Z"))),
+        ("2031", query(&range("20310101T000000Z", "20320101T000000Z"))),
+        (
+            "a summary",
+            query(
+                r#"<c:comp-filter name="VEVENT"><c:prop-filter name="SUMMARY"><c:text-match>SINGLE</c:text-match></c:prop-filter></c:comp-filter>"#,
+            ),
+        ),
+        (
+            "no location",
+            query(
+                r#"<c:comp-filter name="VEVENT"><c:prop-filter name="LOCATION"><c:is-not-defined/></c:prop-filter></c:comp-filter>"#,
+            ),
+        ),
+        ("tasks", query(r#"<c:comp-filter name="VTODO"/>"#)),
+    ];
+    let depth = [("depth", "1"), ("content-type", "application/xml")];
+    for (what, body) in &queries {
+        let ours = dav.report(body).await;
+        assert_eq!(ours.status, 207, "{what}: {}", ours.body);
+        let (status, theirs) = to_radicale(peer.port, "REPORT", collection, &depth, body).await;
+        assert_eq!(status, 207, "{what}: Radicale {theirs}");
+        assert_eq!(names_found(&ours.body), names_found(&theirs), "{what}: Calento and Radicale differ");
+        if *what == "every object" {
+            assert_eq!(names_found(&theirs).len(), objects.len(), "both list every object: {theirs}");
+        }
+        if *what == "March" {
+            let march: std::collections::BTreeSet<String> =
+                ["all-day.ics", "floating.ics", "march-single.ics", "moved-in.ics", "yearly.ics"]
+                    .map(String::from)
+                    .into();
+            assert_eq!(names_found(&theirs), march, "{theirs}");
+        }
+    }
+    let hrefs = |prefix: &str| {
+        ["march-single.ics", "weekly-berlin.ics", "missing.ics"]
+            .map(|n| format!("<d:href>{prefix}{n}</d:href>"))
+            .join("")
+    };
+    let multiget = |prefix: &str| {
+        format!(
+            r#"<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>{}</c:calendar-multiget>"#,
+            hrefs(prefix)
+        )
+    };
+    let ours = dav.report(&multiget(&dav.calendar_path())).await;
+    let (_, theirs) = to_radicale(peer.port, "REPORT", collection, &depth, &multiget(collection)).await;
+    assert_eq!(names_found(&ours.body), names_found(&theirs), "multiget");
+    assert_eq!(names_found(&ours.body).len(), 2, "{}", ours.body);
 }
