@@ -1041,6 +1041,15 @@ fn component_refused(reason: &str) -> Response {
     refuse(StatusCode::FORBIDDEN, Name::new(CALDAV, "supported-calendar-component"), "", reason)
 }
 
+/// A booking's event is changed through the booking (Calento tells the invitee), not by
+/// an app; the app is told so and keeps the server's copy.
+fn booking_refused() -> Response {
+    need_privilege(
+        "write-content",
+        "This event is a booking: reschedule or cancel it in Calento (Bookings), so the invitee is told.",
+    )
+}
+
 fn written(etag: &str, created: bool) -> Response {
     let status = if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
     let etag = HeaderValue::from_str(&format!("\"{etag}\"")).unwrap_or(HeaderValue::from_static(""));
@@ -1108,6 +1117,11 @@ async fn put_event(
     };
     if !preconditions_hold(headers, current.map(|o| o.etag.as_str())) {
         return Ok(precondition_failed());
+    }
+    if let Some(current) = current
+        && store::is_booking(db, &current.id).await?
+    {
+        return Ok(booking_refused());
     }
     if let Some(refused) = uid_changed(who, &calendar.id, current, &event.uid) {
         return Ok(refused);
@@ -1183,6 +1197,9 @@ async fn delete(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -> Res
             let object = listing.by_name(name).ok_or(AppError::NotFound)?;
             if !preconditions_hold(headers, Some(&object.etag)) {
                 return Ok(precondition_failed());
+            }
+            if matches!(collection, Collection::Events(_)) && store::is_booking(db, &object.id).await? {
+                return Ok(booking_refused());
             }
             match collection {
                 Collection::Events(_) => store::delete(db, &who.user.id, &object.id).await?,

@@ -263,6 +263,16 @@ pub async fn name_of_gone(db: &Db, user_id: &str, id: &str) -> Result<String, Ap
     Ok(name.unwrap_or_else(|| format!("{id}.ics")))
 }
 
+/// Whether the event is a booking's: an invitee booked it, so moving or cancelling it
+/// must go through the booking (which tells the invitee), not through a calendar app.
+pub async fn is_booking(db: &Db, event_id: &str) -> Result<bool, AppError> {
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM bookings WHERE event_id = $1 LIMIT 1")
+        .bind(event_id)
+        .fetch_optional(db.read())
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Another object of the user's with this UID, in any calendar: (calendar id, master id).
 pub async fn uid_taken(
     db: &Db,

@@ -24,6 +24,7 @@ on_both_backends!(
     recorded_client_requests_are_answered,
     an_apple_profile_adds_the_account,
     calendar_queries_find_what_radicale_finds,
+    a_bookings_event_is_changed_through_the_booking,
 );
 
 struct Dav<'a> {
@@ -1241,4 +1242,53 @@ async fn calendar_queries_find_what_radicale_finds(backend: Backend) {
     let (_, theirs) = to_radicale(peer.port, "REPORT", collection, &depth, &multiget(collection)).await;
     assert_eq!(names_found(&ours.body), names_found(&theirs), "multiget");
     assert_eq!(names_found(&ours.body).len(), 2, "{}", ours.body);
+}
+
+/// An invitee's booking is an event in the host's calendar; apps see it, and an app's
+/// edit or delete of it is refused (the booking is moved or cancelled in Calento, which
+/// tells the invitee).
+async fn a_bookings_event_is_changed_through_the_booking(backend: Backend) {
+    use crate::booking::{book, host, invitee, link};
+    let app = spawn_app(backend).await;
+    let host = host(&app, "dav-host@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro call", "durations": [30]})).await;
+    let from = chrono::Utc::now() + chrono::Duration::days(2);
+    let to = from + chrono::Duration::days(7);
+    let slots = app
+        .get(&format!(
+            "/api/v1/public/{}/intro/slots?from={}&to={}",
+            host.username,
+            from.format("%Y-%m-%dT00:00:00Z"),
+            to.format("%Y-%m-%dT00:00:00Z")
+        ))
+        .await
+        .json();
+    let start = slots[0].as_str().expect("an offered slot").to_owned();
+    assert_eq!(book(&app, &host, "intro", invitee(&start), None).await.status, 201);
+
+    let me = app.api("GET", "/api/v1/me", &host.token, None).await.json();
+    let calendars = app.api("GET", "/api/v1/calendars", &host.token, None).await.json();
+    let dav = Dav {
+        app: &app,
+        auth: basic("dav-host@example.org", &host.token),
+        user: me["id"].as_str().expect("id").to_owned(),
+        calendar: calendars[0]["id"].as_str().expect("calendar").to_owned(),
+    };
+    let listing = dav.send("PROPFIND", &dav.calendar_path(), &[("depth", "1")], "").await;
+    let href = listing
+        .body
+        .split("<d:href>")
+        .filter_map(|h| h.split('<').next())
+        .find(|h| h.ends_with(".ics"))
+        .expect("the booking's event as an object")
+        .to_owned();
+    let read = dav.send("GET", &href, &[], "").await;
+    assert_eq!(read.status, 200);
+    assert!(read.body.contains("Intro call"), "{}", read.body);
+    let edited = read.body.replace("Intro call", "Moved by an app");
+    let put = dav.send("PUT", &href, &[], &edited).await;
+    assert_eq!(put.status, 403, "{}", put.body);
+    assert!(put.body.contains("need-privileges") && put.body.contains("booking"), "{}", put.body);
+    assert_eq!(dav.send("DELETE", &href, &[], "").await.status, 403);
+    assert_eq!(dav.send("GET", &href, &[], "").await.body, read.body, "the booking's event is unchanged");
 }
