@@ -483,6 +483,8 @@ enum Res<'a> {
 struct Ctx<'a> {
     who: &'a Who,
     seq: i64,
+    /// The newest change pruned away: sync tokens below it have expired.
+    floor: i64,
     dead: HashMap<String, Vec<(String, String)>>,
 }
 
@@ -512,9 +514,9 @@ impl<'a> Ctx<'a> {
     /// Reads the feed's counter before anything else, so a sync token never claims more
     /// than was read.
     async fn load(db: &Db, who: &'a Who) -> Result<Self, AppError> {
-        let (seq, _) = store::feed_bounds(db, &who.user.id).await?;
+        let (seq, floor) = store::feed_bounds(db, &who.user.id).await?;
         let dead = store::dead_properties(db, &who.user.id).await?;
-        Ok(Self { who, seq, dead })
+        Ok(Self { who, seq, floor, dead })
     }
 
     fn sync_token(&self, collection: &Collection) -> String {

@@ -141,13 +141,13 @@ fn utc_time(text: &str) -> Option<NaiveDateTime> {
 async fn respond(
     db: &Db,
     who: &Who,
+    ctx: &Ctx<'_>,
     collection: &Collection,
     root: roxmltree::Node<'_, '_>,
     objects: &[&Object],
     out: &mut Multistatus,
 ) -> Result<(), AppError> {
     let wanted = Wanted::of(Some(root));
-    let ctx = Ctx::load(db, who).await?;
     let mut bodies = if wanted.wants(CALDAV, "calendar-data") {
         match (expand_window(root)?, collection) {
             (Some((from, to)), Collection::Events(_)) => expanded(db, objects, from, to).await?,
@@ -188,6 +188,7 @@ async fn multiget(
     collection: &Collection,
     root: roxmltree::Node<'_, '_>,
 ) -> Result<Response, AppError> {
+    let ctx = Ctx::load(db, who).await?;
     let listing = listing(db, who, collection).await?;
     let mut found: Vec<&Object> = Vec::new();
     let mut out = Multistatus::new();
@@ -206,7 +207,7 @@ async fn multiget(
             None => out.status(path, "404 Not Found"),
         }
     }
-    respond(db, who, collection, root, &found, &mut out).await?;
+    respond(db, who, &ctx, collection, root, &found, &mut out).await?;
     Ok(multistatus(out.finish()))
 }
 
@@ -317,8 +318,7 @@ fn alarm_in_range(parent: &Component, alarm: &Component, (start, end): (NaiveDat
         return instant_of(alarm, "TRIGGER").is_some_and(|t| start <= t && t < end);
     }
     let Some(d) = ics::parse_duration(trigger.value.trim()) else { return false };
-    let seconds = (d.weeks * 7 + d.days) * 86_400 + d.seconds;
-    let offset = chrono::Duration::seconds(if d.negative { -seconds } else { seconds });
+    let offset = exact(d);
     let from_end = trigger.param("RELATED").is_some_and(|r| r.eq_ignore_ascii_case("END"));
     let series = if parent.name == "VTODO" {
         todo_series(parent)
@@ -367,6 +367,12 @@ fn placed_instant(placed: Placed) -> NaiveDateTime {
         Placed::Date(d) => d.and_hms_opt(0, 0, 0).unwrap_or_default(),
         Placed::Floating(t) | Placed::Utc(t) => t,
     }
+}
+
+/// A DURATION as exact time (days as 24 hours: instants here are UTC).
+fn exact(d: ics::NominalDuration) -> chrono::Duration {
+    let seconds = (d.weeks * 7 + d.days) * 86_400 + d.seconds;
+    chrono::Duration::seconds(if d.negative { -seconds } else { seconds })
 }
 
 /// A date or time property as a UTC instant (a date at its midnight; floating and unknown
@@ -420,11 +426,7 @@ fn todo_in_range(todo: &Component, (start, end): (NaiveDateTime, NaiveDateTime))
     let dtstart = instant_of(todo, "DTSTART");
     // DTSTART with a DURATION ends where a DUE would (RFC 4791 §9.9, first row).
     let length = todo.property("DURATION").and_then(|p| ics::parse_duration(p.value.trim()));
-    let due = instant_of(todo, "DUE").or_else(|| {
-        let (start, d) = (dtstart?, length?);
-        let seconds = (d.weeks * 7 + d.days) * 86_400 + d.seconds;
-        Some(start + chrono::Duration::seconds(if d.negative { -seconds } else { seconds }))
-    });
+    let due = instant_of(todo, "DUE").or_else(|| Some(dtstart? + exact(length?)));
     let completed = instant_of(todo, "COMPLETED");
     let created = instant_of(todo, "CREATED");
     match (dtstart, due, completed, created) {
@@ -507,6 +509,7 @@ async fn query(
             "A calendar-query filter starts with the VCALENDAR component.",
         ));
     }
+    let ctx = Ctx::load(db, who).await?;
     let listing = listing(db, who, collection).await?;
     let mut candidates: Vec<&Object> = match target {
         Target::Object(_, _, name) => listing.by_name(name).into_iter().collect(),
@@ -543,7 +546,7 @@ async fn query(
         });
     }
     let mut out = Multistatus::new();
-    respond(db, who, collection, root, &candidates, &mut out).await?;
+    respond(db, who, &ctx, collection, root, &candidates, &mut out).await?;
     Ok(multistatus(out.finish()))
 }
 
@@ -593,7 +596,7 @@ async fn sync(
     let ctx = Ctx::load(db, who).await?;
     // The revision is read after the feed's counter, so the token never claims more.
     let collection = &readable(db, who, collection.id()).await?;
-    let (_, floor) = store::feed_bounds(db, &who.user.id).await?;
+    let floor = ctx.floor;
     // Where the client is: the mark (revision or feed counter) it has everything up to,
     // and during a first sync in parts, the last object it was sent.
     let (mark, after): (Option<i64>, Option<String>) = if token.trim().is_empty() {
@@ -689,7 +692,7 @@ async fn sync(
         }
     }
     let mut out = Multistatus::new();
-    respond(db, who, collection, root, &present, &mut out).await?;
+    respond(db, who, &ctx, collection, root, &present, &mut out).await?;
     for id in gone {
         let name = store::name_of_gone(db, &who.user.id, &id).await?;
         out.status(&object_path(&who.user.id, collection.id(), &name), "404 Not Found");

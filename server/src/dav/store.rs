@@ -77,13 +77,13 @@ fn fingerprint(rows: &mut [&KeyRow]) -> String {
     hex(&hasher.finalize()[..16])
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The ETag of text Calento writes from the rows: their fingerprint and this build (a new
 /// build may write the same rows differently).
-fn made_etag(fingerprint: &str) -> String {
+pub(super) fn made_etag(fingerprint: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION"));
     hasher.update(fingerprint);
@@ -374,12 +374,18 @@ pub async fn keep(write: &mut changes::Write, kept: Kept<'_>) -> Result<(), AppE
 pub async fn delete(db: &Db, user_id: &str, event_id: &str) -> Result<(), AppError> {
     let mut write = changes::begin(db, user_id).await?;
     events::delete_row(&mut write, event_id).await?;
-    sqlx::query("UPDATE dav_objects SET raw = NULL, updated_at = $2 WHERE object_id = $1")
-        .bind(event_id)
-        .bind(now_ms())
-        .execute(&mut *write)
-        .await?;
+    forget_text(&mut write, event_id).await?;
     write.commit().await
+}
+
+/// Drops a deleted object's kept text; its row stays so sync reports can name it.
+pub async fn forget_text(conn: &mut sqlx::AnyConnection, id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE dav_objects SET raw = NULL, updated_at = $2 WHERE object_id = $1")
+        .bind(id)
+        .bind(now_ms())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// What changed in a calendar after revision `after` up to `upto`: each object once, with

@@ -198,12 +198,7 @@ fn fingerprint(row: &KeyRow) -> String {
         row.status,
         row.updated_at
     ));
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn made_etag(fingerprint: &str) -> String {
-    let digest = Sha256::digest(format!("{}{fingerprint}", env!("CARGO_PKG_VERSION")));
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    store::hex(&digest[..16])
 }
 
 /// A list's tasks and steps (templates are not tasks to do), with names and ETags.
@@ -224,8 +219,8 @@ pub async fn list(db: &Db, user_id: &str, tasklist: &TaskList) -> Result<Listing
             let fp = fingerprint(row);
             let (name, uid, etag, raw) = match kept.get(&row.id) {
                 Some(k) if k.fingerprint == fp => (k.name.clone(), k.uid.clone(), k.etag.clone(), true),
-                Some(k) => (k.name.clone(), k.uid.clone(), made_etag(&fp), false),
-                None => (format!("{}.ics", row.id), row.id.clone(), made_etag(&fp), false),
+                Some(k) => (k.name.clone(), k.uid.clone(), store::made_etag(&fp), false),
+                None => (format!("{}.ics", row.id), row.id.clone(), store::made_etag(&fp), false),
             };
             Object { id: row.id.clone(), uid, name, etag, raw, updated_at: row.updated_at }
         })
@@ -593,12 +588,8 @@ pub async fn put(
 /// Deletes a task (and its steps, as Calento does); its name stays known for sync.
 pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<(), AppError> {
     tasks::delete(db, user_id, id).await?;
-    sqlx::query("UPDATE dav_objects SET raw = NULL, updated_at = $2 WHERE object_id = $1")
-        .bind(id)
-        .bind(app::ssr::now_ms())
-        .execute(db.write())
-        .await?;
-    Ok(())
+    let mut conn = db.write().acquire().await?;
+    store::forget_text(&mut conn, id).await
 }
 
 /// Task changes after feed counter `after` up to `upto`: each task once, with the counter
