@@ -310,6 +310,17 @@ pub async fn find_by_email(db: &Db, email: &EmailAddress) -> Result<Option<UserR
         .map_err(AppError::from)
 }
 
+/// The account an email or username names (both are stored lower-cased; `login` must be).
+pub async fn find_by_login(db: &Db, login: &str) -> Result<Option<UserRow>, AppError> {
+    sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email = $1 OR username = $1 LIMIT 1"
+    )))
+    .bind(login)
+    .fetch_optional(db.read())
+    .await
+    .map_err(AppError::from)
+}
+
 pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRow>, AppError> {
     sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
         .bind(id)

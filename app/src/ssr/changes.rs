@@ -469,6 +469,8 @@ pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, AppError> {
     .execute(&mut *write)
     .await?;
     let deleted = sqlx::query("DELETE FROM changes WHERE at < $1").bind(before_ms).execute(&mut *write).await?;
+    // Names of objects calendar apps moved (CalDAV) matter only to syncs the feed still serves.
+    sqlx::query("DELETE FROM dav_departed WHERE departed_at < $1").bind(before_ms).execute(&mut *write).await?;
     write.commit().await?;
     Ok(deleted.rows_affected())
 }

@@ -50,6 +50,8 @@ pub const NOT_EXPORTED: &[&str] = &[
     // Events deleted in the last minutes, kept for "Undo" (pruned after an hour): what
     // the person deleted, not what they keep.
     "event_trash",
+    // Names calendar apps knew moved objects by, kept for their sync (pruned with the feed).
+    "dav_departed",
 ];
 
 /// One stored value as JSON: integers, floats, text or null, whatever the backend.

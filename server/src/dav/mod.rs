@@ -47,7 +47,7 @@ pub const ROOT: &str = "/dav/";
 const SYNC_PREFIX: &str = "https://calento.app/ns/sync/";
 /// The largest object or request body read.
 const MAX_BODY: usize = 1 << 20;
-const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL";
+const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL, MOVE, COPY";
 
 /// What a DAV path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,6 +333,8 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         "GET" | "HEAD" => get(&state.db, &who, &target, headers, method == Method::HEAD).await,
         "PUT" => put(&state.db, &who, &target, headers, body).await,
         "DELETE" => delete(&state.db, &who, &target, headers).await,
+        "MOVE" => move_object(&state.db, &who, &target, headers).await,
+        "COPY" => Ok(copy_refused(&target)),
         _ => Ok((StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, ALLOW)]).into_response()),
     };
     answer.unwrap_or_else(IntoResponse::into_response)
@@ -384,14 +386,9 @@ async fn authenticate(
     let client_ip = app::ssr::client_address(&headers, peer, state.trust_proxy);
     let db = &state.db;
     let failed = |e: AppError| e.into_response();
-    let user: Option<(String, String)> =
-        sqlx::query_as("SELECT id, email FROM users WHERE lower(email) = $1 OR lower(username) = $1 LIMIT 1")
-            .bind(&login)
-            .fetch_optional(db.read())
-            .await
-            .map_err(|e| failed(e.into()))?;
+    let user = accounts::find_by_login(db, &login).await.map_err(failed)?;
     // The same key as a sign-in with the password (the email), so both count together.
-    let account_key = user.as_ref().map_or(login.clone(), |(_, email)| email.to_lowercase());
+    let account_key = user.as_ref().map_or(login.clone(), |u| u.email.clone());
     let now = app::ssr::now_ms();
     if let Some(retry) =
         login_limits::blocked_for(db, &state.login_limits, &account_key, &client_ip, now).await.map_err(failed)?
@@ -399,12 +396,10 @@ async fn authenticate(
         return Err(AppError::RateLimited { retry_after_secs: retry }.into_response());
     }
     let credential = tokens::authenticate(db, password.trim()).await.map_err(failed)?;
-    let found = match (&user, credential) {
-        (Some((id, _)), Some(credential)) if credential.user_id == *id => accounts::find_by_id(db, id)
-            .await
-            .map_err(failed)?
-            .filter(|u| u.disabled_at.is_none())
-            .map(|u| (u, credential)),
+    let found = match (user, credential) {
+        (Some(user), Some(credential)) if credential.user_id == user.id && user.disabled_at.is_none() => {
+            Some((user, credential))
+        }
         _ => None,
     };
     match found {
@@ -583,8 +578,11 @@ impl<'a> Ctx<'a> {
                     .map(|r| format!("<d:supported-report><d:report><{r}/></d:report></d:supported-report>"))
                     .collect()
             }
-            (DAV, "current-user-privilege-set", Res::Collection(c) | Res::Object(c, _, _)) => {
+            (DAV, "current-user-privilege-set", Res::Collection(c)) => {
                 self.privileges(self.who.may_in(c, Access::Write))
+            }
+            (DAV, "current-user-privilege-set", Res::Object(c, o, _)) => {
+                self.privileges(self.who.may_in(c, Access::Write) && !o.booked)
             }
             (DAV, "current-user-privilege-set", Res::Home) => self.privileges(self.who.may_any(Access::Write)),
             (DAV, "current-user-privilege-set", Res::Root | Res::Principal) => self.privileges(false),
@@ -1120,27 +1118,44 @@ async fn put_event(
     if !preconditions_hold(headers, current.map(|o| o.etag.as_str())) {
         return Ok(precondition_failed());
     }
-    if let Some(current) = current
-        && store::is_booking(db, &current.id).await?
-    {
+    if current.is_some_and(|c| c.booked) {
         return Ok(booking_refused());
     }
     if let Some(refused) = uid_changed(who, &calendar.id, current, &event.uid) {
         return Ok(refused);
     }
+    let mut existing = current.map(|o| o.id.clone());
+    let mut left = None;
     if let Some((other_calendar, other)) =
         store::uid_taken(db, &who.user.id, &event.uid, current.map(|o| o.id.as_str())).await?
     {
         let other_name = store::name_of_gone(db, &who.user.id, &other).await?;
-        return Ok(refuse(
-            StatusCode::FORBIDDEN,
-            Name::new(CALDAV, "no-uid-conflict"),
-            &href(&object_path(&who.user.id, &other_calendar, &other_name)),
-            "An event with this UID is already in one of your calendars.",
-        ));
+        // Thunderbird and Evolution move an event to another calendar by PUT there and
+        // DELETE here: the PUT moves it (UIDs are one event per account), the DELETE then
+        // finds it already gone. A booking's or a subscription's event stays where it is.
+        let movable = current.is_none()
+            && other_calendar != calendar.id
+            && find_collection(db, who, &other_calendar).await.is_ok_and(|c| who.may_in(&c, Access::Write))
+            && store::list_of(db, &other_calendar, std::slice::from_ref(&other))
+                .await?
+                .objects
+                .first()
+                .is_some_and(|o| !o.booked);
+        if !movable {
+            return Ok(refuse(
+                StatusCode::FORBIDDEN,
+                Name::new(CALDAV, "no-uid-conflict"),
+                &href(&object_path(&who.user.id, &other_calendar, &other_name)),
+                "An event with this UID is already in one of your calendars.",
+            ));
+        }
+        existing = Some(other);
+        left = Some((other_calendar, other_name));
     }
-    match store::put(db, calendar, name, &event, body, current.map(|o| o.id.as_str())).await {
-        Ok(etag) => Ok(written(&etag, current.is_none())),
+    let left = left.as_ref().map(|(c, n)| store::Left { collection_id: c, name: n });
+    let created = current.is_none();
+    match store::put(db, calendar, &event, body, store::Place { name, existing: existing.as_deref(), left }).await {
+        Ok(etag) => Ok(written(&etag, created)),
         Err(AppError::Unexpected) => Err(AppError::Unexpected),
         Err(other) => Ok(calendar_data_refused(&other.to_string())),
     }
@@ -1171,18 +1186,42 @@ async fn put_task(
     if let Some(refused) = uid_changed(who, &list.id, current, &todo.uid) {
         return Ok(refused);
     }
+    let mut existing = current.map(|o| o.id.clone());
+    let mut left = None;
     if let Some(other) = todo::task_of_uid(db, &who.user.id, &todo.uid).await?
         && current.is_none_or(|c| c.id != other)
     {
-        return Ok(refuse(
-            StatusCode::FORBIDDEN,
-            Name::new(CALDAV, "no-uid-conflict"),
-            "",
-            "A task with this UID is already in one of your lists.",
-        ));
+        // A task PUT into another list under its UID moves there (as for events); a step
+        // stays with its task.
+        let whereabouts = todo::whereabouts(db, &who.user.id, &other).await?;
+        let other_name = store::name_of_gone(db, &who.user.id, &other).await?;
+        match whereabouts {
+            Some((other_list, false)) if current.is_none() && other_list != list.id => {
+                existing = Some(other);
+                left = Some((other_list, other_name));
+            }
+            Some((other_list, _)) => {
+                return Ok(refuse(
+                    StatusCode::FORBIDDEN,
+                    Name::new(CALDAV, "no-uid-conflict"),
+                    &href(&object_path(&who.user.id, &other_list, &other_name)),
+                    "A task with this UID is already in one of your lists.",
+                ));
+            }
+            None => {
+                return Ok(refuse(
+                    StatusCode::FORBIDDEN,
+                    Name::new(CALDAV, "no-uid-conflict"),
+                    "",
+                    "A task with this UID is already in one of your lists.",
+                ));
+            }
+        }
     }
-    match todo::put(db, &who.user, list, name, todo, body, current.map(|o| o.id.as_str())).await {
-        Ok(etag) => Ok(written(&etag, current.is_none())),
+    let left = left.as_ref().map(|(c, n)| store::Left { collection_id: c, name: n });
+    let created = current.is_none();
+    match todo::put(db, &who.user, list, todo, body, store::Place { name, existing: existing.as_deref(), left }).await {
+        Ok(etag) => Ok(written(&etag, created)),
         Err(AppError::Unexpected) => Err(AppError::Unexpected),
         Err(other) => Ok(object_refused(&other.to_string())),
     }
@@ -1196,11 +1235,17 @@ async fn delete(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -> Res
                 return Ok(need_privilege("unbind", "This collection cannot be changed with this app password."));
             }
             let listing = listing(db, who, &collection).await?;
-            let object = listing.by_name(name).ok_or(AppError::NotFound)?;
+            let Some(object) = listing.by_name(name) else {
+                // An app that moved the object elsewhere (PUT there, then DELETE here).
+                if store::departed_name(db, &who.user.id, id, name).await? {
+                    return Ok(StatusCode::NO_CONTENT.into_response());
+                }
+                return Err(AppError::NotFound);
+            };
             if !preconditions_hold(headers, Some(&object.etag)) {
                 return Ok(precondition_failed());
             }
-            if matches!(collection, Collection::Events(_)) && store::is_booking(db, &object.id).await? {
+            if object.booked {
                 return Ok(booking_refused());
             }
             match collection {
@@ -1233,6 +1278,109 @@ async fn delete(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -> Res
         },
         _ => Ok((StatusCode::FORBIDDEN, "This resource cannot be deleted.").into_response()),
     }
+}
+
+/// COPY would make a second object with the same UID, which a calendar home does not hold
+/// (RFC 4791 §5.3.2.1): a copy is a new object with a new UID, PUT under a new name.
+fn copy_refused(target: &Target) -> Response {
+    match target {
+        Target::Object(..) => refuse(
+            StatusCode::FORBIDDEN,
+            Name::new(CALDAV, "no-uid-conflict"),
+            "",
+            "A copy would share the original's UID; put the copy with a new UID under a new name.",
+        ),
+        _ => (StatusCode::FORBIDDEN, "Collections cannot be copied.").into_response(),
+    }
+}
+
+/// MOVE (RFC 4918 §9.9) of an object to another name in its collection, or to another
+/// collection of the same kind: an event to another calendar, a task to another list. The
+/// object keeps its UID, content and the text the app wrote; the collection it left names
+/// it as gone in its next sync. Collections keep their address (rename them by their name).
+async fn move_object(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -> Result<Response, AppError> {
+    let Target::Object(_, from_id, name) = target else {
+        return Ok((StatusCode::FORBIDDEN, "Collections keep their address; rename them by their display name.")
+            .into_response());
+    };
+    let Some(destination) = headers.get("destination").and_then(|v| v.to_str().ok()) else {
+        return Err(AppError::BadRequest { message: "A MOVE names where to in its Destination header.".to_owned() });
+    };
+    let destination = report::href_path(destination);
+    let destination = destination.split(['?', '#']).next().unwrap_or(destination);
+    let Some(Target::Object(user, to_id, new_name)) = Target::parse(destination) else {
+        return Ok((StatusCode::FORBIDDEN, "A MOVE's destination is an object in one of your calendars or lists.")
+            .into_response());
+    };
+    if user != who.user.id || !destination.starts_with("/dav/") {
+        return Ok((StatusCode::FORBIDDEN, "Objects move only within your own calendars and lists.").into_response());
+    }
+    if to_id == *from_id && new_name == *name {
+        return Ok((StatusCode::FORBIDDEN, "The source and the destination are the same.").into_response());
+    }
+    if new_name.len() > 255 {
+        return Ok(calendar_data_refused("An object's name has at most 255 characters."));
+    }
+    let from = readable(db, who, from_id).await?;
+    let to = match find_collection(db, who, &to_id).await {
+        Ok(to) => to,
+        Err(AppError::NotFound) => {
+            return Ok((StatusCode::CONFLICT, "The destination's collection does not exist.").into_response());
+        }
+        Err(other) => return Err(other),
+    };
+    if !who.may_in(&from, Access::Write) {
+        return Ok(need_privilege("unbind", "This collection cannot be changed with this app password."));
+    }
+    if !who.may_in(&to, Access::Write) {
+        return Ok(need_privilege("bind", "The destination cannot be changed with this app password."));
+    }
+    let from_listing = listing(db, who, &from).await?;
+    let Some(object) = from_listing.by_name(name) else {
+        return Err(AppError::NotFound);
+    };
+    if !preconditions_hold(headers, Some(&object.etag)) {
+        return Ok(precondition_failed());
+    }
+    if object.booked {
+        return Ok(booking_refused());
+    }
+    let to_listing = if to_id == *from_id { None } else { Some(listing(db, who, &to).await?) };
+    let occupant = to_listing.as_ref().unwrap_or(&from_listing).by_name(&new_name).filter(|o| o.id != object.id);
+    let overwrite = headers.get("overwrite").and_then(|v| v.to_str().ok()).is_none_or(|v| v.trim() != "F");
+    if occupant.is_some() && !overwrite {
+        return Ok((StatusCode::PRECONDITION_FAILED, "The destination exists and Overwrite is F.").into_response());
+    }
+    if occupant.is_some_and(|o| o.booked) {
+        return Ok(booking_refused());
+    }
+    match (&from, &to) {
+        (Collection::Events(_), Collection::Events(calendar)) => {
+            if let Some(occupant) = occupant {
+                store::delete(db, &who.user.id, &occupant.id).await?;
+            }
+            store::relocate(db, &who.user.id, object, from_id, calendar, &new_name).await?;
+        }
+        (Collection::Tasks(from_list), Collection::Tasks(to_list)) => {
+            if from_id != &to_id && todo::whereabouts(db, &who.user.id, &object.id).await?.is_some_and(|(_, step)| step)
+            {
+                return Ok(need_privilege("unbind", "A step moves with its task; move the task."));
+            }
+            if let Some(occupant) = occupant {
+                todo::delete(db, &who.user.id, &occupant.id).await?;
+            }
+            todo::relocate(db, &who.user, object, from_list, to_list, &new_name).await?;
+        }
+        (_, Collection::Events(_)) => {
+            return Ok(component_refused("This calendar holds events (VEVENT); a task cannot move into it."));
+        }
+        (_, Collection::Tasks(_)) => {
+            return Ok(component_refused("A task list holds tasks (VTODO); an event cannot move into it."));
+        }
+    }
+    let moved = listing(db, who, &to).await?;
+    let etag = moved.by_name(&new_name).map(|o| o.etag.clone()).unwrap_or_default();
+    Ok(written(&etag, occupant.is_none()))
 }
 
 #[cfg(test)]

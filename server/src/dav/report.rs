@@ -109,6 +109,50 @@ fn expand_window(root: roxmltree::Node<'_, '_>) -> Result<Option<(NaiveDateTime,
     }
 }
 
+/// What `<c:calendar-data>` asks for with `limit-recurrence-set`: the window.
+fn limit_window(root: roxmltree::Node<'_, '_>) -> Result<Option<(NaiveDateTime, NaiveDateTime)>, AppError> {
+    let limit = xml::child(root, DAV, "prop")
+        .and_then(|p| xml::child(p, CALDAV, "calendar-data"))
+        .and_then(|d| xml::child(d, CALDAV, "limit-recurrence-set"));
+    match limit {
+        None => Ok(None),
+        Some(l) => Ok(Some(range_of(l)?)),
+    }
+}
+
+/// An object's text with only the overridden instances (components with a RECURRENCE-ID)
+/// that touch `[from, to)`, where they are now or where they were: the master and the
+/// rest stay (RFC 4791 §9.6.6). `None` when nothing is left out.
+fn limited(text: &str, from: NaiveDateTime, to: NaiveDateTime) -> Option<String> {
+    let parsed = ics::parse(text.as_bytes(), &ics::Limits::default()).ok()?;
+    let calendar = parsed.components.iter().find(|c| c.name == "VCALENDAR")?;
+    let touches = |c: &Component| {
+        let start = instant_of(c, "DTSTART");
+        let end = start.map(|s| s + instant_length(c));
+        let now_in = match (start, end) {
+            (Some(s), Some(e)) if e > s => s < to && e > from,
+            (Some(s), _) => s >= from && s < to,
+            _ => true,
+        };
+        let was_in = instant_of(c, "RECURRENCE-ID").is_some_and(|r| r >= from && r < to);
+        now_in || was_in
+    };
+    let dropped = |c: &Component| {
+        matches!(c.name.as_str(), "VEVENT" | "VTODO") && c.property("RECURRENCE-ID").is_some() && !touches(c)
+    };
+    if !calendar.components.iter().any(dropped) {
+        return None;
+    }
+    let mut out = Component::new("VCALENDAR");
+    for p in &calendar.properties {
+        out.push(p.clone());
+    }
+    for c in calendar.components.iter().filter(|c| !dropped(c)) {
+        out.push_component(c.clone());
+    }
+    Some(ics::write(&out))
+}
+
 /// A time-range's `start` and `end` (UTC, `20060104T000000Z`); a missing side is open.
 fn range_of(node: roxmltree::Node<'_, '_>) -> Result<(NaiveDateTime, NaiveDateTime), AppError> {
     let read = |attr: &str, default: NaiveDateTime| -> Result<NaiveDateTime, AppError> {
@@ -160,7 +204,17 @@ async fn respond(
                 }
                 texts
             }
-            _ => bodies(db, who, collection, objects).await?,
+            _ => {
+                let mut texts = bodies(db, who, collection, objects).await?;
+                if let Some((from, to)) = limit_window(root)? {
+                    for text in texts.values_mut() {
+                        if let Some(fewer) = limited(text, from, to) {
+                            *text = fewer;
+                        }
+                    }
+                }
+                texts
+            }
         }
     } else {
         HashMap::new()
@@ -174,7 +228,7 @@ async fn respond(
 }
 
 /// The path part of an href (clients may send absolute URLs).
-fn href_path(text: &str) -> &str {
+pub(super) fn href_path(text: &str) -> &str {
     let text = text.trim();
     match text.split_once("://") {
         Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
@@ -693,8 +747,23 @@ async fn sync(
     }
     let mut out = Multistatus::new();
     respond(db, who, &ctx, collection, root, &present, &mut out).await?;
+    // Names an app moved objects away from (to another collection or name) are gone too.
+    let departed =
+        if delta.is_empty() { HashMap::new() } else { store::departed(db, &who.user.id, collection.id()).await? };
+    let mut gone_names = Vec::new();
+    for object in &present {
+        if let Some(old) = departed.get(&object.id).filter(|old| **old != object.name) {
+            gone_names.push(old.clone());
+        }
+    }
     for id in gone {
         let name = store::name_of_gone(db, &who.user.id, &id).await?;
+        if let Some(old) = departed.get(&id).filter(|old| **old != name) {
+            gone_names.push(old.clone());
+        }
+        gone_names.push(name);
+    }
+    for name in gone_names {
         out.status(&object_path(&who.user.id, collection.id(), &name), "404 Not Found");
     }
     if truncated {

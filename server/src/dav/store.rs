@@ -4,7 +4,7 @@
 //! change feed like every other write; beside them `dav_objects` keeps the text a client
 //! PUT and the name it chose, served back while the rows are as that PUT left them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
@@ -29,6 +29,8 @@ pub struct Object {
     pub raw: bool,
     /// Newest update time of its rows (ms).
     pub updated_at: i64,
+    /// A booking's event: read-only to apps (changed through the booking).
+    pub booked: bool,
 }
 
 /// A calendar's objects, and for each exception row the master it belongs to.
@@ -110,7 +112,15 @@ pub async fn list(db: &Db, calendar_id: &str) -> Result<Listing, AppError> {
     .await?;
     let kept: HashMap<String, (String, String, String)> =
         kept.into_iter().map(|(id, name, fp, etag)| (id, (name, fp, etag))).collect();
-    Ok(listing(&rows, &kept))
+    let booked: HashSet<String> = sqlx::query_scalar(
+        "SELECT b.event_id FROM bookings b JOIN events e ON e.id = b.event_id WHERE e.calendar_id = $1",
+    )
+    .bind(calendar_id)
+    .fetch_all(db.read())
+    .await?
+    .into_iter()
+    .collect();
+    Ok(listing(&rows, &kept, &booked))
 }
 
 /// The objects among `ids` (event or exception ids; an exception stands for its series)
@@ -149,10 +159,18 @@ pub async fn list_of(db: &Db, calendar_id: &str, ids: &[String]) -> Result<Listi
     }
     let kept =
         query.fetch_all(db.read()).await?.into_iter().map(|(id, name, fp, etag)| (id, (name, fp, etag))).collect();
-    Ok(listing(&rows, &kept))
+    let sql = format!("SELECT event_id FROM bookings WHERE event_id IN ({})", {
+        (1..=masters.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    });
+    let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    for id in &masters {
+        query = query.bind(id);
+    }
+    let booked = query.fetch_all(db.read()).await?.into_iter().collect();
+    Ok(listing(&rows, &kept, &booked))
 }
 
-fn listing(rows: &[KeyRow], kept: &HashMap<String, (String, String, String)>) -> Listing {
+fn listing(rows: &[KeyRow], kept: &HashMap<String, (String, String, String)>, booked: &HashSet<String>) -> Listing {
     let mut groups: BTreeMap<&str, Vec<&KeyRow>> = BTreeMap::new();
     let mut exceptions = HashMap::new();
     for row in rows {
@@ -173,7 +191,8 @@ fn listing(rows: &[KeyRow], kept: &HashMap<String, (String, String, String)>) ->
             Some((name, _, _)) => (name.clone(), made_etag(&fp), false),
             None => (format!("{master_id}.ics"), made_etag(&fp), false),
         };
-        objects.push(Object { id: master_id.to_owned(), uid, name, etag, raw, updated_at });
+        let booked = booked.contains(master_id);
+        objects.push(Object { id: master_id.to_owned(), uid, name, etag, raw, updated_at, booked });
     }
     Listing { objects, exceptions }
 }
@@ -253,7 +272,8 @@ pub async fn object_rows(db: &Db, id: &str) -> Result<Vec<EventRow>, AppError> {
     Ok(rows)
 }
 
-/// The name a deleted object was known by (sync reports name what is gone).
+/// The name an object is known by (its kept name, else `{id}.ics`), whether or not it
+/// still exists (sync reports name what is gone).
 pub async fn name_of_gone(db: &Db, user_id: &str, id: &str) -> Result<String, AppError> {
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM dav_objects WHERE object_id = $1 AND user_id = $2")
         .bind(id)
@@ -263,14 +283,168 @@ pub async fn name_of_gone(db: &Db, user_id: &str, id: &str) -> Result<String, Ap
     Ok(name.unwrap_or_else(|| format!("{id}.ics")))
 }
 
-/// Whether the event is a booking's: an invitee booked it, so moving or cancelling it
-/// must go through the booking (which tells the invitee), not through a calendar app.
-pub async fn is_booking(db: &Db, event_id: &str) -> Result<bool, AppError> {
-    let found: Option<String> = sqlx::query_scalar("SELECT id FROM bookings WHERE event_id = $1 LIMIT 1")
-        .bind(event_id)
-        .fetch_optional(db.read())
+/// Where an app moved an object from: the collection it left and the name it had there.
+pub struct Left<'a> {
+    pub collection_id: &'a str,
+    pub name: &'a str,
+}
+
+/// Where a PUT's object goes: its name, the object it replaces (the one under the name, or
+/// the one with its UID that it moves here), and where that one was.
+pub struct Place<'a> {
+    pub name: &'a str,
+    pub existing: Option<&'a str>,
+    pub left: Option<Left<'a>>,
+}
+
+/// Remembers, inside a move's write, the name an object had in the collection it left (or
+/// had before a rename there), and forgets any such name in the collection it now is in
+/// under `name` (`dav_departed`).
+pub async fn moved(
+    write: &mut changes::Write,
+    user_id: &str,
+    id: &str,
+    left: &Left<'_>,
+    to_collection: &str,
+    name: &str,
+) -> Result<(), AppError> {
+    arrived(write, user_id, to_collection, id, name).await?;
+    if left.collection_id != to_collection || left.name != name {
+        sqlx::query(
+            "INSERT INTO dav_departed (user_id, collection_id, object_id, name, departed_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id, collection_id, object_id) DO UPDATE SET name = $4, departed_at = $5",
+        )
+        .bind(user_id)
+        .bind(left.collection_id)
+        .bind(id)
+        .bind(left.name)
+        .bind(now_ms())
+        .execute(&mut **write)
         .await?;
+    }
+    Ok(())
+}
+
+/// An object now in `collection` under `name`: what that collection remembered of the
+/// object's earlier stay, and of another object that had the name, no longer holds.
+pub async fn arrived(
+    write: &mut changes::Write,
+    user_id: &str,
+    collection: &str,
+    id: &str,
+    name: &str,
+) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM dav_departed WHERE user_id = $1 AND collection_id = $2 AND (object_id = $3 OR name = $4)")
+        .bind(user_id)
+        .bind(collection)
+        .bind(id)
+        .bind(name)
+        .execute(&mut **write)
+        .await?;
+    Ok(())
+}
+
+/// The names objects had in a collection before an app moved or renamed them, by object.
+pub async fn departed(db: &Db, user_id: &str, collection: &str) -> Result<HashMap<String, String>, AppError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT object_id, name FROM dav_departed WHERE user_id = $1 AND collection_id = $2")
+            .bind(user_id)
+            .bind(collection)
+            .fetch_all(db.read())
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Whether `name` is one an object had in the collection before an app moved it away.
+pub async fn departed_name(db: &Db, user_id: &str, collection: &str, name: &str) -> Result<bool, AppError> {
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT object_id FROM dav_departed WHERE user_id = $1 AND collection_id = $2 AND name = $3 LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(collection)
+    .bind(name)
+    .fetch_optional(db.read())
+    .await?;
     Ok(found.is_some())
+}
+
+/// Renames an object's kept text inside a write: the client's text stays its text when
+/// `fingerprint` says the rows are still as it left them, else only the name is kept.
+pub async fn rename(write: &mut changes::Write, kept: Kept<'_>, raw_holds: bool) -> Result<(), AppError> {
+    if raw_holds {
+        sqlx::query("UPDATE dav_objects SET name = $2, fingerprint = $3, updated_at = $4 WHERE object_id = $1")
+            .bind(kept.id)
+            .bind(kept.name)
+            .bind(kept.fingerprint)
+            .bind(now_ms())
+            .execute(&mut **write)
+            .await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO dav_objects (object_id, kind, user_id, name, uid, raw, fingerprint, etag, updated_at)
+         VALUES ($1, $2, $3, $4, $5, NULL, '', '', $6)
+         ON CONFLICT (object_id) DO UPDATE SET name = $4, raw = NULL, fingerprint = '', etag = '', updated_at = $6",
+    )
+    .bind(kept.id)
+    .bind(kept.kind)
+    .bind(kept.user_id)
+    .bind(kept.name)
+    .bind(kept.uid)
+    .bind(now_ms())
+    .execute(&mut **write)
+    .await?;
+    Ok(())
+}
+
+/// Moves an event object to another calendar (or renames it in its own) for a MOVE: its
+/// rows keep their ids and content, recorded as gone from one calendar and new in the
+/// other; the client's text, if it still holds, stays the object's text.
+pub async fn relocate(
+    db: &Db,
+    user_id: &str,
+    object: &Object,
+    from: &str,
+    to: &CalendarRow,
+    name: &str,
+) -> Result<(), AppError> {
+    let mut write = changes::begin(db, user_id).await?;
+    if from == to.id {
+        write.record(changes::Kind::Event, &object.id, changes::Op::Updated, Some(from));
+    } else {
+        let moved: Vec<String> = sqlx::query_scalar(
+            "UPDATE events SET calendar_id = $1 WHERE (id = $2 OR master_id = $2) AND calendar_id = $3 RETURNING id",
+        )
+        .bind(&to.id)
+        .bind(&object.id)
+        .bind(from)
+        .fetch_all(&mut *write)
+        .await?;
+        for id in moved {
+            write.record(changes::Kind::Event, &id, changes::Op::Deleted, Some(from));
+            write.record(changes::Kind::Event, &id, changes::Op::Created, Some(&to.id));
+        }
+    }
+    let rows: Vec<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {KEY_COLUMNS} FROM events WHERE id = $1 OR master_id = $1"
+    )))
+    .bind(&object.id)
+    .fetch_all(&mut *write)
+    .await?;
+    let fp = fingerprint(&mut rows.iter().collect::<Vec<_>>());
+    let kept = Kept {
+        kind: "event",
+        id: &object.id,
+        user_id,
+        name,
+        uid: &object.uid,
+        raw: "",
+        fingerprint: &fp,
+        etag: &object.etag,
+    };
+    rename(&mut write, kept, object.raw).await?;
+    moved(&mut write, user_id, &object.id, &Left { collection_id: from, name: &object.name }, &to.id, name).await?;
+    write.commit().await
 }
 
 /// Another object of the user's with this UID, in any calendar: (calendar id, master id).
@@ -297,11 +471,11 @@ pub async fn uid_taken(
 pub async fn put(
     db: &Db,
     calendar: &CalendarRow,
-    name: &str,
     event: &ImportedEvent,
     text: &str,
-    existing: Option<&str>,
+    place: Place<'_>,
 ) -> Result<String, AppError> {
+    let Place { name, existing, left } = place;
     let mut write = changes::begin(db, &calendar.user_id).await?;
     let id = match existing {
         Some(id) => {
@@ -333,6 +507,10 @@ pub async fn put(
         },
     )
     .await?;
+    match left {
+        Some(left) => moved(&mut write, &calendar.user_id, &id, &left, &calendar.id, name).await?,
+        None => arrived(&mut write, &calendar.user_id, &calendar.id, &id, name).await?,
+    }
     write.commit().await?;
     Ok(etag)
 }

@@ -26,7 +26,7 @@ use app::ssr::tasks::{self, TaskRow};
 use app::ssr::{Db, millis_to_utc};
 use calento::ics::{self, Component, DateTimeValue, Property};
 
-use super::store::{self, Kept, Listing, Object};
+use super::store::{self, Kept, Left, Listing, Object, Place};
 
 /// The collection of tasks without a zone.
 pub const INBOX: &str = "tasks";
@@ -222,7 +222,7 @@ pub async fn list(db: &Db, user_id: &str, tasklist: &TaskList) -> Result<Listing
                 Some(k) => (k.name.clone(), k.uid.clone(), store::made_etag(&fp), false),
                 None => (format!("{}.ics", row.id), row.id.clone(), store::made_etag(&fp), false),
             };
-            Object { id: row.id.clone(), uid, name, etag, raw, updated_at: row.updated_at }
+            Object { id: row.id.clone(), uid, name, etag, raw, updated_at: row.updated_at, booked: false }
         })
         .collect();
     Ok(Listing { objects, exceptions: HashMap::new() })
@@ -510,11 +510,11 @@ pub async fn put(
     db: &Db,
     user: &UserRow,
     tasklist: &TaskList,
-    name: &str,
     todo: Todo,
     text: &str,
-    existing: Option<&str>,
+    place: Place<'_>,
 ) -> Result<String, AppError> {
+    let Place { name, existing, left } = place;
     let parent_id = match &todo.parent_uid {
         Some(uid) => task_of_uid(db, &user.id, uid).await?,
         None => None,
@@ -581,8 +581,64 @@ pub async fn put(
         },
     )
     .await?;
+    match left {
+        Some(left) => store::moved(&mut write, &user.id, &id, &left, &tasklist.id, name).await?,
+        None => store::arrived(&mut write, &user.id, &tasklist.id, &id, name).await?,
+    }
     write.commit().await?;
     Ok(etag)
+}
+
+/// The list a task is in (its root's zone) and whether it is a step (steps move with
+/// their task).
+pub async fn whereabouts(db: &Db, user_id: &str, id: &str) -> Result<Option<(String, bool)>, AppError> {
+    let found: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT r.zone_id, t.parent_id FROM tasks t JOIN tasks r ON r.id = t.root_id WHERE t.id = $1 AND t.user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db.read())
+    .await?;
+    Ok(found.map(|(zone, parent)| (zone.unwrap_or_else(|| INBOX.to_owned()), parent.is_some())))
+}
+
+/// Moves a task (with its steps) to another list, or renames it in its own, for a MOVE;
+/// the client's text, if it still holds, stays the task's text.
+pub async fn relocate(
+    db: &Db,
+    user: &UserRow,
+    object: &Object,
+    from: &TaskList,
+    to: &TaskList,
+    name: &str,
+) -> Result<(), AppError> {
+    if from.id != to.id {
+        let zone = Some(to.name.clone()).filter(|_| to.zone_id.is_some());
+        tasks::update(db, user, &object.id, TaskPatch { zone: Some(zone), ..TaskPatch::default() }).await?;
+    }
+    let mut write = changes::begin(db, &user.id).await?;
+    let row: KeyRow = sqlx::query_as("SELECT id, parent_id, status, updated_at FROM tasks WHERE id = $1")
+        .bind(&object.id)
+        .fetch_one(&mut *write)
+        .await?;
+    let fp = fingerprint(&row);
+    let kept = Kept {
+        kind: "task",
+        id: &object.id,
+        user_id: &user.id,
+        name,
+        uid: &object.uid,
+        raw: "",
+        fingerprint: &fp,
+        etag: "",
+    };
+    store::rename(&mut write, kept, object.raw).await?;
+    store::moved(&mut write, &user.id, &object.id, &Left { collection_id: &from.id, name: &object.name }, &to.id, name)
+        .await?;
+    if from.id == to.id {
+        write.record(changes::Kind::Task, &object.id, changes::Op::Updated, None);
+    }
+    write.commit().await
 }
 
 /// Deletes a task (and its steps, as Calento does); its name stays known for sync.
