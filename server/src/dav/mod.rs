@@ -9,7 +9,8 @@
 //! **Who may call.** HTTP Basic with the account's email or username and an app password (a
 //! personal token; Settings → Calendar apps makes one). Reading needs `calendar:read`,
 //! writing `calendar:write`; subscriptions are read-only and say so in their privileges.
-//! A wrong password counts toward the same limits as a wrong sign-in. OPTIONS needs none.
+//! A wrong password counts toward the same limits as a wrong sign-in, and each request spends
+//! the token's request budget as a REST call does. OPTIONS needs none.
 //!
 //! **Data.** Objects are Calento's own event rows: what a client PUTs is read as an import
 //! reads a file and written through the change feed, so it is in the views, the API, busy
@@ -403,7 +404,13 @@ async fn authenticate(
         _ => None,
     };
     match found {
-        Some((user, credential)) => Ok(Who { user, scopes: credential.scopes }),
+        Some((user, credential)) => {
+            // The token's request budget, shared with its REST calls (CALENTO_API_RATE_PER_MINUTE).
+            app::ssr::rate_limit::hit(db, "api", &credential.budget_key, state.rate_limits.api)
+                .await
+                .map_err(failed)?;
+            Ok(Who { user, scopes: credential.scopes })
+        }
         None => {
             login_limits::record_failure(db, &account_key, &client_ip, now).await.map_err(failed)?;
             Err(unauthorized())

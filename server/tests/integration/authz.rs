@@ -37,6 +37,8 @@ const API: &[(&str, &str, Who, &str)] = &[
     ("GET", "/me", Owner, ""),
     ("GET", "/changes", Owner, ""),
     ("GET", "/changes?since=0", Owner, ""),
+    // A stream never ends by itself; a cursor that is not one of ours answers at once (400).
+    ("GET", "/changes/stream?since=not-a-cursor", Owner, ""),
     ("GET", "/tokens", Owner, ""),
     ("POST", "/tokens", Owner, r#"{"name": "b"}"#),
     ("DELETE", "/tokens/{token}", Owner, ""),

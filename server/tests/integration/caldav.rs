@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::api::user_with_token;
 use crate::on_both_backends;
-use crate::support::{Backend, Reply, TestApp, spawn_app};
+use crate::support::{Backend, Reply, TestApp, spawn_app, spawn_app_with};
 
 on_both_backends!(
     caldav_discovery_and_app_passwords,
@@ -27,6 +27,7 @@ on_both_backends!(
     a_bookings_event_is_changed_through_the_booking,
     caldav_moves_between_calendars_and_lists,
     caldav_limit_recurrence_set_leaves_out_other_instances,
+    an_app_password_spends_its_request_budget,
 );
 
 struct Dav<'a> {
@@ -1532,4 +1533,18 @@ async fn caldav_limit_recurrence_set_leaves_out_other_instances(backend: Backend
     assert!(!march.body.contains("Standup (April)"), "an override outside the window is left out: {}", march.body);
     let bad = dav.report(&query(r#"<c:limit-recurrence-set start="tomorrow"/>"#)).await;
     assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
+/// A calendar app's requests spend its app password's request budget, as REST calls with
+/// the same token do (`CALENTO_API_RATE_PER_MINUTE`): a client in a loop gets 429, not the
+/// server's time.
+async fn an_app_password_spends_its_request_budget(backend: Backend) {
+    let app = spawn_app_with(backend, &[("CALENTO_API_RATE_PER_MINUTE", "6")]).await;
+    // Two REST calls with the token (its account and calendars).
+    let (dav, _token) = Dav::new(&app, "dav-budget@example.org").await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(dav.send("PROPFIND", &dav.calendar_path(), &[("depth", "0")], "").await.status);
+    }
+    assert_eq!(statuses, vec![207, 207, 207, 207, 429, 429], "six requests a minute in all");
 }

@@ -15,6 +15,7 @@ mod calendar;
 mod changes;
 mod every_write;
 mod interop;
+mod live;
 mod mail;
 mod oidc;
 mod ops;

@@ -191,6 +191,23 @@ impl TestApp {
         self.send("GET", path, &[], Vec::new()).await
     }
 
+    /// A GET whose answer is read as it arrives (a stream of Server-Sent Events): the
+    /// status, the headers and the body still to be read.
+    pub async fn open(&self, path: &str, headers: &[(&str, &str)]) -> (u16, http::HeaderMap, hyper::body::Incoming) {
+        let mut builder = http::Request::builder().method("GET").uri(format!("http://{}{}", self.addr, path));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(Full::new(Bytes::new())).expect("request");
+        let response = tokio::time::timeout(std::time::Duration::from_secs(30), self.client.request(request))
+            .await
+            .unwrap_or_else(|_| panic!("no answer to GET {path} within 30 s"))
+            .expect("response");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.into_body())
+    }
+
     /// An API call with a bearer token.
     pub async fn api(&self, method: &str, path: &str, token: &str, body: Option<serde_json::Value>) -> Reply {
         let auth = format!("Bearer {token}");
