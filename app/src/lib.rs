@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod error;
+pub mod live;
 pub mod models;
 pub mod routes;
 pub mod server;
@@ -192,6 +193,7 @@ pub fn App() -> impl IntoView {
     );
     provide_context(Auth { user, login, register, logout, update_profile, set_theme });
     provide_context(QuickCapture(ServerAction::new()));
+    live::provide(move || matches!(user.get(), Some(Ok(Some(_)))));
 
     view! {
         <Title formatter=|title: String| if title.is_empty() { "Calento".to_owned() } else { format!("{title} · Calento") } />

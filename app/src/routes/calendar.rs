@@ -67,6 +67,8 @@ pub fn CalendarPage() -> impl IntoView {
     let moved = ServerAction::<MoveEvent>::new();
     let restore = ServerAction::<UndoDelete>::new();
     let boxed = ServerAction::<crate::server::tasks::TimeboxTask>::new();
+    // Changes made elsewhere (another tab, a phone, a calendar app, a booking) refetch too.
+    let live = crate::live::Live::here();
     let data = Resource::new(
         move || {
             (
@@ -77,12 +79,13 @@ pub fn CalendarPage() -> impl IntoView {
                 moved.version().get(),
                 restore.version().get(),
                 boxed.version().get(),
+                live.calendar.get(),
             )
         },
         |(view, date, ..)| load_calendar(view.to_owned(), date),
     );
     let opened = Resource::new(
-        move || (query.read().get("event"), save.version().get(), moved.version().get()),
+        move || (query.read().get("event"), save.version().get(), moved.version().get(), live.calendar.get()),
         |(id, ..)| async move {
             match id {
                 Some(id) => event_details(id).await.map(Some),
@@ -92,7 +95,7 @@ pub fn CalendarPage() -> impl IntoView {
     );
     provide_context(OpenedEvent(opened));
     let tray = Resource::new(
-        move || boxed.version().get(),
+        move || (boxed.version().get(), live.tasks.get()),
         |_| crate::server::tasks::list_tasks("all".to_owned(), None, None, None),
     );
     let actions = Actions {

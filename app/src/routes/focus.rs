@@ -28,14 +28,29 @@ pub fn FocusPage() -> impl IntoView {
     provide_context(actions);
     // Bumped by the countdown when time runs out, so the page asks the server again.
     let expired = RwSignal::new(0u32);
+    // A session started, paused or ended in another tab or on another device shows here too.
+    let live = crate::live::Live::here();
     let overview = Resource::new(
         move || {
-            (actions.start.version().get(), actions.change.version().get(), actions.note.version().get(), expired.get())
+            (
+                actions.start.version().get(),
+                actions.change.version().get(),
+                actions.note.version().get(),
+                expired.get(),
+                live.tasks.get(),
+            )
         },
         |_| load_focus(),
     );
     let suggestion = Resource::new(
-        move || (actions.energy.version().get(), actions.change.version().get(), actions.start.version().get()),
+        move || {
+            (
+                actions.energy.version().get(),
+                actions.change.version().get(),
+                actions.start.version().get(),
+                live.tasks.get(),
+            )
+        },
         |_| what_now(),
     );
     let start_error = form_error(move || actions.start.value().get());

@@ -39,6 +39,8 @@ pub fn BookingsPage() -> impl IntoView {
         TABS.iter().find(|(key, _)| *key == asked).map(|(key, _)| *key).unwrap_or("upcoming")
     });
     let page = Memo::new(move |_| query.read().get("page").filter(|p| !p.is_empty()));
+    // A booking made, cancelled or rescheduled by an invitee shows without a reload.
+    let live = crate::live::Live::here();
     let data = Resource::new(
         move || {
             (
@@ -48,6 +50,7 @@ pub fn BookingsPage() -> impl IntoView {
                 actions.approve.version().get(),
                 actions.decline.version().get(),
                 actions.reschedule.version().get(),
+                live.bookings.get(),
             )
         },
         |(tab, page, ..)| list_bookings(Some(tab.to_owned()), page),

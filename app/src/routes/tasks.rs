@@ -111,19 +111,33 @@ pub fn TasksPage() -> impl IntoView {
     let sort = move || query.read().get("sort").filter(|v| !v.is_empty());
     let page = move || query.read().get("page").filter(|v| !v.is_empty());
     let quick_version = move || quick.map(|q| q.0.version().get()).unwrap_or_default();
+    // Changes made elsewhere (another tab, a phone, a calendar app) refetch the lists too.
+    let live = crate::live::Live::here();
     let tasks = Resource::new(
         // The task being edited is part of the key, so its row re-renders with the form.
         move || {
-            (view_name(), zone(), tag(), sort(), page(), query.read().get("edit"), actions.version(), quick_version())
+            (
+                view_name(),
+                zone(),
+                tag(),
+                sort(),
+                page(),
+                query.read().get("edit"),
+                actions.version(),
+                quick_version(),
+                live.tasks.get(),
+            )
         },
         |(view, zone, tag, sort, page, ..)| list_task_page(view, zone, tag, sort, page),
     );
     let finish = ServerAction::<FinishOnboarding>::new();
     let zones = Resource::new(
-        move || (actions.capture.version().get(), actions.edit.version().get(), finish.version().get()),
+        move || {
+            (actions.capture.version().get(), actions.edit.version().get(), finish.version().get(), live.tasks.get())
+        },
         |_| list_zones(),
     );
-    let progress = Resource::new(move || (actions.version(), quick_version()), |_| my_progress());
+    let progress = Resource::new(move || (actions.version(), quick_version(), live.tasks.get()), |_| my_progress());
     let onboarding = Resource::new(move || finish.version().get(), |_| needs_onboarding());
     let heading = move || {
         let name = view_name();

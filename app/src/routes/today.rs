@@ -12,7 +12,11 @@ use crate::server::tasks::{LogEnergy, SaveDailyPlan, ShutDownDay, load_daily_pla
 pub fn TodayPage() -> impl IntoView {
     let save = ServerAction::<SaveDailyPlan>::new();
     let shutdown = ServerAction::<ShutDownDay>::new();
-    let plan = Resource::new(move || (save.version().get(), shutdown.version().get()), |_| load_daily_plan());
+    let live = crate::live::Live::here();
+    let plan = Resource::new(
+        move || (save.version().get(), shutdown.version().get(), live.calendar.get(), live.tasks.get()),
+        |_| load_daily_plan(),
+    );
     view! {
         <Title text="Today" />
         <RequireUser>
