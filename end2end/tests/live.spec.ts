@@ -2,13 +2,25 @@
 // another open tab within a second or so, without a reload; while someone types in the
 // other tab, the update waits until the field loses the focus, so nothing typed is lost.
 import { expect, test } from "@playwright/test";
-import { hydrated, registerAccount, uniqueEmail } from "./support";
+import { arrived, hydrated, password, registerAccount, uniqueEmail } from "./support";
 
-test("a task captured in one tab appears in another, which waits while someone types", async ({ page, context }) => {
-  await registerAccount(page, { name: "Grace Hopper", email: uniqueEmail("live") });
+test("a task captured on one device appears on another, which waits while someone types", async ({
+  page,
+  browser,
+}) => {
+  const email = uniqueEmail("live");
+  await registerAccount(page, { name: "Grace Hopper", email });
   await page.goto("/tasks");
   await hydrated(page);
-  const other = await context.newPage();
+  // A second device: its own browser context, signed in on its own.
+  const device = await browser.newContext();
+  const other = await device.newPage();
+  await other.goto("/login");
+  await hydrated(other);
+  await other.getByLabel("Email", { exact: true }).fill(email);
+  await other.getByLabel("Password", { exact: true }).fill(password);
+  await other.getByRole("button", { name: "Log in" }).click();
+  await arrived(other, /\/calendar$/);
   await other.goto("/tasks");
   await hydrated(other);
 
@@ -30,6 +42,7 @@ test("a task captured in one tab appears in another, which waits while someone t
   await page.getByTestId("list-heading").click();
   await expect(page.getByTestId("task").filter({ hasText: "Buy bread" })).toHaveCount(1, { timeout: 5_000 });
   await expect(page.getByTestId("capture-text")).toHaveValue("half a thought");
+  await device.close();
 });
 
 test("an event made in another tab shows in the open week", async ({ page, context }) => {

@@ -98,26 +98,17 @@ fn unsupported() -> Response {
     )
 }
 
-/// What `<c:calendar-data>` asks for, when it asks to expand: the window.
-fn expand_window(root: roxmltree::Node<'_, '_>) -> Result<Option<(NaiveDateTime, NaiveDateTime)>, AppError> {
-    let expand = xml::child(root, DAV, "prop")
+/// The window `<c:calendar-data>` gives with `element` (`expand` or
+/// `limit-recurrence-set`), when it has one.
+fn data_window(
+    root: roxmltree::Node<'_, '_>,
+    element: &str,
+) -> Result<Option<(NaiveDateTime, NaiveDateTime)>, AppError> {
+    xml::child(root, DAV, "prop")
         .and_then(|p| xml::child(p, CALDAV, "calendar-data"))
-        .and_then(|d| xml::child(d, CALDAV, "expand"));
-    match expand {
-        None => Ok(None),
-        Some(e) => Ok(Some(range_of(e)?)),
-    }
-}
-
-/// What `<c:calendar-data>` asks for with `limit-recurrence-set`: the window.
-fn limit_window(root: roxmltree::Node<'_, '_>) -> Result<Option<(NaiveDateTime, NaiveDateTime)>, AppError> {
-    let limit = xml::child(root, DAV, "prop")
-        .and_then(|p| xml::child(p, CALDAV, "calendar-data"))
-        .and_then(|d| xml::child(d, CALDAV, "limit-recurrence-set"));
-    match limit {
-        None => Ok(None),
-        Some(l) => Ok(Some(range_of(l)?)),
-    }
+        .and_then(|d| xml::child(d, CALDAV, element))
+        .map(range_of)
+        .transpose()
 }
 
 /// An object's text with only the overridden instances (components with a RECURRENCE-ID)
@@ -193,7 +184,7 @@ async fn respond(
 ) -> Result<(), AppError> {
     let wanted = Wanted::of(Some(root));
     let mut bodies = if wanted.wants(CALDAV, "calendar-data") {
-        match (expand_window(root)?, collection) {
+        match (data_window(root, "expand")?, collection) {
             (Some((from, to)), Collection::Events(_)) => expanded(db, objects, from, to).await?,
             (Some((from, to)), Collection::Tasks(_)) => {
                 let mut texts = bodies(db, who, collection, objects).await?;
@@ -206,7 +197,7 @@ async fn respond(
             }
             _ => {
                 let mut texts = bodies(db, who, collection, objects).await?;
-                if let Some((from, to)) = limit_window(root)? {
+                if let Some((from, to)) = data_window(root, "limit-recurrence-set")? {
                     for text in texts.values_mut() {
                         if let Some(fewer) = limited(text, from, to) {
                             *text = fewer;

@@ -625,6 +625,16 @@ async fn caldav_python_client_scenarios(backend: Backend) {
     assert!(failed.is_empty(), "python caldav found problems:\n{}", failed.join("\n"));
 }
 
+/// A MKCALENDAR body for a task list (a VTODO collection) named `name`.
+fn task_list(name: &str) -> String {
+    format!(
+        r#"<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
+             <d:displayname>{name}</d:displayname>
+             <c:supported-calendar-component-set><c:comp name="VTODO"/></c:supported-calendar-component-set>
+           </d:prop></d:set></c:mkcalendar>"#
+    )
+}
+
 fn vtodo(uid: &str, title: &str, extra: &[&str]) -> String {
     let mut lines = vec!["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Apple Inc.//Reminders//EN", "BEGIN:VTODO"];
     let uid_line = format!("UID:{uid}");
@@ -740,17 +750,7 @@ async fn caldav_tasks_are_calento_tasks(backend: Backend) {
 
     // A new list in the app is a zone in Calento.
     let list_path = format!("/dav/calendars/{}/groceries/", dav.user);
-    let mk = dav
-        .send(
-            "MKCALENDAR",
-            &list_path,
-            &[],
-            r#"<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
-                 <d:displayname>Groceries</d:displayname>
-                 <c:supported-calendar-component-set><c:comp name="VTODO"/></c:supported-calendar-component-set>
-               </d:prop></d:set></c:mkcalendar>"#,
-        )
-        .await;
+    let mk = dav.send("MKCALENDAR", &list_path, &[], &task_list("Groceries")).await;
     assert_eq!(mk.status, 201, "{}", mk.body);
     assert_eq!(dav.send("PUT", &format!("{list_path}milk.ics"), &[], &vtodo("milk@x", "Milk", &[])).await.status, 201);
     let listed = app.api("GET", "/api/v1/tasks?view=all", &token, None).await.json();
@@ -1432,17 +1432,7 @@ async fn caldav_moves_between_calendars_and_lists(backend: Backend) {
 
     // Tasks: MOVE to another list is a change of zone; a PUT-move brings it back.
     let errands = format!("/dav/calendars/{}/errands/", dav.user);
-    let mk = dav
-        .send(
-            "MKCALENDAR",
-            &errands,
-            &[],
-            r#"<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
-                 <d:displayname>Errands</d:displayname>
-                 <c:supported-calendar-component-set><c:comp name="VTODO"/></c:supported-calendar-component-set>
-               </d:prop></d:set></c:mkcalendar>"#,
-        )
-        .await;
+    let mk = dav.send("MKCALENDAR", &errands, &[], &task_list("Errands")).await;
     assert_eq!(mk.status, 201, "{}", mk.body);
     let todo = vtodo("stamps@x", "Buy stamps", &["X-APPLE-SORT-ORDER:3"]);
     assert_eq!(dav.send("PUT", &format!("{tasks_path}stamps.ics"), &[], &todo).await.status, 201);
