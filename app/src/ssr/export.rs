@@ -36,6 +36,7 @@ pub const OWNED_TABLES: &[(&str, &str, &[&str])] = &[
     // What calendar apps wrote (CalDAV), as they wrote it; the fingerprints are internal.
     ("dav_objects", "user_id", &["fingerprint", "etag"]),
     ("dav_properties", "user_id", &[]),
+    ("dav_list_properties", "user_id", &[]),
 ];
 
 /// Tables with a `user_id` column that are deliberately not exported.

@@ -844,10 +844,6 @@ async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Re
             dead.push((name.clark(), value.clone()));
         }
     }
-    if matches!(collection, Collection::Tasks(_)) {
-        // A task list is a zone: its name and colour, nothing else to keep.
-        failed.extend(dead.drain(..).filter_map(|(clark, _)| Name::from_clark(&clark)));
-    }
     let path = calendar_path(&who.user.id, collection.id());
     let all: Vec<Name> = updates.iter().map(|(n, _)| n.clone()).collect();
     let mut out = Multistatus::new();
@@ -875,6 +871,9 @@ async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Re
                 return Ok(multistatus(out.finish()));
             }
             todo::update_list(db, &who.user.id, &list.id, input.name.as_deref(), input.color.as_deref()).await?;
+            if !dead.is_empty() {
+                store::set_list_properties(db, &who.user.id, &list.id, list.zone_id.is_some(), &dead).await?;
+            }
         }
     }
     out.response_statuses(&path, &[(&all, "200 OK")]);

@@ -596,18 +596,61 @@ pub async fn feed_bounds(db: &Db, user_id: &str) -> Result<(i64, i64), AppError>
     Ok((seq, floor))
 }
 
-/// Properties a client set on a calendar that Calento keeps as given: (Clark name, text).
+/// Properties a client set on a calendar or a task list that Calento keeps as given, by
+/// collection: (Clark name, text).
 pub async fn dead_properties(db: &Db, user_id: &str) -> Result<HashMap<String, Vec<(String, String)>>, AppError> {
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT calendar_id, name, value FROM dav_properties WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_all(db.read())
-            .await?;
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT calendar_id, name, value FROM dav_properties WHERE user_id = $1
+         UNION ALL SELECT list_id, name, value FROM dav_list_properties WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(db.read())
+    .await?;
     let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for (calendar, name, value) in rows {
         out.entry(calendar).or_default().push((name, value));
     }
     Ok(out)
+}
+
+/// Sets (Some) or removes (None) dead properties of a task list ("Tasks" or a zone), a
+/// change of the zone when it is one.
+pub async fn set_list_properties(
+    db: &Db,
+    user_id: &str,
+    list_id: &str,
+    zone: bool,
+    values: &[(String, Option<String>)],
+) -> Result<(), AppError> {
+    let mut write = changes::begin(db, user_id).await?;
+    for (name, value) in values {
+        match value {
+            Some(value) => {
+                sqlx::query(
+                    "INSERT INTO dav_list_properties (user_id, list_id, name, value) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (user_id, list_id, name) DO UPDATE SET value = $4",
+                )
+                .bind(user_id)
+                .bind(list_id)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *write)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM dav_list_properties WHERE user_id = $1 AND list_id = $2 AND name = $3")
+                    .bind(user_id)
+                    .bind(list_id)
+                    .bind(name)
+                    .execute(&mut *write)
+                    .await?;
+            }
+        }
+    }
+    if zone {
+        write.record(changes::Kind::Zone, list_id, changes::Op::Updated, None);
+    }
+    write.commit().await
 }
 
 /// Sets (Some) or removes (None) dead properties of a calendar, recorded as a change of

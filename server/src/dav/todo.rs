@@ -178,6 +178,11 @@ pub async fn delete_list(db: &Db, user_id: &str, id: &str) -> Result<(), AppErro
         write.record(changes::Kind::Task, &task, changes::Op::Updated, None);
     }
     sqlx::query("DELETE FROM zones WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).execute(&mut *write).await?;
+    sqlx::query("DELETE FROM dav_list_properties WHERE user_id = $1 AND list_id = $2")
+        .bind(user_id)
+        .bind(id)
+        .execute(&mut *write)
+        .await?;
     write.record(changes::Kind::Zone, id, changes::Op::Deleted, None);
     write.commit().await
 }

@@ -757,6 +757,44 @@ async fn caldav_tasks_are_calento_tasks(backend: Backend) {
     let milk = listed.as_array().expect("tasks").iter().find(|t| t["title"] == "Milk").expect("milk");
     assert_eq!(milk["zone"]["name"], "Groceries", "{milk}");
 
+    // Apple Reminders renames a list and keeps its place among the lists in one PROPPATCH;
+    // the order is kept as the app wrote it (on "Tasks" too).
+    for (path, body) in [
+        (&list_path, "<d:displayname>Shopping</d:displayname><ical:calendar-order>4</ical:calendar-order>"),
+        (&tasks_path, "<ical:calendar-order>1</ical:calendar-order>"),
+    ] {
+        let patch = dav
+            .send(
+                "PROPPATCH",
+                path,
+                &[],
+                &format!(
+                    r#"<d:propertyupdate xmlns:d="DAV:" xmlns:ical="http://apple.com/ns/ical/"><d:set><d:prop>{body}</d:prop></d:set></d:propertyupdate>"#
+                ),
+            )
+            .await;
+        assert_eq!(patch.status, 207, "{}", patch.body);
+        assert!(patch.body.contains("200 OK") && !patch.body.contains("403"), "{path}: {}", patch.body);
+    }
+    let lists = dav
+        .send(
+            "PROPFIND",
+            &format!("/dav/calendars/{}/", dav.user),
+            &[("depth", "1")],
+            r#"<d:propfind xmlns:d="DAV:" xmlns:ical="http://apple.com/ns/ical/"><d:prop><d:displayname/><ical:calendar-order/></d:prop></d:propfind>"#,
+        )
+        .await;
+    let shopping = lists.body.split("<d:response>").find(|r| r.contains(&list_path)).expect("the list");
+    assert!(shopping.contains("Shopping") && shopping.contains(">4</"), "{shopping}");
+    let inbox = lists
+        .body
+        .split("<d:response>")
+        .find(|r| r.contains(&format!("<d:href>{tasks_path}</d:href>")))
+        .expect("Tasks");
+    assert!(inbox.contains(">1</"), "{inbox}");
+    let zones = app.api("GET", "/api/v1/zones", &token, None).await;
+    assert!(zones.body.contains("Shopping"), "the zone is renamed: {}", zones.body);
+
     // Deleted in the app: gone from Calento, with its steps.
     assert_eq!(dav.send("DELETE", &format!("{tasks_path}reminder-1.ics"), &[], "").await.status, 204);
     assert_eq!(app.api("GET", &format!("/api/v1/tasks/{task_id}"), &token, None).await.status, 404);
