@@ -2,7 +2,7 @@
 //! credential's scopes read, and the same live as Server-Sent Events (`GET /changes/stream`).
 //! See `app::ssr::changes`.
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -65,7 +65,7 @@ const RETRY: Duration = Duration::from_secs(1);
 const PER_ACCOUNT: usize = 16;
 
 /// Open streams by account.
-static OPEN: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+static OPEN: LazyLock<Mutex<HashMap<String, usize>>> = LazyLock::new(Default::default);
 
 /// A place among an account's open streams, given back when the stream ends.
 struct Slot(String);
@@ -73,7 +73,7 @@ struct Slot(String);
 impl Slot {
     fn take(user_id: &str) -> Option<Self> {
         let mut open = OPEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = open.get_or_insert_with(HashMap::new).entry(user_id.to_owned()).or_insert(0);
+        let count = open.entry(user_id.to_owned()).or_insert(0);
         if *count >= PER_ACCOUNT {
             return None;
         }
@@ -85,9 +85,7 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = OPEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(open) = open.as_mut()
-            && let Some(count) = open.get_mut(&self.0)
-        {
+        if let Some(count) = open.get_mut(&self.0) {
             *count = count.saturating_sub(1);
             if *count == 0 {
                 open.remove(&self.0);

@@ -862,7 +862,7 @@ async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Re
                 calendars::update(db, &who.user.id, &calendar.id, &input).await?;
             }
             if !dead.is_empty() {
-                store::set_dead_properties(db, calendar, &dead).await?;
+                store::set_dead_properties(db, store::PropertiesOf::Calendar(calendar), &dead).await?;
             }
         }
         Collection::Tasks(list) => {
@@ -872,7 +872,9 @@ async fn proppatch(db: &Db, who: &Who, target: &Target, body: &str) -> Result<Re
             }
             todo::update_list(db, &who.user.id, &list.id, input.name.as_deref(), input.color.as_deref()).await?;
             if !dead.is_empty() {
-                store::set_list_properties(db, &who.user.id, &list.id, list.zone_id.is_some(), &dead).await?;
+                let owner =
+                    store::PropertiesOf::List { user_id: &who.user.id, id: &list.id, zone: list.zone_id.is_some() };
+                store::set_dead_properties(db, owner, &dead).await?;
             }
         }
     }
@@ -1206,19 +1208,12 @@ async fn put_task(
                 existing = Some(other);
                 left = Some((other_list, other_name));
             }
-            Some((other_list, _)) => {
+            found => {
+                let holder = found.map(|(l, _)| href(&object_path(&who.user.id, &l, &other_name)));
                 return Ok(refuse(
                     StatusCode::FORBIDDEN,
                     Name::new(CALDAV, "no-uid-conflict"),
-                    &href(&object_path(&who.user.id, &other_list, &other_name)),
-                    "A task with this UID is already in one of your lists.",
-                ));
-            }
-            None => {
-                return Ok(refuse(
-                    StatusCode::FORBIDDEN,
-                    Name::new(CALDAV, "no-uid-conflict"),
-                    "",
+                    holder.as_deref().unwrap_or(""),
                     "A task with this UID is already in one of your lists.",
                 ));
             }
@@ -1360,12 +1355,12 @@ async fn move_object(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -
     if occupant.is_some_and(|o| o.booked) {
         return Ok(booking_refused());
     }
-    match (&from, &to) {
+    let etag = match (&from, &to) {
         (Collection::Events(_), Collection::Events(calendar)) => {
             if let Some(occupant) = occupant {
                 store::delete(db, &who.user.id, &occupant.id).await?;
             }
-            store::relocate(db, &who.user.id, object, from_id, calendar, &new_name).await?;
+            store::relocate(db, &who.user.id, object, from_id, calendar, &new_name).await?
         }
         (Collection::Tasks(from_list), Collection::Tasks(to_list)) => {
             if from_id != &to_id && todo::whereabouts(db, &who.user.id, &object.id).await?.is_some_and(|(_, step)| step)
@@ -1375,7 +1370,7 @@ async fn move_object(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -
             if let Some(occupant) = occupant {
                 todo::delete(db, &who.user.id, &occupant.id).await?;
             }
-            todo::relocate(db, &who.user, object, from_list, to_list, &new_name).await?;
+            todo::relocate(db, &who.user, object, from_list, to_list, &new_name).await?
         }
         (_, Collection::Events(_)) => {
             return Ok(component_refused("This calendar holds events (VEVENT); a task cannot move into it."));
@@ -1383,9 +1378,7 @@ async fn move_object(db: &Db, who: &Who, target: &Target, headers: &HeaderMap) -
         (_, Collection::Tasks(_)) => {
             return Ok(component_refused("A task list holds tasks (VTODO); an event cannot move into it."));
         }
-    }
-    let moved = listing(db, who, &to).await?;
-    let etag = moved.by_name(&new_name).map(|o| o.etag.clone()).unwrap_or_default();
+    };
     Ok(written(&etag, occupant.is_none()))
 }
 

@@ -368,14 +368,24 @@ pub async fn departed_name(db: &Db, user_id: &str, collection: &str, name: &str)
     Ok(found.is_some())
 }
 
-/// Renames an object's kept text inside a write: the client's text stays its text when
-/// `fingerprint` says the rows are still as it left them, else only the name is kept.
-pub async fn rename(write: &mut changes::Write, kept: Kept<'_>, raw_holds: bool) -> Result<(), AppError> {
-    if raw_holds {
+/// An object's kept name, and the fingerprint under which its client text still holds
+/// (`None`: the rows changed since, only the name is kept), for [`rename`].
+pub struct Renamed<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub uid: &'a str,
+    pub holds_at: Option<&'a str>,
+}
+
+/// Renames an object's kept text inside a write (a MOVE).
+pub async fn rename(write: &mut changes::Write, renamed: Renamed<'_>) -> Result<(), AppError> {
+    if let Some(fingerprint) = renamed.holds_at {
         sqlx::query("UPDATE dav_objects SET name = $2, fingerprint = $3, updated_at = $4 WHERE object_id = $1")
-            .bind(kept.id)
-            .bind(kept.name)
-            .bind(kept.fingerprint)
+            .bind(renamed.id)
+            .bind(renamed.name)
+            .bind(fingerprint)
             .bind(now_ms())
             .execute(&mut **write)
             .await?;
@@ -386,11 +396,11 @@ pub async fn rename(write: &mut changes::Write, kept: Kept<'_>, raw_holds: bool)
          VALUES ($1, $2, $3, $4, $5, NULL, '', '', $6)
          ON CONFLICT (object_id) DO UPDATE SET name = $4, raw = NULL, fingerprint = '', etag = '', updated_at = $6",
     )
-    .bind(kept.id)
-    .bind(kept.kind)
-    .bind(kept.user_id)
-    .bind(kept.name)
-    .bind(kept.uid)
+    .bind(renamed.id)
+    .bind(renamed.kind)
+    .bind(renamed.user_id)
+    .bind(renamed.name)
+    .bind(renamed.uid)
     .bind(now_ms())
     .execute(&mut **write)
     .await?;
@@ -399,7 +409,7 @@ pub async fn rename(write: &mut changes::Write, kept: Kept<'_>, raw_holds: bool)
 
 /// Moves an event object to another calendar (or renames it in its own) for a MOVE: its
 /// rows keep their ids and content, recorded as gone from one calendar and new in the
-/// other; the client's text, if it still holds, stays the object's text.
+/// other; the client's text, if it still holds, stays the object's text. Returns its ETag.
 pub async fn relocate(
     db: &Db,
     user_id: &str,
@@ -407,7 +417,7 @@ pub async fn relocate(
     from: &str,
     to: &CalendarRow,
     name: &str,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let mut write = changes::begin(db, user_id).await?;
     if from == to.id {
         write.record(changes::Kind::Event, &object.id, changes::Op::Updated, Some(from));
@@ -432,19 +442,12 @@ pub async fn relocate(
     .fetch_all(&mut *write)
     .await?;
     let fp = fingerprint(&mut rows.iter().collect::<Vec<_>>());
-    let kept = Kept {
-        kind: "event",
-        id: &object.id,
-        user_id,
-        name,
-        uid: &object.uid,
-        raw: "",
-        fingerprint: &fp,
-        etag: &object.etag,
-    };
-    rename(&mut write, kept, object.raw).await?;
+    let holds_at = object.raw.then_some(fp.as_str());
+    let renamed = Renamed { kind: "event", id: &object.id, user_id, name, uid: &object.uid, holds_at };
+    rename(&mut write, renamed).await?;
     moved(&mut write, user_id, &object.id, &Left { collection_id: from, name: &object.name }, &to.id, name).await?;
-    write.commit().await
+    write.commit().await?;
+    Ok(if object.raw { object.etag.clone() } else { made_etag(&fp) })
 }
 
 /// Another object of the user's with this UID, in any calendar: (calendar id, master id).
@@ -613,77 +616,57 @@ pub async fn dead_properties(db: &Db, user_id: &str) -> Result<HashMap<String, V
     Ok(out)
 }
 
-/// Sets (Some) or removes (None) dead properties of a task list ("Tasks" or a zone), a
-/// change of the zone when it is one.
-pub async fn set_list_properties(
+/// Whose dead properties are set: a calendar's, or a task list's ("Tasks" or a zone).
+pub enum PropertiesOf<'a> {
+    Calendar(&'a CalendarRow),
+    List { user_id: &'a str, id: &'a str, zone: bool },
+}
+
+/// Sets (Some) or removes (None) dead properties of a calendar or a task list, recorded as
+/// a change of the calendar (or of the zone a list is).
+pub async fn set_dead_properties(
     db: &Db,
-    user_id: &str,
-    list_id: &str,
-    zone: bool,
+    owner: PropertiesOf<'_>,
     values: &[(String, Option<String>)],
 ) -> Result<(), AppError> {
+    // (table, its collection column, its conflict target, user, collection)
+    let (table, column, conflict, user_id, id) = match &owner {
+        PropertiesOf::Calendar(c) => ("dav_properties", "calendar_id", "calendar_id, name", &c.user_id[..], &c.id[..]),
+        PropertiesOf::List { user_id, id, .. } => {
+            ("dav_list_properties", "list_id", "user_id, list_id, name", *user_id, *id)
+        }
+    };
     let mut write = changes::begin(db, user_id).await?;
     for (name, value) in values {
         match value {
             Some(value) => {
-                sqlx::query(
-                    "INSERT INTO dav_list_properties (user_id, list_id, name, value) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (user_id, list_id, name) DO UPDATE SET value = $4",
-                )
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {table} ({column}, user_id, name, value) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT ({conflict}) DO UPDATE SET value = $4"
+                )))
+                .bind(id)
                 .bind(user_id)
-                .bind(list_id)
                 .bind(name)
                 .bind(value)
                 .execute(&mut *write)
                 .await?;
             }
             None => {
-                sqlx::query("DELETE FROM dav_list_properties WHERE user_id = $1 AND list_id = $2 AND name = $3")
-                    .bind(user_id)
-                    .bind(list_id)
-                    .bind(name)
-                    .execute(&mut *write)
-                    .await?;
-            }
-        }
-    }
-    if zone {
-        write.record(changes::Kind::Zone, list_id, changes::Op::Updated, None);
-    }
-    write.commit().await
-}
-
-/// Sets (Some) or removes (None) dead properties of a calendar, recorded as a change of
-/// the calendar.
-pub async fn set_dead_properties(
-    db: &Db,
-    calendar: &CalendarRow,
-    values: &[(String, Option<String>)],
-) -> Result<(), AppError> {
-    let mut write = changes::begin(db, &calendar.user_id).await?;
-    for (name, value) in values {
-        match value {
-            Some(value) => {
-                sqlx::query(
-                    "INSERT INTO dav_properties (calendar_id, user_id, name, value) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (calendar_id, name) DO UPDATE SET value = $4",
-                )
-                .bind(&calendar.id)
-                .bind(&calendar.user_id)
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE {column} = $1 AND user_id = $2 AND name = $3"
+                )))
+                .bind(id)
+                .bind(user_id)
                 .bind(name)
-                .bind(value)
                 .execute(&mut *write)
                 .await?;
             }
-            None => {
-                sqlx::query("DELETE FROM dav_properties WHERE calendar_id = $1 AND name = $2")
-                    .bind(&calendar.id)
-                    .bind(name)
-                    .execute(&mut *write)
-                    .await?;
-            }
         }
     }
-    write.record(changes::Kind::Calendar, &calendar.id, changes::Op::Updated, Some(&calendar.id));
+    match owner {
+        PropertiesOf::Calendar(c) => write.record(changes::Kind::Calendar, &c.id, changes::Op::Updated, Some(&c.id)),
+        PropertiesOf::List { id, zone: true, .. } => write.record(changes::Kind::Zone, id, changes::Op::Updated, None),
+        PropertiesOf::List { .. } => {}
+    }
     write.commit().await
 }

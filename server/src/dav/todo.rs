@@ -26,7 +26,7 @@ use app::ssr::tasks::{self, TaskRow};
 use app::ssr::{Db, millis_to_utc};
 use calento::ics::{self, Component, DateTimeValue, Property};
 
-use super::store::{self, Kept, Left, Listing, Object, Place};
+use super::store::{self, Kept, Left, Listing, Object, Place, Renamed};
 
 /// The collection of tasks without a zone.
 pub const INBOX: &str = "tasks";
@@ -608,7 +608,7 @@ pub async fn whereabouts(db: &Db, user_id: &str, id: &str) -> Result<Option<(Str
 }
 
 /// Moves a task (with its steps) to another list, or renames it in its own, for a MOVE;
-/// the client's text, if it still holds, stays the task's text.
+/// the client's text, if it still holds, stays the task's text. Returns its ETag.
 pub async fn relocate(
     db: &Db,
     user: &UserRow,
@@ -616,7 +616,7 @@ pub async fn relocate(
     from: &TaskList,
     to: &TaskList,
     name: &str,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     if from.id != to.id {
         let zone = Some(to.name.clone()).filter(|_| to.zone_id.is_some());
         tasks::update(db, user, &object.id, TaskPatch { zone: Some(zone), ..TaskPatch::default() }).await?;
@@ -627,23 +627,16 @@ pub async fn relocate(
         .fetch_one(&mut *write)
         .await?;
     let fp = fingerprint(&row);
-    let kept = Kept {
-        kind: "task",
-        id: &object.id,
-        user_id: &user.id,
-        name,
-        uid: &object.uid,
-        raw: "",
-        fingerprint: &fp,
-        etag: "",
-    };
-    store::rename(&mut write, kept, object.raw).await?;
+    let holds_at = object.raw.then_some(fp.as_str());
+    let renamed = Renamed { kind: "task", id: &object.id, user_id: &user.id, name, uid: &object.uid, holds_at };
+    store::rename(&mut write, renamed).await?;
     store::moved(&mut write, &user.id, &object.id, &Left { collection_id: &from.id, name: &object.name }, &to.id, name)
         .await?;
     if from.id == to.id {
         write.record(changes::Kind::Task, &object.id, changes::Op::Updated, None);
     }
-    write.commit().await
+    write.commit().await?;
+    Ok(if object.raw { object.etag.clone() } else { store::made_etag(&fp) })
 }
 
 /// Deletes a task (and its steps, as Calento does); its name stays known for sync.

@@ -1393,6 +1393,7 @@ async fn caldav_moves_between_calendars_and_lists(backend: Backend) {
     assert_eq!(dav.send("GET", &dav.object("planning.ics"), &[], "").await.status, 404);
     let read = dav.send("GET", &format!("{work_path}moved.ics"), &[], "").await;
     assert_eq!(read.body, text, "the app's own text moved with it");
+    assert_eq!(etag(&moved), etag(&read), "the MOVE answers with the object's ETag");
     let from_home = sync(dav.calendar_path(), home_token.clone()).await;
     let gone = response_for(&from_home.body, &dav.object("planning.ics")).expect("the old name is reported");
     assert!(gone.contains("404 Not Found"), "{gone}");
@@ -1479,7 +1480,9 @@ async fn caldav_moves_between_calendars_and_lists(backend: Backend) {
         .send("MOVE", &format!("{tasks_path}stamps.ics"), &[("destination", &format!("{errands}stamps-2.ics"))], "")
         .await;
     assert_eq!(moved.status, 201, "{}", moved.body);
-    assert_eq!(dav.send("GET", &format!("{errands}stamps-2.ics"), &[], "").await.body, todo);
+    let read = dav.send("GET", &format!("{errands}stamps-2.ics"), &[], "").await;
+    assert_eq!(read.body, todo);
+    assert_eq!(etag(&moved), etag(&read), "the MOVE answers with the task's ETag");
     let task_zone = |title: &'static str| {
         let app = &app;
         let token = token.clone();
