@@ -16,6 +16,7 @@ pub mod focus;
 pub mod ics;
 pub mod id;
 pub mod motivation;
+pub mod notify;
 pub mod planner;
 pub mod recurrence;
 pub mod scope;

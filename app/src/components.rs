@@ -556,6 +556,7 @@ pub fn SettingsNav() -> impl IntoView {
             <A href="/settings/security">"Security"</A>
             <A href="/settings/calendars">"Calendars"</A>
             <A href="/settings/tasks">"Tasks & focus"</A>
+            <A href="/settings/notifications">"Notifications"</A>
             <A href="/settings/calendar-apps">"Calendar apps"</A>
             <A href="/settings/tokens">"API tokens"</A>
             <A href="/settings/outbox">"Outbox"</A>
@@ -588,12 +589,16 @@ fn QuickCaptureBox() -> impl IntoView {
     let open = RwSignal::new(false);
     let area = NodeRef::<leptos::html::Textarea>::new();
     let text = RwSignal::new(String::new());
+    // What was sent last (key and text), kept on the device if the server was not reached.
+    let last = RwSignal::new(None::<crate::offline::Pending>);
+    // How many captures wait on this device for the connection.
+    let waiting = RwSignal::new(0usize);
     let saved = move || match action.value().get() {
         Some(Ok(result)) => Some(result.tasks.len()),
         _ => None,
     };
     let error = move || match action.value().get() {
-        Some(Err(error)) => Some(error.to_string()),
+        Some(Err(error)) if !crate::offline::unreachable(&error) => Some(error.to_string()),
         _ => None,
     };
     Effect::new(move |_| {
@@ -601,6 +606,73 @@ fn QuickCaptureBox() -> impl IntoView {
             text.set(String::new());
         }
     });
+    // Not reached: kept on the device, the box emptied as if saved.
+    Effect::new(move |_| {
+        if let Some(Err(error)) = action.value().get()
+            && crate::offline::unreachable(&error)
+            && let Some(pending) = last.get_untracked()
+        {
+            crate::offline::keep(pending);
+            waiting.set(crate::offline::pending().len());
+            text.set(String::new());
+        }
+    });
+    // Sends what waits on this device: now (a page opened) and whenever the connection
+    // returns. Each capture keeps its key, so one sent twice is made once.
+    let live = use_context::<crate::live::Live>();
+    Effect::new(move |_| {
+        let flush = move || {
+            leptos::task::spawn_local(async move {
+                for item in crate::offline::pending() {
+                    let sent = crate::server::tasks::capture_tasks(
+                        item.text.clone(),
+                        Some("true".to_owned()),
+                        None,
+                        Some(item.key.clone()),
+                    )
+                    .await;
+                    match sent {
+                        Ok(_) => crate::offline::forget(&item.key),
+                        Err(error) if crate::offline::unreachable(&error) => break,
+                        // Refused (too many lines, signed out…): it would be refused again.
+                        Err(_) => crate::offline::forget(&item.key),
+                    }
+                    waiting.set(crate::offline::pending().len());
+                }
+                waiting.set(crate::offline::pending().len());
+                if let Some(live) = live {
+                    live.tasks.update(|n| *n += 1);
+                }
+            });
+        };
+        waiting.set(crate::offline::pending().len());
+        if waiting.get_untracked() > 0 && !crate::offline::offline() {
+            flush();
+        }
+        let handle = window_event_listener(leptos::ev::online, move |_| flush());
+        on_cleanup(move || handle.remove());
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed = text.get_untracked();
+        if typed.trim().is_empty() {
+            return;
+        }
+        let pending = crate::offline::Pending { key: crate::offline::new_key(), text: typed };
+        if crate::offline::offline() {
+            crate::offline::keep(pending);
+            waiting.set(crate::offline::pending().len());
+            text.set(String::new());
+            return;
+        }
+        last.set(Some(pending.clone()));
+        action.dispatch(crate::server::tasks::CaptureTasks {
+            text: pending.text,
+            save: Some("true".to_owned()),
+            next: None,
+            key: Some(pending.key),
+        });
+    };
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
             use leptos::wasm_bindgen::JsCast;
@@ -637,7 +709,8 @@ fn QuickCaptureBox() -> impl IntoView {
                 }
             }>
             <summary>"+ Capture"</summary>
-            <ActionForm action=action attr:class="form">
+            // Without JavaScript the form posts to the server function itself.
+            <form class="form" method="post" action="/fn/capture_tasks" on:submit=submit>
                 <label for="quick-capture-text">"Capture tasks, one per line"</label>
                 <textarea
                     id="quick-capture-text"
@@ -650,11 +723,18 @@ fn QuickCaptureBox() -> impl IntoView {
                 ></textarea>
                 <input type="hidden" name="save" value="true" />
                 <button type="submit" class="primary" data-testid="quick-capture-save">"Save"</button>
-                <p class="saved" role="status">
-                    {move || saved().map(|n| format!("Captured {n} task{}.", if n == 1 { "" } else { "s" }))}
+                <p class="saved" role="status" data-testid="quick-capture-status">
+                    {move || match (waiting.get(), saved()) {
+                        (0, Some(n)) => Some(format!("Captured {n} task{}.", if n == 1 { "" } else { "s" })),
+                        (0, None) => None,
+                        (n, _) => Some(format!(
+                            "Kept on this device: {n} capture{} will be sent when you are back online.",
+                            if n == 1 { "" } else { "s" }
+                        )),
+                    }}
                 </p>
                 <p class="form-error" role="alert">{error}</p>
-            </ActionForm>
+            </form>
         </details>
     }
     .into_any()

@@ -6,6 +6,7 @@ pub mod components;
 pub mod error;
 pub mod live;
 pub mod models;
+pub mod offline;
 pub mod routes;
 pub mod server;
 #[cfg(feature = "ssr")]
@@ -23,8 +24,8 @@ use crate::models::{Theme, UserProfile};
 use crate::routes::security::{AdminPage, ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage, SecurityPage};
 use crate::routes::{
     AvailabilityPage, BookingLinksPage, BookingsPage, CalendarAppsPage, CalendarPage, CalendarsPage, FocusPage,
-    HomePage, HostPage, LoginPage, ManageBookingPage, NotFound, OutboxPage, PublicBookingPage, RegisterPage,
-    SearchPage, SettingsPage, StatsPage, TaskSettingsPage, TasksPage, TodayPage, TokensPage, WelcomePage,
+    HomePage, HostPage, LoginPage, ManageBookingPage, NotFound, NotificationsPage, OutboxPage, PublicBookingPage,
+    RegisterPage, SearchPage, SettingsPage, StatsPage, TaskSettingsPage, TasksPage, TodayPage, TokensPage, WelcomePage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -47,6 +48,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en" data-theme=theme.as_str()>
             <head>
                 <DocumentHead />
+                // Installable: the manifest, and the service worker `/app.js` registers
+                // (push, and the last loaded pages for offline use). Not on invitees' pages.
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <meta name="theme-color" content="#2f6fde" />
+                <script src="/app.js" defer></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options=options.clone() />
                 <HashedStylesheet options id="leptos" />
@@ -236,6 +242,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/welcome") view={Lazy::<WelcomeRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/settings/tasks") view={Lazy::<TaskSettingsRoute>::new()} ssr=SsrMode::Async />
                         <Route
+                            path=path!("/settings/notifications")
+                            view={Lazy::<NotificationsRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
                             path=path!("/availability")
                             view={Lazy::<AvailabilityRoute>::new()}
                             ssr=SsrMode::Async
@@ -332,6 +343,7 @@ lazy_pages! {
     TodayRoute => TodayPage;
     WelcomeRoute => WelcomePage;
     TaskSettingsRoute => TaskSettingsPage;
+    NotificationsRoute => NotificationsPage;
     AvailabilityRoute => AvailabilityPage;
     BookingLinksRoute => BookingLinksPage;
     BookingsRoute => BookingsPage;

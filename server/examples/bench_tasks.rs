@@ -72,7 +72,7 @@ async fn main() {
                 format!("Task {n} in {} days ~{}m !{} #tag{} @zone{}\n", n % 30, 15 + n % 90, 1 + n % 4, n % 12, n % 5)
             })
             .collect();
-        app::ssr::tasks::capture(&state.db, &user, &text, true).await.expect("capture");
+        app::ssr::tasks::capture(&state.db, &user, &text, true, None).await.expect("capture");
     }
     let all = app::ssr::tasks::list(&state.db, &user, &Default::default()).await.expect("list");
     for task in all.iter().step_by(10) {

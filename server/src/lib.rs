@@ -12,7 +12,9 @@ pub mod oidc;
 pub mod ops;
 pub mod outbound;
 pub mod page_cache;
+pub mod push;
 pub mod subscriptions;
+pub mod unsubscribe;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -38,6 +40,13 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
     // Other server processes on the same PostgreSQL database announce their changes and
     // jobs here; SQLite has one process.
     app::ssr::changes::spawn_listener(&db, &config.database_url);
+    let vapid_public_key = match push::Vapid::load(&db, push::subject(config)).await {
+        Ok(vapid) => vapid.public_key(),
+        Err(error) => {
+            tracing::error!(%error, "push notifications are off");
+            String::new()
+        }
+    };
     Ok(AppState::new(app::ssr::AppStateFields {
         leptos_options: leptos_options(config),
         db,
@@ -49,6 +58,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         canonical_base: config.public_url.clone(),
         step_suggester: llm::suggester(config),
         url_check: config.outbound().url_check(),
+        vapid_public_key,
         sign_in_providers: config.sign_in_providers.iter().map(oidc::ProviderConfig::info).collect(),
     }))
 }
@@ -193,6 +203,11 @@ pub fn site_routes() -> Vec<api::Routes> {
         api::Routes::new(api::Guard::Public)
             .get("/pkg/{*path}", files)
             .get("/favicon.svg", files)
+            .get("/icons/{file}", files)
+            .get("/manifest.webmanifest", files)
+            .get("/sw.js", files)
+            .get("/app.js", files)
+            .get("/notify.js", files)
             .get("/health/live", ops::live)
             .get("/health/ready", ops::ready)
             .get("/metrics", ops::metrics),
@@ -228,10 +243,13 @@ pub fn spawn_upkeep(state: AppState) {
 /// it emails stay pending in the outbox).
 pub fn job_handlers(config: &Config) -> jobs::Handlers {
     let retention = i64::from(config.changes_retention_days);
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr));
     let handlers =
         app::ssr::planning::register(jobs::Handlers::new()).add(app::ssr::upkeep::PRUNE_JOB, move |db, _| async move {
             app::ssr::upkeep::run_pruning(&db, retention).await
         });
+    let handlers = app::ssr::notify::register(handlers, public_url);
+    let handlers = push::register(handlers, config.outbound(), push::subject(config));
     match config.mailer() {
         Some(mailer) => mail::register(handlers, mailer),
         None => handlers,
@@ -246,6 +264,9 @@ pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
         tokio::spawn(async move {
             if let Err(error) = app::ssr::upkeep::schedule_pruning(&db, app::ssr::now_ms()).await {
                 tracing::warn!(%error, "scheduling the change feed's pruning");
+            }
+            if let Err(error) = app::ssr::notify::schedule_scan(&db, app::ssr::now_ms()).await {
+                tracing::warn!(%error, "scheduling the notification scan");
             }
         });
     }

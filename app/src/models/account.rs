@@ -354,3 +354,26 @@ pub struct WelcomeData {
     pub links: Vec<(String, String)>,
     pub open_tasks: i64,
 }
+
+/// Settings → Notifications: the preferences, this account's push devices, and the
+/// server's VAPID public key (base64url) a browser subscribes with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationSettings {
+    pub preferences: calento::notify::Preferences,
+    pub devices: Vec<PushDevice>,
+    pub vapid_public_key: String,
+}
+
+/// A browser that receives push notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushDevice {
+    pub id: String,
+    pub label: String,
+    /// The push service's host (fcm.googleapis.com, updates.push.services.mozilla.com, …).
+    pub service: String,
+    /// A short fingerprint of the endpoint, so a browser can find its own entry.
+    pub endpoint_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub last_sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}

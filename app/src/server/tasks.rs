@@ -258,15 +258,18 @@ pub async fn list_zones() -> Result<Vec<ZoneInfo>, AppError> {
     tasks::zones(&request::state()?.db, &user.id).await
 }
 
-/// Reads a brain dump; with `save` the tasks are created.
+/// Reads a brain dump; with `save` the tasks are created. A `key` (quick capture kept on
+/// the device while offline) makes them once, however often it is sent.
 #[server(prefix = "/fn", endpoint = "capture_tasks")]
 pub async fn capture_tasks(
     text: String,
     save: Option<String>,
     #[server(default)] next: Option<String>,
+    #[server(default)] key: Option<String>,
 ) -> Result<CaptureResult, AppError> {
     let user = request::require_user().await?;
-    let captured = tasks::capture(&request::state()?.db, &user, &text, ticked(&save)).await?;
+    let key = key.filter(|k| !k.is_empty());
+    let captured = tasks::capture(&request::state()?.db, &user, &text, ticked(&save), key.as_deref()).await?;
     if let Some(next) = next.filter(|_| request::is_plain_form_post()) {
         leptos_axum::redirect(&request::local_path(Some(next), "/tasks"));
     }

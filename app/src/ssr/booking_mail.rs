@@ -288,6 +288,7 @@ fn draft(m: &BookingMail, kind: &str, to: Recipient, subject: String, body: Body
         text_body: body.text(),
         html_body: body.html(&subject),
         ics: None,
+        unsubscribe_url: None,
     }
 }
 

@@ -37,6 +37,9 @@ pub const OWNED_TABLES: &[(&str, &str, &[&str])] = &[
     ("dav_objects", "user_id", &["fingerprint", "etag"]),
     ("dav_properties", "user_id", &[]),
     ("dav_list_properties", "user_id", &[]),
+    ("notification_settings", "user_id", &[]),
+    // A device's push address and keys are its browser's secrets: listed, not revealed.
+    ("push_subscriptions", "user_id", &["endpoint", "p256dh", "auth"]),
 ];
 
 /// Tables with a `user_id` column that are deliberately not exported.
@@ -53,6 +56,11 @@ pub const NOT_EXPORTED: &[&str] = &[
     "event_trash",
     // Names calendar apps knew moved objects by, kept for their sync (pruned with the feed).
     "dav_departed",
+    // Which notifications went out (keys naming their causes), so none goes twice; pruned
+    // after 60 days.
+    "notifications_sent",
+    // Idempotency keys of quick captures (the tasks they made are exported).
+    "capture_keys",
 ];
 
 /// One stored value as JSON: integers, floats, text or null, whatever the backend.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::changes::Write;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -48,6 +48,8 @@ pub struct EmailDraft {
     pub html_body: String,
     /// A whole VCALENDAR with `METHOD:REQUEST` or `METHOD:CANCEL`, sent as an invitation.
     pub ics: Option<String>,
+    /// The one-click unsubscribe address (RFC 8058), for emails a person chose to get.
+    pub unsubscribe_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -62,14 +64,15 @@ pub struct EmailRow {
     pub text_body: String,
     pub html_body: String,
     pub ics: Option<String>,
+    pub unsubscribe_url: Option<String>,
     pub status: String,
     pub error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, user_id, booking_id, kind, to_address, to_name, subject, text_body, html_body, ics, status, \
-     error, created_at, sent_at";
+const COLUMNS: &str = "id, user_id, booking_id, kind, to_address, to_name, subject, text_body, html_body, ics, \
+     unsubscribe_url, status, error, created_at, sent_at";
 
 impl EmailRow {
     pub fn outbox(&self) -> OutboxEmail {
@@ -103,7 +106,7 @@ pub async fn queue_at(tx: &mut Write, draft: &EmailDraft, send_at_ms: i64) -> Re
     let id = new_id();
     sqlx::query(
         "INSERT INTO emails (id, user_id, booking_id, kind, to_address, to_name, subject, text_body, html_body, ics, \
-         status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)",
+         unsubscribe_url, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12)",
     )
     .bind(&id)
     .bind(&draft.user_id)
@@ -115,6 +118,7 @@ pub async fn queue_at(tx: &mut Write, draft: &EmailDraft, send_at_ms: i64) -> Re
     .bind(&draft.text_body)
     .bind(&draft.html_body)
     .bind(&draft.ics)
+    .bind(&draft.unsubscribe_url)
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
@@ -228,13 +232,22 @@ impl Mailer {
         let to_name = email.to_name.trim();
         let to = Mailbox::new((!to_name.is_empty()).then(|| to_name.to_owned()), to_address);
         let domain = self.from.email.domain().to_owned();
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
             .date_now()
             // Stable, so a retried send is recognised as the same message.
             .message_id(Some(format!("<{}@{}>", email.id.to_lowercase(), domain)));
+        if let Some(url) = &email.unsubscribe_url {
+            // RFC 2369 and RFC 8058: mail clients show "Unsubscribe" and POST
+            // `List-Unsubscribe=One-Click` to the address without asking the person again.
+            let header =
+                |name: &'static str, value: String| HeaderValue::new(HeaderName::new_from_ascii_str(name), value);
+            builder = builder
+                .raw_header(header("List-Unsubscribe", format!("<{url}>")))
+                .raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()));
+        }
         let alternatives = MultiPart::alternative()
             .singlepart(SinglePart::plain(email.text_body.clone()))
             .singlepart(SinglePart::html(email.html_body.clone()));
@@ -335,6 +348,7 @@ mod tests {
             text_body: "Hello\nSee you".into(),
             html_body: "<p>Hello</p>".into(),
             ics: ics.map(str::to_owned),
+            unsubscribe_url: None,
             status: PENDING.into(),
             error: None,
             created_at: 0,

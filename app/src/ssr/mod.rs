@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod login_limits;
 pub mod mail;
 pub mod motivation;
+pub mod notify;
 pub mod page_cache;
 pub mod passwords;
 pub mod planning;
@@ -53,7 +54,8 @@ impl Db {
 /// What every change of a user's data sets off in its own transaction (see
 /// `changes::Write::commit`): each reaction looks at the changes and may queue jobs. A new
 /// consumer of changes is a function in its own module and a line here.
-pub(crate) const REACTIONS: &[changes::Reaction] = &[planning::replan_when_busy_time_changes];
+pub(crate) const REACTIONS: &[changes::Reaction] =
+    &[planning::replan_when_busy_time_changes, notify::notify_on_changes];
 
 /// What every handler and server function can reach. Cloned for every request (and by
 /// each middleware layer around a route), so it is one shared pointer: cloning the fields
@@ -98,6 +100,9 @@ pub struct AppStateFields {
     pub step_suggester: Option<StepSuggester>,
     /// Whether the server may call a URL (the server's outbound guard), for subscriptions.
     pub url_check: UrlCheck,
+    /// The VAPID public key browsers subscribe to push with (base64url); empty when the
+    /// key could not be read.
+    pub vapid_public_key: String,
 }
 
 /// Whether the server may call a URL a person gave (a subscription): a short reason when

@@ -107,6 +107,7 @@ fn account_email(
         text_body: format!("Hello {name},\n\n{lead}\n\n{text_link}{tail}\n"),
         html_body: format!("<p>Hello {},</p><p>{}</p>{html_link}<p>{}</p>", safe(name), safe(lead), safe(tail)),
         ics: None,
+        unsubscribe_url: None,
     }
 }
 

@@ -1067,9 +1067,27 @@ fn week_start(user: &UserRow) -> chrono::Weekday {
     calento::WeekStart::parse(&user.week_start).unwrap_or_default().weekday()
 }
 
+/// How long a quick capture's idempotency key is remembered.
+pub const CAPTURE_KEY_RETENTION_MS: i64 = 30 * 86_400_000;
+
 /// Reads every non-empty line of a brain dump in the user's zone; with `save`, makes a task
-/// of each (all or none).
-pub async fn capture(db: &Db, user: &UserRow, text: &str, save: bool) -> Result<CaptureResult, AppError> {
+/// of each (all or none). A `key` (made by the device, for a capture it may send more than
+/// once: kept offline, sent again after a lost answer) makes the tasks once: the same key
+/// again answers with the tasks made the first time.
+pub async fn capture(
+    db: &Db,
+    user: &UserRow,
+    text: &str,
+    save: bool,
+    key: Option<&str>,
+) -> Result<CaptureResult, AppError> {
+    if let Some(key) = key
+        && (key.is_empty()
+            || key.len() > 100
+            || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    {
+        return Err(AppError::field(FieldError::new("key", "An idempotency key is 1 to 100 letters, digits, - or _.")));
+    }
     let tz = user_zone(user);
     let week_start = week_start(user);
     let context = CaptureContext { now: local_now(user), week_start };
@@ -1097,6 +1115,34 @@ pub async fn capture(db: &Db, user: &UserRow, text: &str, save: bool) -> Result<
         return Ok(CaptureResult { items, tasks: Vec::new() });
     }
     let mut tx = changes::begin(db, &user.id).await?;
+    if let Some(key) = key {
+        let seen = sqlx::query(
+            "INSERT INTO capture_keys (user_id, key, task_ids, created_at) VALUES ($1, $2, '', $3) \
+             ON CONFLICT (user_id, key) DO NOTHING",
+        )
+        .bind(&user.id)
+        .bind(key)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 0;
+        if seen {
+            tx.rollback().await?;
+            let made: String = sqlx::query_scalar("SELECT task_ids FROM capture_keys WHERE user_id = $1 AND key = $2")
+                .bind(&user.id)
+                .bind(key)
+                .fetch_one(db.read())
+                .await?;
+            let mut tasks = Vec::new();
+            for id in made.split_whitespace() {
+                if let Ok(task) = find(db, user, id).await {
+                    tasks.push(task);
+                }
+            }
+            return Ok(CaptureResult { items, tasks });
+        }
+    }
     if task_count(&mut tx, &user.id).await? + items.len() as i64 > MAX_TASKS {
         return Err(AppError::Conflict { message: format!("An account keeps at most {MAX_TASKS} tasks and steps.") });
     }
@@ -1123,6 +1169,14 @@ pub async fn capture(db: &Db, user: &UserRow, text: &str, save: bool) -> Result<
         let place =
             Place { user_id: &user.id, parent_id: None, root_id: None, depth: 0, position: base + index as i64 };
         ids.push(insert(&mut tx, &place, &fields, zone.as_deref(), false, tz).await?);
+    }
+    if let Some(key) = key {
+        sqlx::query("UPDATE capture_keys SET task_ids = $3 WHERE user_id = $1 AND key = $2")
+            .bind(&user.id)
+            .bind(key)
+            .bind(ids.join(" "))
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     let mut tasks = Vec::new();

@@ -184,6 +184,10 @@ pub fn site_routes() -> Vec<Routes> {
             .post("/settings/calendars/{id}/import", calendar::import_form)
             .get("/settings/calendar-apps/calento.mobileconfig", crate::dav::apple_profile),
         Routes::new(Guard::Public).any("/.well-known/caldav", crate::dav::well_known),
+        // Signed links from emails: the token is the credential (RFC 8058 one-click).
+        Routes::new(Guard::Public)
+            .get("/unsubscribe/{token}", crate::unsubscribe::confirm)
+            .post("/unsubscribe/{token}", crate::unsubscribe::one_click),
         Routes::new(Guard::AppPassword)
             .any("/dav", crate::dav::handle)
             .any("/dav/", crate::dav::handle)

@@ -211,12 +211,16 @@ fn yes() -> bool {
     true
 }
 
+/// An `Idempotency-Key` header makes retries safe: the same key makes the tasks once and
+/// answers with them again.
 async fn capture(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
+    headers: http::HeaderMap,
     ApiJson(body): ApiJson<CaptureBody>,
 ) -> Result<(StatusCode, Json<CaptureResult>), AppError> {
-    let result = tasks::capture(&state.db, &user, &body.text, !body.preview).await?;
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let result = tasks::capture(&state.db, &user, &body.text, !body.preview, key).await?;
     let status = if body.preview || result.tasks.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(result)))
 }

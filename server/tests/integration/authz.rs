@@ -138,6 +138,13 @@ const API: &[(&str, &str, Who, &str)] = &[
 const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/pkg/{*path}", Public),
     ("GET", "/favicon.svg", Public),
+    ("GET", "/icons/{file}", Public),
+    ("GET", "/manifest.webmanifest", Public),
+    ("GET", "/sw.js", Public),
+    ("GET", "/app.js", Public),
+    ("GET", "/notify.js", Public),
+    ("GET", "/unsubscribe/{token}", Public),
+    ("POST", "/unsubscribe/{token}", Public),
     ("GET", "/health/live", Public),
     ("GET", "/health/ready", Public),
     ("GET", "/metrics", Public),
@@ -249,6 +256,19 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("what_now", Owner, &[]),
     ("load_stats", Owner, &[("days", "7")]),
     ("load_task_settings", Owner, &[]),
+    ("load_notifications", Owner, &[]),
+    ("save_notification_settings", Owner, &[("event_reminder_email", "true"), ("quiet_start", "22:00")]),
+    (
+        "subscribe_push",
+        Owner,
+        &[
+            ("endpoint", "http://127.0.0.1:9/push/asecret"),
+            ("p256dh", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"),
+            ("auth", "AAAAAAAAAAAAAAAAAAAAAA"),
+        ],
+    ),
+    ("unsubscribe_push", Owner, &[("device", "none")]),
+    ("test_notification", Owner, &[("channel", "email")]),
     (
         "save_task_settings",
         Owner,

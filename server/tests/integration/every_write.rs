@@ -50,6 +50,7 @@ const FNS_NOT_IN_THE_FEED: &[(&str, &str)] = &[
     ("take_new_token", "reads the session"),
     ("revoke_token", "a personal token"),
     ("create_app_password", "a personal token (an app password)"),
+    ("test_notification", "an email or a push to the account's own devices"),
 ];
 
 /// Server functions that only read (some make a default on first use, which records).
@@ -86,6 +87,7 @@ const FNS_READING: &[&str] = &[
     "my_progress",
     "list_tokens",
     "calendar_apps",
+    "load_notifications",
 ];
 
 async fn cursor(app: &TestApp, token: &str) -> u64 {
@@ -357,6 +359,14 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     let settings =
         [("focus_minutes", "25"), ("short_break_minutes", "5"), ("long_break_minutes", "15"), ("cycles", "4")];
     call(&b, "save_task_settings", &settings).await;
+    call(&b, "save_notification_settings", &[("event_reminder_email", "true"), ("agenda_at", "07:00")]).await;
+    let push = [
+        ("endpoint", "http://127.0.0.1:9/push/device"),
+        ("p256dh", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"),
+        ("auth", "AAAAAAAAAAAAAAAAAAAAAA"),
+    ];
+    call(&b, "subscribe_push", &push).await;
+    call(&b, "unsubscribe_push", &[("device", "http://127.0.0.1:9/push/device")]).await;
     call(&b, "finish_onboarding", &[("skip", "1")]).await;
     let made = call(&b, "start_focus", &[("task_id", pt)]).await.json();
     let session = made["id"].as_str().expect("id").to_owned();

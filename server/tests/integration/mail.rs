@@ -39,7 +39,7 @@ on_both_backends!(
 // ---------------------------------------------------------------------------------------
 
 /// The Python with aiosmtpd, or a failure that says how to get it.
-fn smtp_python() -> PathBuf {
+pub(crate) fn smtp_python() -> PathBuf {
     match std::env::var_os("CALENTO_SMTP_PYTHON").filter(|p| !p.is_empty()) {
         Some(path) => PathBuf::from(path),
         None => panic!(
@@ -51,24 +51,24 @@ fn smtp_python() -> PathBuf {
     }
 }
 
-fn scripts() -> PathBuf {
+pub(crate) fn scripts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     listener.local_addr().expect("addr").port()
 }
 
 /// aiosmtpd on a free port, keeping each message as a file (scripts/smtp_sink.py).
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: Child,
     port: u16,
     folder: PathBuf,
 }
 
 impl SmtpSink {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let python = smtp_python();
         let port = free_port();
         let folder = std::env::temp_dir().join(format!("calento-smtp-{}", app::ssr::new_id().to_lowercase()));
@@ -89,11 +89,11 @@ impl SmtpSink {
         sink
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
-    fn messages(&self) -> Vec<PathBuf> {
+    pub(crate) fn messages(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.folder)
             .expect("sink folder")
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -103,7 +103,7 @@ impl SmtpSink {
         files
     }
 
-    async fn wait_for_messages(&self, count: usize) -> Vec<PathBuf> {
+    pub(crate) async fn wait_for_messages(&self, count: usize) -> Vec<PathBuf> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let files = self.messages();
@@ -152,7 +152,7 @@ for part in msg.walk():
 print(json.dumps(out))
 "#;
 
-fn read_message(path: &PathBuf) -> Value {
+pub(crate) fn read_message(path: &PathBuf) -> Value {
     let output = Command::new(smtp_python()).arg("-c").arg(READ_MESSAGE).arg(path).output().expect("run python");
     assert!(
         output.status.success(),

@@ -17,6 +17,7 @@ mod every_write;
 mod interop;
 mod live;
 mod mail;
+mod notifications;
 mod oidc;
 mod ops;
 mod outbound;
