@@ -44,6 +44,11 @@ CREATE TABLE notifications_sent (
 CREATE INDEX notifications_sent_at ON notifications_sent (sent_at);
 CREATE INDEX notifications_sent_user ON notifications_sent (user_id);
 
+-- What the minute scan looks for, without reading every event and task: events that
+-- remind, and tasks with a do-time (not only a day).
+CREATE INDEX events_reminding ON events (user_id) WHERE reminders <> '[]' AND reminders <> '';
+CREATE INDEX tasks_do_time ON tasks (do_day, user_id) WHERE do_at LIKE '%T%';
+
 -- Keys the instance makes for itself on first start (the VAPID key pair, the key that
 -- signs unsubscribe links). Every server process reads the same ones.
 CREATE TABLE instance_keys (
@@ -66,3 +71,7 @@ CREATE TABLE capture_keys (
     PRIMARY KEY (user_id, key)
 );
 CREATE INDEX capture_keys_created ON capture_keys (created_at);
+
+-- A calendar's default reminders (minutes before, JSON), given to events made in it from
+-- the pages or the API without reminders of their own.
+ALTER TABLE calendars ADD COLUMN default_reminders TEXT NOT NULL DEFAULT '[]';

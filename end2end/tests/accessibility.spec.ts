@@ -30,6 +30,7 @@ const signedIn = [
   ["settings", "/settings"],
   ["settings-calendars", "/settings/calendars"],
   ["settings-tasks", "/settings/tasks"],
+  ["settings-notifications", "/settings/notifications"],
   ["settings-security", "/settings/security"],
   ["settings-calendar-apps", "/settings/calendar-apps"],
   ["welcome", "/welcome"],

@@ -24,6 +24,7 @@ const pages = [
   "/settings",
   "/settings/calendars",
   "/settings/tasks",
+  "/settings/notifications",
   "/settings/tokens",
   "/settings/calendar-apps",
   "/settings/security",

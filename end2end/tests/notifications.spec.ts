@@ -183,6 +183,13 @@ test("the app installs and its start page opens offline, marked as possibly out 
   await page.reload();
   await hydrated(page);
   await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  // Chromium's own installability checks (what its install button and Lighthouse's former
+  // PWA audit ask): a manifest with a name, start URL, display mode and icons, a service
+  // worker with a fetch handler, a secure origin.
+  const cdp = await context.newCDPSession(page);
+  await expect
+    .poll(async () => (await cdp.send("Page.getInstallabilityErrors")).installabilityErrors.map((e) => e.errorId))
+    .toEqual([]);
   await page.reload();
   await hydrated(page);
   await context.setOffline(true);

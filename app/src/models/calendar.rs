@@ -22,6 +22,9 @@ pub struct CalendarInfo {
     /// Whether a private feed URL is published (the URL itself is shown once, at creation).
     pub has_feed: bool,
     pub created_at: DateTime<Utc>,
+    /// Minutes before the start: the reminders of events made here without their own.
+    #[serde(default)]
+    pub default_reminders: Vec<u32>,
 }
 
 /// Fields of a calendar to create or change; absent fields keep their value (or default).
@@ -42,6 +45,9 @@ pub struct CalendarInput {
     pub source_url: Option<String>,
     #[serde(default)]
     pub poll_minutes: Option<i64>,
+    /// Minutes before the start, for events made in this calendar without reminders.
+    #[serde(default)]
+    pub default_reminders: Option<Vec<u32>>,
 }
 
 /// A deleted event: its title, and the token that puts it back ("Undo"; empty when it

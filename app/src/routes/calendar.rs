@@ -1143,7 +1143,11 @@ fn NewEventDialog(
     let parse = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok();
     let start = parse(&at).unwrap_or_else(|| date.and_hms_opt(9, 0, 0).unwrap_or_default());
     let end = until.as_deref().and_then(parse).filter(|end| *end > start).unwrap_or(start + Duration::hours(1));
-    let details = calento::event::EventDetails { title: title.unwrap_or_default(), ..Default::default() };
+    // A new event offers its calendar's default reminders.
+    let reminders = data.with_value(|d| {
+        d.calendars.iter().find(|c| c.id == calendar_id).map(|c| c.default_reminders.clone()).unwrap_or_default()
+    });
+    let details = calento::event::EventDetails { title: title.unwrap_or_default(), reminders, ..Default::default() };
     let draft = Draft {
         id: None,
         recurrence_id: None,
@@ -1787,9 +1791,17 @@ fn EventForm(data: StoredValue<CalendarData>, draft: Draft, here: String, headin
                         <label for="reminder">"Reminder"</label>
                         <select id="reminder" name="reminder" data-testid="reminder">
                             {(draft.details.reminders.len() > 1).then(|| view! { <option value="keep" selected=true>{format!("Keep {} reminders", draft.details.reminders.len())}</option> })}
+                            // One reminder the menu does not offer (a calendar's default, an import).
+                            {match draft.details.reminders.as_slice() {
+                                [m] if !REMINDER_CHOICES.iter().any(|(c, _)| *c == Some(*m)) => {
+                                    Some(view! { <option value=m.to_string() selected=true>{format!("{m} minutes before")}</option> })
+                                }
+                                _ => None,
+                            }}
                             {REMINDER_CHOICES.iter().map(|(minutes, label)| {
                                 let selected = draft.details.reminders.len() <= 1 && draft.details.reminders.first().copied() == *minutes;
-                                view! { <option value=minutes.map(|m| m.to_string()).unwrap_or_default() selected=selected>{*label}</option> }
+                                // "none", not empty: an empty field reads as absent on the server.
+                                view! { <option value=minutes.map_or_else(|| "none".to_owned(), |m| m.to_string()) selected=selected>{*label}</option> }
                             }).collect_view()}
                         </select>
                     </div>

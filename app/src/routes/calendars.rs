@@ -148,6 +148,7 @@ fn CalendarCard(calendar: CalendarInfo, imported: RwSignal<u32>) -> impl IntoVie
     let (name, color, zone) = (calendar.name.clone(), calendar.color.clone(), calendar.time_zone.clone());
     let (busy, visible, has_feed, is_default) =
         (calendar.counts_as_busy, calendar.visible, calendar.has_feed, calendar.is_default);
+    let reminders = calendar.default_reminders.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
     view! {
         <article class="calendar-card" data-testid="calendar-card" style=card_style>
             <h2><span class="dot"></span>" " {heading}</h2>
@@ -171,6 +172,11 @@ fn CalendarCard(calendar: CalendarInfo, imported: RwSignal<u32>) -> impl IntoVie
                 </div>
                 <label class="check"><input type="checkbox" name="counts_as_busy" checked=busy />" Counts as busy"</label>
                 <label class="check"><input type="checkbox" name="visible" checked=visible />" Shown in the calendar"</label>
+                <div class="field">
+                    <label for=format!("reminders-{id}")>"Default reminders (minutes before, e.g. 10, 60)"</label>
+                    <input id=format!("reminders-{id}") name="default_reminders" value=reminders inputmode="numeric" />
+                    <p class="hint">"New events in this calendar get these reminders."</p>
+                </div>
                 <div class="dialog-actions"><button type="submit">"Save"</button></div>
             </ActionForm>
             <div class="calendar-tools">

@@ -158,9 +158,12 @@ pub async fn save_event(
             Some(choice.and_then(|c| c.rule))
         }
     };
+    // Left as offered (a new event's form offers its calendar's defaults) or absent (the
+    // quick popover): a new event gets its calendar's default reminders.
+    let calendar_defaults = matches!(reminder.as_deref().map(str::trim), None | Some("keep"));
     let reminders = match reminder.as_deref().map(str::trim) {
         Some("keep") => None,
-        Some("") | None => Some(Some(Vec::new())),
+        Some("" | "none") | None => Some(Some(Vec::new())),
         Some(minutes) => {
             let minutes: u32 = minutes.parse().map_err(|_| {
                 AppError::field(calento::FieldError::new("reminders", "Choose a reminder from the list."))
@@ -221,7 +224,7 @@ pub async fn save_event(
             let scope = scope_of(filled(scope).as_deref())?;
             events::update(&db, &user.id, &id, &patch, scope, filled(recurrence_id).as_deref()).await?
         }
-        None => events::create(&db, &user.id, patch.apply(&EventInput::default())).await?,
+        None => events::create_with(&db, &user.id, patch.apply(&EventInput::default()), calendar_defaults).await?,
     };
     if request::is_plain_form_post() {
         leptos_axum::redirect(&request::local_path(back, "/calendar"));
@@ -349,6 +352,7 @@ pub async fn create_calendar(
         visible: None,
         source_url: filled(source_url),
         poll_minutes: poll,
+        default_reminders: None,
     };
     let state = request::state()?;
     calendars::check_subscription(&state.url_check, &input).await?;
@@ -367,8 +371,25 @@ pub async fn update_calendar(
     time_zone: String,
     counts_as_busy: Option<String>,
     visible: Option<String>,
+    #[server(default)] default_reminders: Option<String>,
 ) -> Result<crate::models::CalendarInfo, AppError> {
     let user = request::require_user().await?;
+    // "10, 60": minutes before; absent keeps them, empty clears them.
+    let default_reminders = match default_reminders {
+        None => None,
+        Some(text) => Some(
+            text.split([',', ' ', ';'])
+                .filter(|part| !part.trim().is_empty())
+                .map(|part| part.trim().parse::<u32>())
+                .collect::<Result<Vec<u32>, _>>()
+                .map_err(|_| {
+                    AppError::field(calento::FieldError::new(
+                        "default_reminders",
+                        "Give minutes before the start, separated by commas (10, 60).",
+                    ))
+                })?,
+        ),
+    };
     let input = crate::models::CalendarInput {
         name: Some(name),
         color: Some(color),
@@ -377,6 +398,7 @@ pub async fn update_calendar(
         visible: Some(visible.is_some()),
         source_url: None,
         poll_minutes: None,
+        default_reminders,
     };
     let row = calendars::update(&request::state()?.db, &user.id, &id, &input).await?;
     if request::is_plain_form_post() {

@@ -34,10 +34,16 @@ pub struct CalendarRow {
     pub revision: i64,
     pub changed_at: i64,
     pub created_at: i64,
+    /// Minutes before, as JSON: what events made here without reminders get.
+    pub default_reminders: String,
 }
 
 pub const COLUMNS: &str = "id, user_id, name, color, time_zone, counts_as_busy, visible, is_default, feed_token_hash, \
-     source_url, poll_minutes, source_etag, source_last_modified, polled_at, poll_error, revision, changed_at, created_at";
+     source_url, poll_minutes, source_etag, source_last_modified, polled_at, poll_error, revision, changed_at, created_at, \
+     default_reminders";
+
+/// Most default reminders a calendar keeps.
+pub const MAX_DEFAULT_REMINDERS: usize = 5;
 
 impl CalendarRow {
     pub fn info(&self) -> CalendarInfo {
@@ -55,7 +61,12 @@ impl CalendarRow {
             poll_error: self.poll_error.clone(),
             has_feed: self.feed_token_hash.is_some(),
             created_at: millis_to_utc(self.created_at),
+            default_reminders: self.default_reminders(),
         }
+    }
+
+    pub fn default_reminders(&self) -> Vec<u32> {
+        serde_json::from_str(&self.default_reminders).unwrap_or_default()
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
@@ -201,6 +212,10 @@ pub async fn create_with_id(
             ));
         }
     };
+    let reminders = match input.default_reminders.as_deref().map(check_reminders).transpose() {
+        Ok(r) => r.unwrap_or_default(),
+        Err(e) => return Err(AppError::field(e)),
+    };
     let mut write = changes::begin(db, user_id).await?;
     let count: i64 = sqlx::query("SELECT COUNT(*) FROM calendars WHERE user_id = $1")
         .bind(user_id)
@@ -217,8 +232,8 @@ pub async fn create_with_id(
     let poll = source.as_ref().map(|_| poll.unwrap_or(60));
     sqlx::query(
         "INSERT INTO calendars (id, user_id, name, color, time_zone, counts_as_busy, visible, is_default, source_url,
-                                poll_minutes, changed_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $10)",
+                                poll_minutes, changed_at, created_at, default_reminders)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $10, $11)",
     )
     .bind(&id)
     .bind(user_id)
@@ -230,6 +245,7 @@ pub async fn create_with_id(
     .bind(source)
     .bind(poll)
     .bind(now)
+    .bind(serde_json::to_string(&reminders).unwrap_or_else(|_| "[]".into()))
     .execute(&mut *write)
     .await
     .map_err(|e| {
@@ -250,24 +266,25 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &CalendarInput) -> 
     let color = input.color.as_deref().map(check_color).transpose();
     let zone = input.time_zone.as_deref().map(TimeZoneName::parse).transpose();
     let poll = input.poll_minutes.map(check_poll).transpose();
+    let reminders = input.default_reminders.as_deref().map(check_reminders).transpose();
     let source = match &input.source_url {
         Some(url) if Some(url.trim()) != current.source_url.as_deref() => {
             Err(FieldError::new("source_url", "A calendar's subscription address cannot be changed; subscribe again."))
         }
         _ => Ok(()),
     };
-    let (name, color, zone, poll) = match (name, color, zone, poll, source) {
-        (Ok(n), Ok(c), Ok(z), Ok(p), Ok(())) => (n, c, z, p),
-        (n, c, z, p, s) => {
+    let (name, color, zone, poll, reminders) = match (name, color, zone, poll, reminders, source) {
+        (Ok(n), Ok(c), Ok(z), Ok(p), Ok(r), Ok(())) => (n, c, z, p, r),
+        (n, c, z, p, r, s) => {
             return Err(AppError::fields(
-                [n.err(), c.err(), z.err(), p.err(), s.err()].into_iter().flatten().collect(),
+                [n.err(), c.err(), z.err(), p.err(), r.err(), s.err()].into_iter().flatten().collect(),
             ));
         }
     };
     let mut write = changes::begin(db, user_id).await?;
     sqlx::query(
         "UPDATE calendars SET name = $1, color = $2, time_zone = $3, counts_as_busy = $4, visible = $5,
-                poll_minutes = $6, changed_at = $7
+                poll_minutes = $6, changed_at = $7, default_reminders = $10
          WHERE id = $8 AND user_id = $9",
     )
     .bind(name.unwrap_or(current.name))
@@ -279,11 +296,29 @@ pub async fn update(db: &Db, user_id: &str, id: &str, input: &CalendarInput) -> 
     .bind(now_ms())
     .bind(id)
     .bind(user_id)
+    .bind(reminders.map_or(current.default_reminders, |r| serde_json::to_string(&r).unwrap_or_else(|_| "[]".into())))
     .execute(&mut *write)
     .await?;
     write.record(Kind::Calendar, id, Op::Updated, Some(id));
     write.commit().await?;
     find(db, user_id, id).await
+}
+
+/// Default reminders: at most five, each at most four weeks before; sorted, without repeats.
+fn check_reminders(minutes: &[u32]) -> Result<Vec<u32>, FieldError> {
+    if minutes.len() > MAX_DEFAULT_REMINDERS {
+        return Err(FieldError::new(
+            "default_reminders",
+            format!("At most {MAX_DEFAULT_REMINDERS} default reminders."),
+        ));
+    }
+    if minutes.iter().any(|m| *m > calento::event::MAX_REMINDER_MINUTES) {
+        return Err(FieldError::new("default_reminders", "A reminder can be at most 4 weeks before."));
+    }
+    let mut sorted = minutes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    Ok(sorted)
 }
 
 /// Deletes a calendar and its events. The default calendar stays: every account keeps one.

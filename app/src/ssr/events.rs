@@ -474,8 +474,24 @@ fn writable(calendar: &CalendarRow) -> Result<(), AppError> {
     }
 }
 
+/// Creates an event.
 pub async fn create(db: &Db, user_id: &str, input: EventInput) -> Result<EventInfo, AppError> {
-    let (_, event) = prepare_new(db, user_id, input).await?;
+    create_with(db, user_id, input, false).await
+}
+
+/// Creates an event; with `calendar_defaults` (the person gave no reminders: the API body
+/// has no `reminders`, the form left them as offered) it gets its calendar's default
+/// reminders.
+pub async fn create_with(
+    db: &Db,
+    user_id: &str,
+    input: EventInput,
+    calendar_defaults: bool,
+) -> Result<EventInfo, AppError> {
+    let (calendar, mut event) = prepare_new(db, user_id, input).await?;
+    if calendar_defaults && event.details.reminders.is_empty() {
+        event.details.reminders = calendar.default_reminders();
+    }
     let mut tx = changes::begin(db, user_id).await?;
     let id = insert(&mut tx, user_id, &event, None).await?;
     tx.commit().await?;

@@ -181,12 +181,19 @@ pub async fn feed(State(state): State<AppState>, Path(file): Path<String>, heade
     }
 }
 
+/// A body without `reminders` gets the calendar's default reminders; `"reminders": []`
+/// means none.
 async fn create_event(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    ApiJson(body): ApiJson<EventInput>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<(StatusCode, Json<EventInfo>), AppError> {
-    let event = events::create(&state.db, &user.id, body).await?;
+    let defaults = body.get("reminders").is_none();
+    let input: EventInput = serde_json::from_value(body).map_err(|e| AppError::Invalid {
+        message: format!("Failed to deserialize the JSON body: {e}"),
+        fields: Vec::new(),
+    })?;
+    let event = events::create_with(&state.db, &user.id, input, defaults).await?;
     Ok((StatusCode::CREATED, Json(event)))
 }
 

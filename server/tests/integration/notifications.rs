@@ -32,6 +32,7 @@ on_both_backends!(
     the_unsubscribe_link_works_in_one_click_and_only_by_post,
     a_focus_session_end_is_pushed_once,
     hosts_are_pushed_what_invitees_do_with_bookings,
+    a_calendars_default_reminders_go_to_new_events,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -599,4 +600,73 @@ async fn hosts_are_pushed_what_invitees_do_with_bookings(backend: Backend) {
     assert_eq!(app.api("POST", &format!("/api/v1/bookings/{id}/approve"), &host.token, None).await.status, 200);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(push.received().len(), 4, "{:?}", titles(&push.received()));
+}
+
+async fn a_calendars_default_reminders_go_to_new_events(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let (browser, token, _) = person(&app, "defaults@example.org").await;
+    let calendars = app.api("GET", "/api/v1/calendars", &token, None).await.json();
+    let id = calendars[0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/calendars/{id}");
+    let set = app.api("PATCH", &path, &token, Some(json!({"default_reminders": [60, 10, 10]}))).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.json()["default_reminders"], json!([10, 60]), "sorted, without repeats");
+    for bad in [json!([1, 2, 3, 4, 5, 6]), json!([50_000])] {
+        let refused = app.api("PATCH", &path, &token, Some(json!({"default_reminders": bad}))).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+    }
+    assert_eq!(app.api("GET", &path, &token, None).await.json()["default_reminders"], json!([10, 60]));
+
+    let plain = json!({"title": "Gets the defaults", "start": "2031-07-01T10:00", "end": "2031-07-01T11:00"});
+    let made = app.api("POST", "/api/v1/events", &token, Some(plain)).await.json();
+    assert_eq!(made["reminders"], json!([10, 60]), "{made}");
+    let none = json!({"title": "None", "start": "2031-07-01T12:00", "end": "2031-07-01T13:00", "reminders": []});
+    assert_eq!(app.api("POST", "/api/v1/events", &token, Some(none)).await.json()["reminders"], json!([]));
+    let own = json!({"title": "Own", "start": "2031-07-01T14:00", "end": "2031-07-01T15:00", "reminders": [5]});
+    assert_eq!(app.api("POST", "/api/v1/events", &token, Some(own)).await.json()["reminders"], json!([5]));
+    // The form: left as offered ("keep") takes the defaults, "No reminder" means none.
+    let form = |title: &'static str, reminder: &'static str| {
+        vec![
+            ("title", title),
+            ("calendar_id", ""),
+            ("start_date", "2031-07-02"),
+            ("start_time", "09:00"),
+            ("end_date", "2031-07-02"),
+            ("end_time", "10:00"),
+            ("reminder", reminder),
+        ]
+    };
+    let kept = browser.call("save_event", &form("Kept", "keep")).await;
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    assert_eq!(kept.json()["reminders"], json!([10, 60]));
+    let cleared = browser.call("save_event", &form("Cleared", "none")).await;
+    assert_eq!(cleared.json()["reminders"], json!([]));
+    // The settings form takes minutes as typed.
+    let saved = browser
+        .call(
+            "update_calendar",
+            &[
+                ("id", &id),
+                ("name", "Mine"),
+                ("color", "#336699"),
+                ("time_zone", "Europe/Paris"),
+                ("default_reminders", "15, 1440"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.json()["default_reminders"], json!([15, 1440]));
+    let bad = browser
+        .call(
+            "update_calendar",
+            &[
+                ("id", &id),
+                ("name", "Mine"),
+                ("color", "#336699"),
+                ("time_zone", "Europe/Paris"),
+                ("default_reminders", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
 }
