@@ -785,24 +785,28 @@ async fn digests_due(db: &Db, user: &UserRow, prefs: &Preferences, now: i64) -> 
     let local = local_at(tz, now);
     let today = local.date();
     let mut notices = Vec::new();
-    let due = |minute: u16, kind: NotifyKind| {
-        let planned = today.and_time(calento::notify::clock(minute));
+    // Whether a digest planned at `minute` on `day` (local) is due now: from its time (or
+    // the end of the quiet hours holding it, which may be the next morning) until the end
+    // of the day it came due on.
+    let due_from = |day: NaiveDate, minute: u16, kind: NotifyKind| {
+        let planned = day.and_time(calento::notify::clock(minute));
         let at = if prefs.choice(kind).urgent { planned } else { prefs.after_quiet(planned) };
-        // Due from its time until the end of the day it is for.
         local >= at && at.date() == today
     };
+    let yesterday = today - Duration::days(1);
+    // One agenda a day, of the day it is sent on.
     if let Some(minute) = prefs.agenda_at
-        && due(minute, NotifyKind::DailyAgenda)
+        && (due_from(today, minute, NotifyKind::DailyAgenda) || due_from(yesterday, minute, NotifyKind::DailyAgenda))
         && !spent(db, &format!("agenda:{today}")).await?
         && let Some(notice) = agenda(db, user, prefs, today).await?
     {
         notices.push(notice);
     }
-    if let Some(day) = prefs.review_day
-        && u32::from(day) == today.weekday().num_days_from_monday()
-        && due(prefs.review_at, NotifyKind::WeeklyReview)
-        && !spent(db, &format!("review:{today}")).await?
-    {
+    let review_on = |day: NaiveDate| {
+        prefs.review_day.is_some_and(|d| u32::from(d) == day.weekday().num_days_from_monday())
+            && due_from(day, prefs.review_at, NotifyKind::WeeklyReview)
+    };
+    if (review_on(today) || review_on(yesterday)) && !spent(db, &format!("review:{today}")).await? {
         notices.push(review(db, user, today).await?);
     }
     Ok(notices)

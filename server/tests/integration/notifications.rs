@@ -33,6 +33,7 @@ on_both_backends!(
     a_focus_session_end_is_pushed_once,
     hosts_are_pushed_what_invitees_do_with_bookings,
     a_calendars_default_reminders_go_to_new_events,
+    the_weekly_review_and_a_late_agenda_go_once_on_their_day,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -669,4 +670,47 @@ async fn a_calendars_default_reminders_go_to_new_events(backend: Backend) {
         )
         .await;
     assert_eq!(bad.status, 422, "{}", bad.body);
+}
+
+async fn the_weekly_review_and_a_late_agenda_go_once_on_their_day(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let (browser, token, _) = person(&app, "digest@example.org").await;
+    // Friday at 18:00 for the review; the agenda at 23:30, inside quiet hours until 06:00.
+    let saved = browser
+        .call(
+            "save_notification_settings",
+            &[
+                ("weekly_review_email", "true"),
+                ("review_day", "4"),
+                ("review_at", "6pm"),
+                ("daily_agenda_email", "true"),
+                ("agenda_at", "23:30"),
+                ("agenda_when_empty", "true"),
+                ("quiet_start", "23:00"),
+                ("quiet_end", "06:00"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    // Friday 9 May 2031 in Paris is UTC+2. The agenda planned at 23:30 is held by the quiet
+    // hours until 06:00 (04:00Z): each morning then brings that day's agenda.
+    assert_eq!(scan(&app, utc("2031-05-09T03:59")).await.emails, 0, "05:59 is still quiet");
+    assert_eq!(scan(&app, utc("2031-05-09T04:00")).await.emails, 1, "06:00: the day's agenda");
+    assert_eq!(scan(&app, utc("2031-05-09T04:05")).await.emails, 0, "once");
+    // The review at 18:00 (16:00Z), on Fridays.
+    assert_eq!(scan(&app, utc("2031-05-09T15:59")).await.emails, 0);
+    assert_eq!(scan(&app, utc("2031-05-09T16:00")).await.emails, 1, "the review");
+    assert_eq!(scan(&app, utc("2031-05-09T16:05")).await.emails, 0, "once");
+    assert_eq!(scan(&app, utc("2031-05-09T21:30")).await.emails, 0, "23:30 is quiet: nothing");
+    assert_eq!(scan(&app, utc("2031-05-10T03:59")).await.emails, 0, "still quiet at 05:59");
+    assert_eq!(scan(&app, utc("2031-05-10T04:00")).await.emails, 1, "Saturday 06:00: Saturday's agenda");
+    assert_eq!(scan(&app, utc("2031-05-10T04:05")).await.emails, 0, "once");
+    assert_eq!(scan(&app, utc("2031-05-10T16:00")).await.emails, 0, "Saturday: no review");
+    let outbox = app.api("GET", "/api/v1/outbox", &token, None).await.json();
+    let kinds: Vec<&str> = outbox.as_array().expect("list").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "weekly_review").count(), 1, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "daily_agenda").count(), 2, "{kinds:?}");
+    let review = outbox.as_array().expect("list").iter().find(|e| e["kind"] == "weekly_review").expect("review");
+    assert!(review["subject"].as_str().expect("subject").starts_with("Your week"), "{review}");
+    assert!(review["text_body"].as_str().expect("text").contains("Streak"), "{review}");
 }
