@@ -34,6 +34,7 @@ on_both_backends!(
     hosts_are_pushed_what_invitees_do_with_bookings,
     a_calendars_default_reminders_go_to_new_events,
     the_weekly_review_and_a_late_agenda_go_once_on_their_day,
+    a_tasks_do_time_is_pushed_once_while_the_task_is_open,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -713,4 +714,33 @@ async fn the_weekly_review_and_a_late_agenda_go_once_on_their_day(backend: Backe
     let review = outbox.as_array().expect("list").iter().find(|e| e["kind"] == "weekly_review").expect("review");
     assert!(review["subject"].as_str().expect("subject").starts_with("Your week"), "{review}");
     assert!(review["text_body"].as_str().expect("text").contains("Streak"), "{review}");
+}
+
+async fn a_tasks_do_time_is_pushed_once_while_the_task_is_open(backend: Backend) {
+    let push = PushService::start().await;
+    let app = spawn_app_with(backend, &[]).await;
+    let (browser, token, _) = person(&app, "tasks-due@example.org").await;
+    subscribe(&browser, &push, "Phone").await;
+    for (title, do_at) in
+        [("Call the bank", "2031-06-03T09:00"), ("Water plants", "2031-06-03T09:30"), ("Someday", "2031-06-03")]
+    {
+        let made = app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": title, "do_at": do_at}))).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        if title == "Water plants" {
+            let id = made.json()["id"].as_str().expect("id").to_owned();
+            let done = app.api("PATCH", &format!("/api/v1/tasks/{id}"), &token, Some(json!({"status": "done"}))).await;
+            assert_eq!(done.status, 200, "{}", done.body);
+        }
+    }
+    // 09:00 in Paris in June is 07:00Z.
+    assert_eq!(scan(&app, utc("2031-06-03T06:59")).await.notices, 0);
+    assert_eq!(scan(&app, utc("2031-06-03T07:00")).await.pushes, 1);
+    assert_eq!(scan(&app, utc("2031-06-03T07:01")).await.pushes, 0, "once");
+    assert_eq!(scan(&app, utc("2031-06-03T07:30")).await.notices, 0, "a done task is not due");
+    let received = push.wait_for(1).await;
+    assert_eq!(received[0]["payload"]["title"], "Time for: Call the bank", "{received:?}");
+    assert_eq!(received[0]["payload"]["kind"], "task_due");
+    // By default a do-time is not emailed.
+    let outbox = app.api("GET", "/api/v1/outbox", &token, None).await.json();
+    assert!(outbox.as_array().expect("list").iter().all(|e| e["kind"] != "task_due"), "{outbox}");
 }
