@@ -17,6 +17,11 @@ on_both_backends!(
 pub(crate) async fn user_with_token(app: &TestApp, email: &str) -> String {
     let browser = app.browser();
     assert_eq!(browser.register(email, "Tester").await.status, 200);
+    token_of(&browser).await
+}
+
+/// A token with every scope (the account included) for the account `browser` is signed in to.
+pub(crate) async fn token_of(browser: &crate::support::Browser<'_>) -> String {
     let reply = browser
         .send(
             "POST",

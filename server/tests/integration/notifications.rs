@@ -139,16 +139,7 @@ async fn post(port: u16, path: &str, body: &str) -> (u16, String) {
 async fn person<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, String, String) {
     let browser = app.browser();
     assert_eq!(browser.register(email, "Nora Notified").await.status, 200);
-    let reply = browser
-        .send(
-            "POST",
-            "/api/v1/tokens",
-            &[("content-type", "application/json")],
-            json!({"name": "tests", "scopes": ["all", "account"]}).to_string().into_bytes(),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    let token = reply.json()["token"].as_str().expect("token").to_owned();
+    let token = crate::api::token_of(&browser).await;
     let me = app.api("GET", "/api/v1/me", &token, None).await.json();
     (browser, token, me["id"].as_str().expect("id").to_owned())
 }
@@ -644,32 +635,24 @@ async fn a_calendars_default_reminders_go_to_new_events(backend: Backend) {
     let cleared = browser.call("save_event", &form("Cleared", "none")).await;
     assert_eq!(cleared.json()["reminders"], json!([]));
     // The settings form takes minutes as typed.
-    let saved = browser
-        .call(
-            "update_calendar",
-            &[
-                ("id", &id),
+    let signed_in = &browser;
+    let settings_form = |reminders: &'static str| {
+        let id = id.clone();
+        async move {
+            let fields = [
+                ("id", id.as_str()),
                 ("name", "Mine"),
                 ("color", "#336699"),
                 ("time_zone", "Europe/Paris"),
-                ("default_reminders", "15, 1440"),
-            ],
-        )
-        .await;
+                ("default_reminders", reminders),
+            ];
+            signed_in.call("update_calendar", &fields).await
+        }
+    };
+    let saved = settings_form("15, 1440").await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     assert_eq!(saved.json()["default_reminders"], json!([15, 1440]));
-    let bad = browser
-        .call(
-            "update_calendar",
-            &[
-                ("id", &id),
-                ("name", "Mine"),
-                ("color", "#336699"),
-                ("time_zone", "Europe/Paris"),
-                ("default_reminders", "soon"),
-            ],
-        )
-        .await;
+    let bad = settings_form("soon").await;
     assert_eq!(bad.status, 422, "{}", bad.body);
 }
 
