@@ -340,6 +340,14 @@ impl ClockFormat {
         }
     }
 
+    /// A time of day on this clock, as emails and lists write it: `14:30` or `2:30 PM`.
+    pub fn time_text(self, time: chrono::NaiveTime) -> String {
+        match self {
+            Self::H24 => time.format("%H:%M").to_string(),
+            Self::H12 => time.format("%-I:%M %p").to_string(),
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::H24 => "24-hour (14:30)",

@@ -494,10 +494,7 @@ pub async fn due_reminders() -> Result<Vec<crate::models::DueReminder>, AppError
         .map(|o| {
             let start = crate::ssr::millis_to_utc(o.start_ms).naive_utc();
             let local = if o.floating || o.all_day { start } else { calento::recurrence::utc_to_local(tz, start) };
-            let at = match profile.clock {
-                calento::ClockFormat::H24 => local.format("%H:%M").to_string(),
-                calento::ClockFormat::H12 => local.format("%-I:%M %p").to_string(),
-            };
+            let at = profile.clock.time_text(local.time());
             crate::models::DueReminder {
                 event_id: o.event_id,
                 recurrence_id: o.recurrence_id,

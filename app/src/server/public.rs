@@ -298,11 +298,7 @@ fn zone_named(name: &str) -> chrono_tz::Tz {
 /// A wall-clock time of an instant in `tz`, on a 12- or 24-hour clock.
 #[cfg(feature = "ssr")]
 fn time_text(ms: i64, tz: chrono_tz::Tz, clock: calento::ClockFormat) -> String {
-    let local = calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(ms).naive_utc());
-    match clock {
-        calento::ClockFormat::H24 => local.format("%H:%M").to_string(),
-        calento::ClockFormat::H12 => local.format("%-I:%M %p").to_string(),
-    }
+    clock.time_text(calento::recurrence::utc_to_local(tz, crate::ssr::millis_to_utc(ms).naive_utc()).time())
 }
 
 /// The day of an instant in `tz`: "Tuesday 15 January 2030".

@@ -576,10 +576,7 @@ pub async fn list_bookings(status: Option<String>, page: Option<String>) -> Resu
             .map(|utc| calento::recurrence::utc_to_local(tz, utc))
             .unwrap_or_default()
     };
-    let time = |t: NaiveDateTime| match profile.clock {
-        calento::ClockFormat::H24 => t.format("%H:%M").to_string(),
-        calento::ClockFormat::H12 => t.format("%-I:%M %p").to_string(),
-    };
+    let time = |t: NaiveDateTime| profile.clock.time_text(t.time());
     let bookings = list
         .into_iter()
         .map(|booking| {

@@ -26,6 +26,7 @@ use super::changes::{self, BoxFuture, Change, Kind, Op, Write};
 use super::mail::{self, EmailDraft};
 use super::{Db, calendars, events, jobs, new_id, now_ms};
 use crate::AppError;
+use crate::components::escape_html;
 use crate::models::{NotificationSettings, PushDevice};
 
 /// The job that sends one push message; its payload is `{"subscription_id", "message"}`.
@@ -190,13 +191,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 async fn unsubscribe_key(db: &Db) -> Result<String, AppError> {
-    instance_key(db, UNSUBSCRIBE_KEY, || {
-        use rand::RngCore;
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        hex(&bytes)
-    })
-    .await
+    instance_key(db, UNSUBSCRIBE_KEY, || super::tokens::generate_with("")).await
 }
 
 /// What sending needs besides the database: where links point, and the key that signs
@@ -279,7 +274,7 @@ pub async fn devices(db: &Db, user_id: &str) -> Result<Vec<PushDevice>, AppError
             id,
             label,
             service: url_host(&endpoint),
-            endpoint_hash: hex(&Sha256::digest(endpoint.as_bytes())[..8]),
+            endpoint_hash: super::tokens::hash(&endpoint)[..16].to_owned(),
             created_at: super::millis_to_utc(created),
             last_sent_at: sent.map(super::millis_to_utc),
             last_error: error,
@@ -493,17 +488,13 @@ async fn claim(write: &mut Write, user_id: &str, key: &str, now: i64) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 async fn send_email(write: &mut Write, user: &UserRow, notice: &Notice, sender: &Sender) -> Result<(), AppError> {
     let link = sender.link(&notice.path);
     let unsubscribe = sender.link(&format!("/unsubscribe/{}", sender.unsubscribe_token(&user.id, notice.kind)));
     let (text, html) = notice.email.clone().unwrap_or_else(|| {
         (
             format!("{}\n\n{link}\n", notice.body),
-            format!("<p>{}</p><p><a href=\"{link}\">Open Calento</a></p>", escape(&notice.body)),
+            format!("<p>{}</p><p><a href=\"{link}\">Open Calento</a></p>", escape_html(&notice.body)),
         )
     });
     let footer_text =
@@ -511,7 +502,7 @@ async fn send_email(write: &mut Write, user: &UserRow, notice: &Notice, sender: 
     let footer_html = format!(
         "<hr><p style=\"color:#666;font-size:12px\">You get this because “{}” is on. \
          <a href=\"{unsubscribe}\">Unsubscribe from these emails</a>.</p>",
-        escape(notice.kind.label())
+        escape_html(notice.kind.label())
     );
     let draft = EmailDraft {
         user_id: user.id.clone(),
@@ -553,11 +544,9 @@ fn local_at(tz: Tz, ms: i64) -> NaiveDateTime {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz).naive_local()
 }
 
+/// A wall-clock time on the person's clock.
 fn time_text(user: &UserRow, local: NaiveDateTime) -> String {
-    match calento::ClockFormat::parse(&user.clock).unwrap_or_default() {
-        calento::ClockFormat::H24 => local.format("%H:%M").to_string(),
-        calento::ClockFormat::H12 => local.format("%-I:%M %p").to_string(),
-    }
+    calento::ClockFormat::parse(&user.clock).unwrap_or_default().time_text(local.time())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -865,7 +854,7 @@ async fn agenda(db: &Db, user: &UserRow, prefs: &Preferences, today: NaiveDate) 
         }
         for line in lines {
             text.push_str(&format!("  • {line}\n"));
-            html.push_str(&format!("<li>{}</li>", escape(&line)));
+            html.push_str(&format!("<li>{}</li>", escape_html(&line)));
         }
         html.push_str("</ul>");
     };
@@ -922,7 +911,7 @@ async fn review(db: &Db, user: &UserRow, today: NaiveDate) -> Result<Notice, App
     let html = format!(
         "<h1 style=\"font-size:18px\">Your week up to {}</h1><ul>{}</ul>",
         today.format("%A %-d %B"),
-        lines.iter().map(|l| format!("<li>{}</li>", escape(l))).collect::<String>()
+        lines.iter().map(|l| format!("<li>{}</li>", escape_html(l))).collect::<String>()
     );
     Ok(Notice {
         kind: NotifyKind::WeeklyReview,
