@@ -20,6 +20,7 @@ pub mod notify;
 pub mod planner;
 pub mod recurrence;
 pub mod scope;
+pub mod sync;
 pub mod task;
 pub mod task_csv;
 pub mod zone;

@@ -558,6 +558,7 @@ pub fn SettingsNav() -> impl IntoView {
             <A href="/settings/tasks">"Tasks & focus"</A>
             <A href="/settings/notifications">"Notifications"</A>
             <A href="/settings/calendar-apps">"Calendar apps"</A>
+            <A href="/settings/connections">"Connected accounts"</A>
             <A href="/settings/tokens">"API tokens"</A>
             <A href="/settings/outbox">"Outbox"</A>
         </nav>

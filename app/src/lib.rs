@@ -23,9 +23,10 @@ use crate::components::{ErrorList, Header, RequireUser};
 use crate::models::{Theme, UserProfile};
 use crate::routes::security::{AdminPage, ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage, SecurityPage};
 use crate::routes::{
-    AvailabilityPage, BookingLinksPage, BookingsPage, CalendarAppsPage, CalendarPage, CalendarsPage, FocusPage,
-    HomePage, HostPage, LoginPage, ManageBookingPage, NotFound, NotificationsPage, OutboxPage, PublicBookingPage,
-    RegisterPage, SearchPage, SettingsPage, StatsPage, TaskSettingsPage, TasksPage, TodayPage, TokensPage, WelcomePage,
+    AvailabilityPage, BookingLinksPage, BookingsPage, CalendarAppsPage, CalendarPage, CalendarsPage, ConnectionsPage,
+    FocusPage, HomePage, HostPage, LoginPage, ManageBookingPage, NotFound, NotificationsPage, OutboxPage,
+    PublicBookingPage, RegisterPage, SearchPage, SettingsPage, StatsPage, TaskSettingsPage, TasksPage, TodayPage,
+    TokensPage, WelcomePage,
 };
 use crate::server::account::{Login, Logout, Register, SetTheme, UpdateProfile, current_user};
 
@@ -282,6 +283,11 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route
+                            path=path!("/settings/connections")
+                            view={Lazy::<ConnectionsRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
                             path=path!("/settings/outbox")
                             view={Lazy::<OutboxRoute>::new()}
                             ssr=SsrMode::Async
@@ -351,5 +357,6 @@ lazy_pages! {
     TokensRoute => TokensPage;
     CalendarAppsRoute => CalendarAppsPage;
     OutboxRoute => OutboxPage;
+    ConnectionsRoute => ConnectionsPage;
     SettingsRoute => || view! { <RequireUser><SettingsPage /></RequireUser> };
 }

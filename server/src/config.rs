@@ -46,6 +46,13 @@ pub struct Config {
     pub sign_in_providers: Vec<crate::oidc::ProviderConfig>,
     /// Host names and address blocks outbound calls may reach although they are private.
     pub outbound_allow: Allowlist,
+    /// `CALENTO_SECRET_KEY`: seals connected accounts' tokens at rest (its `Debug` shows
+    /// nothing of the key).
+    pub secrets: Option<crate::secrets::SecretBox>,
+    /// Google Calendar's endpoints (Google's own unless a test or proxy names others).
+    pub google_endpoints: crate::google::Endpoints,
+    /// How often a synced Google calendar is polled.
+    pub google_poll_secs: u64,
 }
 
 /// One setting: its variable, default and meaning. The README's table is this list.
@@ -195,9 +202,43 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         var: "CALENTO_GOOGLE_CLIENT_ID",
         default: "(unset)",
-        meaning: "Sign-in with Google (OpenID Connect) with this OAuth client id; with CALENTO_GOOGLE_CLIENT_SECRET.",
+        meaning: "Sign-in with Google (OpenID Connect) and Google Calendar sync with this OAuth client id; with \
+                  CALENTO_GOOGLE_CLIENT_SECRET.",
     },
     Setting { var: "CALENTO_GOOGLE_CLIENT_SECRET", default: "(unset)", meaning: "Google's client secret." },
+    Setting {
+        var: "CALENTO_SECRET_KEY",
+        default: "(unset)",
+        meaning: "At least 32 characters (e.g. `openssl rand -base64 32`): seals the tokens of connected accounts \
+                  (Google) at rest. Needed to connect accounts; start-up refuses to run without it once one is \
+                  connected. Never logged; keep it with your backups, apart from the database.",
+    },
+    Setting {
+        var: "CALENTO_GOOGLE_SYNC_SECONDS",
+        default: "120",
+        meaning: "How often each synced Google calendar is polled (push channels make it sooner when \
+                  CALENTO_PUBLIC_URL is a public https address).",
+    },
+    Setting {
+        var: "CALENTO_GOOGLE_OAUTH_URL",
+        default: "https://accounts.google.com/o/oauth2/v2/auth",
+        meaning: "Google's authorization endpoint (change only for a test server or proxy).",
+    },
+    Setting {
+        var: "CALENTO_GOOGLE_TOKEN_URL",
+        default: "https://oauth2.googleapis.com/token",
+        meaning: "Google's token endpoint.",
+    },
+    Setting {
+        var: "CALENTO_GOOGLE_REVOKE_URL",
+        default: "https://oauth2.googleapis.com/revoke",
+        meaning: "Google's token revocation endpoint.",
+    },
+    Setting {
+        var: "CALENTO_GOOGLE_CALENDAR_URL",
+        default: "https://www.googleapis.com/calendar/v3",
+        meaning: "Google Calendar API's base address.",
+    },
     Setting {
         var: "CALENTO_MICROSOFT_CLIENT_ID",
         default: "(unset)",
@@ -383,9 +424,23 @@ impl Config {
             let label = get("CALENTO_OIDC_LABEL").unwrap_or_else(|| "Single sign-on".to_owned());
             provider("oidc", label, Kind::Oidc { issuer: issuer.clone(), expected_issuer: issuer }, "CALENTO_OIDC")?;
         }
+        let secrets = match get("CALENTO_SECRET_KEY") {
+            Some(key) => Some(crate::secrets::SecretBox::new(&key).map_err(|m| bad("CALENTO_SECRET_KEY", m))?),
+            None => None,
+        };
+        let google_endpoints = crate::google::Endpoints {
+            auth: url_setting("CALENTO_GOOGLE_OAUTH_URL", crate::google::AUTH_URL)?,
+            token: url_setting("CALENTO_GOOGLE_TOKEN_URL", crate::google::TOKEN_URL)?,
+            revoke: url_setting("CALENTO_GOOGLE_REVOKE_URL", crate::google::REVOKE_URL)?,
+            calendar: url_setting("CALENTO_GOOGLE_CALENDAR_URL", crate::google::CALENDAR_URL)?,
+        };
+        let google_poll_secs = number("CALENTO_GOOGLE_SYNC_SECONDS", 120, 10, 86_400)?;
         let outbound_allow = Allowlist::parse(&get("CALENTO_OUTBOUND_ALLOW").unwrap_or_default())
             .map_err(|m| bad("CALENTO_OUTBOUND_ALLOW", m))?;
         Ok(Self {
+            secrets,
+            google_endpoints,
+            google_poll_secs,
             outbound_allow,
             llm_url,
             llm_model: get("CALENTO_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),

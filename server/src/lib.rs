@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod dav;
+pub mod google;
 pub mod guard;
 pub mod jwt;
 pub mod llm;
@@ -13,6 +14,7 @@ pub mod ops;
 pub mod outbound;
 pub mod page_cache;
 pub mod push;
+pub mod secrets;
 pub mod subscriptions;
 pub mod unsubscribe;
 
@@ -60,7 +62,23 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         url_check: config.outbound().url_check(),
         vapid_public_key,
         sign_in_providers: config.sign_in_providers.iter().map(oidc::ProviderConfig::info).collect(),
+        google_connect: google::Google::from_config(config).is_some_and(|g| g.secrets.is_some()),
     }))
+}
+
+/// Start-up refuses to run when accounts are connected but `CALENTO_SECRET_KEY` is not
+/// set: their tokens could not be opened, and sync would stop without a word.
+pub async fn check_secrets(config: &Config, db: &Db) -> Result<(), String> {
+    if config.secrets.is_some() {
+        return Ok(());
+    }
+    match app::ssr::connections::any_connected(db).await {
+        Ok(false) => Ok(()),
+        Ok(true) => Err("accounts are connected (Google) but CALENTO_SECRET_KEY is not set: set it to the key \
+                         their tokens were sealed with"
+            .to_owned()),
+        Err(error) => Err(format!("checking connected accounts: {error}")),
+    }
 }
 
 /// Leptos' options: from cargo-leptos' environment when it runs us (`cargo leptos watch`),
@@ -148,6 +166,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(ops::observe))
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(subscriptions::Poller::new(config.outbound(), config.max_import_bytes)))
+        .layer(axum::Extension(google::Google::from_config(config)))
         .layer(axum::Extension(oidc::SignIn::new(
             config.sign_in_providers.clone(),
             config.public_url.clone(),
@@ -250,6 +269,7 @@ pub fn job_handlers(config: &Config) -> jobs::Handlers {
         });
     let handlers = app::ssr::notify::register(handlers, public_url);
     let handlers = push::register(handlers, config.outbound(), push::subject(config));
+    let handlers = google::register(handlers, google::Google::from_config(config));
     match config.mailer() {
         Some(mailer) => mail::register(handlers, mailer),
         None => handlers,
@@ -259,6 +279,7 @@ pub fn job_handlers(config: &Config) -> jobs::Handlers {
 /// Starts the job worker, and makes sure the change feed's pruning is scheduled.
 pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
     let handlers = job_handlers(config);
+    let google_sync = handlers.handles(app::ssr::connections::SCAN_JOB);
     {
         let db = db.clone();
         tokio::spawn(async move {
@@ -267,6 +288,9 @@ pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
             }
             if let Err(error) = app::ssr::notify::schedule_scan(&db, app::ssr::now_ms()).await {
                 tracing::warn!(%error, "scheduling the notification scan");
+            }
+            if google_sync && let Err(error) = app::ssr::connections::schedule_scan(&db, app::ssr::now_ms()).await {
+                tracing::warn!(%error, "scheduling the Google sync scan");
             }
         });
     }

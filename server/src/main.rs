@@ -40,6 +40,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if command == Command::Serve
+        && let Err(message) = server::check_secrets(&config, &state.db).await
+    {
+        eprintln!("calento-server: {message}");
+        state.db.close().await;
+        return ExitCode::from(2);
+    }
     if command != Command::Serve {
         let result = admin::run(&state.db, command, &mut std::io::stdin().lock()).await;
         state.db.close().await;

@@ -4,11 +4,13 @@
 
 mod account;
 mod calendar;
+mod connections;
 mod scheduling;
 mod tasks;
 
 pub use account::*;
 pub use calendar::*;
+pub use connections::*;
 pub use scheduling::*;
 pub use tasks::*;
 

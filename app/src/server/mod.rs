@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod calendar;
+pub mod connections;
 pub mod notify;
 pub mod outbox;
 pub mod public;

@@ -36,11 +36,14 @@ pub struct CalendarRow {
     pub created_at: i64,
     /// Minutes before, as JSON: what events made here without reminders get.
     pub default_reminders: String,
+    /// Kept for a connected calendar (issue 18): `busy` mirrors are read-only, `two_way`
+    /// ones are edited on both sides.
+    pub mirror: Option<String>,
 }
 
 pub const COLUMNS: &str = "id, user_id, name, color, time_zone, counts_as_busy, visible, is_default, feed_token_hash, \
      source_url, poll_minutes, source_etag, source_last_modified, polled_at, poll_error, revision, changed_at, created_at, \
-     default_reminders";
+     default_reminders, mirror";
 
 /// Most default reminders a calendar keeps.
 pub const MAX_DEFAULT_REMINDERS: usize = 5;
@@ -75,7 +78,7 @@ impl CalendarRow {
 
     /// Subscribed calendars mirror their source; people cannot edit their events.
     pub fn read_only(&self) -> bool {
-        self.source_url.is_some()
+        self.source_url.is_some() || self.mirror.as_deref() == Some("busy")
     }
 }
 

@@ -56,10 +56,12 @@ pub enum Kind {
     TaskSettings,
     /// The account's own settings (name, username, zone, week start, clock, theme).
     Profile,
+    /// A connected account (Google, Notion) or its sync state.
+    Connection,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Event,
         Kind::Calendar,
         Kind::Booking,
@@ -74,6 +76,7 @@ impl Kind {
         Kind::DailyPlan,
         Kind::TaskSettings,
         Kind::Profile,
+        Kind::Connection,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +95,7 @@ impl Kind {
             Kind::DailyPlan => "daily_plan",
             Kind::TaskSettings => "task_settings",
             Kind::Profile => "profile",
+            Kind::Connection => "connection",
         }
     }
 
@@ -114,7 +118,7 @@ impl Kind {
             | Kind::Reward
             | Kind::DailyPlan
             | Kind::TaskSettings => Some(Area::Tasks),
-            Kind::Profile => None,
+            Kind::Profile | Kind::Connection => None,
         }
     }
 

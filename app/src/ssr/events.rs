@@ -467,7 +467,9 @@ fn validate(input: EventInput, calendar: &CalendarRow) -> Result<(EventDetails, 
 }
 
 fn writable(calendar: &CalendarRow) -> Result<(), AppError> {
-    if calendar.read_only() {
+    if calendar.mirror.is_some() && calendar.read_only() {
+        Err(AppError::bad_request("This calendar shows busy time from a connected account; change its events there."))
+    } else if calendar.read_only() {
         Err(AppError::bad_request("This calendar is a subscription; its events cannot be changed here."))
     } else {
         Ok(())

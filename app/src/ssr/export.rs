@@ -61,6 +61,14 @@ pub const NOT_EXPORTED: &[&str] = &[
     "notifications_sent",
     // Idempotency keys of quick captures (the tasks they made are exported).
     "capture_keys",
+    // Connected accounts: tokens of another service, sealed under this instance's key and
+    // useless elsewhere; connect the account again on a new instance.
+    "connections",
+    // How each connected calendar syncs and where it stands: made again on connecting.
+    // The events it brought are in `events`, which are exported.
+    "remote_calendars",
+    // A log of what sync decided (conflicts) and asked.
+    "sync_conflicts",
 ];
 
 /// One stored value as JSON: integers, floats, text or null, whatever the backend.

@@ -7,6 +7,7 @@ pub mod booking_mail;
 pub mod bookings;
 pub mod calendars;
 pub mod changes;
+pub mod connections;
 pub mod db;
 pub mod events;
 pub mod export;
@@ -55,7 +56,7 @@ impl Db {
 /// `changes::Write::commit`): each reaction looks at the changes and may queue jobs. A new
 /// consumer of changes is a function in its own module and a line here.
 pub(crate) const REACTIONS: &[changes::Reaction] =
-    &[planning::replan_when_busy_time_changes, notify::notify_on_changes];
+    &[planning::replan_when_busy_time_changes, notify::notify_on_changes, connections::push_on_changes];
 
 /// What every handler and server function can reach. Cloned for every request (and by
 /// each middleware layer around a route), so it is one shared pointer: cloning the fields
@@ -103,6 +104,8 @@ pub struct AppStateFields {
     /// The VAPID public key browsers subscribe to push with (base64url); empty when the
     /// key could not be read.
     pub vapid_public_key: String,
+    /// Google accounts can be connected (a Google OAuth client and `CALENTO_SECRET_KEY`).
+    pub google_connect: bool,
 }
 
 /// Whether the server may call a URL a person gave (a subscription): a short reason when

@@ -114,7 +114,7 @@ async fn import_calendar(
 ) -> Result<Json<ImportReport>, AppError> {
     let calendar = calendars::find(&state.db, &user.id, &id).await?;
     if calendar.read_only() {
-        return Err(AppError::bad_request("This calendar is a subscription; import into one of your own calendars."));
+        return Err(AppError::bad_request("This calendar mirrors another; import into one of your own calendars."));
     }
     Ok(Json(ical::import(&state.db, &calendar, body).await?))
 }
@@ -139,7 +139,7 @@ async fn refresh_calendar(
     Path(id): Path<String>,
 ) -> Result<Json<CalendarInfo>, AppError> {
     let calendar = calendars::find(&state.db, &user.id, &id).await?;
-    if !calendar.read_only() {
+    if calendar.source_url.is_none() {
         return Err(AppError::bad_request("This calendar is not a subscription; only subscriptions can be refreshed."));
     }
     Ok(Json(poller.poll(&state.db, &calendar.id).await?.info()))

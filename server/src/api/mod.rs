@@ -10,6 +10,7 @@
 pub mod account;
 pub mod calendar;
 pub mod changes;
+pub mod connections;
 pub mod extract;
 pub mod outbox;
 pub mod public;
@@ -155,6 +156,7 @@ fn private_areas() -> Vec<Routes> {
         tokens::routes(),
         security::account_routes(),
         outbox::routes(),
+        connections::routes(),
         calendar::routes(),
         scheduling::routes(),
         tasks::routes(),
@@ -181,9 +183,13 @@ pub fn site_routes() -> Vec<Routes> {
             .get("/auth/oidc/{provider}/start", crate::oidc::start)
             .get("/auth/oidc/{provider}/callback", crate::oidc::callback),
         Routes::new(Guard::Session)
+            .get("/connections/google/start", crate::google::connect::start)
+            .get("/connections/google/callback", crate::google::connect::callback)
             .post("/settings/calendars/{id}/import", calendar::import_form)
             .get("/settings/calendar-apps/calento.mobileconfig", crate::dav::apple_profile),
         Routes::new(Guard::Public).any("/.well-known/caldav", crate::dav::well_known),
+        // Google's push notifications: the channel's token is the credential.
+        Routes::new(Guard::Public).post("/connections/google/notify", crate::google::connect::notify),
         // Signed links from emails: the token is the credential (RFC 8058 one-click).
         Routes::new(Guard::Public)
             .get("/unsubscribe/{token}", crate::unsubscribe::confirm)

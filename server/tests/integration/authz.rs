@@ -86,6 +86,11 @@ const API: &[(&str, &str, Who, &str)] = &[
     ("POST", "/bookings/{booking}/approve", Owner, ""),
     ("POST", "/bookings/{booking}/decline", Owner, ""),
     ("GET", "/outbox", Owner, ""),
+    ("GET", "/connections", Owner, ""),
+    ("PATCH", "/connections/{connection}", Owner, r#"{"send_updates": true}"#),
+    ("DELETE", "/connections/{connection}", Owner, ""),
+    ("POST", "/connections/{connection}/sync", Owner, ""),
+    ("PATCH", "/connections/{connection}/calendars/{remote_calendar}", Owner, r#"{"mode": "busy"}"#),
     ("GET", "/tasks", Owner, ""),
     ("POST", "/tasks", Owner, r#"{"title": "B's"}"#),
     ("GET", "/tasks/export.json", Owner, ""),
@@ -153,6 +158,9 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/settings/calendar-apps/calento.mobileconfig", Owner),
     ("GET", "/auth/oidc/{provider}/start", Public),
     ("GET", "/auth/oidc/{provider}/callback", Public),
+    ("GET", "/connections/google/start", Owner),
+    ("GET", "/connections/google/callback", Owner),
+    ("POST", "/connections/google/notify", Public),
     ("ANY", "/.well-known/caldav", Public),
     ("ANY", "/dav", Owner),
     ("ANY", "/dav/", Owner),
@@ -219,6 +227,12 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("search_events", Owner, &[("q", "secret")]),
     ("due_reminders", Owner, &[]),
     ("list_outbox", Owner, &[]),
+    ("load_connections", Owner, &[]),
+    ("set_sync_mode", Owner, &[("remote_calendar_id", "{remote_calendar}"), ("mode", "busy")]),
+    ("set_connection_options", Owner, &[("connection_id", "{connection}"), ("write_calendar", "none")]),
+    ("sync_connection_now", Owner, &[("connection_id", "{connection}")]),
+    ("disconnect_connection", Owner, &[("connection_id", "{connection}")]),
+    ("answer_sync_question", Owner, &[("conflict_id", "nope"), ("answer", "keep")]),
     ("list_schedules", Owner, &[]),
     ("create_schedule", Owner, &[("name", "B's")]),
     ("save_schedule", Owner, &[("id", "{schedule}"), ("name", "Stolen"), ("timezone", "UTC")]),
@@ -371,6 +385,27 @@ pub(crate) async fn objects_of_a(app: &TestApp) -> (Objects, crate::booking::Hos
     o.insert("app", apps[0]["id"].as_str().expect("an app of A").to_owned());
     let me = app.api("GET", "/api/v1/me", t, None).await.json();
     o.insert("user", me["id"].as_str().expect("id").to_owned());
+    // A connected Google account (stored directly: no provider is needed to own one).
+    let grant = app::ssr::connections::Grant {
+        provider: "google".into(),
+        account: "asecret@gmail.test".into(),
+        refresh_secret: Some("v1.sealed".into()),
+        access_secret: "v1.sealed".into(),
+        access_expires_at: 0,
+        scopes: "https://www.googleapis.com/auth/calendar".into(),
+    };
+    let connection = app::ssr::connections::save_grant(&app.state.db, &o["user"], &grant).await.expect("connection");
+    let listed = [app::ssr::connections::Listed {
+        remote_id: "asecret@gmail.test".into(),
+        name: "asecret".into(),
+        color: None,
+        time_zone: Some("Europe/Paris".into()),
+        primary: false,
+    }];
+    app::ssr::connections::save_listed(&app.state.db, &connection, &listed).await.expect("calendars");
+    let remote = app::ssr::connections::remote_calendars_of(&app.state.db, &connection.id).await.expect("remote");
+    o.insert("remote_calendar", remote[0].id.clone());
+    o.insert("connection", connection.id);
     (Objects(o), a)
 }
 

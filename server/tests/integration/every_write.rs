@@ -23,6 +23,7 @@ const NOT_IN_THE_FEED: &[(&str, &str, &str)] = &[
     ("DELETE", "/account/apps/{id}", "an app's sign-in: account security, in the audit log"),
     ("POST", "/auth/token", "an app signs in: account security, in the audit log"),
     ("POST", "/auth/refresh", "an app's tokens rotate: account security"),
+    ("POST", "/connections/{id}/sync", "queues a poll: what the poll finds is recorded when it runs"),
 ];
 
 /// Server functions that write nothing of the user's data in the feed, and why.
@@ -51,6 +52,7 @@ const FNS_NOT_IN_THE_FEED: &[(&str, &str)] = &[
     ("revoke_token", "a personal token"),
     ("create_app_password", "a personal token (an app password)"),
     ("test_notification", "an email or a push to the account's own devices"),
+    ("sync_connection_now", "queues a poll: what the poll finds is recorded when it runs"),
 ];
 
 /// Server functions that only read (some make a default on first use, which records).
@@ -88,6 +90,7 @@ const FNS_READING: &[&str] = &[
     "list_tokens",
     "calendar_apps",
     "load_notifications",
+    "load_connections",
 ];
 
 async fn cursor(app: &TestApp, token: &str) -> u64 {
@@ -236,6 +239,20 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     app.api("PATCH", &v1(format!("/tasks/{task}")), &t, Some(json!({"status": "done"}))).await;
     step("/rewards/{id}/claim", "POST", v1(format!("/rewards/{}/claim", o("reward"))), None, None).await;
     step("/tasks/{id}", "DELETE", v1(format!("/tasks/{task}")), None, None).await;
+    // Connected accounts.
+    let (connection, remote) = (o("connection"), o("remote_calendar"));
+    step(
+        "/connections/{id}",
+        "PATCH",
+        v1(format!("/connections/{connection}")),
+        Some(json!({"send_updates": true})),
+        None,
+    )
+    .await;
+    let path = v1(format!("/connections/{connection}/calendars/{remote}"));
+    step("/connections/{id}/calendars/{calendar}", "PATCH", path, Some(json!({"mode": "busy"})), None).await;
+    app.api("POST", &v1(format!("/connections/{connection}/sync")), &t, None).await;
+    step("/connections/{id}", "DELETE", v1(format!("/connections/{connection}")), None, None).await;
     // Deletes last.
     step("/booking-links/{id}", "DELETE", v1(format!("/booking-links/{approval}")), None, None).await;
     step("/availability/schedules/{id}", "DELETE", v1(format!("/availability/schedules/{schedule}")), None, None).await;
@@ -368,6 +385,39 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     call(&b, "subscribe_push", &push).await;
     call(&b, "unsubscribe_push", &[("device", "http://127.0.0.1:9/push/device")]).await;
     call(&b, "finish_onboarding", &[("skip", "1")]).await;
+    // Connected accounts on the sync page (a second account: the API test removed the first).
+    let grant = app::ssr::connections::Grant {
+        provider: "google".into(),
+        account: "page@gmail.test".into(),
+        refresh_secret: Some("v1.sealed".into()),
+        access_secret: "v1.sealed".into(),
+        access_expires_at: 0,
+        scopes: "https://www.googleapis.com/auth/calendar".into(),
+    };
+    let owner = o("user");
+    let connection = app::ssr::connections::save_grant(&app.state.db, &owner, &grant).await.expect("connection");
+    let listed = [app::ssr::connections::Listed {
+        remote_id: "page@gmail.test".into(),
+        name: "Page".into(),
+        color: None,
+        time_zone: None,
+        primary: false,
+    }];
+    app::ssr::connections::save_listed(&app.state.db, &connection, &listed).await.expect("listed");
+    let remote = app::ssr::connections::remote_calendars_of(&app.state.db, &connection.id).await.expect("rc");
+    let rc = remote[0].id.clone();
+    call(&b, "set_sync_mode", &[("remote_calendar_id", &rc), ("mode", "two_way"), ("calendar_id", "new")]).await;
+    call(&b, "set_connection_options", &[("connection_id", &connection.id), ("write_calendar", "page@gmail.test")])
+        .await;
+    let mut write = app::ssr::changes::begin(&app.state.db, &owner).await.expect("write");
+    app::ssr::connections::log_conflict(&mut write, &owner, &rc, "u@t", "Asked", "deleted", "ask", "?", None)
+        .await
+        .expect("question");
+    write.commit().await.expect("commit");
+    let page = b.call("load_connections", &[]).await.json();
+    let question = page["conflicts"][0]["id"].as_str().expect("a question").to_owned();
+    call(&b, "answer_sync_question", &[("conflict_id", &question), ("answer", "keep")]).await;
+    call(&b, "disconnect_connection", &[("connection_id", &connection.id), ("remove_events", "on")]).await;
     let made = call(&b, "start_focus", &[("task_id", pt)]).await.json();
     let session = made["id"].as_str().expect("id").to_owned();
     call(&b, "change_focus", &[("id", &session), ("action", "pause")]).await;

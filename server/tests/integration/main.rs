@@ -14,6 +14,7 @@ mod caldav;
 mod calendar;
 mod changes;
 mod every_write;
+mod google;
 mod interop;
 mod live;
 mod mail;
