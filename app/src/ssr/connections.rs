@@ -1004,7 +1004,9 @@ pub fn push_on_changes<'a>(
         .await?;
         for (id, mode, calendar_id, bookings_go_here) in targets {
             let mirrored = mode == "two_way" && calendar_id.as_deref().is_some_and(|c| calendars.contains(c));
-            if mirrored || (booking && bookings_go_here == 1) {
+            // Bookings and task blocks are events of the person's calendars: any change of
+            // an event or a booking may be one (the push sends only what differs).
+            if mirrored || (bookings_go_here == 1 && (booking || !calendars.is_empty())) {
                 queue_push(write, &id).await?;
             }
         }
@@ -1053,8 +1055,10 @@ pub async fn series_in(
     .map_err(AppError::from)
 }
 
-/// Whether the person has an event with this UID outside `calendar_id` (Calento wrote it to
-/// the remote calendar: a booking): its remote copy is not imported back as a duplicate.
+/// Whether the person has an event with this UID in one of their own calendars (not a copy
+/// kept for a connected one): Calento wrote it to the remote calendar (a booking, a task
+/// block), so its remote copy is not imported back as a duplicate. The same event in two
+/// connected calendars (an invitation to two accounts) is kept in each.
 pub async fn uid_is_elsewhere(
     write: &mut Write,
     user_id: &str,
@@ -1062,7 +1066,9 @@ pub async fn uid_is_elsewhere(
     uid: &str,
 ) -> Result<bool, AppError> {
     let found: i64 = sqlx::query_scalar(
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM events WHERE user_id = $1 AND uid = $2 AND calendar_id <> $3)
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM events e JOIN calendars c ON c.id = e.calendar_id
+                                   WHERE e.user_id = $1 AND e.uid = $2 AND e.calendar_id <> $3
+                                     AND c.mirror IS NULL)
                 THEN 1 ELSE 0 END",
     )
     .bind(user_id)
@@ -1082,12 +1088,17 @@ pub async fn booking_of_event(write: &mut Write, event_id: &str) -> Result<Optio
         .map_err(AppError::from)
 }
 
-/// The events of a host's active bookings (what goes to the calendar chosen for bookings).
+/// What goes to the calendar chosen for bookings: the events of the person's active
+/// bookings and of their task blocks (focus time the planner placed).
 pub async fn booking_events(db: &Db, user_id: &str) -> Result<Vec<super::events::EventRow>, AppError> {
     let columns = super::events::COLUMNS.split(", ").map(|c| format!("e.{}", c.trim())).collect::<Vec<_>>().join(", ");
     sqlx::query_as::<_, super::events::EventRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {columns} FROM events e JOIN bookings b ON b.event_id = e.id
-          WHERE b.host_id = $1 AND b.status IN ('confirmed', 'pending') ORDER BY e.id"
+        "SELECT {columns} FROM events e
+          WHERE e.user_id = $1 AND e.master_id IS NULL
+            AND (e.id IN (SELECT event_id FROM bookings WHERE host_id = $1 AND status IN ('confirmed', 'pending')
+                            AND event_id IS NOT NULL)
+                 OR e.id IN (SELECT event_id FROM task_blocks WHERE user_id = $1))
+          ORDER BY e.id"
     )))
     .bind(user_id)
     .fetch_all(db.read())

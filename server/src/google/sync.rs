@@ -362,21 +362,23 @@ impl<'a> Puller<'a> {
         let local = connections::series_in(write, &self.calendar.id, uid).await.map_err(storage)?;
         let local_master = local.iter().find(|r| r.master_id.is_none()).cloned();
 
-        if self.row.mode != "two_way" {
-            // Busy time: a copy of Google's side, except events Calento itself wrote there.
-            if connections::uid_is_elsewhere(write, &self.user_id, &self.calendar.id, uid).await.map_err(storage)? {
-                // A booking's event Calento wrote there, deleted at Google: ask the host.
-                if master.is_none()
-                    && let Some(event_id) = base.as_ref().and_then(|b| b.event_id.clone())
-                    && let Some(booking) = connections::booking_of_event(write, &event_id).await.map_err(storage)?
-                {
-                    self.ask_about_booking(write, uid, &event_id, &booking).await?;
-                }
-                if let Some(local) = &local_master {
-                    events::delete_row(write, &local.id).await.map_err(storage)?;
-                }
-                return Ok(());
+        // Events Calento itself wrote there (bookings, task blocks, events of another
+        // calendar) are not imported back: they would show twice.
+        if connections::uid_is_elsewhere(write, &self.user_id, &self.calendar.id, uid).await.map_err(storage)? {
+            // A booking's event Calento wrote there, deleted at Google: ask the host.
+            if master.is_none()
+                && let Some(event_id) = base.as_ref().and_then(|b| b.event_id.clone())
+                && let Some(booking) = connections::booking_of_event(write, &event_id).await.map_err(storage)?
+            {
+                self.ask_about_booking(write, uid, &event_id, &booking).await?;
             }
+            if let Some(local) = &local_master {
+                events::delete_row(write, &local.id).await.map_err(storage)?;
+            }
+            return Ok(());
+        }
+        if self.row.mode != "two_way" {
+            // Busy time: a copy of Google's side.
             self.replace(write, uid, local_master.as_ref(), master.as_ref(), &exceptions).await?;
             return Ok(());
         }

@@ -120,3 +120,64 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
     let unknown = calento(&dir).args(["users", "list"]).output().expect("run");
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn start_up_refuses_without_the_secret_key_once_an_account_is_connected() {
+    let dir = temp_dir();
+    let url = format!("sqlite://{}/calento.db", dir.display());
+    // Without connected accounts, no key is needed.
+    let (mut child, _) = start_with(&dir, &[("DATABASE_URL", &url)]);
+    terminate(&mut child);
+    // An account connects (tokens sealed under a key)…
+    let created = calento(&dir)
+        .env("DATABASE_URL", &url)
+        .args(["user", "create", "--email", "ops@example.org", "--name", "Ops"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().expect("stdin").write_all(b"correct horse battery\n")?;
+            c.wait()
+        })
+        .expect("user create");
+    assert!(created.success());
+    let db = app::ssr::Db::connect(&url, 2).await.expect("database");
+    let user_id: String = sqlx::query_scalar("SELECT id FROM users").fetch_one(db.read()).await.expect("user");
+    let grant = app::ssr::connections::Grant {
+        provider: "google".into(),
+        account: "ops@gmail.test".into(),
+        refresh_secret: Some("v1.sealed".into()),
+        access_secret: "v1.sealed".into(),
+        access_expires_at: 0,
+        scopes: "https://www.googleapis.com/auth/calendar".into(),
+    };
+    app::ssr::connections::save_grant(&db, &user_id, &grant).await.expect("connection");
+    db.close().await;
+    // …then the server will not run without the key, and says why.
+    let output = calento(&dir).env("DATABASE_URL", &url).env("CALENTO_ADDR", "127.0.0.1:0").output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("CALENTO_SECRET_KEY is not set"), "{stderr}");
+    // With it, it runs; a key that is too short is refused as a setting.
+    let (mut child, _) = start_with(&dir, &[("DATABASE_URL", &url), ("CALENTO_SECRET_KEY", crate::google::SECRET_KEY)]);
+    terminate(&mut child);
+    let output = calento(&dir).env("DATABASE_URL", &url).env("CALENTO_SECRET_KEY", "short").output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid CALENTO_SECRET_KEY"));
+}
+
+fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
+    let mut command = calento(dir);
+    command.env("CALENTO_ADDR", "127.0.0.1:0").stdout(Stdio::piped()).stderr(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("start the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    let url = line.trim().rsplit(' ').next().expect("a URL").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}

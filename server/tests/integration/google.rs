@@ -27,6 +27,8 @@ on_both_backends!(
     a_stale_write_gets_412_and_is_merged_not_overwritten,
     rate_limits_wait_for_retry_after,
     a_bookings_event_deleted_in_google_waits_for_the_host,
+    googles_push_notifications_queue_a_poll_and_channels_are_renewed,
+    disconnecting_revokes_the_grant_and_removes_what_was_asked,
 );
 
 pub(crate) const SECRET_KEY: &str = "test-secret-key-for-sealing-tokens-0123456789";
@@ -801,4 +803,113 @@ async fn a_bookings_event_deleted_in_google_waits_for_the_host(backend: Backend)
             && e["subject"].as_str().is_some_and(|s| s.to_lowercase().contains("cancel"))),
         "{outbox}"
     );
+}
+
+async fn googles_push_notifications_queue_a_poll_and_channels_are_renewed(backend: Backend) {
+    let fake = GoogleFake::start().await;
+    // Google can reach a public https address: push channels are opened.
+    let app = app_with(backend, &fake, &[("CALENTO_PUBLIC_URL", "https://calento.example.org")]).await;
+    let (browser, host) = host(&app, "push@example.org").await;
+    let email = "push@gmail.test";
+    connect(&browser, &fake, email).await;
+    settle(&app).await;
+    let (_, text) = fake.call("GET", "/_control/channels", None).await;
+    let channels: Vec<Value> = serde_json::from_str(&text).expect("channels");
+    assert_eq!(channels.len(), 1, "{channels:?}");
+    assert_eq!(channels[0]["address"], "https://calento.example.org/connections/google/notify");
+    assert_eq!(channels[0]["calendar"], email);
+    // A change in Google: Google notifies, Calento polls without being asked.
+    fake.put(email, timed("pushed01", "Pushed", "2030-01-14T09:00:00-05:00", "2030-01-14T10:00:00-05:00")).await;
+    let base = format!("http://{}", app.addr);
+    let sent = fake.control("POST", &format!("/push/{}", enc(email)), json!({ "base": base })).await;
+    assert_eq!(sent, json!([200]));
+    settle(&app).await;
+    let found = occurrences(&app, &host.token, "2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z").await;
+    assert!(found.iter().any(|o| o["summary"] == "Pushed"), "{found:?}");
+    // A notification without the channel's token is refused and queues nothing.
+    let sent = fake.control("POST", &format!("/push/{}", enc(email)), json!({ "base": base, "token": "forged" })).await;
+    assert_eq!(sent, json!([403]));
+    // A channel near its expiry is renewed at the next sync, and the old one stopped.
+    sqlx::query("UPDATE remote_calendars SET channel_expires_at = $1")
+        .bind(app::ssr::now_ms() + 3_600_000)
+        .execute(app.state.db.write())
+        .await
+        .expect("expire");
+    let connection = connections(&app, &host.token).await[0]["id"].as_str().expect("id").to_owned();
+    sync_now(&app, &host.token, &connection).await;
+    let (_, text) = fake.call("GET", "/_control/channels", None).await;
+    let channels: Vec<Value> = serde_json::from_str(&text).expect("channels");
+    assert_eq!(channels.len(), 2, "{channels:?}");
+    assert_eq!(channels[0]["stopped"], true, "the replaced channel is stopped");
+    assert!(channels[1].get("stopped").is_none());
+}
+
+async fn disconnecting_revokes_the_grant_and_removes_what_was_asked(backend: Backend) {
+    let fake = GoogleFake::start().await;
+    let app = app_with(backend, &fake, &[]).await;
+    let (browser, host) = host(&app, "bye@example.org").await;
+    for (email, id) in [("bye@gmail.test", "byeevent1"), ("bye.work@gmail.test", "byeevent2")] {
+        fake.control("POST", "/accounts", json!({ "email": email })).await;
+        fake.put(email, timed(id, "Kept?", "2030-01-14T09:00:00-05:00", "2030-01-14T10:00:00-05:00")).await;
+        connect(&browser, &fake, email).await;
+    }
+    settle(&app).await;
+    let list = connections(&app, &host.token).await;
+    let [first, second] = [&list[0], &list[1]].map(|c| c["id"].as_str().expect("id").to_owned());
+    // The second syncs two-way into a calendar of its own.
+    let primary = list[1]["calendars"][0]["id"].as_str().expect("id").to_owned();
+    let reply = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/connections/{second}/calendars/{primary}"),
+            &host.token,
+            Some(json!({"mode": "two_way"})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let two_way = reply.json()["calendar_id"].as_str().expect("calendar").to_owned();
+    settle(&app).await;
+    assert_eq!(occurrences(&app, &host.token, "2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z").await.len(), 2);
+
+    // Disconnect the first, keeping what it brought: its busy-time copy goes anyway (it is
+    // nothing without its source), the grant is revoked at Google, the tokens are gone.
+    let reply = app.api("DELETE", &format!("/api/v1/connections/{first}"), &host.token, None).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    settle(&app).await;
+    assert!(fake.log().await.iter().any(|r| r["path"] == "/revoke"), "revoked at Google");
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM connections").fetch_one(app.state.db.read()).await.expect("n");
+    assert_eq!(left, 1);
+    // Disconnect the second without removing: its two-way calendar stays as the person's own.
+    let reply = app.api("DELETE", &format!("/api/v1/connections/{second}"), &host.token, None).await;
+    assert_eq!(reply.status, 204);
+    let calendars = app.api("GET", "/api/v1/calendars", &host.token, None).await.json();
+    let kept = calendars.as_array().expect("calendars").iter().find(|c| c["id"] == two_way).expect("kept").clone();
+    assert!(kept["read_only"].as_bool() != Some(true), "{kept}");
+    let found = occurrences(&app, &host.token, "2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z").await;
+    assert_eq!(found.len(), 1, "only the two-way calendar's event stays: {found:?}");
+    assert_eq!(connections(&app, &host.token).await, json!([]));
+    // Connected again with "also remove": the calendar it brought goes with it.
+    connect(&browser, &fake, "bye@gmail.test").await;
+    settle(&app).await;
+    let list = connections(&app, &host.token).await;
+    let id = list[0]["id"].as_str().expect("id").to_owned();
+    let primary = list[0]["calendars"][0]["id"].as_str().expect("id").to_owned();
+    let reply = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/connections/{id}/calendars/{primary}"),
+            &host.token,
+            Some(json!({"mode": "two_way"})),
+        )
+        .await;
+    let brought = reply.json()["calendar_id"].as_str().expect("calendar").to_owned();
+    settle(&app).await;
+    assert_eq!(occurrences(&app, &host.token, "2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z").await.len(), 2);
+    let reply = app.api("DELETE", &format!("/api/v1/connections/{id}?remove_events=true"), &host.token, None).await;
+    assert_eq!(reply.status, 204);
+    let found = occurrences(&app, &host.token, "2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let calendars = app.api("GET", "/api/v1/calendars", &host.token, None).await.json();
+    assert!(!calendars.as_array().expect("calendars").iter().any(|c| c["id"] == brought), "removed: {calendars}");
 }
