@@ -33,6 +33,7 @@ const signedIn = [
   ["settings-notifications", "/settings/notifications"],
   ["settings-security", "/settings/security"],
   ["settings-calendar-apps", "/settings/calendar-apps"],
+  ["settings-connections", "/settings/connections"],
   ["welcome", "/welcome"],
   ["welcome-done", "/welcome?step=done"],
 ];

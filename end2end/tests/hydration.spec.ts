@@ -27,6 +27,7 @@ const pages = [
   "/settings/notifications",
   "/settings/tokens",
   "/settings/calendar-apps",
+  "/settings/connections",
   "/settings/security",
 ];
 
