@@ -8,6 +8,8 @@ CREATE TABLE connections (
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     provider TEXT NOT NULL,
     account TEXT NOT NULL,
+    -- The service's own id of the account (Notion: the workspace id, which webhooks name).
+    external_id TEXT,
     status TEXT NOT NULL,
     status_reason TEXT,
     refresh_secret TEXT,
@@ -25,7 +27,8 @@ CREATE TABLE connections (
 );
 CREATE UNIQUE INDEX connections_account ON connections (user_id, provider, account);
 
--- A calendar (Google) or database (Notion) of a connection, and how it syncs. `mode`:
+-- A calendar (Google) or task database (Notion: a data source) of a connection, and how
+-- it syncs. `mode`:
 -- off, busy (read-only, blocks slots and the planner) or two_way; `calendar_id` is the
 -- Calento calendar it mirrors.
 CREATE TABLE remote_calendars (
@@ -40,6 +43,8 @@ CREATE TABLE remote_calendars (
     organiser_self INTEGER NOT NULL DEFAULT 1,
     mode TEXT NOT NULL,
     calendar_id TEXT REFERENCES calendars (id) ON DELETE SET NULL,
+    -- Notion: which property holds what (JSON), guessed from names and types, editable.
+    mapping TEXT,
     sync_token TEXT,
     synced_at BIGINT,
     next_sync_at BIGINT,

@@ -51,8 +51,10 @@ pub struct Config {
     pub secrets: Option<crate::secrets::SecretBox>,
     /// Google Calendar's endpoints (Google's own unless a test or proxy names others).
     pub google_endpoints: crate::google::Endpoints,
-    /// How often a synced Google calendar is polled.
+    /// How often a synced Google calendar or Notion database is polled.
     pub google_poll_secs: u64,
+    /// Notion's API (Notion's own unless a test or proxy names another).
+    pub notion_api_url: String,
 }
 
 /// One setting: its variable, default and meaning. The README's table is this list.
@@ -216,8 +218,8 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         var: "CALENTO_GOOGLE_SYNC_SECONDS",
         default: "120",
-        meaning: "How often each synced Google calendar is polled (push channels make it sooner when \
-                  CALENTO_PUBLIC_URL is a public https address).",
+        meaning: "How often each synced Google calendar and Notion database is polled (push channels and \
+                  webhooks make it sooner when CALENTO_PUBLIC_URL is a public https address).",
     },
     Setting {
         var: "CALENTO_GOOGLE_OAUTH_URL",
@@ -238,6 +240,11 @@ pub const SETTINGS: &[Setting] = &[
         var: "CALENTO_GOOGLE_CALENDAR_URL",
         default: "https://www.googleapis.com/calendar/v3",
         meaning: "Google Calendar API's base address.",
+    },
+    Setting {
+        var: "CALENTO_NOTION_API_URL",
+        default: "https://api.notion.com/v1",
+        meaning: "Notion's API (change only for a test server or proxy).",
     },
     Setting {
         var: "CALENTO_MICROSOFT_CLIENT_ID",
@@ -437,7 +444,9 @@ impl Config {
         let google_poll_secs = number("CALENTO_GOOGLE_SYNC_SECONDS", 120, 10, 86_400)?;
         let outbound_allow = Allowlist::parse(&get("CALENTO_OUTBOUND_ALLOW").unwrap_or_default())
             .map_err(|m| bad("CALENTO_OUTBOUND_ALLOW", m))?;
+        let notion_api_url = url_setting("CALENTO_NOTION_API_URL", crate::notion::API_URL)?;
         Ok(Self {
+            notion_api_url,
             secrets,
             google_endpoints,
             google_poll_secs,

@@ -9,6 +9,7 @@ pub mod google;
 pub mod guard;
 pub mod jwt;
 pub mod llm;
+pub mod notion;
 pub mod oidc;
 pub mod ops;
 pub mod outbound;
@@ -167,6 +168,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(subscriptions::Poller::new(config.outbound(), config.max_import_bytes)))
         .layer(axum::Extension(google::Google::from_config(config)))
+        .layer(axum::Extension(notion::Notion::from_config(config)))
         .layer(axum::Extension(oidc::SignIn::new(
             config.sign_in_providers.clone(),
             config.public_url.clone(),
@@ -269,7 +271,7 @@ pub fn job_handlers(config: &Config) -> jobs::Handlers {
         });
     let handlers = app::ssr::notify::register(handlers, public_url);
     let handlers = push::register(handlers, config.outbound(), push::subject(config));
-    let handlers = google::register(handlers, google::Google::from_config(config));
+    let handlers = google::register(handlers, google::Google::from_config(config), notion::Notion::from_config(config));
     match config.mailer() {
         Some(mailer) => mail::register(handlers, mailer),
         None => handlers,
@@ -279,7 +281,6 @@ pub fn job_handlers(config: &Config) -> jobs::Handlers {
 /// Starts the job worker, and makes sure the change feed's pruning is scheduled.
 pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
     let handlers = job_handlers(config);
-    let google_sync = handlers.handles(app::ssr::connections::SCAN_JOB);
     {
         let db = db.clone();
         tokio::spawn(async move {
@@ -289,8 +290,8 @@ pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
             if let Err(error) = app::ssr::notify::schedule_scan(&db, app::ssr::now_ms()).await {
                 tracing::warn!(%error, "scheduling the notification scan");
             }
-            if google_sync && let Err(error) = app::ssr::connections::schedule_scan(&db, app::ssr::now_ms()).await {
-                tracing::warn!(%error, "scheduling the Google sync scan");
+            if let Err(error) = app::ssr::connections::schedule_scan(&db, app::ssr::now_ms()).await {
+                tracing::warn!(%error, "scheduling the connected accounts' sync scan");
             }
         });
     }

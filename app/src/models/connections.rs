@@ -49,6 +49,10 @@ pub struct RemoteCalendarInfo {
     /// The last sync's error, with its reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A Notion database: which property holds what (`title`, `status`, `done_value`,
+    /// `open_value`, `do_date`, `due`, `priority`, `tags`, `estimate` → property name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Something sync could not decide alone, shown on the sync page.
@@ -77,4 +81,8 @@ pub struct ConnectionsPage {
     pub google_available: bool,
     /// The person's own calendars (what a two-way sync can pair with): id and name.
     pub own_calendars: Vec<(String, String)>,
+    /// For administrators: the verification token Notion sent to the webhook address, to
+    /// paste back in Notion's integration settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notion_webhook_token: Option<String>,
 }

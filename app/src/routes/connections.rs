@@ -10,7 +10,8 @@ use leptos_router::hooks::use_query_map;
 use crate::components::{FormError, RequireUser, SettingsNav, form_error};
 use crate::models::{ConnectionInfo, ConnectionsPage, RemoteCalendarInfo, SyncConflictInfo};
 use crate::server::connections::{
-    AnswerSyncQuestion, DisconnectConnection, SetConnectionOptions, SetSyncMode, SyncConnectionNow, load_connections,
+    AnswerSyncQuestion, DisconnectConnection, SetConnectionOptions, SetNotionMapping, SetSyncMode, SyncConnectionNow,
+    load_connections,
 };
 
 #[derive(Clone, Copy)]
@@ -20,6 +21,7 @@ struct Actions {
     sync: ServerAction<SyncConnectionNow>,
     disconnect: ServerAction<DisconnectConnection>,
     answer: ServerAction<AnswerSyncQuestion>,
+    mapping: ServerAction<SetNotionMapping>,
 }
 
 #[component]
@@ -30,6 +32,7 @@ pub fn ConnectionsPage() -> impl IntoView {
         sync: ServerAction::new(),
         disconnect: ServerAction::new(),
         answer: ServerAction::new(),
+        mapping: ServerAction::new(),
     };
     let page = Resource::new(
         move || {
@@ -39,6 +42,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                 actions.sync.version().get(),
                 actions.disconnect.version().get(),
                 actions.answer.version().get(),
+                actions.mapping.version().get(),
             )
         },
         |_| load_connections(),
@@ -52,6 +56,7 @@ pub fn ConnectionsPage() -> impl IntoView {
             .or_else(|| actions.sync.value().get())
             .or_else(|| actions.disconnect.value().get())
             .or_else(|| actions.answer.value().get())
+            .or_else(|| actions.mapping.value().get())
     });
     let query = use_query_map();
     let connected =
@@ -99,11 +104,34 @@ fn Connections(found: ConnectionsPage, actions: Actions) -> impl IntoView {
         .into_any()
     };
     let own = found.own_calendars.clone();
+    let webhook = found.notion_webhook_token.clone();
     let questions: Vec<SyncConflictInfo> =
         found.conflicts.iter().filter(|c| c.kept == "ask" && !c.resolved).cloned().collect();
     let log: Vec<SyncConflictInfo> = found.conflicts.iter().filter(|c| c.kept != "ask").cloned().collect();
     view! {
         {connect}
+        <h2>"Notion"</h2>
+        <form method="post" action="/connections/notion" class="form" data-testid="connect-notion">
+            <div class="field">
+                <label for="notion-token">"Internal integration secret"</label>
+                <input id="notion-token" name="token" type="password" autocomplete="off" required=true />
+                <p class="hint">
+                    "Make an internal integration at notion.so/profile/integrations, share your task database "
+                    "with it, and paste its secret here. Tasks then sync both ways; micro-steps are the page's "
+                    "to-do blocks."
+                </p>
+            </div>
+            <button type="submit">"Connect Notion"</button>
+        </form>
+        {webhook
+            .map(|token| {
+                view! {
+                    <p class="hint" data-testid="notion-webhook-token">
+                        "Notion's webhook verification token (paste it in the integration's Webhooks tab): "
+                        <code>{token}</code>
+                    </p>
+                }
+            })}
         {(!questions.is_empty())
             .then(|| {
                 view! {
@@ -192,6 +220,7 @@ fn Connection(connection: ConnectionInfo, own: Vec<(String, String)>, actions: A
         .into_any()
     };
     let label = if connection.provider == "google" { "Google" } else { "Notion" };
+    let notion = connection.provider == "notion";
     let (sync_id, disconnect_id, options_id) = (connection.id.clone(), connection.id.clone(), connection.id.clone());
     let write_target = connection.write_calendar.clone().unwrap_or_default();
     let choices: Vec<(String, String)> =
@@ -220,11 +249,11 @@ fn Connection(connection: ConnectionInfo, own: Vec<(String, String)>, actions: A
                     {connection
                         .calendars
                         .into_iter()
-                        .map(|calendar| view! { <RemoteCalendar calendar own=own.clone() actions /> })
+                        .map(|calendar| view! { <RemoteCalendar calendar own=own.clone() actions notion /> })
                         .collect_view()}
                 </tbody>
             </table>
-            <ActionForm action=actions.options attr:class="form">
+            <ActionForm action=actions.options attr:class="form" attr:hidden=notion>
                 <input type="hidden" name="connection_id" value=options_id />
                 <div class="field">
                     <label for=format!("bookings-{}", connection.id)>"New bookings go to"</label>
@@ -258,7 +287,12 @@ fn Connection(connection: ConnectionInfo, own: Vec<(String, String)>, actions: A
 }
 
 #[component]
-fn RemoteCalendar(calendar: RemoteCalendarInfo, own: Vec<(String, String)>, actions: Actions) -> impl IntoView {
+fn RemoteCalendar(
+    calendar: RemoteCalendarInfo,
+    own: Vec<(String, String)>,
+    actions: Actions,
+    notion: bool,
+) -> impl IntoView {
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "—".to_owned())
     };
@@ -272,6 +306,7 @@ fn RemoteCalendar(calendar: RemoteCalendarInfo, own: Vec<(String, String)>, acti
                 {calendar.name.clone()}
                 {calendar.primary.then_some(" (primary)")}
                 {calendar.error.clone().map(|e| view! { <p class="field-error" data-testid="sync-error">{e}</p> })}
+                {(notion && calendar.mode != "off").then(|| view! { <Mapping calendar=calendar.clone() actions /> })}
             </td>
             <td>
                 <ActionForm action=actions.mode attr:class="inline">
@@ -279,11 +314,11 @@ fn RemoteCalendar(calendar: RemoteCalendarInfo, own: Vec<(String, String)>, acti
                     <label class="visually-hidden" for=select_id.clone()>"How it syncs"</label>
                     <select id=select_id name="mode">
                         <option value="off" selected=mode == "off">"Not synced"</option>
-                        <option value="busy" selected=mode == "busy">"Busy time only"</option>
+                        {(!notion).then(|| view! { <option value="busy" selected=mode == "busy">"Busy time only"</option> })}
                         <option value="two_way" selected=mode == "two_way">"Two-way"</option>
                     </select>
                     <label class="visually-hidden" for=pair_id.clone()>"With the Calento calendar"</label>
-                    <select id=pair_id name="calendar_id">
+                    <select id=pair_id name="calendar_id" hidden=notion>
                         <option value="new">"with a new calendar"</option>
                         {own
                             .into_iter()
@@ -302,5 +337,44 @@ fn RemoteCalendar(calendar: RemoteCalendarInfo, own: Vec<(String, String)>, acti
                 {format!("{} / {} / {}", calendar.created, calendar.updated, calendar.deleted)}
             </td>
         </tr>
+    }
+}
+
+/// A Notion database's property mapping: guessed at the first sync, editable here.
+#[component]
+fn Mapping(calendar: RemoteCalendarInfo, actions: Actions) -> impl IntoView {
+    let mapping = calendar.mapping.clone().unwrap_or_default();
+    let fields: [(&'static str, &'static str); 9] = [
+        ("title", "Title"),
+        ("status", "Done (status, checkbox or select)"),
+        ("done_value", "Option meaning done"),
+        ("open_value", "Option when reopened"),
+        ("do_date", "Do date"),
+        ("due", "Due date"),
+        ("priority", "Priority (select)"),
+        ("tags", "Tags (multi-select)"),
+        ("estimate", "Estimate in minutes (number)"),
+    ];
+    view! {
+        <details data-testid="notion-mapping">
+            <summary>"Which property holds what"</summary>
+            <ActionForm action=actions.mapping attr:class="form">
+                <input type="hidden" name="remote_calendar_id" value=calendar.id.clone() />
+                {fields
+                    .into_iter()
+                    .map(|(name, label)| {
+                        let id = format!("map-{}-{name}", calendar.id);
+                        let value = mapping.get(name).cloned().unwrap_or_default();
+                        view! {
+                            <div class="field">
+                                <label for=id.clone()>{label}</label>
+                                <input id=id name=name value=value />
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+                <button type="submit">"Save mapping"</button>
+            </ActionForm>
+        </details>
     }
 }

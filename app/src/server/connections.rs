@@ -13,7 +13,7 @@ use {super::request, crate::ssr::connections};
 pub async fn load_connections() -> Result<ConnectionsPage, AppError> {
     let user = request::require_user().await?;
     let state = request::state()?;
-    connections::page(&state.db, &user.id, state.google_connect).await
+    connections::page(&state.db, &user.id, state.google_connect, user.is_admin == 1).await
 }
 
 /// How a remote calendar syncs: `off`, `busy` or `two_way` (with `calendar_id`, one of the
@@ -85,4 +85,36 @@ pub async fn answer_sync_question(conflict_id: String, answer: String) -> Result
         .await?;
     }
     Ok(())
+}
+
+/// A Notion database's property mapping, as the form on the sync page sends it (empty:
+/// not synced).
+#[server(prefix = "/fn", endpoint = "set_notion_mapping")]
+#[allow(clippy::too_many_arguments)]
+pub async fn set_notion_mapping(
+    remote_calendar_id: String,
+    title: String,
+    #[server(default)] status: String,
+    #[server(default)] done_value: String,
+    #[server(default)] open_value: String,
+    #[server(default)] do_date: String,
+    #[server(default)] due: String,
+    #[server(default)] priority: String,
+    #[server(default)] tags: String,
+    #[server(default)] estimate: String,
+) -> Result<(), AppError> {
+    let user = request::require_user().await?;
+    let some = |v: String| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    let mapping = connections::TaskMapping {
+        title: title.trim().to_owned(),
+        status: some(status),
+        done_value: some(done_value),
+        open_value: some(open_value),
+        do_date: some(do_date),
+        due: some(due),
+        priority: some(priority),
+        tags: some(tags),
+        estimate: some(estimate),
+    };
+    connections::set_mapping(&request::state()?.db, &user.id, &remote_calendar_id, &mapping).await.map(|_| ())
 }

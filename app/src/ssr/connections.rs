@@ -31,6 +31,7 @@ pub struct ConnectionRow {
     pub user_id: String,
     pub provider: String,
     pub account: String,
+    pub external_id: Option<String>,
     pub status: String,
     pub status_reason: Option<String>,
     pub refresh_secret: Option<String>,
@@ -44,7 +45,7 @@ pub struct ConnectionRow {
     pub updated_at: i64,
 }
 
-const CONNECTION_COLUMNS: &str = "id, user_id, provider, account, status, status_reason, refresh_secret, \
+const CONNECTION_COLUMNS: &str = "id, user_id, provider, account, external_id, status, status_reason, refresh_secret, \
      access_secret, access_expires_at, scopes, write_calendar, send_updates, told_at, created_at, updated_at";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -59,6 +60,7 @@ pub struct RemoteCalendarRow {
     pub is_primary: i64,
     pub mode: String,
     pub calendar_id: Option<String>,
+    pub mapping: Option<String>,
     pub sync_token: Option<String>,
     pub synced_at: Option<i64>,
     pub next_sync_at: Option<i64>,
@@ -73,7 +75,7 @@ pub struct RemoteCalendarRow {
 }
 
 const REMOTE_COLUMNS: &str = "id, connection_id, user_id, remote_id, name, color, time_zone, is_primary, mode, \
-     calendar_id, sync_token, synced_at, next_sync_at, created_count, updated_count, deleted_count, error, channel_id, \
+     calendar_id, mapping, sync_token, synced_at, next_sync_at, created_count, updated_count, deleted_count, error, channel_id, \
      channel_resource, channel_token_hash, channel_expires_at";
 
 impl RemoteCalendarRow {
@@ -91,6 +93,7 @@ impl RemoteCalendarRow {
             updated: self.updated_count,
             deleted: self.deleted_count,
             error: self.error.clone(),
+            mapping: self.mapping.as_deref().and_then(|m| serde_json::from_str(m).ok()),
         }
     }
 }
@@ -138,6 +141,7 @@ const ITEM_COLUMNS: &str =
 pub struct Grant {
     pub provider: String,
     pub account: String,
+    pub external_id: Option<String>,
     pub refresh_secret: Option<String>,
     pub access_secret: String,
     pub access_expires_at: i64,
@@ -176,9 +180,9 @@ pub async fn save_grant(db: &Db, user_id: &str, grant: &Grant) -> Result<Connect
         None => {
             let id = new_id();
             sqlx::query(
-                "INSERT INTO connections (id, user_id, provider, account, status, refresh_secret, access_secret,
-                        access_expires_at, scopes, send_updates, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'ok', $5, $6, $7, $8, 0, $9, $9)",
+                "INSERT INTO connections (id, user_id, provider, account, external_id, status, refresh_secret,
+                        access_secret, access_expires_at, scopes, send_updates, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $10, 'ok', $5, $6, $7, $8, 0, $9, $9)",
             )
             .bind(&id)
             .bind(user_id)
@@ -189,6 +193,7 @@ pub async fn save_grant(db: &Db, user_id: &str, grant: &Grant) -> Result<Connect
             .bind(grant.access_expires_at)
             .bind(&grant.scopes)
             .bind(now)
+            .bind(&grant.external_id)
             .execute(&mut *write)
             .await?;
             id
@@ -465,6 +470,7 @@ pub async fn save_listed(db: &Db, connection: &ConnectionRow, listed: &[Listed])
                         is_primary: 1,
                         mode: "off".into(),
                         calendar_id: None,
+                        mapping: None,
                         sync_token: None,
                         synced_at: None,
                         next_sync_at: None,
@@ -542,6 +548,9 @@ pub async fn set_mode(
     if row.user_id != user_id {
         return Err(AppError::NotFound);
     }
+    if mode == "busy" && connection(db, &row.connection_id).await?.provider == "notion" {
+        return Err(AppError::field(calento::FieldError::new("mode", "A task database syncs off or two_way.")));
+    }
     if let Some(id) = calendar_id.filter(|_| mode == "two_way") {
         let calendar = calendars::find(db, user_id, id)
             .await
@@ -584,6 +593,25 @@ async fn apply_mode(
     account: &str,
 ) -> Result<(), AppError> {
     let now = now_ms();
+    let provider: String = sqlx::query_scalar("SELECT provider FROM connections WHERE id = $1")
+        .bind(&row.connection_id)
+        .fetch_one(&mut **write)
+        .await?;
+    if provider == "notion" {
+        // A task database: no calendar; its tasks are the person's own.
+        sqlx::query(
+            "UPDATE remote_calendars SET mode = $1, sync_token = NULL, next_sync_at = $2, error = NULL WHERE id = $3",
+        )
+        .bind(mode)
+        .bind(now)
+        .bind(&row.id)
+        .execute(&mut **write)
+        .await?;
+        if mode != "off" {
+            queue_sync(write, &row.id, now).await?;
+        }
+        return Ok(());
+    }
     // Leave the current calendar: a busy copy goes, a two-way one stays the person's.
     if let Some(old) = &row.calendar_id
         && (mode != row.mode || chosen.is_some_and(|c| c != old))
@@ -948,7 +976,7 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<ConnectionInfo>, AppErro
 }
 
 /// The sync page's data: connections and the last 50 conflicts.
-pub async fn page(db: &Db, user_id: &str, google_available: bool) -> Result<ConnectionsPage, AppError> {
+pub async fn page(db: &Db, user_id: &str, google_available: bool, admin: bool) -> Result<ConnectionsPage, AppError> {
     let rows = sqlx::query(
         "SELECT id, title, field, kept, detail, booking_id, resolved_at, created_at FROM sync_conflicts
           WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50",
@@ -971,7 +999,14 @@ pub async fn page(db: &Db, user_id: &str, google_available: bool) -> Result<Conn
     }
     let own_calendars =
         calendars::list(db, user_id).await?.into_iter().filter(|c| !c.read_only()).map(|c| (c.id, c.name)).collect();
-    Ok(ConnectionsPage { connections: list(db, user_id).await?, conflicts, google_available, own_calendars })
+    let notion_webhook_token = if admin { instance_key(db, "notion_webhook_token").await? } else { None };
+    Ok(ConnectionsPage {
+        connections: list(db, user_id).await?,
+        conflicts,
+        google_available,
+        own_calendars,
+        notion_webhook_token,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -989,11 +1024,12 @@ pub fn push_on_changes<'a>(
         let calendars: BTreeSet<&str> =
             changed.iter().filter(|c| c.kind == Kind::Event).filter_map(|c| c.calendar_id.as_deref()).collect();
         let booking = changed.iter().any(|c| c.kind == Kind::Booking);
-        if calendars.is_empty() && !booking {
+        let tasks = changed.iter().any(|c| c.kind == Kind::Task);
+        if calendars.is_empty() && !booking && !tasks {
             return Ok(());
         }
-        let targets: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT r.id, r.mode, r.calendar_id,
+        let targets: Vec<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT r.id, c.provider, r.mode, r.calendar_id,
                     CASE WHEN c.write_calendar = r.remote_id THEN 1 ELSE 0 END FROM remote_calendars r
                JOIN connections c ON c.id = r.connection_id
               WHERE r.user_id = $1 AND c.status = 'ok'
@@ -1002,11 +1038,16 @@ pub fn push_on_changes<'a>(
         .bind(user_id)
         .fetch_all(&mut **write)
         .await?;
-        for (id, mode, calendar_id, bookings_go_here) in targets {
-            let mirrored = mode == "two_way" && calendar_id.as_deref().is_some_and(|c| calendars.contains(c));
-            // Bookings and task blocks are events of the person's calendars: any change of
-            // an event or a booking may be one (the push sends only what differs).
-            if mirrored || (bookings_go_here == 1 && (booking || !calendars.is_empty())) {
+        for (id, provider, mode, calendar_id, bookings_go_here) in targets {
+            let wanted = if provider == "notion" {
+                tasks && mode == "two_way"
+            } else {
+                let mirrored = mode == "two_way" && calendar_id.as_deref().is_some_and(|c| calendars.contains(c));
+                // Bookings and task blocks are events of the person's calendars: any change
+                // of an event or a booking may be one (the push sends only what differs).
+                mirrored || (bookings_go_here == 1 && (booking || !calendars.is_empty()))
+            };
+            if wanted {
                 queue_push(write, &id).await?;
             }
         }
@@ -1190,4 +1231,129 @@ pub async fn resolve_question(
     write.record(Kind::Connection, conflict_id, Op::Updated, None);
     write.commit().await?;
     Ok((booking_id, remote_calendar_id))
+}
+
+// ---------------------------------------------------------------------------------------
+// Notion: task databases
+// ---------------------------------------------------------------------------------------
+
+/// Which property of a Notion task database holds what. Absent: not synced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskMapping {
+    /// The title property.
+    pub title: String,
+    /// A status, checkbox or select property saying whether the task is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The status/select option meaning done (a checkbox: checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_value: Option<String>,
+    /// The option set when a task is reopened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_value: Option<String>,
+    /// A date property: when to do it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub do_date: Option<String>,
+    /// A date property: the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    /// A select property: priority (options named like high, medium, low).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// A multi-select property: tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// A number property: the estimate in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<String>,
+}
+
+/// Stores a database's property mapping (checked against its properties at the next sync,
+/// which shows a mismatch as the sync's error).
+pub async fn set_mapping(
+    db: &Db,
+    user_id: &str,
+    remote_calendar_id: &str,
+    mapping: &TaskMapping,
+) -> Result<RemoteCalendarInfo, AppError> {
+    let row = remote_calendar(db, remote_calendar_id).await?;
+    if row.user_id != user_id {
+        return Err(AppError::NotFound);
+    }
+    if mapping.title.trim().is_empty() {
+        return Err(AppError::field(calento::FieldError::new("mapping.title", "Name the title property.")));
+    }
+    let text = serde_json::to_string(mapping).map_err(|e| super::unexpected("writing a mapping", e))?;
+    let mut write = changes::begin(db, user_id).await?;
+    sqlx::query("UPDATE remote_calendars SET mapping = $1, next_sync_at = $2, sync_token = NULL WHERE id = $3")
+        .bind(&text)
+        .bind(now_ms())
+        .bind(&row.id)
+        .execute(&mut *write)
+        .await?;
+    write.record(Kind::Connection, &row.connection_id, Op::Updated, None);
+    if row.mode != "off" {
+        queue_sync(&mut write, &row.id, now_ms()).await?;
+    }
+    write.commit().await?;
+    Ok(remote_calendar(db, remote_calendar_id).await?.info())
+}
+
+/// Stores a guessed mapping (the sync's first look at the database) unless one is set.
+pub async fn store_guessed_mapping(db: &Db, remote_calendar_id: &str, mapping: &TaskMapping) -> Result<(), AppError> {
+    let text = serde_json::to_string(mapping).map_err(|e| super::unexpected("writing a mapping", e))?;
+    let mut write = changes::begin_unowned(db).await?;
+    sqlx::query("UPDATE remote_calendars SET mapping = $1 WHERE id = $2 AND mapping IS NULL")
+        .bind(&text)
+        .bind(remote_calendar_id)
+        .execute(&mut *write)
+        .await?;
+    write.commit().await
+}
+
+/// Notion databases of a workspace that sync (its webhook queues their poll).
+pub async fn notion_targets(db: &Db, workspace_id: &str) -> Result<Vec<String>, AppError> {
+    sqlx::query_scalar(
+        "SELECT r.id FROM remote_calendars r JOIN connections c ON c.id = r.connection_id
+          WHERE c.provider = 'notion' AND c.external_id = $1 AND c.status = 'ok' AND r.mode <> 'off'",
+    )
+    .bind(workspace_id)
+    .fetch_all(db.read())
+    .await
+    .map_err(AppError::from)
+}
+
+/// Tasks (with their steps) of the person, as the Notion push reads them: the roots this
+/// database holds and those it should (every open root task).
+pub async fn task_roots(db: &Db, user_id: &str) -> Result<Vec<String>, AppError> {
+    sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE user_id = $1 AND parent_id IS NULL AND is_template = 0 AND status <> 'archived'
+          ORDER BY created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(db.read())
+    .await
+    .map_err(AppError::from)
+}
+
+/// Stores (or replaces) an instance key of connected services (Notion's webhook token).
+pub async fn set_instance_key(db: &Db, name: &str, value: &str) -> Result<(), AppError> {
+    let mut write = changes::begin_unowned(db).await?;
+    sqlx::query("DELETE FROM instance_keys WHERE name = $1").bind(name).execute(&mut *write).await?;
+    sqlx::query("INSERT INTO instance_keys (name, value, created_at) VALUES ($1, $2, $3)")
+        .bind(name)
+        .bind(value)
+        .bind(now_ms())
+        .execute(&mut *write)
+        .await?;
+    write.commit().await
+}
+
+pub async fn instance_key(db: &Db, name: &str) -> Result<Option<String>, AppError> {
+    sqlx::query_scalar("SELECT value FROM instance_keys WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db.read())
+        .await
+        .map_err(AppError::from)
 }

@@ -89,6 +89,9 @@ struct Mode {
     /// For `two_way`: one of the person's calendars (absent: a new one).
     #[serde(default)]
     calendar_id: Option<String>,
+    /// A Notion database: which property holds what (absent: unchanged).
+    #[serde(default)]
+    mapping: Option<connections::TaskMapping>,
 }
 
 async fn set_mode(
@@ -100,6 +103,9 @@ async fn set_mode(
     let row = connections::remote_calendar(&state.db, &calendar).await?;
     if row.connection_id != id || row.user_id != user.id {
         return Err(AppError::NotFound);
+    }
+    if let Some(mapping) = &mode.mapping {
+        connections::set_mapping(&state.db, &user.id, &calendar, mapping).await?;
     }
     connections::set_mode(&state.db, &user.id, &calendar, &mode.mode, mode.calendar_id.as_deref()).await.map(Json)
 }

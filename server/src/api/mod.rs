@@ -185,11 +185,14 @@ pub fn site_routes() -> Vec<Routes> {
         Routes::new(Guard::Session)
             .get("/connections/google/start", crate::google::connect::start)
             .get("/connections/google/callback", crate::google::connect::callback)
+            .post("/connections/notion", crate::notion::connect)
             .post("/settings/calendars/{id}/import", calendar::import_form)
             .get("/settings/calendar-apps/calento.mobileconfig", crate::dav::apple_profile),
         Routes::new(Guard::Public).any("/.well-known/caldav", crate::dav::well_known),
         // Google's push notifications: the channel's token is the credential.
-        Routes::new(Guard::Public).post("/connections/google/notify", crate::google::connect::notify),
+        Routes::new(Guard::Public)
+            .post("/connections/google/notify", crate::google::connect::notify)
+            .post("/connections/notion/webhook", crate::notion::webhook),
         // Signed links from emails: the token is the credential (RFC 8058 one-click).
         Routes::new(Guard::Public)
             .get("/unsubscribe/{token}", crate::unsubscribe::confirm)

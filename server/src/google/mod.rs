@@ -132,6 +132,7 @@ impl Google {
         let secrets = self.secrets()?;
         Ok(Grant {
             provider: "google".into(),
+            external_id: None,
             account: account.to_owned(),
             refresh_secret: refresh.map(|r| secrets.seal(REFRESH_PURPOSE, r)),
             access_secret: secrets.seal(ACCESS_PURPOSE, access),
@@ -315,21 +316,21 @@ fn expires_ms(expires_in: Option<Duration>) -> i64 {
     expires_in.map_or(3_600_000, |d| i64::try_from(d.as_millis()).unwrap_or(3_600_000))
 }
 
-/// The job handlers of Google sync.
-pub fn register(handlers: app::ssr::jobs::Handlers, google: Option<Google>) -> app::ssr::jobs::Handlers {
-    match google {
-        Some(google) => {
-            let revoker = google.clone();
-            sync::register(handlers, google).add(connections::REVOKE_JOB, move |_db, payload| {
-                let google = revoker.clone();
-                async move {
-                    match (payload["provider"].as_str(), payload["sealed"].as_str()) {
-                        (Some("google"), Some(sealed)) => google.revoke(sealed).await,
-                        _ => Ok(()),
-                    }
-                }
-            })
+/// The job handlers of connected accounts' sync (Google and Notion).
+pub fn register(
+    handlers: app::ssr::jobs::Handlers,
+    google: Option<Google>,
+    notion: crate::notion::Notion,
+) -> app::ssr::jobs::Handlers {
+    let revoker = google.clone();
+    sync::register(handlers, sync::Services { google, notion }).add(connections::REVOKE_JOB, move |_db, payload| {
+        let google = revoker.clone();
+        async move {
+            match (google, payload["provider"].as_str(), payload["sealed"].as_str()) {
+                (Some(google), Some("google"), Some(sealed)) => google.revoke(sealed).await,
+                // Notion's internal tokens are revoked in Notion's integration settings.
+                _ => Ok(()),
+            }
         }
-        None => handlers,
-    }
+    })
 }

@@ -41,31 +41,35 @@ pub const SCAN_EVERY_MS: i64 = 30_000;
 /// Items per page of a listing.
 const PAGE_SIZE: u32 = 250;
 
-pub fn register(handlers: jobs::Handlers, google: Google) -> jobs::Handlers {
-    let (scan_google, sync_google, push_google) = (google.clone(), google.clone(), google);
+/// The services sync can talk to: Google when the instance has a Google client; Notion
+/// always (a pasted integration token needs no client of ours).
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub google: Option<Google>,
+    pub notion: crate::notion::Notion,
+}
+
+pub fn register(handlers: jobs::Handlers, services: Services) -> jobs::Handlers {
+    let (sync_services, push_services) = (services.clone(), services);
     handlers
-        .add(connections::SCAN_JOB, move |db, _| {
-            let google = scan_google.clone();
-            async move {
-                let result = scan(&db).await;
-                let next = (now_ms() / SCAN_EVERY_MS + 1) * SCAN_EVERY_MS;
-                connections::schedule_scan(&db, next).await.map_err(|e| e.to_string())?;
-                drop(google);
-                result
-            }
+        .add(connections::SCAN_JOB, move |db, _| async move {
+            let result = scan(&db).await;
+            let next = (now_ms() / SCAN_EVERY_MS + 1) * SCAN_EVERY_MS;
+            connections::schedule_scan(&db, next).await.map_err(|e| e.to_string())?;
+            result
         })
         .add(connections::SYNC_JOB, move |db, payload| {
-            let google = sync_google.clone();
+            let services = sync_services.clone();
             async move {
                 let id = payload["remote_calendar_id"].as_str().unwrap_or_default().to_owned();
-                run(&google, &db, &id, Job::Pull).await
+                run(&services, &db, &id, Job::Pull).await
             }
         })
         .add(connections::PUSH_JOB, move |db, payload| {
-            let google = push_google.clone();
+            let services = push_services.clone();
             async move {
                 let id = payload["remote_calendar_id"].as_str().unwrap_or_default().to_owned();
-                run(&google, &db, &id, Job::Push).await
+                run(&services, &db, &id, Job::Push).await
             }
         })
 }
@@ -91,7 +95,17 @@ enum Job {
 
 /// Runs a pull or push and records how it went; only a fault of our own storage is a
 /// failed job (retried). Google's refusals are shown on the sync page instead.
-async fn run(google: &Google, db: &Db, id: &str, job: Job) -> Result<(), String> {
+/// One pull or push at a time per remote calendar in this process: a pull reading an item a
+/// push is creating would take it for someone else's and copy it back.
+static RUNNING: std::sync::LazyLock<std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+async fn run(services: &Services, db: &Db, id: &str, job: Job) -> Result<(), String> {
+    let lock = RUNNING
+        .lock()
+        .map(|mut running| running.entry(id.to_owned()).or_default().clone())
+        .map_err(|_| "the sync lock is poisoned".to_owned())?;
+    let _turn = lock.lock().await;
     let row = match connections::remote_calendar(db, id).await {
         Ok(row) => row,
         Err(app::AppError::NotFound) => return Ok(()),
@@ -100,9 +114,22 @@ async fn run(google: &Google, db: &Db, id: &str, job: Job) -> Result<(), String>
     if row.mode == "off" && job == Job::Pull {
         return Ok(());
     }
-    let result = match job {
-        Job::Pull => pull(google, db, &row).await,
-        Job::Push => push(google, db, &row).await,
+    let provider = match connections::connection(db, &row.connection_id).await {
+        Ok(connection) => connection.provider,
+        Err(app::AppError::NotFound) => return Ok(()),
+        Err(error) => return Err(error.to_string()),
+    };
+    let label = connections::provider_label(&provider);
+    let (result, poll_every_ms) = match (provider.as_str(), &services.google, job) {
+        ("notion", _, Job::Pull) => {
+            (crate::notion::sync::pull(&services.notion, db, &row).await, services.notion.poll_every_ms)
+        }
+        ("notion", _, Job::Push) => {
+            (crate::notion::sync::push(&services.notion, db, &row).await, services.notion.poll_every_ms)
+        }
+        (_, Some(google), Job::Pull) => (pull(google, db, &row).await, google.poll_every_ms),
+        (_, Some(google), Job::Push) => (push(google, db, &row).await, google.poll_every_ms),
+        (_, None, _) => (Err(ApiError::Setup("Google is not set up on this server any more".into())), 3_600_000),
     };
     let now = now_ms();
     match result {
@@ -116,7 +143,7 @@ async fn run(google: &Google, db: &Db, id: &str, job: Job) -> Result<(), String>
             connections::record_error(
                 db,
                 &row,
-                &format!("Google asked to slow down (rate limit); trying again at {when}."),
+                &format!("{label} asked to slow down (rate limit); trying again at {when}."),
                 at,
             )
             .await
@@ -131,8 +158,8 @@ async fn run(google: &Google, db: &Db, id: &str, job: Job) -> Result<(), String>
             }
         }
         Err(error) => {
-            tracing::warn!(remote_calendar = %row.id, %error, "Google sync");
-            connections::record_error(db, &row, &error.to_string(), now + google.poll_every_ms)
+            tracing::warn!(remote_calendar = %row.id, %error, provider = %provider, "sync");
+            connections::record_error(db, &row, &error.to_string(), now + poll_every_ms)
                 .await
                 .map_err(|e| e.to_string())
         }

@@ -161,6 +161,8 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/connections/google/start", Owner),
     ("GET", "/connections/google/callback", Owner),
     ("POST", "/connections/google/notify", Public),
+    ("POST", "/connections/notion", Owner),
+    ("POST", "/connections/notion/webhook", Public),
     ("ANY", "/.well-known/caldav", Public),
     ("ANY", "/dav", Owner),
     ("ANY", "/dav/", Owner),
@@ -233,6 +235,7 @@ const FNS: &[(&str, Who, &[(&str, &str)])] = &[
     ("sync_connection_now", Owner, &[("connection_id", "{connection}")]),
     ("disconnect_connection", Owner, &[("connection_id", "{connection}")]),
     ("answer_sync_question", Owner, &[("conflict_id", "nope"), ("answer", "keep")]),
+    ("set_notion_mapping", Owner, &[("remote_calendar_id", "{remote_calendar}"), ("title", "Name")]),
     ("list_schedules", Owner, &[]),
     ("create_schedule", Owner, &[("name", "B's")]),
     ("save_schedule", Owner, &[("id", "{schedule}"), ("name", "Stolen"), ("timezone", "UTC")]),
@@ -388,6 +391,7 @@ pub(crate) async fn objects_of_a(app: &TestApp) -> (Objects, crate::booking::Hos
     // A connected Google account (stored directly: no provider is needed to own one).
     let grant = app::ssr::connections::Grant {
         provider: "google".into(),
+        external_id: None,
         account: "asecret@gmail.test".into(),
         refresh_secret: Some("v1.sealed".into()),
         access_secret: "v1.sealed".into(),

@@ -146,6 +146,7 @@ async fn start_up_refuses_without_the_secret_key_once_an_account_is_connected() 
     let user_id: String = sqlx::query_scalar("SELECT id FROM users").fetch_one(db.read()).await.expect("user");
     let grant = app::ssr::connections::Grant {
         provider: "google".into(),
+        external_id: None,
         account: "ops@gmail.test".into(),
         refresh_secret: Some("v1.sealed".into()),
         access_secret: "v1.sealed".into(),

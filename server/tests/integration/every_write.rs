@@ -388,6 +388,7 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     // Connected accounts on the sync page (a second account: the API test removed the first).
     let grant = app::ssr::connections::Grant {
         provider: "google".into(),
+        external_id: None,
         account: "page@gmail.test".into(),
         refresh_secret: Some("v1.sealed".into()),
         access_secret: "v1.sealed".into(),
@@ -417,6 +418,7 @@ async fn every_write_route_and_writing_server_function_records_a_change(backend:
     let page = b.call("load_connections", &[]).await.json();
     let question = page["conflicts"][0]["id"].as_str().expect("a question").to_owned();
     call(&b, "answer_sync_question", &[("conflict_id", &question), ("answer", "keep")]).await;
+    call(&b, "set_notion_mapping", &[("remote_calendar_id", &rc), ("title", "Name"), ("due", "Due")]).await;
     call(&b, "disconnect_connection", &[("connection_id", &connection.id), ("remove_events", "on")]).await;
     let made = call(&b, "start_focus", &[("task_id", pt)]).await.json();
     let session = made["id"].as_str().expect("id").to_owned();

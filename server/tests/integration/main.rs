@@ -19,6 +19,7 @@ mod interop;
 mod live;
 mod mail;
 mod notifications;
+mod notion;
 mod oidc;
 mod ops;
 mod outbound;
