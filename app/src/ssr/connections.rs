@@ -951,6 +951,49 @@ pub async fn log_conflict(
     Ok(())
 }
 
+/// Logs what the merge decided for each field both sides changed (`service`: "Google",
+/// "Notion"), for the sync page.
+pub async fn log_conflicts(
+    write: &mut Write,
+    user_id: &str,
+    remote_calendar_id: &str,
+    uid: &str,
+    title: &str,
+    conflicts: &[calento::sync::Conflict],
+    service: &str,
+) -> Result<(), AppError> {
+    for conflict in conflicts {
+        let reason = match conflict.reason {
+            calento::sync::Reason::Organiser => "the organiser's copy wins",
+            calento::sync::Reason::Later => "the later change wins",
+        };
+        let short = |text: &str| {
+            let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if one.chars().count() > 60 { format!("{}…", one.chars().take(59).collect::<String>()) } else { one }
+        };
+        let kept =
+            if conflict.kept == calento::sync::Side::Local { "Calento's".to_owned() } else { format!("{service}'s") };
+        let detail = format!(
+            "Changed on both sides: Calento “{}”, {service} “{}”; kept {kept} ({reason}).",
+            short(&conflict.local),
+            short(&conflict.remote),
+        );
+        log_conflict(
+            write,
+            user_id,
+            remote_calendar_id,
+            uid,
+            title,
+            &conflict.field,
+            conflict.kept.as_str(),
+            &detail,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Pages
 // ---------------------------------------------------------------------------------------

@@ -473,31 +473,17 @@ impl<'a> Puller<'a> {
                     remote_later: remote_updated > local_row.updated_at,
                 };
                 let merged = merge(local_base.as_ref(), &local_fields, remote_base.as_ref(), &remote_fields, context);
-                for conflict in &merged.conflicts {
-                    let reason = match conflict.reason {
-                        calento::sync::Reason::Organiser => "the organiser's copy wins",
-                        calento::sync::Reason::Later => "the later change wins",
-                    };
-                    let detail = format!(
-                        "Changed on both sides: Calento “{}”, Google “{}”; kept {} ({reason}).",
-                        short(&conflict.local),
-                        short(&conflict.remote),
-                        if conflict.kept == Side::Local { "Calento's" } else { "Google's" },
-                    );
-                    connections::log_conflict(
-                        write,
-                        &self.user_id,
-                        &self.row.id,
-                        uid,
-                        &local_row.title,
-                        &conflict.field,
-                        conflict.kept.as_str(),
-                        &detail,
-                        None,
-                    )
-                    .await
-                    .map_err(storage)?;
-                }
+                connections::log_conflicts(
+                    write,
+                    &self.user_id,
+                    &self.row.id,
+                    uid,
+                    &local_row.title,
+                    &merged.conflicts,
+                    "Google",
+                )
+                .await
+                .map_err(storage)?;
                 let take_local: Vec<&str> =
                     FIELDS.iter().copied().filter(|f| merged.take.get(*f) == Some(&Side::Local)).collect();
                 let local_body = convert::event_body(local.clone(), self.zone).map_err(storage)?;
@@ -642,11 +628,6 @@ impl<'a> Puller<'a> {
         .await
         .map_err(storage)
     }
-}
-
-fn short(text: &str) -> String {
-    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > 60 { format!("{}…", one.chars().take(59).collect::<String>()) } else { one }
 }
 
 // ---------------------------------------------------------------------------------------

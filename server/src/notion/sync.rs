@@ -649,27 +649,17 @@ async fn pull_page(s: &mut Session<'_>, page: &Value, stored: &HashMap<String, I
                 Context { organised_elsewhere: false, remote_later: remote_updated >= task_updated || !local_changed },
             );
             let mut write = changes::begin(s.db, &s.user.id).await.map_err(storage)?;
-            for conflict in &merged.conflicts {
-                let detail = format!(
-                    "Changed on both sides: Calento “{}”, Notion “{}”; kept {} (the later change wins).",
-                    conflict.local,
-                    conflict.remote,
-                    if conflict.kept == Side::Local { "Calento's" } else { "Notion's" }
-                );
-                connections::log_conflict(
-                    &mut write,
-                    &s.user.id,
-                    &s.row.id,
-                    &task.id,
-                    &task.title,
-                    &conflict.field,
-                    conflict.kept.as_str(),
-                    &detail,
-                    None,
-                )
-                .await
-                .map_err(storage)?;
-            }
+            connections::log_conflicts(
+                &mut write,
+                &s.user.id,
+                &s.row.id,
+                &task.id,
+                &task.title,
+                &merged.conflicts,
+                "Notion",
+            )
+            .await
+            .map_err(storage)?;
             write.commit().await.map_err(storage)?;
             let from_remote: Vec<&str> = TASK_FIELDS
                 .iter()

@@ -37,6 +37,28 @@ pub(crate) const SECRET_KEY: &str = "test-secret-key-for-sealing-tokens-01234567
 // The fake
 // ---------------------------------------------------------------------------------------
 
+/// Starts a fake service (`scripts/{script}`, run by the SMTP sink's Python) on a free port,
+/// once it listens.
+pub(crate) async fn start_fake(script: &str) -> (Child, u16) {
+    let python = smtp_python();
+    let port = free_port();
+    let mut child = Command::new(&python)
+        .arg(scripts().join(script))
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {} ({e}); run scripts/smtp-sink", python.display()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("{script} did not start on port {port}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (child, port)
+}
+
 pub(crate) struct GoogleFake {
     child: Child,
     pub port: u16,
@@ -44,21 +66,8 @@ pub(crate) struct GoogleFake {
 
 impl GoogleFake {
     pub(crate) async fn start() -> Self {
-        let python = smtp_python();
-        let port = free_port();
-        let child = Command::new(&python)
-            .arg(scripts().join("google_fake.py"))
-            .arg(port.to_string())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {} ({e}); run scripts/smtp-sink", python.display()));
-        let fake = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "the Google fake did not start on port {port}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        fake
+        let (child, port) = start_fake("google_fake.py").await;
+        Self { child, port }
     }
 
     /// The server settings that point Calento at the fake.
@@ -435,6 +444,18 @@ async fn bookings_go_to_google_and_their_cancellation_and_move_follow(backend: B
     let list = connections(&app, &host.token).await;
     let primary = remote(&list, email);
     assert_eq!((primary["created"].as_i64(), primary["deleted"].as_i64()), (Some(1), Some(1)), "{primary}");
+    // Focus time the planner (or the person) blocks for a task goes there too.
+    let task = app.api("POST", "/api/v1/tasks", &host.token, Some(json!({"title": "Write the report"}))).await.json();
+    let block = json!({"start": "2030-01-16T14:00:00Z", "end": "2030-01-16T15:00:00Z"});
+    let path = format!("/api/v1/tasks/{}/blocks", task["id"].as_str().expect("id"));
+    let reply = app.api("POST", &path, &host.token, Some(block)).await;
+    assert!(reply.status < 300, "{}", reply.body);
+    settle(&app).await;
+    let events = fake.events(email).await;
+    let focus: Vec<&Value> =
+        events.iter().filter(|e| e["summary"].as_str().is_some_and(|s| s.contains("Write the report"))).collect();
+    assert_eq!(focus.len(), 1, "{events:?}");
+    assert_eq!(focus[0]["status"], "confirmed");
 }
 
 async fn a_410_resync_leaves_no_duplicates(backend: Backend) {

@@ -5,13 +5,12 @@
 //! minute as the last poll, pages trashed on either side, 429 with Retry-After and the
 //! pacing, and webhooks that only queue a poll once their signature checks out.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::google::{SECRET_KEY, settle};
-use crate::mail::{free_port, scripts, smtp_python};
 use crate::on_both_backends;
 use crate::support::{Backend, Browser, TestApp, form, spawn_app_with};
 
@@ -32,21 +31,8 @@ struct NotionFake {
 
 impl NotionFake {
     async fn start() -> Self {
-        let python = smtp_python();
-        let port = free_port();
-        let child = Command::new(&python)
-            .arg(scripts().join("notion_fake.py"))
-            .arg(port.to_string())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {} ({e}); run scripts/smtp-sink", python.display()));
-        let fake = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "the Notion fake did not start on port {port}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        fake
+        let (child, port) = crate::google::start_fake("notion_fake.py").await;
+        Self { child, port }
     }
 
     async fn control(&self, method: &str, path: &str, body: Value) -> Value {
@@ -184,6 +170,18 @@ async fn xp_for(app: &TestApp, task_id: &str) -> i64 {
         .expect("xp")
 }
 
+/// A Calento task's steps: (title, status).
+fn step_list(task: &Value) -> Vec<(String, String)> {
+    task["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (s["title"].as_str().unwrap_or_default().to_owned(), s["status"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
 fn steps_of(page: &Value) -> Vec<(String, bool)> {
     page["steps"]
         .as_array()
@@ -229,14 +227,7 @@ async fn a_task_with_steps_round_trips_and_completes_once(backend: Backend) {
     assert_eq!(report["tags"], json!(["work"]));
     assert_eq!(report["estimate_minutes"], 45);
     assert_eq!(report["status"], "todo");
-    let steps: Vec<(String, String)> = report["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .map(|s| {
-            (s["title"].as_str().unwrap_or_default().to_owned(), s["status"].as_str().unwrap_or_default().to_owned())
-        })
-        .collect();
+    let steps = step_list(&report);
     assert_eq!(steps, vec![("Outline".into(), "done".into()), ("Draft".into(), "todo".into())]);
 
     // Made in Calento with steps: a page with to-do blocks in Notion.
@@ -271,14 +262,7 @@ async fn a_task_with_steps_round_trips_and_completes_once(backend: Backend) {
     fake.control("PATCH", &format!("/pages/{report_page}"), json!({ "check": check, "add_steps": ["Send"] })).await;
     sync_now(&app, &token, &connection).await;
     let report = task(&app, &token, "Write report").await;
-    let steps: Vec<(String, String)> = report["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .map(|s| {
-            (s["title"].as_str().unwrap_or_default().to_owned(), s["status"].as_str().unwrap_or_default().to_owned())
-        })
-        .collect();
+    let steps = step_list(&report);
     assert_eq!(
         steps,
         vec![("Outline".into(), "done".into()), ("Draft".into(), "done".into()), ("Send".into(), "todo".into())]
