@@ -556,7 +556,7 @@ mod tests {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
         let calendar_only = Kind::visible_with(Scopes::none().with(Area::Calendar, Access::Read));
-        assert_eq!(calendar_only, vec![Kind::Event, Kind::Calendar, Kind::Profile]);
+        assert_eq!(calendar_only, vec![Kind::Event, Kind::Calendar, Kind::Profile, Kind::Connection]);
         assert_eq!(Kind::visible_with(Scopes::all()).len(), Kind::ALL.len());
     }
 

@@ -315,10 +315,9 @@ impl<'a> Puller<'a> {
                     self.stored.get(master).map(|m| m.uid.clone())
                 })
                 .or_else(|| item["iCalUID"].as_str().map(str::to_owned));
-            match uid {
-                Some(uid) => groups.entry(uid).or_default().push(item),
-                // A deletion of something never seen: nothing to do.
-                None => {}
+            // (A deletion of something never seen has no series: nothing to do.)
+            if let Some(uid) = uid {
+                groups.entry(uid).or_default().push(item);
             }
         }
         if full {

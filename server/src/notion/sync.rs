@@ -203,16 +203,15 @@ pub fn page_fields(page: &Value, mapping: &TaskMapping) -> Fields {
     out.insert("title".into(), plain(&props[&mapping.title]["title"]).trim().to_owned());
     let done = match &mapping.status {
         Some(name) => {
+            // Notion names a value's type; a value as written (and read back) has its key.
             let p = &props[name];
-            match p["type"].as_str() {
+            let kind = p["type"]
+                .as_str()
+                .or_else(|| ["checkbox", "status", "select"].into_iter().find(|k| p.get(*k).is_some()));
+            match kind {
                 Some("checkbox") => p["checkbox"].as_bool().unwrap_or(false),
-                Some("status") => {
-                    p["status"]["name"].as_str().is_some()
-                        && p["status"]["name"].as_str() == mapping.done_value.as_deref()
-                }
-                Some("select") => {
-                    p["select"]["name"].as_str().is_some()
-                        && p["select"]["name"].as_str() == mapping.done_value.as_deref()
+                Some(k @ ("status" | "select")) => {
+                    p[k]["name"].as_str().is_some() && p[k]["name"].as_str() == mapping.done_value.as_deref()
                 }
                 _ => false,
             }
