@@ -44,7 +44,8 @@ TASK_SCHEMA = {
 
 
 def minute_now():
-    return time.strftime("%Y-%m-%dT%H:%M:00.000Z", time.gmtime())
+    # Tests may stop Notion's clock at one minute (POST /_control/settings {"clock": …}).
+    return STATE.get("clock") or time.strftime("%Y-%m-%dT%H:%M:00.000Z", time.gmtime())
 
 
 def text_of(rich):
