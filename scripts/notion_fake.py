@@ -184,7 +184,10 @@ class Handler(BaseHTTPRequestHandler):
         query = dict(urllib.parse.parse_qsl(url.query))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else {}
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}  # a form (the consent page's approval)
         parts = [p for p in url.path.split("/") if p]
         with LOCK:
             if parts and parts[0] == "_control":
@@ -197,6 +200,8 @@ class Handler(BaseHTTPRequestHandler):
             STATE["log"].append({"method": method, "path": url.path, "at": now, "token": token[:8], "body": body})
             if parts[:1] != ["v1"]:
                 return self.reply(*error(404, "object_not_found", "Not found"))
+            if parts[1:2] == ["oauth"]:
+                return self.oauth(method, parts[2:], query, body, raw)
             workspace = STATE["workspaces"].get(token)
             if workspace is None:
                 return self.reply(*error(401, "unauthorized", "API token is invalid."))
@@ -302,6 +307,56 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, block)
         return self.reply(*error(400, "invalid_request_url", "Invalid request URL."))
 
+    def oauth(self, method, parts, query, body, raw):
+        """A public integration's OAuth: consent page, approval, code → token (HTTP Basic)."""
+        if parts == ["authorize"] and method == "GET":
+            for needed in ("client_id", "redirect_uri", "response_type", "state"):
+                if not query.get(needed):
+                    return self.reply(400, {"error": "invalid_request", "missing": needed})
+            hidden = "".join('<input type="hidden" name="%s" value="%s">' % (k, v.replace('"', "&quot;")) for k, v in query.items())
+            page = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Notion (fake): allow access</title>'
+                    '</head><body><form method="post" action="/v1/oauth/approve">%s<label>Workspace '
+                    '<input name="workspace" value="Acme"></label> <button name="decision" value="allow">Allow access'
+                    '</button></form></body></html>') % hidden
+            data = page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
+        if parts == ["approve"] and method == "POST":
+            form = dict(urllib.parse.parse_qsl(raw.decode()))
+            code = secrets.token_urlsafe(16)
+            STATE.setdefault("codes", {})[code] = {"client_id": form["client_id"], "redirect_uri": form["redirect_uri"],
+                                                   "workspace": form.get("workspace") or "Acme"}
+            sep = "&" if "?" in form["redirect_uri"] else "?"
+            location = "%s%scode=%s&state=%s" % (form["redirect_uri"], sep, code, urllib.parse.quote(form["state"]))
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if parts == ["token"] and method == "POST":
+            header = self.headers.get("Authorization") or ""
+            if not header.startswith("Basic "):
+                return self.reply(*error(401, "unauthorized", "Client authentication failed"))
+            import base64
+            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            grant = STATE.get("codes", {}).pop(body.get("code", ""), None)
+            if (grant is None or grant["client_id"] != client_id or not secret
+                    or grant["redirect_uri"] != body.get("redirect_uri") or body.get("grant_type") != "authorization_code"):
+                return self.reply(400, {"error": "invalid_grant", "error_description": "Invalid code."})
+            name = grant["workspace"]
+            existing = next((w for w in STATE["workspaces"].values() if w["name"] == name), None)
+            token = "ntn_" + secrets.token_urlsafe(24)
+            workspace = dict(existing) if existing else {"id": str(uuid.uuid4()), "name": name, "bot_id": str(uuid.uuid4())}
+            STATE["workspaces"][token] = workspace
+            return self.reply(200, {"access_token": token, "token_type": "bearer", "bot_id": workspace["bot_id"],
+                                    "workspace_id": workspace["id"], "workspace_name": name,
+                                    "owner": {"type": "user", "user": {"object": "user", "id": str(uuid.uuid4())}}})
+        return self.reply(*error(404, "object_not_found", "Not found"))
+
     def source_json(self, source):
         return {"object": "data_source", "id": source["id"], "title": rich(source["title"]),
                 "properties": {name: dict(p, id=p.get("id", name), name=name) for name, p in source["properties"].items()},
@@ -333,7 +388,8 @@ class Handler(BaseHTTPRequestHandler):
                                                  "bot_id": str(uuid.uuid4())}
             return self.reply(200, STATE["workspaces"][body["token"]])
         if head == "sources" and method == "POST":
-            workspace = STATE["workspaces"][body["token"]]
+            workspace = STATE["workspaces"][body["token"]] if "token" in body else next(
+                w for w in STATE["workspaces"].values() if w["name"] == body["workspace"])
             source_id = body.get("id") or str(uuid.uuid4())
             STATE["sources"][source_id] = {"id": source_id, "title": body.get("title", "Tasks"),
                                            "database_id": str(uuid.uuid4()), "_workspace": workspace["id"],

@@ -55,6 +55,8 @@ pub struct Config {
     pub google_poll_secs: u64,
     /// Notion's API (Notion's own unless a test or proxy names another).
     pub notion_api_url: String,
+    /// A Notion public integration (OAuth): its client id and secret.
+    pub notion_client: Option<(String, String)>,
 }
 
 /// One setting: its variable, default and meaning. The README's table is this list.
@@ -241,6 +243,13 @@ pub const SETTINGS: &[Setting] = &[
         default: "https://www.googleapis.com/calendar/v3",
         meaning: "Google Calendar API's base address.",
     },
+    Setting {
+        var: "CALENTO_NOTION_CLIENT_ID",
+        default: "(unset)",
+        meaning: "A Notion public integration's OAuth client id (with CALENTO_NOTION_CLIENT_SECRET): people then \
+                  connect Notion by signing in there instead of pasting an integration secret.",
+    },
+    Setting { var: "CALENTO_NOTION_CLIENT_SECRET", default: "(unset)", meaning: "Its client secret; never logged." },
     Setting {
         var: "CALENTO_NOTION_API_URL",
         default: "https://api.notion.com/v1",
@@ -445,8 +454,17 @@ impl Config {
         let outbound_allow = Allowlist::parse(&get("CALENTO_OUTBOUND_ALLOW").unwrap_or_default())
             .map_err(|m| bad("CALENTO_OUTBOUND_ALLOW", m))?;
         let notion_api_url = url_setting("CALENTO_NOTION_API_URL", crate::notion::API_URL)?;
+        let notion_client = match (get("CALENTO_NOTION_CLIENT_ID"), get("CALENTO_NOTION_CLIENT_SECRET")) {
+            (Some(id), Some(secret)) => Some((id, secret)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(bad("CALENTO_NOTION_CLIENT_SECRET", "CALENTO_NOTION_CLIENT_ID is set: give its secret too"));
+            }
+            (None, Some(_)) => return Err(bad("CALENTO_NOTION_CLIENT_ID", "a client secret is set but no client id")),
+        };
         Ok(Self {
             notion_api_url,
+            notion_client,
             secrets,
             google_endpoints,
             google_poll_secs,

@@ -64,6 +64,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, app::ssr::db::Conne
         vapid_public_key,
         sign_in_providers: config.sign_in_providers.iter().map(oidc::ProviderConfig::info).collect(),
         google_connect: google::Google::from_config(config).is_some_and(|g| g.secrets.is_some()),
+        notion_connect: config.notion_client.is_some() && config.secrets.is_some(),
     }))
 }
 

@@ -79,6 +79,9 @@ pub struct ConnectionsPage {
     pub conflicts: Vec<SyncConflictInfo>,
     /// Google can be connected (the instance has a Google client and a secret key).
     pub google_available: bool,
+    /// Notion can be connected by signing in there (a public integration).
+    #[serde(default)]
+    pub notion_sign_in: bool,
     /// The person's own calendars (what a two-way sync can pair with): id and name.
     pub own_calendars: Vec<(String, String)>,
     /// For administrators: the verification token Notion sent to the webhook address, to

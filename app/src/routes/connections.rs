@@ -111,6 +111,18 @@ fn Connections(found: ConnectionsPage, actions: Actions) -> impl IntoView {
     view! {
         {connect}
         <h2>"Notion"</h2>
+        {found
+            .notion_sign_in
+            .then(|| {
+                view! {
+                    <p>
+                        <a href="/connections/notion/start" rel="external" class="button primary" data-testid="connect-notion-oauth">
+                            "Connect a Notion workspace"
+                        </a>
+                    </p>
+                    <p class="hint">"Or paste an internal integration's secret:"</p>
+                }
+            })}
         <form method="post" action="/connections/notion" class="form" data-testid="connect-notion">
             <div class="field">
                 <label for="notion-token">"Internal integration secret"</label>

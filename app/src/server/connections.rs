@@ -13,7 +13,7 @@ use {super::request, crate::ssr::connections};
 pub async fn load_connections() -> Result<ConnectionsPage, AppError> {
     let user = request::require_user().await?;
     let state = request::state()?;
-    connections::page(&state.db, &user.id, state.google_connect, user.is_admin == 1).await
+    connections::page(&state.db, &user.id, (state.google_connect, state.notion_connect), user.is_admin == 1).await
 }
 
 /// How a remote calendar syncs: `off`, `busy` or `two_way` (with `calendar_id`, one of the

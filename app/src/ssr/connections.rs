@@ -1019,7 +1019,12 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<ConnectionInfo>, AppErro
 }
 
 /// The sync page's data: connections and the last 50 conflicts.
-pub async fn page(db: &Db, user_id: &str, google_available: bool, admin: bool) -> Result<ConnectionsPage, AppError> {
+pub async fn page(
+    db: &Db,
+    user_id: &str,
+    (google_available, notion_sign_in): (bool, bool),
+    admin: bool,
+) -> Result<ConnectionsPage, AppError> {
     let rows = sqlx::query(
         "SELECT id, title, field, kept, detail, booking_id, resolved_at, created_at FROM sync_conflicts
           WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50",
@@ -1047,6 +1052,7 @@ pub async fn page(db: &Db, user_id: &str, google_available: bool, admin: bool) -
         connections: list(db, user_id).await?,
         conflicts,
         google_available,
+        notion_sign_in,
         own_calendars,
         notion_webhook_token,
     })

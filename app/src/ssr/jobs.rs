@@ -193,6 +193,15 @@ pub async fn bury_abandoned(db: &Db) -> Result<u64, AppError> {
     Ok(result.rows_affected())
 }
 
+/// Deletes jobs finished before `before_ms` (not the dead ones). Returns how many.
+pub async fn prune_done(db: &Db, before_ms: i64) -> Result<u64, AppError> {
+    let result = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < $1")
+        .bind(before_ms)
+        .execute(db.write())
+        .await?;
+    Ok(result.rows_affected())
+}
+
 /// Marks a job `done`. False when `worker` no longer holds it (its lease expired and
 /// another worker took it), in which case nothing changes.
 pub async fn complete(db: &Db, id: &str, worker: &str) -> Result<bool, AppError> {

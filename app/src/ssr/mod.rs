@@ -106,6 +106,8 @@ pub struct AppStateFields {
     pub vapid_public_key: String,
     /// Google accounts can be connected (a Google OAuth client and `CALENTO_SECRET_KEY`).
     pub google_connect: bool,
+    /// Notion can be connected by signing in there (a public integration's client).
+    pub notion_connect: bool,
 }
 
 /// Whether the server may call a URL a person gave (a subscription): a short reason when

@@ -1,4 +1,5 @@
-//! Jobs that keep storage tidy, each queuing its own next run: pruning the change feed.
+//! Jobs that keep storage tidy, each queuing its own next run: pruning the change feed
+//! and finished jobs (the minute scans alone finish thousands a day).
 
 use super::{Db, changes, jobs, now_ms};
 use crate::AppError;
@@ -20,6 +21,11 @@ pub async fn run_pruning(db: &Db, retention_days: i64) -> Result<(), String> {
     let deleted = changes::prune(db, cutoff).await.map_err(|e| e.to_string())?;
     if deleted > 0 {
         tracing::info!(deleted, retention_days, "pruned the change feed");
+    }
+    // Jobs done longer ago than the feed is kept; failed (dead) ones stay for the admin page.
+    let done = jobs::prune_done(db, cutoff).await.map_err(|e| e.to_string())?;
+    if done > 0 {
+        tracing::info!(done, retention_days, "pruned finished jobs");
     }
     // The job running now is not `queued`, so the next one can be.
     schedule_pruning(db, now_ms() + 3_600_000).await.map_err(|e| e.to_string())

@@ -186,6 +186,8 @@ pub fn site_routes() -> Vec<Routes> {
             .get("/connections/google/start", crate::google::connect::start)
             .get("/connections/google/callback", crate::google::connect::callback)
             .post("/connections/notion", crate::notion::connect)
+            .get("/connections/notion/start", crate::notion::start)
+            .get("/connections/notion/callback", crate::notion::callback)
             .post("/settings/calendars/{id}/import", calendar::import_form)
             .get("/settings/calendar-apps/calento.mobileconfig", crate::dav::apple_profile),
         Routes::new(Guard::Public).any("/.well-known/caldav", crate::dav::well_known),

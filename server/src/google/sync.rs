@@ -37,7 +37,7 @@ use super::convert::{self, FIELDS};
 use super::{ApiError, Google};
 
 /// How often the scan looks for calendars due a poll.
-pub const SCAN_EVERY_MS: i64 = 30_000;
+pub const SCAN_EVERY_MS: i64 = 60_000;
 /// Items per page of a listing.
 const PAGE_SIZE: u32 = 250;
 

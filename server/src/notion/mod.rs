@@ -43,9 +43,11 @@ const PAGE: &str = "/settings/connections";
 pub const WEBHOOK_KEY: &str = "notion_webhook_token";
 
 /// Notion as this instance speaks to it. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Notion {
     pub api: String,
+    /// A public integration's OAuth client (id, secret), when the instance has one.
+    client_id: Option<(String, String)>,
     secrets: Option<SecretBox>,
     client: Outbound,
     pub poll_every_ms: i64,
@@ -57,7 +59,18 @@ pub struct Notion {
 /// process, so the pages and the job worker pace together.
 static NEXT_CALL: std::sync::LazyLock<Mutex<HashMap<String, Instant>>> = std::sync::LazyLock::new(Mutex::default);
 
+impl std::fmt::Debug for Notion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notion").field("api", &self.api).field("oauth", &self.client_id.is_some()).finish()
+    }
+}
+
 impl Notion {
+    /// Whether people can connect Notion by signing in there (a public integration).
+    pub fn has_oauth(&self) -> bool {
+        self.client_id.is_some()
+    }
+
     pub fn from_config(config: &crate::Config) -> Self {
         let limits = Limits {
             connect_timeout: Duration::from_secs(10),
@@ -67,6 +80,7 @@ impl Notion {
         };
         Self {
             api: config.notion_api_url.clone(),
+            client_id: config.notion_client.clone(),
             secrets: config.secrets.clone(),
             client: config.outbound().with_limits(limits),
             poll_every_ms: i64::try_from(config.google_poll_secs).unwrap_or(120).saturating_mul(1000),
@@ -200,6 +214,123 @@ pub async fn connect(
         return fail("Paste the integration's secret (it starts with ntn_ or secret_).");
     }
     match finish(&state.db, &notion, &user_id, &token).await {
+        Ok(()) => redirect(&format!("{PAGE}?connected=notion")),
+        Err(message) => fail(message),
+    }
+}
+
+const PENDING_KEY: &str = "notion_connect_pending";
+
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct Pending {
+    user_id: String,
+    state: String,
+    redirect_uri: String,
+    started_at: i64,
+}
+
+/// `GET /connections/notion/start`: to Notion's consent page (a public integration).
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(notion): Extension<Notion>,
+    headers: HeaderMap,
+    session: Session,
+) -> Response {
+    let Some(user_id) = session.get::<String>(USER_ID_KEY).await.ok().flatten() else {
+        return redirect(&format!("/login?next={PAGE}"));
+    };
+    let Some((client_id, _)) = &notion.client_id else {
+        return fail("Notion sign-in is not set up on this server: paste an integration secret instead.");
+    };
+    if notion.secrets.is_none() {
+        return fail(
+            "This server has no CALENTO_SECRET_KEY, which keeps connected accounts' tokens safe; ask its administrator.",
+        );
+    }
+    // The address Notion sends the browser back to: CALENTO_PUBLIC_URL, else the host the
+    // browser used.
+    let base = match (&state.canonical_base, headers.get(header::HOST).and_then(|h| h.to_str().ok())) {
+        (Some(url), _) => url.trim_end_matches('/').to_owned(),
+        (None, Some(host)) if host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) => {
+            format!("http://{host}")
+        }
+        _ => state.public_url.trim_end_matches('/').to_owned(),
+    };
+    let redirect_uri = format!("{base}/connections/notion/callback");
+    let pending = Pending {
+        user_id,
+        state: app::ssr::tokens::generate_with("ns_"),
+        redirect_uri: redirect_uri.clone(),
+        started_at: now_ms(),
+    };
+    let url = format!(
+        "{}/oauth/authorize?client_id={}&response_type=code&owner=user&redirect_uri={}&state={}",
+        notion.api,
+        app::components::percent_encode(client_id),
+        app::components::percent_encode(&redirect_uri),
+        app::components::percent_encode(&pending.state),
+    );
+    if session.insert(PENDING_KEY, &pending).await.is_err() {
+        return AppError::Unexpected.into_response();
+    }
+    redirect(&url)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /connections/notion/callback`: Notion sends the browser back with a code, which is
+/// exchanged (HTTP Basic with the client's id and secret) for the workspace's token.
+pub async fn callback(
+    State(state): State<AppState>,
+    Extension(notion): Extension<Notion>,
+    axum::extract::Query(query): axum::extract::Query<CallbackQuery>,
+    session: Session,
+) -> Response {
+    let pending: Option<Pending> = session.remove(PENDING_KEY).await.ok().flatten();
+    let current: Option<String> = session.get::<String>(USER_ID_KEY).await.ok().flatten();
+    let again = "Connecting Notion did not work. Please start again.";
+    let Some(pending) = pending.filter(|p| current.as_deref() == Some(p.user_id.as_str())) else { return fail(again) };
+    if query.error.is_some() {
+        return fail("Notion was not connected: access was not allowed.");
+    }
+    let same = query.state.as_deref().is_some_and(|s| {
+        s.len() == pending.state.len() && s.bytes().zip(pending.state.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+    });
+    if !same || now_ms() - pending.started_at > 10 * 60_000 {
+        return fail(again);
+    }
+    let (Some(code), Some((client_id, secret))) = (query.code.as_deref().filter(|c| c.len() < 2048), &notion.client_id)
+    else {
+        return fail(again);
+    };
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let body = json!({ "grant_type": "authorization_code", "code": code, "redirect_uri": pending.redirect_uri });
+    let request = Request::post(format!("{}/oauth/token", notion.api))
+        .header(header::AUTHORIZATION, format!("Basic {basic}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("Notion-Version", VERSION)
+        .body(serde_json::to_vec(&body).unwrap_or_default());
+    let Ok(request) = request else { return fail(again) };
+    let answer = match notion.client.send(request).await {
+        Ok(answer) if answer.status().is_success() => answer,
+        Ok(answer) => {
+            tracing::warn!(status = %answer.status(), "Notion refused the code");
+            return fail("Notion did not accept the sign-in; please start again.");
+        }
+        Err(error) => {
+            tracing::warn!(%error, "Notion's token endpoint");
+            return fail("Notion cannot be reached right now. Try again later.");
+        }
+    };
+    let token: Value = serde_json::from_slice(answer.body()).unwrap_or(Value::Null);
+    let Some(access) = token["access_token"].as_str() else { return fail(again) };
+    match finish(&state.db, &notion, &pending.user_id, access).await {
         Ok(()) => redirect(&format!("{PAGE}?connected=notion")),
         Err(message) => fail(message),
     }

@@ -162,6 +162,8 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/connections/google/callback", Owner),
     ("POST", "/connections/google/notify", Public),
     ("POST", "/connections/notion", Owner),
+    ("GET", "/connections/notion/start", Owner),
+    ("GET", "/connections/notion/callback", Owner),
     ("POST", "/connections/notion/webhook", Public),
     ("ANY", "/.well-known/caldav", Public),
     ("ANY", "/dav", Owner),

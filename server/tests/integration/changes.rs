@@ -316,7 +316,27 @@ async fn the_pruning_job_drops_old_changes_and_queues_its_next_run(backend: Back
     let recent = feed(&app, &token, "").await["cursor"].as_str().expect("cursor").to_owned();
     assert_eq!(app.api("POST", "/api/v1/tasks", &token, Some(json!({"title": "New"}))).await.status, 201);
 
+    // Finished jobs as old go too; a dead one stays for the admin page.
+    for (id, status) in [("oldjob1", "done"), ("oldjob2", "dead"), ("newjob1", "done")] {
+        let at = if id.starts_with("old") { app::ssr::now_ms() - 40 * 86_400_000 } else { app::ssr::now_ms() };
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
+             VALUES ($1, 'send_email', '{}', $2, 1, 1, $3, $3, $3)",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(at)
+        .execute(db.write())
+        .await
+        .expect("job");
+    }
     app::ssr::upkeep::run_pruning(db, 30).await.expect("prune");
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM jobs WHERE id IN ('oldjob1', 'oldjob2', 'newjob1') ORDER BY id")
+            .fetch_all(db.read())
+            .await
+            .expect("jobs");
+    assert_eq!(left, vec!["newjob1".to_owned(), "oldjob2".to_owned()]);
     let expired = app.api("GET", &format!("/api/v1/changes?since={old}"), &token, None).await;
     assert_eq!(expired.status, 410, "{}", expired.body);
     assert_eq!(

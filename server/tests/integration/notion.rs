@@ -20,6 +20,7 @@ on_both_backends!(
     pages_and_tasks_deleted_on_either_side_go_on_the_other,
     notions_rate_limit_is_honoured,
     webhooks_queue_a_poll_only_when_signed,
+    a_workspace_connects_by_signing_in_to_notion,
 );
 
 const TOKEN: &str = "ntn_test_integration_secret";
@@ -449,4 +450,65 @@ async fn webhooks_queue_a_poll_only_when_signed(backend: Backend) {
         assert!(Instant::now() < deadline, "the signed event queued no poll");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn a_workspace_connects_by_signing_in_to_notion(backend: Backend) {
+    let fake = NotionFake::start().await;
+    let api = format!("http://127.0.0.1:{}/v1", fake.port);
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("CALENTO_SECRET_KEY", SECRET_KEY),
+            ("CALENTO_NOTION_API_URL", &api),
+            ("CALENTO_NOTION_CLIENT_ID", "calento-public-integration"),
+            ("CALENTO_NOTION_CLIENT_SECRET", "notion-client-secret"),
+        ],
+    )
+    .await;
+    fake.control("POST", "/workspaces", json!({ "token": "ntn_owner", "name": "Globex", "id": "ws-globex" })).await;
+    fake.control("POST", "/sources", json!({ "token": "ntn_owner", "title": "Team tasks" })).await;
+    let browser = app.browser();
+    assert_eq!(browser.register("oauth@example.org", "Olga OAuth").await.status, 200);
+    let token = crate::api::token_of(&browser).await;
+    let page = browser.call("load_connections", &[]).await.json();
+    assert_eq!(page["notion_sign_in"], true);
+    let start = browser.get("/connections/notion/start").await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let consent = url::Url::parse(start.header("location").expect("to Notion")).expect("URL");
+    let mut fields: Vec<(String, String)> = consent.query_pairs().into_owned().collect();
+    assert!(fields.iter().any(|(k, v)| k == "owner" && v == "user"));
+    fields.push(("workspace".into(), "Globex".into()));
+    fields.push(("decision".into(), "allow".into()));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let body = String::from_utf8(form(&pairs)).expect("form");
+    let approved = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", fake.port)).await.expect("connect");
+        let request = format!(
+            "POST /v1/oauth/approve HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.expect("read");
+        answer
+    };
+    let location =
+        approved.lines().find_map(|l| l.strip_prefix("Location: ")).expect("back to Calento").trim().to_owned();
+    let back = url::Url::parse(&location).expect("callback");
+    let done = browser.get(&format!("{}?{}", back.path(), back.query().unwrap_or_default())).await;
+    assert_eq!(done.header("location"), Some("/settings/connections?connected=notion"), "{}", done.body);
+    let list = app.api("GET", "/api/v1/connections", &token, None).await.json();
+    assert_eq!(list[0]["provider"], "notion");
+    assert_eq!(list[0]["account"], "Globex");
+    assert_eq!(list[0]["calendars"][0]["name"], "Team tasks");
+    let sealed: String = sqlx::query_scalar("SELECT access_secret FROM connections")
+        .fetch_one(app.state.db.read())
+        .await
+        .expect("token");
+    assert!(sealed.starts_with("v1.") && !sealed.contains("ntn_"), "sealed at rest");
+    // A replayed callback (the state was spent) connects nothing more.
+    let replay = browser.get(&format!("{}?{}", back.path(), back.query().unwrap_or_default())).await;
+    assert!(replay.header("location").is_some_and(|l| l.contains("err=")));
 }
