@@ -458,7 +458,10 @@ impl Config {
             (Some(id), Some(secret)) => Some((id, secret)),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(bad("CALENTO_NOTION_CLIENT_SECRET", "CALENTO_NOTION_CLIENT_ID is set: give its secret too"));
+                return Err(bad(
+                    "CALENTO_NOTION_CLIENT_SECRET",
+                    "CALENTO_NOTION_CLIENT_ID is set: give its secret too",
+                ));
             }
             (None, Some(_)) => return Err(bad("CALENTO_NOTION_CLIENT_ID", "a client secret is set but no client id")),
         };
