@@ -1047,7 +1047,7 @@ pub async fn page(
     }
     let own_calendars =
         calendars::list(db, user_id).await?.into_iter().filter(|c| !c.read_only()).map(|c| (c.id, c.name)).collect();
-    let notion_webhook_token = if admin { instance_key(db, "notion_webhook_token").await? } else { None };
+    let notion_webhook_token = if admin { super::notify::read_key(db, "notion_webhook_token").await? } else { None };
     Ok(ConnectionsPage {
         connections: list(db, user_id).await?,
         conflicts,
@@ -1397,12 +1397,4 @@ pub async fn set_instance_key(db: &Db, name: &str, value: &str) -> Result<(), Ap
         .execute(&mut *write)
         .await?;
     write.commit().await
-}
-
-pub async fn instance_key(db: &Db, name: &str) -> Result<Option<String>, AppError> {
-    sqlx::query_scalar("SELECT value FROM instance_keys WHERE name = $1")
-        .bind(name)
-        .fetch_optional(db.read())
-        .await
-        .map_err(AppError::from)
 }

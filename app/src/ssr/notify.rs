@@ -166,7 +166,8 @@ pub async fn instance_key(db: &Db, name: &str, make: impl FnOnce() -> String) ->
     read_key(db, name).await?.ok_or(AppError::Unexpected)
 }
 
-async fn read_key(db: &Db, name: &str) -> Result<Option<String>, AppError> {
+/// The instance's key `name`, if it was made.
+pub async fn read_key(db: &Db, name: &str) -> Result<Option<String>, AppError> {
     sqlx::query_scalar("SELECT value FROM instance_keys WHERE name = $1")
         .bind(name)
         .fetch_optional(db.write())

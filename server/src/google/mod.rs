@@ -226,27 +226,7 @@ impl Google {
         if let Some(etag) = if_match {
             builder = builder.header(header::IF_MATCH, etag);
         }
-        let bytes = match body {
-            Some(body) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-                serde_json::to_vec(body).unwrap_or_default()
-            }
-            None => Vec::new(),
-        };
-        let request = builder.body(bytes).map_err(|e| ApiError::Transport(e.to_string()))?;
-        let response = self.client.send(request).await.map_err(|e| ApiError::Transport(format!("Google: {e}")))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let json: Value = if response.body().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(response.body()).unwrap_or(Value::Null)
-        };
+        let (status, retry_after, json) = send_json(&self.client, builder, body, "Google").await?;
         let reason = json["error"]["errors"][0]["reason"].as_str().unwrap_or_default().to_owned();
         let message = json["error"]["message"].as_str().unwrap_or_default().chars().take(200).collect::<String>();
         match status {
@@ -310,6 +290,34 @@ impl Google {
             Err(format!("revoking a Google grant: Google answered {}", response.status()))
         }
     }
+}
+
+/// Sends a request with an optional JSON body through the guarded client: its status, its
+/// `Retry-After` (seconds) and its JSON (`Null` when empty or not JSON). Google's and
+/// Notion's clients both speak through it.
+pub(crate) async fn send_json(
+    client: &Outbound,
+    mut builder: http::request::Builder,
+    body: Option<&Value>,
+    service: &str,
+) -> Result<(u16, Option<Duration>, Value), ApiError> {
+    let bytes = match body {
+        Some(body) => {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+            serde_json::to_vec(body).unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let request = builder.body(bytes).map_err(|e| ApiError::Transport(e.to_string()))?;
+    let response = client.send(request).await.map_err(|e| ApiError::Transport(format!("{service}: {e}")))?;
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let json = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    Ok((response.status().as_u16(), retry_after, json))
 }
 
 fn expires_ms(expires_in: Option<Duration>) -> i64 {

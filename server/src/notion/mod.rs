@@ -121,29 +121,13 @@ impl Notion {
     /// One call to Notion's API (`path` under its base): the answer's JSON.
     pub async fn call(&self, token: &str, method: Method, path: &str, body: Option<&Value>) -> Result<Value, ApiError> {
         Self::pace(token).await;
-        let mut builder = Request::builder()
+        let builder = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.api))
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header("Notion-Version", VERSION)
             .header(header::ACCEPT, "application/json");
-        let bytes = match body {
-            Some(body) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-                serde_json::to_vec(body).unwrap_or_default()
-            }
-            None => Vec::new(),
-        };
-        let request = builder.body(bytes).map_err(|e| ApiError::Transport(e.to_string()))?;
-        let response = self.client.send(request).await.map_err(|e| ApiError::Transport(format!("Notion: {e}")))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let json: Value = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+        let (status, retry_after, json) = crate::google::send_json(&self.client, builder, body, "Notion").await?;
         let message = json["message"].as_str().unwrap_or_default().chars().take(200).collect::<String>();
         match status {
             200..=299 => Ok(json),
@@ -383,7 +367,7 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: ax
             Err(error) => error.into_response(),
         };
     }
-    let secret = match connections::instance_key(&state.db, WEBHOOK_KEY).await {
+    let secret = match app::ssr::notify::read_key(&state.db, WEBHOOK_KEY).await {
         Ok(Some(secret)) => secret,
         Ok(None) => return StatusCode::FORBIDDEN.into_response(),
         Err(error) => return error.into_response(),

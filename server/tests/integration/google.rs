@@ -219,7 +219,7 @@ async fn connections(app: &TestApp, token: &str) -> Value {
     reply.json()
 }
 
-async fn sync_now(app: &TestApp, token: &str, connection: &str) {
+pub(crate) async fn sync_now(app: &TestApp, token: &str, connection: &str) {
     let reply = app.api("POST", &format!("/api/v1/connections/{connection}/sync"), token, None).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     settle(app).await;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::google::{SECRET_KEY, settle};
+use crate::google::{SECRET_KEY, settle, sync_now};
 use crate::on_both_backends;
 use crate::support::{Backend, Browser, TestApp, form, spawn_app_with};
 
@@ -140,12 +140,6 @@ async fn app_with(backend: Backend, fake: &NotionFake) -> TestApp {
         ],
     )
     .await
-}
-
-async fn sync_now(app: &TestApp, token: &str, connection: &str) {
-    let reply = app.api("POST", &format!("/api/v1/connections/{connection}/sync"), token, None).await;
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    settle(app).await;
 }
 
 async fn tasks(app: &TestApp, token: &str) -> Vec<Value> {
