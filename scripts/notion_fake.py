@@ -2,10 +2,11 @@
 """A local fake of Notion's API (version 2025-09-03: data sources), for Calento's tests.
 
 It speaks the parts Calento uses, as Notion documents them: users/me; search for data
-sources; data sources (retrieve, query with a last_edited_time filter, sorts and cursors;
-trashed pages are not returned); pages (create with children, retrieve, update properties,
-move to the trash); block children (list with cursors, append) and blocks (update,
-delete). Like Notion, `last_edited_time` is rounded down to the minute; every request needs
+sources; data sources (retrieve, query with a last_edited_time or a relation "contains"
+filter, sorts and cursors; trashed pages are not returned); "Sub-items" (a database's dual
+relation to itself, "Parent item" ↔ "Sub-item", kept in step on both sides); pages
+(create with children, retrieve, update properties, move to the trash); block children
+(list with cursors, append) and blocks (update, delete). Like Notion, `last_edited_time` is rounded down to the minute; every request needs
 `Notion-Version`; more than five requests in a second per token get 429 with Retry-After;
 failures can be scripted (429, 5xx).
 
@@ -95,13 +96,37 @@ def property_value(schema, name, value):
         out["date"] = None if given is None else {"start": given.get("start"), "end": given.get("end"), "time_zone": None}
     elif kind in ("number", "checkbox"):
         out[kind] = given
+    elif kind == "relation":
+        ids = []
+        for item in given or []:
+            if item.get("id") not in STATE["pages"]:
+                raise ValueError("relation: %s is not a page the integration can see" % item.get("id"))
+            ids.append({"id": item["id"]})
+        out["relation"] = ids
+        out["has_more"] = False
     return out
+
+
+def sync_duals(source_id):
+    """A dual relation holds on both sides: each page's synced property lists the pages that
+    point at it through the other."""
+    schema = STATE["sources"][source_id]["properties"]
+    pages = [p for p in STATE["pages"].values() if p["parent"]["data_source_id"] == source_id]
+    for name, prop in schema.items():
+        dual = (prop.get("relation") or {}).get("dual_property") if prop["type"] == "relation" else None
+        if not dual or prop["relation"].get("data_source_id") != source_id:
+            continue
+        synced = dual["synced_property_name"]
+        for page in pages:
+            pointing = [{"id": p["id"]} for p in pages
+                        if not p["in_trash"] and any(r["id"] == page["id"] for r in p["properties"][name]["relation"])]
+            page["properties"][synced]["relation"] = pointing
 
 
 def empty_value(schema, name):
     kind = schema[name]["type"]
     defaults = {"title": [], "status": None, "select": None, "multi_select": [], "date": None, "number": None,
-                "checkbox": False}
+                "checkbox": False, "relation": []}
     return {"id": schema[name].get("id", name), "type": kind, kind: defaults.get(kind)}
 
 
@@ -138,11 +163,13 @@ def create_page(source_id, properties, children):
     page = {"object": "page", "id": page_id, "created_time": minute_now(), "last_edited_time": minute_now(),
             "in_trash": False, "archived": False,
             "parent": {"type": "data_source_id", "data_source_id": source_id, "database_id": source["database_id"]},
-            "properties": props, "url": "https://www.notion.so/" + page_id.replace("-", ""), "_children": []}
+            "properties": props, "url": "https://www.notion.so/" + page_id.replace("-", ""), "_children": [],
+            "_made": time.time()}
     STATE["pages"][page_id] = page
     touch(page)
     for child in children or []:
         make_block(page_id, child)
+    sync_duals(source_id)
     return page
 
 
@@ -156,6 +183,8 @@ def simple_value(kind, value):
         return {"date": None if value is None else {"start": value}}
     if kind == "multi_select":
         return {"multi_select": [{"name": v} for v in value or []]}
+    if kind == "relation":
+        return {"relation": [{"id": v} for v in value or []]}
     return {kind: value}
 
 
@@ -273,6 +302,7 @@ class Handler(BaseHTTPRequestHandler):
                 if "in_trash" in body:
                     page["in_trash"] = page["archived"] = bool(body["in_trash"])
                 touch(page)
+                sync_duals(page["parent"]["data_source_id"])
                 return self.reply(200, public(page))
         if parts[:1] == ["blocks"] and len(parts) >= 2:
             if parts[2:] == ["children"]:
@@ -366,12 +396,24 @@ class Handler(BaseHTTPRequestHandler):
         pages = [p for p in STATE["pages"].values()
                  if p["parent"]["data_source_id"] == source["id"] and not p["in_trash"]]
         flt = body.get("filter") or {}
+        if "relation" in flt:
+            name = flt.get("property")
+            if source["properties"].get(name, {}).get("type") != "relation":
+                raise ValueError("Could not find property with name or id: %s" % name)
+            wanted = flt["relation"].get("contains")
+            pages = [p for p in pages if any(r["id"] == wanted for r in p["properties"][name]["relation"])]
         if flt.get("timestamp") == "last_edited_time":
             since = flt["last_edited_time"].get("on_or_after")
             if since:
                 since = since.replace("+00:00", "Z")
                 pages = [p for p in pages if p["last_edited_time"] >= since[:17] + "00.000Z"]
-        pages.sort(key=lambda p: (p["last_edited_time"], p["_seq"]))
+        order = (body.get("sorts") or [{}])[0]
+        if order.get("timestamp") == "created_time":
+            pages.sort(key=lambda p: (p["created_time"], p["_made"]))
+        else:
+            pages.sort(key=lambda p: (p["last_edited_time"], p["_seq"]))
+        if order.get("direction") == "descending":
+            pages.reverse()
         start = int(body.get("start_cursor") or 0)
         size = min(int(body.get("page_size") or 100), 100)
         if STATE.get("page_size"):
@@ -394,6 +436,14 @@ class Handler(BaseHTTPRequestHandler):
             STATE["sources"][source_id] = {"id": source_id, "title": body.get("title", "Tasks"),
                                            "database_id": str(uuid.uuid4()), "_workspace": workspace["id"],
                                            "properties": json.loads(json.dumps(body.get("properties") or TASK_SCHEMA))}
+            if body.get("sub_items"):
+                # Notion's "Sub-items" switch: two relation properties of the database to itself.
+                schema = STATE["sources"][source_id]["properties"]
+                for name, other in (("Parent item", "Sub-item"), ("Sub-item", "Parent item")):
+                    schema[name] = {"type": "relation", "relation": {
+                        "data_source_id": source_id, "database_id": STATE["sources"][source_id]["database_id"],
+                        "type": "dual_property",
+                        "dual_property": {"synced_property_name": other, "synced_property_id": other[:3].lower()}}}
             return self.reply(200, {"id": source_id})
         if head == "pages" and method == "POST":
             # A person adds a page in Notion: simple values, e.g. {"Name": "x", "Status": "Done", "Due": "2030-01-14"}.
@@ -419,6 +469,7 @@ class Handler(BaseHTTPRequestHandler):
             for title in body.get("add_steps") or []:
                 make_block(page["id"], {"type": "to_do", "to_do": {"rich_text": rich(title), "checked": False}})
             touch(page)
+            sync_duals(page["parent"]["data_source_id"])
             return self.reply(200, public(page))
         if head == "pages" and method == "GET":
             out = []

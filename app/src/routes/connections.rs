@@ -356,7 +356,7 @@ fn RemoteCalendar(
 #[component]
 fn Mapping(calendar: RemoteCalendarInfo, actions: Actions) -> impl IntoView {
     let mapping = calendar.mapping.clone().unwrap_or_default();
-    let fields: [(&'static str, &'static str); 9] = [
+    let fields: [(&'static str, &'static str); 10] = [
         ("title", "Title"),
         ("status", "Done (status, checkbox or select)"),
         ("done_value", "Option meaning done"),
@@ -366,6 +366,7 @@ fn Mapping(calendar: RemoteCalendarInfo, actions: Actions) -> impl IntoView {
         ("priority", "Priority (select)"),
         ("tags", "Tags (multi-select)"),
         ("estimate", "Estimate in minutes (number)"),
+        ("parent", "Parent item (steps as sub-items; empty: to-do blocks)"),
     ];
     view! {
         <details data-testid="notion-mapping">

@@ -102,6 +102,7 @@ pub async fn set_notion_mapping(
     #[server(default)] priority: String,
     #[server(default)] tags: String,
     #[server(default)] estimate: String,
+    #[server(default)] parent: String,
 ) -> Result<(), AppError> {
     let user = request::require_user().await?;
     let some = |v: String| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -115,6 +116,7 @@ pub async fn set_notion_mapping(
         priority: some(priority),
         tags: some(tags),
         estimate: some(estimate),
+        parent: some(parent),
     };
     connections::set_mapping(&request::state()?.db, &user.id, &remote_calendar_id, &mapping).await.map(|_| ())
 }

@@ -1316,6 +1316,11 @@ pub struct TaskMapping {
     /// A number property: the estimate in minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<String>,
+    /// A relation of the database to itself holding a page's parent (Notion's "Sub-items":
+    /// "Parent item"). When set, micro-steps are sub-item pages; when not, to-do blocks in
+    /// the task's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 /// Stores a database's property mapping (checked against its properties at the next sync,
@@ -1334,6 +1339,7 @@ pub async fn set_mapping(
         return Err(AppError::field(calento::FieldError::new("mapping.title", "Name the title property.")));
     }
     let text = serde_json::to_string(mapping).map_err(|e| super::unexpected("writing a mapping", e))?;
+    let before: Option<TaskMapping> = row.mapping.as_deref().and_then(|m| serde_json::from_str(m).ok());
     let mut write = changes::begin(db, user_id).await?;
     sqlx::query("UPDATE remote_calendars SET mapping = $1, next_sync_at = $2, sync_token = NULL WHERE id = $3")
         .bind(&text)
@@ -1341,6 +1347,17 @@ pub async fn set_mapping(
         .bind(&row.id)
         .execute(&mut *write)
         .await?;
+    if before.is_some_and(|b| b.parent != mapping.parent) {
+        // Steps change kind (to-do blocks ↔ sub-items): the push writes them anew as the
+        // new kind; the old blocks or pages are left in Notion as they are.
+        sqlx::query("DELETE FROM remote_items WHERE remote_calendar_id = $1 AND master_remote_id IS NOT NULL")
+            .bind(&row.id)
+            .execute(&mut *write)
+            .await?;
+        if row.mode == "two_way" {
+            queue_push(&mut write, &row.id).await?;
+        }
+    }
     write.record(Kind::Connection, &row.connection_id, Op::Updated, None);
     if row.mode != "off" {
         queue_sync(&mut write, &row.id, now_ms()).await?;

@@ -71,8 +71,9 @@ fn options(schema: &Map<String, Value>, name: &str) -> Vec<String> {
 }
 
 /// Guesses which property holds what, from the names and types Notion's task templates and
-/// people use (Status/Done, Due/Deadline, Do date/When, Priority, Tags, Estimate…).
-pub fn guess(schema: &Map<String, Value>) -> Option<TaskMapping> {
+/// people use (Status/Done, Due/Deadline, Do date/When, Priority, Tags, Estimate…; with
+/// Notion's "Sub-items" on, the "Parent item" relation of data source `source_id` to itself).
+pub fn guess(schema: &Map<String, Value>, source_id: &str) -> Option<TaskMapping> {
     let named = |types: &[&str], words: &[&str]| -> Option<String> {
         let mut candidates: Vec<&String> =
             schema.keys().filter(|k| kind(schema, k).is_some_and(|t| types.contains(&t))).collect();
@@ -132,7 +133,23 @@ pub fn guess(schema: &Map<String, Value>) -> Option<TaskMapping> {
         priority: named(&["select"], &["priority", "importance"]),
         tags: named(&["multi_select"], &["tag", "label", "categor"]).or_else(|| only(&["multi_select"])),
         estimate: named(&["number"], &["estimate", "minutes", "duration", "effort"]),
+        parent: {
+            let mut own: Vec<&String> = schema
+                .keys()
+                .filter(|k| kind(schema, k) == Some("relation") && k.to_lowercase().contains("parent"))
+                .filter(|k| {
+                    schema[k.as_str()]["relation"]["data_source_id"].as_str().is_none_or(|id| same_id(id, source_id))
+                })
+                .collect();
+            own.sort();
+            own.first().map(|k| (*k).clone())
+        },
     })
+}
+
+/// Notion ids compare without their dashes.
+fn same_id(a: &str, b: &str) -> bool {
+    a.replace('-', "") == b.replace('-', "")
 }
 
 /// Checks the mapping against the database's properties: every named property exists
@@ -153,6 +170,7 @@ pub fn check(mapping: &TaskMapping, schema: &Map<String, Value>) -> Result<(), S
     want("priority", &mapping.priority, &["select"])?;
     want("tags", &mapping.tags, &["multi_select"])?;
     want("estimate", &mapping.estimate, &["number"])?;
+    want("parent item", &mapping.parent, &["relation"])?;
     if matches!(mapping.status.as_deref().and_then(|s| kind(schema, s)), Some("status" | "select"))
         && mapping.done_value.is_none()
     {
@@ -431,8 +449,8 @@ impl<'a> Session<'a> {
         let mapping = match row.mapping.as_deref().and_then(|m| serde_json::from_str::<TaskMapping>(m).ok()) {
             Some(mapping) => mapping,
             None => {
-                let guessed =
-                    guess(&schema).ok_or_else(|| ApiError::Setup("the database has no title property".into()))?;
+                let guessed = guess(&schema, &row.remote_id)
+                    .ok_or_else(|| ApiError::Setup("the database has no title property".into()))?;
                 connections::store_guessed_mapping(db, &row.id, &guessed).await.map_err(storage)?;
                 guessed
             }
@@ -466,6 +484,86 @@ impl<'a> Session<'a> {
                 Some(next) => cursor = Some(next.to_owned()),
                 None => return Ok(out),
             }
+        }
+    }
+
+    /// The parent page of a sub-item page (none for a task's own page, or when the mapping
+    /// keeps steps as to-do blocks).
+    fn parent_of(&self, page: &Value) -> Option<String> {
+        let name = self.mapping.parent.as_ref()?;
+        page["properties"][name]["relation"].as_array()?.first()?["id"].as_str().map(str::to_owned)
+    }
+
+    /// A task's micro-steps as Notion holds them: (block or page, title, done), in order.
+    async fn steps_of(&self, page_id: &str) -> Result<Vec<(Value, String, bool)>, ApiError> {
+        let Some(parent) = self.mapping.parent.clone() else { return self.to_dos(page_id).await };
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut body = json!({
+                "page_size": 100,
+                "filter": { "property": parent, "relation": { "contains": page_id } },
+                "sorts": [{ "timestamp": "created_time", "direction": "ascending" }],
+            });
+            if let Some(c) = &cursor {
+                body["start_cursor"] = json!(c);
+            }
+            let answer =
+                self.call(Method::POST, &format!("/data_sources/{}/query", self.row.remote_id), Some(&body)).await?;
+            for page in answer["results"].as_array().into_iter().flatten() {
+                let fields = page_fields(page, &self.mapping);
+                let title = fields.get("title").cloned().unwrap_or_default();
+                out.push((page.clone(), title, fields.get("done").is_some_and(|d| d == "true")));
+            }
+            match answer["next_cursor"].as_str().filter(|_| answer["has_more"].as_bool() == Some(true)) {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Writes a new step under a task's page: a to-do block, or a sub-item page.
+    async fn create_step(&self, page_id: &str, title: &str, done: bool) -> Result<Value, ApiError> {
+        match &self.mapping.parent {
+            Some(parent) => {
+                let mut props = properties(&step_fields(title, done), &["title", "done"], &self.mapping, &self.schema);
+                props[parent.as_str()] = json!({ "relation": [{ "id": page_id }] });
+                let body = json!({
+                    "parent": { "type": "data_source_id", "data_source_id": self.row.remote_id },
+                    "properties": props,
+                });
+                self.call(Method::POST, "/pages", Some(&body)).await
+            }
+            None => {
+                let to_do = json!({ "rich_text": rich(title), "checked": done });
+                let body = json!({ "children": [{ "object": "block", "type": "to_do", "to_do": to_do }] });
+                let answer = self.call(Method::PATCH, &format!("/blocks/{page_id}/children"), Some(&body)).await?;
+                answer["results"].as_array().and_then(|r| r.first()).cloned().ok_or(ApiError::NotFound)
+            }
+        }
+    }
+
+    /// Changes a step's title or state in Notion.
+    async fn update_step(&self, remote_id: &str, title: &str, done: bool) -> Result<Value, ApiError> {
+        if self.mapping.parent.is_some() {
+            let props = properties(&step_fields(title, done), &["title", "done"], &self.mapping, &self.schema);
+            self.call(Method::PATCH, &format!("/pages/{remote_id}"), Some(&json!({ "properties": props }))).await
+        } else {
+            let to_do = json!({ "rich_text": rich(title), "checked": done });
+            self.call(Method::PATCH, &format!("/blocks/{remote_id}"), Some(&json!({ "to_do": to_do }))).await
+        }
+    }
+
+    /// Removes a step from Notion (a sub-item page goes to the trash); gone already is fine.
+    async fn delete_step(&self, remote_id: &str) -> Result<(), ApiError> {
+        let answer = if self.mapping.parent.is_some() {
+            self.call(Method::PATCH, &format!("/pages/{remote_id}"), Some(&json!({ "in_trash": true }))).await
+        } else {
+            self.call(Method::DELETE, &format!("/blocks/{remote_id}"), None).await
+        };
+        match answer {
+            Ok(_) | Err(ApiError::NotFound) => self.drop_item(remote_id).await,
+            Err(other) => Err(other),
         }
     }
 
@@ -557,13 +655,29 @@ pub async fn pull(notion: &Notion, db: &Db, row: &RemoteCalendarRow) -> Result<(
         }
     }
     let mut push_needed = false;
+    // Tasks' own pages first; a sub-item page listed (new or changed) has its parent's
+    // steps read again, once, after them.
+    let mut parents: Vec<String> = Vec::new();
+    let mut read: Vec<String> = Vec::new();
     for page in &pages {
         if let Some(edited) = page["last_edited_time"].as_str()
             && watermark.as_deref().is_none_or(|w| edited > w)
         {
             watermark = Some(edited.to_owned());
         }
+        if let Some(parent) = s.parent_of(page) {
+            if !parents.contains(&parent) {
+                parents.push(parent);
+            }
+            continue;
+        }
         push_needed |= pull_page(&mut s, page, &stored).await?;
+        read.extend(page["id"].as_str().map(str::to_owned));
+    }
+    for parent in parents.iter().filter(|p| !read.contains(p)) {
+        let Some(item) = stored.get(parent).filter(|i| i.master_remote_id.is_none()) else { continue };
+        let Some(task) = s.task(item.event_id.as_deref().unwrap_or_default()).await? else { continue };
+        push_needed |= pull_steps(&mut s, parent, &task, &stored).await?;
     }
     if since.is_none() {
         let listed: Vec<&str> = pages.iter().filter_map(|p| p["id"].as_str()).collect();
@@ -611,7 +725,7 @@ async fn pull_page(s: &mut Session<'_>, page: &Value, stored: &HashMap<String, I
         let task = task.unwrap_or_else(|| unreachable!("checked above"));
         return pull_steps(s, page_id, &task, stored).await;
     }
-    let blocks = s.to_dos(page_id).await?;
+    let blocks = s.steps_of(page_id).await?;
     let created = item.is_none() || task.is_none();
     let (task, push) = match (item, task) {
         (Some(_), None) if remote_base.as_ref() == Some(&remote) => return Ok(true), // deleted in Calento
@@ -699,7 +813,7 @@ async fn pull_steps(
     task: &TaskInfo,
     stored: &HashMap<String, ItemRow>,
 ) -> Result<bool, ApiError> {
-    let blocks = s.to_dos(page_id).await?;
+    let blocks = s.steps_of(page_id).await?;
     pull_steps_with(s, page_id, task, stored, blocks).await
 }
 
@@ -833,9 +947,11 @@ pub async fn push(notion: &Notion, db: &Db, row: &RemoteCalendarRow) -> Result<(
                 item.remote_id.clone()
             }
             None => {
+                // To-do blocks are written with the page; sub-items after it, one by one.
                 let children: Vec<Value> = task
                     .steps
                     .iter()
+                    .filter(|_| s.mapping.parent.is_none())
                     .map(|step| {
                         json!({ "object": "block", "type": "to_do", "to_do": {
                             "rich_text": rich(&step.title), "checked": step.status == calento::task::TaskStatus::Done } })
@@ -851,53 +967,43 @@ pub async fn push(notion: &Notion, db: &Db, row: &RemoteCalendarRow) -> Result<(
                 let remote = page_fields(&page, &s.mapping);
                 s.put(s.item(&page_id, &task.id, None, &page, &remote, Some(&local))).await?;
                 s.counts.created += 1;
-                // The blocks just made, matched to the steps by order.
-                let made = s.to_dos(&page_id).await?;
-                for ((block, title, checked), step) in made.iter().zip(task.steps.iter()) {
-                    let fields = step_fields(title, *checked);
-                    let id = block["id"].as_str().unwrap_or_default();
-                    s.put(s.item(id, &step.id, Some(&page_id), block, &fields, Some(&fields))).await?;
+                if s.mapping.parent.is_none() {
+                    // The blocks just made, matched to the steps by order.
+                    let made = s.to_dos(&page_id).await?;
+                    for ((block, title, checked), step) in made.iter().zip(task.steps.iter()) {
+                        let fields = step_fields(title, *checked);
+                        let id = block["id"].as_str().unwrap_or_default();
+                        s.put(s.item(id, &step.id, Some(&page_id), block, &fields, Some(&fields))).await?;
+                    }
+                    continue;
                 }
-                continue;
+                page_id
             }
         };
         // Steps of a known page.
         let mut kept = Vec::new();
         for step in &task.steps {
-            let local = step_fields(&step.title, step.status == calento::task::TaskStatus::Done);
-            let to_do =
-                json!({ "rich_text": rich(&step.title), "checked": step.status == calento::task::TaskStatus::Done });
-            match blocks.get(&step.id) {
+            let done = step.status == calento::task::TaskStatus::Done;
+            let local = step_fields(&step.title, done);
+            match blocks.get(&step.id).filter(|i| i.master_remote_id.as_deref() == Some(page_id.as_str())) {
                 Some(item) => {
                     kept.push(item.remote_id.clone());
                     if base(item.local_base.as_deref()).as_ref() != Some(&local) {
-                        let block = s
-                            .call(
-                                Method::PATCH,
-                                &format!("/blocks/{}", item.remote_id),
-                                Some(&json!({ "to_do": to_do })),
-                            )
-                            .await?;
+                        let block = s.update_step(&item.remote_id, &step.title, done).await?;
                         s.put(s.item(&item.remote_id, &step.id, Some(&page_id), &block, &local, Some(&local))).await?;
                     }
                 }
                 None => {
-                    let body = json!({ "children": [{ "object": "block", "type": "to_do", "to_do": to_do }] });
-                    let answer = s.call(Method::PATCH, &format!("/blocks/{page_id}/children"), Some(&body)).await?;
-                    if let Some(block) = answer["results"].as_array().and_then(|r| r.first()) {
-                        let id = block["id"].as_str().unwrap_or_default().to_owned();
-                        kept.push(id.clone());
-                        s.put(s.item(&id, &step.id, Some(&page_id), block, &local, Some(&local))).await?;
-                    }
+                    let block = s.create_step(&page_id, &step.title, done).await?;
+                    let id = block["id"].as_str().unwrap_or_default().to_owned();
+                    kept.push(id.clone());
+                    s.put(s.item(&id, &step.id, Some(&page_id), &block, &local, Some(&local))).await?;
                 }
             }
         }
         for item in items.iter().filter(|i| i.master_remote_id.as_deref() == Some(page_id.as_str())) {
             if !kept.contains(&item.remote_id) {
-                match s.call(Method::DELETE, &format!("/blocks/{}", item.remote_id), None).await {
-                    Ok(_) | Err(ApiError::NotFound) => s.drop_item(&item.remote_id).await?,
-                    Err(other) => return Err(other),
-                }
+                s.delete_step(&item.remote_id).await?;
             }
         }
     }
@@ -912,6 +1018,14 @@ pub async fn push(notion: &Notion, db: &Db, row: &RemoteCalendarRow) -> Result<(
                 s.counts.deleted += 1;
             }
             Err(other) => return Err(other),
+        }
+        // Its steps: sub-item pages go to the trash with it (blocks went with the page).
+        for step in items.iter().filter(|i| i.master_remote_id.as_deref() == Some(item.remote_id.as_str())) {
+            if s.mapping.parent.is_some() {
+                s.delete_step(&step.remote_id).await?;
+            } else {
+                s.drop_item(&step.remote_id).await?;
+            }
         }
     }
     connections::add_counts(db, row, s.counts).await.map_err(storage)
@@ -947,7 +1061,7 @@ mod tests {
 
     #[test]
     fn the_mapping_is_guessed_from_names_and_types() {
-        let mapping = guess(&schema()).expect("mapping");
+        let mapping = guess(&schema(), "tasks-source").expect("mapping");
         assert_eq!(mapping.title, "Name");
         assert_eq!(mapping.status.as_deref(), Some("Status"));
         assert_eq!(mapping.done_value.as_deref(), Some("Done"));
@@ -960,13 +1074,34 @@ mod tests {
         assert!(check(&mapping, &schema()).is_ok());
         let wrong = TaskMapping { due: Some("Priority".into()), ..mapping.clone() };
         assert!(check(&wrong, &schema()).is_err_and(|e| e.contains("is a select")));
-        let missing = TaskMapping { tags: Some("Labels".into()), ..mapping };
+        let missing = TaskMapping { tags: Some("Labels".into()), ..mapping.clone() };
         assert!(check(&missing, &schema()).is_err_and(|e| e.contains("no property “Labels”")));
+        // No sub-items: steps are to-do blocks.
+        assert_eq!(mapping.parent, None);
+    }
+
+    #[test]
+    fn sub_items_are_found_by_the_relation_of_the_database_to_itself() {
+        let mut with = schema();
+        let relation = |target: &str| {
+            json!({ "type": "relation", "relation": { "data_source_id": target, "type": "dual_property",
+                    "dual_property": { "synced_property_name": "Sub-item" } } })
+        };
+        // A "parent" relation to another database (a parent project) is not sub-items.
+        with.insert("Parent project".into(), relation("projects-source"));
+        assert_eq!(guess(&with, "tasks-source").expect("mapping").parent, None);
+        with.insert("Parent item".into(), relation("tasks-source"));
+        with.insert("Sub-item".into(), relation("tasks-source"));
+        let mapping = guess(&with, "tasks-source").expect("mapping");
+        assert_eq!(mapping.parent.as_deref(), Some("Parent item"));
+        assert!(check(&mapping, &with).is_ok());
+        let wrong = TaskMapping { parent: Some("Tags".into()), ..mapping };
+        assert!(check(&wrong, &with).is_err_and(|e| e.contains("needs relation")));
     }
 
     #[test]
     fn fields_read_back_the_same_from_the_properties_they_write() {
-        let mapping = guess(&schema()).expect("mapping");
+        let mapping = guess(&schema(), "tasks-source").expect("mapping");
         let mut fields = Fields::new();
         for (k, v) in [
             ("title", "Write report"),

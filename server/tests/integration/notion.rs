@@ -21,6 +21,7 @@ on_both_backends!(
     notions_rate_limit_is_honoured,
     webhooks_queue_a_poll_only_when_signed,
     a_workspace_connects_by_signing_in_to_notion,
+    steps_are_sub_items_when_the_database_has_them,
 );
 
 const TOKEN: &str = "ntn_test_integration_secret";
@@ -80,11 +81,18 @@ async fn call(port: u16, method: &str, path: &str, body: &str) -> (u16, String) 
 
 /// A person with Notion connected and its task database syncing two-way.
 async fn connected<'a>(app: &'a TestApp, fake: &NotionFake, email: &str) -> (Browser<'a>, String, String, String) {
+    connected_to(app, fake, email, json!({ "token": TOKEN, "title": "Tasks" })).await
+}
+
+/// The same with the database `source` describes (the fake's /_control/sources body).
+async fn connected_to<'a>(
+    app: &'a TestApp,
+    fake: &NotionFake,
+    email: &str,
+    source: Value,
+) -> (Browser<'a>, String, String, String) {
     fake.control("POST", "/workspaces", json!({ "token": TOKEN, "name": "Acme", "id": "ws-acme" })).await;
-    let source = fake.control("POST", "/sources", json!({ "token": TOKEN, "title": "Tasks" })).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let source = fake.control("POST", "/sources", source).await["id"].as_str().expect("id").to_owned();
     let browser = app.browser();
     assert_eq!(browser.register(email, "Nia Notion").await.status, 200);
     let token = crate::api::token_of(&browser).await;
@@ -505,4 +513,117 @@ async fn a_workspace_connects_by_signing_in_to_notion(backend: Backend) {
     // A replayed callback (the state was spent) connects nothing more.
     let replay = browser.get(&format!("{}?{}", back.path(), back.query().unwrap_or_default())).await;
     assert!(replay.header("location").is_some_and(|l| l.contains("err=")));
+}
+
+/// The sub-item pages of a page in Notion (not trashed): (title, status), in creation order.
+async fn sub_items(fake: &NotionFake, source: &str, page_id: &str) -> Vec<(String, String)> {
+    fake.pages(source)
+        .await
+        .iter()
+        .filter(|p| p["in_trash"] != true)
+        .filter(|p| {
+            p["properties"]["Parent item"]["relation"].as_array().is_some_and(|r| r.iter().any(|r| r["id"] == page_id))
+        })
+        .map(|p| {
+            (
+                p["properties"]["Name"]["title"][0]["plain_text"].as_str().unwrap_or_default().to_owned(),
+                p["properties"]["Status"]["status"]["name"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn steps_are_sub_items_when_the_database_has_them(backend: Backend) {
+    let fake = NotionFake::start().await;
+    let app = app_with(backend, &fake).await;
+    let (_browser, token, connection, source) =
+        connected_to(&app, &fake, "sub@example.org", json!({ "token": TOKEN, "title": "Projects", "sub_items": true }))
+            .await;
+    let list = app.api("GET", "/api/v1/connections", &token, None).await.json();
+    assert_eq!(list[0]["calendars"][0]["mapping"]["parent"], "Parent item", "{list}");
+
+    // Made in Notion: a page with two sub-items is one task with two steps, not three tasks.
+    let pages = format!("/pages/{source}");
+    let plan = fake.control("POST", &pages, json!({ "values": { "Name": "Plan move", "Due": "2030-02-01" } })).await;
+    let plan_id = plan["id"].as_str().expect("id").to_owned();
+    fake.control(
+        "POST",
+        &pages,
+        json!({ "values": { "Name": "Book van", "Status": "Done", "Parent item": [plan_id] } }),
+    )
+    .await;
+    let pack =
+        fake.control("POST", &pages, json!({ "values": { "Name": "Pack books", "Parent item": [plan_id] } })).await;
+    sync_now(&app, &token, &connection).await;
+    let moving = task(&app, &token, "Plan move").await;
+    assert_eq!(step_list(&moving), vec![("Book van".into(), "done".into()), ("Pack books".into(), "todo".into())]);
+    let roots = || async { tasks(&app, &token).await.iter().filter(|t| t["parent_id"].is_null()).count() };
+    assert_eq!(roots().await, 1, "sub-items are steps, not tasks of their own");
+
+    // Made in Calento with steps: a page, and a sub-item page per step pointing at it.
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/tasks",
+            &token,
+            Some(json!({"title": "Tax return", "steps": [{"title": "Gather receipts"}, {"title": "File"}]})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let tax = reply.json();
+    settle(&app).await;
+    let page = fake.page(&source, "Tax return").await;
+    let page_id = page["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        sub_items(&fake, &source, &page_id).await,
+        vec![("Gather receipts".into(), "Not started".into()), ("File".into(), "Not started".into())]
+    );
+    assert_eq!(page["steps"], json!([]), "no to-do blocks as well");
+    let page = fake.page(&source, "Tax return").await;
+    assert_eq!(page["properties"]["Sub-item"]["relation"].as_array().map(Vec::len), Some(2));
+
+    // A step done in Calento is done in Notion; renamed and added in Notion, in Calento.
+    let gather = tax["steps"][0]["id"].as_str().expect("step").to_owned();
+    let reply = app.api("PATCH", &format!("/api/v1/tasks/{gather}"), &token, Some(json!({"status": "done"}))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    settle(&app).await;
+    assert_eq!(sub_items(&fake, &source, &page_id).await[0], ("Gather receipts".into(), "Done".into()));
+    let pack_id = pack["id"].as_str().expect("id");
+    fake.control("PATCH", &format!("/pages/{pack_id}"), json!({ "values": { "Name": "Pack all books" } })).await;
+    fake.control("POST", &pages, json!({ "values": { "Name": "Return keys", "Parent item": [plan_id] } })).await;
+    sync_now(&app, &token, &connection).await;
+    let moving = task(&app, &token, "Plan move").await;
+    assert_eq!(
+        step_list(&moving),
+        vec![
+            ("Book van".into(), "done".into()),
+            ("Pack all books".into(), "todo".into()),
+            ("Return keys".into(), "todo".into())
+        ]
+    );
+    assert_eq!(roots().await, 2);
+
+    // A sub-item trashed in Notion: the step goes (the hourly full listing notices).
+    fake.control("PATCH", &format!("/pages/{pack_id}"), json!({ "in_trash": true })).await;
+    sqlx::query("UPDATE remote_calendars SET synced_at = $1")
+        .bind(app::ssr::now_ms() - 3_600_000)
+        .execute(app.state.db.write())
+        .await
+        .expect("an hour ago");
+    sync_now(&app, &token, &connection).await;
+    let moving = task(&app, &token, "Plan move").await;
+    assert_eq!(step_list(&moving), vec![("Book van".into(), "done".into()), ("Return keys".into(), "todo".into())]);
+
+    // A task deleted in Calento: its page and its sub-items go to Notion's trash.
+    let id = tax["id"].as_str().expect("id");
+    assert_eq!(app.api("DELETE", &format!("/api/v1/tasks/{id}"), &token, None).await.status, 204);
+    settle(&app).await;
+    let live: Vec<String> = fake
+        .pages(&source)
+        .await
+        .iter()
+        .filter(|p| p["in_trash"] != true)
+        .map(|p| p["properties"]["Name"]["title"][0]["plain_text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(live, vec!["Plan move", "Book van", "Return keys"]);
 }
