@@ -9,6 +9,10 @@ It speaks the parts Calento uses, as Google documents them:
   syncToken with deleted items; 410 fullSyncRequired for an expired token), get, insert
   (client-chosen ids in base32hex, 409 duplicate), patch/put/delete with If-Match (412
   conditionNotMet), events.watch and channels.stop, and push notifications to a channel.
+  An instance of a recurring event is addressed as `{masterId}_{original start}` (UTC
+  `YYYYMMDDTHHMMSSZ`, or `YYYYMMDD` all-day): get answers the unmodified instance, patch
+  makes it an exception and delete cancels it. An id whose start is not at the series'
+  time of day, or before its first instance, is 404 (the rule itself is not expanded).
 - Failures as Google fails: 401 authError for a bad access token, 403 rateLimitExceeded
   and 429 with Retry-After, scripted per method and path.
 
@@ -19,6 +23,7 @@ Usage: google_fake.py PORT
 """
 
 import base64
+import datetime
 import hashlib
 import json
 import secrets
@@ -133,6 +138,52 @@ def cancel_event(cid, eid):
             other["status"] = "cancelled"
             stamp(other)
     notify_channels(cid)
+
+
+def parse_time(value):
+    """A Google time object as an aware datetime (a date: None)."""
+    text = value.get("dateTime")
+    if not text:
+        return None
+    at = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        from zoneinfo import ZoneInfo
+        at = at.replace(tzinfo=ZoneInfo(value.get("timeZone") or "UTC"))
+    return at
+
+
+def instance_of(cal, eid):
+    """The unmodified instance `{master}_{start}` of a recurring event, or None."""
+    master_id, _, stamp = eid.rpartition("_")
+    master = cal["events"].get(master_id)
+    if not master or not master.get("recurrence") or master["status"] == "cancelled":
+        return None
+    try:
+        if "date" in master["start"]:
+            day = datetime.datetime.strptime(stamp, "%Y%m%d").date()
+            first = datetime.date.fromisoformat(master["start"]["date"])
+            length = datetime.date.fromisoformat(master["end"]["date"]) - first
+            if day < first:
+                return None
+            original = {"date": day.isoformat()}
+            start, end = dict(original), {"date": (day + length).isoformat()}
+        else:
+            utc = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+            first = parse_time(master["start"])
+            length = parse_time(master["end"]) - first
+            at = utc.astimezone(first.tzinfo)
+            if at < first or at.timetz().replace(tzinfo=None) != first.timetz().replace(tzinfo=None):
+                return None
+            zone = master["start"].get("timeZone")
+            original = {"dateTime": at.isoformat(), "timeZone": zone}
+            start = dict(original)
+            end = {"dateTime": (at + length).isoformat(), "timeZone": zone}
+    except (ValueError, KeyError, TypeError):
+        return None
+    instance = {k: master[k] for k in ("summary", "description", "location", "transparency", "iCalUID") if k in master}
+    instance.update({"id": eid, "recurringEventId": master_id, "originalStartTime": original, "start": start,
+                     "end": end, "status": "confirmed"})
+    return instance
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -398,7 +449,13 @@ class Handler(BaseHTTPRequestHandler):
     def one_event(self, method, cid, cal, eid, raw):
         event = cal["events"].get(eid)
         if event is None:
-            return self.reply(*google_error(404, "notFound", "Not Found"))
+            instance = instance_of(cal, eid)
+            if instance is None:
+                return self.reply(*google_error(404, "notFound", "Not Found"))
+            if method == "GET":
+                return self.reply(200, instance)
+            # Changing an instance makes it an exception of its own.
+            event = store_event(cid, instance, by_owner=True)
         if method == "GET":
             return self.reply(200, public(event))
         match = self.headers.get("If-Match")

@@ -8,7 +8,7 @@
 //! Cancelled instances become EXDATEs of the master. Calento → Google writes the event's
 //! fields as Google takes them (wall-clock time with its IANA zone, or a date).
 
-use calento::recurrence::CalTime;
+use calento::recurrence::{CalTime, Placed};
 use calento::sync::Fields;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -299,13 +299,29 @@ fn recurrence_lines(ics: &str) -> Vec<String> {
     out
 }
 
-/// A Calento series (master first, then its exceptions) as a Google event body.
+/// A Calento series (master first, then its exceptions) as a Google event body; the
+/// exceptions go as instances of their own (`instance_body`).
 pub fn event_body(rows: Vec<EventRow>, calendar_zone: Tz) -> Result<Value, app::AppError> {
     let master = rows.iter().find(|r| r.master_id.is_none()).ok_or(app::AppError::NotFound)?.clone();
-    let series = master.series()?;
-    let end = master.end()?;
-    let details = master.details();
+    let mut body = plain_body(&master, calendar_zone)?;
     let ics = app::ssr::ical::file_of("sync", rows, app::ssr::ical::at(0))?;
+    let lines = recurrence_lines(&ics);
+    if !lines.is_empty() {
+        body.insert("recurrence".into(), json!(lines));
+    }
+    Ok(Value::Object(body))
+}
+
+/// One moved or changed instance of a series (a Calento exception) as Google takes it.
+pub fn instance_body(row: &EventRow, calendar_zone: Tz) -> Result<Value, app::AppError> {
+    plain_body(row, calendar_zone).map(Value::Object)
+}
+
+/// An event's own fields: title, text, place, times, status and transparency.
+fn plain_body(row: &EventRow, calendar_zone: Tz) -> Result<Map<String, Value>, app::AppError> {
+    let series = row.series()?;
+    let end = row.end()?;
+    let details = row.details();
     let mut body = Map::new();
     body.insert("summary".into(), json!(details.title));
     body.insert("description".into(), json!(details.description));
@@ -323,11 +339,24 @@ pub fn event_body(rows: Vec<EventRow>, calendar_zone: Tz) -> Result<Value, app::
         calento::event::Transparency::Busy => "opaque",
     };
     body.insert("transparency".into(), json!(transparency));
-    let lines = recurrence_lines(&ics);
-    if !lines.is_empty() {
-        body.insert("recurrence".into(), json!(lines));
-    }
-    Ok(Value::Object(body))
+    Ok(body)
+}
+
+/// Google's id of one instance of a recurring event: the master's id, `_`, and the
+/// instance's original start (`YYYYMMDD` for an all-day series, else the UTC instant as
+/// `YYYYMMDDTHHMMSSZ`; a floating time is read in the calendar's zone).
+pub fn instance_id(master_id: &str, original: Placed, calendar_zone: Tz) -> String {
+    let suffix = match original {
+        Placed::Date(d) => d.format("%Y%m%d").to_string(),
+        Placed::Utc(t) => t.format("%Y%m%dT%H%M%SZ").to_string(),
+        Placed::Floating(t) => calendar_zone
+            .from_local_datetime(&t)
+            .earliest()
+            .map_or(t, |z| z.naive_utc())
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string(),
+    };
+    format!("{master_id}_{suffix}")
 }
 
 /// The merged event: `remote` with the fields the merge took from `local`.

@@ -754,6 +754,8 @@ pub async fn push(google: &Google, db: &Db, row: &RemoteCalendarRow) -> Result<(
         write.commit().await.map_err(storage)?;
     }
 
+    push_instances(google, db, row, &token, &local, &waiting, zone, send_updates, &mut counts, &mut remerge).await?;
+
     // Series gone from Calento (deleted, or a booking cancelled): delete them at Google.
     for (uid, item) in &items {
         if local.contains_key(uid) || waiting.contains(uid) || item.event_id.is_none() {
@@ -787,4 +789,126 @@ pub async fn push(google: &Google, db: &Db, row: &RemoteCalendarRow) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Sends the instances of Calento's series that differ from their series: a moved or
+/// changed occurrence is patched as Google's instance (its id is the master's and the
+/// original start), and an occurrence Calento removed that Google holds as an exception
+/// is deleted there (the master's EXDATE alone leaves such an exception standing).
+#[allow(clippy::too_many_arguments)]
+async fn push_instances(
+    google: &Google,
+    db: &Db,
+    row: &RemoteCalendarRow,
+    token: &str,
+    local: &BTreeMap<String, Vec<EventRow>>,
+    waiting: &BTreeSet<String>,
+    zone: Tz,
+    send_updates: &str,
+    counts: &mut Counts,
+    remerge: &mut Vec<Value>,
+) -> Result<(), ApiError> {
+    let items = connections::items_of(db, &row.id).await.map_err(storage)?;
+    let masters: HashMap<&str, &ItemRow> =
+        items.iter().filter(|i| i.master_remote_id.is_none()).map(|i| (i.uid.as_str(), i)).collect();
+    let instances: HashMap<&str, &ItemRow> =
+        items.iter().filter(|i| i.master_remote_id.is_some()).map(|i| (i.remote_id.as_str(), i)).collect();
+    let calendar_path = format!("/calendars/{}/events", encode(&row.remote_id));
+    for (uid, rows) in local {
+        let Some(master_item) = masters.get(uid.as_str()) else { continue };
+        let Some(master) = rows.iter().find(|r| r.master_id.is_none()) else { continue };
+        if waiting.contains(uid) || master.rrule.is_none() && master.rdates.is_empty() {
+            continue;
+        }
+        let mut sent: Vec<String> = Vec::new();
+        for exception in rows.iter().filter(|r| r.master_id.is_some()) {
+            let Some(original) = exception.recurrence_id.as_deref().and_then(events::parse_instance_key) else {
+                continue;
+            };
+            let id = convert::instance_id(&master_item.remote_id, original, zone);
+            sent.push(id.clone());
+            let body = convert::instance_body(exception, zone).map_err(storage)?;
+            let fields = convert::fields(&body, Some(zone));
+            let known = instances.get(id.as_str());
+            // What both sides last agreed: the fields Calento sent, or Google's exception as
+            // the pull read it.
+            let agreed = known.and_then(|k| {
+                convert::fields_of_text(k.local_base.as_deref())
+                    .or_else(|| serde_json::from_str::<Value>(&k.raw).ok().map(|raw| convert::fields(&raw, Some(zone))))
+            });
+            if agreed.as_ref() == Some(&fields) {
+                continue;
+            }
+            let path = format!("{calendar_path}/{}?sendUpdates={send_updates}", encode(&id));
+            let answer = match google
+                .call(token, Method::PATCH, &path, Some(&body), known.and_then(|k| k.etag.as_deref()))
+                .await
+            {
+                Ok(answer) => answer,
+                Err(ApiError::PreconditionFailed) => {
+                    let path = format!("{calendar_path}/{}", encode(&id));
+                    remerge.push(google.call(token, Method::GET, &path, None, None).await?);
+                    continue;
+                }
+                Err(ApiError::NotFound | ApiError::Gone) => {
+                    tracing::warn!(%uid, instance = %id, "Google has no such instance; not sent");
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            counts.updated += 1;
+            store_instance(db, row, uid, master_item, &answer, Some(&fields), Some(&exception.id)).await?;
+        }
+        // Occurrences removed in Calento that Google holds as exceptions.
+        let series = master.series().map_err(storage)?;
+        for excluded in &series.exdates {
+            let id = convert::instance_id(&master_item.remote_id, series.placed(*excluded), zone);
+            let Some(known) = instances.get(id.as_str()) else { continue };
+            let cancelled =
+                serde_json::from_str::<Value>(&known.raw).is_ok_and(|raw| raw["status"].as_str() == Some("cancelled"));
+            if cancelled || sent.contains(&id) {
+                continue;
+            }
+            let path = format!("{calendar_path}/{}?sendUpdates={send_updates}", encode(&id));
+            match google.call(token, Method::DELETE, &path, None, known.etag.as_deref()).await {
+                Ok(_) | Err(ApiError::NotFound | ApiError::Gone) => counts.deleted += 1,
+                Err(ApiError::PreconditionFailed) => {
+                    let path = format!("{calendar_path}/{}", encode(&id));
+                    remerge.push(google.call(token, Method::GET, &path, None, None).await?);
+                    continue;
+                }
+                Err(other) => return Err(other),
+            }
+            let gone = json!({ "id": id, "status": "cancelled", "recurringEventId": master_item.remote_id });
+            store_instance(db, row, uid, master_item, &gone, None, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records an instance of a series as Google now holds it.
+async fn store_instance(
+    db: &Db,
+    row: &RemoteCalendarRow,
+    uid: &str,
+    master: &ItemRow,
+    answer: &Value,
+    local: Option<&Fields>,
+    event_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let stored = ItemRow {
+        remote_calendar_id: row.id.clone(),
+        remote_id: answer["id"].as_str().unwrap_or_default().to_owned(),
+        uid: uid.to_owned(),
+        master_remote_id: Some(master.remote_id.clone()),
+        etag: answer["etag"].as_str().map(str::to_owned),
+        raw: answer.to_string(),
+        remote_base: None,
+        local_base: local.map(convert::fields_text),
+        event_id: event_id.map(str::to_owned),
+        updated_at: now_ms(),
+    };
+    let mut write = changes::begin_unowned(db).await.map_err(storage)?;
+    connections::put_item(&mut write, &stored).await.map_err(storage)?;
+    write.commit().await.map_err(storage)
 }

@@ -29,6 +29,7 @@ on_both_backends!(
     a_bookings_event_deleted_in_google_waits_for_the_host,
     googles_push_notifications_queue_a_poll_and_channels_are_renewed,
     disconnecting_revokes_the_grant_and_removes_what_was_asked,
+    a_moved_or_removed_occurrence_is_an_exception_in_google,
 );
 
 pub(crate) const SECRET_KEY: &str = "test-secret-key-for-sealing-tokens-0123456789";
@@ -933,4 +934,122 @@ async fn disconnecting_revokes_the_grant_and_removes_what_was_asked(backend: Bac
     assert_eq!(found.len(), 1, "{found:?}");
     let calendars = app.api("GET", "/api/v1/calendars", &host.token, None).await.json();
     assert!(!calendars.as_array().expect("calendars").iter().any(|c| c["id"] == brought), "removed: {calendars}");
+}
+
+async fn a_moved_or_removed_occurrence_is_an_exception_in_google(backend: Backend) {
+    let fake = GoogleFake::start().await;
+    let app = app_with(backend, &fake, &[]).await;
+    let (browser, host) = host(&app, "series@example.org").await;
+    let email = "series@gmail.test";
+    fake.control("POST", "/accounts", json!({ "email": email })).await;
+    // Google's own series with a moved and a cancelled instance: read, never written back.
+    let mut weekly = timed("weekly2", "Weekly", "2030-03-04T13:00:00-05:00", "2030-03-04T14:00:00-05:00");
+    weekly["recurrence"] = json!(["RRULE:FREQ=WEEKLY;COUNT=4"]);
+    fake.put(email, weekly).await;
+    fake.put(email, json!({ "id": "weekly2_20300311T170000Z", "recurringEventId": "weekly2", "summary": "Weekly (moved)",
+                            "originalStartTime": { "dateTime": "2030-03-11T13:00:00-04:00", "timeZone": "America/New_York" },
+                            "start": { "dateTime": "2030-03-11T15:00:00-04:00" }, "end": { "dateTime": "2030-03-11T16:00:00-04:00" } }))
+        .await;
+    fake.put(email, json!({ "id": "weekly2_20300318T170000Z", "recurringEventId": "weekly2", "status": "cancelled",
+                            "originalStartTime": { "dateTime": "2030-03-18T13:00:00-04:00", "timeZone": "America/New_York" } }))
+        .await;
+    connect(&browser, &fake, email).await;
+    settle(&app).await;
+    let list = connections(&app, &host.token).await;
+    let connection = list[0]["id"].as_str().expect("id").to_owned();
+    let primary = remote(&list, email)["id"].as_str().expect("id").to_owned();
+    let reply = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/connections/{connection}/calendars/{primary}"),
+            &host.token,
+            Some(json!({"mode": "two_way"})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let calendar = reply.json()["calendar_id"].as_str().expect("calendar").to_owned();
+    settle(&app).await;
+    let written: Vec<Value> = fake
+        .log()
+        .await
+        .into_iter()
+        .filter(|r| r["method"] != "GET" && r["path"].as_str().is_some_and(|p| p.contains("weekly2")))
+        .collect();
+    assert!(written.is_empty(), "Google's series was written back: {written:?}");
+    let weeks = occurrences(&app, &host.token, "2030-03-01T00:00:00Z", "2030-04-01T00:00:00Z").await;
+    assert_eq!(weeks.iter().filter(|o| o["summary"].as_str().is_some_and(|s| s.starts_with("Weekly"))).count(), 3);
+    // A daily stand-up, five days from Monday 4 March 2030, 09:00 in New York (14:00 UTC).
+    let reply = app
+        .api(
+            "POST",
+            "/api/v1/events",
+            &host.token,
+            Some(json!({"title": "Standup", "start": "2030-03-04T09:00", "end": "2030-03-04T09:15",
+              "time_zone": "America/New_York", "rrule": "FREQ=DAILY;COUNT=5", "calendar_id": calendar})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let series = reply.json()["id"].as_str().expect("id").to_owned();
+    settle(&app).await;
+    let master = fake.events(email).await.into_iter().find(|e| e["summary"] == "Standup").expect("in Google");
+    let master_id = master["id"].as_str().expect("id").to_owned();
+    assert_eq!(master["recurrence"], json!(["RRULE:FREQ=DAILY;COUNT=5"]));
+
+    // Tuesday's moved to 11:00 and renamed in Calento: that instance is an exception in
+    // Google, under the id Google gives the 14:00 UTC instance; the series is untouched.
+    let reply = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/events/{series}?scope=this&recurrence_id=2030-03-05T14:00:00Z"),
+            &host.token,
+            Some(json!({"title": "Standup (late)", "start": "2030-03-05T11:00", "end": "2030-03-05T11:15",
+              "time_zone": "America/New_York"})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    settle(&app).await;
+    let instance_id = format!("{master_id}_20300305T140000Z");
+    let in_google = |id: String| {
+        let fake = &fake;
+        async move { fake.events(email).await.into_iter().find(|e| e["id"] == id.as_str()) }
+    };
+    let moved = in_google(instance_id.clone()).await.expect("the moved instance in Google");
+    assert_eq!(moved["recurringEventId"], master_id.as_str());
+    assert_eq!(moved["summary"], "Standup (late)");
+    assert_eq!(moved["status"], "confirmed");
+    assert_eq!(moved["start"]["dateTime"], "2030-03-05T11:00:00");
+    assert_eq!(moved["start"]["timeZone"], "America/New_York");
+    assert_eq!(in_google(master_id.clone()).await.expect("master")["recurrence"], json!(["RRULE:FREQ=DAILY;COUNT=5"]));
+    // The echo changes nothing in Calento: five occurrences, Tuesday's at 11:00.
+    sync_now(&app, &host.token, &connection).await;
+    let week = occurrences(&app, &host.token, "2030-03-01T00:00:00Z", "2030-03-31T00:00:00Z").await;
+    let standups: Vec<(&str, &str)> = week
+        .iter()
+        .filter(|o| o["summary"].as_str().is_some_and(|s| s.starts_with("Standup")))
+        .map(|o| (o["summary"].as_str().unwrap_or_default(), o["start"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(standups.len(), 5, "{standups:?}");
+    assert!(standups.contains(&("Standup (late)", "2030-03-05T16:00:00Z")), "{standups:?}");
+
+    // The moved occurrence deleted in Calento: cancelled in Google too (the series'
+    // EXDATE alone would leave Google's exception standing), and Wednesday's as well.
+    for at in ["2030-03-05T14:00:00Z", "2030-03-06T14:00:00Z"] {
+        let path = format!("/api/v1/events/{series}?scope=this&recurrence_id={at}");
+        let reply = app.api("DELETE", &path, &host.token, None).await;
+        assert_eq!(reply.status, 204, "{}", reply.body);
+    }
+    settle(&app).await;
+    assert_eq!(in_google(instance_id).await.expect("the instance")["status"], "cancelled");
+    let recurrence = in_google(master_id.clone()).await.expect("master")["recurrence"].clone();
+    assert!(recurrence.to_string().contains("EXDATE"), "{recurrence}");
+    sync_now(&app, &host.token, &connection).await;
+    let week = occurrences(&app, &host.token, "2030-03-01T00:00:00Z", "2030-03-31T00:00:00Z").await;
+    let starts: Vec<&str> = week
+        .iter()
+        .filter(|o| o["summary"].as_str().is_some_and(|s| s.starts_with("Standup")))
+        .map(|o| o["start"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(starts, vec!["2030-03-04T14:00:00Z", "2030-03-07T14:00:00Z", "2030-03-08T14:00:00Z"]);
+    // Nothing went wrong on the way.
+    assert!(remote(&connections(&app, &host.token).await, email)["error"].is_null());
 }
