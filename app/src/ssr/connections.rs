@@ -1178,6 +1178,15 @@ pub async fn booking_of_event(write: &mut Write, event_id: &str) -> Result<Optio
         .map_err(AppError::from)
 }
 
+/// Whether the event is a task's block of focus time.
+pub async fn is_task_block(write: &mut Write, event_id: &str) -> Result<bool, AppError> {
+    let found: Option<String> = sqlx::query_scalar("SELECT event_id FROM task_blocks WHERE event_id = $1")
+        .bind(event_id)
+        .fetch_optional(&mut **write)
+        .await?;
+    Ok(found.is_some())
+}
+
 /// What goes to the calendar chosen for bookings: the events of the person's active
 /// bookings and of their task blocks (focus time the planner placed).
 pub async fn booking_events(db: &Db, user_id: &str) -> Result<Vec<super::events::EventRow>, AppError> {

@@ -196,6 +196,22 @@ fn vevent(event: &Value, uid: &str, zone_for_instants: Option<Tz>, extra: &[Stri
     if let Some(sequence) = event.get("sequence").and_then(Value::as_i64) {
         fold(&format!("SEQUENCE:{sequence}"), out);
     }
+    // The guests (not rooms and other resources), with their answers.
+    for guest in event.get("attendees").and_then(Value::as_array).into_iter().flatten() {
+        let email = text(guest, "email");
+        if email.is_empty() || guest.get("resource").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        let answer = match text(guest, "responseStatus").as_str() {
+            "accepted" => "ACCEPTED",
+            "declined" => "DECLINED",
+            "tentative" => "TENTATIVE",
+            _ => "NEEDS-ACTION",
+        };
+        let name: String = text(guest, "displayName").chars().filter(|c| !matches!(c, '"' | '\r' | '\n')).collect();
+        let name = if name.is_empty() { String::new() } else { format!(";CN=\"{name}\"") };
+        fold(&format!("ATTENDEE{name};PARTSTAT={answer}:mailto:{email}"), out);
+    }
     for line in extra {
         fold(line, out);
     }
@@ -398,6 +414,37 @@ mod tests {
         assert_eq!(fields(&json!({ "start": { "date": "2027-01-04" } }), None)["start"], "date:2027-01-04");
         assert_eq!(g["status"], "confirmed");
         assert_eq!(g["transparency"], "opaque");
+    }
+
+    #[test]
+    fn guests_and_their_answers_come_with_an_event_but_rooms_do_not() {
+        let event = json!({
+            "id": "meet", "summary": "Review", "status": "confirmed",
+            "start": { "dateTime": "2027-01-04T10:00:00+01:00" }, "end": { "dateTime": "2027-01-04T11:00:00+01:00" },
+            "organizer": { "email": "boss@example.com" },
+            "attendees": [
+                { "email": "boss@example.com", "displayName": "The \"Boss\"", "organizer": true, "responseStatus": "accepted" },
+                { "email": "ada@example.org", "responseStatus": "tentative" },
+                { "email": "room-4@resource.calendar.google.com", "resource": true, "responseStatus": "accepted" },
+                { "email": "bob@example.org", "displayName": "Bob" }
+            ]
+        });
+        let ics = series_ics(Some(&event), &[], paris(), "meet@google.com").expect("ics");
+        let file = calento::calendar_file::read(ics.as_bytes()).expect("reads");
+        let guests: Vec<(String, String, String)> = file.events[0]
+            .details
+            .attendees
+            .iter()
+            .map(|a| (a.name.clone(), a.email.clone(), format!("{:?}", a.response)))
+            .collect();
+        assert_eq!(
+            guests,
+            vec![
+                ("The Boss".into(), "boss@example.com".into(), "Accepted".into()),
+                (String::new(), "ada@example.org".into(), "Tentative".into()),
+                ("Bob".into(), "bob@example.org".into(), "NeedsAction".into()),
+            ]
+        );
     }
 
     #[test]

@@ -397,6 +397,14 @@ impl<'a> Puller<'a> {
                 && let Some(booking) = connections::booking_of_event(write, &event_id).await.map_err(storage)?
             {
                 self.ask_about_booking(write, uid, &event_id, &booking).await?;
+            } else if master.is_none()
+                && let Some(event_id) = base.as_ref().and_then(|b| b.event_id.clone())
+                && connections::is_task_block(write, &event_id).await.map_err(storage)?
+            {
+                // Focus time deleted in Google: the person does not want it then. The
+                // block goes (its task is unplanned again) rather than coming back.
+                events::delete_row(write, &event_id).await.map_err(storage)?;
+                self.counts.deleted += 1;
             }
             if let Some(local) = &local_master {
                 events::delete_row(write, &local.id).await.map_err(storage)?;

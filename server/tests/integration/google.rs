@@ -457,6 +457,16 @@ async fn bookings_go_to_google_and_their_cancellation_and_move_follow(backend: B
         events.iter().filter(|e| e["summary"].as_str().is_some_and(|s| s.contains("Write the report"))).collect();
     assert_eq!(focus.len(), 1, "{events:?}");
     assert_eq!(focus[0]["status"], "confirmed");
+    // Deleted in Google: the block is gone from Calento too (the task is unplanned again),
+    // not put back at the next push.
+    let block_id = focus[0]["id"].as_str().expect("id").to_owned();
+    fake.delete(email, &block_id).await;
+    sync_now(&app, &host.token, &connection).await;
+    settle(&app).await;
+    let found = occurrences(&app, &host.token, "2030-01-16T00:00:00Z", "2030-01-17T00:00:00Z").await;
+    assert!(found.iter().all(|o| !o["summary"].as_str().unwrap_or_default().contains("Write the report")), "{found:?}");
+    let again = fake.events(email).await.into_iter().find(|e| e["id"] == block_id.as_str()).expect("event");
+    assert_eq!(again["status"], "cancelled", "not put back in Google");
 }
 
 async fn a_410_resync_leaves_no_duplicates(backend: Backend) {
