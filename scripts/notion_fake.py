@@ -373,19 +373,37 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(*error(401, "unauthorized", "Client authentication failed"))
             import base64
             client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            if body.get("grant_type") == "refresh_token":
+                # Newer public integrations: the refresh token is spent and a new pair given.
+                held = STATE.setdefault("refresh", {}).pop(body.get("refresh_token", ""), None)
+                if held is None or held["client_id"] != client_id or not secret:
+                    return self.reply(400, {"error": "invalid_grant",
+                                            "error_description": "Token has been expired or revoked."})
+                return self.reply(200, self.grant_tokens(client_id, held["workspace"]))
             grant = STATE.get("codes", {}).pop(body.get("code", ""), None)
             if (grant is None or grant["client_id"] != client_id or not secret
                     or grant["redirect_uri"] != body.get("redirect_uri") or body.get("grant_type") != "authorization_code"):
                 return self.reply(400, {"error": "invalid_grant", "error_description": "Invalid code."})
             name = grant["workspace"]
             existing = next((w for w in STATE["workspaces"].values() if w["name"] == name), None)
-            token = "ntn_" + secrets.token_urlsafe(24)
             workspace = dict(existing) if existing else {"id": str(uuid.uuid4()), "name": name, "bot_id": str(uuid.uuid4())}
-            STATE["workspaces"][token] = workspace
-            return self.reply(200, {"access_token": token, "token_type": "bearer", "bot_id": workspace["bot_id"],
-                                    "workspace_id": workspace["id"], "workspace_name": name,
-                                    "owner": {"type": "user", "user": {"object": "user", "id": str(uuid.uuid4())}}})
+            return self.reply(200, self.grant_tokens(client_id, workspace))
         return self.reply(*error(404, "object_not_found", "Not found"))
+
+    def grant_tokens(self, client_id, workspace):
+        """A new access token (and, with the setting `refresh_tokens`, a refresh token and
+        `expires_in`, as newer public integrations get)."""
+        token = "ntn_" + secrets.token_urlsafe(24)
+        STATE["workspaces"][token] = workspace
+        answer = {"access_token": token, "token_type": "bearer", "bot_id": workspace["bot_id"],
+                  "workspace_id": workspace["id"], "workspace_name": workspace["name"],
+                  "owner": {"type": "user", "user": {"object": "user", "id": str(uuid.uuid4())}}}
+        if STATE.get("refresh_tokens"):
+            refresh = "nrt_" + secrets.token_urlsafe(24)
+            STATE.setdefault("refresh", {})[refresh] = {"client_id": client_id, "workspace": workspace}
+            answer["refresh_token"] = refresh
+            answer["expires_in"] = STATE.get("expires_in", 3600)
+        return answer
 
     def source_json(self, source):
         return {"object": "data_source", "id": source["id"], "title": rich(source["title"]),
@@ -480,6 +498,15 @@ class Handler(BaseHTTPRequestHandler):
                 item["steps"] = [STATE["blocks"][b] for b in page["_children"] if not STATE["blocks"][b]["in_trash"]]
                 out.append(item)
             return self.reply(200, out)
+        if head == "expire" and method == "POST":
+            # Every access token of the workspace stops working (401); refresh tokens too
+            # with {"refresh": true}.
+            for token in [t for t, w in STATE["workspaces"].items() if w["name"] == body["workspace"]]:
+                del STATE["workspaces"][token]
+            if body.get("refresh"):
+                STATE["refresh"] = {r: h for r, h in STATE.get("refresh", {}).items()
+                                    if h["workspace"]["name"] != body["workspace"]}
+            return self.reply(200, {})
         if head == "fail" and method == "POST":
             body.setdefault("times", 1)
             STATE["failures"].append(body)

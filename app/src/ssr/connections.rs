@@ -244,6 +244,29 @@ pub async fn store_access(db: &Db, id: &str, access_secret: &str, expires_at: i6
     write.commit().await
 }
 
+/// Stores renewed tokens (a rotated refresh token replaces the old one).
+pub async fn store_tokens(
+    db: &Db,
+    id: &str,
+    access_secret: &str,
+    expires_at: i64,
+    refresh_secret: Option<&str>,
+) -> Result<(), AppError> {
+    let mut write = changes::begin_unowned(db).await?;
+    sqlx::query(
+        "UPDATE connections SET access_secret = $1, access_expires_at = $2, updated_at = $3,
+                refresh_secret = COALESCE($4, refresh_secret) WHERE id = $5",
+    )
+    .bind(access_secret)
+    .bind(expires_at)
+    .bind(now_ms())
+    .bind(refresh_secret)
+    .bind(id)
+    .execute(&mut *write)
+    .await?;
+    write.commit().await
+}
+
 /// The service refused the grant: the connection shows "reconnect", its calendars stop
 /// syncing until the person connects again, and the person is emailed once (until they
 /// connect again) with a link to the sync page. Never silent staleness.

@@ -36,6 +36,10 @@ pub const API_URL: &str = "https://api.notion.com/v1";
 /// The API version Calento speaks (data sources).
 pub const VERSION: &str = "2025-09-03";
 const TOKEN_PURPOSE: &str = "notion-token";
+/// A public integration's refresh token (newer integrations get one with the access token).
+const REFRESH_PURPOSE: &str = "notion-refresh";
+/// A refreshable access token is renewed this long before Notion said it expires.
+const REFRESH_BEFORE_MS: i64 = 5 * 60_000;
 /// At most three requests per second per integration.
 const SPACING: Duration = Duration::from_millis(340);
 const PAGE: &str = "/settings/connections";
@@ -94,13 +98,74 @@ impl Notion {
             .ok_or_else(|| ApiError::Setup("CALENTO_SECRET_KEY is not set: connected accounts cannot be used".into()))
     }
 
-    /// The connection's integration token.
-    pub fn token(&self, connection: &ConnectionRow) -> Result<String, ApiError> {
+    /// The connection's token: an internal integration's, or a public integration's access
+    /// token, renewed with its refresh token shortly before it expires.
+    pub async fn token(&self, db: &Db, connection: &ConnectionRow) -> Result<String, ApiError> {
         let sealed =
             connection.access_secret.as_deref().ok_or_else(|| ApiError::Revoked("no token is stored".into()))?;
-        self.secrets()?
+        let token = self
+            .secrets()?
             .open(TOKEN_PURPOSE, sealed)
-            .map_err(|_| ApiError::Revoked("the stored token cannot be opened (CALENTO_SECRET_KEY changed?)".into()))
+            .map_err(|_| ApiError::Revoked("the stored token cannot be opened (CALENTO_SECRET_KEY changed?)".into()))?;
+        let expiring = connection.access_expires_at.is_some_and(|at| at - REFRESH_BEFORE_MS <= now_ms());
+        if connection.refresh_secret.is_some() && expiring {
+            return self.refresh(db, connection).await;
+        }
+        Ok(token)
+    }
+
+    /// Renews a public integration's access token with its refresh token (Notion rotates
+    /// both). A refused refresh token means the person must connect again.
+    pub async fn refresh(&self, db: &Db, connection: &ConnectionRow) -> Result<String, ApiError> {
+        let secrets = self.secrets()?;
+        let refresh = connection
+            .refresh_secret
+            .as_deref()
+            .and_then(|s| secrets.open(REFRESH_PURPOSE, s).ok())
+            .ok_or_else(|| ApiError::Revoked("Notion refused the token and no refresh token is stored".into()))?;
+        let (client_id, secret) = self.client_id.as_ref().ok_or_else(|| {
+            ApiError::Setup("CALENTO_NOTION_CLIENT_ID is not set: the token cannot be renewed".into())
+        })?;
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+        let body = json!({ "grant_type": "refresh_token", "refresh_token": refresh });
+        let builder = Request::post(format!("{}/oauth/token", self.api))
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .header("Notion-Version", VERSION)
+            .header(header::ACCEPT, "application/json");
+        let (status, _, answer) = crate::google::send_json(&self.client, builder, Some(&body), "Notion").await?;
+        match status {
+            200..=299 => {
+                let access = answer["access_token"]
+                    .as_str()
+                    .ok_or_else(|| ApiError::Status(status, "Notion's token answer has no access token".into()))?;
+                let rotated = answer["refresh_token"].as_str().map(|r| secrets.seal(REFRESH_PURPOSE, r));
+                let expires_at = expiry(&answer);
+                connections::store_tokens(
+                    db,
+                    &connection.id,
+                    &secrets.seal(TOKEN_PURPOSE, access),
+                    expires_at,
+                    rotated.as_deref(),
+                )
+                .await
+                .map_err(|e| ApiError::Transport(format!("storage: {e}")))?;
+                Ok(access.to_owned())
+            }
+            400 | 401 => {
+                let reason = answer["error_description"]
+                    .as_str()
+                    .or(answer["message"].as_str())
+                    .unwrap_or("Notion refused the refresh token")
+                    .chars()
+                    .take(200)
+                    .collect::<String>();
+                let _ = connections::needs_reconnect(db, connection, &reason, &self.base_url).await;
+                Err(ApiError::Revoked(reason))
+            }
+            429 => Err(ApiError::RateLimited(None)),
+            _ => Err(ApiError::Status(status, "renewing Notion's token".into())),
+        }
     }
 
     /// Waits for the integration's turn: calls at least [`SPACING`] apart.
@@ -197,7 +262,7 @@ pub async fn connect(
     if token.is_empty() || token.len() > 500 || !token.bytes().all(|b| b.is_ascii_graphic()) {
         return fail("Paste the integration's secret (it starts with ntn_ or secret_).");
     }
-    match finish(&state.db, &notion, &user_id, &token).await {
+    match finish(&state.db, &notion, &user_id, &token, None).await {
         Ok(()) => redirect(&format!("{PAGE}?connected=notion")),
         Err(message) => fail(message),
     }
@@ -314,13 +379,31 @@ pub async fn callback(
     };
     let token: Value = serde_json::from_slice(answer.body()).unwrap_or(Value::Null);
     let Some(access) = token["access_token"].as_str() else { return fail(again) };
-    match finish(&state.db, &notion, &pending.user_id, access).await {
+    let refresh = token["refresh_token"].as_str().map(|r| (r, expiry(&token)));
+    match finish(&state.db, &notion, &pending.user_id, access, refresh).await {
         Ok(()) => redirect(&format!("{PAGE}?connected=notion")),
         Err(message) => fail(message),
     }
 }
 
-async fn finish(db: &Db, notion: &Notion, user_id: &str, token: &str) -> Result<(), String> {
+/// When an access token expires (`expires_in` seconds from now; never, when Notion does not
+/// say).
+fn expiry(answer: &Value) -> i64 {
+    answer["expires_in"]
+        .as_i64()
+        .filter(|s| *s > 0)
+        .map_or(i64::MAX / 4, |s| now_ms().saturating_add(s.saturating_mul(1000)))
+}
+
+/// Stores a connection: the token (an internal integration's, or a public integration's
+/// access token with its refresh token and expiry).
+async fn finish(
+    db: &Db,
+    notion: &Notion,
+    user_id: &str,
+    token: &str,
+    refresh: Option<(&str, i64)>,
+) -> Result<(), String> {
     let secrets = notion.secrets().map_err(|e| e.to_string())?;
     let me = notion.call(token, Method::GET, "/users/me", None).await.map_err(|e| match e {
         ApiError::Revoked(_) => "Notion did not accept that token.".to_owned(),
@@ -334,11 +417,12 @@ async fn finish(db: &Db, notion: &Notion, user_id: &str, token: &str) -> Result<
         provider: "notion".into(),
         account,
         external_id: workspace,
-        refresh_secret: None,
+        refresh_secret: refresh.map(|(r, _)| secrets.seal(REFRESH_PURPOSE, r)),
         access_secret: secrets.seal(TOKEN_PURPOSE, token),
-        // Internal integration tokens do not expire.
-        access_expires_at: i64::MAX / 4,
-        scopes: "internal integration".into(),
+        // Internal integration tokens do not expire; an access token with a refresh token
+        // until Notion says.
+        access_expires_at: refresh.map_or(i64::MAX / 4, |(_, at)| at),
+        scopes: if refresh.is_some() { "public integration" } else { "internal integration" }.into(),
     };
     let connection = connections::save_grant(db, user_id, &grant).await.map_err(|e| e.to_string())?;
     connections::save_listed(db, &connection, &listed).await.map_err(|e| e.to_string())?;

@@ -430,19 +430,24 @@ impl<'a> Session<'a> {
             .await
             .map_err(storage)?
             .ok_or(ApiError::NotFound)?;
-        let token = match notion.token(&connection) {
+        let reconnect = |reason: String| async {
+            let _ = connections::needs_reconnect(db, &connection, &reason, &notion.base_url).await;
+            ApiError::Revoked(reason)
+        };
+        let mut token = match notion.token(db, &connection).await {
             Ok(token) => token,
-            Err(ApiError::Revoked(reason)) => {
-                let _ = connections::needs_reconnect(db, &connection, &reason, &notion.base_url).await;
-                return Err(ApiError::Revoked(reason));
-            }
+            Err(ApiError::Revoked(reason)) => return Err(reconnect(reason).await),
             Err(other) => return Err(other),
         };
-        let source = match notion.call(&token, Method::GET, &format!("/data_sources/{}", row.remote_id), None).await {
-            Err(ApiError::Revoked(reason)) => {
-                let _ = connections::needs_reconnect(db, &connection, &reason, &notion.base_url).await;
-                return Err(ApiError::Revoked(reason));
-            }
+        let path = format!("/data_sources/{}", row.remote_id);
+        let mut answer = notion.call(&token, Method::GET, &path, None).await;
+        if matches!(answer, Err(ApiError::Revoked(_))) && connection.refresh_secret.is_some() {
+            // Refused before its time: renewed once, then asked again.
+            token = notion.refresh(db, &connection).await?;
+            answer = notion.call(&token, Method::GET, &path, None).await;
+        }
+        let source = match answer {
+            Err(ApiError::Revoked(reason)) => return Err(reconnect(reason).await),
             other => other?,
         };
         let schema = source["properties"].as_object().cloned().unwrap_or_default();

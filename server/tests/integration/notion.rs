@@ -468,7 +468,12 @@ async fn a_workspace_connects_by_signing_in_to_notion(backend: Backend) {
     )
     .await;
     fake.control("POST", "/workspaces", json!({ "token": "ntn_owner", "name": "Globex", "id": "ws-globex" })).await;
-    fake.control("POST", "/sources", json!({ "token": "ntn_owner", "title": "Team tasks" })).await;
+    let source = fake.control("POST", "/sources", json!({ "token": "ntn_owner", "title": "Team tasks" })).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // A newer public integration: access tokens expire and come with a refresh token.
+    fake.control("POST", "/settings", json!({ "refresh_tokens": true, "expires_in": 3600 })).await;
     let browser = app.browser();
     assert_eq!(browser.register("oauth@example.org", "Olga OAuth").await.status, 200);
     let token = crate::api::token_of(&browser).await;
@@ -513,6 +518,36 @@ async fn a_workspace_connects_by_signing_in_to_notion(backend: Backend) {
     // A replayed callback (the state was spent) connects nothing more.
     let replay = browser.get(&format!("{}?{}", back.path(), back.query().unwrap_or_default())).await;
     assert!(replay.header("location").is_some_and(|l| l.contains("err=")));
+
+    // The refresh token is sealed too; when Notion stops taking the access token, Calento
+    // renews it (Notion rotates both) and the sync goes on.
+    let refresh_before: String = sqlx::query_scalar("SELECT refresh_secret FROM connections")
+        .fetch_one(app.state.db.read())
+        .await
+        .expect("refresh");
+    assert!(refresh_before.starts_with("v1.") && !refresh_before.contains("nrt_"), "sealed at rest");
+    let connection = list[0]["id"].as_str().expect("id").to_owned();
+    let database = list[0]["calendars"][0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/connections/{connection}/calendars/{database}");
+    assert_eq!(app.api("PATCH", &path, &token, Some(json!({"mode": "two_way"}))).await.status, 200);
+    settle(&app).await;
+    fake.control("POST", "/expire", json!({ "workspace": "Globex" })).await;
+    fake.control("POST", &format!("/pages/{source}"), json!({ "values": { "Name": "Renew the lease" } })).await;
+    sync_now(&app, &token, &connection).await;
+    assert_eq!(task(&app, &token, "Renew the lease").await["status"], "todo");
+    let list = app.api("GET", "/api/v1/connections", &token, None).await.json();
+    assert_eq!(list[0]["status"], "ok", "{list}");
+    assert!(list[0]["calendars"][0]["error"].is_null(), "{list}");
+    let refresh_after: String = sqlx::query_scalar("SELECT refresh_secret FROM connections")
+        .fetch_one(app.state.db.read())
+        .await
+        .expect("refresh");
+    assert_ne!(refresh_after, refresh_before, "the rotated refresh token is kept");
+    // Both refused: "reconnect", not silence.
+    fake.control("POST", "/expire", json!({ "workspace": "Globex", "refresh": true })).await;
+    sync_now(&app, &token, &connection).await;
+    let list = app.api("GET", "/api/v1/connections", &token, None).await.json();
+    assert_eq!(list[0]["status"], "reconnect", "{list}");
 }
 
 /// The sub-item pages of a page in Notion (not trashed): (title, status), in creation order.
