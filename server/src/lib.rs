@@ -244,6 +244,16 @@ pub fn spawn_upkeep(state: AppState) {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
+            // One process a round, however many share the database (the lease outlives
+            // the round, so the others skip it).
+            match app::ssr::leases::take(&state.db, "upkeep", Duration::from_secs(540)).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "taking the upkeep lease");
+                    continue;
+                }
+            }
             if let Err(error) = store.delete_expired().await {
                 tracing::warn!(%error, "deleting expired sessions");
             }

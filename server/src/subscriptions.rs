@@ -128,6 +128,19 @@ impl Poller {
     /// the calendar as it stands afterwards (a failed fetch is in its `poll_error`).
     pub async fn poll(&self, db: &Db, calendar_id: &str) -> Result<CalendarRow, AppError> {
         let _polling = InFlight::acquire(calendar_id).await;
+        // Another server process fetching it right now: its result is the answer.
+        let lease = format!("subscription:{calendar_id}");
+        if !app::ssr::leases::take(db, &lease, FETCH_TIMEOUT + Duration::from_secs(300)).await? {
+            return subscriptions::find(db, calendar_id).await;
+        }
+        let outcome = self.poll_held(db, calendar_id).await;
+        if let Err(error) = app::ssr::leases::give_back(db, &lease).await {
+            tracing::warn!(%error, "giving back a subscription's lease");
+        }
+        outcome
+    }
+
+    async fn poll_held(&self, db: &Db, calendar_id: &str) -> Result<CalendarRow, AppError> {
         let calendar = subscriptions::find(db, calendar_id).await?;
         let Some(url) = calendar.source_url.clone() else {
             return Err(AppError::bad_request("This calendar is not a subscription."));

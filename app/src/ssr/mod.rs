@@ -17,6 +17,7 @@ pub mod ical;
 pub mod identities;
 pub mod instance;
 pub mod jobs;
+pub mod leases;
 pub mod login_limits;
 pub mod mail;
 pub mod motivation;

@@ -31,7 +31,7 @@ use app::ssr::calendars::CalendarRow;
 use app::ssr::changes::{self, Write};
 use app::ssr::connections::{self, Counts, ItemRow, RemoteCalendarRow};
 use app::ssr::events::{self, EventRow};
-use app::ssr::{Db, jobs, new_id, now_ms};
+use app::ssr::{Db, jobs, leases, new_id, now_ms};
 
 use super::convert::{self, FIELDS};
 use super::{ApiError, Google};
@@ -106,6 +106,39 @@ async fn run(services: &Services, db: &Db, id: &str, job: Job) -> Result<(), Str
         .map(|mut running| running.entry(id.to_owned()).or_default().clone())
         .map_err(|_| "the sync lock is poisoned".to_owned())?;
     let _turn = lock.lock().await;
+    // And one process at a time, however many share the database: another process
+    // syncing this calendar now means this run comes again shortly.
+    let lease = format!("sync:{id}");
+    match leases::take(db, &lease, SYNC_LEASE).await {
+        Ok(true) => {}
+        Ok(false) => return again_soon(db, id, job).await,
+        Err(error) => return Err(error.to_string()),
+    }
+    let outcome = run_held(services, db, id, job).await;
+    if let Err(error) = leases::give_back(db, &lease).await {
+        tracing::warn!(%error, "giving back a sync lease");
+    }
+    outcome
+}
+
+/// How long a sync may hold its calendar before another process may take over (a
+/// process that died mid-sync blocks the calendar no longer than this).
+const SYNC_LEASE: Duration = Duration::from_secs(15 * 60);
+
+/// Queues the job again in a few seconds (another process holds the calendar).
+async fn again_soon(db: &Db, id: &str, job: Job) -> Result<(), String> {
+    let at = now_ms() + 5_000 + jitter(5_000);
+    match job {
+        Job::Pull => {
+            let mut write = changes::begin_unowned(db).await.map_err(|e| e.to_string())?;
+            connections::queue_sync(&mut write, id, at).await.map_err(|e| e.to_string())?;
+            write.commit().await.map_err(|e| e.to_string())
+        }
+        Job::Push => connections::queue_push_at(db, id, at).await.map_err(|e| e.to_string()),
+    }
+}
+
+async fn run_held(services: &Services, db: &Db, id: &str, job: Job) -> Result<(), String> {
     let row = match connections::remote_calendar(db, id).await {
         Ok(row) => row,
         Err(app::AppError::NotFound) => return Ok(()),

@@ -30,6 +30,7 @@ on_both_backends!(
     googles_push_notifications_queue_a_poll_and_channels_are_renewed,
     disconnecting_revokes_the_grant_and_removes_what_was_asked,
     a_moved_or_removed_occurrence_is_an_exception_in_google,
+    a_calendar_syncs_in_one_process_at_a_time,
 );
 
 pub(crate) const SECRET_KEY: &str = "test-secret-key-for-sealing-tokens-0123456789";
@@ -1062,4 +1063,41 @@ async fn a_moved_or_removed_occurrence_is_an_exception_in_google(backend: Backen
     assert_eq!(starts, vec!["2030-03-04T14:00:00Z", "2030-03-07T14:00:00Z", "2030-03-08T14:00:00Z"]);
     // Nothing went wrong on the way.
     assert!(remote(&connections(&app, &host.token).await, email)["error"].is_null());
+}
+
+/// Another server process syncing the calendar (it holds the calendar's lease) makes this
+/// process's sync wait and come again, not run alongside it.
+async fn a_calendar_syncs_in_one_process_at_a_time(backend: Backend) {
+    let fake = GoogleFake::start().await;
+    let app = app_with(backend, &fake, &[]).await;
+    let (browser, host) = host(&app, "lease@example.org").await;
+    let email = "lease@gmail.test";
+    fake.control("POST", "/accounts", json!({ "email": email })).await;
+    connect(&browser, &fake, email).await;
+    settle(&app).await;
+    let list = connections(&app, &host.token).await;
+    let connection = list[0]["id"].as_str().expect("id").to_owned();
+    let primary = remote(&list, email)["id"].as_str().expect("id").to_owned();
+    let lease = format!("sync:{primary}");
+    let minute = Duration::from_secs(60);
+    assert!(app::ssr::leases::take_as(&app.state.db, &lease, "another-process", minute).await.expect("lease"));
+    fake.put(email, timed("later1", "Dentist", "2030-01-14T09:00:00-05:00", "2030-01-14T10:00:00-05:00")).await;
+    let lists_before = fake.log().await.iter().filter(|r| r["method"] == "GET").count();
+    sync_now(&app, &host.token, &connection).await;
+    let dentist = || async {
+        occurrences(&app, &host.token, "2030-01-14T00:00:00Z", "2030-01-15T00:00:00Z")
+            .await
+            .iter()
+            .any(|o| o["summary"] == "Dentist")
+    };
+    assert!(!dentist().await, "not synced while another process holds the calendar");
+    assert_eq!(fake.log().await.iter().filter(|r| r["method"] == "GET").count(), lists_before, "Google not asked");
+    // The other process is done: the postponed sync runs by itself.
+    app::ssr::leases::give_back_as(&app.state.db, &lease, "another-process").await.expect("give back");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dentist().await {
+        assert!(Instant::now() < deadline, "the postponed sync never ran");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app::ssr::leases::holder(&app.state.db, &lease).await.expect("holder"), None, "given back");
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     tokens_are_stored_hashed_listed_and_revoked,
     login_failures_count_per_account_and_address_within_the_window,
     concurrent_registrations_of_one_email_create_one_account,
+    a_lease_is_held_by_one_process_at_a_time,
 );
 
 async fn open(backend: Backend) -> Db {
@@ -214,4 +215,38 @@ async fn futures_join_all<T>(handles: impl Iterator<Item = tokio::task::JoinHand
         out.push(handle.await.expect("task"));
     }
     out
+}
+
+/// Two connections to one database play two server processes: a lease (a sync, a
+/// subscription's fetch, the upkeep) is held by one of them at a time, runs out by itself,
+/// and of many racing for a free lease exactly one gets it.
+async fn a_lease_is_held_by_one_process_at_a_time(backend: Backend) {
+    use app::ssr::leases::{give_back_as, holder, take_as};
+    use std::time::Duration;
+    let url = fresh_database(backend).await;
+    let one = Db::connect(&url, 5).await.expect("first process");
+    let two = Db::connect(&url, 5).await.expect("second process");
+    let minute = Duration::from_secs(60);
+    assert!(take_as(&one, "sync:a", "p1", minute).await.expect("take"));
+    assert!(!take_as(&two, "sync:a", "p2", minute).await.expect("take"), "held by the first");
+    assert!(take_as(&two, "sync:b", "p2", minute).await.expect("take"), "another lease is free");
+    assert!(take_as(&one, "sync:a", "p1", minute).await.expect("take"), "the holder extends it");
+    give_back_as(&two, "sync:a", "p2").await.expect("give back");
+    assert_eq!(holder(&one, "sync:a").await.expect("holder").as_deref(), Some("p1"), "only the holder gives it back");
+    give_back_as(&one, "sync:a", "p1").await.expect("give back");
+    assert!(take_as(&two, "sync:a", "p2", Duration::from_millis(1)).await.expect("take"), "free again");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(holder(&one, "sync:a").await.expect("holder"), None, "run out");
+    assert!(take_as(&one, "sync:a", "p1", minute).await.expect("take"), "a lease that ran out is taken over");
+    // Twenty takers at once, half on each connection: one wins.
+    let mut racers = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let db = if i % 2 == 0 { one.clone() } else { two.clone() };
+        racers.spawn(async move { take_as(&db, "upkeep", &format!("racer{i}"), minute).await.expect("take") });
+    }
+    let mut won = 0;
+    while let Some(taken) = racers.join_next().await {
+        won += usize::from(taken.expect("racer"));
+    }
+    assert_eq!(won, 1);
 }
