@@ -22,6 +22,9 @@ Usage:
   calento-server jobs list [--status queued|running|done|dead]
                                       list background jobs (emails, reminders), newest first
   calento-server jobs retry ID        queue a dead job again
+  calento-server health [--url URL]   ask the server on CALENTO_ADDR (or URL) whether it is
+                                      ready: exit 0 when it is, 1 when not (a container's
+                                      HEALTHCHECK; no curl needed)
   calento-server --help               show this help";
 
 /// What the command line asks for.
@@ -29,11 +32,30 @@ Usage:
 pub enum Command {
     Serve,
     Help,
-    CreateUser { email: String, name: String, username: String, time_zone: String },
-    MakeAdmin { email: String },
-    CreateToken { email: String, name: String, scopes: calento::scope::Scopes },
-    ListJobs { status: Option<String> },
-    RetryJob { id: String },
+    CreateUser {
+        email: String,
+        name: String,
+        username: String,
+        time_zone: String,
+    },
+    MakeAdmin {
+        email: String,
+    },
+    CreateToken {
+        email: String,
+        name: String,
+        scopes: calento::scope::Scopes,
+    },
+    ListJobs {
+        status: Option<String>,
+    },
+    RetryJob {
+        id: String,
+    },
+    /// Asks a running server's `/health/ready` (the address, or CALENTO_ADDR's).
+    Health {
+        url: Option<String>,
+    },
 }
 
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
@@ -54,6 +76,10 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
     match words.as_slice() {
         [] | ["serve"] => Ok(Command::Serve),
         ["--help" | "-h" | "help"] => Ok(Command::Help),
+        ["health", rest @ ..] => {
+            let pairs = flags(rest, &["--url"])?;
+            Ok(Command::Health { url: get(&pairs, "--url") })
+        }
         ["user", "create", rest @ ..] => {
             let pairs = flags(rest, &["--email", "--name", "--username", "--time-zone"])?;
             Ok(Command::CreateUser {
@@ -152,6 +178,7 @@ pub async fn run(db: &Db, command: Command, stdin: &mut dyn BufRead) -> Result<S
             Ok(format!("job {id} is queued again"))
         }
         Command::Serve | Command::Help => Ok(USAGE.to_owned()),
+        Command::Health { url } => health(url.as_deref().unwrap_or("http://127.0.0.1:3000")).await,
     }
 }
 
@@ -162,6 +189,34 @@ fn describe(error: app::AppError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// `calento-server health`: one `GET /health/ready` to the server at `base` (an `http://`
+/// address; a wildcard listen address means this machine), within five seconds. `Ok` with
+/// the answer's body when it is 200, else why not.
+pub async fn health(base: &str) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = base.trim().strip_prefix("http://").ok_or("health: the address must start with http://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.replacen("0.0.0.0", "127.0.0.1", 1).replacen("[::]", "[::1]", 1);
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(authority.as_str())
+            .await
+            .map_err(|e| format!("health: cannot reach {authority}: {e}"))?;
+        let request = format!(
+            "GET /health/ready HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: calento-health\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.map_err(|e| format!("health: {e}"))?;
+        let mut answer = Vec::new();
+        stream.take(64 * 1024).read_to_end(&mut answer).await.map_err(|e| format!("health: {e}"))?;
+        Ok::<_, String>(String::from_utf8_lossy(&answer).into_owned())
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), ask)
+        .await
+        .map_err(|_| format!("health: {authority} did not answer within 5 seconds"))??;
+    let status = answer.split(' ').nth(1).unwrap_or_default();
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.trim()).unwrap_or_default();
+    if status == "200" { Ok(body.to_owned()) } else { Err(format!("health: not ready ({status}) {body}")) }
 }
 
 #[cfg(test)]
@@ -177,6 +232,12 @@ mod tests {
     #[test]
     fn commands_parse_with_their_options() {
         assert_eq!(parse_args(&[]), Ok(Command::Serve));
+        assert_eq!(parse_args(&args("health")), Ok(Command::Health { url: None }));
+        assert_eq!(
+            parse_args(&args("health --url http://127.0.0.1:3000")),
+            Ok(Command::Health { url: Some("http://127.0.0.1:3000".into()) })
+        );
+        assert!(parse_args(&args("health --port 3000")).is_err());
         assert_eq!(
             parse_args(&args("user create --email a@b.org --name Ada")),
             Ok(Command::CreateUser {

@@ -32,6 +32,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Health { url } = &command {
+        // Asks the running server; opens no database (it may be the database that is down).
+        let base = url.clone().unwrap_or_else(|| format!("http://{}", config.addr));
+        return match admin::health(&base).await {
+            Ok(body) => {
+                println!("{body}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("calento-server: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     server::init_tracing(&config);
     let state = match server::open_state(&config).await {
         Ok(state) => state,

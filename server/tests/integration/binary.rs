@@ -182,3 +182,81 @@ fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
     (child, url)
 }
+
+/// The uid a process runs as (`/proc/PID/status`).
+fn uid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().next()?.parse().ok())
+}
+
+/// The container's runtime contract (Dockerfile): the binary, started as a non-root user
+/// from a directory holding only `site/` and a `/data`-like volume, with the environment
+/// the image sets, serves; `calento-server health` exits 0 when it is ready and 1 when
+/// nothing answers. (Images cannot be built on these machines; this is what they run.)
+#[test]
+fn the_container_contract_holds_as_a_non_root_user() {
+    const NOBODY: &str = "65534";
+    let dir = temp_dir();
+    std::fs::create_dir_all(dir.join("site/pkg")).expect("site");
+    std::fs::write(dir.join("site/favicon.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").expect("a public file");
+    std::fs::create_dir_all(dir.join("data")).expect("volume");
+    let binary = dir.join("calento-server");
+    std::fs::copy(BIN, &binary).expect("the binary, as the image holds it");
+    let root = uid_of(std::process::id()) == Some(0);
+    if root {
+        let owned =
+            Command::new("chown").args(["-R", &format!("{NOBODY}:{NOBODY}"), "data"]).current_dir(&dir).status();
+        assert!(owned.is_ok_and(|s| s.success()), "chown the volume");
+    }
+    // What the image sets (but a free port instead of 0.0.0.0:3000).
+    let image_env = |command: &mut Command| {
+        command
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("CALENTO_LOG", "warn")
+            .env("CALENTO_SITE_ROOT", dir.join("site"))
+            .env("DATABASE_URL", format!("sqlite://{}/data/calento.db", dir.display()));
+    };
+    let as_image_user = |args: &[&str]| -> Command {
+        let mut command = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"]).arg(&binary);
+            c
+        } else {
+            Command::new(&binary)
+        };
+        command.args(args);
+        image_env(&mut command);
+        command
+    };
+    // Nothing listens yet: not healthy.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let down = as_image_user(&["health", "--url", &format!("http://127.0.0.1:{port}")]).output().expect("health");
+    assert_eq!(down.status.code(), Some(1), "{}", String::from_utf8_lossy(&down.stderr));
+
+    let mut child = as_image_user(&[])
+        .env("CALENTO_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+    if root {
+        assert_eq!(uid_of(child.id()), Some(65534), "runs as the image's user, not root");
+    }
+    // Healthy, asked at the address the server was given (as the image's HEALTHCHECK does).
+    let up = as_image_user(&["health"]).env("CALENTO_ADDR", format!("0.0.0.0:{port}")).output().expect("health");
+    assert_eq!(up.status.code(), Some(0), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(String::from_utf8_lossy(&up.stdout).contains("\"database\":\"ok\""));
+    assert!(dir.join("data/calento.db").exists(), "the database on the volume");
+    let (status, body) = get(&format!("http://127.0.0.1:{port}/favicon.svg"), None);
+    assert_eq!(status, 200, "{body}");
+    let status = terminate(&mut child);
+    assert!(status.success(), "{status:?}");
+    let after = as_image_user(&["health", "--url", &format!("http://127.0.0.1:{port}")]).output().expect("health");
+    assert_eq!(after.status.code(), Some(1));
+}
