@@ -36,6 +36,10 @@ pub enum AppError {
     /// again (410).
     #[error("{message}")]
     CursorExpired { message: String },
+    /// The database cannot be reached right now (stopped, restarting, every connection
+    /// busy): try again shortly (503 with Retry-After).
+    #[error("The service is briefly unavailable. Please try again in a moment.")]
+    Unavailable,
     /// A fault on our side; the details are in the server log under the request id.
     #[error("Something went wrong on our side. Please try again.")]
     Unexpected,
@@ -74,6 +78,7 @@ impl AppError {
             Self::SlotTaken { .. } => "slot_taken",
             Self::Conflict { .. } => "conflict",
             Self::CursorExpired { .. } => "cursor_expired",
+            Self::Unavailable => "unavailable",
             Self::Unexpected => "unexpected",
         }
     }
@@ -88,6 +93,7 @@ impl AppError {
             Self::BadRequest { .. } => 400,
             Self::SlotTaken { .. } | Self::Conflict { .. } => 409,
             Self::CursorExpired { .. } => 410,
+            Self::Unavailable => 503,
             Self::Unexpected => 500,
         }
     }

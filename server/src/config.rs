@@ -31,6 +31,9 @@ pub struct Config {
     pub trust_proxy: bool,
     pub site_root: String,
     pub shutdown_grace_secs: u64,
+    /// Requests served at once and how long one may take, per class (pages, API, public
+    /// booking, imports): beyond either, 503 with Retry-After.
+    pub load: crate::ops::LoadLimits,
     /// Days the change feed keeps changes (older cursors answer 410).
     pub changes_retention_days: u32,
     /// Request budgets; 0 turns one off.
@@ -124,6 +127,16 @@ pub const SETTINGS: &[Setting] = &[
         var: "CALENTO_SITE_ROOT",
         default: "target/site",
         meaning: "Folder with the built pkg/ (JS, WASM, CSS) and public files.",
+    },
+    Setting {
+        var: "CALENTO_MAX_IN_FLIGHT",
+        default: "64,128,128,2",
+        meaning: "Requests served at once per class: pages, API (with CalDAV and server functions), public booking, imports. Past it a request gets 503 with Retry-After at once; nothing queues without bound. Health checks, static files and live-update streams are not counted.",
+    },
+    Setting {
+        var: "CALENTO_REQUEST_TIMEOUT_SECS",
+        default: "30,60,15,300",
+        meaning: "How long a request of each class (same order) may take before it is answered 503 with Retry-After (what it was doing is rolled back).",
     },
     Setting {
         var: "CALENTO_SHUTDOWN_GRACE_SECS",
@@ -496,6 +509,25 @@ impl Config {
                 .or_else(|| get("LEPTOS_SITE_ROOT"))
                 .unwrap_or_else(|| "target/site".to_owned()),
             shutdown_grace_secs: number("CALENTO_SHUTDOWN_GRACE_SECS", 10, 0, 3600)?,
+            load: {
+                let four = |var: &str, default: &str, max: u64| -> Result<[u64; 4], ConfigError> {
+                    let text = get(var).unwrap_or_else(|| default.to_owned());
+                    let values: Vec<u64> = text.split(',').filter_map(|v| v.trim().parse().ok()).collect();
+                    match values.as_slice() {
+                        [a, b, c, d] if values.iter().all(|v| (1..=max).contains(v)) => Ok([*a, *b, *c, *d]),
+                        _ => Err(bad(
+                            var,
+                            format!(
+                                "expected four whole numbers from 1 to {max} (pages,api,public,imports), got {text:?}"
+                            ),
+                        )),
+                    }
+                };
+                crate::ops::LoadLimits {
+                    in_flight: four("CALENTO_MAX_IN_FLIGHT", "64,128,128,2", 100_000)?,
+                    timeout_secs: four("CALENTO_REQUEST_TIMEOUT_SECS", "30,60,15,300", 86_400)?,
+                }
+            },
             changes_retention_days: small(number("CALENTO_CHANGES_RETENTION_DAYS", 30, 1, 3650)?),
             rate_limits: RateLimits {
                 public: Limit::per_minute(small(number("CALENTO_PUBLIC_RATE_PER_MINUTE", 300, 0, 1_000_000)?)),

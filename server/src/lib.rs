@@ -110,6 +110,14 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let body_limits = ops::BodyLimits { default: config.max_body_bytes, import: config.max_import_bytes };
     let secure_cookies = config.secure_cookies();
     let pages = page_cache::PageCache::new(&state.db);
+    let shed = ops::Shed::new(
+        config.load,
+        routes
+            .iter()
+            .filter_map(|r| r.path().trim_start_matches('/').split('/').next().map(str::to_owned))
+            .filter(|s| !s.is_empty() && !s.starts_with(':') && !s.starts_with('*'))
+            .collect(),
+    );
 
     let sessions = {
         let secure = config.secure_cookies();
@@ -165,6 +173,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(move |req, next| ops::limit_body(body_limits, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| ops::shed(shed.clone(), req, next)))
         .layer(axum::middleware::from_fn(ops::observe))
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(subscriptions::Poller::new(config.outbound(), config.max_import_bytes)))

@@ -114,7 +114,13 @@ pub async fn live() -> Json<serde_json::Value> {
 }
 
 pub async fn ready(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
+    // A database that does not answer (stopped, or every connection stuck) is as down as
+    // one that refuses: the check answers within two seconds either way, and recovers by
+    // itself when the database does (the pool reconnects).
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping())
+        .await
+        .unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut));
+    match answer {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
@@ -336,6 +342,9 @@ pub async fn server_fn_errors(secure: bool, request: Request, next: Next) -> Res
     {
         parts.headers.insert(header::RETRY_AFTER, value);
     }
+    if error == AppError::Unavailable {
+        parts.headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
     Response::from_parts(parts, Body::from(bytes))
 }
 
@@ -367,6 +376,114 @@ async fn with_form_draft(secure: bool, mut request: Request, next: Next) -> Resp
     response
 }
 
+/// How much is served at once, and for how long, per class of request (see [`shed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Requests in flight: pages, API, public booking, imports.
+    pub in_flight: [u64; 4],
+    /// Seconds one request may take, same order.
+    pub timeout_secs: [u64; 4],
+}
+
+/// The classes [`LoadLimits`] counts, in its order.
+pub const LOAD_CLASSES: [&str; 4] = ["pages", "api", "public", "imports"];
+
+/// Load shedding: a slot count and a deadline per class of request.
+#[derive(Clone)]
+pub struct Shed {
+    slots: Arc<[Arc<tokio::sync::Semaphore>; 4]>,
+    timeouts: [std::time::Duration; 4],
+    /// The first path segments of the signed-in app's pages (`calendar`, `login`…): a
+    /// one- or two-segment path with another first segment is a public booking page.
+    app_segments: Arc<std::collections::HashSet<String>>,
+}
+
+impl Shed {
+    pub fn new(limits: LoadLimits, app_segments: std::collections::HashSet<String>) -> Self {
+        let slot = |i: usize| Arc::new(tokio::sync::Semaphore::new(usize::try_from(limits.in_flight[i]).unwrap_or(1)));
+        Self {
+            slots: Arc::new([slot(0), slot(1), slot(2), slot(3)]),
+            timeouts: limits.timeout_secs.map(std::time::Duration::from_secs),
+            app_segments: Arc::new(app_segments),
+        }
+    }
+
+    /// The class of a request path (index into [`LOAD_CLASSES`]); `None` for what is never
+    /// shed: health checks and metrics (they must answer under load), static files, and
+    /// live-update streams (long-lived, capped per account on their own).
+    pub fn class(&self, path: &str) -> Option<usize> {
+        const EXEMPT: [&str; 10] = [
+            "/health/",
+            "/metrics",
+            "/pkg/",
+            "/icons/",
+            "/favicon.svg",
+            "/manifest.webmanifest",
+            "/sw.js",
+            "/app.js",
+            "/notify.js",
+            "/api/v1/changes/stream",
+        ];
+        if EXEMPT.iter().any(|p| path.starts_with(p)) {
+            return None;
+        }
+        if is_import(path) {
+            return Some(3);
+        }
+        if path.starts_with("/api/v1/public/") || path.starts_with("/booking/") {
+            return Some(2);
+        }
+        if ["/api/", "/fn/", "/dav", "/.well-known/"].iter().any(|p| path.starts_with(p)) {
+            return Some(1);
+        }
+        let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        match segments.as_slice() {
+            [first] | [first, _] if !self.app_segments.contains(*first) => Some(2),
+            _ => Some(0),
+        }
+    }
+}
+
+/// Whether a path takes an iCalendar or task import (its own body limit and load class).
+fn is_import(path: &str) -> bool {
+    (path.starts_with("/api/v1/calendars/") && path.ends_with("/import")) || path == "/api/v1/tasks/import"
+}
+
+/// Serves a request only when its class has a free slot, and only for as long as its
+/// class allows: past either, `503 Service Unavailable` with `Retry-After` at once, never
+/// a queue that grows without bound. A request cut off by its deadline is dropped where
+/// it stands, and a write it had open rolls back.
+pub async fn shed(shed: Shed, request: Request, next: Next) -> Response {
+    let Some(class) = shed.class(request.uri().path()) else { return next.run(request).await };
+    let json = (class != 0 && class != 2) || request.uri().path().starts_with("/api/");
+    let Ok(slot) = shed.slots[class].clone().try_acquire_owned() else {
+        tracing::warn!(class = LOAD_CLASSES[class], "shed: every slot is busy");
+        return overloaded(json, 1, "The server is busy right now. Please try again in a moment.");
+    };
+    let answer = tokio::time::timeout(shed.timeouts[class], next.run(request)).await;
+    drop(slot);
+    match answer {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(class = LOAD_CLASSES[class], "shed: the request ran out of time");
+            overloaded(json, 5, "The server took too long to answer. Please try again.")
+        }
+    }
+}
+
+fn overloaded(json: bool, retry_after_secs: u32, message: &str) -> Response {
+    let mut response = if json {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "code": "overloaded", "message": message })))
+            .into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.to_owned())
+            .into_response()
+    };
+    response.headers_mut().insert(header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));
+    response.headers_mut().insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    response
+}
+
 /// Request body limits: one for everything, a larger one for iCalendar imports.
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimits {
@@ -380,12 +497,7 @@ const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 /// Refuses bodies over the route's limit with 413, before or while they are read.
 pub async fn limit_body(limits: BodyLimits, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let max = if (path.starts_with("/api/v1/calendars/") && path.ends_with("/import")) || path == "/api/v1/tasks/import"
-    {
-        limits.import
-    } else {
-        limits.default
-    };
+    let max = if is_import(path) { limits.import } else { limits.default };
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(length) = declared.filter(|length| *length > max as u64) {
@@ -427,5 +539,32 @@ mod log_tests {
         assert_eq!(loggable_path("/booking/tok3n"), "/booking/…");
         assert_eq!(loggable_path("/api/v1/public/bookings/tok3n/cancel"), "/api/v1/public/bookings/…/cancel");
         assert_eq!(loggable_path("/calendar"), "/calendar");
+    }
+}
+
+#[cfg(test)]
+mod shed_tests {
+    use super::{LOAD_CLASSES, LoadLimits, Shed};
+
+    #[test]
+    fn requests_fall_into_their_class_and_health_and_files_into_none() {
+        let limits = LoadLimits { in_flight: [1, 1, 1, 1], timeout_secs: [1, 1, 1, 1] };
+        let shed = Shed::new(limits, ["calendar", "login", "settings", "tasks"].map(str::to_owned).into());
+        let class = |path: &str| shed.class(path).map(|c| LOAD_CLASSES[c]);
+        assert_eq!(class("/calendar"), Some("pages"));
+        assert_eq!(class("/settings/connections"), Some("pages"));
+        assert_eq!(class("/"), Some("pages"));
+        assert_eq!(class("/api/v1/events"), Some("api"));
+        assert_eq!(class("/fn/load_connections"), Some("api"));
+        assert_eq!(class("/dav/calendars/ada/"), Some("api"));
+        assert_eq!(class("/api/v1/public/ada/intro/slots"), Some("public"));
+        assert_eq!(class("/ada/intro"), Some("public"));
+        assert_eq!(class("/ada"), Some("public"));
+        assert_eq!(class("/booking/abc123"), Some("public"));
+        assert_eq!(class("/api/v1/calendars/c1/import"), Some("imports"));
+        assert_eq!(class("/api/v1/tasks/import"), Some("imports"));
+        for never in ["/health/ready", "/health/live", "/metrics", "/pkg/calento.wasm", "/api/v1/changes/stream"] {
+            assert_eq!(class(never), None, "{never}");
+        }
     }
 }

@@ -16,6 +16,7 @@ use hyper::body::Bytes;
 
 use app::AppError;
 use app::ssr::calendars::CalendarRow;
+use app::ssr::leases::Held;
 use app::ssr::{Db, now_ms, subscriptions};
 
 use crate::outbound::{self, Limits, Outbound, OutboundError};
@@ -130,14 +131,10 @@ impl Poller {
         let _polling = InFlight::acquire(calendar_id).await;
         // Another server process fetching it right now: its result is the answer.
         let lease = format!("subscription:{calendar_id}");
-        if !app::ssr::leases::take(db, &lease, FETCH_TIMEOUT + Duration::from_secs(300)).await? {
+        let Some(_held) = Held::take(db, &lease, FETCH_TIMEOUT + Duration::from_secs(300)).await? else {
             return subscriptions::find(db, calendar_id).await;
-        }
-        let outcome = self.poll_held(db, calendar_id).await;
-        if let Err(error) = app::ssr::leases::give_back(db, &lease).await {
-            tracing::warn!(%error, "giving back a subscription's lease");
-        }
-        outcome
+        };
+        self.poll_held(db, calendar_id).await
     }
 
     async fn poll_held(&self, db: &Db, calendar_id: &str) -> Result<CalendarRow, AppError> {

@@ -290,6 +290,14 @@ impl std::error::Error for StorageError {
 
 impl From<StorageError> for crate::AppError {
     fn from(error: StorageError) -> Self {
+        // The database out of reach is not a fault in the request: 503, try again.
+        if matches!(
+            error.source,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+        ) {
+            tracing::warn!(%error, "storage unreachable");
+            return crate::AppError::Unavailable;
+        }
         tracing::error!(%error, "storage");
         crate::AppError::Unexpected
     }

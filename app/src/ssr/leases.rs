@@ -68,3 +68,31 @@ pub async fn holder(db: &Db, name: &str) -> Result<Option<String>, AppError> {
         .await
         .map_err(AppError::from)
 }
+
+/// A lease this process holds, given back when dropped: also when the work holding it is
+/// cut off (a request timeout, a job's deadline), not only when it ends normally.
+#[must_use = "the lease is given back when this is dropped"]
+pub struct Held {
+    db: Db,
+    name: String,
+}
+
+impl Held {
+    /// Takes `name` for `ttl`; `None` when another process holds it.
+    pub async fn take(db: &Db, name: &str, ttl: Duration) -> Result<Option<Self>, AppError> {
+        Ok(take(db, name, ttl).await?.then(|| Self { db: db.clone(), name: name.to_owned() }))
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (db, name) = (self.db.clone(), std::mem::take(&mut self.name));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = give_back(&db, &name).await {
+                    tracing::warn!(%error, lease = %name, "giving back a lease");
+                }
+            });
+        }
+    }
+}

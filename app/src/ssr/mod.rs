@@ -226,6 +226,7 @@ impl axum::response::IntoResponse for crate::AppError {
                 body["retry_after_secs"] = serde_json::json!(retry_after_secs);
                 retry_after = Some(retry_after_secs.to_string());
             }
+            crate::AppError::Unavailable => retry_after = Some("5".to_owned()),
             _ => {}
         }
         let mut response = (status, axum::Json(body)).into_response();

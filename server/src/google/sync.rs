@@ -108,17 +108,12 @@ async fn run(services: &Services, db: &Db, id: &str, job: Job) -> Result<(), Str
     let _turn = lock.lock().await;
     // And one process at a time, however many share the database: another process
     // syncing this calendar now means this run comes again shortly.
-    let lease = format!("sync:{id}");
-    match leases::take(db, &lease, SYNC_LEASE).await {
-        Ok(true) => {}
-        Ok(false) => return again_soon(db, id, job).await,
+    let _held = match leases::Held::take(db, &format!("sync:{id}"), SYNC_LEASE).await {
+        Ok(Some(held)) => held,
+        Ok(None) => return again_soon(db, id, job).await,
         Err(error) => return Err(error.to_string()),
-    }
-    let outcome = run_held(services, db, id, job).await;
-    if let Err(error) = leases::give_back(db, &lease).await {
-        tracing::warn!(%error, "giving back a sync lease");
-    }
-    outcome
+    };
+    run_held(services, db, id, job).await
 }
 
 /// How long a sync may hold its calendar before another process may take over (a

@@ -13,13 +13,14 @@ use serde_json::{Value, json};
 
 use crate::api::user_with_token;
 use crate::on_both_backends;
-use crate::support::{Backend, TestApp, local_outbound, spawn_app};
+use crate::support::{Backend, TestApp, local_outbound, spawn_app, spawn_app_with};
 
 on_both_backends!(
     a_subscription_mirrors_its_feed_with_conditional_requests,
     failing_feeds_keep_their_events_and_say_why,
     redirects_are_followed_five_times_at_most,
     due_subscriptions_are_polled_in_the_background_round,
+    a_full_class_of_requests_is_answered_503_at_once_and_others_go_on,
 );
 
 /// The feed the fake calendar server serves, and what it saw.
@@ -386,4 +387,62 @@ async fn due_subscriptions_are_polled_in_the_background_round(backend: Backend) 
         .expect("age");
     assert_eq!(poller.poll_due(db).await.expect("round"), 1);
     assert_eq!(feed.lock().expect("feed").requests, 3);
+}
+
+/// Load shedding: with one API request allowed at a time, a second one while a slow
+/// refresh holds the slot is answered 503 with Retry-After at once (not queued), pages go
+/// on; a request past its class's deadline is answered 503 too, and the server is itself
+/// again afterwards (the slot free, the subscription's lease given back).
+async fn a_full_class_of_requests_is_answered_503_at_once_and_others_go_on(backend: Backend) {
+    let (base, _feed) = start_feed_server(&first_feed()).await;
+    let app = spawn_app_with(
+        backend,
+        &[("CALENTO_MAX_IN_FLIGHT", "64,1,128,2"), ("CALENTO_REQUEST_TIMEOUT_SECS", "30,30,15,300")],
+    )
+    .await;
+    let token = user_with_token(&app, "busy@example.org").await;
+    let calendar = subscribe(&app, &token, &format!("{base}/slow")).await;
+    let slow = {
+        let (app, token, calendar) = (&app, token.clone(), calendar.clone());
+        async move {
+            let started = std::time::Instant::now();
+            let reply = app.api("POST", &format!("/api/v1/calendars/{calendar}/refresh"), &token, None).await;
+            (reply.status, started.elapsed())
+        }
+    };
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = std::time::Instant::now();
+        let busy = app.api("GET", "/api/v1/me", &token, None).await;
+        let waited = started.elapsed();
+        let page = app.get("/login").await;
+        (busy, waited, page.status)
+    };
+    let ((slow_status, slow_took), (busy, waited, page)) = tokio::join!(slow, others);
+    assert_eq!(slow_status, 200);
+    assert!(slow_took >= Duration::from_secs(3), "the refresh held the slot: {slow_took:?}");
+    assert_eq!(busy.status, 503, "{}", busy.body);
+    assert_eq!(busy.header("retry-after"), Some("1"));
+    assert_eq!(busy.json()["code"], "overloaded");
+    assert!(waited < Duration::from_secs(2), "answered at once, not queued: {waited:?}");
+    assert_eq!(page, 200, "pages have slots of their own");
+    assert_eq!(app.api("GET", "/api/v1/me", &token, None).await.status, 200, "the slot is free again");
+
+    // A deadline of one second: the slow refresh is cut off with 503, and nothing is left
+    // held (the next refresh fetches again).
+    let app = spawn_app_with(backend, &[("CALENTO_REQUEST_TIMEOUT_SECS", "30,1,15,300")]).await;
+    let token = user_with_token(&app, "late@example.org").await;
+    let calendar = subscribe(&app, &token, &format!("{base}/slow")).await;
+    let started = std::time::Instant::now();
+    let reply = app.api("POST", &format!("/api/v1/calendars/{calendar}/refresh"), &token, None).await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(reply.header("retry-after").is_some());
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(app.api("GET", "/api/v1/me", &token, None).await.status, 200);
+    let lease = format!("subscription:{calendar}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app::ssr::leases::holder(&app.state.db, &lease).await.expect("holder").is_some() {
+        assert!(std::time::Instant::now() < deadline, "the cut-off fetch still holds its lease");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
