@@ -137,6 +137,22 @@ impl Poller {
         self.poll_held(db, calendar_id).await
     }
 
+    /// Polls one subscription if it is still due once this process holds it: another
+    /// process may have polled it since this one listed it as due.
+    pub async fn poll_if_due(&self, db: &Db, calendar_id: &str) -> Result<(), AppError> {
+        let _polling = InFlight::acquire(calendar_id).await;
+        let lease = format!("subscription:{calendar_id}");
+        let Some(_held) = Held::take(db, &lease, FETCH_TIMEOUT + Duration::from_secs(300)).await? else {
+            return Ok(());
+        };
+        let calendar = subscriptions::find(db, calendar_id).await?;
+        let every = calendar.poll_minutes.unwrap_or(subscriptions::DEFAULT_POLL_MINUTES) * 60_000;
+        if calendar.polled_at.is_some_and(|at| at > now_ms() - every) {
+            return Ok(());
+        }
+        self.poll_held(db, calendar_id).await.map(|_| ())
+    }
+
     async fn poll_held(&self, db: &Db, calendar_id: &str) -> Result<CalendarRow, AppError> {
         let calendar = subscriptions::find(db, calendar_id).await?;
         let Some(url) = calendar.source_url.clone() else {
@@ -178,7 +194,7 @@ impl Poller {
             let (poller, db, slots) = (self.clone(), db.clone(), slots.clone());
             tasks.spawn(async move {
                 let _slot = slots.acquire().await;
-                if let Err(error) = poller.poll(&db, &calendar.id).await {
+                if let Err(error) = poller.poll_if_due(&db, &calendar.id).await {
                     tracing::warn!(calendar = %calendar.id, %error, "polling a subscription");
                 }
             });

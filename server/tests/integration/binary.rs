@@ -260,3 +260,173 @@ fn the_container_contract_holds_as_a_non_root_user() {
     let after = as_image_user(&["health", "--url", &format!("http://127.0.0.1:{port}")]).output().expect("health");
     assert_eq!(after.status.code(), Some(1));
 }
+
+/// One HTTP/1.1 request to a server the test started: status, head and body.
+async fn request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    stream.write_all(format!("{head}\r\n{body}").as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer.as_str(), ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// Two `calento-server` processes on one PostgreSQL database, no proxy between: a session
+/// made on one works on the other, a subscription both hear of is fetched once (its
+/// lease), a 50-way race for one slot split across both books it once, and the
+/// confirmation is queued once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_on_one_postgresql_share_the_work() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if crate::support::postgres_url().is_none() {
+        eprintln!("PostgreSQL run skipped: TEST_DATABASE_URL is not set");
+        return;
+    }
+    let url = crate::support::fresh_database(crate::support::Backend::Postgres).await;
+    let dir = temp_dir();
+    // A calendar feed that counts its fetches.
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let feed = {
+        let fetches = fetches.clone();
+        axum::Router::new().route(
+            "/team.ics",
+            axum::routing::get(move || {
+                let fetches = fetches.clone();
+                async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:standup@team\r\n\
+                     DTSTAMP:20300101T000000Z\r\nDTSTART:20300107T090000Z\r\nDTEND:20300107T091500Z\r\n\
+                     SUMMARY:Team standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let feed_url = format!("http://{}/team.ics", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, feed).await;
+    });
+
+    // The account, through the admin commands on the shared database.
+    let mut create = calento(&dir)
+        .env("DATABASE_URL", &url)
+        .args(["user", "create", "--email", "two@example.org", "--name", "Two Procs", "--username", "twoprocs"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("user create");
+    create.stdin.take().expect("stdin").write_all(b"correct horse battery\n").expect("password");
+    assert!(create.wait().expect("created").success());
+    let token = calento(&dir)
+        .env("DATABASE_URL", &url)
+        .args(["token", "create", "--email", "two@example.org", "--name", "t", "--scopes", "all"])
+        .output()
+        .expect("token");
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let env = [("DATABASE_URL", url.as_str()), ("CALENTO_OUTBOUND_ALLOW", "127.0.0.1/32")];
+    let (mut one, a) = start_with(&dir, &env);
+    let (mut two, b) = start_with(&dir, &env);
+    let bearer = format!("Bearer {token}");
+    let json = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+
+    // A session made on one process works on the other.
+    let origin = a.clone();
+    let (status, head, body) = request(
+        &a,
+        "POST",
+        "/fn/login",
+        &[("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json"), ("origin", &origin)],
+        "email=two%40example.org&password=correct+horse+battery",
+    )
+    .await;
+    assert_eq!(status, 200, "{head}\n{body}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let (status, _, me) = request(&b, "GET", "/api/v1/me", &[("cookie", &cookie)], "").await;
+    assert_eq!(status, 200, "{me}");
+    assert!(me.contains("two@example.org"));
+
+    // A subscription both processes hear of is fetched once.
+    let body = format!("{{\"name\": \"Team\", \"source_url\": \"{feed_url}\"}}");
+    let (status, _, made) = request(&a, "POST", "/api/v1/calendars", &json, &body).await;
+    assert_eq!(status, 201, "{made}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, _, events) = request(&b, "GET", "/api/v1/events?q=standup", &json, "").await;
+        if events.contains("Team standup") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the feed was never fetched: {events}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched once by the two processes");
+
+    // Fifty invitees race for one slot, half through each process: one booking.
+    let (status, _, schedule) = request(
+        &a,
+        "POST",
+        "/api/v1/availability/schedules",
+        &json,
+        r#"{"name": "Days", "timezone": "UTC", "rules": [{"weekday": 1, "start": "09:00", "end": "17:00"}, {"weekday": 2, "start": "09:00", "end": "17:00"}, {"weekday": 3, "start": "09:00", "end": "17:00"}, {"weekday": 4, "start": "09:00", "end": "17:00"}, {"weekday": 5, "start": "09:00", "end": "17:00"}]}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{schedule}");
+    let schedule: serde_json::Value = serde_json::from_str(&schedule).expect("json");
+    let link = format!(
+        r#"{{"slug": "race", "title": "Race", "durations": [30], "schedule_id": "{}"}}"#,
+        schedule["id"].as_str().expect("id")
+    );
+    let (status, _, made) = request(&b, "POST", "/api/v1/booking-links", &json, &link).await;
+    assert_eq!(status, 201, "{made}");
+    let mut racers = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let base = if i % 2 == 0 { a.clone() } else { b.clone() };
+        racers.spawn(async move {
+            let body = format!(
+                r#"{{"start": "2030-01-14T10:00:00Z", "name": "Racer {i}", "email": "racer{i}@example.org", "timezone": "UTC"}}"#
+            );
+            let (status, _, _) = request(
+                &base,
+                "POST",
+                "/api/v1/public/twoprocs/race/bookings",
+                &[("content-type", "application/json")],
+                &body,
+            )
+            .await;
+            status
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = racers.join_next().await {
+        statuses.push(status.expect("racer"));
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [201, 409, 429].contains(s)), "{statuses:?}");
+    let (_, _, outbox) = request(&a, "GET", "/api/v1/outbox", &json, "").await;
+    let outbox: serde_json::Value = serde_json::from_str(&outbox).expect("outbox");
+    let mut kinds: Vec<&str> = outbox.as_array().expect("emails").iter().filter_map(|m| m["kind"].as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        ["booking_confirmation", "booking_notification", "booking_reminder"],
+        "each email of the one booking queued once: {outbox}"
+    );
+    assert!(terminate(&mut one).success());
+    assert!(terminate(&mut two).success());
+}
