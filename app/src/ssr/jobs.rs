@@ -37,7 +37,9 @@ use crate::AppError;
 
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 8;
 /// How long a claim holds a job before another worker may take it.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+/// How long one attempt may run (its lease is renewed meanwhile, see [`renew`]).
+pub const DEFAULT_RUN_LIMIT: Duration = Duration::from_secs(270);
 
 pub const QUEUED: &str = "queued";
 pub const RUNNING: &str = "running";
@@ -200,6 +202,21 @@ pub async fn prune_done(db: &Db, before_ms: i64) -> Result<u64, AppError> {
         .execute(db.write())
         .await?;
     Ok(result.rows_affected())
+}
+
+/// Extends the lease of a job `worker` is running: a live worker keeps its job, and one
+/// that died (a crash, `kill -9`) lets it go within one lease. False when `worker` no
+/// longer holds it.
+pub async fn renew(db: &Db, id: &str, worker: &str, lease: Duration) -> Result<bool, AppError> {
+    let until = now_ms() + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 4);
+    let result =
+        sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'running' AND locked_by = $3")
+            .bind(until)
+            .bind(id)
+            .bind(worker)
+            .execute(db.write())
+            .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// Marks a job `done`. False when `worker` no longer holds it (its lease expired and
@@ -401,8 +418,11 @@ pub struct WorkerOptions {
     pub poll_every: Duration,
     /// Jobs run at the same time by this worker.
     pub concurrency: usize,
-    /// How long a claim holds a job. An attempt is given `lease` − 10 % to finish.
+    /// How long a claim holds a job before another worker may take it over; renewed every
+    /// third of it while the attempt runs, so only a dead worker's jobs are taken over.
     pub lease: Duration,
+    /// How long one attempt may run before it counts as failed.
+    pub run_limit: Duration,
     pub backoff: Backoff,
 }
 
@@ -413,6 +433,7 @@ impl Default for WorkerOptions {
             poll_every: Duration::from_secs(1),
             concurrency: 4,
             lease: DEFAULT_LEASE,
+            run_limit: DEFAULT_RUN_LIMIT,
             backoff: Backoff::default(),
         }
     }
@@ -445,7 +466,7 @@ impl WorkerHandle {
 }
 
 /// Starts a worker with the default options (poll every second, 4 jobs at a time, a
-/// 5-minute lease).
+/// one-minute lease renewed while a job runs, 4.5 minutes an attempt).
 pub fn spawn_worker(db: Db, handlers: Handlers) -> WorkerHandle {
     spawn_worker_with(db, handlers, WorkerOptions::default())
 }
@@ -508,13 +529,29 @@ async fn run_worker(db: Db, handlers: Handlers, options: WorkerOptions, mut stop
     tracing::debug!(worker = %options.id, "job worker stopped");
 }
 
-/// One attempt: the handler runs in its own task (a panic is a failure) within the lease.
+/// One attempt: the handler runs in its own task (a panic is a failure) within the run
+/// limit, its lease renewed meanwhile.
 async fn run_job(db: Db, job: JobRow, handler: Handler, dead_hook: Option<DeadHook>, options: WorkerOptions) {
     let payload = job.payload_json();
-    let limit = options.lease.mul_f64(0.9);
+    let limit = options.run_limit;
     let attempt = tokio::spawn(handler(db.clone(), payload.clone()));
     let abort = attempt.abort_handle();
-    let outcome = match tokio::time::timeout(limit, attempt).await {
+    let heartbeat = {
+        let (db, id, worker, lease) = (db.clone(), job.id.clone(), options.id.clone(), options.lease);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                match renew(&db, &id, &worker, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => return, // taken over: nothing more to keep
+                    Err(_) => {}         // logged; the next beat tries again
+                }
+            }
+        })
+    };
+    let outcome = tokio::time::timeout(limit, attempt).await;
+    heartbeat.abort();
+    let outcome = match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(join_error)) => Err(format!("the handler panicked: {join_error}")),
         Err(_) => {

@@ -238,6 +238,7 @@ fn fast(id: &str) -> WorkerOptions {
         poll_every: Duration::from_millis(25),
         concurrency: 2,
         lease: Duration::from_secs(30),
+        run_limit: Duration::from_secs(27),
         backoff: Backoff { base: Duration::from_millis(50), cap: Duration::from_millis(200) },
     }
 }
