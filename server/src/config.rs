@@ -36,6 +36,9 @@ pub struct Config {
     pub load: crate::ops::LoadLimits,
     /// Days the change feed keeps changes (older cursors answer 410).
     pub changes_retention_days: u32,
+    /// How long a background job's claim lasts without its worker's heartbeat (a job of a
+    /// process that died is taken over after this).
+    pub job_lease_secs: u64,
     /// Request budgets; 0 turns one off.
     pub rate_limits: app::ssr::rate_limit::RateLimits,
     /// The SMTP server emails are sent through; none means emails stay in the outbox.
@@ -137,6 +140,11 @@ pub const SETTINGS: &[Setting] = &[
         var: "CALENTO_REQUEST_TIMEOUT_SECS",
         default: "30,60,15,300",
         meaning: "How long a request of each class (same order) may take before it is answered 503 with Retry-After (what it was doing is rolled back).",
+    },
+    Setting {
+        var: "CALENTO_JOB_LEASE_SECS",
+        default: "60",
+        meaning: "How long a background job (an email, a reminder, a sync) stays claimed by a worker that stopped renewing it: a job of a process that died is taken over after this.",
     },
     Setting {
         var: "CALENTO_SHUTDOWN_GRACE_SECS",
@@ -529,6 +537,7 @@ impl Config {
                 }
             },
             changes_retention_days: small(number("CALENTO_CHANGES_RETENTION_DAYS", 30, 1, 3650)?),
+            job_lease_secs: number("CALENTO_JOB_LEASE_SECS", 60, 3, 3600)?,
             rate_limits: RateLimits {
                 public: Limit::per_minute(small(number("CALENTO_PUBLIC_RATE_PER_MINUTE", 300, 0, 1_000_000)?)),
                 api: Limit::per_minute(small(number("CALENTO_API_RATE_PER_MINUTE", 600, 0, 1_000_000)?)),

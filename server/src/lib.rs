@@ -316,7 +316,9 @@ pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
         });
     }
     tracing::info!(kinds = ?handlers.kinds(), "job worker started");
-    Some(jobs::spawn_worker(db, handlers))
+    let options =
+        jobs::WorkerOptions { lease: Duration::from_secs(config.job_lease_secs), ..jobs::WorkerOptions::default() };
+    Some(jobs::spawn_worker_with(db, handlers, options))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish (up to the grace
