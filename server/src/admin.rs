@@ -177,8 +177,8 @@ pub async fn run(db: &Db, command: Command, stdin: &mut dyn BufRead) -> Result<S
             })?;
             Ok(format!("job {id} is queued again"))
         }
-        Command::Serve | Command::Help => Ok(USAGE.to_owned()),
-        Command::Health { url } => health(url.as_deref().unwrap_or("http://127.0.0.1:3000")).await,
+        // `health` is answered before any database is opened (main.rs).
+        Command::Serve | Command::Help | Command::Health { .. } => Ok(USAGE.to_owned()),
     }
 }
 

@@ -436,9 +436,12 @@ impl Shed {
         if ["/api/", "/fn/", "/dav", "/.well-known/"].iter().any(|p| path.starts_with(p)) {
             return Some(1);
         }
-        let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-        match segments.as_slice() {
-            [first] | [first, _] if !self.app_segments.contains(*first) => Some(2),
+        // One or two segments, the first not one of the app's: `/{user}` or `/{user}/{slug}`.
+        let mut segments = path.split('/').filter(|s| !s.is_empty());
+        let first = segments.next();
+        let short = segments.nth(1).is_none();
+        match first {
+            Some(first) if short && !self.app_segments.contains(first) => Some(2),
             _ => Some(0),
         }
     }

@@ -128,33 +128,29 @@ impl Poller {
     /// Polls one subscription now: fetch, then mirror the feed or record why not. Returns
     /// the calendar as it stands afterwards (a failed fetch is in its `poll_error`).
     pub async fn poll(&self, db: &Db, calendar_id: &str) -> Result<CalendarRow, AppError> {
-        let _polling = InFlight::acquire(calendar_id).await;
         // Another server process fetching it right now: its result is the answer.
-        let lease = format!("subscription:{calendar_id}");
-        let Some(_held) = Held::take(db, &lease, FETCH_TIMEOUT + Duration::from_secs(300)).await? else {
-            return subscriptions::find(db, calendar_id).await;
-        };
-        self.poll_held(db, calendar_id).await
+        let held = hold(db, calendar_id).await?;
+        let calendar = subscriptions::find(db, calendar_id).await?;
+        if held.is_none() {
+            return Ok(calendar);
+        }
+        self.poll_held(db, calendar).await
     }
 
     /// Polls one subscription if it is still due once this process holds it: another
     /// process may have polled it since this one listed it as due.
     pub async fn poll_if_due(&self, db: &Db, calendar_id: &str) -> Result<(), AppError> {
-        let _polling = InFlight::acquire(calendar_id).await;
-        let lease = format!("subscription:{calendar_id}");
-        let Some(_held) = Held::take(db, &lease, FETCH_TIMEOUT + Duration::from_secs(300)).await? else {
-            return Ok(());
-        };
+        let Some(_held) = hold(db, calendar_id).await? else { return Ok(()) };
         let calendar = subscriptions::find(db, calendar_id).await?;
         let every = calendar.poll_minutes.unwrap_or(subscriptions::DEFAULT_POLL_MINUTES) * 60_000;
         if calendar.polled_at.is_some_and(|at| at > now_ms() - every) {
             return Ok(());
         }
-        self.poll_held(db, calendar_id).await.map(|_| ())
+        self.poll_held(db, calendar).await.map(|_| ())
     }
 
-    async fn poll_held(&self, db: &Db, calendar_id: &str) -> Result<CalendarRow, AppError> {
-        let calendar = subscriptions::find(db, calendar_id).await?;
+    /// Fetches and mirrors a subscription this process holds.
+    async fn poll_held(&self, db: &Db, calendar: CalendarRow) -> Result<CalendarRow, AppError> {
         let Some(url) = calendar.source_url.clone() else {
             return Err(AppError::bad_request("This calendar is not a subscription."));
         };
@@ -202,6 +198,15 @@ impl Poller {
         while tasks.join_next().await.is_some() {}
         Ok(count)
     }
+}
+
+/// Holds a subscription for one fetch: first in this process (waiting for a fetch of it
+/// in progress here), then across processes (its lease; `None` when another process holds
+/// it). Both are let go when the result is dropped.
+async fn hold(db: &Db, calendar_id: &str) -> Result<Option<(InFlight, Held)>, AppError> {
+    let polling = InFlight::acquire(calendar_id).await;
+    let lease = format!("subscription:{calendar_id}");
+    Ok(Held::take(db, &lease, FETCH_TIMEOUT + Duration::from_secs(300)).await?.map(|held| (polling, held)))
 }
 
 /// A failed fetch as the sentence stored in the calendar's `poll_error`.

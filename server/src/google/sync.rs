@@ -110,7 +110,7 @@ async fn run(services: &Services, db: &Db, id: &str, job: Job) -> Result<(), Str
     // syncing this calendar now means this run comes again shortly.
     let _held = match leases::Held::take(db, &format!("sync:{id}"), SYNC_LEASE).await {
         Ok(Some(held)) => held,
-        Ok(None) => return again_soon(db, id, job).await,
+        Ok(None) => return again_at(db, id, job, now_ms() + 5_000 + jitter(5_000)).await,
         Err(error) => return Err(error.to_string()),
     };
     run_held(services, db, id, job).await
@@ -120,9 +120,8 @@ async fn run(services: &Services, db: &Db, id: &str, job: Job) -> Result<(), Str
 /// process that died mid-sync blocks the calendar no longer than this).
 const SYNC_LEASE: Duration = Duration::from_secs(15 * 60);
 
-/// Queues the job again in a few seconds (another process holds the calendar).
-async fn again_soon(db: &Db, id: &str, job: Job) -> Result<(), String> {
-    let at = now_ms() + 5_000 + jitter(5_000);
+/// Queues the job again at `at` (another process holds the calendar, or a rate limit).
+async fn again_at(db: &Db, id: &str, job: Job, at: i64) -> Result<(), String> {
     match job {
         Job::Pull => {
             let mut write = changes::begin_unowned(db).await.map_err(|e| e.to_string())?;
@@ -176,14 +175,7 @@ async fn run_held(services: &Services, db: &Db, id: &str, job: Job) -> Result<()
             )
             .await
             .map_err(|e| e.to_string())?;
-            match job {
-                Job::Pull => {
-                    let mut write = changes::begin_unowned(db).await.map_err(|e| e.to_string())?;
-                    connections::queue_sync(&mut write, &row.id, at).await.map_err(|e| e.to_string())?;
-                    write.commit().await.map_err(|e| e.to_string())
-                }
-                Job::Push => connections::queue_push_at(db, &row.id, at).await.map_err(|e| e.to_string()),
-            }
+            again_at(db, &row.id, job, at).await
         }
         Err(error) => {
             tracing::warn!(remote_calendar = %row.id, %error, provider = %provider, "sync");

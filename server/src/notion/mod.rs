@@ -123,17 +123,8 @@ impl Notion {
             .as_deref()
             .and_then(|s| secrets.open(REFRESH_PURPOSE, s).ok())
             .ok_or_else(|| ApiError::Revoked("Notion refused the token and no refresh token is stored".into()))?;
-        let (client_id, secret) = self.client_id.as_ref().ok_or_else(|| {
-            ApiError::Setup("CALENTO_NOTION_CLIENT_ID is not set: the token cannot be renewed".into())
-        })?;
-        use base64::Engine;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
         let body = json!({ "grant_type": "refresh_token", "refresh_token": refresh });
-        let builder = Request::post(format!("{}/oauth/token", self.api))
-            .header(header::AUTHORIZATION, format!("Basic {basic}"))
-            .header("Notion-Version", VERSION)
-            .header(header::ACCEPT, "application/json");
-        let (status, _, answer) = crate::google::send_json(&self.client, builder, Some(&body), "Notion").await?;
+        let (status, answer) = self.token_endpoint(&body).await?;
         match status {
             200..=299 => {
                 let access = answer["access_token"]
@@ -166,6 +157,22 @@ impl Notion {
             429 => Err(ApiError::RateLimited(None)),
             _ => Err(ApiError::Status(status, "renewing Notion's token".into())),
         }
+    }
+
+    /// A call to the public integration's token endpoint (HTTP Basic with the client id
+    /// and secret): its status and JSON answer.
+    async fn token_endpoint(&self, body: &Value) -> Result<(u16, Value), ApiError> {
+        let (client_id, secret) = self.client_id.as_ref().ok_or_else(|| {
+            ApiError::Setup("CALENTO_NOTION_CLIENT_ID is not set: Notion sign-in is not available".into())
+        })?;
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+        let builder = Request::post(format!("{}/oauth/token", self.api))
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .header("Notion-Version", VERSION)
+            .header(header::ACCEPT, "application/json");
+        let (status, _, answer) = crate::google::send_json(&self.client, builder, Some(body), "Notion").await?;
+        Ok((status, answer))
     }
 
     /// Waits for the integration's turn: calls at least [`SPACING`] apart.
@@ -353,31 +360,20 @@ pub async fn callback(
     if !same || now_ms() - pending.started_at > 10 * 60_000 {
         return fail(again);
     }
-    let (Some(code), Some((client_id, secret))) = (query.code.as_deref().filter(|c| c.len() < 2048), &notion.client_id)
-    else {
-        return fail(again);
-    };
-    use base64::Engine;
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let Some(code) = query.code.as_deref().filter(|c| c.len() < 2048) else { return fail(again) };
     let body = json!({ "grant_type": "authorization_code", "code": code, "redirect_uri": pending.redirect_uri });
-    let request = Request::post(format!("{}/oauth/token", notion.api))
-        .header(header::AUTHORIZATION, format!("Basic {basic}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("Notion-Version", VERSION)
-        .body(serde_json::to_vec(&body).unwrap_or_default());
-    let Ok(request) = request else { return fail(again) };
-    let answer = match notion.client.send(request).await {
-        Ok(answer) if answer.status().is_success() => answer,
-        Ok(answer) => {
-            tracing::warn!(status = %answer.status(), "Notion refused the code");
+    let token = match notion.token_endpoint(&body).await {
+        Ok((200..=299, token)) => token,
+        Ok((status, _)) => {
+            tracing::warn!(%status, "Notion refused the code");
             return fail("Notion did not accept the sign-in; please start again.");
         }
+        Err(ApiError::Setup(_)) => return fail(again),
         Err(error) => {
             tracing::warn!(%error, "Notion's token endpoint");
             return fail("Notion cannot be reached right now. Try again later.");
         }
     };
-    let token: Value = serde_json::from_slice(answer.body()).unwrap_or(Value::Null);
     let Some(access) = token["access_token"].as_str() else { return fail(again) };
     let refresh = token["refresh_token"].as_str().map(|r| (r, expiry(&token)));
     match finish(&state.db, &notion, &pending.user_id, access, refresh).await {

@@ -263,21 +263,27 @@ fn the_container_contract_holds_as_a_non_root_user() {
 
 /// One HTTP/1.1 request to a server the test started: status, head and body.
 async fn request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+    try_request(base, method, path, headers, body).await.unwrap_or_else(|| panic!("{method} {path}: no answer"))
+}
+
+/// An account made with the admin commands on the database at `url`, and a personal
+/// access token for it (`scopes` as the command takes them, if given).
+fn account(dir: &std::path::Path, url: &str, email: &str, name: &str, username: &str, scopes: Option<&str>) -> String {
+    let mut create = calento(dir)
+        .env("DATABASE_URL", url)
+        .args(["user", "create", "--email", email, "--name", name, "--username", username])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("user create");
+    create.stdin.take().expect("stdin").write_all(b"correct horse battery\n").expect("password");
+    assert!(create.wait().expect("created").success());
+    let mut args = vec!["token", "create", "--email", email, "--name", "t"];
+    if let Some(scopes) = scopes {
+        args.extend(["--scopes", scopes]);
     }
-    stream.write_all(format!("{head}\r\n{body}").as_bytes()).await.expect("write");
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.expect("read");
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer.as_str(), ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+    let token = calento(dir).env("DATABASE_URL", url).args(args).output().expect("token");
+    String::from_utf8_lossy(&token.stdout).trim().to_owned()
 }
 
 /// Two `calento-server` processes on one PostgreSQL database, no proxy between: a session
@@ -319,21 +325,7 @@ async fn two_server_processes_on_one_postgresql_share_the_work() {
     });
 
     // The account, through the admin commands on the shared database.
-    let mut create = calento(&dir)
-        .env("DATABASE_URL", &url)
-        .args(["user", "create", "--email", "two@example.org", "--name", "Two Procs", "--username", "twoprocs"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("user create");
-    create.stdin.take().expect("stdin").write_all(b"correct horse battery\n").expect("password");
-    assert!(create.wait().expect("created").success());
-    let token = calento(&dir)
-        .env("DATABASE_URL", &url)
-        .args(["token", "create", "--email", "two@example.org", "--name", "t", "--scopes", "all"])
-        .output()
-        .expect("token");
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let token = account(&dir, &url, "two@example.org", "Two Procs", "twoprocs", Some("all"));
     let env = [("DATABASE_URL", url.as_str()), ("CALENTO_OUTBOUND_ALLOW", "127.0.0.1/32")];
     let (mut one, a) = start_with(&dir, &env);
     let (mut two, b) = start_with(&dir, &env);
@@ -433,16 +425,11 @@ async fn two_server_processes_on_one_postgresql_share_the_work() {
 
 /// Starts the server on `port` with `env` (a restart keeps the port).
 fn start_on(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Child {
-    let mut command = calento(dir);
-    command.env("CALENTO_ADDR", format!("127.0.0.1:{port}")).stdout(Stdio::piped()).stderr(Stdio::null());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().expect("start the server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
-    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+    let addr = format!("127.0.0.1:{port}");
+    let mut env = env.to_vec();
+    env.push(("CALENTO_ADDR", &addr));
+    let (child, url) = start_with(dir, &env);
+    assert_eq!(url, format!("http://{addr}"));
     child
 }
 
@@ -460,21 +447,7 @@ async fn killed_mid_bookings_and_mid_emails_nothing_acknowledged_is_lost(backend
     let url = crate::support::fresh_database(backend).await;
     let sink = crate::mail::SmtpSink::start().await;
     let dir = temp_dir();
-    let mut create = calento(&dir)
-        .env("DATABASE_URL", &url)
-        .args(["user", "create", "--email", "kill@example.org", "--name", "Kill Host", "--username", "killhost"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("user create");
-    create.stdin.take().expect("stdin").write_all(b"correct horse battery\n").expect("password");
-    assert!(create.wait().expect("created").success());
-    let token = calento(&dir)
-        .env("DATABASE_URL", &url)
-        .args(["token", "create", "--email", "kill@example.org", "--name", "t"])
-        .output()
-        .expect("token");
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let token = account(&dir, &url, "kill@example.org", "Kill Host", "killhost", None);
     let smtp = sink.url();
     let env = [
         ("DATABASE_URL", url.as_str()),

@@ -227,6 +227,34 @@ pub(crate) async fn sync_now(app: &TestApp, token: &str, connection: &str) {
     settle(app).await;
 }
 
+/// Connects `email`'s Google account and syncs its primary calendar two-way with a new
+/// Calento calendar: the connection's id and that calendar's.
+async fn connect_two_way(
+    app: &TestApp,
+    browser: &Browser<'_>,
+    fake: &GoogleFake,
+    host: &Host,
+    email: &str,
+) -> (String, String) {
+    connect(browser, fake, email).await;
+    settle(app).await;
+    let list = connections(app, &host.token).await;
+    let connection = list[0]["id"].as_str().expect("id").to_owned();
+    let primary = remote(&list, email)["id"].as_str().expect("id").to_owned();
+    let reply = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/connections/{connection}/calendars/{primary}"),
+            &host.token,
+            Some(json!({"mode": "two_way"})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let calendar = reply.json()["calendar_id"].as_str().expect("calendar").to_owned();
+    settle(app).await;
+    (connection, calendar)
+}
+
 /// The remote calendar `remote_id` of the first connection.
 fn remote<'a>(list: &'a Value, remote_id: &str) -> &'a Value {
     list[0]["calendars"].as_array().expect("calendars").iter().find(|c| c["remote_id"] == remote_id).expect(remote_id)
@@ -592,22 +620,7 @@ async fn two_way_sync_merges_field_by_field_and_logs_conflicts(backend: Backend)
                             "end": { "dateTime": "2030-03-05T10:00:00-05:00", "timeZone": "America/New_York" } }),
     )
     .await;
-    connect(&browser, &fake, email).await;
-    settle(&app).await;
-    let list = connections(&app, &host.token).await;
-    let connection = list[0]["id"].as_str().expect("id").to_owned();
-    let primary = remote(&list, email)["id"].as_str().expect("id").to_owned();
-    let reply = app
-        .api(
-            "PATCH",
-            &format!("/api/v1/connections/{connection}/calendars/{primary}"),
-            &host.token,
-            Some(json!({"mode": "two_way"})),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let calendar = reply.json()["calendar_id"].as_str().expect("calendar").to_owned();
-    settle(&app).await;
+    let (connection, calendar) = connect_two_way(&app, &browser, &fake, &host, email).await;
     let find = |title: &'static str| {
         let app = &app;
         let token = host.token.clone();
@@ -964,22 +977,7 @@ async fn a_moved_or_removed_occurrence_is_an_exception_in_google(backend: Backen
     fake.put(email, json!({ "id": "weekly2_20300318T170000Z", "recurringEventId": "weekly2", "status": "cancelled",
                             "originalStartTime": { "dateTime": "2030-03-18T13:00:00-04:00", "timeZone": "America/New_York" } }))
         .await;
-    connect(&browser, &fake, email).await;
-    settle(&app).await;
-    let list = connections(&app, &host.token).await;
-    let connection = list[0]["id"].as_str().expect("id").to_owned();
-    let primary = remote(&list, email)["id"].as_str().expect("id").to_owned();
-    let reply = app
-        .api(
-            "PATCH",
-            &format!("/api/v1/connections/{connection}/calendars/{primary}"),
-            &host.token,
-            Some(json!({"mode": "two_way"})),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let calendar = reply.json()["calendar_id"].as_str().expect("calendar").to_owned();
-    settle(&app).await;
+    let (connection, calendar) = connect_two_way(&app, &browser, &fake, &host, email).await;
     let written: Vec<Value> = fake
         .log()
         .await

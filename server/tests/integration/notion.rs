@@ -47,6 +47,16 @@ impl NotionFake {
         self.control("GET", &format!("/pages/{source}"), json!({})).await.as_array().cloned().unwrap_or_default()
     }
 
+    /// The titles of the database's pages not in the trash, in creation order.
+    async fn live_titles(&self, source: &str) -> Vec<String> {
+        self.pages(source)
+            .await
+            .iter()
+            .filter(|p| p["in_trash"] != true)
+            .map(|p| p["properties"]["Name"]["title"][0]["plain_text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     async fn page(&self, source: &str, title: &str) -> Value {
         self.pages(source)
             .await
@@ -334,13 +344,7 @@ async fn pages_and_tasks_deleted_on_either_side_go_on_the_other(backend: Backend
     // Deleted in Calento: in Notion's trash.
     assert_eq!(app.api("DELETE", &format!("/api/v1/tasks/{stale}"), &token, None).await.status, 204);
     settle(&app).await;
-    let left: Vec<String> = fake
-        .pages(&source)
-        .await
-        .iter()
-        .filter(|p| p["in_trash"] != true)
-        .map(|p| p["properties"]["Name"]["title"][0]["plain_text"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let left = fake.live_titles(&source).await;
     assert_eq!(left, vec!["Old chore".to_owned()]);
     // Trashed in Notion: queries no longer return it; the hourly full listing notices.
     let id = page["id"].as_str().expect("id");
@@ -653,12 +657,6 @@ async fn steps_are_sub_items_when_the_database_has_them(backend: Backend) {
     let id = tax["id"].as_str().expect("id");
     assert_eq!(app.api("DELETE", &format!("/api/v1/tasks/{id}"), &token, None).await.status, 204);
     settle(&app).await;
-    let live: Vec<String> = fake
-        .pages(&source)
-        .await
-        .iter()
-        .filter(|p| p["in_trash"] != true)
-        .map(|p| p["properties"]["Name"]["title"][0]["plain_text"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let live = fake.live_titles(&source).await;
     assert_eq!(live, vec!["Plan move", "Book van", "Return keys"]);
 }
