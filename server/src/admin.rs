@@ -22,6 +22,13 @@ Usage:
   calento-server jobs list [--status queued|running|done|dead]
                                       list background jobs (emails, reminders), newest first
   calento-server jobs retry ID        queue a dead job again
+  calento-server backup [--to PATH]   write a consistent backup of the whole instance while it
+                                      runs: PATH is a folder (default: this one) or the
+                                      archive's file name; on SQLite also a checked copy
+  calento-server restore PATH [--force]
+                                      restore a backup into the database DATABASE_URL names
+                                      (SQLite or PostgreSQL, either way); refuses a database
+                                      that holds accounts unless --force (which replaces it)
   calento-server health [--url URL]   ask the server on CALENTO_ADDR (or URL) whether it is
                                       ready: exit 0 when it is, 1 when not (a container's
                                       HEALTHCHECK; no curl needed)
@@ -52,6 +59,15 @@ pub enum Command {
     RetryJob {
         id: String,
     },
+    /// A backup of the instance into a folder or file (`backup::backup`).
+    Backup {
+        to: std::path::PathBuf,
+    },
+    /// A restore of a backup into DATABASE_URL's database (`backup::restore`).
+    Restore {
+        from: std::path::PathBuf,
+        force: bool,
+    },
     /// Asks a running server's `/health/ready` (the address, or CALENTO_ADDR's).
     Health {
         url: Option<String>,
@@ -79,6 +95,21 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         ["health", rest @ ..] => {
             let pairs = flags(rest, &["--url"])?;
             Ok(Command::Health { url: get(&pairs, "--url") })
+        }
+        ["backup", rest @ ..] => {
+            let pairs = flags(rest, &["--to"])?;
+            Ok(Command::Backup { to: get(&pairs, "--to").unwrap_or_else(|| ".".to_owned()).into() })
+        }
+        ["restore", rest @ ..] => {
+            let force = rest.contains(&"--force");
+            match rest.iter().filter(|w| **w != "--force").collect::<Vec<_>>().as_slice() {
+                [path] if !path.starts_with("--") => Ok(Command::Restore { from: (**path).into(), force }),
+                [] => Err("restore needs the backup's path".to_owned()),
+                other => Err(format!(
+                    "restore takes one path and --force, not {}",
+                    other.iter().map(|w| **w).collect::<Vec<_>>().join(" ")
+                )),
+            }
         }
         ["user", "create", rest @ ..] => {
             let pairs = flags(rest, &["--email", "--name", "--username", "--time-zone"])?;
@@ -177,8 +208,10 @@ pub async fn run(db: &Db, command: Command, stdin: &mut dyn BufRead) -> Result<S
             })?;
             Ok(format!("job {id} is queued again"))
         }
-        // `health` is answered before any database is opened (main.rs).
-        Command::Serve | Command::Help | Command::Health { .. } => Ok(USAGE.to_owned()),
+        Command::Backup { to } => crate::backup::backup(db, &to).await.map(|written| written.to_string()),
+        // `health` is answered before any database is opened, `restore` opens its own
+        // (main.rs).
+        Command::Serve | Command::Help | Command::Health { .. } | Command::Restore { .. } => Ok(USAGE.to_owned()),
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Config {
     /// How long a background job's claim lasts without its worker's heartbeat (a job of a
     /// process that died is taken over after this).
     pub job_lease_secs: u64,
+    /// Scheduled backups: the folder (none: off), hours between them, how many are kept.
+    pub backups: Option<crate::backup::Schedule>,
     /// Request budgets; 0 turns one off.
     pub rate_limits: app::ssr::rate_limit::RateLimits,
     /// The SMTP server emails are sent through; none means emails stay in the outbox.
@@ -145,6 +147,17 @@ pub const SETTINGS: &[Setting] = &[
         var: "CALENTO_JOB_LEASE_SECS",
         default: "60",
         meaning: "How long a background job (an email, a reminder, a sync) stays claimed by a worker that stopped renewing it: a job of a process that died is taken over after this.",
+    },
+    Setting {
+        var: "CALENTO_BACKUP_DIR",
+        default: "(unset)",
+        meaning: "A folder for scheduled backups (the archive `calento-server backup` writes, and on SQLite a checked copy); unset: no scheduled backups.",
+    },
+    Setting { var: "CALENTO_BACKUP_EVERY_HOURS", default: "24", meaning: "Hours between scheduled backups." },
+    Setting {
+        var: "CALENTO_BACKUP_KEEP",
+        default: "7",
+        meaning: "Scheduled backups kept in CALENTO_BACKUP_DIR; older ones are deleted after each new one.",
     },
     Setting {
         var: "CALENTO_SHUTDOWN_GRACE_SECS",
@@ -538,6 +551,15 @@ impl Config {
             },
             changes_retention_days: small(number("CALENTO_CHANGES_RETENTION_DAYS", 30, 1, 3650)?),
             job_lease_secs: number("CALENTO_JOB_LEASE_SECS", 60, 3, 3600)?,
+            backups: {
+                let every_hours = number("CALENTO_BACKUP_EVERY_HOURS", 24, 1, 24 * 366)?;
+                let keep = number("CALENTO_BACKUP_KEEP", 7, 1, 10_000)?;
+                get("CALENTO_BACKUP_DIR").map(|dir| crate::backup::Schedule {
+                    dir: dir.into(),
+                    every: std::time::Duration::from_secs(every_hours * 3600),
+                    keep: usize::try_from(keep).unwrap_or(7),
+                })
+            },
             rate_limits: RateLimits {
                 public: Limit::per_minute(small(number("CALENTO_PUBLIC_RATE_PER_MINUTE", 300, 0, 1_000_000)?)),
                 api: Limit::per_minute(small(number("CALENTO_API_RATE_PER_MINUTE", 600, 0, 1_000_000)?)),

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod backup;
 pub mod config;
 pub mod dav;
 pub mod google;
@@ -292,6 +293,7 @@ pub fn job_handlers(config: &Config) -> jobs::Handlers {
     let handlers = app::ssr::notify::register(handlers, public_url);
     let handlers = push::register(handlers, config.outbound(), push::subject(config));
     let handlers = google::register(handlers, google::Google::from_config(config), notion::Notion::from_config(config));
+    let handlers = backup::register(handlers, config.backups.clone());
     match config.mailer() {
         Some(mailer) => mail::register(handlers, mailer),
         None => handlers,
@@ -303,7 +305,13 @@ pub fn spawn_jobs(db: Db, config: &Config) -> Option<WorkerHandle> {
     let handlers = job_handlers(config);
     {
         let db = db.clone();
+        let backups = config.backups.clone();
         tokio::spawn(async move {
+            if let Some(plan) = &backups
+                && let Err(error) = backup::schedule(&db, plan).await
+            {
+                tracing::warn!(%error, "scheduling backups");
+            }
             if let Err(error) = app::ssr::upkeep::schedule_pruning(&db, app::ssr::now_ms()).await {
                 tracing::warn!(%error, "scheduling the change feed's pruning");
             }

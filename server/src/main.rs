@@ -47,6 +47,25 @@ async fn main() -> ExitCode {
         };
     }
     server::init_tracing(&config);
+    if let Command::Restore { from, force } = &command {
+        // Into the schema the backup was taken from, then migrated: not `open_state`.
+        return match server::backup::restore(&config.database_url, from, *force).await {
+            Ok(restored) => {
+                println!(
+                    "restored {} tables, {} rows into {} (schema {})",
+                    restored.tables,
+                    restored.rows,
+                    app::ssr::db::redact(&config.database_url),
+                    restored.schema
+                );
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("calento-server: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let state = match server::open_state(&config).await {
         Ok(state) => state,
         Err(error) => {

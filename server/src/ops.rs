@@ -135,7 +135,9 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 
 pub async fn metrics(State(state): State<AppState>, axum::Extension(metrics): axum::Extension<Metrics>) -> Response {
     let (in_use, idle) = state.db.pool_usage();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.render(in_use, idle)).into_response()
+    let mut text = metrics.render(in_use, idle);
+    text.push_str(&crate::backup::metrics(&state.db).await);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// A request id (the caller's `X-Request-Id` if it is sane, else a new one) on the log

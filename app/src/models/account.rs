@@ -257,6 +257,17 @@ pub struct AdminJob {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The newest scheduled backup (`CALENTO_BACKUP_DIR`), as the admin page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRun {
+    pub finished_at: DateTime<Utc>,
+    pub ok: bool,
+    /// The archive's file, when it was written.
+    pub archive: Option<String>,
+    pub bytes: Option<i64>,
+    pub error: Option<String>,
+}
+
 /// The admin page's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminOverview {
@@ -270,6 +281,8 @@ pub struct AdminOverview {
     pub dead_jobs: usize,
     /// Failed and dead jobs, newest first.
     pub problem_jobs: Vec<AdminJob>,
+    /// The newest scheduled backup, if any ran.
+    pub last_backup: Option<BackupRun>,
 }
 
 /// "Firefox on Linux" from a User-Agent; "Unknown device" when it says nothing we know.

@@ -452,6 +452,21 @@ pub fn AdminPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            <h2>"Backups"</h2>
+                            <p data-testid="last-backup">{match data.last_backup {
+                                None => "No scheduled backup has run (set CALENTO_BACKUP_DIR to have them).".to_owned(),
+                                Some(run) if run.ok => format!(
+                                    "Last backup {} UTC: {} ({} bytes).",
+                                    run.finished_at.format("%Y-%m-%d %H:%M"),
+                                    run.archive.unwrap_or_default(),
+                                    run.bytes.unwrap_or_default()
+                                ),
+                                Some(run) => format!(
+                                    "The last backup failed ({} UTC): {}",
+                                    run.finished_at.format("%Y-%m-%d %H:%M"),
+                                    run.error.unwrap_or_default()
+                                ),
+                            }}</p>
                             <h2>"Background jobs"</h2>
                             <p data-testid="job-counts">{format!("{} pending · {} failed, waiting to retry · {} dead", data.pending_jobs, data.failed_jobs, data.dead_jobs)}</p>
                             <FormError error=retry_error />

@@ -208,6 +208,7 @@ pub async fn load_admin(#[server(default)] query: String) -> Result<AdminOvervie
         failed_jobs: all.iter().filter(waiting).filter(|j| j.attempts > 0).count(),
         dead_jobs: all.iter().filter(|j| j.status == jobs::DEAD).count(),
         problem_jobs,
+        last_backup: instance::last_backup(&state.db).await?,
     })
 }
 

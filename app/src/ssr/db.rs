@@ -106,6 +106,28 @@ pub enum ConnectError {
     Open(#[from] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the database is already at schema {database}, newer than {wanted}: restore this backup into a new, \
+         empty database (a new SQLite file or an empty PostgreSQL schema)"
+    )]
+    SchemaAhead { database: i64, wanted: i64 },
+}
+
+/// The schema's migrations, compiled in.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The newest schema this build knows (its last migration's version).
+pub fn latest_schema() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or_default()
+}
+
+/// The schema a database is at: its newest applied migration, `None` when it has none.
+pub async fn schema_of(pool: &AnyPool) -> Option<i64> {
+    sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// The SQLite file a `sqlite:` URL points at, if it is a file and not memory.
@@ -119,6 +141,12 @@ impl Db {
     /// Opens the pools, creating the SQLite file and its folder on first use, and applies
     /// pending migrations. `Db::connect` (in `ssr`) also prepares what differs by backend.
     pub(super) async fn open(url: &str, max_connections: u32) -> Result<Self, ConnectError> {
+        Self::open_at(url, max_connections, None).await
+    }
+
+    /// [`Db::open`], migrating only up to schema `up_to` when given (a restore of an older
+    /// backup: its rows go into the schema they were taken from, then the rest migrates them).
+    pub(super) async fn open_at(url: &str, max_connections: u32, up_to: Option<i64>) -> Result<Self, ConnectError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
         let db = match backend {
@@ -150,7 +178,15 @@ impl Db {
                 Self { read, write, backend, bus: std::sync::Arc::new(Bus::new(String::new())) }
             }
         };
-        sqlx::migrate!("../migrations").run(&db.write).await?;
+        match up_to {
+            None => MIGRATOR.run(&db.write).await?,
+            Some(wanted) => {
+                if let Some(database) = schema_of(&db.write).await.filter(|&v| v > wanted) {
+                    return Err(ConnectError::SchemaAhead { database, wanted });
+                }
+                MIGRATOR.run_to(wanted, &db.write).await?;
+            }
+        }
         Ok(db)
     }
 

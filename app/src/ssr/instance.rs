@@ -102,3 +102,20 @@ pub async fn make_admin_by_email(db: &Db, email: &str) -> Result<(), AppError> {
         .await?;
     if done.rows_affected() == 1 { Ok(()) } else { Err(AppError::NotFound) }
 }
+
+/// The newest scheduled backup's result (`server::backup` writes them).
+pub async fn last_backup(db: &Db) -> Result<Option<crate::models::BackupRun>, AppError> {
+    type Row = (i64, i64, Option<String>, Option<i64>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT finished_at, ok, archive, bytes, error FROM backups ORDER BY finished_at DESC, id DESC LIMIT 1",
+    )
+    .fetch_optional(db.read())
+    .await?;
+    Ok(row.map(|(finished_at, ok, archive, bytes, error)| crate::models::BackupRun {
+        finished_at: millis_to_utc(finished_at),
+        ok: ok == 1,
+        archive,
+        bytes,
+        error,
+    }))
+}

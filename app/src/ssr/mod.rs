@@ -51,6 +51,24 @@ impl Db {
         search::prepare(&db).await?;
         Ok(db)
     }
+
+    /// [`Db::connect`] at schema `up_to` (see `Db::open_at`); the search objects are made
+    /// when the schema is the newest, else by [`Db::finish_migrating`].
+    pub async fn connect_at(url: &str, max_connections: u32, up_to: i64) -> Result<Self, db::ConnectError> {
+        let db = Db::open_at(url, max_connections, Some(up_to)).await?;
+        if up_to >= db::latest_schema() {
+            search::prepare(&db).await?;
+        }
+        Ok(db)
+    }
+
+    /// Applies the migrations after a [`Db::connect_at`] and makes (or rebuilds) the search
+    /// objects.
+    pub async fn finish_migrating(&self) -> Result<(), db::ConnectError> {
+        db::MIGRATOR.run(self.write()).await?;
+        search::prepare(self).await?;
+        Ok(())
+    }
 }
 
 /// What every change of a user's data sets off in its own transaction (see

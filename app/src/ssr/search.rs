@@ -229,6 +229,10 @@ pub const PG_INDEX: &str = "events_search_v1";
 /// event, a narrow row with what a search filters and sorts on (`events_search`; its
 /// integer `key` is the FTS5 rowid), with a covering index in start order. A search walks
 /// that index and keeps the rows FTS5 matched; counting without dates is FTS5 alone.
+/// The SQLite tables made here and filled from `events` (an FTS table's own shadow tables
+/// start with its name and `_`): never backed up, rebuilt after a restore.
+pub const DERIVED_TABLES: &[&str] = &["events_search", "events_fts"];
+
 const SQLITE_TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS events_search (
         key INTEGER PRIMARY KEY,

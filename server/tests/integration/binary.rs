@@ -288,8 +288,9 @@ fn account(dir: &std::path::Path, url: &str, email: &str, name: &str, username: 
 
 /// Two `calento-server` processes on one PostgreSQL database, no proxy between: a session
 /// made on one works on the other, a subscription both hear of is fetched once (its
-/// lease), a 50-way race for one slot split across both books it once, and the
-/// confirmation is queued once.
+/// lease), a 50-way race for one slot split across both books it once, the confirmation is
+/// queued once, a rate limit holds across both, and a change made through one reaches a
+/// live-update stream of the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_server_processes_on_one_postgresql_share_the_work() {
     use std::sync::Arc;
@@ -326,7 +327,12 @@ async fn two_server_processes_on_one_postgresql_share_the_work() {
 
     // The account, through the admin commands on the shared database.
     let token = account(&dir, &url, "two@example.org", "Two Procs", "twoprocs", Some("all"));
-    let env = [("DATABASE_URL", url.as_str()), ("CALENTO_OUTBOUND_ALLOW", "127.0.0.1/32")];
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("CALENTO_OUTBOUND_ALLOW", "127.0.0.1/32"),
+        // Four app sign-ins a minute from one address, across the processes.
+        ("CALENTO_TOKEN_RATE_PER_MINUTE", "4"),
+    ];
     let (mut one, a) = start_with(&dir, &env);
     let (mut two, b) = start_with(&dir, &env);
     let bearer = format!("Bearer {token}");
@@ -419,6 +425,53 @@ async fn two_server_processes_on_one_postgresql_share_the_work() {
         ["booking_confirmation", "booking_notification", "booking_reminder"],
         "each email of the one booking queued once: {outbox}"
     );
+
+    // A rate limit holds across both: four sign-ins, two through each, then 429 on both.
+    let sign_in = r#"{"email": "two@example.org", "password": "correct horse battery"}"#;
+    let plain = [("content-type", "application/json")];
+    for base in [&a, &b, &a, &b] {
+        let (status, _, body) = request(base, "POST", "/api/v1/auth/token", &plain, sign_in).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for base in [&a, &b] {
+        let (status, head, _) = request(base, "POST", "/api/v1/auth/token", &plain, sign_in).await;
+        assert_eq!(status, 429, "the fifth sign-in is over the limit on either process: {head}");
+    }
+
+    // Live updates reach a client of the other process.
+    let mut stream = tokio::net::TcpStream::connect(b.trim_start_matches("http://")).await.expect("connect");
+    let head = format!(
+        "GET /api/v1/changes/stream HTTP/1.1\r\nHost: x\r\nAuthorization: {bearer}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await.expect("ask");
+    let mut heard = String::new();
+    let mut buffer = [0u8; 4096];
+    // The stream is open once its headers came.
+    while !heard.contains("\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), tokio::io::AsyncReadExt::read(&mut stream, &mut buffer))
+            .await
+            .expect("the stream answers")
+            .expect("read");
+        assert!(n > 0, "the stream closed: {heard}");
+        heard.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert!(heard.starts_with("HTTP/1.1 200"), "{heard}");
+    let (status, _, made) = request(&a, "POST", "/api/v1/tasks", &json, r#"{"title": "Heard across"}"#).await;
+    assert_eq!(status, 201, "{made}");
+    let id = serde_json::from_str::<serde_json::Value>(&made).expect("json")["id"].as_str().expect("id").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !heard.contains(&id) {
+        assert!(Instant::now() < deadline, "the change made on one process never reached the other's stream: {heard}");
+        if let Ok(read) =
+            tokio::time::timeout(Duration::from_millis(500), tokio::io::AsyncReadExt::read(&mut stream, &mut buffer))
+                .await
+        {
+            let n = read.expect("read");
+            assert!(n > 0, "the stream closed: {heard}");
+            heard.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    }
+    drop(stream);
     assert!(terminate(&mut one).success());
     assert!(terminate(&mut two).success());
 }
@@ -618,4 +671,51 @@ async fn try_request(
     let (head, body) = answer.split_once("\r\n\r\n")?;
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok())?;
     Some((status, head.to_owned(), body.to_owned()))
+}
+
+/// `calento-server backup` against a running server and `restore` into a new database, as
+/// an operator runs them: a file the restored server serves from, the accounts' tokens
+/// working there, and a restore over data refused without `--force` (exit 1, one line).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backup_and_restore_commands_move_an_instance() {
+    let dir = temp_dir();
+    let url = format!("sqlite://{}/data/calento.db", dir.display());
+    let token = account(&dir, &url, "ops@example.org", "Ops", "ops", None);
+    let (mut server, base) = start_with(&dir, &[("DATABASE_URL", &url)]);
+    let bearer = format!("Bearer {token}");
+    let json = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+    let made = request(&base, "POST", "/api/v1/tasks", &json, r#"{"title":"Water the plants"}"#).await;
+    assert_eq!(made.0, 201, "{}", made.2);
+    let output = calento(&dir).env("DATABASE_URL", &url).args(["backup", "--to", "backups/"]).output().expect("backup");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed} {}", String::from_utf8_lossy(&output.stderr));
+    assert!(printed.contains("backup written: ") && printed.contains("integrity checked"), "{printed}");
+    terminate(&mut server);
+    let archive = std::fs::read_dir(dir.join("backups"))
+        .expect("folder")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("an archive");
+    // Onto itself: refused, exit 1, nothing changed.
+    let refused = calento(&dir).env("DATABASE_URL", &url).arg("restore").arg(&archive).output().expect("restore");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // Into a new database (PostgreSQL when there is one: the way out of SQLite).
+    let target = match crate::support::postgres_url() {
+        Some(_) => crate::support::fresh_database(crate::support::Backend::Postgres).await,
+        None => format!("sqlite://{}/moved/calento.db", dir.display()),
+    };
+    let restored = calento(&dir).env("DATABASE_URL", &target).arg("restore").arg(&archive).output().expect("restore");
+    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+    assert!(String::from_utf8_lossy(&restored.stdout).starts_with("restored "));
+    let (mut moved, base) = start_with(&dir, &[("DATABASE_URL", &target)]);
+    let tasks = request(&base, "GET", "/api/v1/tasks", &json, "").await;
+    assert_eq!(tasks.0, 200, "{}", tasks.2);
+    assert!(tasks.2.contains("Water the plants"), "{}", tasks.2);
+    terminate(&mut moved);
 }

@@ -8,6 +8,7 @@ mod support;
 mod accounts;
 mod api;
 mod authz;
+mod backup;
 mod binary;
 mod booking;
 mod caldav;

@@ -539,7 +539,7 @@ async fn cross_site_requests_are_refused(backend: Backend) {
     assert_eq!(api.status, 403);
 }
 
-fn untar(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn untar(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let mut at = 0;
     while at + 512 <= bytes.len() {
