@@ -83,6 +83,16 @@ ensure_wasm_bindgen() {
     fi
 }
 
+# oha (crates.io): HTTP load at a fixed rate with latency correction (wrk2's way of not
+# hiding queueing: latency counted from when a request was due), for scripts/bench --load.
+OHA_VERSION=1.16.0
+ensure_oha() {
+    if [ "$(oha --version 2>/dev/null | awk '{print $2}')" != "$OHA_VERSION" ]; then
+        say "installing oha $OHA_VERSION into $TOOLS (a few minutes, once per machine)"
+        CARGO_TARGET_DIR="$CALENTO_CACHE/tools-build" cargo install oha --version "$OHA_VERSION" --locked --root "$TOOLS" --quiet
+    fi
+}
+
 # The splitter for the lazily loaded pages (scripts/wasm-split, the project's own small
 # tool around the library cargo-leptos uses): reinstalled when its source changes.
 ensure_wasm_split() {

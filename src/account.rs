@@ -266,6 +266,7 @@ impl TokenName {
 
 /// The first day of the week in calendar views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum WeekStart {
     #[default]
@@ -314,6 +315,7 @@ impl WeekStart {
 
 /// 24-hour (`14:30`) or 12-hour (`2:30 PM`) times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ClockFormat {
     #[default]
     #[serde(rename = "24h")]

@@ -149,6 +149,7 @@ pub struct Schedule {
 
 /// One weekly range as a form or an API sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleInput {
     /// 1 = Monday … 7 = Sunday (ISO 8601).
     pub weekday: u8,
@@ -160,6 +161,7 @@ pub struct RuleInput {
 
 /// One range of an override date.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RangeInput {
     pub start: String,
     pub end: String,
@@ -167,6 +169,7 @@ pub struct RangeInput {
 
 /// A date with its own hours; no ranges means unavailable that day.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OverrideInput {
     /// `YYYY-MM-DD`.
     pub date: String,

@@ -15,6 +15,7 @@ pub const MAX_STEPS: usize = 12;
 pub const MAX_STEP_CHARS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Suggestion {
     pub title: String,
     pub estimate_minutes: Option<u32>,

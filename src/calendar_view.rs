@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::WeekStart;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ViewKind {
     Day,

@@ -23,6 +23,7 @@ pub const MAX_ATTENDEES: usize = 100;
 pub const MAX_EXTRA_DATES: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EventStatus {
     #[default]
@@ -52,6 +53,7 @@ impl EventStatus {
 
 /// Whether the event blocks time (busy) or not (free).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Transparency {
     #[default]
@@ -77,6 +79,7 @@ impl Transparency {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Response {
     #[default]
@@ -108,6 +111,7 @@ impl Response {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attendee {
     #[serde(default)]
     pub name: String,
@@ -118,6 +122,7 @@ pub struct Attendee {
 
 /// Everything about an event except its times.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventDetails {
     pub title: String,
     #[serde(default)]
@@ -264,6 +269,7 @@ pub fn is_color(text: &str) -> bool {
 
 /// The times of an event as a person enters them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimesInput {
     /// `YYYY-MM-DD` for all-day; `YYYY-MM-DDTHH:MM[:SS]` wall-clock in `time_zone`; or an
     /// RFC 3339 instant (`…Z`, `…+02:00`), shown in `time_zone`.

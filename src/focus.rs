@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a session is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FocusKind {
     Focus,
@@ -54,6 +55,7 @@ impl FocusKind {
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FocusState {
     Running,
@@ -90,6 +92,7 @@ impl FocusState {
 
 /// The lengths of a Pomodoro cycle, in minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct FocusSettings {
     pub focus_minutes: u32,

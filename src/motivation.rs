@@ -30,6 +30,7 @@ pub fn focus_xp(minutes: i64) -> i64 {
 
 /// A level and how far into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Level {
     pub level: u32,
     /// XP earned since this level began.
@@ -68,6 +69,7 @@ impl Default for StreakRules {
 
 /// The streak as of today.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Streak {
     /// Counted days in the current run.
     pub current: u32,
@@ -130,6 +132,7 @@ pub struct Tally {
 
 /// One achievement and how close it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Achievement {
     pub id: String,
     pub title: String,
@@ -165,6 +168,7 @@ pub fn achievements(tally: &Tally) -> Vec<Achievement> {
 
 /// The companion's stage, from the longest streak ever (so a lost streak never shrinks it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Companion {
     pub stage: u32,
     pub name: String,

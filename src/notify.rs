@@ -10,6 +10,7 @@ use crate::recurrence::local_to_utc;
 
 /// What a notification is about. Its name is what preferences and unsubscribe links use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NotifyKind {
     /// An event's reminder (per occurrence of a series).
@@ -115,6 +116,7 @@ impl NotifyKind {
 
 /// One kind's channels, and whether it breaks through quiet hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KindChoice {
     pub email: bool,
     pub push: bool,
@@ -136,6 +138,7 @@ pub type DayMinute = u16;
 
 /// A person's notification preferences.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Preferences {
     /// Per kind; a kind missing here has its [`NotifyKind::default_choice`].
     pub kinds: std::collections::BTreeMap<NotifyKind, KindChoice>,

@@ -79,6 +79,7 @@ pub const MAX_ESTIMATE_MIN: u32 = 24 * 60;
 
 /// How demanding a task is; high-energy work goes to peak hours, low-energy work outside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Energy {
     Low,

@@ -17,6 +17,7 @@ pub const MAX_STEPS: usize = 500;
 
 /// Where a task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TaskStatus {
     Todo,
@@ -123,6 +124,7 @@ pub fn depth(level: u32) -> Result<(), FieldError> {
 /// Done and total leaf steps: a step with sub-steps counts through them, unless it is itself
 /// done (then all its leaves count as done).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     pub done: u32,
     pub total: u32,

@@ -131,10 +131,12 @@ async fn describe(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<Ve
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
                AND name <> '_sqlx_migrations' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
         ),
+        // The catalogs, not information_schema: its views read every schema's columns
+        // (slow on a server holding many).
         Backend::Postgres => sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.tables
-              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
-                AND table_name <> '_sqlx_migrations' ORDER BY 1",
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname <> '_sqlx_migrations'
+              ORDER BY 1",
         ),
     }
     .fetch_all(&mut *conn)
@@ -145,9 +147,13 @@ async fn describe(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<Ve
         let columns: Vec<(String, String)> = match backend {
             Backend::Sqlite => sqlx::query_as("SELECT name, type FROM pragma_table_info($1) ORDER BY cid"),
             Backend::Postgres => sqlx::query_as(
-                "SELECT column_name::text, data_type::text FROM information_schema.columns
-                  WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'
-                  ORDER BY ordinal_position",
+                "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)::text
+                   FROM pg_attribute a
+                   JOIN pg_class c ON c.oid = a.attrelid
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = current_schema() AND c.relname = $1 AND a.attnum > 0
+                    AND NOT a.attisdropped AND a.attgenerated = ''
+                  ORDER BY a.attnum",
             ),
         }
         .bind(&name)
@@ -579,9 +585,12 @@ async fn restore_into(db: &Db, path: &Path, force: bool) -> Result<(usize, u64),
     // Whatever is there goes (children first); the archive holds the whole instance.
     for table in TRANSIENT {
         let exists: i64 = match db.backend() {
-            Backend::Sqlite => sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"),
+            Backend::Sqlite => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1")
+            }
             Backend::Postgres => sqlx::query_scalar(
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1",
+                "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = $1",
             ),
         }
         .bind(*table)

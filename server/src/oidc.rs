@@ -196,14 +196,14 @@ struct Pending {
     started_at: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StartQuery {
     next: Option<String>,
     intent: Option<String>,
     invite: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The signed-in person, as `GET /api/v1/me` and the settings page show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserProfile {
     pub id: String,
     pub email: String,
@@ -24,6 +25,7 @@ pub struct UserProfile {
 
 /// A personal access token as listed: never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     pub id: String,
     pub name: String,
@@ -36,6 +38,7 @@ pub struct TokenInfo {
 
 /// What Settings → Calendar apps shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CalendarAppsInfo {
     /// The address apps are given (`CALENTO_PUBLIC_URL`, else the listening address).
     pub server_url: String,
@@ -47,6 +50,7 @@ pub struct CalendarAppsInfo {
 
 /// A token just created: the only time its secret is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub info: TokenInfo,
@@ -55,6 +59,7 @@ pub struct CreatedToken {
 
 /// One security event, as the audit log lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: String,
     pub user_id: Option<String>,
@@ -71,6 +76,7 @@ pub struct AuditEntry {
 
 /// A signed-in browser session, as the sessions list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// A handle for revoking it (not the session's secret).
     pub id: String,
@@ -85,6 +91,7 @@ pub struct SessionInfo {
 
 /// An app signed in with `POST /api/v1/auth/token`: one family of rotating tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AppGrantInfo {
     pub id: String,
     pub scopes: String,
@@ -94,6 +101,7 @@ pub struct AppGrantInfo {
 
 /// What `POST /api/v1/auth/token` and `/auth/refresh` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
@@ -105,6 +113,7 @@ pub struct TokenPair {
 
 /// The account's security page: what it can sign in with and where it is signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SecurityOverview {
     pub email: String,
     pub email_verified: bool,
@@ -118,6 +127,7 @@ pub struct SecurityOverview {
 
 /// A sign-in provider linked to the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LinkedProvider {
     pub id: String,
     pub provider: String,
@@ -128,6 +138,7 @@ pub struct LinkedProvider {
 
 /// A sign-in provider this instance offers ("Sign in with …").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProviderInfo {
     pub id: String,
     pub label: String,
@@ -135,6 +146,7 @@ pub struct ProviderInfo {
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RegistrationMode {
     #[default]
@@ -164,6 +176,7 @@ impl RegistrationMode {
 
 /// An account as the admin page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AdminUser {
     pub id: String,
     pub email: String,
@@ -177,6 +190,7 @@ pub struct AdminUser {
 
 /// An invite link (invite-only registration); the secret is shown once, at creation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct InviteInfo {
     pub id: String,
     pub email: Option<String>,
@@ -189,6 +203,7 @@ pub struct InviteInfo {
 
 /// Light, dark, or whatever the system prefers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     #[default]
@@ -246,6 +261,7 @@ impl Theme {
 
 /// A background job as the admin page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AdminJob {
     pub id: String,
     pub kind: String,
@@ -259,6 +275,7 @@ pub struct AdminJob {
 
 /// The newest scheduled backup (`CALENTO_BACKUP_DIR`), as the admin page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BackupRun {
     pub finished_at: DateTime<Utc>,
     pub ok: bool,
@@ -270,6 +287,7 @@ pub struct BackupRun {
 
 /// The admin page's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AdminOverview {
     pub registration_mode: RegistrationMode,
     pub users: Vec<AdminUser>,
@@ -328,6 +346,7 @@ pub fn short_agent(user_agent: &str) -> String {
 
 /// One email as the outbox page and `GET /api/v1/outbox` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OutboxEmail {
     pub id: String,
     pub booking_id: Option<String>,
@@ -354,6 +373,7 @@ pub struct OutboxEmail {
 
 /// What the guided setup (/welcome) shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WelcomeData {
     pub profile: UserProfile,
     /// The default schedule's hours (its first range) and days (1 = Monday … 7 = Sunday).
@@ -371,6 +391,7 @@ pub struct WelcomeData {
 /// Settings → Notifications: the preferences, this account's push devices, and the
 /// server's VAPID public key (base64url) a browser subscribes with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NotificationSettings {
     pub preferences: calento::notify::Preferences,
     pub devices: Vec<PushDevice>,
@@ -379,6 +400,7 @@ pub struct NotificationSettings {
 
 /// A browser that receives push notifications.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PushDevice {
     pub id: String,
     pub label: String,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A calendar as listed and edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CalendarInfo {
     pub id: String,
     pub name: String,
@@ -29,6 +30,7 @@ pub struct CalendarInfo {
 
 /// Fields of a calendar to create or change; absent fields keep their value (or default).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CalendarInput {
     #[serde(default)]
     pub name: Option<String>,
@@ -53,6 +55,7 @@ pub struct CalendarInput {
 /// A deleted event: its title, and the token that puts it back ("Undo"; empty when it
 /// cannot be undone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Deleted {
     pub title: String,
     pub undo: String,
@@ -60,6 +63,7 @@ pub struct Deleted {
 
 /// An event or series as stored: times as written, plus the rule and its summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventInfo {
     pub id: String,
     pub calendar_id: String,
@@ -89,6 +93,7 @@ pub struct EventInfo {
 
 /// What a create or edit submits: the details and the times (see `calento::event`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventInput {
     #[serde(default)]
     pub calendar_id: Option<String>,
@@ -100,6 +105,7 @@ pub struct EventInput {
 
 /// Which instances an edit or delete of a repeating event applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EditScope {
     /// Only the instance named by `recurrence_id`.
@@ -125,6 +131,7 @@ impl EditScope {
 /// One occurrence in a window, formatted as the recurrence fixtures' README says: UTC with
 /// `Z` for zoned times, `YYYY-MM-DD` for all-day, wall-clock without zone for floating.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OccurrenceInfo {
     pub event_id: String,
     pub calendar_id: String,
@@ -151,6 +158,7 @@ pub struct OccurrenceInfo {
 
 /// A reminder that is due now: the occurrence starts within its reminder time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DueReminder {
     pub event_id: String,
     pub recurrence_id: Option<String>,
@@ -163,6 +171,7 @@ pub struct DueReminder {
 
 /// What an ICS import did, event by event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub imported: usize,
     pub updated: usize,
@@ -170,6 +179,7 @@ pub struct ImportReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SkippedItem {
     pub uid: Option<String>,
     pub line: usize,
@@ -332,6 +342,7 @@ pub struct CalendarData {
 
 /// One page of events from a search or listing, and how many there are in all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventPage {
     pub items: Vec<EventInfo>,
     pub page: i64,
@@ -344,6 +355,7 @@ pub struct EventPage {
 /// repeat rule) and empties a text or a list; absent keeps it. Times are written as in
 /// [`EventInput`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventPatch {
     /// Moves the event (with its exceptions) to another of the user's calendars.
     #[serde(default)]

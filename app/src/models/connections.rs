@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// An account at another service that a person connected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConnectionInfo {
     pub id: String,
     /// `google` or `notion`.
@@ -28,6 +29,7 @@ pub struct ConnectionInfo {
 
 /// A calendar (or task database) of a connected account and how it syncs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RemoteCalendarInfo {
     pub id: String,
     /// Its id at the service.
@@ -57,6 +59,7 @@ pub struct RemoteCalendarInfo {
 
 /// Something sync could not decide alone, shown on the sync page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SyncConflictInfo {
     pub id: String,
     pub title: String,
@@ -74,6 +77,7 @@ pub struct SyncConflictInfo {
 
 /// The sync page: connections and the recent conflicts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConnectionsPage {
     pub connections: Vec<ConnectionInfo>,
     pub conflicts: Vec<SyncConflictInfo>,

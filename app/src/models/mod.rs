@@ -26,6 +26,7 @@ pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> R
 /// One entry of the change feed (`GET /api/v1/changes`): what changed, not its content
 /// (a client reads the object again, or drops it when `op` is `deleted`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChangeInfo {
     /// Where a client resumes to read the changes after this one.
     pub cursor: String,
@@ -44,6 +45,7 @@ pub struct ChangeInfo {
 /// A page of the change feed: the changes in order, the cursor to ask from next, and
 /// whether more are waiting already.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChangePage {
     pub changes: Vec<ChangeInfo>,
     pub cursor: String,

@@ -7,6 +7,7 @@ pub use calento::availability::{OverrideInput, RangeInput, RuleInput};
 
 /// An availability schedule: weekly ranges and date overrides in its own zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ScheduleInfo {
     pub id: String,
     pub name: String,
@@ -18,6 +19,7 @@ pub struct ScheduleInfo {
 
 /// A schedule as created (`POST`) or changed (`PATCH`: absent fields stay as they are).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ScheduleBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -33,6 +35,7 @@ pub struct ScheduleBody {
 
 /// Where a booked meeting happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LocationKind {
     #[default]
@@ -44,6 +47,7 @@ pub enum LocationKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LinkLocation {
     #[serde(default)]
     pub kind: LocationKind,
@@ -75,6 +79,7 @@ impl LinkLocation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionKind {
     #[default]
@@ -84,6 +89,7 @@ pub enum QuestionKind {
 
 /// A question the host asks on the booking form.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Question {
     /// A stable key for the answer; made from the label when absent.
     #[serde(default)]
@@ -97,6 +103,7 @@ pub struct Question {
 
 /// One page of the host's bookings, and how many there are in all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BookingPage {
     pub items: Vec<BookingInfo>,
     pub page: i64,
@@ -106,6 +113,7 @@ pub struct BookingPage {
 
 /// A booking link's settings, as the API takes and returns them (all minutes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct BookingLinkFields {
     pub slug: String,
@@ -175,6 +183,7 @@ impl Default for BookingLinkFields {
 
 /// A booking link as its host sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BookingLinkInfo {
     pub id: String,
     /// The public page's path, `/{username}/{slug}` (with `?key=…` for a secret link).
@@ -185,6 +194,7 @@ pub struct BookingLinkInfo {
 
 /// What an invitee sees of a link: no host-only settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PublicLink {
     pub host_name: String,
     pub username: String,
@@ -200,6 +210,7 @@ pub struct PublicLink {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BookingStatus {
     /// Waiting for the host's approval.
@@ -231,6 +242,7 @@ impl BookingStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Answer {
     pub question_id: String,
     pub label: String,
@@ -239,6 +251,7 @@ pub struct Answer {
 
 /// A booking as its host (and, through the manage link, its invitee) sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BookingInfo {
     pub id: String,
     pub link_id: Option<String>,
@@ -260,6 +273,7 @@ pub struct BookingInfo {
 
 /// The answer to a new booking: the booking and, once only, the invitee's secret link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreatedBooking {
     #[serde(flatten)]
     pub booking: BookingInfo,
@@ -269,6 +283,7 @@ pub struct CreatedBooking {
 
 /// A booking request from the public page or the API.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BookingRequest {
     /// The slot's start: an RFC 3339 instant.
     pub start: String,
@@ -291,6 +306,7 @@ pub struct BookingRequest {
 
 /// The slots of one day, in the invitee's zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DaySlots {
     pub date: chrono::NaiveDate,
     /// Slot starts, UTC milliseconds.
@@ -306,6 +322,7 @@ pub struct DaySlots {
 
 /// Everything the public booking page shows for one month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PublicPage {
     pub link: PublicLink,
     /// The secret key to carry in links, for a secret booking link.
@@ -338,6 +355,7 @@ pub struct PublicPage {
 
 /// What the invitee's page for one booking shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ManagePage {
     pub booking: BookingInfo,
     pub host_name: String,
@@ -356,6 +374,7 @@ pub struct ManagePage {
 
 /// A host's public page: their listed booking links.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HostLinks {
     pub host_name: String,
     pub username: String,
@@ -367,6 +386,7 @@ pub struct HostLinks {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ListedLink {
     pub slug: String,
     pub title: String,
@@ -379,6 +399,7 @@ pub struct ListedLink {
 /// clears an optional setting (a limit, a window, the reminder) and puts any other back to
 /// its default; absent keeps it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct LinkPatch {
     #[serde(deserialize_with = "super::present")]

@@ -11,6 +11,7 @@ pub use calento::task::{Progress, TaskStatus};
 
 /// A life area a task belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ZoneInfo {
     pub id: String,
     pub name: String,
@@ -19,6 +20,7 @@ pub struct ZoneInfo {
 
 /// A task or micro-step, with its steps nested.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskInfo {
     pub id: String,
     pub parent_id: Option<String>,
@@ -43,6 +45,7 @@ pub struct TaskInfo {
     pub is_template: bool,
     /// Leaf micro-steps done of all.
     pub progress: Progress,
+    #[cfg_attr(feature = "ssr", schema(no_recursion))]
     pub steps: Vec<TaskInfo>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -77,14 +80,17 @@ impl TaskInfo {
 
 /// A micro-step to create with its task (sub-steps nested).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StepInput {
     pub title: String,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(no_recursion))]
     pub steps: Vec<StepInput>,
 }
 
 /// A new task (or, with `parent_id`, a new micro-step).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskInput {
     pub title: String,
     #[serde(default)]
@@ -120,6 +126,7 @@ pub struct TaskInput {
 
 /// A change to a task or step: only the fields given change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskPatch {
     #[serde(default)]
     pub title: Option<String>,
@@ -150,6 +157,7 @@ pub struct TaskPatch {
 
 /// Which tasks a list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TaskView {
     /// Open tasks planned for today or earlier, or due by today.
@@ -188,6 +196,7 @@ impl TaskView {
 
 /// A list's filter and order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskQuery {
     #[serde(default)]
     pub view: Option<String>,
@@ -203,6 +212,7 @@ pub struct TaskQuery {
 
 /// One page of a task list (1-based), and how many tasks the whole list holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskPage {
     pub items: Vec<TaskInfo>,
     pub page: i64,
@@ -223,6 +233,7 @@ impl TaskPage {
 
 /// One line of a brain dump, as understood.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CaptureItem {
     pub title: String,
     pub do_at: Option<String>,
@@ -235,6 +246,7 @@ pub struct CaptureItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CaptureResult {
     pub items: Vec<CaptureItem>,
     /// The tasks made (empty for a preview).
@@ -243,6 +255,7 @@ pub struct CaptureResult {
 
 /// A block the planner placed (or would place).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlacementInfo {
     pub task_id: String,
     pub title: String,
@@ -254,6 +267,7 @@ pub struct PlacementInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UnplacedInfo {
     pub task_id: String,
     pub title: String,
@@ -261,6 +275,7 @@ pub struct UnplacedInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanResult {
     pub placements: Vec<PlacementInfo>,
     pub unplaced: Vec<UnplacedInfo>,
@@ -269,6 +284,7 @@ pub struct PlanResult {
 
 /// A focus session as every device sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FocusSessionInfo {
     pub id: String,
     pub task_id: Option<String>,
@@ -286,6 +302,7 @@ pub struct FocusSessionInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DistractionInfo {
     pub id: String,
     pub note: String,
@@ -294,6 +311,7 @@ pub struct DistractionInfo {
 
 /// What the Focus page shows: the running session, if any, the settings and today's total.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FocusOverview {
     pub current: Option<FocusSessionInfo>,
     pub settings: FocusSettings,
@@ -306,6 +324,7 @@ pub struct FocusOverview {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EnergyInfo {
     pub id: String,
     /// 1 (empty) … 5 (full of energy).
@@ -317,6 +336,7 @@ pub struct EnergyInfo {
 
 /// Which motivation features the user wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct MotivationSwitches {
     pub xp: bool,
@@ -333,6 +353,7 @@ impl Default for MotivationSwitches {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RewardInfo {
     pub id: String,
     pub title: String,
@@ -341,6 +362,7 @@ pub struct RewardInfo {
 
 /// XP, level, streak, achievements, rewards and companion, as far as they are switched on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProgressInfo {
     pub switches: MotivationSwitches,
     pub xp: i64,
@@ -357,6 +379,7 @@ pub struct ProgressInfo {
 /// What an import did: tasks and micro-steps made, rows skipped and why, and rows read
 /// with a change (each with its line in the file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskImportReport {
     /// `todoist` or `generic`.
     pub format: String,
@@ -367,6 +390,7 @@ pub struct TaskImportReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportNote {
     pub line: usize,
     pub reason: String,
@@ -375,6 +399,7 @@ pub struct ImportNote {
 /// "What can I do now": tasks that fit the latest energy and the free time before the next
 /// busy event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NowSuggestion {
     /// The energy logged in the last 6 hours, if any.
     pub energy: Option<u8>,
@@ -398,6 +423,7 @@ pub fn energy_word(level: u8) -> &'static str {
 /// The running or paused focus session in the few fields the header's badge shows (the
 /// badge is on every page, so its code is in every page's first load).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FocusBadgeInfo {
     pub id: String,
     pub running: bool,
@@ -408,6 +434,7 @@ pub struct FocusBadgeInfo {
 
 /// One day of the statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DayStat {
     /// `YYYY-MM-DD`, the user's day.
     pub date: String,
@@ -421,6 +448,7 @@ pub struct DayStat {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ZoneMinutes {
     pub zone: String,
     pub color: String,
@@ -428,6 +456,7 @@ pub struct ZoneMinutes {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EstimateVsActual {
     pub task_id: String,
     pub title: String,
@@ -436,6 +465,7 @@ pub struct EstimateVsActual {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatsInfo {
     /// Oldest first, ending today.
     pub days: Vec<DayStat>,
@@ -445,6 +475,7 @@ pub struct StatsInfo {
 
 /// The task settings as the settings form edits them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskSettingsForm {
     pub focus: FocusSettings,
     pub sound: bool,
@@ -456,6 +487,7 @@ pub struct TaskSettingsForm {
 
 /// One event of today, as the daily plan lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DayEvent {
     /// `HH:MM–HH:MM` in the user's zone, or "all day".
     pub time: String,
@@ -464,6 +496,7 @@ pub struct DayEvent {
 
 /// The morning ritual and the evening shutdown of one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DailyPlanInfo {
     /// `YYYY-MM-DD`, the user's today.
     pub date: String,
@@ -479,6 +512,7 @@ pub struct DailyPlanInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ShutdownReport {
     pub moved: usize,
     pub done_today: usize,
@@ -486,6 +520,7 @@ pub struct ShutdownReport {
 
 /// Suggested micro-steps for a task: from the configured language model, or by rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BreakdownInfo {
     pub task_id: String,
     /// `model` or `rules`.

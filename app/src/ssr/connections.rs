@@ -1319,7 +1319,7 @@ pub async fn resolve_question(
 // ---------------------------------------------------------------------------------------
 
 /// Which property of a Notion task database holds what. Absent: not synced.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskMapping {
     /// The title property.

@@ -16,14 +16,14 @@ use crate::AppError;
 use crate::models::{MotivationSwitches, ProgressInfo, RewardInfo};
 
 /// One range of peak hours, `HH:MM` to `HH:MM` in the user's zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PeakRange {
     pub start: String,
     pub end: String,
 }
 
 /// Everything the task side keeps per user, as one JSON document in `users.task_settings`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TaskSettings {
     pub focus: FocusSettings,

@@ -58,7 +58,7 @@ pub enum Order {
 
 /// The query string of `GET /api/v1/events`, as sent (everything optional text, so that no
 /// input is refused before it can get a clear message).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, serde::Deserialize)]
 pub struct SearchQuery {
     pub q: Option<String>,
     pub from: Option<String>,

@@ -11,7 +11,7 @@ use serde_json::Value;
 use app::AppError;
 use app::ssr::AppState;
 
-use super::{ApiJson, ApiUser, Guard, Routes, query_instant};
+use super::{ApiJson, ApiQuery, ApiUser, Guard, Routes, query_instant};
 use app::models::{
     CalendarInfo, CalendarInput, EditScope, EventInfo, EventInput, EventPage, EventPatch, ImportReport, OccurrenceInfo,
 };
@@ -181,12 +181,34 @@ pub async fn feed(State(state): State<AppState>, Path(file): Path<String>, heade
     }
 }
 
+/// A new event's body, kept as JSON (whether it names `reminders` at all matters);
+/// described as [`EventInput`].
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct EventBody(serde_json::Value);
+
+impl utoipa::PartialSchema for EventBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <EventInput as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for EventBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <EventInput as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <EventInput as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// A body without `reminders` gets the calendar's default reminders; `"reminders": []`
 /// means none.
 async fn create_event(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    ApiJson(body): ApiJson<serde_json::Value>,
+    ApiJson(EventBody(body)): ApiJson<EventBody>,
 ) -> Result<(StatusCode, Json<EventInfo>), AppError> {
     let defaults = body.get("reminders").is_none();
     let input: EventInput = serde_json::from_value(body).map_err(|e| AppError::Invalid {
@@ -206,7 +228,7 @@ async fn get_event(
 }
 
 /// Which instances of a repeating event an edit or delete applies to.
-#[derive(Deserialize, Default)]
+#[derive(utoipa::ToSchema, Deserialize, Default)]
 struct ScopeQuery {
     #[serde(default)]
     scope: Option<String>,
@@ -225,7 +247,7 @@ async fn update_event(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
     Path(id): Path<String>,
-    Query(query): Query<ScopeQuery>,
+    ApiQuery(query): ApiQuery<ScopeQuery>,
     ApiJson(patch): ApiJson<EventPatch>,
 ) -> Result<Json<EventInfo>, AppError> {
     let event =
@@ -237,13 +259,13 @@ async fn delete_event(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
     Path(id): Path<String>,
-    Query(query): Query<ScopeQuery>,
+    ApiQuery(query): ApiQuery<ScopeQuery>,
 ) -> Result<StatusCode, AppError> {
     events::delete(&state.db, &user.id, &id, query.scope()?, query.recurrence_id.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct WindowQuery {
     from: Option<String>,
     to: Option<String>,
@@ -253,7 +275,7 @@ struct WindowQuery {
 async fn occurrences(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    Query(query): Query<WindowQuery>,
+    ApiQuery(query): ApiQuery<WindowQuery>,
 ) -> Result<Json<Vec<OccurrenceInfo>>, AppError> {
     let from = query_instant("from", query.from.as_deref())?;
     let to = query_instant("to", query.to.as_deref())?;
@@ -290,7 +312,7 @@ async fn search_events(
     Ok(Json(search::search(&state.db, &user.id, &search).await?))
 }
 
-#[derive(serde::Serialize)]
+#[derive(utoipa::ToSchema, serde::Serialize)]
 struct BusyInterval {
     start: String,
     end: String,
@@ -300,7 +322,7 @@ struct BusyInterval {
 async fn freebusy(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    Query(query): Query<WindowQuery>,
+    ApiQuery(query): ApiQuery<WindowQuery>,
 ) -> Result<Json<Vec<BusyInterval>>, AppError> {
     let ms = |t: chrono::NaiveDateTime| t.and_utc().timestamp_millis();
     let from = ms(query_instant("from", query.from.as_deref())?);

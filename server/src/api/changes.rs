@@ -25,7 +25,7 @@ pub fn routes() -> Routes {
     Routes::new(Guard::Signed).get("/changes", changes).get("/changes/stream", stream)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct ChangesQuery {
     since: Option<String>,
     limit: Option<String>,
@@ -94,7 +94,7 @@ impl Drop for Slot {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct StreamQuery {
     since: Option<String>,
 }

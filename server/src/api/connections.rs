@@ -3,7 +3,7 @@
 //! them (the session, or a personal token with the `account` scope): they reach another
 //! service in the person's name.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use app::AppError;
 use app::models::{ConnectionInfo, RemoteCalendarInfo};
 use app::ssr::{AppState, connections};
 
-use super::{ApiJson, ApiUser, Guard, Routes};
+use super::{ApiJson, ApiQuery, ApiUser, Guard, Routes};
 
 pub fn routes() -> Routes {
     Routes::new(Guard::Account)
@@ -32,7 +32,7 @@ async fn list(
     connections::list(&state.db, &user.id).await.map(Json)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Options {
     /// The remote calendar new bookings go to; `null`: none.
@@ -53,7 +53,7 @@ async fn update(
         .map(Json)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 struct DisconnectQuery {
     #[serde(default)]
     remove_events: bool,
@@ -65,7 +65,7 @@ async fn disconnect(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
     Path(id): Path<String>,
-    Query(query): Query<DisconnectQuery>,
+    ApiQuery(query): ApiQuery<DisconnectQuery>,
 ) -> Result<StatusCode, AppError> {
     connections::disconnect(&state.db, &user.id, &id, query.remove_events).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -81,7 +81,7 @@ async fn sync_now(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Mode {
     /// `off`, `busy` or `two_way`.

@@ -94,9 +94,41 @@ where
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let value = match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        // Every body the API takes is an object: serde would read a struct from an array
+        // by position (`[null, null]` made a schedule).
+        if !value.is_object() {
+            return Err(AppError::Invalid {
+                message: "The body must be a JSON object.".to_owned(),
+                fields: Vec::new(),
+            }
+            .into_response());
+        }
+        serde_json::from_value(value).map(Self).map_err(|error| {
+            AppError::Invalid { message: format!("Failed to deserialize the JSON body: {error}"), fields: Vec::new() }
+                .into_response()
+        })
+    }
+}
+
+/// A query string with the API's error shapes: one that does not fit is `400` with a JSON
+/// body (axum's own rejection is plain text).
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(error_body(StatusCode::BAD_REQUEST, "bad_request", &rejection.body_text())),
         }
     }
 }

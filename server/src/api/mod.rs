@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod changes;
 pub mod connections;
 pub mod extract;
+pub mod openapi;
 pub mod outbox;
 pub mod public;
 pub mod scheduling;
@@ -34,7 +35,9 @@ use app::ssr::tokens as personal_tokens;
 use app::ssr::{AppState, accounts, grants, rate_limit};
 use calento::scope::{Access, Area, Scopes};
 
-pub use extract::{ApiCredential, ApiJson, ApiUser, ClientOrigin, OptionalJson, bearer, error_body, query_instant};
+pub use extract::{
+    ApiCredential, ApiJson, ApiQuery, ApiUser, ClientOrigin, OptionalJson, bearer, error_body, query_instant,
+};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +87,8 @@ pub struct Route {
     /// The path inside `/api/v1` (or the site's path for [`site_routes`]).
     pub path: &'static str,
     pub guard: Guard,
+    /// How its handler describes the operation (the OpenAPI description).
+    pub describe: openapi::Describer,
 }
 
 /// The routes of one area, all under one guard.
@@ -99,35 +104,65 @@ impl Routes {
         Self { guard, router: Router::new(), table: Vec::new() }
     }
 
-    pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(Method::GET, path, axum::routing::get(handler))
+    pub fn get<H: Handler<T, AppState> + openapi::Describe<D>, T: 'static, D>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        self.add(Method::GET, path, axum::routing::get(handler), openapi::Describer::of::<H, D>())
     }
 
-    pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(Method::POST, path, axum::routing::post(handler))
+    pub fn post<H: Handler<T, AppState> + openapi::Describe<D>, T: 'static, D>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        self.add(Method::POST, path, axum::routing::post(handler), openapi::Describer::of::<H, D>())
     }
 
-    pub fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(Method::PUT, path, axum::routing::put(handler))
+    pub fn put<H: Handler<T, AppState> + openapi::Describe<D>, T: 'static, D>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        self.add(Method::PUT, path, axum::routing::put(handler), openapi::Describer::of::<H, D>())
     }
 
-    pub fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(Method::PATCH, path, axum::routing::patch(handler))
+    pub fn patch<H: Handler<T, AppState> + openapi::Describe<D>, T: 'static, D>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        self.add(Method::PATCH, path, axum::routing::patch(handler), openapi::Describer::of::<H, D>())
     }
 
-    pub fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
-        self.add(Method::DELETE, path, axum::routing::delete(handler))
+    pub fn delete<H: Handler<T, AppState> + openapi::Describe<D>, T: 'static, D>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        self.add(Method::DELETE, path, axum::routing::delete(handler), openapi::Describer::of::<H, D>())
     }
 
     /// Every method, the WebDAV ones included (`ANY` in the table).
-    pub fn any<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+    pub fn any<H: Handler<T, AppState> + openapi::Describe<D>, T: 'static, D>(
+        self,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
         let any = Method::from_bytes(b"ANY").unwrap_or(Method::GET);
-        self.add(any, path, axum::routing::any(handler))
+        self.add(any, path, axum::routing::any(handler), openapi::Describer::of::<H, D>())
     }
 
-    fn add(mut self, method: Method, path: &'static str, route: MethodRouter<AppState>) -> Self {
+    fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        route: MethodRouter<AppState>,
+        describe: openapi::Describer,
+    ) -> Self {
         self.router = self.router.route(path, route);
-        self.table.push(Route { method, path, guard: self.guard });
+        self.table.push(Route { method, path, guard: self.guard, describe });
         self
     }
 
@@ -191,6 +226,8 @@ pub fn site_routes() -> Vec<Routes> {
             .post("/settings/calendars/{id}/import", calendar::import_form)
             .get("/settings/calendar-apps/calento.mobileconfig", crate::dav::apple_profile),
         Routes::new(Guard::Public).any("/.well-known/caldav", crate::dav::well_known),
+        // The API's OpenAPI description (its own module).
+        Routes::new(Guard::Public).get("/api/openapi.json", openapi::serve),
         // Google's push notifications: the channel's token is the credential.
         Routes::new(Guard::Public)
             .post("/connections/google/notify", crate::google::connect::notify)

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use app::models::{BookingInfo, BookingRequest, CreatedBooking, PublicLink};
 use app::ssr::{AppState, bookings};
 
 use super::scheduling::{ReasonBody, RescheduleBody};
-use super::{ApiJson, Guard, OptionalJson, Routes, query_instant};
+use super::{ApiJson, ApiQuery, Guard, OptionalJson, Routes, query_instant};
 
 pub fn routes() -> Routes {
     Routes::new(Guard::Public)
@@ -44,7 +44,7 @@ async fn limit(State(state): State<AppState>, request: Request, next: Next) -> R
     }
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct KeyQuery {
     key: Option<String>,
 }
@@ -52,12 +52,12 @@ struct KeyQuery {
 async fn link(
     State(state): State<AppState>,
     Path((username, slug)): Path<(String, String)>,
-    Query(query): Query<KeyQuery>,
+    ApiQuery(query): ApiQuery<KeyQuery>,
 ) -> Result<Json<PublicLink>, AppError> {
     Ok(Json(bookings::find_public(&state.db, &username, &slug, query.key.as_deref()).await?.public()))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct SlotsQuery {
     from: Option<String>,
     to: Option<String>,
@@ -69,7 +69,7 @@ struct SlotsQuery {
 async fn slots(
     State(state): State<AppState>,
     Path((username, slug)): Path<(String, String)>,
-    Query(query): Query<SlotsQuery>,
+    ApiQuery(query): ApiQuery<SlotsQuery>,
 ) -> Result<Json<Vec<String>>, AppError> {
     let found = bookings::find_public(&state.db, &username, &slug, query.key.as_deref()).await?;
     let from = query_instant("from", query.from.as_deref())?;
@@ -83,7 +83,7 @@ async fn slots(
 async fn book(
     State(state): State<AppState>,
     Path((username, slug)): Path<(String, String)>,
-    Query(query): Query<KeyQuery>,
+    ApiQuery(query): ApiQuery<KeyQuery>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<BookingRequest>,
 ) -> Result<(StatusCode, Json<CreatedBooking>), AppError> {

@@ -1,6 +1,6 @@
 //! Scheduling: availability schedules, booking links and the host's bookings (cancel,
 //! reschedule, approve, decline).
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use app::AppError;
 use app::ssr::AppState;
 
-use super::{ApiJson, ApiUser, Guard, OptionalJson, Routes};
+use super::{ApiJson, ApiQuery, ApiUser, Guard, OptionalJson, Routes};
 use app::models::{BookingInfo, BookingLinkInfo, BookingPage, LinkPatch, ScheduleBody, ScheduleInfo};
 use app::ssr::{bookings, scheduling};
 use calento::scope::Area;
@@ -121,7 +121,7 @@ async fn delete_link(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct BookingsQuery {
     status: Option<String>,
     page: Option<String>,
@@ -131,7 +131,7 @@ struct BookingsQuery {
 async fn list_bookings(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    Query(query): Query<BookingsQuery>,
+    ApiQuery(query): ApiQuery<BookingsQuery>,
 ) -> Result<Json<BookingPage>, AppError> {
     let (page, per_page) = (query.page.as_deref(), query.per_page.as_deref());
     bookings::list(&state.db, &user.id, query.status.as_deref(), page, per_page).await.map(Json)
@@ -145,13 +145,13 @@ async fn get_booking(
     Ok(Json(bookings::find(&state.db, &user.id, &id).await?.info()))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(utoipa::ToSchema, Deserialize, Default)]
 pub struct ReasonBody {
     #[serde(default)]
     pub reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 pub struct RescheduleBody {
     pub start: String,
     #[serde(default)]

@@ -33,12 +33,13 @@ pub fn account_routes() -> Routes {
         .get("/account/export", export_account)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct SignIn {
     email: String,
     password: String,
     /// `"calendar:read tasks:write"` or `["calendar:read", "tasks:write"]`; every scope when absent.
     #[serde(default)]
+    #[schema(value_type = Option<super::openapi::ScopeList>)]
     scopes: Option<Value>,
 }
 
@@ -96,7 +97,7 @@ async fn sign_in(
     Ok(Json(pair))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct Refresh {
     refresh_token: String,
 }

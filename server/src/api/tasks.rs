@@ -2,7 +2,7 @@
 //! planning and time blocks, focus sessions, energy, and motivation. Mounted under
 //! `/api/v1` behind the same authentication as the rest (see `api.rs`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -16,7 +16,7 @@ use app::models::{
 use app::ssr::motivation::TaskSettings;
 use app::ssr::{AppState, focus, motivation, planning, tasks};
 
-use super::{ApiJson, ApiUser, Guard, OptionalJson, Routes};
+use super::{ApiJson, ApiQuery, ApiUser, Guard, OptionalJson, Routes};
 use calento::scope::Area;
 
 pub fn routes() -> Routes {
@@ -57,7 +57,7 @@ pub fn routes() -> Routes {
 async fn list_tasks(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    Query(query): Query<TaskQuery>,
+    ApiQuery(query): ApiQuery<TaskQuery>,
 ) -> Result<Json<Vec<TaskInfo>>, AppError> {
     tasks::list(&state.db, &user, &query).await.map(Json)
 }
@@ -160,7 +160,7 @@ async fn add_step(
     Ok((StatusCode::CREATED, Json(tasks::create(&state.db, &user, body).await?)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(utoipa::ToSchema, Deserialize, Default)]
 struct BreakdownBody {
     #[serde(default)]
     apply: bool,
@@ -176,7 +176,7 @@ async fn breakdown(
     tasks::breakdown(&state, &user, &id, body.apply).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct BlockBody {
     start: String,
     end: String,
@@ -199,7 +199,7 @@ async fn list_zones(
     tasks::zones(&state.db, &user.id).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct CaptureBody {
     text: String,
     /// Only show what was understood (the default); `false` creates the tasks.
@@ -225,7 +225,7 @@ async fn capture(
     Ok((status, Json(result)))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct PlanBody {
     #[serde(default)]
     from: Option<String>,
@@ -246,7 +246,7 @@ async fn plan(
     planning::plan(&state.db, &user, from, to, body.task_ids.as_deref(), body.apply).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct RangeQuery {
     #[serde(default)]
     from: Option<String>,
@@ -269,13 +269,13 @@ fn range(user: &app::ssr::accounts::UserRow, query: &RangeQuery) -> Result<(i64,
 async fn list_sessions(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    Query(query): Query<RangeQuery>,
+    ApiQuery(query): ApiQuery<RangeQuery>,
 ) -> Result<Json<Vec<FocusSessionInfo>>, AppError> {
     let (from, to) = range(&user, &query)?;
     focus::history(&state.db, &user, from, to).await.map(Json)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(utoipa::ToSchema, Deserialize, Default)]
 struct StartBody {
     #[serde(default)]
     task_id: Option<String>,
@@ -321,7 +321,7 @@ async fn change_session(
     focus::change(&state.db, &user, &id, &action).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct NoteBody {
     note: String,
 }
@@ -339,14 +339,15 @@ async fn add_distraction(
 async fn list_energy(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    Query(query): Query<RangeQuery>,
+    ApiQuery(query): ApiQuery<RangeQuery>,
 ) -> Result<Json<Vec<EnergyInfo>>, AppError> {
     let (from, to) = range(&user, &query)?;
     focus::energy_history(&state.db, &user.id, from, to).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct EnergyBody {
+    #[schema(minimum = 1, maximum = 5)]
     level: i64,
     #[serde(default)]
     note: String,
@@ -370,9 +371,10 @@ async fn what_now(
     focus::what_now(&state.db, &user).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct StatsQuery {
     #[serde(default = "four_weeks")]
+    #[schema(minimum = 7, maximum = 366)]
     days: i64,
 }
 
@@ -383,7 +385,7 @@ fn four_weeks() -> i64 {
 async fn stats(
     State(state): State<AppState>,
     Extension(ApiUser(user)): Extension<ApiUser>,
-    Query(query): Query<StatsQuery>,
+    ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<Json<StatsInfo>, AppError> {
     focus::stats(&state.db, &user, query.days).await.map(Json)
 }
@@ -395,9 +397,11 @@ async fn progress(
     motivation::progress(&state.db, &user).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct RewardBody {
+    #[schema(min_length = 1)]
     title: String,
+    #[schema(minimum = 1, maximum = 1_000_000)]
     cost: i64,
 }
 

@@ -29,12 +29,13 @@ async fn list_tokens(
     tokens::list(&state.db, &user.id).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 struct NewToken {
     name: String,
     /// Scopes as a string (`"calendar:read tasks:write"`) or a list; absent: the area
     /// scopes of the credential making it (never `account` unless named).
     #[serde(default)]
+    #[schema(value_type = Option<super::openapi::ScopeList>)]
     scopes: Option<Value>,
 }
 

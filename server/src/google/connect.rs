@@ -49,7 +49,7 @@ struct Pending {
     started_at: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,

@@ -248,7 +248,7 @@ fn fail(message: impl Into<String>) -> Response {
     redirect(&format!("{PAGE}?err={}", app::components::percent_encode(&json)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
     #[serde(default)]
     token: String,
@@ -332,7 +332,7 @@ pub async fn start(
     redirect(&url)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,

@@ -153,6 +153,7 @@ const OTHER_ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/health/live", Public),
     ("GET", "/health/ready", Public),
     ("GET", "/metrics", Public),
+    ("GET", "/api/openapi.json", Public),
     ("GET", "/feeds/{file}", Public),
     ("POST", "/settings/calendars/{id}/import", Owner),
     ("GET", "/settings/calendar-apps/calento.mobileconfig", Owner),

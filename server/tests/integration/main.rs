@@ -22,6 +22,7 @@ mod mail;
 mod notifications;
 mod notion;
 mod oidc;
+mod openapi;
 mod ops;
 mod outbound;
 mod scheduling_host;
