@@ -31,6 +31,7 @@ pub struct CalendarInfo {
 /// Fields of a calendar to create or change; absent fields keep their value (or default).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Work", "color": "#1a73e8", "time_zone": "Europe/Paris"})))]
 pub struct CalendarInput {
     #[serde(default)]
     pub name: Option<String>,
@@ -94,6 +95,7 @@ pub struct EventInfo {
 /// What a create or edit submits: the details and the times (see `calento::event`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"title": "Dentist", "start": "2030-03-01T09:00:00", "end": "2030-03-01T10:00:00", "time_zone": "Europe/Paris", "location": "Rue de Rivoli 1", "reminders": [30]})))]
 pub struct EventInput {
     #[serde(default)]
     pub calendar_id: Option<String>,

@@ -20,6 +20,7 @@ pub struct ScheduleInfo {
 /// A schedule as created (`POST`) or changed (`PATCH`: absent fields stay as they are).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Mornings", "timezone": "America/New_York", "rules": [{"weekday": 1, "start": "09:00", "end": "12:00"}, {"weekday": 3, "start": "09:00", "end": "12:00"}]})))]
 pub struct ScheduleBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -284,6 +285,7 @@ pub struct CreatedBooking {
 /// A booking request from the public page or the API.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"start": "2030-01-14T14:00:00Z", "name": "Ada Lovelace", "email": "ada@example.org", "timezone": "Europe/London"})))]
 pub struct BookingRequest {
     /// The slot's start: an RFC 3339 instant.
     pub start: String,

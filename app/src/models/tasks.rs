@@ -91,6 +91,7 @@ pub struct StepInput {
 /// A new task (or, with `parent_id`, a new micro-step).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"title": "Plan the trip", "notes": "Check trains first", "priority": 2, "estimate_minutes": 45, "steps": [{"title": "Pick the dates"}, {"title": "Book the train"}]})))]
 pub struct TaskInput {
     pub title: String,
     #[serde(default)]
