@@ -817,13 +817,13 @@ async fn queue(db: &Db, run_at_ms: i64) -> Result<(), String> {
 /// Queues the next scheduled backup (every process calls this at start; one is queued): one
 /// period after the newest backup, at once when there is none or it is overdue, within an
 /// hour when the newest failed.
-pub async fn schedule(db: &Db, schedule: &Schedule) -> Result<(), String> {
+pub async fn schedule(db: &Db, plan: &Schedule) -> Result<(), String> {
     let now = app::ssr::now_ms();
     let last = app::ssr::instance::last_backup(db).await.map_err(|e| e.to_string())?;
     let next = match last {
         None => now,
-        Some(run) if run.ok => run.finished_at.timestamp_millis() + schedule.every_ms(),
-        Some(run) => run.finished_at.timestamp_millis() + schedule.every_ms().min(3_600_000),
+        Some(run) if run.ok => run.finished_at.timestamp_millis() + plan.every_ms(),
+        Some(run) => run.finished_at.timestamp_millis() + plan.every_ms().min(3_600_000),
     };
     queue(db, next.max(now)).await
 }

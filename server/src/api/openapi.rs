@@ -508,8 +508,9 @@ fn link_made_to_their_own_paths(paths: &mut BTreeMap<String, serde_json::Map<Str
 /// `GET /api/openapi.json`: the description, made once.
 pub async fn serve() -> Response {
     use axum::response::IntoResponse;
-    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let text = TEXT.get_or_init(|| document(&super::route_table()).to_string());
+    // Shared bytes: each answer takes a reference, not a copy of the document.
+    static TEXT: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
+    let text = TEXT.get_or_init(|| document(&super::route_table()).to_string().into());
     ([(axum::http::header::CONTENT_TYPE, "application/json")], text.clone()).into_response()
 }
 
