@@ -1,6 +1,6 @@
 //! The page cache: pages that are the same for every anonymous visitor (the log-in page,
 //! a host's links, a public booking page) are rendered once and served again for a few
-//! seconds, each time with a fresh CSP nonce.
+//! seconds, the same bytes every time.
 //!
 //! A page opts in while it renders (`app::ssr::page_cache::allow`), naming whose data it
 //! shows. An entry is dropped when that person's data changes (the change feed's
@@ -12,9 +12,18 @@
 //!
 //! Served from here, a page costs no database work, so it is not counted against the
 //! public request budget; every render (a miss) still is.
+//!
+//! A kept page's Content-Security-Policy allows its inline scripts by their SHA-256
+//! hashes instead of the nonce it was rendered with (CSP's hash sources, the strict policy
+//! for cached pages): a nonce must not be served twice, a hash may, and the page's bytes
+//! no longer change per response. So each page is compressed once per encoding, at the
+//! best ratio and off the request path ([`encoded`]), instead of once per response.
+
+mod encoded;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -26,6 +35,9 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::TryRecvError;
 
 use app::ssr::db::Announced;
+use base64::Engine as _;
+use encoded::Encoding;
+use sha2::{Digest, Sha256};
 
 /// How long a kept page is served.
 pub const FRESH_FOR: Duration = Duration::from_secs(5);
@@ -52,11 +64,39 @@ struct Entry {
     /// Whose data the page shows (empty: nobody's).
     owner: String,
     status: StatusCode,
+    /// With the policy that allows the page's inline scripts by their hashes.
     headers: HeaderMap,
-    /// The body cut at each occurrence of the nonce it was rendered with.
-    pieces: Arc<[Bytes]>,
-    /// The Content-Security-Policy, cut the same way.
-    csp: Option<(String, String)>,
+    kept: Arc<Kept>,
+}
+
+/// A kept page's body and its compressed copies, shared by every response made from it.
+struct Kept {
+    body: Bytes,
+    /// By [`Encoding::index`]: each made once, on a blocking thread, when first asked for;
+    /// until it is there, responses go out as they are (tower-http compresses them).
+    compressed: [OnceLock<Option<Bytes>>; 2],
+    started: [AtomicBool; 2],
+}
+
+impl Kept {
+    fn new(body: Bytes) -> Arc<Self> {
+        Arc::new(Kept { body, compressed: Default::default(), started: Default::default() })
+    }
+
+    /// The body in `encoding` if it is ready; if it was never asked for, starts making it.
+    fn compressed(self: &Arc<Self>, encoding: Encoding) -> Option<Bytes> {
+        let i = encoding.index();
+        if let Some(ready) = self.compressed[i].get() {
+            return ready.clone();
+        }
+        if !self.started[i].swap(true, Ordering::AcqRel) {
+            let kept = self.clone();
+            tokio::task::spawn_blocking(move || {
+                kept.compressed[i].get_or_init(|| encoded::compress(&kept.body, encoding));
+            });
+        }
+        None
+    }
 }
 
 impl PageCache {
@@ -65,13 +105,11 @@ impl PageCache {
         PageCache(Arc::new(Mutex::new(Inner { entries: HashMap::new(), bytes: 0, news: db.bus().subscribe() })))
     }
 
-    /// The kept page for `key`, if fresh, as a response with a new nonce (built in place:
-    /// the entry is not copied first).
-    fn lookup(&self, key: &str, now: Instant, nonce: impl FnOnce() -> String) -> Option<Response> {
+    /// The kept page for `key`, if fresh (its body shared, not copied).
+    fn lookup(&self, key: &str, now: Instant) -> Option<Entry> {
         let mut inner = self.0.lock().ok()?;
         inner.hear_news();
-        let fresh =
-            inner.entries.get(key).filter(|e| now.duration_since(e.stored) < FRESH_FOR).map(|e| e.response(&nonce()));
+        let fresh = inner.entries.get(key).filter(|e| now.duration_since(e.stored) < FRESH_FOR).cloned();
         if fresh.is_none() {
             inner.drop_key(key);
         }
@@ -131,27 +169,26 @@ impl Inner {
 }
 
 impl Entry {
+    /// The body, with room for its compressed copies (each well under half of it).
     fn size(&self) -> usize {
-        self.pieces.iter().map(Bytes::len).sum()
+        2 * self.kept.body.len()
     }
 
-    /// The kept page with `nonce` where the rendered one was.
-    fn response(&self, nonce: &str) -> Response {
-        let mut body = Vec::with_capacity(self.size() + self.pieces.len() * nonce.len());
-        for (i, piece) in self.pieces.iter().enumerate() {
-            if i > 0 {
-                body.extend_from_slice(nonce.as_bytes());
+    /// The kept page, in `encoding` when its copy is ready (else as it is).
+    fn response(&self, encoding: Option<Encoding>) -> Response {
+        let mut headers = self.headers.clone();
+        // The same address answers differently by Accept-Encoding (for caches on the way).
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        let body = match encoding.and_then(|e| Some((e, self.kept.compressed(e)?))) {
+            Some((encoding, body)) => {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding.header_value()));
+                body
             }
-            body.extend_from_slice(piece);
-        }
+            None => self.kept.body.clone(),
+        };
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = self.status;
-        *response.headers_mut() = self.headers.clone();
-        if let Some((before, after)) = &self.csp
-            && let Ok(value) = HeaderValue::from_str(&format!("{before}{nonce}{after}"))
-        {
-            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
-        }
+        *response.headers_mut() = headers;
         response
     }
 }
@@ -176,30 +213,65 @@ fn key_of(request: &Request) -> Option<String> {
     (key.len() <= MAX_KEY).then_some(key)
 }
 
-/// The nonce of a page's policy (`'nonce-…'`), with the policy's text around it.
-fn split_csp(csp: &str) -> Option<(String, String, String)> {
-    let start = csp.find("'nonce-")? + "'nonce-".len();
+/// The nonce of a page's policy (`'nonce-…'`), with the policy's text before and after
+/// that source.
+fn split_csp(csp: &str) -> Option<(&str, &str, &str)> {
+    let at = csp.find("'nonce-")?;
+    let start = at + "'nonce-".len();
     let end = start + csp[start..].find('\'')?;
-    Some((csp[..start].to_owned(), csp[start..end].to_owned(), csp[end..].to_owned()))
+    Some((&csp[..at], &csp[start..end], &csp[end + 1..]))
 }
 
-/// `body` cut at each occurrence of `nonce`.
-fn cut(body: &Bytes, nonce: &str) -> Vec<Bytes> {
-    let needle = nonce.as_bytes();
-    let mut pieces = Vec::new();
-    let mut from = 0;
+/// `body` without `needle` wherever it occurs.
+fn without(body: &[u8], needle: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
-    while !needle.is_empty() && i + needle.len() <= body.len() {
-        if &body[i..i + needle.len()] == needle {
-            pieces.push(body.slice(from..i));
+    while i < body.len() {
+        if !needle.is_empty() && body[i..].starts_with(needle) {
             i += needle.len();
-            from = i;
         } else {
+            out.push(body[i]);
             i += 1;
         }
     }
-    pieces.push(body.slice(from..));
-    pieces
+    out
+}
+
+/// The CSP hash source (`'sha256-…'`) of each inline script of `page` (a `<script>`
+/// without `src`), in order, each once.
+fn inline_script_hashes(page: &[u8]) -> Vec<String> {
+    let mut hashes: Vec<String> = Vec::new();
+    let mut rest = page;
+    while let Some(at) = find(rest, b"<script") {
+        let tag = &rest[at..];
+        let Some(open_end) = find(tag, b">") else { break };
+        let Some(close) = find(&tag[open_end + 1..], b"</script>") else { break };
+        let content = &tag[open_end + 1..open_end + 1 + close];
+        if find(&tag[..open_end], b" src=").is_none() {
+            let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(content));
+            let source = format!("'sha256-{hash}'");
+            if !hashes.contains(&source) {
+                hashes.push(source);
+            }
+        }
+        rest = &tag[open_end + 1 + close + b"</script>".len()..];
+    }
+    hashes
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A rendered page made fit to serve to everyone: the nonce's attributes taken out of the
+/// body, and the policy's nonce replaced by the hashes of the page's inline scripts. `None`
+/// if the policy has no nonce to replace or the new one is not a valid header.
+fn without_nonce(body: &[u8], csp: &str) -> Option<(Bytes, HeaderValue)> {
+    let (before, nonce, after) = split_csp(csp)?;
+    let body = without(body, format!(" nonce=\"{nonce}\"").as_bytes());
+    let hashes = inline_script_hashes(&body).join(" ");
+    let policy = format!("{before}{hashes}{after}").replace("  ", " ");
+    Some((Bytes::from(body), HeaderValue::from_str(&policy).ok()?))
 }
 
 /// The middleware: serves a kept page, or renders and keeps what may be kept.
@@ -209,8 +281,10 @@ pub async fn serve(cache: PageCache, request: Request, next: Next) -> Response {
         response.headers_mut().remove(app::ssr::page_cache::HEADER);
         return response;
     };
-    if let Some(response) = cache.lookup(&key, Instant::now(), || leptos::nonce::Nonce::new().to_string()) {
-        return response;
+    let encoding =
+        request.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).and_then(Encoding::chosen);
+    if let Some(entry) = cache.lookup(&key, Instant::now()) {
+        return entry.response(encoding);
     }
     let response = next.run(request).await;
     let (mut parts, body) = response.into_parts();
@@ -226,19 +300,17 @@ pub async fn serve(cache: PageCache, request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    if bytes.len() <= MAX_PAGE {
+    let policy = parts.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok());
+    if bytes.len() <= MAX_PAGE
+        && let Some((body, policy)) = policy.and_then(|csp| without_nonce(&bytes, csp))
+    {
         let mut headers = parts.headers.clone();
         headers.remove(header::CONTENT_LENGTH);
-        let csp = headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).and_then(split_csp);
-        let (pieces, csp) = match csp {
-            Some((before, nonce, after)) => {
-                headers.remove(header::CONTENT_SECURITY_POLICY);
-                (cut(&bytes, &nonce), Some((before, after)))
-            }
-            None => (vec![bytes.clone()], None),
-        };
-        let entry = Entry { stored: Instant::now(), owner, status: parts.status, headers, pieces: pieces.into(), csp };
-        cache.store(key, entry);
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        let entry = Entry { stored: Instant::now(), owner, status: parts.status, headers, kept: Kept::new(body) };
+        cache.store(key, entry.clone());
+        // This first visitor gets the kept page too (and starts its compressed copy).
+        return entry.response(encoding);
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -248,28 +320,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_body_is_cut_at_every_nonce_and_put_together_with_another() {
-        let body = Bytes::from_static(b"<script nonce=\"abc\">1</script><link nonce=\"abc\">end");
-        let pieces = cut(&body, "abc");
-        assert_eq!(pieces.len(), 3);
-        let entry = Entry {
-            stored: Instant::now(),
-            owner: String::new(),
-            status: StatusCode::OK,
-            headers: HeaderMap::new(),
-            pieces: pieces.into(),
-            csp: Some(("script-src 'nonce-".to_owned(), "'".to_owned())),
-        };
-        let response = entry.response("XYZ");
-        assert_eq!(response.headers()[header::CONTENT_SECURITY_POLICY], "script-src 'nonce-XYZ'");
-        let body = futures_body(response);
-        assert_eq!(body, "<script nonce=\"XYZ\">1</script><link nonce=\"XYZ\">end");
-    }
-
-    fn futures_body(response: Response) -> String {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-        let bytes = runtime.block_on(axum::body::to_bytes(response.into_body(), usize::MAX)).expect("body");
-        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    fn a_kept_page_allows_its_inline_scripts_by_hash_and_carries_no_nonce() {
+        let page = concat!(
+            r#"<script src="/app.js" defer></script><script type="module" nonce="abc">import x from "/pkg/a.js";</script>"#,
+            r#"<p>abc</p><script nonce="abc">__RESOLVED_RESOURCES=[];</script><link rel="modulepreload" nonce="abc">"#,
+            r#"<script nonce="abc">__RESOLVED_RESOURCES=[];</script>"#
+        );
+        let csp = "default-src 'self'; script-src 'self' 'nonce-abc' 'wasm-unsafe-eval'; style-src 'self'";
+        let (body, policy) = without_nonce(page.as_bytes(), csp).expect("a nonce to replace");
+        let body = String::from_utf8(body.to_vec()).expect("utf-8");
+        assert_eq!(
+            body,
+            concat!(
+                r#"<script src="/app.js" defer></script><script type="module">import x from "/pkg/a.js";</script>"#,
+                r#"<p>abc</p><script>__RESOLVED_RESOURCES=[];</script><link rel="modulepreload">"#,
+                r#"<script>__RESOLVED_RESOURCES=[];</script>"#
+            )
+        );
+        let hash =
+            |s: &str| format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s)));
+        assert_eq!(
+            policy.to_str().expect("text"),
+            format!(
+                "default-src 'self'; script-src 'self' {} {} 'wasm-unsafe-eval'; style-src 'self'",
+                hash(r#"import x from "/pkg/a.js";"#),
+                hash("__RESOLVED_RESOURCES=[];")
+            )
+        );
+        // A policy without a nonce is not one this cache knows how to rewrite.
+        assert!(without_nonce(page.as_bytes(), "default-src 'self'").is_none());
     }
 
     #[test]
@@ -277,7 +356,7 @@ mod tests {
         let (before, nonce, after) =
             split_csp("default-src 'self'; script-src 'self' 'nonce-Q2x1' 'wasm-unsafe-eval'").expect("a nonce");
         assert_eq!(nonce, "Q2x1");
-        assert_eq!(format!("{before}N{after}"), "default-src 'self'; script-src 'self' 'nonce-N' 'wasm-unsafe-eval'");
+        assert_eq!(format!("{before}N{after}"), "default-src 'self'; script-src 'self' N 'wasm-unsafe-eval'");
         assert!(split_csp("default-src 'self'").is_none());
     }
 }

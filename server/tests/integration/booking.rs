@@ -27,7 +27,8 @@ on_both_backends!(
     public_pages_describe_themselves_and_private_pages_are_not_indexed,
     invitee_pages_load_their_small_module_not_the_apps_bundle,
     a_refused_form_comes_back_with_what_the_invitee_typed_once,
-    a_public_page_is_kept_for_everyone_with_a_fresh_nonce_until_the_host_changes_something,
+    a_public_page_is_kept_for_everyone_until_the_host_changes_something,
+    a_kept_page_is_compressed_once_at_the_best_ratio,
 );
 
 /// A host with a token, their username, a New York schedule (weekdays 09:00–12:00) and a
@@ -867,18 +868,38 @@ async fn a_refused_form_comes_back_with_what_the_invitee_typed_once(backend: Bac
     assert!(!app.get(&page).await.body.contains("ada@example.org"));
 }
 
-/// The nonce of a page's `Content-Security-Policy`, and whether every script of its body
-/// carries that one.
-fn page_nonce(page: &crate::support::Reply) -> (String, bool) {
-    let csp = page.header("content-security-policy").expect("a policy");
-    let start = csp.find("'nonce-").expect("a nonce") + "'nonce-".len();
-    let nonce = csp[start..start + csp[start..].find('\'').expect("quoted")].to_owned();
-    let scripts = page.body.matches("<script").count();
-    let carried = page.body.matches(&format!("nonce=\"{nonce}\"")).count();
-    (nonce, scripts > 0 && carried >= scripts)
+/// Whether every inline script of a page is allowed by its `Content-Security-Policy`:
+/// by the policy's nonce on the script, or by the script's SHA-256 among its sources.
+/// With the policy's nonce, if it has one.
+pub(crate) fn scripts_allowed(headers: &http::HeaderMap, body: &str) -> (bool, Option<String>) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let csp = headers.get("content-security-policy").and_then(|v| v.to_str().ok()).expect("a policy");
+    let script_src = csp.split(';').find(|d| d.trim().starts_with("script-src")).expect("script-src");
+    assert!(!script_src.contains("unsafe-inline"), "{csp}");
+    let nonce = script_src
+        .split_whitespace()
+        .find_map(|s| s.strip_prefix("'nonce-").and_then(|n| n.strip_suffix('\'')))
+        .map(str::to_owned);
+    let mut scripts = 0;
+    let mut allowed = 0;
+    for part in body.split("<script").skip(1) {
+        let (tag, rest) = part.split_once('>').expect("a tag");
+        if tag.contains(" src=") {
+            continue;
+        }
+        let content = rest.split("</script>").next().expect("content");
+        scripts += 1;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(content.as_bytes()));
+        let by_nonce = nonce.as_ref().is_some_and(|n| tag.contains(&format!("nonce=\"{n}\"")));
+        if by_nonce || script_src.contains(&format!("'sha256-{hash}'")) {
+            allowed += 1;
+        }
+    }
+    (scripts > 0 && allowed == scripts, nonce)
 }
 
-async fn a_public_page_is_kept_for_everyone_with_a_fresh_nonce_until_the_host_changes_something(backend: Backend) {
+async fn a_public_page_is_kept_for_everyone_until_the_host_changes_something(backend: Backend) {
     // A budget of twelve public requests a minute: views served again from the page cache
     // cost no database work and are not counted (so fourteen of them pass).
     let app = spawn_app_with(backend, &[("CALENTO_PUBLIC_RATE_PER_MINUTE", "12")]).await;
@@ -888,16 +909,17 @@ async fn a_public_page_is_kept_for_everyone_with_a_fresh_nonce_until_the_host_ch
     let first = app.get(&path).await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert!(first.body.contains("2030-01-15T14:00:00Z"), "09:00 in New York is offered");
-    let mut nonces = vec![page_nonce(&first)];
+    // Served again and again, the page is the same, and its policy allows its scripts by
+    // their hashes: a nonce is never served twice, so a kept page carries none.
+    let allowed = scripts_allowed(&first.headers, &first.body);
+    assert_eq!(allowed, (true, None), "{:?} {}", first.header("content-security-policy"), first.body);
+    assert!(!first.body.contains("nonce="), "{}", first.body);
     for _ in 0..14 {
         let again = app.get(&path).await;
         assert_eq!(again.status, 200, "{}", again.body);
-        assert!(again.body.contains("2030-01-15T14:00:00Z"));
-        nonces.push(page_nonce(&again));
+        assert_eq!(again.body, first.body);
+        assert_eq!(again.header("content-security-policy"), first.header("content-security-policy"));
     }
-    assert!(nonces.iter().all(|(_, carried)| *carried), "every script carries its response's nonce");
-    let distinct: std::collections::HashSet<&String> = nonces.iter().map(|(n, _)| n).collect();
-    assert_eq!(distinct.len(), nonces.len(), "a fresh nonce every time: {nonces:?}");
 
     // A booking (the public API) is a change of the host's data: the slot is gone at once.
     assert_eq!(book(&app, &host, "intro", invitee("2030-01-15T14:00:00Z"), None).await.status, 201);
@@ -935,4 +957,80 @@ async fn a_public_page_is_kept_for_everyone_with_a_fresh_nonce_until_the_host_ch
         out
     };
     assert_eq!(statuses, [200, 200, 200, 429]);
+}
+
+/// A GET with `headers`: its headers and its body as sent (not decoded).
+async fn raw(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    let (status, headers, body) = app.open(path, headers).await;
+    assert_eq!(status, 200, "{path}");
+    (headers, body.collect().await.expect("body").to_bytes().to_vec())
+}
+
+async fn a_kept_page_is_compressed_once_at_the_best_ratio(backend: Backend) {
+    use std::io::{Read, Write};
+    let app = spawn_app(backend).await;
+    let host = host(&app, "packed@example.org").await;
+    link(&app, &host, json!({"slug": "intro", "title": "Intro", "durations": [30]})).await;
+    let path = format!("/{}/intro?month=2030-01&date=2030-01-15&clock=24", host.username);
+
+    // As it is (no Accept-Encoding): the text the compressed answers must decode to.
+    let (headers, plain) = raw(&app, &path, &[]).await;
+    assert!(headers.get("content-encoding").is_none());
+    let page = String::from_utf8(plain.clone()).expect("utf-8");
+    assert!(page.contains("2030-01-15T14:00:00Z"), "{page}");
+    assert_eq!(scripts_allowed(&headers, &page), (true, None));
+    // What the cache is to send once its copies are made: brotli at quality 11, gzip at 9.
+    let best_brotli = {
+        let mut out = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            mode: brotli::enc::backward_references::BrotliEncoderMode::BROTLI_MODE_TEXT,
+            size_hint: plain.len(),
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut &plain[..], &mut out, &params).expect("brotli");
+        out
+    };
+    let best_gzip = {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&plain).expect("gzip");
+        encoder.finish().expect("gzip")
+    };
+
+    // What browsers send; a client that refuses brotli; one that takes gzip only.
+    for (accept, coding, best) in [
+        ("gzip, deflate, br, zstd", "br", &best_brotli),
+        ("br;q=0, gzip", "gzip", &best_gzip),
+        ("gzip", "gzip", &best_gzip),
+    ] {
+        let mut sent = Vec::new();
+        for _ in 0..100 {
+            let (headers, body) = raw(&app, &path, &[("accept-encoding", accept)]).await;
+            assert_eq!(headers.get("content-encoding").and_then(|v| v.to_str().ok()), Some(coding), "{accept}");
+            let vary = headers.get_all("vary").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+            assert!(vary.to_ascii_lowercase().contains("accept-encoding"), "{vary}");
+            let mut text = String::new();
+            match coding {
+                "br" => brotli::Decompressor::new(&body[..], 4096).read_to_string(&mut text),
+                _ => flate2::read::GzDecoder::new(&body[..]).read_to_string(&mut text),
+            }
+            .unwrap_or_else(|e| panic!("{accept}: not a valid {coding} stream: {e}"));
+            assert_eq!(text, page, "{accept}: the same page as sent uncompressed");
+            // The first answers may be compressed on the way out while the kept copy is made.
+            let done = body == *best;
+            sent.push(body.len());
+            if done {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(sent.last(), Some(&best.len()), "{accept}: the kept copy is sent once made: {sent:?}");
+        assert!(best.len() * 4 < plain.len(), "{accept}: {} bytes for {}", best.len(), plain.len());
+    }
+    // A client that takes neither gets the page as it is.
+    let (headers, body) = raw(&app, &path, &[("accept-encoding", "identity, br;q=0")]).await;
+    assert!(headers.get("content-encoding").is_none());
+    assert_eq!(body, plain);
 }
