@@ -72,8 +72,9 @@ struct Entry {
 /// A kept page's body and its compressed copies, shared by every response made from it.
 struct Kept {
     body: Bytes,
-    /// By [`Encoding::index`]: each made once, on a blocking thread, when first asked for;
-    /// until it is there, responses go out as they are (tower-http compresses them).
+    /// By [`Encoding::index`]: each made once, on a blocking thread, when the page is first
+    /// served again in that encoding; until it is there, responses go out as they are
+    /// (tower-http compresses them at its quick setting).
     compressed: [OnceLock<Option<Bytes>>; 2],
     started: [AtomicBool; 2],
 }
@@ -83,17 +84,26 @@ impl Kept {
         Arc::new(Kept { body, compressed: Default::default(), started: Default::default() })
     }
 
-    /// The body in `encoding` if it is ready; if it was never asked for, starts making it.
-    fn compressed(self: &Arc<Self>, encoding: Encoding) -> Option<Bytes> {
+    /// The body in `encoding` if it is ready. If it is not and `start`, starts making it,
+    /// unless another page's copy is being made: one at a time, so that the best ratio
+    /// (about 40 ms of CPU for a booking page) costs at most one blocking thread however
+    /// many pages are asked for; a later request tries again.
+    fn compressed(self: &Arc<Self>, encoding: Encoding, start: bool) -> Option<Bytes> {
+        static BUSY: AtomicBool = AtomicBool::new(false);
         let i = encoding.index();
         if let Some(ready) = self.compressed[i].get() {
             return ready.clone();
         }
-        if !self.started[i].swap(true, Ordering::AcqRel) {
-            let kept = self.clone();
-            tokio::task::spawn_blocking(move || {
-                kept.compressed[i].get_or_init(|| encoded::compress(&kept.body, encoding));
-            });
+        if start && !self.started[i].load(Ordering::Acquire) && !BUSY.swap(true, Ordering::AcqRel) {
+            if self.started[i].swap(true, Ordering::AcqRel) {
+                BUSY.store(false, Ordering::Release);
+            } else {
+                let kept = self.clone();
+                tokio::task::spawn_blocking(move || {
+                    kept.compressed[i].get_or_init(|| encoded::compress(&kept.body, encoding));
+                    BUSY.store(false, Ordering::Release);
+                });
+            }
         }
         None
     }
@@ -174,12 +184,13 @@ impl Entry {
         2 * self.kept.body.len()
     }
 
-    /// The kept page, in `encoding` when its copy is ready (else as it is).
-    fn response(&self, encoding: Option<Encoding>) -> Response {
+    /// The kept page, in `encoding` when its copy is ready (else as it is). `again`: it is
+    /// being served again (a page asked for once is never worth its best compression).
+    fn response(&self, encoding: Option<Encoding>, again: bool) -> Response {
         let mut headers = self.headers.clone();
         // The same address answers differently by Accept-Encoding (for caches on the way).
         headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
-        let body = match encoding.and_then(|e| Some((e, self.kept.compressed(e)?))) {
+        let body = match encoding.and_then(|e| Some((e, self.kept.compressed(e, again)?))) {
             Some((encoding, body)) => {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding.header_value()));
                 body
@@ -284,7 +295,7 @@ pub async fn serve(cache: PageCache, request: Request, next: Next) -> Response {
     let encoding =
         request.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).and_then(Encoding::chosen);
     if let Some(entry) = cache.lookup(&key, Instant::now()) {
-        return entry.response(encoding);
+        return entry.response(encoding, true);
     }
     let response = next.run(request).await;
     let (mut parts, body) = response.into_parts();
@@ -309,8 +320,8 @@ pub async fn serve(cache: PageCache, request: Request, next: Next) -> Response {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         let entry = Entry { stored: Instant::now(), owner, status: parts.status, headers, kept: Kept::new(body) };
         cache.store(key, entry.clone());
-        // This first visitor gets the kept page too (and starts its compressed copy).
-        return entry.response(encoding);
+        // This first visitor gets the kept page too.
+        return entry.response(encoding, false);
     }
     Response::from_parts(parts, Body::from(bytes))
 }
