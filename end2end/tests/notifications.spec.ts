@@ -37,17 +37,28 @@ async function pushed(kind: string, timeout: number) {
   throw new Error(`no ${kind} push within ${timeout} ms`);
 }
 
-/** Delivers a push message to the context's service worker as the browser's push
- * service would (DevTools' "Push" button), then lists the notifications it shows. */
-async function deliverToServiceWorker(context: BrowserContext, page: Page, data: string) {
+/** Delivers push messages to the context's service worker as the browser's push service
+ * would (DevTools' "Push" button): returns a function that delivers one. */
+async function serviceWorkerPush(context: BrowserContext, page: Page) {
   const origin = new URL(page.url()).origin;
   const cdp = await context.newCDPSession(page);
-  const registrations: { registrationId: string; scopeURL: string }[] = [];
+  const registrations: { registrationId: string; scopeURL: string; isDeleted?: boolean }[] = [];
   cdp.on("ServiceWorker.workerRegistrationUpdated", (event) => registrations.push(...event.registrations));
   await cdp.send("ServiceWorker.enable");
-  await expect.poll(() => registrations.some((r) => r.scopeURL.startsWith(origin))).toBe(true);
-  const registration = registrations.find((r) => r.scopeURL.startsWith(origin))!;
-  await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId: registration.registrationId, data });
+  const live = () => registrations.filter((r) => r.scopeURL.startsWith(origin) && !r.isDeleted).at(-1);
+  await expect.poll(() => !!live()).toBe(true);
+  return async (data: string) => {
+    await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId: live()!.registrationId, data });
+  };
+}
+
+/** The notifications the origin's service worker shows, as "title: body". */
+async function shownNotifications(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    const shown = (await registration?.getNotifications()) ?? [];
+    return shown.map((n) => `${n.title}: ${n.body}`);
+  });
 }
 
 test("a focus session's end reaches the browser by push while no Calento tab is open", async ({
@@ -92,18 +103,24 @@ test("a focus session's end reaches the browser by push while no Calento tab is 
   const helper = await context.newPage();
   // A page of the origin to reach its service worker through DevTools; not an app page.
   await helper.goto("/manifest.webmanifest");
-  await deliverToServiceWorker(context, helper, JSON.stringify(received.payload));
-  await expect
-    .poll(
-      () =>
-        helper.evaluate(async () => {
-          const registration = await navigator.serviceWorker.getRegistration("/");
-          const shown = (await registration?.getNotifications()) ?? [];
-          return shown.map((n) => `${n.title}: ${n.body}`);
-        }),
-      { timeout: 10_000 },
-    )
-    .toContainEqual(expect.stringContaining("Focus session done"));
+  // The worker is woken by the push; Chromium's DevTools delivery to a worker that was
+  // stopped while no tab was open is sometimes lost on the way (no push event at all: the
+  // list stays empty), so a push not shown within five seconds is delivered again, as a
+  // push service retries what was not acknowledged. The message has a tag: a second
+  // delivery replaces the first notification, it does not add one.
+  // A message wakes the worker first (it has no handler for it; being woken is the point).
+  await helper.evaluate(async () => (await navigator.serviceWorker.ready).active?.postMessage("wake"));
+  const push = await serviceWorkerPush(context, helper);
+  let shown: string[] = [];
+  for (let attempt = 0; attempt < 4 && !shown.some((n) => n.includes("Focus session done")); attempt++) {
+    await push(JSON.stringify(received.payload));
+    const deadline = Date.now() + 5_000;
+    do {
+      await helper.waitForTimeout(250);
+      shown = await shownNotifications(helper);
+    } while (Date.now() < deadline && !shown.some((n) => n.includes("Focus session done")));
+  }
+  expect(shown).toContainEqual(expect.stringContaining("Focus session done"));
 });
 
 test("the unsubscribe link in an email turns that kind of email off in one click", async ({ page }) => {
