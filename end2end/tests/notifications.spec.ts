@@ -103,12 +103,11 @@ test("a focus session's end reaches the browser by push while no Calento tab is 
   const helper = await context.newPage();
   // A page of the origin to reach its service worker through DevTools; not an app page.
   await helper.goto("/manifest.webmanifest");
-  // The worker is woken by the push; Chromium's DevTools delivery to a worker that was
-  // stopped while no tab was open is sometimes lost on the way (no push event at all: the
-  // list stays empty), so a push not shown within five seconds is delivered again, as a
-  // push service retries what was not acknowledged. The message has a tag: a second
-  // delivery replaces the first notification, it does not add one.
-  // A message wakes the worker first (it has no handler for it; being woken is the point).
+  // Chromium's DevTools delivery to a worker stopped while no tab was open is sometimes
+  // lost (no push event at all: the list stays empty). So a message wakes the worker first
+  // (it has no handler for it; being woken is the point), and a push not shown within five
+  // seconds is delivered again, as a push service retries what was not acknowledged. The
+  // message has a tag: a second delivery replaces the first notification, never adds one.
   await helper.evaluate(async () => (await navigator.serviceWorker.ready).active?.postMessage("wake"));
   const push = await serviceWorkerPush(context, helper);
   let shown: string[] = [];

@@ -64,7 +64,8 @@ struct Entry {
     /// Whose data the page shows (empty: nobody's).
     owner: String,
     status: StatusCode,
-    /// With the policy that allows the page's inline scripts by their hashes.
+    /// With the policy that allows the page's inline scripts by their hashes, and `Vary:
+    /// accept-encoding`.
     headers: HeaderMap,
     kept: Arc<Kept>,
 }
@@ -188,8 +189,6 @@ impl Entry {
     /// being served again (a page asked for once is never worth its best compression).
     fn response(&self, encoding: Option<Encoding>, again: bool) -> Response {
         let mut headers = self.headers.clone();
-        // The same address answers differently by Accept-Encoding (for caches on the way).
-        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
         let body = match encoding.and_then(|e| Some((e, self.kept.compressed(e, again)?))) {
             Some((encoding, body)) => {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding.header_value()));
@@ -233,18 +232,15 @@ fn split_csp(csp: &str) -> Option<(&str, &str, &str)> {
     Some((&csp[..at], &csp[start..end], &csp[end + 1..]))
 }
 
-/// `body` without `needle` wherever it occurs.
+/// `body` without `needle` (not empty) wherever it occurs.
 fn without(body: &[u8], needle: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        if !needle.is_empty() && body[i..].starts_with(needle) {
-            i += needle.len();
-        } else {
-            out.push(body[i]);
-            i += 1;
-        }
+    let mut rest = body;
+    while let Some(at) = find(rest, needle) {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at + needle.len()..];
     }
+    out.extend_from_slice(rest);
     out
 }
 
@@ -318,6 +314,8 @@ pub async fn serve(cache: PageCache, request: Request, next: Next) -> Response {
         let mut headers = parts.headers.clone();
         headers.remove(header::CONTENT_LENGTH);
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        // The same address answers differently by Accept-Encoding (for caches on the way).
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
         let entry = Entry { stored: Instant::now(), owner, status: parts.status, headers, kept: Kept::new(body) };
         cache.store(key, entry.clone());
         // This first visitor gets the kept page too.
